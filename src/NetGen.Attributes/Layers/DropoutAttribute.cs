@@ -10,10 +10,10 @@ namespace NetGen
     public sealed class DropoutAttribute : Attribute
     {
         /// <param name="rate">Fraction of elements to drop, in [0, 1).</param>
-        public DropoutAttribute(float rate) => Rate = rate;
+        public DropoutAttribute(double rate) => Rate = rate;
 
         /// <summary>Fraction of elements to drop.</summary>
-        public float Rate { get; }
+        public double Rate { get; }
         /// <summary>Layer name in the summary.</summary>
         public string? Name { get; set; }
     }

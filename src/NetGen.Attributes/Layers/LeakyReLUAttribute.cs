@@ -7,10 +7,10 @@ namespace NetGen
     public sealed class LeakyReLUAttribute : Attribute
     {
         /// <param name="alpha">Slope for negative inputs; Keras's default is 0.3 (PyTorch's is 0.01).</param>
-        public LeakyReLUAttribute(float alpha = 0.3f) => Alpha = alpha;
+        public LeakyReLUAttribute(double alpha = 0.3) => Alpha = alpha;
 
         /// <summary>Slope for negative inputs.</summary>
-        public float Alpha { get; }
+        public double Alpha { get; }
         /// <summary>Layer name in the summary.</summary>
         public string? Name { get; set; }
     }

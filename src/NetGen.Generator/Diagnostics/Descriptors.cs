@@ -1,0 +1,122 @@
+using Microsoft.CodeAnalysis;
+
+namespace NetGen.Generator.Diagnostics;
+
+/// <summary>
+/// Every diagnostic NetGen reports. Ids: NG00xx declarations, NG01xx shapes, NG99xx internal.
+/// Each id has a page at docs/diagnostics/{id}.md.
+/// </summary>
+internal static class Descriptors
+{
+    private const string Category = "NetGen";
+    private const string HelpRoot = "https://github.com/netgen/netgen/blob/main/docs/diagnostics/";
+
+    public const string NotPartialId = "NG0001";
+    public const string NoLayersId = "NG0002";
+    public const string LayerWithoutNetworkId = "NG0003";
+    public const string BadInputShapeId = "NG0004";
+    public const string UnsupportedClassId = "NG0005";
+    public const string LayersInSeveralPartsId = "NG0006";
+    public const string MissingRuntimeId = "NG0007";
+    public const string BadUnitsId = "NG0010";
+    public const string BadDropoutRateId = "NG0011";
+    public const string UnknownActivationId = "NG0012";
+    public const string UnknownInitializerId = "NG0013";
+    public const string BadAlphaId = "NG0014";
+    public const string BadReshapeDimensionId = "NG0015";
+    public const string TooLargeId = "NG0016";
+    public const string ReshapeMismatchId = "NG0101";
+    public const string ReshapeTwoUnknownsId = "NG0102";
+    public const string InternalErrorId = "NG9999";
+
+    private static DiagnosticDescriptor Error(string id, string title, string format) =>
+        new(id, title, format, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+            helpLinkUri: HelpRoot + id + ".md");
+
+    /// <summary>"The network class '{0}' must be declared 'partial' so NetGen can add the generated members"</summary>
+    public static readonly DiagnosticDescriptor NotPartial = Error(NotPartialId, "Network class is not partial",
+        "The network class '{0}' must be declared 'partial' so NetGen can add the generated members: write 'partial class {0}'");
+
+    /// <summary>"Network '{0}' declares no layers"</summary>
+    public static readonly DiagnosticDescriptor NoLayers = Error(NoLayersId, "Network has no layers",
+        "Network '{0}' declares no layers: add layer attributes such as [Dense(10, Activation = Activation.Softmax)] below [Network]");
+
+    /// <summary>"[{0}] is on '{1}', which has no [Network] attribute"</summary>
+    public static readonly DiagnosticDescriptor LayerWithoutNetwork = Error(LayerWithoutNetworkId,
+        "Layer attribute on a class without [Network]",
+        "[{0}] is on '{1}', which has no [Network] attribute: add [Network(<input shape>)] to the class, or remove the layer");
+
+    /// <summary>"The input shape {0} of network '{1}' is invalid: {2}"</summary>
+    public static readonly DiagnosticDescriptor BadInputShape = Error(BadInputShapeId, "Invalid input shape",
+        "The input shape {0} of network '{1}' is invalid: {2}");
+
+    /// <summary>"Network class '{0}' is {1}; NetGen supports ..."</summary>
+    public static readonly DiagnosticDescriptor UnsupportedClass = Error(UnsupportedClassId, "Unsupported network class",
+        "Network class '{0}' is {1}; declare the network as a top-level, non-generic, non-static partial class without a base class");
+
+    /// <summary>"The layers of network '{0}' are spread over several partial declarations"</summary>
+    public static readonly DiagnosticDescriptor LayersInSeveralParts = Error(LayersInSeveralPartsId,
+        "Layers spread over several partial declarations",
+        "The layers of network '{0}' are spread over several partial declarations, so their order is ambiguous: put [Network] and all layer attributes on one declaration");
+
+    /// <summary>"Network '{0}' needs a reference to NetGen.Runtime"</summary>
+    public static readonly DiagnosticDescriptor MissingRuntime = Error(MissingRuntimeId, "NetGen.Runtime is not referenced",
+        "Network '{0}' needs a reference to NetGen.Runtime, which holds the kernels and the training loop: add a reference to the NetGen.Runtime project or package");
+
+    /// <summary>"{0} #{1} has {2} units; units must be positive"</summary>
+    public static readonly DiagnosticDescriptor BadUnits = Error(BadUnitsId, "Invalid number of units",
+        "{0} #{1} has {2} units; units must be a positive number such as 64");
+
+    /// <summary>"{0} #{1} has rate {2}; a dropout rate must be in [0, 1)"</summary>
+    public static readonly DiagnosticDescriptor BadDropoutRate = Error(BadDropoutRateId, "Invalid dropout rate",
+        "{0} #{1} has rate {2}; a dropout rate must be in [0, 1), e.g. 0.2 drops 20% of the elements");
+
+    /// <summary>"{0} #{1} uses activation value {2}, which is not a NetGen.Activation member"</summary>
+    public static readonly DiagnosticDescriptor UnknownActivation = Error(UnknownActivationId, "Unknown activation",
+        "{0} #{1} uses activation value {2}, which is not a NetGen.Activation member: use one of Linear, Relu, Sigmoid, Tanh, Softmax, Elu, Selu, Softplus, Softsign, HardSigmoid, Swish, Gelu, Exponential");
+
+    /// <summary>"{0} #{1} uses initializer value {2}, which is not a NetGen.Initializer member"</summary>
+    public static readonly DiagnosticDescriptor UnknownInitializer = Error(UnknownInitializerId, "Unknown initializer",
+        "{0} #{1} uses {2} value {3}, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, Zeros, Ones");
+
+    /// <summary>"{0} #{1} has alpha {2}; alpha must be a finite number"</summary>
+    public static readonly DiagnosticDescriptor BadAlpha = Error(BadAlphaId, "Invalid alpha",
+        "{0} #{1} has alpha {2}; alpha must be a finite number, e.g. 0.3 (Keras's default) or 0.1");
+
+    /// <summary>"Reshape #{0} has target shape {1}: {2}"</summary>
+    public static readonly DiagnosticDescriptor BadReshapeDimension = Error(BadReshapeDimensionId,
+        "Invalid reshape target", "Reshape #{0} has target shape {1}: {2}");
+
+    /// <summary>"{0} #{1} would need {2} {3}; ..."</summary>
+    public static readonly DiagnosticDescriptor TooLarge = Error(TooLargeId, "Network too large",
+        "{0} #{1} would need {2} {3}; NetGen's flat buffers hold at most 2,147,483,647 floats, so use fewer units or a smaller input");
+
+    /// <summary>"Reshape #{0} cannot reshape {1} ({2} elements) to {3}: ..."</summary>
+    public static readonly DiagnosticDescriptor ReshapeMismatch = Error(ReshapeMismatchId, "Reshape element count mismatch",
+        "Reshape #{0} cannot reshape {1} ({2} elements) to {3} ({4}); use a target shape whose product is {2}, or put -1 in one dimension to infer it");
+
+    /// <summary>"Reshape #{0} has target shape {1} with more than one -1"</summary>
+    public static readonly DiagnosticDescriptor ReshapeTwoUnknowns = Error(ReshapeTwoUnknownsId, "Reshape with two unknown dimensions",
+        "Reshape #{0} has target shape {1} with more than one -1; only one dimension can be inferred, so give the others explicitly");
+
+    /// <summary>The descriptor for an id that shape inference reports.</summary>
+    public static DiagnosticDescriptor ById(string id) => id switch
+    {
+        NoLayersId => NoLayers,
+        BadInputShapeId => BadInputShape,
+        BadUnitsId => BadUnits,
+        BadDropoutRateId => BadDropoutRate,
+        UnknownActivationId => UnknownActivation,
+        UnknownInitializerId => UnknownInitializer,
+        BadAlphaId => BadAlpha,
+        BadReshapeDimensionId => BadReshapeDimension,
+        TooLargeId => TooLarge,
+        ReshapeMismatchId => ReshapeMismatch,
+        ReshapeTwoUnknownsId => ReshapeTwoUnknowns,
+        _ => InternalError,
+    };
+
+    /// <summary>"NetGen failed on '{0}': {1}"</summary>
+    public static readonly DiagnosticDescriptor InternalError = Error(InternalErrorId, "NetGen internal error",
+        "NetGen failed on '{0}': {1}; please report this with the declaration that triggers it");
+}

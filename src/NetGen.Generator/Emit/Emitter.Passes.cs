@@ -1,0 +1,126 @@
+using NetGen.Generator.Model;
+
+namespace NetGen.Generator.Emit;
+
+internal static partial class Emitter
+{
+    // Forward, per layer kind. Example of what it writes for Dense(512, relu) on 784 inputs:
+    //   // [1] dense (Dense, relu): (None, 784) -> (None, 512), 401,920 params
+    //   b.DenseForward(batch, 784, 512, ActivationFunction.Relu, 0f,
+    //       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias,
+    //       preActivation: -1, y: Slot(training, T1, I1, batch));
+    private static void WriteForward(SourceWriter w, ResolvedNetwork net)
+    {
+        w.WriteLine("/// <summary>Runs the layers in order on the batch in the input slot; the output lands in the output slot.</summary>");
+        w.WriteLine(GeneratedCodeAttribute);
+        w.OpenBlock("protected override void Forward(int batch, bool training)");
+        w.WriteLine("var b = Backend;");
+        w.WriteLine("int p = ParametersOffset;");
+        foreach (var l in net.Layers)
+        {
+            string n = I(l.Index + 1), prev = I(l.Index);
+            string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
+            string y = "Slot(training, T" + n + ", I" + n + ", batch)";
+            string rows = Rows(l);
+            w.WriteLine("// " + Describe(l));
+            switch (l.Spec.Kind)
+            {
+                case LayerKind.Dense:
+                    w.WriteLine("b.DenseForward(" + rows + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", 0f,");
+                    w.Indent();
+                    w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") + ",");
+                    w.WriteLine("preActivation: " + (l.TrainPreActivation >= 0 ? "training ? Train(Z" + n + ", batch) : -1" : "-1") + ", y: " + y + ");");
+                    w.Unindent();
+                    break;
+                case LayerKind.Activation:
+                case LayerKind.LeakyReLU:
+                    w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(l.Spec.Kind == LayerKind.LeakyReLU ? l.Spec.Value : 0) + ", " +
+                        rows + ", " + I(l.LastOutput) + ", x: " + x + ", y: " + y + ");");
+                    break;
+                case LayerKind.Dropout when l.Spec.Value > 0:
+                    w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
+                    w.WriteLine("if (training) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch));");
+                    break;
+                default:
+                    w.WriteLine("// Nothing to compute: the output aliases the input.");
+                    break;
+            }
+        }
+        w.CloseBlock();
+    }
+
+    // Backward, in reverse. The loss wrote dL/d(output) into gradient buffer 0; Dense layers write the input
+    // gradient into the other buffer, element-wise layers work in place. Layers before the first layer with
+    // parameters need no input gradient and are skipped.
+    private static void WriteBackward(SourceWriter w, ResolvedNetwork net)
+    {
+        var layers = net.Layers;
+        int firstParam = -1;
+        for (int i = 0; i < layers.Length && firstParam < 0; i++)
+            if (layers[i].ParamCount > 0) firstParam = i;
+
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Back-propagates the output gradient in gradient buffer 0 and writes every parameter's gradient.");
+        w.WriteLine("/// With <paramref name=\"fromLogits\"/> the buffer holds the gradient of the output layer's pre-activation");
+        w.WriteLine("/// (the loss fused softmax or sigmoid with the cross-entropy).");
+        w.WriteLine("/// </summary>");
+        w.WriteLine(GeneratedCodeAttribute);
+        w.OpenBlock("protected override void Backward(int batch, bool fromLogits)");
+        w.WriteLine("var b = Backend;");
+        w.WriteLine("int p = ParametersOffset;");
+        w.WriteLine("int g = GradientsOffset;");
+        int current = 0;
+        for (int i = layers.Length - 1; i >= 0; i--)
+        {
+            var l = layers[i];
+            if (i < firstParam) break;
+            string n = I(l.Index + 1), prev = I(l.Index);
+            bool last = i == layers.Length - 1;
+            string dy = "GradientBuffer(" + I(current) + ", batch)";
+            w.WriteLine("// " + Describe(l));
+            switch (l.Spec.Kind)
+            {
+                case LayerKind.Dense:
+                {
+                    string dx = i == firstParam ? "-1" : "GradientBuffer(" + I(1 - current) + ", batch)";
+                    w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", 0f, " +
+                        (last ? "fromLogits" : "false") + ",");
+                    w.Indent();
+                    w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
+                        (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+                    w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " +
+                        (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
+                    w.Unindent();
+                    current = 1 - current;
+                    break;
+                }
+                case LayerKind.Activation:
+                case LayerKind.LeakyReLU:
+                {
+                    string call = "b.ActivationBackward(" + Act(l) + ", " + F(l.Spec.Kind == LayerKind.LeakyReLU ? l.Spec.Value : 0) + ", " +
+                        Rows(l) + ", " + I(l.LastOutput) + ", x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dy + ");";
+                    w.WriteLine(last && ShapeInferenceIsLogit(l) ? "if (!fromLogits) " + call : call);
+                    break;
+                }
+                case LayerKind.Dropout when l.Spec.Value > 0:
+                    w.WriteLine("b.DropoutBackward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), dy: " + dy + ", dx: " + dy + ");");
+                    break;
+                default:
+                    w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
+                    break;
+            }
+        }
+        w.CloseBlock();
+    }
+
+    private static bool ShapeInferenceIsLogit(ResolvedLayer l) => Shapes.ShapeInference.IsLogitActivation(l.Activation);
+
+    /// <summary>Rows a layer processes: the batch times every axis but the last (Keras's Dense on rank &gt; 1).</summary>
+    private static string Rows(ResolvedLayer l)
+    {
+        int perSample = l.OutputSize / l.LastOutput;
+        return perSample == 1 ? "batch" : "batch * " + I(perSample);
+    }
+
+    private static string Act(ResolvedLayer l) => ActivationFunctionType + "." + ActivationNames[(int)l.Activation];
+}

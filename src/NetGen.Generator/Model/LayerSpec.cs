@@ -1,0 +1,105 @@
+namespace NetGen.Generator.Model;
+
+/// <summary>The layer kinds the generator knows; names match the attribute classes without "Attribute".</summary>
+internal enum LayerKind
+{
+    Dense,
+    Activation,
+    LeakyReLU,
+    Dropout,
+    Flatten,
+    Reshape,
+}
+
+/// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
+internal enum ActivationKind
+{
+    Linear, Relu, Sigmoid, Tanh, Softmax, Elu, Selu, Softplus, Softsign, HardSigmoid, Swish, Gelu, Exponential,
+    LeakyRelu, // not a user-facing enum value: used by the LeakyReLU layer
+}
+
+/// <summary>Initializer ids; values mirror <c>NetGen.Initializer</c>.</summary>
+internal enum InitializerKind
+{
+    GlorotUniform, Zeros, Ones, HeNormal, HeUniform, LecunNormal, RandomNormal, GlorotNormal,
+}
+
+/// <summary>
+/// One layer attribute as declared, reduced to primitives.
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// </summary>
+/// <param name="Kind">Which layer.</param>
+/// <param name="Name">The user's name, or null for Keras's default.</param>
+/// <param name="Units">Dense units.</param>
+/// <param name="Activation">Activation id as declared (may be out of range; inference reports it).</param>
+/// <param name="UseBias">Dense use_bias.</param>
+/// <param name="KernelInitializer">Initializer id as declared.</param>
+/// <param name="BiasInitializer">Initializer id as declared.</param>
+/// <param name="Value">Dropout rate or LeakyReLU alpha.</param>
+/// <param name="Target">Reshape target shape.</param>
+internal sealed record LayerSpec(
+    LayerKind Kind,
+    string? Name,
+    int Units,
+    int Activation,
+    bool UseBias,
+    int KernelInitializer,
+    int BiasInitializer,
+    double Value,
+    EquatableArray<int> Target);
+
+/// <summary>
+/// A declared network: the class it lives in, its input shape and its layers in source order.
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// </summary>
+internal sealed record NetworkSpec(
+    string? Namespace,
+    string ClassName,
+    string ModelName,
+    EquatableArray<int> InputShape,
+    EquatableArray<LayerSpec> Layers);
+
+/// <summary>
+/// A layer after shape inference and planning: everything the emitter writes, as primitives.
+/// Arena slots are offsets in floats per sample; -1 means "none".
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// </summary>
+internal sealed record ResolvedLayer(
+    int Index,
+    LayerSpec Spec,
+    string Name,
+    string TypeName,
+    EquatableArray<int> InputShape,
+    EquatableArray<int> OutputShape,
+    ActivationKind Activation,
+    int KernelOffset,
+    int KernelCount,
+    int BiasOffset,
+    int BiasCount,
+    int TrainInput,
+    int TrainOutput,
+    int TrainPreActivation,
+    int InferInput,
+    int InferOutput)
+{
+    public int ParamCount => KernelCount + BiasCount;
+    public int InputSize => Shapes.ShapeMath.Product(InputShape.AsSpan());
+    public int OutputSize => Shapes.ShapeMath.Product(OutputShape.AsSpan());
+    public int LastInput => InputShape[InputShape.Length - 1];
+    public int LastOutput => OutputShape[OutputShape.Length - 1];
+    public bool IsAlias => Spec.Kind is LayerKind.Flatten or LayerKind.Reshape;
+}
+
+/// <summary>
+/// The network ready to emit.
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// </summary>
+internal sealed record ResolvedNetwork(
+    NetworkSpec Spec,
+    EquatableArray<ResolvedLayer> Layers,
+    int ParameterCount,
+    int TrainArenaPerSample,
+    int InferArenaPerSample,
+    int GradientBufferPerSample,
+    int LogitsSlot,
+    ActivationKind OutputActivation);

@@ -1,0 +1,179 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NetGen.Generator.Diagnostics;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+
+namespace NetGen.Generator;
+
+public sealed partial class NetGenGenerator
+{
+    internal const string NetworkAttributeName = "NetGen.NetworkAttribute";
+
+    /// <summary>Layer attribute metadata names, in one table: adding a layer adds one line here.</summary>
+    internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
+        ("NetGen.DenseAttribute", LayerKind.Dense),
+        ("NetGen.ActivationAttribute", LayerKind.Activation),
+        ("NetGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
+        ("NetGen.DropoutAttribute", LayerKind.Dropout),
+        ("NetGen.FlattenAttribute", LayerKind.Flatten),
+        ("NetGen.ReshapeAttribute", LayerKind.Reshape));
+
+    /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
+    internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
+        GeneratorAttributeSyntaxContext context, CancellationToken ct)
+    {
+        var diagnostics = new List<Diagnostic>();
+        var symbol = (INamedTypeSymbol)context.TargetSymbol;
+        var networkAttribute = context.Attributes[0];
+        Location networkLocation = LocationOf(networkAttribute, ct) ?? context.TargetNode.GetLocation();
+        try
+        {
+            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                diagnostics.Add(Diagnostic.Create(Descriptors.NotPartial, declaration.Identifier.GetLocation(), symbol.Name));
+                return (null, diagnostics.ToEquatableArray());
+            }
+            string? unsupported =
+                symbol.ContainingType is not null ? "nested in another type" :
+                symbol.IsGenericType ? "generic" :
+                symbol.IsStatic ? "static" :
+                symbol.BaseType is { SpecialType: not SpecialType.System_Object } b && b.ToDisplayString() != "NetGen.Model" ? "derived from " + b.ToDisplayString() :
+                null;
+            if (unsupported is not null)
+            {
+                diagnostics.Add(Diagnostic.Create(Descriptors.UnsupportedClass, declaration.Identifier.GetLocation(), symbol.Name, unsupported));
+                return (null, diagnostics.ToEquatableArray());
+            }
+
+            // Layer attributes in source order (GetAttributes() does not promise it across partial declarations).
+            var layerAttributes = new List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)>();
+            foreach (var attribute in symbol.GetAttributes())
+            {
+                var kind = LayerKindOf(attribute.AttributeClass);
+                if (kind is null || attribute.ApplicationSyntaxReference is not { } reference) continue;
+                layerAttributes.Add((attribute, kind.Value, reference));
+            }
+            if (layerAttributes.Select(a => a.Ref.SyntaxTree.FilePath + "|" + a.Ref.GetSyntax(ct).Parent?.Parent?.SpanStart).Distinct().Count() > 1)
+            {
+                diagnostics.Add(Diagnostic.Create(Descriptors.LayersInSeveralParts, networkLocation, symbol.Name));
+                return (null, diagnostics.ToEquatableArray());
+            }
+            layerAttributes.Sort((x, y) => x.Ref.Span.Start.CompareTo(y.Ref.Span.Start));
+
+            ct.ThrowIfCancellationRequested();
+            var layers = new List<LayerSpec>(layerAttributes.Count);
+            foreach (var (data, kind, _) in layerAttributes)
+            {
+                if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
+                if (data.AttributeConstructor is null) return (null, diagnostics.ToEquatableArray()); // the compiler reports the error
+                layers.Add(ReadLayer(data, kind));
+            }
+
+            var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
+            string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;
+            string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
+            var spec = new NetworkSpec(ns, symbol.Name, modelName, new EquatableArray<int>(input), layers.ToEquatableArray());
+
+            ct.ThrowIfCancellationRequested();
+            var (network, errors) = ShapeInference.Run(spec);
+            foreach (var error in errors)
+            {
+                Location location = error.LayerIndex < 0 ? networkLocation : LocationOf(layerAttributes[error.LayerIndex].Data, ct) ?? networkLocation;
+                diagnostics.Add(Diagnostic.Create(Descriptors.ById(error.Id), location, error.Args.Cast<object>().ToArray()));
+            }
+            return (network, diagnostics.ToEquatableArray());
+        }
+        catch (OperationCanceledException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            diagnostics.Add(Diagnostic.Create(Descriptors.InternalError, networkLocation, symbol.Name, e.GetType().Name + ": " + e.Message));
+            return (null, diagnostics.ToEquatableArray());
+        }
+    }
+
+    /// <summary>A layer attribute on a class without [Network]: one diagnostic per such attribute.</summary>
+    internal static EquatableArray<Diagnostic> ParseOrphanLayer(GeneratorAttributeSyntaxContext context, CancellationToken ct)
+    {
+        var symbol = context.TargetSymbol;
+        foreach (var attribute in symbol.GetAttributes())
+            if (attribute.AttributeClass?.ToDisplayString() == NetworkAttributeName)
+                return default;
+        var list = new List<Diagnostic>();
+        foreach (var attribute in context.Attributes)
+        {
+            string shortName = attribute.AttributeClass?.Name ?? "layer";
+            if (shortName.EndsWith("Attribute", StringComparison.Ordinal)) shortName = shortName.Substring(0, shortName.Length - 9);
+            list.Add(Diagnostic.Create(Descriptors.LayerWithoutNetwork, LocationOf(attribute, ct) ?? context.TargetNode.GetLocation(), shortName, symbol.Name));
+        }
+        return list.ToEquatableArray();
+    }
+
+    private static LayerSpec ReadLayer(AttributeData data, LayerKind kind)
+    {
+        var args = data.ConstructorArguments;
+        int units = 0, activation = 0;
+        double value = 0;
+        int[] target = Array.Empty<int>();
+        switch (kind)
+        {
+            case LayerKind.Dense:
+                units = args.Length > 0 && args[0].Value is int u ? u : 0;
+                activation = NamedInt(data, "Activation") ?? 0;
+                break;
+            case LayerKind.Activation:
+                activation = args.Length > 0 && args[0].Value is int a ? a : 0;
+                break;
+            case LayerKind.LeakyReLU:
+            case LayerKind.Dropout:
+                value = args.Length > 0 ? Convert.ToDouble(args[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                break;
+            case LayerKind.Reshape:
+                target = args.Length > 0 ? ReadInts(args[0]) : Array.Empty<int>();
+                break;
+        }
+        return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
+            NamedBool(data, "UseBias") ?? true,
+            NamedInt(data, "KernelInitializer") ?? 0,
+            NamedInt(data, "BiasInitializer") ?? 1,
+            value, new EquatableArray<int>(target));
+    }
+
+    private static LayerKind? LayerKindOf(INamedTypeSymbol? attributeClass)
+    {
+        if (attributeClass is null) return null;
+        string name = attributeClass.ToDisplayString();
+        foreach (var (metadataName, kind) in LayerAttributes)
+            if (name == metadataName) return kind;
+        return null;
+    }
+
+    private static int[] ReadInts(TypedConstant constant) =>
+        constant.Kind == TypedConstantKind.Array && !constant.IsNull
+            ? constant.Values.Select(v => v.Value is int i ? i : 0).ToArray()
+            : Array.Empty<int>();
+
+    private static TypedConstant? Named(AttributeData data, string name)
+    {
+        foreach (var pair in data.NamedArguments)
+            if (pair.Key == name) return pair.Value;
+        return null;
+    }
+
+    private static int? NamedInt(AttributeData data, string name) => Named(data, name)?.Value is int i ? i : null;
+    private static bool? NamedBool(AttributeData data, string name) => Named(data, name)?.Value is bool b ? b : null;
+    private static string? NamedString(AttributeData data, string name) => Named(data, name)?.Value as string;
+
+    private static Location? LocationOf(AttributeData attribute, CancellationToken ct) =>
+        attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation();
+}

@@ -1,0 +1,199 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using NetGen.Cpu;
+
+namespace NetGen.Backends;
+
+/// <summary>
+/// The managed CPU backend: a packed, register-blocked, multi-threaded SGEMM (<see cref="Sgemm"/>) and
+/// vectorised element-wise kernels over one 64-byte-aligned native workspace. Allocates nothing per call.
+/// </summary>
+public sealed unsafe partial class CpuBackend : IBackend
+{
+    private float* _memory;
+    private long _capacity;
+
+    /// <inheritdoc/>
+    public string Name => $"cpu ({(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "scalar")}, {WorkerPool.Shared.MaxThreads} threads)";
+
+    /// <inheritdoc/>
+    public long Capacity => _capacity;
+
+    /// <inheritdoc/>
+    public void EnsureCapacity(long floats, long preserve)
+    {
+        if (floats <= _capacity) return;
+        var next = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        new Span<byte>(next, checked((int)Math.Min(floats * 4, int.MaxValue))).Clear();
+        if (_memory != null)
+        {
+            Buffer.MemoryCopy(_memory, next, floats * 4, Math.Min(preserve, _capacity) * 4);
+            NativeMemory.AlignedFree(_memory);
+        }
+        _memory = next;
+        _capacity = floats;
+    }
+
+    private float* At(int offset) => _memory + offset;
+
+    private Span<float> Span(int offset, int count) => new(_memory + offset, count);
+
+    /// <inheritdoc/>
+    public void Upload(ReadOnlySpan<float> source, int offset) => source.CopyTo(Span(offset, source.Length));
+
+    /// <inheritdoc/>
+    public void Download(int offset, Span<float> destination) => Span(offset, destination.Length).CopyTo(destination);
+
+    /// <inheritdoc/>
+    public void Fill(int offset, int count, float value) => Span(offset, count).Fill(value);
+
+    /// <inheritdoc/>
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, int a, int lda, int b, int ldb, float beta, int c, int ldc) =>
+        Sgemm.Multiply(transA, transB, m, n, k, alpha, At(a), lda, At(b), ldb, beta, At(c), ldc);
+
+    /// <inheritdoc/>
+    public void DenseForward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
+        int x, int kernel, int bias, int preActivation, int y)
+    {
+        int z = preActivation >= 0 ? preActivation : y;
+        Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units);
+        if (bias >= 0)
+        {
+            var b = Span(bias, units);
+            for (int r = 0; r < rows; r++)
+            {
+                var row = Span(z + r * units, units);
+                TensorPrimitives.Add(row, b, row);
+            }
+        }
+        if (activation != ActivationFunction.Linear || z != y)
+            ActivationForward(activation, alpha, rows, units, z, y);
+    }
+
+    /// <inheritdoc/>
+    public void DenseBackward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
+        bool gradientIsPreActivation, int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    {
+        if (!gradientIsPreActivation && activation != ActivationFunction.Linear)
+            ActivationBackward(activation, alpha, rows, units, preActivation, y, dy, dy);
+        // dKernel[inputs, units] = xᵀ[inputs, rows] · dz[rows, units]
+        Sgemm.Multiply(true, false, inputs, units, rows, 1f, At(x), inputs, At(dy), units, 0f, At(dKernel), units);
+        if (dBias >= 0)
+        {
+            var db = Span(dBias, units);
+            Span(dy, units).CopyTo(db);
+            for (int r = 1; r < rows; r++) TensorPrimitives.Add(db, Span(dy + r * units, units), db);
+        }
+        // dx[rows, inputs] = dz[rows, units] · kernelᵀ[units, inputs]
+        if (dx >= 0)
+            Sgemm.Multiply(false, true, rows, inputs, units, 1f, At(dy), units, At(kernel), units, 0f, At(dx), inputs);
+    }
+
+    /// <inheritdoc/>
+    public void ActivationForward(ActivationFunction activation, float alpha, int rows, int cols, int x, int y)
+    {
+        int count = rows * cols;
+        var src = Span(x, count);
+        var dst = Span(y, count);
+        switch (activation)
+        {
+            case ActivationFunction.Linear: if (x != y) src.CopyTo(dst); break;
+            case ActivationFunction.Relu: TensorPrimitives.Max(src, 0f, dst); break;
+            case ActivationFunction.Sigmoid: TensorPrimitives.Sigmoid(src, dst); break;
+            case ActivationFunction.Tanh: TensorPrimitives.Tanh(src, dst); break;
+            case ActivationFunction.Exponential: TensorPrimitives.Exp(src, dst); break;
+            case ActivationFunction.Softmax:
+                for (int r = 0; r < rows; r++)
+                    TensorPrimitives.SoftMax(Span(x + r * cols, cols), Span(y + r * cols, cols));
+                break;
+            default:
+                for (int i = 0; i < count; i++) dst[i] = Activations.Forward(activation, alpha, src[i]);
+                break;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ActivationBackward(ActivationFunction activation, float alpha, int rows, int cols, int x, int y, int dy, int dx)
+    {
+        int count = rows * cols;
+        float* pdy = At(dy), pdx = At(dx), py = At(y);
+        switch (activation)
+        {
+            case ActivationFunction.Linear:
+                if (dx != dy) Span(dy, count).CopyTo(Span(dx, count));
+                break;
+            case ActivationFunction.Relu:
+            {
+                int i = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; i <= count - 16; i += 16)
+                    {
+                        var keep = Vector512.GreaterThan(Vector512.Load(py + i), Vector512<float>.Zero);
+                        Vector512.Store(Vector512.BitwiseAnd(Vector512.Load(pdy + i), keep), pdx + i);
+                    }
+                for (; i < count; i++) pdx[i] = py[i] > 0 ? pdy[i] : 0f;
+                break;
+            }
+            case ActivationFunction.Softmax:
+                for (int r = 0; r < rows; r++)
+                {
+                    var yr = Span(y + r * cols, cols);
+                    var dyr = Span(dy + r * cols, cols);
+                    float dot = TensorPrimitives.Dot(dyr, yr);
+                    var dxr = Span(dx + r * cols, cols);
+                    for (int c = 0; c < cols; c++) dxr[c] = yr[c] * (dyr[c] - dot);
+                }
+                break;
+            default:
+            {
+                float* px = x >= 0 ? At(x) : null;
+                for (int i = 0; i < count; i++)
+                    pdx[i] = pdy[i] * Activations.Derivative(activation, alpha, px == null ? float.NaN : px[i], py[i]);
+                break;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void DropoutForward(int count, float rate, ulong key, int x, int y) => Dropout(count, rate, key, At(x), At(y));
+
+    /// <inheritdoc/>
+    public void DropoutBackward(int count, float rate, ulong key, int dy, int dx) => Dropout(count, rate, key, At(dy), At(dx));
+
+    /// <summary>dst = src·m/(1-rate), m = [CounterRng.Uniform(key, i) ≥ rate], eight counters per vector.</summary>
+    private static void Dropout(int count, float rate, ulong key, float* src, float* dst)
+    {
+        float scale = 1f / (1f - rate);
+        ulong threshold = CounterRng.DropThreshold(rate);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var golden = Vector512.Create(0x9E3779B97F4A7C15UL);
+            var keyV = Vector512.Create(key);
+            var thresholdV = Vector512.Create(threshold);
+            var scaleV = Vector512.Create(scale);
+            var lanes = Vector512.Create(1UL, 2, 3, 4, 5, 6, 7, 8);
+            for (; i <= count - 16; i += 16)
+            {
+                var lo = CounterRng.Mix(keyV + (Vector512.Create((ulong)i) + lanes) * golden);
+                var hi = CounterRng.Mix(keyV + (Vector512.Create((ulong)i + 8) + lanes) * golden);
+                var keepLo = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(lo, 40), thresholdV);
+                var keepHi = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(hi, 40), thresholdV);
+                var keep = Vector512.Narrow(keepLo, keepHi).AsSingle();
+                Vector512.Store(Vector512.BitwiseAnd(Vector512.Load(src + i) * scaleV, keep), dst + i);
+            }
+        }
+        for (; i < count; i++)
+            dst[i] = (CounterRng.Bits(key, (ulong)i) >> 40) >= threshold ? src[i] * scale : 0f;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_memory != null) NativeMemory.AlignedFree(_memory);
+        _memory = null;
+        _capacity = 0;
+    }
+}

@@ -1,0 +1,1138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetGen.Cpu;
+
+/// <summary>
+/// Single-precision general matrix multiply (SGEMM) for row-major matrices on the CPU:
+/// <c>C = alpha·op(A)·op(B) + beta·C</c>. Packed, cache-blocked and register-blocked (GotoBLAS/BLIS style),
+/// with an AVX-512 12×32 micro-kernel, an AVX2/FMA 6×16 fallback and a portable one for other hardware, and
+/// multi-threaded over <see cref="WorkerPool.Shared"/> when the product is large enough.
+/// </summary>
+/// <remarks>
+/// After a first call on a thread (which allocates that thread's packing buffers) a call allocates nothing.
+/// The packing buffers are 64-byte aligned native memory, one set per thread, grown only when a larger
+/// problem needs it and freed when the thread ends. Calls from several threads at once are safe.
+/// </remarks>
+[SkipLocalsInit]
+public static unsafe class Sgemm
+{
+    // ------------------------------------------------------------------------------------------------
+    // Kernel families and blocking parameters
+    // ------------------------------------------------------------------------------------------------
+
+    internal const int KindPortable = 0;
+    internal const int KindAvx2 = 1;
+    internal const int KindAvx512 = 2;
+
+    /// <summary>The best kernel family this machine supports.</summary>
+    internal static readonly int BestKind =
+        Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? KindAvx512
+        : Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated ? KindAvx2
+        : KindPortable;
+
+    /// <summary>For tests and benchmarks: forces a kernel family (−1: automatic).</summary>
+    internal static int ForcedKind = -1;
+
+    /// <summary>Depth of a packed panel (k block), per kernel family.</summary>
+    internal static int KcAvx512 = 256, KcAvx2 = 256, KcPortable = 128;
+
+    /// <summary>Rows of the packed A block (kept in L2), per kernel family; a multiple of the kernel's MR.</summary>
+    internal static int McAvx512 = 144, McAvx2 = 96, McPortable = 64;
+
+    /// <summary>Columns of the packed B panel, per kernel family; a multiple of the kernel's NR.</summary>
+    internal static int NcAvx512 = 1024, NcAvx2 = 1024, NcPortable = 512;
+
+    /// <summary>Below this many multiply-adds (m·n·k) a product runs on the calling thread only.</summary>
+    internal static long ParallelThreshold = 1L << 20;
+
+    /// <summary>Minimum multiply-adds per thread when a product is split across threads.</summary>
+    internal static long MinWorkPerThread = 1L << 19;
+
+    /// <summary>Caps the number of threads used (0: the pool's <see cref="WorkerPool.MaxThreads"/>).</summary>
+    internal static int MaxThreadsOverride;
+
+    [ThreadStatic] private static Buffers? t_buffers;
+    [ThreadStatic] private static GemmJob? t_job;
+
+    // ------------------------------------------------------------------------------------------------
+    // Public API
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Computes <c>C = alpha·op(A)·op(B) + beta·C</c> for row-major matrices, where C is m×n,
+    /// op(A) is m×k and op(B) is k×n.
+    /// </summary>
+    /// <param name="transA">
+    /// false: A is stored as m×k (row i at <c>a + i·lda</c>, lda ≥ k); true: A is stored as k×m (lda ≥ m)
+    /// and op(A) = Aᵀ.
+    /// </param>
+    /// <param name="transB">
+    /// false: B is stored as k×n (ldb ≥ n); true: B is stored as n×k (ldb ≥ k) and op(B) = Bᵀ.
+    /// </param>
+    /// <param name="m">Rows of C and of op(A).</param>
+    /// <param name="n">Columns of C and of op(B).</param>
+    /// <param name="k">Columns of op(A) and rows of op(B).</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">The first element of A.</param>
+    /// <param name="lda">Distance in elements between consecutive stored rows of A.</param>
+    /// <param name="b">The first element of B.</param>
+    /// <param name="ldb">Distance in elements between consecutive stored rows of B.</param>
+    /// <param name="beta">Scale of the old C. When it is 0, C is only written (never read), so it may hold NaN.</param>
+    /// <param name="c">The first element of C.</param>
+    /// <param name="ldc">Distance in elements between consecutive rows of C (≥ n).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative or a leading dimension too small.</exception>
+    /// <exception cref="ArgumentNullException">A pointer needed by the product is null.</exception>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        if (m == 0 || n == 0)
+            return;
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, n);
+        if (c == null)
+            throw new ArgumentNullException(nameof(c));
+        if (k == 0 || alpha == 0f)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(lda, transA ? m : k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, transB ? k : n);
+        if (a == null)
+            throw new ArgumentNullException(nameof(a));
+        if (b == null)
+            throw new ArgumentNullException(nameof(b));
+
+        var g = new Problem
+        {
+            A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k,
+            TransA = transA, TransB = transB, Alpha = alpha, Beta = beta,
+        };
+        g.SetKind(ForcedKind >= 0 ? ForcedKind : BestKind);
+
+        long work = (long)m * n * k;
+        int threads = 1;
+        if (work >= ParallelThreshold)
+        {
+            WorkerPool pool = WorkerPool.Shared;
+            threads = MaxThreadsOverride > 0 ? Math.Min(MaxThreadsOverride, pool.MaxThreads) : pool.MaxThreads;
+            threads = (int)Math.Min(threads, Math.Max(1, work / MinWorkPerThread));
+            if (threads > 1 && !WorkerPool.IsWorkerThread)
+            {
+                ChooseGrid(ref g, threads, out int gm, out int gn);
+                if (gm * gn > 1)
+                {
+                    GemmJob job = t_job ??= new GemmJob();
+                    job.P = g;
+                    job.Gm = gm;
+                    job.Gn = gn;
+                    pool.Run(job, gm * gn);
+                    job.P = default;
+                    return;
+                }
+            }
+        }
+        ComputeBlock(ref g, 0, m, 0, n);
+    }
+
+    /// <summary>
+    /// Span form of <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>:
+    /// <c>C = alpha·op(A)·op(B) + beta·C</c> for row-major matrices stored in spans, with bounds checked once.
+    /// </summary>
+    /// <param name="transA">false: A is m×k (lda ≥ k); true: A is stored k×m (lda ≥ m).</param>
+    /// <param name="transB">false: B is k×n (ldb ≥ n); true: B is stored n×k (ldb ≥ k).</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Inner dimension.</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">A's storage.</param>
+    /// <param name="lda">Row stride of A's storage.</param>
+    /// <param name="b">B's storage.</param>
+    /// <param name="ldb">Row stride of B's storage.</param>
+    /// <param name="beta">Scale of the old C (0: C is only written).</param>
+    /// <param name="c">C's storage.</param>
+    /// <param name="ldc">Row stride of C (≥ n).</param>
+    /// <exception cref="ArgumentException">A span is too short for the given sizes and strides.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative or a leading dimension too small.</exception>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        if (m == 0 || n == 0)
+            return;
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, n);
+        CheckSpan(c.Length, m, n, ldc, nameof(c));
+        bool needAB = k != 0 && alpha != 0f;
+        if (needAB)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(lda, transA ? m : k);
+            ArgumentOutOfRangeException.ThrowIfLessThan(ldb, transB ? k : n);
+            CheckSpan(a.Length, transA ? k : m, transA ? m : k, lda, nameof(a));
+            CheckSpan(b.Length, transB ? n : k, transB ? k : n, ldb, nameof(b));
+        }
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+            Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+    }
+
+    /// <summary>
+    /// Convenience form for tightly packed matrices: <c>C = op(A)·op(B)</c> (alpha 1, beta 0), with
+    /// lda, ldb and ldc equal to the stored row lengths.
+    /// </summary>
+    /// <param name="transA">false: A is m×k; true: A is stored k×m.</param>
+    /// <param name="transB">false: B is k×n; true: B is stored n×k.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Inner dimension.</param>
+    /// <param name="a">A's storage.</param>
+    /// <param name="b">B's storage.</param>
+    /// <param name="c">C's storage (m×n), overwritten.</param>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c)
+        => Multiply(transA, transB, m, n, k, 1f, a, transA ? m : k, b, transB ? k : n, 0f, c, n);
+
+    private static void CheckSpan(int length, int rows, int cols, int ld, string name)
+    {
+        if (rows == 0 || cols == 0)
+            return;
+        long need = (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException(
+                $"The span holds {length} elements but a {rows}×{cols} matrix with row stride {ld} needs {need}.",
+                name);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Problem description and threading
+    // ------------------------------------------------------------------------------------------------
+
+    private struct Problem
+    {
+        public float* A, B, C;
+        public int Lda, Ldb, Ldc, M, N, K;
+        public bool TransA, TransB;
+        public float Alpha, Beta;
+        public int Kind, Mr, Nr, NrHalf, Kc, Mc, Nc;
+
+        public void SetKind(int kind)
+        {
+            Kind = kind;
+            switch (kind)
+            {
+                case KindAvx512:
+                    Mr = 12; Nr = 32; Kc = KcAvx512; Mc = McAvx512; Nc = NcAvx512;
+                    break;
+                case KindAvx2:
+                    Mr = 6; Nr = 16; Kc = KcAvx2; Mc = McAvx2; Nc = NcAvx2;
+                    break;
+                default:
+                    Kind = KindPortable;
+                    Mr = 4; Nr = 8; Kc = KcPortable; Mc = McPortable; Nc = NcPortable;
+                    break;
+            }
+            NrHalf = Nr / 2;
+            Kc = Math.Max(8, Kc);
+            Mc = Math.Max(Mr, Mc / Mr * Mr);
+            Nc = Math.Max(Nr, Nc / Nr * Nr);
+        }
+    }
+
+    /// <summary>One tile of C per work item: the rows split in <c>Gm</c>, the columns in <c>Gn</c>.</summary>
+    private sealed class GemmJob : IWorkItem
+    {
+        public Problem P;
+        public int Gm, Gn;
+
+        public void Execute(int index)
+        {
+            int ti = index / Gn, tj = index % Gn;
+            int unitsM = (P.M + P.Mr - 1) / P.Mr, unitsN = (P.N + P.Nr - 1) / P.Nr;
+            int i0 = Math.Min(P.M, (int)((long)unitsM * ti / Gm) * P.Mr);
+            int i1 = Math.Min(P.M, (int)((long)unitsM * (ti + 1) / Gm) * P.Mr);
+            int j0 = Math.Min(P.N, (int)((long)unitsN * tj / Gn) * P.Nr);
+            int j1 = Math.Min(P.N, (int)((long)unitsN * (tj + 1) / Gn) * P.Nr);
+            if (i1 > i0 && j1 > j0)
+                ComputeBlock(ref P, i0, i1, j0, j1);
+        }
+    }
+
+    /// <summary>
+    /// Picks how to cut C into <paramref name="threads"/> tiles (rows × columns) so the largest tile, plus the
+    /// packing it repeats, is smallest.
+    /// </summary>
+    private static void ChooseGrid(ref Problem g, int threads, out int gm, out int gn)
+    {
+        int unitsM = (g.M + g.Mr - 1) / g.Mr, unitsN = (g.N + g.Nr - 1) / g.Nr;
+        gm = 1;
+        gn = 1;
+        double best = double.MaxValue;
+        for (int tn = 1; tn <= threads; tn++)
+        {
+            if (threads % tn != 0)
+                continue;
+            int tm = threads / tn;
+            if (tm > unitsM || tn > unitsN)
+                continue;
+            double rows = Math.Min(g.M, (double)((unitsM + tm - 1) / tm) * g.Mr);
+            double cols = Math.Min(g.N, (double)((unitsN + tn - 1) / tn) * g.Nr);
+            // Kernel time of the largest tile plus its packing (a packed element costs about as much as
+            // 16 multiply-adds on the vector units).
+            double cost = rows * cols + 16.0 * (rows + cols);
+            if (cost < best)
+            {
+                best = cost;
+                gm = tm;
+                gn = tn;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Blocked product of one tile of C
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>Splits <paramref name="total"/> into equal blocks of at most about <paramref name="max"/>, rounded up to <paramref name="unit"/>.</summary>
+    private static int BlockSize(int total, int max, int unit)
+    {
+        int blocks = (total + max - 1) / max;
+        int size = (total + blocks - 1) / blocks;
+        size = (size + unit - 1) / unit * unit;
+        return Math.Min(size, (total + unit - 1) / unit * unit);
+    }
+
+    /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C on the calling thread.</summary>
+    private static void ComputeBlock(ref Problem g, int i0, int i1, int j0, int j1)
+    {
+        int rowsTotal = i1 - i0, colsTotal = j1 - j0;
+        int mr = g.Mr, nr = g.Nr;
+        int kcMax = BlockSize(g.K, g.Kc, 4);
+        int mcMax = BlockSize(rowsTotal, g.Mc, mr);
+        int ncMax = BlockSize(colsTotal, g.Nc, nr);
+
+        Buffers buf = t_buffers ??= new Buffers();
+        float* bufA = buf.EnsureA((nuint)mcMax * (nuint)kcMax);
+        float* bufB = buf.EnsureB((nuint)ncMax * (nuint)kcMax);
+        float* tmp = buf.Tmp;
+
+        for (int jc = j0; jc < j1; jc += ncMax)
+        {
+            int nc = Math.Min(ncMax, j1 - jc);
+            for (int pc = 0; pc < g.K; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, g.K - pc);
+                float beta = pc == 0 ? g.Beta : 1f;
+                PackB(ref g, pc, kc, jc, nc, bufB);
+                for (int ic = i0; ic < i1; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, i1 - ic);
+                    PackA(ref g, ic, mc, pc, kc, bufA);
+                    MacroKernel(ref g, kc, mc, nc, bufA, bufB, g.C + (nint)ic * g.Ldc + jc, beta, tmp);
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs the micro-kernel over every (A micro-panel, B micro-panel) pair of a packed block.</summary>
+    private static void MacroKernel(ref Problem g, int kc, int mc, int nc, float* pa, float* pb, float* c,
+        float beta, float* tmp)
+    {
+        int mr = g.Mr, nr = g.Nr, ldc = g.Ldc, kind = g.Kind;
+        float alpha = g.Alpha;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            bool narrow = cols <= g.NrHalf;
+            float* bPanel = pb + (nint)jr * kc;
+            float* cCol = c + jr;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int rows = Math.Min(mr, mc - ir);
+                float* aPanel = pa + (nint)ir * kc;
+                float* cTile = cCol + (nint)ir * ldc;
+                int width = narrow ? g.NrHalf : nr;
+                if (rows == mr && cols == width)
+                {
+                    RunKernel(kind, narrow, kc, aPanel, bPanel, cTile, ldc, alpha, beta);
+                }
+                else
+                {
+                    RunKernel(kind, narrow, kc, aPanel, bPanel, tmp, width, 1f, 0f);
+                    MergeTile(tmp, width, cTile, ldc, rows, cols, alpha, beta);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RunKernel(int kind, bool narrow, int kc, float* pa, float* pb, float* c, int ldc,
+        float alpha, float beta)
+    {
+        if (kind == KindAvx512)
+        {
+            if (narrow)
+                Kernel512x12x16(kc, pa, pb, c, ldc, alpha, beta);
+            else
+                Kernel512x12x32(kc, pa, pb, c, ldc, alpha, beta);
+        }
+        else if (kind == KindAvx2)
+        {
+            if (narrow)
+                Kernel256x6x8(kc, pa, pb, c, ldc, alpha, beta);
+            else
+                Kernel256x6x16(kc, pa, pb, c, ldc, alpha, beta);
+        }
+        else
+        {
+            if (narrow)
+                Kernel128x4x4(kc, pa, pb, c, ldc, alpha, beta);
+            else
+                Kernel128x4x8(kc, pa, pb, c, ldc, alpha, beta);
+        }
+    }
+
+    /// <summary>c[0..rows, 0..cols] = alpha·t + beta·c (beta 0: c is not read).</summary>
+    private static void MergeTile(float* t, int ldt, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    {
+        for (int r = 0; r < rows; r++, t += ldt, c += ldc)
+        {
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<float> va = Vector256.Create(alpha);
+                if (beta == 0f)
+                {
+                    for (; j + 8 <= cols; j += 8)
+                        Vector256.Store(Vector256.Load(t + j) * va, c + j);
+                }
+                else
+                {
+                    Vector256<float> vb = Vector256.Create(beta);
+                    for (; j + 8 <= cols; j += 8)
+                        Vector256.Store(Vector256.Load(t + j) * va + Vector256.Load(c + j) * vb, c + j);
+                }
+            }
+            if (beta == 0f)
+            {
+                for (; j < cols; j++)
+                    c[j] = alpha * t[j];
+            }
+            else
+            {
+                for (; j < cols; j++)
+                    c[j] = alpha * t[j] + beta * c[j];
+            }
+        }
+    }
+
+    /// <summary>C = beta·C (beta 0: C is zeroed without being read).</summary>
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
+        if (beta == 1f)
+            return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (nint)i * ldc, n);
+            if (beta == 0f)
+                row.Clear();
+            else
+                System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Packing
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Packs op(A)[ic..ic+mc, pc..pc+kc] as micro-panels of Mr rows: panel q holds, for each p, the Mr values
+    /// A(ic + q·Mr + i, pc + p) contiguously (zero beyond the last row).
+    /// </summary>
+    private static void PackA(ref Problem g, int ic, int mc, int pc, int kc, float* dst)
+    {
+        int mr = g.Mr;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* panel = dst + (nint)ir * kc;
+            if (g.TransA)
+                PackCopy(g.A + (nint)pc * g.Lda + ic + ir, g.Lda, kc, rows, mr, panel);
+            else
+                PackTranspose(g.A + (nint)(ic + ir) * g.Lda + pc, g.Lda, kc, rows, mr, panel);
+        }
+    }
+
+    /// <summary>
+    /// Packs op(B)[pc..pc+kc, jc..jc+nc] as micro-panels of Nr columns (the last one Nr/2 wide when it has at
+    /// most Nr/2 columns): panel q holds, for each p, its columns' values contiguously (zero beyond the last).
+    /// </summary>
+    private static void PackB(ref Problem g, int pc, int kc, int jc, int nc, float* dst)
+    {
+        int nr = g.Nr;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            int width = cols <= g.NrHalf ? g.NrHalf : nr;
+            float* panel = dst + (nint)jr * kc;
+            if (g.TransB)
+                PackTranspose(g.B + (nint)(jc + jr) * g.Ldb + pc, g.Ldb, kc, cols, width, panel);
+            else
+                PackCopy(g.B + (nint)pc * g.Ldb + jc + jr, g.Ldb, kc, cols, width, panel);
+        }
+    }
+
+    /// <summary>dst[p·w + j] = src[p·ld + j] for j &lt; cols, 0 for cols ≤ j &lt; w; p &lt; kc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackCopy(float* src, int ld, int kc, int cols, int w, float* dst)
+    {
+        if (cols == w)
+        {
+            if (w == 32 && Vector512.IsHardwareAccelerated)
+            {
+                for (int p = 0; p < kc; p++, src += ld, dst += 32)
+                {
+                    Vector512.Store(Vector512.Load(src), dst);
+                    Vector512.Store(Vector512.Load(src + 16), dst + 16);
+                }
+                return;
+            }
+            if (w == 16 && Vector512.IsHardwareAccelerated)
+            {
+                for (int p = 0; p < kc; p++, src += ld, dst += 16)
+                    Vector512.Store(Vector512.Load(src), dst);
+                return;
+            }
+            if (w == 12 && Vector256.IsHardwareAccelerated)
+            {
+                for (int p = 0; p < kc; p++, src += ld, dst += 12)
+                {
+                    Vector256.Store(Vector256.Load(src), dst);
+                    Vector128.Store(Vector128.Load(src + 8), dst + 8);
+                }
+                return;
+            }
+            if ((w & 3) == 0)
+            {
+                for (int p = 0; p < kc; p++, src += ld, dst += w)
+                {
+                    for (int j = 0; j < w; j += 4)
+                        Vector128.Store(Vector128.Load(src + j), dst + j);
+                }
+                return;
+            }
+        }
+        for (int p = 0; p < kc; p++, src += ld, dst += w)
+        {
+            int j = 0;
+            for (; j < cols; j++)
+                dst[j] = src[j];
+            for (; j < w; j++)
+                dst[j] = 0f;
+        }
+    }
+
+    /// <summary>dst[p·w + j] = src[j·ld + p] for j &lt; rows, 0 for rows ≤ j &lt; w; p &lt; kc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackTranspose(float* src, int ld, int kc, int rows, int w, float* dst)
+    {
+        int j = 0;
+        if (Sse.IsSupported)
+        {
+            int kc4 = kc & ~3;
+            for (; j + 4 <= rows; j += 4)
+            {
+                float* s0 = src + (nint)j * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+                float* d = dst + j;
+                int p = 0;
+                for (; p < kc4; p += 4, d += 4 * w)
+                {
+                    Vector128<float> r0 = Sse.LoadVector128(s0 + p);
+                    Vector128<float> r1 = Sse.LoadVector128(s1 + p);
+                    Vector128<float> r2 = Sse.LoadVector128(s2 + p);
+                    Vector128<float> r3 = Sse.LoadVector128(s3 + p);
+                    Vector128<float> t0 = Sse.UnpackLow(r0, r1);
+                    Vector128<float> t1 = Sse.UnpackLow(r2, r3);
+                    Vector128<float> t2 = Sse.UnpackHigh(r0, r1);
+                    Vector128<float> t3 = Sse.UnpackHigh(r2, r3);
+                    Sse.Store(d, Sse.MoveLowToHigh(t0, t1));
+                    Sse.Store(d + w, Sse.MoveHighToLow(t1, t0));
+                    Sse.Store(d + 2 * w, Sse.MoveLowToHigh(t2, t3));
+                    Sse.Store(d + 3 * w, Sse.MoveHighToLow(t3, t2));
+                }
+                for (; p < kc; p++, d += w)
+                {
+                    d[0] = s0[p];
+                    d[1] = s1[p];
+                    d[2] = s2[p];
+                    d[3] = s3[p];
+                }
+            }
+        }
+        for (; j < rows; j++)
+        {
+            float* s = src + (nint)j * ld;
+            float* d = dst + j;
+            for (int p = 0; p < kc; p++, d += w)
+                *d = s[p];
+        }
+        if (rows < w)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                float* d = dst + (nint)p * w;
+                for (int jj = rows; jj < w; jj++)
+                    d[jj] = 0f;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Per-thread packing buffers
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>One thread's 64-byte aligned packing buffers; grown on demand, freed with the thread.</summary>
+    private sealed class Buffers
+    {
+        private float* _a, _b;
+        private nuint _aCap, _bCap;
+
+        public Buffers() => Tmp = (float*)NativeMemory.AlignedAlloc(32 * 32 * sizeof(float), 64);
+
+        /// <summary>Room for one edge tile (up to 32×32) computed by a micro-kernel before it is merged into C.</summary>
+        public float* Tmp { get; }
+
+        public float* EnsureA(nuint floats) => Ensure(ref _a, ref _aCap, floats);
+
+        public float* EnsureB(nuint floats) => Ensure(ref _b, ref _bCap, floats);
+
+        private static float* Ensure(ref float* p, ref nuint cap, nuint floats)
+        {
+            if (floats <= cap)
+                return p;
+            NativeMemory.AlignedFree(p);
+            p = null;
+            cap = 0;
+            nuint grown = Math.Max(floats, 4096);
+            p = (float*)NativeMemory.AlignedAlloc(grown * sizeof(float), 64);
+            cap = grown;
+            return p;
+        }
+
+        ~Buffers()
+        {
+            NativeMemory.AlignedFree(_a);
+            NativeMemory.AlignedFree(_b);
+            NativeMemory.AlignedFree(Tmp);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Micro-kernels. Each computes C[0..MR, 0..NR] = alpha·Ap·Bp + beta·C (beta 0: C not read) from an
+    // A micro-panel (kc × MR, k-major) and a B micro-panel (kc × NR, k-major).
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>AVX-512 micro-kernel: a 12×32 tile of C from a 12-row A micro-panel and a 32-column B micro-panel
+    /// (24 zmm accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512x12x32(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default;
+        Vector512<float> c1_0 = default, c1_1 = default;
+        Vector512<float> c2_0 = default, c2_1 = default;
+        Vector512<float> c3_0 = default, c3_1 = default;
+        Vector512<float> c4_0 = default, c4_1 = default;
+        Vector512<float> c5_0 = default, c5_1 = default;
+        Vector512<float> c6_0 = default, c6_1 = default;
+        Vector512<float> c7_0 = default, c7_1 = default;
+        Vector512<float> c8_0 = default, c8_1 = default;
+        Vector512<float> c9_0 = default, c9_1 = default;
+        Vector512<float> c10_0 = default, c10_1 = default;
+        Vector512<float> c11_0 = default, c11_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a;
+            a = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1);
+            a = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a, b1, c4_1);
+            a = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a, b1, c5_1);
+            a = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a, b1, c6_1);
+            a = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1);
+            a = Vector512.Create(ap[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a, b1, c8_1);
+            a = Vector512.Create(ap[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a, b1, c9_1);
+            a = Vector512.Create(ap[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a, b1, c10_1);
+            a = Vector512.Create(ap[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a, b1, c11_1);
+            ap += 12;
+            bp += 32;
+        }
+
+        Vector512<float> va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(c0_0 * va, c + 0);
+            Vector512.Store(c0_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c1_0 * va, c + 0);
+            Vector512.Store(c1_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c2_0 * va, c + 0);
+            Vector512.Store(c2_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c3_0 * va, c + 0);
+            Vector512.Store(c3_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c4_0 * va, c + 0);
+            Vector512.Store(c4_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c5_0 * va, c + 0);
+            Vector512.Store(c5_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c6_0 * va, c + 0);
+            Vector512.Store(c6_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c7_0 * va, c + 0);
+            Vector512.Store(c7_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c8_0 * va, c + 0);
+            Vector512.Store(c8_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c9_0 * va, c + 0);
+            Vector512.Store(c9_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c10_0 * va, c + 0);
+            Vector512.Store(c10_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c11_0 * va, c + 0);
+            Vector512.Store(c11_1 * va, c + 16);
+        }
+        else
+        {
+            Vector512<float> vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c0_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c0_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c1_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c1_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c2_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c2_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c3_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c3_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c4_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c4_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c5_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c5_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c6_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c6_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c7_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c7_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c8_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c8_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c9_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c9_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c10_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c10_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c11_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c11_1 * va), c + 16);
+        }
+    }
+
+    /// <summary>AVX-512 micro-kernel for a narrow (≤ 16 columns) last B micro-panel: a 12×16 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512x12x16(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    {
+        Vector512<float> c0_0 = default;
+        Vector512<float> c1_0 = default;
+        Vector512<float> c2_0 = default;
+        Vector512<float> c3_0 = default;
+        Vector512<float> c4_0 = default;
+        Vector512<float> c5_0 = default;
+        Vector512<float> c6_0 = default;
+        Vector512<float> c7_0 = default;
+        Vector512<float> c8_0 = default;
+        Vector512<float> c9_0 = default;
+        Vector512<float> c10_0 = default;
+        Vector512<float> c11_0 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> a;
+            a = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            a = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            a = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            a = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            a = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            a = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            a = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            a = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            a = Vector512.Create(ap[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            a = Vector512.Create(ap[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            a = Vector512.Create(ap[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            a = Vector512.Create(ap[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            ap += 12;
+            bp += 16;
+        }
+
+        Vector512<float> va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(c0_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c1_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c2_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c3_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c4_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c5_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c6_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c7_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c8_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c9_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c10_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c11_0 * va, c + 0);
+        }
+        else
+        {
+            Vector512<float> vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c0_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c1_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c2_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c3_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c4_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c5_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c6_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c7_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c8_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c9_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c10_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c11_0 * va), c + 0);
+        }
+    }
+
+    /// <summary>AVX2/FMA micro-kernel: a 6×16 tile (12 ymm accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256x6x16(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default;
+        Vector256<float> c1_0 = default, c1_1 = default;
+        Vector256<float> c2_0 = default, c2_1 = default;
+        Vector256<float> c3_0 = default, c3_1 = default;
+        Vector256<float> c4_0 = default, c4_1 = default;
+        Vector256<float> c5_0 = default, c5_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
+            Vector256<float> a;
+            a = Vector256.Create(ap[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector256.Create(ap[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector256.Create(ap[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector256.Create(ap[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a, b1, c3_1);
+            a = Vector256.Create(ap[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a, b0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a, b1, c4_1);
+            a = Vector256.Create(ap[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a, b0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a, b1, c5_1);
+            ap += 6;
+            bp += 16;
+        }
+
+        Vector256<float> va = Vector256.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector256.Store(c0_0 * va, c + 0);
+            Vector256.Store(c0_1 * va, c + 8);
+            c += ldc;
+            Vector256.Store(c1_0 * va, c + 0);
+            Vector256.Store(c1_1 * va, c + 8);
+            c += ldc;
+            Vector256.Store(c2_0 * va, c + 0);
+            Vector256.Store(c2_1 * va, c + 8);
+            c += ldc;
+            Vector256.Store(c3_0 * va, c + 0);
+            Vector256.Store(c3_1 * va, c + 8);
+            c += ldc;
+            Vector256.Store(c4_0 * va, c + 0);
+            Vector256.Store(c4_1 * va, c + 8);
+            c += ldc;
+            Vector256.Store(c5_0 * va, c + 0);
+            Vector256.Store(c5_1 * va, c + 8);
+        }
+        else
+        {
+            Vector256<float> vb = Vector256.Create(beta);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c0_0 * va), c + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 8), vb, c0_1 * va), c + 8);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c1_0 * va), c + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 8), vb, c1_1 * va), c + 8);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c2_0 * va), c + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 8), vb, c2_1 * va), c + 8);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c3_0 * va), c + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 8), vb, c3_1 * va), c + 8);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c4_0 * va), c + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 8), vb, c4_1 * va), c + 8);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c5_0 * va), c + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 8), vb, c5_1 * va), c + 8);
+        }
+    }
+
+    /// <summary>AVX2/FMA micro-kernel for a narrow (≤ 8 columns) last B micro-panel: a 6×8 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256x6x8(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    {
+        Vector256<float> c0_0 = default;
+        Vector256<float> c1_0 = default;
+        Vector256<float> c2_0 = default;
+        Vector256<float> c3_0 = default;
+        Vector256<float> c4_0 = default;
+        Vector256<float> c5_0 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> a;
+            a = Vector256.Create(ap[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a, b0, c0_0);
+            a = Vector256.Create(ap[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a, b0, c1_0);
+            a = Vector256.Create(ap[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a, b0, c2_0);
+            a = Vector256.Create(ap[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a, b0, c3_0);
+            a = Vector256.Create(ap[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a, b0, c4_0);
+            a = Vector256.Create(ap[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a, b0, c5_0);
+            ap += 6;
+            bp += 8;
+        }
+
+        Vector256<float> va = Vector256.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector256.Store(c0_0 * va, c + 0);
+            c += ldc;
+            Vector256.Store(c1_0 * va, c + 0);
+            c += ldc;
+            Vector256.Store(c2_0 * va, c + 0);
+            c += ldc;
+            Vector256.Store(c3_0 * va, c + 0);
+            c += ldc;
+            Vector256.Store(c4_0 * va, c + 0);
+            c += ldc;
+            Vector256.Store(c5_0 * va, c + 0);
+        }
+        else
+        {
+            Vector256<float> vb = Vector256.Create(beta);
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c0_0 * va), c + 0);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c1_0 * va), c + 0);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c2_0 * va), c + 0);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c3_0 * va), c + 0);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c4_0 * va), c + 0);
+            c += ldc;
+            Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(c + 0), vb, c5_0 * va), c + 0);
+        }
+    }
+
+    /// <summary>Portable micro-kernel (any hardware, no FMA required): a 4×8 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel128x4x8(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default;
+        Vector128<float> c1_0 = default, c1_1 = default;
+        Vector128<float> c2_0 = default, c2_1 = default;
+        Vector128<float> c3_0 = default, c3_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(bp + 0);
+            Vector128<float> b1 = Vector128.Load(bp + 4);
+            Vector128<float> a;
+            a = Vector128.Create(ap[0]);
+            c0_0 = a * b0 + c0_0;
+            c0_1 = a * b1 + c0_1;
+            a = Vector128.Create(ap[1]);
+            c1_0 = a * b0 + c1_0;
+            c1_1 = a * b1 + c1_1;
+            a = Vector128.Create(ap[2]);
+            c2_0 = a * b0 + c2_0;
+            c2_1 = a * b1 + c2_1;
+            a = Vector128.Create(ap[3]);
+            c3_0 = a * b0 + c3_0;
+            c3_1 = a * b1 + c3_1;
+            ap += 4;
+            bp += 8;
+        }
+
+        Vector128<float> va = Vector128.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector128.Store(c0_0 * va, c + 0);
+            Vector128.Store(c0_1 * va, c + 4);
+            c += ldc;
+            Vector128.Store(c1_0 * va, c + 0);
+            Vector128.Store(c1_1 * va, c + 4);
+            c += ldc;
+            Vector128.Store(c2_0 * va, c + 0);
+            Vector128.Store(c2_1 * va, c + 4);
+            c += ldc;
+            Vector128.Store(c3_0 * va, c + 0);
+            Vector128.Store(c3_1 * va, c + 4);
+        }
+        else
+        {
+            Vector128<float> vb = Vector128.Create(beta);
+            Vector128.Store(Vector128.Load(c + 0) * vb + c0_0 * va, c + 0);
+            Vector128.Store(Vector128.Load(c + 4) * vb + c0_1 * va, c + 4);
+            c += ldc;
+            Vector128.Store(Vector128.Load(c + 0) * vb + c1_0 * va, c + 0);
+            Vector128.Store(Vector128.Load(c + 4) * vb + c1_1 * va, c + 4);
+            c += ldc;
+            Vector128.Store(Vector128.Load(c + 0) * vb + c2_0 * va, c + 0);
+            Vector128.Store(Vector128.Load(c + 4) * vb + c2_1 * va, c + 4);
+            c += ldc;
+            Vector128.Store(Vector128.Load(c + 0) * vb + c3_0 * va, c + 0);
+            Vector128.Store(Vector128.Load(c + 4) * vb + c3_1 * va, c + 4);
+        }
+    }
+
+    /// <summary>Portable micro-kernel for a narrow (≤ 4 columns) last B micro-panel: a 4×4 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel128x4x4(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    {
+        Vector128<float> c0_0 = default;
+        Vector128<float> c1_0 = default;
+        Vector128<float> c2_0 = default;
+        Vector128<float> c3_0 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(bp + 0);
+            Vector128<float> a;
+            a = Vector128.Create(ap[0]);
+            c0_0 = a * b0 + c0_0;
+            a = Vector128.Create(ap[1]);
+            c1_0 = a * b0 + c1_0;
+            a = Vector128.Create(ap[2]);
+            c2_0 = a * b0 + c2_0;
+            a = Vector128.Create(ap[3]);
+            c3_0 = a * b0 + c3_0;
+            ap += 4;
+            bp += 4;
+        }
+
+        Vector128<float> va = Vector128.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector128.Store(c0_0 * va, c + 0);
+            c += ldc;
+            Vector128.Store(c1_0 * va, c + 0);
+            c += ldc;
+            Vector128.Store(c2_0 * va, c + 0);
+            c += ldc;
+            Vector128.Store(c3_0 * va, c + 0);
+        }
+        else
+        {
+            Vector128<float> vb = Vector128.Create(beta);
+            Vector128.Store(Vector128.Load(c + 0) * vb + c0_0 * va, c + 0);
+            c += ldc;
+            Vector128.Store(Vector128.Load(c + 0) * vb + c1_0 * va, c + 0);
+            c += ldc;
+            Vector128.Store(Vector128.Load(c + 0) * vb + c2_0 * va, c + 0);
+            c += ldc;
+            Vector128.Store(Vector128.Load(c + 0) * vb + c3_0 * va, c + 0);
+        }
+    }
+}

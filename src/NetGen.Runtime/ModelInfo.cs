@@ -1,0 +1,142 @@
+using NetGen.Backends;
+
+namespace NetGen;
+
+/// <summary>What the generator knows about a network, handed to the runtime once per network type.</summary>
+public sealed class ModelInfo
+{
+    /// <summary>Created by generated code.</summary>
+    public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainingArenaPerSample,
+        int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
+        int logitsSlot, ActivationFunction outputActivation, string summary)
+    {
+        Name = name;
+        InputShape = inputShape;
+        OutputShape = outputShape;
+        InputSize = Product(inputShape);
+        OutputSize = Product(outputShape);
+        ParameterCount = parameterCount;
+        TrainingArenaPerSample = trainingArenaPerSample;
+        InferenceArenaPerSample = inferenceArenaPerSample;
+        GradientBufferPerSample = gradientBufferPerSample;
+        OutputTrainingSlot = outputTrainingSlot;
+        OutputInferenceSlot = outputInferenceSlot;
+        LogitsSlot = logitsSlot;
+        OutputActivation = outputActivation;
+        Summary = summary;
+        Plan = new MemoryPlan(parameterCount, trainingArenaPerSample + 2 * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
+    }
+
+    /// <summary>The model name.</summary>
+    public string Name { get; }
+    /// <summary>Shape of one input sample.</summary>
+    public IReadOnlyList<int> InputShape { get; }
+    /// <summary>Shape of one output sample.</summary>
+    public IReadOnlyList<int> OutputShape { get; }
+    /// <summary>Elements per input sample.</summary>
+    public int InputSize { get; }
+    /// <summary>Elements per output sample.</summary>
+    public int OutputSize { get; }
+    /// <summary>Number of parameters.</summary>
+    public int ParameterCount { get; }
+    /// <summary>Training activation arena, floats per sample.</summary>
+    public int TrainingArenaPerSample { get; }
+    /// <summary>Inference activation arena, floats per sample.</summary>
+    public int InferenceArenaPerSample { get; }
+    /// <summary>Each of the two gradient buffers, floats per sample.</summary>
+    public int GradientBufferPerSample { get; }
+    /// <summary>Arena slot of the output in training.</summary>
+    public int OutputTrainingSlot { get; }
+    /// <summary>Arena slot of the output in inference.</summary>
+    public int OutputInferenceSlot { get; }
+    /// <summary>Arena slot of the output layer's logits in training, or -1.</summary>
+    public int LogitsSlot { get; }
+    /// <summary>The output layer's activation.</summary>
+    public ActivationFunction OutputActivation { get; }
+    /// <summary>The Keras-style summary.</summary>
+    public string Summary { get; }
+    /// <summary>The memory plan.</summary>
+    public MemoryPlan Plan { get; }
+
+    private static int Product(int[] shape)
+    {
+        int p = 1;
+        foreach (int d in shape) p *= d;
+        return p;
+    }
+}
+
+/// <summary>
+/// Bytes a network needs, computed from the compile-time plan: parameters, gradients, optimizer state, and
+/// activations (which scale with the batch size).
+/// </summary>
+public sealed class MemoryPlan
+{
+    internal MemoryPlan(int parameters, int trainingPerSample, int inferencePerSample, int outputSize)
+    {
+        Parameters = parameters;
+        TrainingFloatsPerSample = trainingPerSample;
+        InferenceFloatsPerSample = inferencePerSample;
+        LabelFloatsPerSample = outputSize;
+    }
+
+    /// <summary>Number of parameters.</summary>
+    public int Parameters { get; }
+    /// <summary>Activation and gradient floats per sample in training.</summary>
+    public int TrainingFloatsPerSample { get; }
+    /// <summary>Activation floats per sample in inference.</summary>
+    public int InferenceFloatsPerSample { get; }
+    /// <summary>Label floats per sample.</summary>
+    public int LabelFloatsPerSample { get; }
+
+    /// <summary>Bytes of parameters.</summary>
+    public long ParameterBytes => 4L * Parameters;
+    /// <summary>Bytes of gradients.</summary>
+    public long GradientBytes => 4L * Parameters;
+    /// <summary>Bytes of optimizer state for an optimizer (e.g. Adam keeps two slots).</summary>
+    public long OptimizerStateBytes(Optimizer optimizer) => 4L * Parameters * optimizer.StateSlots;
+    /// <summary>Bytes of optimizer state for a number of slots.</summary>
+    public long OptimizerStateBytes(int slots) => 4L * Parameters * slots;
+    /// <summary>Bytes of activations, gradient buffers and labels for training at a batch size.</summary>
+    public long ActivationBytes(int batchSize) => 4L * batchSize * (TrainingFloatsPerSample + LabelFloatsPerSample);
+    /// <summary>Bytes of activations for inference at a batch size.</summary>
+    public long InferenceActivationBytes(int batchSize) => 4L * batchSize * InferenceFloatsPerSample;
+    /// <summary>Everything training needs at a batch size with an optimizer of <paramref name="optimizerSlots"/> slots.</summary>
+    public long TrainingBytes(int batchSize, int optimizerSlots = 2) =>
+        ParameterBytes + GradientBytes + OptimizerStateBytes(optimizerSlots) + ActivationBytes(batchSize);
+
+    /// <summary>The largest training batch that fits in <paramref name="budgetBytes"/> (0 if none does).</summary>
+    public int MaxBatchSize(long budgetBytes, int optimizerSlots = 2)
+    {
+        long fixedBytes = ParameterBytes + GradientBytes + OptimizerStateBytes(optimizerSlots);
+        long perSample = 4L * (TrainingFloatsPerSample + LabelFloatsPerSample);
+        if (budgetBytes <= fixedBytes) return 0;
+        return (int)Math.Min(int.MaxValue, (budgetBytes - fixedBytes) / perSample);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"parameters {ParameterBytes:N0} B, gradients {GradientBytes:N0} B, activations {4L * (TrainingFloatsPerSample + LabelFloatsPerSample):N0} B per sample (training), {4L * InferenceFloatsPerSample:N0} B per sample (inference)";
+}
+
+/// <summary>What <c>Fit</c> returns: each metric's value per epoch, as Keras's <c>History.history</c>.</summary>
+public sealed class History
+{
+    /// <summary>Metric name (loss, accuracy, val_loss, val_accuracy) to one value per epoch.</summary>
+    public Dictionary<string, List<double>> Values { get; } = new();
+
+    /// <summary>The values of one metric.</summary>
+    public IReadOnlyList<double> this[string metric] => Values[metric];
+
+    /// <summary>Number of epochs run.</summary>
+    public int Epochs => Values.TryGetValue("loss", out var l) ? l.Count : 0;
+
+    internal void Add(string name, double value)
+    {
+        if (!Values.TryGetValue(name, out var list)) Values[name] = list = new List<double>();
+        list.Add(value);
+    }
+}
+
+/// <summary>Thrown when a loss becomes NaN or infinite; the weights are left as they were before that batch.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
