@@ -106,7 +106,14 @@ public sealed unsafe partial class CpuBackend : IBackend
             case ActivationFunction.Exponential: TensorPrimitives.Exp(src, dst); break;
             case ActivationFunction.Softmax:
                 for (int r = 0; r < rows; r++)
-                    TensorPrimitives.SoftMax(Span(x + r * cols, cols), Span(y + r * cols, cols));
+                {
+                    // exp(x - max) / Σ: stable for large logits (TensorPrimitives.SoftMax does not subtract the max).
+                    var rowIn = Span(x + r * cols, cols);
+                    var rowOut = Span(y + r * cols, cols);
+                    TensorPrimitives.Subtract(rowIn, TensorPrimitives.Max(rowIn), rowOut);
+                    TensorPrimitives.Exp(rowOut, rowOut);
+                    TensorPrimitives.Multiply(rowOut, 1f / TensorPrimitives.Sum(rowOut), rowOut);
+                }
                 break;
             default:
                 for (int i = 0; i < count; i++) dst[i] = Activations.Forward(activation, alpha, src[i]);

@@ -51,6 +51,18 @@ public static unsafe class Sgemm
     /// <summary>Minimum multiply-adds per thread when a product is split across threads.</summary>
     internal static long MinWorkPerThread = 1L << 19;
 
+    /// <summary>Read A in place (no packing) when each A micro-panel meets at most this many B micro-panels.</summary>
+    internal static int DirectAMaxReuse = 2;
+
+    /// <summary>Read B in place (no packing) when each B micro-panel meets at most this many A micro-panels.</summary>
+    internal static int DirectBMaxReuse = 2;
+
+    /// <summary>For tests and tuning: −1 automatic, 0 always pack A, 1 read full A micro-panels in place.</summary>
+    internal static int DirectAMode = -1;
+
+    /// <summary>For tests and tuning: −1 automatic, 0 always pack B, 1 read full B micro-panels in place.</summary>
+    internal static int DirectBMode = -1;
+
     /// <summary>Caps the number of threads used (0: the pool's <see cref="WorkerPool.MaxThreads"/>).</summary>
     internal static int MaxThreadsOverride;
 
@@ -317,6 +329,17 @@ public static unsafe class Sgemm
         int mcMax = BlockSize(rowsTotal, g.Mc, mr);
         int ncMax = BlockSize(colsTotal, g.Nc, nr);
 
+        // Operands read in place instead of packed, when packing would cost more than it saves: only with the
+        // AVX-512 kernels, and only for B stored k×n (rows contiguous) or any A.
+        bool directA = false, directB = false;
+        if (g.Kind == KindAvx512)
+        {
+            int aReuse = (Math.Min(ncMax, colsTotal) + nr - 1) / nr;   // B micro-panels per A micro-panel
+            int bReuse = (rowsTotal + mr - 1) / mr;                    // A micro-panels per B micro-panel
+            directA = DirectAMode >= 0 ? DirectAMode != 0 : aReuse <= DirectAMaxReuse;
+            directB = !g.TransB && (DirectBMode >= 0 ? DirectBMode != 0 : bReuse <= DirectBMaxReuse);
+        }
+
         Buffers buf = t_buffers ??= new Buffers();
         float* bufA = buf.EnsureA((nuint)mcMax * (nuint)kcMax);
         float* bufB = buf.EnsureB((nuint)ncMax * (nuint)kcMax);
@@ -329,77 +352,109 @@ public static unsafe class Sgemm
             {
                 int kc = Math.Min(kcMax, g.K - pc);
                 float beta = pc == 0 ? g.Beta : 1f;
-                PackB(ref g, pc, kc, jc, nc, bufB);
+                PackB(ref g, pc, kc, jc, nc, bufB, directB);
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
-                    PackA(ref g, ic, mc, pc, kc, bufA);
-                    MacroKernel(ref g, kc, mc, nc, bufA, bufB, g.C + (nint)ic * g.Ldc + jc, beta, tmp);
+                    PackA(ref g, ic, mc, pc, kc, bufA, directA);
+                    MacroKernel(ref g, ic, mc, jc, nc, pc, kc, bufA, bufB, directA, directB, beta, tmp);
                 }
             }
         }
     }
 
-    /// <summary>Runs the micro-kernel over every (A micro-panel, B micro-panel) pair of a packed block.</summary>
-    private static void MacroKernel(ref Problem g, int kc, int mc, int nc, float* pa, float* pb, float* c,
-        float beta, float* tmp)
+    /// <summary>Runs the micro-kernel over every (A micro-panel, B micro-panel) pair of a block.</summary>
+    private static void MacroKernel(ref Problem g, int ic, int mc, int jc, int nc, int pc, int kc, float* pa,
+        float* pb, bool directA, bool directB, float beta, float* tmp)
     {
-        int mr = g.Mr, nr = g.Nr, ldc = g.Ldc, kind = g.Kind;
+        int mr = g.Mr, nr = g.Nr, kind = g.Kind;
+        nint ldc = g.Ldc, lda = g.Lda, ldb = g.Ldb;
         float alpha = g.Alpha;
+        float* c = g.C + ic * ldc + jc;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             bool narrow = cols <= g.NrHalf;
-            float* bPanel = pb + (nint)jr * kc;
+            int width = narrow ? g.NrHalf : nr;
+            float* bPanel;
+            nint bStep;
+            if (directB && cols == width)
+            {
+                bPanel = g.B + pc * ldb + jc + jr;
+                bStep = ldb;
+            }
+            else
+            {
+                bPanel = pb + (nint)jr * kc;
+                bStep = width;
+            }
             float* cCol = c + jr;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int rows = Math.Min(mr, mc - ir);
-                float* aPanel = pa + (nint)ir * kc;
-                float* cTile = cCol + (nint)ir * ldc;
-                int width = narrow ? g.NrHalf : nr;
-                if (rows == mr && cols == width)
+                float* cTile = cCol + ir * ldc;
+                bool full = rows == mr && cols == width;
+                float* cOut = full ? cTile : tmp;
+                nint ldOut = full ? ldc : width;
+                float alphaOut = full ? alpha : 1f, betaOut = full ? beta : 0f;
+                if (directA && rows == mr)
                 {
-                    RunKernel(kind, narrow, kc, aPanel, bPanel, cTile, ldc, alpha, beta);
+                    if (g.TransA)
+                    {
+                        float* aPanel = g.A + pc * lda + ic + ir;
+                        if (narrow)
+                            Kernel512x12x16(kc, aPanel, lda, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
+                        else
+                            Kernel512x12x32(kc, aPanel, lda, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
+                    }
+                    else
+                    {
+                        float* aPanel = g.A + (ic + ir) * lda + pc;
+                        if (narrow)
+                            Kernel512x12x16S(kc, aPanel, lda, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
+                        else
+                            Kernel512x12x32S(kc, aPanel, lda, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
+                    }
                 }
                 else
                 {
-                    RunKernel(kind, narrow, kc, aPanel, bPanel, tmp, width, 1f, 0f);
-                    MergeTile(tmp, width, cTile, ldc, rows, cols, alpha, beta);
+                    RunKernel(kind, narrow, kc, pa + (nint)ir * kc, mr, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
                 }
+                if (!full)
+                    MergeTile(tmp, width, cTile, ldc, rows, cols, alpha, beta);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RunKernel(int kind, bool narrow, int kc, float* pa, float* pb, float* c, int ldc,
-        float alpha, float beta)
+    private static void RunKernel(int kind, bool narrow, int kc, float* pa, nint aStep, float* pb, nint bStep,
+        float* c, nint ldc, float alpha, float beta)
     {
         if (kind == KindAvx512)
         {
             if (narrow)
-                Kernel512x12x16(kc, pa, pb, c, ldc, alpha, beta);
+                Kernel512x12x16(kc, pa, aStep, pb, bStep, c, ldc, alpha, beta);
             else
-                Kernel512x12x32(kc, pa, pb, c, ldc, alpha, beta);
+                Kernel512x12x32(kc, pa, aStep, pb, bStep, c, ldc, alpha, beta);
         }
         else if (kind == KindAvx2)
         {
             if (narrow)
-                Kernel256x6x8(kc, pa, pb, c, ldc, alpha, beta);
+                Kernel256x6x8(kc, pa, aStep, pb, bStep, c, ldc, alpha, beta);
             else
-                Kernel256x6x16(kc, pa, pb, c, ldc, alpha, beta);
+                Kernel256x6x16(kc, pa, aStep, pb, bStep, c, ldc, alpha, beta);
         }
         else
         {
             if (narrow)
-                Kernel128x4x4(kc, pa, pb, c, ldc, alpha, beta);
+                Kernel128x4x4(kc, pa, aStep, pb, bStep, c, ldc, alpha, beta);
             else
-                Kernel128x4x8(kc, pa, pb, c, ldc, alpha, beta);
+                Kernel128x4x8(kc, pa, aStep, pb, bStep, c, ldc, alpha, beta);
         }
     }
 
     /// <summary>c[0..rows, 0..cols] = alpha·t + beta·c (beta 0: c is not read).</summary>
-    private static void MergeTile(float* t, int ldt, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    private static void MergeTile(float* t, nint ldt, float* c, nint ldc, int rows, int cols, float alpha, float beta)
     {
         for (int r = 0; r < rows; r++, t += ldt, c += ldc)
         {
@@ -453,12 +508,13 @@ public static unsafe class Sgemm
 
     /// <summary>
     /// Packs op(A)[ic..ic+mc, pc..pc+kc] as micro-panels of Mr rows: panel q holds, for each p, the Mr values
-    /// A(ic + q·Mr + i, pc + p) contiguously (zero beyond the last row).
+    /// A(ic + q·Mr + i, pc + p) contiguously (zero beyond the last row). With <paramref name="onlyEdge"/>, packs
+    /// only a last, partial panel (full panels are read in place).
     /// </summary>
-    private static void PackA(ref Problem g, int ic, int mc, int pc, int kc, float* dst)
+    private static void PackA(ref Problem g, int ic, int mc, int pc, int kc, float* dst, bool onlyEdge)
     {
         int mr = g.Mr;
-        for (int ir = 0; ir < mc; ir += mr)
+        for (int ir = onlyEdge ? mc / mr * mr : 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
             float* panel = dst + (nint)ir * kc;
@@ -472,14 +528,17 @@ public static unsafe class Sgemm
     /// <summary>
     /// Packs op(B)[pc..pc+kc, jc..jc+nc] as micro-panels of Nr columns (the last one Nr/2 wide when it has at
     /// most Nr/2 columns): panel q holds, for each p, its columns' values contiguously (zero beyond the last).
+    /// With <paramref name="onlyEdge"/>, packs only a last panel narrower than its width.
     /// </summary>
-    private static void PackB(ref Problem g, int pc, int kc, int jc, int nc, float* dst)
+    private static void PackB(ref Problem g, int pc, int kc, int jc, int nc, float* dst, bool onlyEdge)
     {
         int nr = g.Nr;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             int width = cols <= g.NrHalf ? g.NrHalf : nr;
+            if (onlyEdge && cols == width)
+                continue;
             float* panel = dst + (nint)jr * kc;
             if (g.TransB)
                 PackTranspose(g.B + (nint)(jc + jr) * g.Ldb + pc, g.Ldb, kc, cols, width, panel);
@@ -638,10 +697,11 @@ public static unsafe class Sgemm
     // A micro-panel (kc × MR, k-major) and a B micro-panel (kc × NR, k-major).
     // ------------------------------------------------------------------------------------------------
 
-    /// <summary>AVX-512 micro-kernel: a 12×32 tile of C from a 12-row A micro-panel and a 32-column B micro-panel
-    /// (24 zmm accumulators).</summary>
+    /// <summary>AVX-512 micro-kernel: a 12×32 tile (24 zmm accumulators). A(i, p) is at <c>ap[i + p·aStep]</c>
+    /// (a packed panel, or a transposed A read in place), B(p, j) at <c>bp[j + p·bStep]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512x12x32(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    private static void Kernel512x12x32(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
     {
         Vector512<float> c0_0 = default, c0_1 = default;
         Vector512<float> c1_0 = default, c1_1 = default;
@@ -696,8 +756,8 @@ public static unsafe class Sgemm
             a = Vector512.Create(ap[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
             c11_1 = Vector512.FusedMultiplyAdd(a, b1, c11_1);
-            ap += 12;
-            bp += 32;
+            ap += aStep;
+            bp += bStep;
         }
 
         Vector512<float> va = Vector512.Create(alpha);
@@ -780,9 +840,10 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>AVX-512 micro-kernel for a narrow (≤ 16 columns) last B micro-panel: a 12×16 tile.</summary>
+    /// <summary>AVX-512 micro-kernel for a narrow (≤ 16 columns) B micro-panel: a 12×16 tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512x12x16(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    private static void Kernel512x12x16(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
     {
         Vector512<float> c0_0 = default;
         Vector512<float> c1_0 = default;
@@ -824,8 +885,265 @@ public static unsafe class Sgemm
             c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
             a = Vector512.Create(ap[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
-            ap += 12;
-            bp += 16;
+            ap += aStep;
+            bp += bStep;
+        }
+
+        Vector512<float> va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(c0_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c1_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c2_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c3_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c4_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c5_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c6_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c7_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c8_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c9_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c10_0 * va, c + 0);
+            c += ldc;
+            Vector512.Store(c11_0 * va, c + 0);
+        }
+        else
+        {
+            Vector512<float> vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c0_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c1_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c2_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c3_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c4_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c5_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c6_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c7_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c8_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c9_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c10_0 * va), c + 0);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c11_0 * va), c + 0);
+        }
+    }
+
+    /// <summary>AVX-512 micro-kernel reading a row-major A in place: A(i, p) is at <c>ap[i·lda + p]</c>; a 12×32 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512x12x32S(int kc, float* ap, nint lda, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default;
+        Vector512<float> c1_0 = default, c1_1 = default;
+        Vector512<float> c2_0 = default, c2_1 = default;
+        Vector512<float> c3_0 = default, c3_1 = default;
+        Vector512<float> c4_0 = default, c4_1 = default;
+        Vector512<float> c5_0 = default, c5_1 = default;
+        Vector512<float> c6_0 = default, c6_1 = default;
+        Vector512<float> c7_0 = default, c7_1 = default;
+        Vector512<float> c8_0 = default, c8_1 = default;
+        Vector512<float> c9_0 = default, c9_1 = default;
+        Vector512<float> c10_0 = default, c10_1 = default;
+        Vector512<float> c11_0 = default, c11_1 = default;
+        nint lda2 = lda * 2;
+        float* a0 = ap, a3 = ap + 3 * lda, a6 = ap + 6 * lda, a9 = ap + 9 * lda;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a;
+            a = Vector512.Create(a0[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector512.Create(a0[lda]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector512.Create(a0[lda2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector512.Create(a3[0]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1);
+            a = Vector512.Create(a3[lda]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a, b1, c4_1);
+            a = Vector512.Create(a3[lda2]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a, b1, c5_1);
+            a = Vector512.Create(a6[0]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a, b1, c6_1);
+            a = Vector512.Create(a6[lda]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1);
+            a = Vector512.Create(a6[lda2]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a, b1, c8_1);
+            a = Vector512.Create(a9[0]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a, b1, c9_1);
+            a = Vector512.Create(a9[lda]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a, b1, c10_1);
+            a = Vector512.Create(a9[lda2]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a, b1, c11_1);
+            a0++;
+            a3++;
+            a6++;
+            a9++;
+            bp += bStep;
+        }
+
+        Vector512<float> va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(c0_0 * va, c + 0);
+            Vector512.Store(c0_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c1_0 * va, c + 0);
+            Vector512.Store(c1_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c2_0 * va, c + 0);
+            Vector512.Store(c2_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c3_0 * va, c + 0);
+            Vector512.Store(c3_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c4_0 * va, c + 0);
+            Vector512.Store(c4_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c5_0 * va, c + 0);
+            Vector512.Store(c5_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c6_0 * va, c + 0);
+            Vector512.Store(c6_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c7_0 * va, c + 0);
+            Vector512.Store(c7_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c8_0 * va, c + 0);
+            Vector512.Store(c8_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c9_0 * va, c + 0);
+            Vector512.Store(c9_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c10_0 * va, c + 0);
+            Vector512.Store(c10_1 * va, c + 16);
+            c += ldc;
+            Vector512.Store(c11_0 * va, c + 0);
+            Vector512.Store(c11_1 * va, c + 16);
+        }
+        else
+        {
+            Vector512<float> vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c0_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c0_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c1_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c1_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c2_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c2_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c3_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c3_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c4_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c4_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c5_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c5_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c6_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c6_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c7_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c7_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c8_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c8_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c9_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c9_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c10_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c10_1 * va), c + 16);
+            c += ldc;
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c11_0 * va), c + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c11_1 * va), c + 16);
+        }
+    }
+
+    /// <summary>AVX-512 micro-kernel reading a row-major A in place, narrow B micro-panel: a 12×16 tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512x12x16S(int kc, float* ap, nint lda, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
+    {
+        Vector512<float> c0_0 = default;
+        Vector512<float> c1_0 = default;
+        Vector512<float> c2_0 = default;
+        Vector512<float> c3_0 = default;
+        Vector512<float> c4_0 = default;
+        Vector512<float> c5_0 = default;
+        Vector512<float> c6_0 = default;
+        Vector512<float> c7_0 = default;
+        Vector512<float> c8_0 = default;
+        Vector512<float> c9_0 = default;
+        Vector512<float> c10_0 = default;
+        Vector512<float> c11_0 = default;
+        nint lda2 = lda * 2;
+        float* a0 = ap, a3 = ap + 3 * lda, a6 = ap + 6 * lda, a9 = ap + 9 * lda;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> a;
+            a = Vector512.Create(a0[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            a = Vector512.Create(a0[lda]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            a = Vector512.Create(a0[lda2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            a = Vector512.Create(a3[0]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            a = Vector512.Create(a3[lda]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            a = Vector512.Create(a3[lda2]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            a = Vector512.Create(a6[0]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            a = Vector512.Create(a6[lda]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            a = Vector512.Create(a6[lda2]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            a = Vector512.Create(a9[0]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            a = Vector512.Create(a9[lda]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            a = Vector512.Create(a9[lda2]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            a0++;
+            a3++;
+            a6++;
+            a9++;
+            bp += bStep;
         }
 
         Vector512<float> va = Vector512.Create(alpha);
@@ -886,7 +1204,8 @@ public static unsafe class Sgemm
 
     /// <summary>AVX2/FMA micro-kernel: a 6×16 tile (12 ymm accumulators).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256x6x16(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    private static void Kernel256x6x16(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
     {
         Vector256<float> c0_0 = default, c0_1 = default;
         Vector256<float> c1_0 = default, c1_1 = default;
@@ -917,8 +1236,8 @@ public static unsafe class Sgemm
             a = Vector256.Create(ap[5]);
             c5_0 = Vector256.FusedMultiplyAdd(a, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a, b1, c5_1);
-            ap += 6;
-            bp += 16;
+            ap += aStep;
+            bp += bStep;
         }
 
         Vector256<float> va = Vector256.Create(alpha);
@@ -965,9 +1284,10 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>AVX2/FMA micro-kernel for a narrow (≤ 8 columns) last B micro-panel: a 6×8 tile.</summary>
+    /// <summary>AVX2/FMA micro-kernel for a narrow (≤ 8 columns) B micro-panel: a 6×8 tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256x6x8(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    private static void Kernel256x6x8(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
     {
         Vector256<float> c0_0 = default;
         Vector256<float> c1_0 = default;
@@ -991,8 +1311,8 @@ public static unsafe class Sgemm
             c4_0 = Vector256.FusedMultiplyAdd(a, b0, c4_0);
             a = Vector256.Create(ap[5]);
             c5_0 = Vector256.FusedMultiplyAdd(a, b0, c5_0);
-            ap += 6;
-            bp += 8;
+            ap += aStep;
+            bp += bStep;
         }
 
         Vector256<float> va = Vector256.Create(alpha);
@@ -1029,7 +1349,8 @@ public static unsafe class Sgemm
 
     /// <summary>Portable micro-kernel (any hardware, no FMA required): a 4×8 tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel128x4x8(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    private static void Kernel128x4x8(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
     {
         Vector128<float> c0_0 = default, c0_1 = default;
         Vector128<float> c1_0 = default, c1_1 = default;
@@ -1052,8 +1373,8 @@ public static unsafe class Sgemm
             a = Vector128.Create(ap[3]);
             c3_0 = a * b0 + c3_0;
             c3_1 = a * b1 + c3_1;
-            ap += 4;
-            bp += 8;
+            ap += aStep;
+            bp += bStep;
         }
 
         Vector128<float> va = Vector128.Create(alpha);
@@ -1088,9 +1409,10 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>Portable micro-kernel for a narrow (≤ 4 columns) last B micro-panel: a 4×4 tile.</summary>
+    /// <summary>Portable micro-kernel for a narrow (≤ 4 columns) B micro-panel: a 4×4 tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel128x4x4(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    private static void Kernel128x4x4(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc,
+        float alpha, float beta)
     {
         Vector128<float> c0_0 = default;
         Vector128<float> c1_0 = default;
@@ -1108,8 +1430,8 @@ public static unsafe class Sgemm
             c2_0 = a * b0 + c2_0;
             a = Vector128.Create(ap[3]);
             c3_0 = a * b0 + c3_0;
-            ap += 4;
-            bp += 4;
+            ap += aStep;
+            bp += bStep;
         }
 
         Vector128<float> va = Vector128.Create(alpha);

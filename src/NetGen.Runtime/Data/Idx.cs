@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 
 namespace NetGen.Data;
 
@@ -139,6 +140,9 @@ public static class Idx
         return new Tensor(data, shape);
     }
 
+    // Fully optimised from the first call: a 47 MB file is converted in ~45 calls, too few for tiered
+    // compilation to leave the unoptimised code (which ran the conversion ~6x slower than gunzip).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convert(byte code, ReadOnlySpan<byte> src, Span<float> dst)
     {
         switch (code)

@@ -1,0 +1,24 @@
+"""Reads the JSON lines of bench/run.sh and prints medians per (benchmark, phase, implementation) and the
+NetGen/reference ratio. Usage: python3 bench/compare.py results.jsonl"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
+values = defaultdict(list)
+for r in rows:
+    if r.get("bench") == "sgemm":
+        values[("sgemm " + r["shape"], "gflops", r["impl"])].append(r["gflops"])
+    else:
+        values[(r["bench"], r["phase"], r["impl"])].append(r["samples_per_s"])
+
+keys = sorted({(b, p) for (b, p, _) in values})
+print(f"{'benchmark':<34} {'phase':<7} {'NetGen':>12} {'reference':>12} {'ratio':>7}")
+for b, p in keys:
+    ng = values.get((b, p, "netgen"))
+    ref = values.get((b, p, "pytorch")) or values.get((b, p, "openblas"))
+    ngm = statistics.median(ng) if ng else float("nan")
+    refm = statistics.median(ref) if ref else float("nan")
+    unit = "GFLOPS" if p == "gflops" else "samples/s"
+    print(f"{b:<34} {p if p != 'gflops' else '':<7} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x  ({unit})")

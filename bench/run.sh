@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the NetGen benchmark and its references side by side, in the same run, and prints the ratios.
+#   bench/run.sh [rounds]          (default 3 rounds; the median of the rounds is reported)
+# Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
+#   apt-get install python3-torch libopenblas0-pthread libjemalloc2
+# The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
+# (OPENBLAS_CORETYPE=SkylakeX, set for the reference only) and jemalloc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+out=bench/results
+mkdir -p "$out"
+results="$out/results-$(date +%Y%m%d-%H%M%S).jsonl"
+
+dotnet build bench/NetGen.Bench -c Release -v q -nologo >/dev/null
+netgen="dotnet bench/NetGen.Bench/bin/Release/net10.0/NetGen.Bench.dll"
+jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
+reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc})
+
+for round in $(seq "$rounds"); do
+  echo "round $round/$rounds" >&2
+  NETGEN_THREADS=2 $netgen sgemm mlp-small mlp autoencoder >>"$results"
+  "${reference_env[@]}" /usr/bin/python3 bench/openblas_sgemm.py >>"$results"
+  "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py mlp-small mlp autoencoder >>"$results"
+done
+/usr/bin/python3 bench/compare.py "$results"
