@@ -27,8 +27,10 @@ internal static partial class Emitter
         "GlorotUniform", "Zeros", "Ones", "HeNormal", "HeUniform", "LecunNormal", "RandomNormal", "GlorotNormal",
     };
 
+    // Namespace and class names are C# identifiers, escaped with '@' where they are keywords ("namespace @event");
+    // a hint name may not contain '@'.
     public static string HintName(NetworkSpec spec) =>
-        (spec.Namespace is null ? "" : spec.Namespace + ".") + spec.ClassName + ".g.cs";
+        ((spec.Namespace is null ? "" : spec.Namespace + ".") + spec.ClassName + ".g.cs").Replace("@", "");
 
     public static string Emit(ResolvedNetwork net)
     {
@@ -46,7 +48,7 @@ internal static partial class Emitter
         foreach (var line in summary.Split('\n')) w.WriteLine("/// " + XmlEscape(line));
         w.WriteLine("/// </code>");
         w.WriteLine("/// </remarks>");
-        w.OpenBlock("partial class " + net.Spec.ClassName + " : " + ModelType);
+        w.OpenBlock("partial class " + Identifier(net.Spec.ClassName) + " : " + ModelType);
         WriteConstants(w, net, summary);
         w.WriteLine();
         WriteInitialize(w, net);
@@ -77,9 +79,9 @@ internal static partial class Emitter
         foreach (var l in layers)
         {
             if (l.KernelCount > 0)
-                w.WriteLine("private const int P" + I(l.Index + 1) + "_Kernel = " + I(l.KernelOffset) + "; // " + l.Name + " kernel " + ShapeMath.Tuple(new[] { l.LastInput, l.LastOutput }));
+                w.WriteLine("private const int P" + I(l.Index + 1) + "_Kernel = " + I(l.KernelOffset) + "; // " + OneLine(l.Name) + " kernel " + ShapeMath.Tuple(new[] { l.LastInput, l.LastOutput }));
             if (l.BiasCount > 0)
-                w.WriteLine("private const int P" + I(l.Index + 1) + "_Bias = " + I(l.BiasOffset) + "; // " + l.Name + " bias " + ShapeMath.Tuple(new[] { l.LastOutput }));
+                w.WriteLine("private const int P" + I(l.Index + 1) + "_Bias = " + I(l.BiasOffset) + "; // " + OneLine(l.Name) + " bias " + ShapeMath.Tuple(new[] { l.LastOutput }));
         }
         w.WriteLine();
         w.WriteLine("// Activation arena, in floats per sample (multiply by the batch size).");
@@ -90,10 +92,10 @@ internal static partial class Emitter
         {
             string n = I(l.Index + 1);
             string note = l.TrainOutput == l.TrainInput ? " (aliases its input)" : "";
-            w.WriteLine("private const int T" + n + " = " + I(l.TrainOutput) + "; // " + l.Name + " output" + note);
+            w.WriteLine("private const int T" + n + " = " + I(l.TrainOutput) + "; // " + OneLine(l.Name) + " output" + note);
             if (l.TrainPreActivation >= 0)
-                w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + l.Name + " pre-activation");
-            w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + l.Name + " output (inference)");
+                w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
+            w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + OneLine(l.Name) + " output (inference)");
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
         w.WriteLine("private const int InferenceArenaPerSample = " + I(net.InferArenaPerSample) + ";");
@@ -119,7 +121,10 @@ internal static partial class Emitter
         w.WriteLine("gradientBufferPerSample: GradientBufferPerSample,");
         w.WriteLine("outputTrainingSlot: T" + I(layers.Length) + ",");
         w.WriteLine("outputInferenceSlot: I" + I(layers.Length) + ",");
-        w.WriteLine("logitsSlot: " + I(net.LogitsSlot) + ",");
+        string logits = net.LogitsSlot < 0 ? "-1"
+            : net.LogitsSlot == output.TrainPreActivation ? "Z" + I(layers.Length)
+            : "T" + I(layers.Length - 1);
+        w.WriteLine("logitsSlot: " + logits + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
         w.WriteLine("summary: SummaryText);");
         w.Unindent();
@@ -140,7 +145,7 @@ internal static partial class Emitter
         {
             if (l.ParamCount == 0) continue;
             string n = I(l.Index + 1);
-            w.WriteLine("// [" + n + "] " + l.Name);
+            w.WriteLine("// [" + n + "] " + OneLine(l.Name));
             int fanIn = l.LastInput, fanOut = l.LastOutput;
             w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_Kernel, " + I(l.KernelCount) + "), " + InitializerType + "." +
                 InitializerNames[l.Spec.KernelInitializer] + ", fanIn: " + I(fanIn) + ", fanOut: " + I(fanOut) + ", seed, stream: " + I(2 * l.Index) + ");");
@@ -171,19 +176,31 @@ internal static partial class Emitter
         {
             LayerKind.Dense => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.Activation => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant(),
-            LayerKind.LeakyReLU => ", alpha " + F(l.Spec.Value),
-            LayerKind.Dropout => ", rate " + F(l.Spec.Value),
+            LayerKind.LeakyReLU => ", alpha " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
+            LayerKind.Dropout => ", rate " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
             _ => "",
         };
-        return "[" + I(l.Index + 1) + "] " + l.Name + " (" + l.TypeName + detail + "): " +
+        return "[" + I(l.Index + 1) + "] " + OneLine(l.Name) + " (" + l.TypeName + detail + "): " +
             ShapeMath.Keras(l.InputShape.AsSpan()) + " -> " + ShapeMath.Keras(l.OutputShape.AsSpan()) + ", " +
             SummaryFormatter.Thousands(l.ParamCount) + " params";
     }
 
-    private static string XmlEscape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    private static string XmlEscape(string s) => OneLine(s).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
     private static string Literal(string s) =>
-        "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "\\r") + "\"";
+        "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "\\r")
+            .Replace("\u0085", "\\u0085").Replace("\u2028", "\\u2028").Replace("\u2029", "\\u2029") + "\"";
+
+    /// <summary>
+    /// User text (a layer or model name) made safe for a <c>//</c> or <c>///</c> comment: C#'s line terminators
+    /// (CR, LF, NEL, LS, PS) become spaces, so a name can never end the comment and turn the rest into code.
+    /// </summary>
+    private static string OneLine(string s) =>
+        s.Replace('\r', ' ').Replace('\n', ' ').Replace('\u0085', ' ').Replace('\u2028', ' ').Replace('\u2029', ' ');
+
+    /// <summary>A type name as C# code: <c>@class</c> for a class named after a keyword.</summary>
+    private static string Identifier(string name) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 

@@ -64,9 +64,16 @@ internal static class ShapeInference
                     bias = layer.UseBias ? layer.Units : 0;
                     output = (int[])shape.Clone();
                     output[output.Length - 1] = layer.Units;
-                    if (paramOffset + kernel + bias > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4)
+                    if (paramOffset + kernel + bias > MaxFloats / 4)
                     {
-                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, (paramOffset + kernel + bias).ToString("N0", CultureInfo.InvariantCulture), "parameters" }));
+                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, Thousands(paramOffset + kernel + bias),
+                            "parameters, more than the 536,870,911 that fit with their gradients and optimizer state" }));
+                        broken = true;
+                    }
+                    else if (ShapeMath.LongProduct(output) > MaxFloats / 4)
+                    {
+                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, Thousands(ShapeMath.LongProduct(output)),
+                            "output floats per sample, more than the 536,870,911 one tensor may hold" }));
                         broken = true;
                     }
                     break;
@@ -103,7 +110,8 @@ internal static class ShapeInference
         }
 
         if (errors.Count > 0) return (null, errors);
-        return (Plan(spec, layers, (int)paramOffset), errors);
+        var network = Plan(spec, layers, (int)paramOffset, errors);
+        return (errors.Count > 0 ? null : network, errors);
     }
 
     /// <summary>
@@ -111,13 +119,14 @@ internal static class ShapeInference
     /// output, and the pre-activation where the derivative needs it); inference ping-pongs between two slots.
     /// Flatten, Reshape, and (in inference) Dropout alias their input.
     /// </summary>
-    private static ResolvedNetwork Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount)
+    private static ResolvedNetwork? Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount, List<ShapeError> errors)
     {
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
         foreach (var l in layers) max = Math.Max(max, l.OutputSize);
 
-        int trainTop = inputSize, trainCurrent = 0;
+        long trainTop = inputSize; // long: the sum of all kept tensors can pass int.MaxValue (reported below)
+        int trainCurrent = 0;
         int inferCurrent = 0;
         int logits = -1;
         var planned = new List<ResolvedLayer>(layers.Count);
@@ -136,11 +145,17 @@ internal static class ShapeInference
             {
                 if (l.Spec.Kind == LayerKind.Dense && (NeedsPreActivation(l.Activation) || (last && IsLogitActivation(l.Activation))))
                 {
-                    pre = trainTop;
+                    pre = (int)trainTop;
                     trainTop += l.OutputSize;
                 }
-                trainOut = trainTop;
+                trainOut = (int)trainTop;
                 trainTop += l.OutputSize;
+                if (trainTop > MaxFloats)
+                {
+                    errors.Add(new ShapeError(i, "NG0016", new[] { l.TypeName, (i + 1).ToString(CultureInfo.InvariantCulture),
+                        Thousands(trainTop), "floats of activations per sample in training" }));
+                    return null;
+                }
                 inferOut = l.Spec.Kind == LayerKind.Dropout ? inferCurrent : (inferCurrent == 0 ? max : 0);
             }
             if (last && IsLogitActivation(l.Activation))
@@ -156,7 +171,7 @@ internal static class ShapeInference
         var output = planned[planned.Count - 1];
         var outputActivation = output.Spec.Kind is LayerKind.Dense or LayerKind.Activation ? output.Activation : ActivationKind.Linear;
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount,
-            trainTop, 2 * max, max, logits, outputActivation);
+            (int)trainTop, 2 * max, max, logits, outputActivation);
     }
 
     /// <summary>Activations whose derivative needs the input, not only the output.</summary>
@@ -191,7 +206,17 @@ internal static class ShapeInference
         }
         long count = ShapeMath.LongProduct(shape);
         long known = 1;
-        foreach (int d in target) if (d != -1) known *= d;
+        foreach (int d in target)
+        {
+            if (d == -1) continue;
+            known *= d; // known <= count < 2^31 before this step and d < 2^31: no overflow
+            if (known > count)
+            {
+                errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
+                    (unknowns == 1 ? "the known dimensions multiply to more than " : "more than ") + Invariant(count) + (unknowns == 1 ? "" : " elements") }));
+                return null;
+            }
+        }
         if (unknowns == 1)
         {
             if (count % known != 0)
@@ -241,6 +266,7 @@ internal static class ShapeInference
     };
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);
+    private static string Thousands(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
     private static string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);
     private static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }

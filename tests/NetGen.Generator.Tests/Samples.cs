@@ -1,0 +1,94 @@
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>The sample network declarations shared by the snapshot, summary, diagnostic and incremental tests.</summary>
+internal static class Samples
+{
+    /// <summary>samples/FashionMlp: the classic Keras MLP (784 -> 512 -> 512 -> 10, dropout 0.2, softmax).</summary>
+    public const string FashionMlp = """
+        using NetGen;
+
+        [Network(784)]
+        [Dense(512, Activation = Activation.Relu)]
+        [Dropout(0.2)]
+        [Dense(512, Activation = Activation.Relu)]
+        [Dropout(0.2)]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class FashionMlp;
+        """;
+
+    /// <summary>Seed 004's fraud-detection autoencoder: 29 -> Dense(40, relu) -> Dense(29).</summary>
+    public const string Autoencoder = """
+        using NetGen;
+
+        namespace Seeds.Fraud;
+
+        [Network(29)]
+        [Dense(40, Activation = Activation.Relu)]
+        [Dense(29)]
+        public partial class Autoencoder;
+        """;
+
+    /// <summary>Seed 004's deep autoencoder: 29 -> 80 -> 40 -> 80 -> 29 with relu hidden layers.</summary>
+    public const string DeepAutoencoder = """
+        using NetGen;
+
+        namespace Seeds.Fraud;
+
+        [Network(29)]
+        [Dense(80, Activation = Activation.Relu)]
+        [Dense(40, Activation = Activation.Relu)]
+        [Dense(80, Activation = Activation.Relu)]
+        [Dense(29)]
+        public partial class DeepAutoencoder;
+        """;
+
+    /// <summary>
+    /// Every layer kind and every activation: Dense on a rank-3 input, Dense without bias and with non-default
+    /// initializers, LeakyReLU, Dropout (with and without a rate), Reshape with -1, Flatten, and a final
+    /// Activation(Softmax) after a linear Dense.
+    /// </summary>
+    public const string EveryLayer = """
+        using NetGen;
+
+        namespace Kitchen.Sink
+        {
+            [Network(4, 6, 5, Name = "every_layer")]
+            [Dense(8, Activation = Activation.Gelu, KernelInitializer = Initializer.GlorotNormal, BiasInitializer = Initializer.RandomNormal)]
+            [LeakyReLU(0.1)]
+            [Activation(Activation.Elu)]
+            [Dropout(0.25)]
+            [Reshape(-1, 16)]
+            [Dense(10, UseBias = false, KernelInitializer = Initializer.HeUniform, Activation = Activation.Tanh)]
+            [Activation(Activation.Selu)]
+            [Activation(Activation.Softplus)]
+            [Activation(Activation.Softsign)]
+            [Activation(Activation.HardSigmoid)]
+            [Activation(Activation.Swish)]
+            [Activation(Activation.Exponential)]
+            [Activation(Activation.Sigmoid)]
+            [Activation(Activation.Relu)]
+            [Activation(Activation.Linear)]
+            [Flatten]
+            [Dropout(0)]
+            [Dense(6, KernelInitializer = Initializer.LecunNormal, BiasInitializer = Initializer.Ones, Name = "logits")]
+            [Activation(Activation.Softmax, Name = "probabilities")]
+            public partial class EveryLayer
+            {
+            }
+        }
+        """;
+
+    /// <summary>All of the above, by name.</summary>
+    public static TheoryData<string> All() => new() { nameof(FashionMlp), nameof(Autoencoder), nameof(DeepAutoencoder), nameof(EveryLayer) };
+
+    public static string Get(string name) => name switch
+    {
+        nameof(FashionMlp) => FashionMlp,
+        nameof(Autoencoder) => Autoencoder,
+        nameof(DeepAutoencoder) => DeepAutoencoder,
+        nameof(EveryLayer) => EveryLayer,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
+    };
+}
