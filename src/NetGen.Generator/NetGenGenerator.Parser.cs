@@ -35,13 +35,15 @@ public sealed partial class NetGenGenerator
         Location networkLocation = LocationOf(networkAttribute, ct) ?? context.TargetNode.GetLocation();
         try
         {
-            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            var declaration = (TypeDeclarationSyntax)context.TargetNode;
             if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 diagnostics.Add(Diagnostic.Create(Descriptors.NotPartial, declaration.Identifier.GetLocation(), symbol.Name));
                 return (null, diagnostics.ToEquatableArray());
             }
             string? unsupported =
+                declaration is RecordDeclarationSyntax ? "a record" :
+                declaration.Modifiers.Any(SyntaxKind.FileKeyword) ? "file-local" :
                 symbol.ContainingType is not null ? "nested in another type" :
                 symbol.IsGenericType ? "generic" :
                 symbol.IsStatic ? "static" :

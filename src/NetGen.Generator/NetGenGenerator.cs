@@ -29,7 +29,7 @@ public sealed partial class NetGenGenerator : IIncrementalGenerator
         //    diagnostics carry real source locations and the model holds only primitives.
         var parsed = context.SyntaxProvider.ForAttributeWithMetadataName(
             NetworkAttributeName,
-            static (node, _) => node is ClassDeclarationSyntax,
+            static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
             static (ctx, ct) => Parse(ctx, ct));
 
         // 2. Does the compilation reference NetGen.Runtime? Reduced to a bool so it caches.

@@ -68,6 +68,8 @@ public class DiagnosticTests
     [InlineData("[Network(4)] [Dense(2)] public partial class {|#0:Net|}<T>;", "generic")]
     [InlineData("[Network(4)] [Dense(2)] public static partial class {|#0:Net|} { }", "static")]
     [InlineData("public class Base { } [Network(4)] [Dense(2)] public partial class {|#0:Net|} : Base;", "derived from Base")]
+    [InlineData("[Network(4)] [Dense(2)] public partial record {|#0:Net|};", "a record")]
+    [InlineData("[Network(4)] [Dense(2)] file partial class {|#0:Net|};", "file-local")]
     public Task NG0005_unsupported_network_class(string source, string why) => Verify(source,
         Diagnostic(Descriptors.UnsupportedClass).WithLocation(0).WithArguments("Net", why));
 

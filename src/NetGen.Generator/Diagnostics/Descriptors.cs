@@ -52,7 +52,7 @@ internal static class Descriptors
 
     /// <summary>"Network class '{0}' is {1}; NetGen supports ..."</summary>
     public static readonly DiagnosticDescriptor UnsupportedClass = Error(UnsupportedClassId, "Unsupported network class",
-        "Network class '{0}' is {1}; declare the network as a top-level, non-generic, non-static partial class without a base class");
+        "Network class '{0}' is {1}; declare the network as a top-level, non-generic, non-static, non-file partial class (not a record) without a base class");
 
     /// <summary>"The layers of network '{0}' are spread over several partial declarations"</summary>
     public static readonly DiagnosticDescriptor LayersInSeveralParts = Error(LayersInSeveralPartsId,
