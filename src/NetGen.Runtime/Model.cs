@@ -134,6 +134,8 @@ public abstract class Model : IDisposable
 
     private static int AlignUp(int n) => (n + Align - 1) / Align * Align;
 
+    private static long AlignUp(long n) => (n + Align - 1) / Align * Align;
+
     private void EnsureBuilt()
     {
         if (_built) return;
@@ -152,11 +154,16 @@ public abstract class Model : IDisposable
     {
         if (batch <= _capacity) return;
         var info = Info;
-        _arenaOffset = AlignUp(_labelsOffset + batch * info.OutputSize);
-        _gradientBuffersOffset = AlignUp(_arenaOffset + Math.Max(info.TrainingArenaPerSample, info.InferenceArenaPerSample) * batch);
-        long total = (long)_gradientBuffersOffset + 2L * info.GradientBufferPerSample * batch;
+        // Inference (Evaluate, Predict, validation) needs no gradients, so its arena overlays the training arena and the
+        // gradient buffers (it is 2 × the largest layer, never more than both together): the workspace is what
+        // Memory.TrainingBytes promises. Offsets are computed in long so that a huge batch cannot wrap around.
+        long arena = AlignUp((long)_labelsOffset + (long)batch * info.OutputSize);
+        long gradientBuffers = AlignUp(arena + (long)info.TrainingArenaPerSample * batch);
+        long total = Math.Max(gradientBuffers + 2L * info.GradientBufferPerSample * batch, arena + (long)info.InferenceArenaPerSample * batch);
         if (total > int.MaxValue)
             throw new InvalidOperationException($"Batch size {batch} needs {total:N0} floats of workspace, more than one buffer can hold; use a smaller batch (Memory.MaxBatchSize tells the largest that fits a budget).");
+        _arenaOffset = (int)arena;
+        _gradientBuffersOffset = (int)gradientBuffers;
         Backend.EnsureCapacity(total, _labelsOffset);
         _inputStaging = new float[batch * info.InputSize];
         _labelStaging = new float[batch * info.OutputSize];
@@ -404,7 +411,9 @@ public abstract class Model : IDisposable
             Forward(batch, training: false);
             int r = batch * RowsPerSample;
             int output = Slot(false, Info.OutputTrainingSlot, Info.OutputInferenceSlot, batch);
-            lossSum += Backend.Loss(_loss, LossInput.Probabilities, r, LastAxis, output, _labelsOffset, -1, 1f / r);
+            bool logits = LossUsesLogits; // as Keras's compiled evaluate: the loss from the logits, unclipped
+            int prediction = logits ? Slot(false, Info.LogitsSlot, Info.LogitsInferenceSlot, batch) : output;
+            lossSum += Backend.Loss(_loss, logits ? LossInput.Logits : LossInput.Probabilities, r, LastAxis, prediction, _labelsOffset, -1, 1f / r);
             if (_hasAccuracy) correct += Backend.CountCorrect(_accuracy, r, LastAxis, output, _labelsOffset);
             rows += r;
         }

@@ -8,7 +8,7 @@ public sealed class ModelInfo
     /// <summary>Created by generated code.</summary>
     public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
-        int logitsSlot, ActivationFunction outputActivation, string summary)
+        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary)
     {
         Name = name;
         InputShape = inputShape;
@@ -22,6 +22,7 @@ public sealed class ModelInfo
         OutputTrainingSlot = outputTrainingSlot;
         OutputInferenceSlot = outputInferenceSlot;
         LogitsSlot = logitsSlot;
+        LogitsInferenceSlot = logitsInferenceSlot;
         OutputActivation = outputActivation;
         Summary = summary;
         Plan = new MemoryPlan(parameterCount, trainingArenaPerSample + 2 * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
@@ -51,6 +52,8 @@ public sealed class ModelInfo
     public int OutputInferenceSlot { get; }
     /// <summary>Arena slot of the output layer's logits in training, or -1.</summary>
     public int LogitsSlot { get; }
+    /// <summary>Arena slot of the output layer's logits in inference, or -1.</summary>
+    public int LogitsInferenceSlot { get; }
     /// <summary>The output layer's activation.</summary>
     public ActivationFunction OutputActivation { get; }
     /// <summary>The Keras-style summary.</summary>

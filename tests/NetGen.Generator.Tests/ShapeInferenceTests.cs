@@ -226,7 +226,9 @@ public class ShapeInferenceTests
     {
         var spec = s_networks[name];
         var net = Resolve(spec);
-        int half = net.InferArenaPerSample / 2;
+        int half = net.GradientBufferPerSample; // each ping-pong slot holds the largest tensor
+        int logits = net.Layers[^1].Spec.Kind == LayerKind.Dense && net.InferLogitsSlot >= 0 ? net.Layers[^1].OutputSize : 0;
+        Assert.Equal(2 * half + logits, net.InferArenaPerSample);
 
         int current = 0;
         foreach (var l in net.Layers)

@@ -29,7 +29,10 @@ internal static partial class Emitter
                     w.WriteLine("b.DenseForward(" + rows + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", 0f,");
                     w.Indent();
                     w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") + ",");
-                    w.WriteLine("preActivation: " + (l.TrainPreActivation >= 0 ? "training ? Train(Z" + n + ", batch) : -1" : "-1") + ", y: " + y + ");");
+                    string pre = l.TrainPreActivation < 0 ? "-1"
+                        : l.Index == net.Layers.Length - 1 && net.InferLogitsSlot >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
+                        : "training ? Train(Z" + n + ", batch) : -1";
+                    w.WriteLine("preActivation: " + pre + ", y: " + y + ");");
                     w.Unindent();
                     break;
                 case LayerKind.Activation:

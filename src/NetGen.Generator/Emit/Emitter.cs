@@ -96,6 +96,8 @@ internal static partial class Emitter
             if (l.TrainPreActivation >= 0)
                 w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
             w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + OneLine(l.Name) + " output (inference)");
+            if (l.Index == layers.Length - 1 && l.Spec.Kind == LayerKind.Dense && net.InferLogitsSlot >= 0)
+                w.WriteLine("private const int ZI" + n + " = " + I(net.InferLogitsSlot) + "; // " + OneLine(l.Name) + " logits (inference)");
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
         w.WriteLine("private const int InferenceArenaPerSample = " + I(net.InferArenaPerSample) + ";");
@@ -125,6 +127,10 @@ internal static partial class Emitter
             : net.LogitsSlot == output.TrainPreActivation ? "Z" + I(layers.Length)
             : "T" + I(layers.Length - 1);
         w.WriteLine("logitsSlot: " + logits + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
+        string inferLogits = net.InferLogitsSlot < 0 ? "-1"
+            : net.InferLogitsSlot == output.InferInput ? "I" + I(layers.Length - 1)
+            : "ZI" + I(layers.Length);
+        w.WriteLine("logitsInferenceSlot: " + inferLogits + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
         w.WriteLine("summary: SummaryText);");
         w.Unindent();

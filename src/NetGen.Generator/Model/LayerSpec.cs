@@ -102,4 +102,5 @@ internal sealed record ResolvedNetwork(
     int InferArenaPerSample,
     int GradientBufferPerSample,
     int LogitsSlot,
+    int InferLogitsSlot,
     ActivationKind OutputActivation);

@@ -128,7 +128,7 @@ internal static class ShapeInference
         long trainTop = inputSize; // long: the sum of all kept tensors can pass int.MaxValue (reported below)
         int trainCurrent = 0;
         int inferCurrent = 0;
-        int logits = -1;
+        int logits = -1, inferLogits = -1, inferTop = 2 * max;
         var planned = new List<ResolvedLayer>(layers.Count);
         for (int i = 0; i < layers.Count; i++)
         {
@@ -159,7 +159,13 @@ internal static class ShapeInference
                 inferOut = l.Spec.Kind == LayerKind.Dropout ? inferCurrent : (inferCurrent == 0 ? max : 0);
             }
             if (last && IsLogitActivation(l.Activation))
+            {
+                // The loss reads the logits in inference too (Evaluate, validation), as Keras's compiled evaluate does:
+                // a Dense layer keeps them in one extra slot after the two ping-pong slots.
                 logits = l.Spec.Kind == LayerKind.Dense ? pre : trainCurrent;
+                inferLogits = l.Spec.Kind == LayerKind.Dense ? inferTop : inferCurrent;
+                if (l.Spec.Kind == LayerKind.Dense) inferTop += l.OutputSize;
+            }
             planned.Add(l with
             {
                 TrainInput = trainCurrent, TrainOutput = trainOut, TrainPreActivation = pre,
@@ -171,7 +177,7 @@ internal static class ShapeInference
         var output = planned[planned.Count - 1];
         var outputActivation = output.Spec.Kind is LayerKind.Dense or LayerKind.Activation ? output.Activation : ActivationKind.Linear;
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount,
-            (int)trainTop, 2 * max, max, logits, outputActivation);
+            (int)trainTop, inferTop, max, logits, inferLogits, outputActivation);
     }
 
     /// <summary>Activations whose derivative needs the input, not only the output.</summary>

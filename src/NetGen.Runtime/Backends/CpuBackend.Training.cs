@@ -48,26 +48,40 @@ public sealed unsafe partial class CpuBackend
                                 gr[c] = (float)(Math.Exp(pr[c] - lse) * ysum - y) * gradientScale;
                             }
                     }
+                    else if (sparse)
+                    {
+                        // Keras: clip ŷ to [ε, 1-ε], log, then the sparse softmax cross-entropy: -log(clip(ŷ_y) / Σ clip(ŷ)).
+                        // No gradient flows through a clipped entry: d/dp_c = -[c = y]/p_c + 1/Σ clip(ŷ) where p_c is unclipped.
+                        double total = 0;
+                        for (int c = 0; c < cols; c++) total += Math.Clamp(pr[c], Epsilon, 1 - Epsilon);
+                        sum -= Math.Log(Math.Clamp(pr[label], Epsilon, 1 - Epsilon) / total);
+                        if (gr != null)
+                            for (int c = 0; c < cols; c++)
+                            {
+                                bool clipped = pr[c] < Epsilon || pr[c] > 1 - Epsilon;
+                                gr[c] = clipped ? 0f : (float)((c == label ? -1.0 / pr[c] : 0) + 1 / total) * gradientScale;
+                            }
+                    }
                     else
                     {
                         // Keras: ŷ ← ŷ/Σŷ, clipped to [ε, 1-ε]; loss -Σ y·log ŷ.
+                        // d/dp_c of -Σ_k y_k log clip(p_k/Σp) = -y_c/p_c (if q_c is unclipped) + Σ_{k unclipped} y_k / Σp.
                         double total = 0;
                         for (int c = 0; c < cols; c++) total += pr[c];
+                        double unclippedLabels = 0;
                         for (int c = 0; c < cols; c++)
                         {
-                            float y = sparse ? (c == label ? 1f : 0f) : tr[c];
                             double q = pr[c] / total;
-                            bool clipped = q < Epsilon || q > 1 - Epsilon;
-                            double qc = Math.Clamp(q, Epsilon, 1 - Epsilon);
-                            if (y != 0) sum -= y * Math.Log(qc);
-                            if (gr != null)
-                            {
-                                // d/dp of -Σ y log(p/Σp) = -y/p + Σy/Σp (zero through the clip).
-                                double ysum = 0;
-                                if (sparse) ysum = 1; else for (int k = 0; k < cols; k++) ysum += tr[k];
-                                gr[c] = (float)((clipped ? 0 : -y / pr[c]) + ysum / total) * gradientScale;
-                            }
+                            if (tr[c] != 0) sum -= tr[c] * Math.Log(Math.Clamp(q, Epsilon, 1 - Epsilon));
+                            if (q >= Epsilon && q <= 1 - Epsilon) unclippedLabels += tr[c];
                         }
+                        if (gr != null)
+                            for (int c = 0; c < cols; c++)
+                            {
+                                double q = pr[c] / total;
+                                bool clipped = q < Epsilon || q > 1 - Epsilon;
+                                gr[c] = (float)((clipped ? 0 : -tr[c] / pr[c]) + unclippedLabels / total) * gradientScale;
+                            }
                     }
                 }
                 break;
