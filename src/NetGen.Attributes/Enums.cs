@@ -52,3 +52,15 @@ namespace NetGen
         GlorotNormal,
     }
 }
+
+namespace NetGen
+{
+    /// <summary>Padding of convolution and pooling windows, as Keras's <c>padding</c>.</summary>
+    public enum Padding
+    {
+        /// <summary>No padding: the window stays inside the input (Keras's default).</summary>
+        Valid = 0,
+        /// <summary>Output size ceil(in / stride); the odd extra padding goes to the bottom/right, as in TensorFlow.</summary>
+        Same,
+    }
+}

@@ -23,7 +23,13 @@ public sealed partial class NetGenGenerator
         ("NetGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
         ("NetGen.DropoutAttribute", LayerKind.Dropout),
         ("NetGen.FlattenAttribute", LayerKind.Flatten),
-        ("NetGen.ReshapeAttribute", LayerKind.Reshape));
+        ("NetGen.ReshapeAttribute", LayerKind.Reshape),
+        ("NetGen.Conv2DAttribute", LayerKind.Conv2D),
+        ("NetGen.MaxPooling2DAttribute", LayerKind.MaxPooling2D),
+        ("NetGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
+        ("NetGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D),
+        ("NetGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
+        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -124,8 +130,8 @@ public sealed partial class NetGenGenerator
     private static LayerSpec ReadLayer(AttributeData data, LayerKind kind)
     {
         var args = data.ConstructorArguments;
-        int units = 0, activation = 0;
-        double value = 0;
+        int units = 0, activation = 0, kernelH = 0, kernelW = 0, strides = 1, dilation = 1, padding = 0;
+        double value = 0, epsilon = 0;
         int[] target = Array.Empty<int>();
         switch (kind)
         {
@@ -143,13 +149,44 @@ public sealed partial class NetGenGenerator
             case LayerKind.Reshape:
                 target = args.Length > 0 ? ReadInts(args[0]) : Array.Empty<int>();
                 break;
+            case LayerKind.Conv2D:
+                units = Int(args, 0);
+                kernelH = Int(args, 1);
+                kernelW = args.Length > 2 ? Int(args, 2) : kernelH;
+                activation = NamedInt(data, "Activation") ?? 0;
+                strides = NamedInt(data, "Strides") ?? 1;
+                dilation = NamedInt(data, "DilationRate") ?? 1;
+                padding = NamedInt(data, "Padding") ?? 0;
+                break;
+            case LayerKind.MaxPooling2D:
+            case LayerKind.AveragePooling2D:
+                kernelH = Int(args, 0);
+                kernelW = args.Length > 1 ? Int(args, 1) : kernelH;
+                strides = NamedInt(data, "Strides") ?? 0;
+                padding = NamedInt(data, "Padding") ?? 0;
+                break;
+            case LayerKind.BatchNormalization:
+                value = NamedDouble(data, "Momentum") ?? 0.99;
+                epsilon = NamedDouble(data, "Epsilon") ?? 1e-3;
+                break;
         }
         return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
             NamedBool(data, "UseBias") ?? true,
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
-            value, new EquatableArray<int>(target));
+            value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon);
     }
+
+    private static int Int(ImmutableArray<TypedConstant> args, int index) =>
+        args.Length > index && args[index].Value is int i ? i : 0;
+
+    private static double? NamedDouble(AttributeData data, string name) => Named(data, name)?.Value switch
+    {
+        double d => d,
+        float f => f,
+        int i => i,
+        _ => null,
+    };
 
     private static LayerKind? LayerKindOf(INamedTypeSymbol? attributeClass)
     {

@@ -83,7 +83,7 @@ public abstract class Model : IDisposable
     protected int ParametersOffset => 0;
 
     /// <summary>Offset of the flat gradient buffer (same layout as the parameters).</summary>
-    protected int GradientsOffset => AlignUp(Info.ParameterCount);
+    protected int GradientsOffset => AlignUp(Info.ParameterBufferSize);
 
     /// <summary>Workspace offset of a training arena slot (floats per sample) for a batch size.</summary>
     protected int Train(int slot, int batch) => _arenaOffset + slot * batch;
@@ -126,7 +126,7 @@ public abstract class Model : IDisposable
     protected void ApplyOptimizer()
     {
         var update = _optimizer!.UpdateFor(_iteration);
-        Backend.OptimizerStep(update, ParametersOffset, GradientsOffset, _stateOffset, Info.ParameterCount);
+        Backend.OptimizerStep(update, ParametersOffset, GradientsOffset, _stateOffset, Info.TrainableParameterCount);
         _iteration++;
     }
 
@@ -139,11 +139,12 @@ public abstract class Model : IDisposable
     private void EnsureBuilt()
     {
         if (_built) return;
+        // Layout: [parameters (trainable first) + scratch][gradients][optimizer state][labels][arena][gradient buffers].
         int p = Info.ParameterCount;
-        _stateOffset = 2 * AlignUp(p);
+        _stateOffset = GradientsOffset + AlignUp(p);
         _labelsOffset = _stateOffset;
         Backend.EnsureCapacity(_stateOffset, 0);
-        var init = new float[p];
+        var init = new float[Info.ParameterBufferSize];
         InitializeParameters(init, Seed);
         Backend.Upload(init, ParametersOffset);
         Backend.Fill(GradientsOffset, p, 0f);
@@ -179,7 +180,7 @@ public abstract class Model : IDisposable
         _loss = loss;
         _metrics = metrics ?? [];
         _hasAccuracy = _metrics.Length > 0;
-        int p = Info.ParameterCount;
+        int p = Info.TrainableParameterCount; // the optimizer's stride: CpuBackend.OptimizerStep aligns slots alike
         int slots = optimizer.StateSlots;
         _labelsOffset = _stateOffset + slots * AlignUp(p);
         _capacity = 0;

@@ -6,7 +6,8 @@ namespace NetGen;
 public sealed class ModelInfo
 {
     /// <summary>Created by generated code.</summary>
-    public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainingArenaPerSample,
+    public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainableParameterCount,
+        int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
         int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary)
     {
@@ -16,6 +17,8 @@ public sealed class ModelInfo
         InputSize = Product(inputShape);
         OutputSize = Product(outputShape);
         ParameterCount = parameterCount;
+        TrainableParameterCount = trainableParameterCount;
+        ParameterBufferSize = parameterBufferSize;
         TrainingArenaPerSample = trainingArenaPerSample;
         InferenceArenaPerSample = inferenceArenaPerSample;
         GradientBufferPerSample = gradientBufferPerSample;
@@ -25,7 +28,7 @@ public sealed class ModelInfo
         LogitsInferenceSlot = logitsInferenceSlot;
         OutputActivation = outputActivation;
         Summary = summary;
-        Plan = new MemoryPlan(parameterCount, trainingArenaPerSample + 2 * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
+        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + 2 * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
     }
 
     /// <summary>The model name.</summary>
@@ -38,8 +41,12 @@ public sealed class ModelInfo
     public int InputSize { get; }
     /// <summary>Elements per output sample.</summary>
     public int OutputSize { get; }
-    /// <summary>Number of parameters.</summary>
+    /// <summary>Number of parameters, trainable and not.</summary>
     public int ParameterCount { get; }
+    /// <summary>Number of trainable parameters (the first ones in the buffer).</summary>
+    public int TrainableParameterCount { get; }
+    /// <summary>Floats of the parameter buffer: the parameters, then per-step scratch such as saved batch statistics.</summary>
+    public int ParameterBufferSize { get; }
     /// <summary>Training activation arena, floats per sample.</summary>
     public int TrainingArenaPerSample { get; }
     /// <summary>Inference activation arena, floats per sample.</summary>
@@ -75,9 +82,10 @@ public sealed class ModelInfo
 /// </summary>
 public sealed class MemoryPlan
 {
-    internal MemoryPlan(int parameters, int trainingPerSample, int inferencePerSample, int outputSize)
+    internal MemoryPlan(int parameters, int trainable, int trainingPerSample, int inferencePerSample, int outputSize)
     {
         Parameters = parameters;
+        TrainableParameters = trainable;
         TrainingFloatsPerSample = trainingPerSample;
         InferenceFloatsPerSample = inferencePerSample;
         LabelFloatsPerSample = outputSize;
@@ -85,6 +93,8 @@ public sealed class MemoryPlan
 
     /// <summary>Number of parameters.</summary>
     public int Parameters { get; }
+    /// <summary>Number of trainable parameters (those with gradients and optimizer state).</summary>
+    public int TrainableParameters { get; }
     /// <summary>Activation and gradient floats per sample in training.</summary>
     public int TrainingFloatsPerSample { get; }
     /// <summary>Activation floats per sample in inference.</summary>
@@ -97,9 +107,9 @@ public sealed class MemoryPlan
     /// <summary>Bytes of gradients.</summary>
     public long GradientBytes => 4L * Parameters;
     /// <summary>Bytes of optimizer state for an optimizer (e.g. Adam keeps two slots).</summary>
-    public long OptimizerStateBytes(Optimizer optimizer) => 4L * Parameters * optimizer.StateSlots;
+    public long OptimizerStateBytes(Optimizer optimizer) => 4L * TrainableParameters * optimizer.StateSlots;
     /// <summary>Bytes of optimizer state for a number of slots.</summary>
-    public long OptimizerStateBytes(int slots) => 4L * Parameters * slots;
+    public long OptimizerStateBytes(int slots) => 4L * TrainableParameters * slots;
     /// <summary>Bytes of activations, gradient buffers and labels for training at a batch size.</summary>
     public long ActivationBytes(int batchSize) => 4L * batchSize * (TrainingFloatsPerSample + LabelFloatsPerSample);
     /// <summary>Bytes of activations for inference at a batch size.</summary>

@@ -228,7 +228,7 @@ public class DiagnosticTests
             .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
             .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
             .ToList();
-        Assert.Equal(17, descriptors.Count);
+        Assert.Equal(22, descriptors.Count);
         string docs = Path.Combine(RepositoryRoot(), "docs", "diagnostics");
         foreach (var d in descriptors)
         {

@@ -39,6 +39,7 @@ public partial class TinyNet;
 public partial class ShallowWideNet;
 
 /// <summary>The Keras-style training API of generated models: summaries, allocation, reproducibility, errors, learning.</summary>
+[Collection(NonParallelCollection.Name)] // allocation counts must not see other tests' first-use work
 public class TrainingApiTests
 {
     private static (Tensor X, Tensor Y) Blobs(int n, int seed)
@@ -546,4 +547,12 @@ public class TrainingApiTests
             }
         }
     }
+}
+
+/// <summary>Tests that measure allocations run alone: concurrent tests share the GEMM worker pool and its first-use buffers.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NonParallelCollection
+{
+    /// <summary>The collection name.</summary>
+    public const string Name = "Non-parallel";
 }

@@ -25,6 +25,11 @@ internal static class Descriptors
     public const string BadAlphaId = "NG0014";
     public const string BadReshapeDimensionId = "NG0015";
     public const string TooLargeId = "NG0016";
+    public const string BadWindowId = "NG0017";
+    public const string NeedsImageId = "NG0103";
+    public const string EmptyOutputId = "NG0104";
+    public const string StridesWithDilationId = "NG0105";
+    public const string DenseOnImageId = "NG0106";
     public const string ReshapeMismatchId = "NG0101";
     public const string ReshapeTwoUnknownsId = "NG0102";
     public const string InternalErrorId = "NG9999";
@@ -99,6 +104,27 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor ReshapeTwoUnknowns = Error(ReshapeTwoUnknownsId, "Reshape with two unknown dimensions",
         "Reshape #{0} has target shape {1} with more than one -1; only one dimension can be inferred, so give the others explicitly");
 
+    /// <summary>"{0} #{1} has {2} {3}; {4}"</summary>
+    public static readonly DiagnosticDescriptor BadWindow = Error(BadWindowId, "Invalid layer argument",
+        "{0} #{1} has {2} {3}; {4}");
+
+    /// <summary>"{0} #{1} needs a (height, width, channels) input but receives {2}"</summary>
+    public static readonly DiagnosticDescriptor NeedsImage = Error(NeedsImageId, "Layer needs an image input",
+        "{0} #{1} needs a (height, width, channels) input but receives {2}; reshape the samples first, e.g. [Network(28, 28, 1)] or [Reshape(28, 28, 1)]");
+
+    /// <summary>"{0} #{1} (...) receives {2} and would output {3}"</summary>
+    public static readonly DiagnosticDescriptor EmptyOutput = Error(EmptyOutputId, "Output size would be zero or negative",
+        "{0} #{1} ({2}) receives {3} and would output {4}: the computed output size would be zero or negative; {5}");
+
+    /// <summary>"{0} #{1} has strides {2} and dilation rate {3}"</summary>
+    public static readonly DiagnosticDescriptor StridesWithDilation = Error(StridesWithDilationId, "Strides and dilation together",
+        "{0} #{1} has strides {2} and dilation rate {3}; Keras does not support strides > 1 together with dilation > 1: set one of them to 1");
+
+    /// <summary>"Dense #{0} receives {1} and applies to the last axis only"</summary>
+    public static readonly DiagnosticDescriptor DenseOnImage = new(DenseOnImageId, "Dense on an image without Flatten",
+        "Dense #{0} receives {1} and applies to the last axis only, giving {2}; if it should see the whole sample, add [Flatten] before it",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + DenseOnImageId + ".md");
+
     /// <summary>The descriptor for an id that shape inference reports.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -111,6 +137,11 @@ internal static class Descriptors
         BadAlphaId => BadAlpha,
         BadReshapeDimensionId => BadReshapeDimension,
         TooLargeId => TooLarge,
+        BadWindowId => BadWindow,
+        NeedsImageId => NeedsImage,
+        EmptyOutputId => EmptyOutput,
+        StridesWithDilationId => StridesWithDilation,
+        DenseOnImageId => DenseOnImage,
         ReshapeMismatchId => ReshapeMismatch,
         ReshapeTwoUnknownsId => ReshapeTwoUnknowns,
         _ => InternalError,

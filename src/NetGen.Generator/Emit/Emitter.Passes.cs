@@ -23,16 +23,49 @@ internal static partial class Emitter
             string y = "Slot(training, T" + n + ", I" + n + ", batch)";
             string rows = Rows(l);
             w.WriteLine("// " + Describe(l));
+            if (l.FusedInto >= 0)
+            {
+                w.WriteLine("// Fused into [" + I(l.FusedInto + 1) + "]: its output is this layer's output.");
+                continue;
+            }
+            string preSlot = l.TrainPreActivation < 0 ? "-1"
+                : l.Index == net.Layers.Length - 1 && net.InferLogitsSlot >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
+                : "training ? Train(Z" + n + ", batch) : -1";
             switch (l.Spec.Kind)
             {
+                case LayerKind.Conv2D:
+                    w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + Act(l) + ", 0f,");
+                    w.Indent();
+                    w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") + ",");
+                    w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
+                    w.Unindent();
+                    break;
+                case LayerKind.MaxPooling2D:
+                case LayerKind.GlobalMaxPooling2D:
+                    w.WriteLine("b.MaxPool2DForward(G" + n + ", batch, x: " + x + ", y: " + y + ");");
+                    break;
+                case LayerKind.AveragePooling2D:
+                case LayerKind.GlobalAveragePooling2D:
+                    w.WriteLine("b.AvgPool2DForward(G" + n + ", batch, x: " + x + ", y: " + y + ");");
+                    break;
+                case LayerKind.BatchNormalization:
+                {
+                    int c = l.LastOutput;
+                    string fused = l.FusedWith >= 0 ? " (fused with [" + I(l.FusedWith + 1) + "])" : "";
+                    w.WriteLine("// Training: batch statistics, moving statistics updated; inference: moving statistics" + fused + ".");
+                    w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training, momentum: " + F(l.Spec.Value) + ", epsilon: " + F(l.Spec.Epsilon) +
+                        ", unbiasedMovingVariance: " + (l.InputShape.Length == 3 ? "true" : "false") + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
+                    w.Indent();
+                    w.WriteLine("x: " + x + ", gamma: p + P" + n + "_Gamma, beta: p + P" + n + "_Beta, movingMean: p + S" + n + ", movingVariance: p + S" + n + " + " + I(c) + ",");
+                    w.WriteLine("savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(c) + ", preActivation: " + preSlot + ", y: " + y + ");");
+                    w.Unindent();
+                    break;
+                }
                 case LayerKind.Dense:
                     w.WriteLine("b.DenseForward(" + rows + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", 0f,");
                     w.Indent();
                     w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") + ",");
-                    string pre = l.TrainPreActivation < 0 ? "-1"
-                        : l.Index == net.Layers.Length - 1 && net.InferLogitsSlot >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
-                        : "training ? Train(Z" + n + ", batch) : -1";
-                    w.WriteLine("preActivation: " + pre + ", y: " + y + ");");
+                    w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
                     w.Unindent();
                     break;
                 case LayerKind.Activation:
@@ -80,9 +113,44 @@ internal static partial class Emitter
             string n = I(l.Index + 1), prev = I(l.Index);
             bool last = i == layers.Length - 1;
             string dy = "GradientBuffer(" + I(current) + ", batch)";
+            string dxOther = i == firstParam ? "-1" : "GradientBuffer(" + I(1 - current) + ", batch)";
             w.WriteLine("// " + Describe(l));
+            if (l.FusedInto >= 0)
+            {
+                w.WriteLine("// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this activation's derivative.");
+                continue;
+            }
             switch (l.Spec.Kind)
             {
+                case LayerKind.Conv2D:
+                    w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", 0f, " + (last ? "fromLogits" : "false") + ",");
+                    w.Indent();
+                    w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
+                        (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+                    w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dKernel: g + P" + n + "_Kernel, dBias: " +
+                        (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
+                    w.Unindent();
+                    current = 1 - current;
+                    break;
+                case LayerKind.MaxPooling2D:
+                case LayerKind.GlobalMaxPooling2D:
+                    w.WriteLine("b.MaxPool2DBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dxOther + ");");
+                    current = 1 - current;
+                    break;
+                case LayerKind.AveragePooling2D:
+                case LayerKind.GlobalAveragePooling2D:
+                    w.WriteLine("b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dxOther + ");");
+                    current = 1 - current;
+                    break;
+                case LayerKind.BatchNormalization:
+                    w.WriteLine("b.BatchNormBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
+                    w.Indent();
+                    w.WriteLine("x: Train(T" + prev + ", batch), gamma: p + P" + n + "_Gamma, savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(l.LastOutput) +
+                        ", preActivation: " + (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+                    w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
+                    w.Unindent();
+                    current = 1 - current;
+                    break;
                 case LayerKind.Dense:
                 {
                     string dx = i == firstParam ? "-1" : "GradientBuffer(" + I(1 - current) + ", batch)";
@@ -115,6 +183,10 @@ internal static partial class Emitter
         }
         w.CloseBlock();
     }
+
+    /// <summary>The alpha of the LeakyReLU fused into a batch normalisation (0 otherwise).</summary>
+    private static double FusedAlpha(ResolvedNetwork net, ResolvedLayer l) =>
+        l.FusedWith >= 0 && net.Layers[l.FusedWith].Spec.Kind == LayerKind.LeakyReLU ? net.Layers[l.FusedWith].Spec.Value : 0;
 
     private static bool ShapeInferenceIsLogit(ResolvedLayer l) => Shapes.ShapeInference.IsLogitActivation(l.Activation);
 

@@ -72,17 +72,28 @@ internal static partial class Emitter
         w.WriteLine("public const int InputSize = " + I(ShapeMath.Product(net.Spec.InputShape.AsSpan())) + ";");
         w.WriteLine("/// <summary>Elements in one output sample, shape " + ShapeMath.Tuple(output.OutputShape.AsSpan()) + ".</summary>");
         w.WriteLine("public const int OutputSize = " + I(output.OutputSize) + ";");
-        w.WriteLine("/// <summary>Total number of parameters (all trainable).</summary>");
+        w.WriteLine("/// <summary>Total number of parameters, trainable and not (Keras's count_params()).</summary>");
         w.WriteLine("public const int ParameterCount = " + I(net.ParameterCount) + ";");
+        w.WriteLine("/// <summary>Number of trainable parameters; they come first in the parameter buffer.</summary>");
+        w.WriteLine("public const int TrainableParameterCount = " + I(net.TrainableCount) + ";");
         w.WriteLine();
         w.WriteLine("// Parameter offsets in the flat parameter buffer (the gradient buffer uses the same offsets).");
         foreach (var l in layers)
         {
+            string n = I(l.Index + 1);
             if (l.KernelCount > 0)
-                w.WriteLine("private const int P" + I(l.Index + 1) + "_Kernel = " + I(l.KernelOffset) + "; // " + OneLine(l.Name) + " kernel " + ShapeMath.Tuple(new[] { l.LastInput, l.LastOutput }));
+                w.WriteLine("private const int P" + n + "_" + KernelName(l) + " = " + I(l.KernelOffset) + "; // " + OneLine(l.Name) + " " + KernelName(l).ToLowerInvariant() + " " + KernelShape(l));
             if (l.BiasCount > 0)
-                w.WriteLine("private const int P" + I(l.Index + 1) + "_Bias = " + I(l.BiasOffset) + "; // " + OneLine(l.Name) + " bias " + ShapeMath.Tuple(new[] { l.LastOutput }));
+                w.WriteLine("private const int P" + n + "_" + BiasName(l) + " = " + I(l.BiasOffset) + "; // " + OneLine(l.Name) + " " + BiasName(l).ToLowerInvariant() + " " + ShapeMath.Tuple(new[] { l.LastOutput }));
         }
+        foreach (var l in layers)
+            if (l.StateCount > 0)
+                w.WriteLine("private const int S" + I(l.Index + 1) + " = " + I(l.StateOffset) + "; // " + OneLine(l.Name) + " moving mean, then moving variance (non-trainable)");
+        foreach (var l in layers)
+            if (l.ScratchOffset >= 0)
+                w.WriteLine("private const int X" + I(l.Index + 1) + " = " + I(l.ScratchOffset) + "; // " + OneLine(l.Name) + " batch mean, then 1/std, saved for backward (not a parameter)");
+        w.WriteLine("private const int ParameterBufferSize = " + I(net.BufferCount) + ";");
+        WriteGeometry(w, net);
         w.WriteLine();
         w.WriteLine("// Activation arena, in floats per sample (multiply by the batch size).");
         w.WriteLine("// Training keeps what the backward pass reads; inference ping-pongs between two slots.");
@@ -118,6 +129,8 @@ internal static partial class Emitter
         w.WriteLine("inputShape: new int[] { " + Join(net.Spec.InputShape) + " },");
         w.WriteLine("outputShape: new int[] { " + Join(output.OutputShape) + " },");
         w.WriteLine("parameterCount: ParameterCount,");
+        w.WriteLine("trainableParameterCount: TrainableParameterCount,");
+        w.WriteLine("parameterBufferSize: ParameterBufferSize,");
         w.WriteLine("trainingArenaPerSample: TrainingArenaPerSample,");
         w.WriteLine("inferenceArenaPerSample: InferenceArenaPerSample,");
         w.WriteLine("gradientBufferPerSample: GradientBufferPerSample,");
@@ -152,7 +165,18 @@ internal static partial class Emitter
             if (l.ParamCount == 0) continue;
             string n = I(l.Index + 1);
             w.WriteLine("// [" + n + "] " + OneLine(l.Name));
-            int fanIn = l.LastInput, fanOut = l.LastOutput;
+            if (l.Spec.Kind == LayerKind.BatchNormalization)
+            {
+                int c = l.LastOutput;
+                w.WriteLine("p.Slice(P" + n + "_Gamma, " + I(c) + ").Fill(1f);");
+                w.WriteLine("p.Slice(P" + n + "_Beta, " + I(c) + ").Clear();");
+                w.WriteLine("p.Slice(S" + n + ", " + I(c) + ").Clear(); // moving mean");
+                w.WriteLine("p.Slice(S" + n + " + " + I(c) + ", " + I(c) + ").Fill(1f); // moving variance");
+                continue;
+            }
+            // Keras's fans: Dense (in, units); Conv2D HWIO: (kh·kw·in, kh·kw·filters).
+            int window = l.Spec.Kind == LayerKind.Conv2D ? l.Spec.KernelH * l.Spec.KernelW : 1;
+            int fanIn = window * l.LastInput, fanOut = window * l.LastOutput;
             w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_Kernel, " + I(l.KernelCount) + "), " + InitializerType + "." +
                 InitializerNames[l.Spec.KernelInitializer] + ", fanIn: " + I(fanIn) + ", fanOut: " + I(fanOut) + ", seed, stream: " + I(2 * l.Index) + ");");
             if (l.BiasCount > 0)
@@ -160,6 +184,55 @@ internal static partial class Emitter
                     InitializerNames[l.Spec.BiasInitializer] + ", fanIn: " + I(l.BiasCount) + ", fanOut: " + I(l.BiasCount) + ", seed, stream: " + I(2 * l.Index + 1) + ");");
         }
         w.CloseBlock();
+    }
+
+    private static string KernelName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Gamma" : "Kernel";
+
+    private static string BiasName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Beta" : "Bias";
+
+    private static string KernelShape(ResolvedLayer l) => l.Spec.Kind switch
+    {
+        LayerKind.Conv2D => ShapeMath.Tuple(new[] { l.Spec.KernelH, l.Spec.KernelW, l.LastInput, l.LastOutput }),
+        LayerKind.BatchNormalization => ShapeMath.Tuple(new[] { l.LastOutput }),
+        _ => ShapeMath.Tuple(new[] { l.LastInput, l.LastOutput }),
+    };
+
+    /// <summary>Window geometry of convolution and pooling layers, as static readonly structs passed by reference.</summary>
+    private static void WriteGeometry(SourceWriter w, ResolvedNetwork net)
+    {
+        foreach (var l in net.Layers)
+        {
+            string n = I(l.Index + 1);
+            var input = l.InputShape;
+            switch (l.Spec.Kind)
+            {
+                case LayerKind.Conv2D:
+                    w.WriteLine("// " + OneLine(l.Name) + ": kernel " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + ", strides " + I(l.Spec.Strides) +
+                        ", dilation " + I(l.Spec.Dilation) + ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
+                    w.WriteLine("private static readonly global::NetGen.Backends.Conv2DGeometry G" + n + " = new(" +
+                        I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " +
+                        I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(l.Spec.Strides) + ", " + I(l.Spec.Strides) + ", " +
+                        I(l.Spec.Dilation) + ", " + I(l.Spec.Dilation) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
+                    break;
+                case LayerKind.MaxPooling2D:
+                case LayerKind.AveragePooling2D:
+                {
+                    int sh = l.Spec.Strides == 0 ? l.Spec.KernelH : l.Spec.Strides, sw = l.Spec.Strides == 0 ? l.Spec.KernelW : l.Spec.Strides;
+                    w.WriteLine("// " + OneLine(l.Name) + ": pool " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + ", strides " + I(sh) + "x" + I(sw) +
+                        ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
+                    w.WriteLine("private static readonly global::NetGen.Backends.Pool2DGeometry G" + n + " = new(" +
+                        I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " +
+                        I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(sh) + ", " + I(sw) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
+                    break;
+                }
+                case LayerKind.GlobalAveragePooling2D:
+                case LayerKind.GlobalMaxPooling2D:
+                    w.WriteLine("// " + OneLine(l.Name) + ": one window over the whole height and width");
+                    w.WriteLine("private static readonly global::NetGen.Backends.Pool2DGeometry G" + n + " = new(" +
+                        I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
+                    break;
+            }
+        }
     }
 
     private static void WriteTrainStep(SourceWriter w)
@@ -184,6 +257,11 @@ internal static partial class Emitter
             LayerKind.Activation => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant(),
             LayerKind.LeakyReLU => ", alpha " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
             LayerKind.Dropout => ", rate " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
+            LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
+                (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
+                ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
+            LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid"),
+            LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + ActivationNames[(int)l.Activation].ToLowerInvariant() : "",
             _ => "",
         };
         return "[" + I(l.Index + 1) + "] " + OneLine(l.Name) + " (" + l.TypeName + detail + "): " +

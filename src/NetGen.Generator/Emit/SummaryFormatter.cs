@@ -32,8 +32,8 @@ internal static class SummaryFormatter
             lines.Add(new string(i == layers.Length - 1 ? '=' : '_', 65));
         }
         lines.Add("Total params: " + Thousands(network.ParameterCount));
-        lines.Add("Trainable params: " + Thousands(network.ParameterCount));
-        lines.Add("Non-trainable params: 0");
+        lines.Add("Trainable params: " + Thousands(network.TrainableCount));
+        lines.Add("Non-trainable params: " + Thousands(network.ParameterCount - network.TrainableCount));
         lines.Add(new string('_', 65));
         return string.Join("\n", lines);
     }

@@ -9,6 +9,12 @@ internal enum LayerKind
     Dropout,
     Flatten,
     Reshape,
+    Conv2D,
+    MaxPooling2D,
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    BatchNormalization,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -35,8 +41,14 @@ internal enum InitializerKind
 /// <param name="UseBias">Dense use_bias.</param>
 /// <param name="KernelInitializer">Initializer id as declared.</param>
 /// <param name="BiasInitializer">Initializer id as declared.</param>
-/// <param name="Value">Dropout rate or LeakyReLU alpha.</param>
+/// <param name="Value">Dropout rate, LeakyReLU alpha or BatchNormalization momentum.</param>
 /// <param name="Target">Reshape target shape.</param>
+/// <param name="KernelH">Conv2D kernel or pooling window height.</param>
+/// <param name="KernelW">Conv2D kernel or pooling window width.</param>
+/// <param name="Strides">Conv2D or pooling strides (0: the pool size).</param>
+/// <param name="Dilation">Conv2D dilation rate.</param>
+/// <param name="Padding">0 valid, 1 same.</param>
+/// <param name="Epsilon">BatchNormalization epsilon.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -46,7 +58,13 @@ internal sealed record LayerSpec(
     int KernelInitializer,
     int BiasInitializer,
     double Value,
-    EquatableArray<int> Target);
+    EquatableArray<int> Target,
+    int KernelH = 0,
+    int KernelW = 0,
+    int Strides = 1,
+    int Dilation = 1,
+    int Padding = 0,
+    double Epsilon = 0);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.
@@ -80,14 +98,22 @@ internal sealed record ResolvedLayer(
     int TrainOutput,
     int TrainPreActivation,
     int InferInput,
-    int InferOutput)
+    int InferOutput,
+    int PadTop = 0,
+    int PadLeft = 0,
+    int StateOffset = -1,
+    int StateCount = 0,
+    int ScratchOffset = -1,
+    int FusedInto = -1,
+    int FusedWith = -1)
 {
-    public int ParamCount => KernelCount + BiasCount;
+    public int ParamCount => KernelCount + BiasCount + StateCount;
+    public int TrainableCount => KernelCount + BiasCount;
     public int InputSize => Shapes.ShapeMath.Product(InputShape.AsSpan());
     public int OutputSize => Shapes.ShapeMath.Product(OutputShape.AsSpan());
     public int LastInput => InputShape[InputShape.Length - 1];
     public int LastOutput => OutputShape[OutputShape.Length - 1];
-    public bool IsAlias => Spec.Kind is LayerKind.Flatten or LayerKind.Reshape;
+    public bool IsAlias => Spec.Kind is LayerKind.Flatten or LayerKind.Reshape || FusedInto >= 0;
 }
 
 /// <summary>
@@ -98,6 +124,8 @@ internal sealed record ResolvedNetwork(
     NetworkSpec Spec,
     EquatableArray<ResolvedLayer> Layers,
     int ParameterCount,
+    int TrainableCount,
+    int BufferCount,
     int TrainArenaPerSample,
     int InferArenaPerSample,
     int GradientBufferPerSample,

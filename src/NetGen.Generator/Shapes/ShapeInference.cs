@@ -37,6 +37,7 @@ internal static class ShapeInference
         int[] shape = input;
         long paramOffset = 0;
         bool broken = false;
+        bool sawImageLayer = false; // a Dense on (H, W, C) after convolutions probably wanted a Flatten (NG0106)
 
         for (int i = 0; i < spec.Layers.Length && !broken; i++)
         {
@@ -45,7 +46,9 @@ internal static class ShapeInference
             string index = (i + 1).ToString(CultureInfo.InvariantCulture);
             int[] output = shape;
             var activation = ActivationKind.Linear;
-            long kernel = 0, bias = 0;
+            long kernel = 0, bias = 0, state = 0;
+            int padTop = 0, padLeft = 0;
+            sawImageLayer |= layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
             int errorsBefore = errors.Count;
 
             switch (layer.Kind)
@@ -60,6 +63,12 @@ internal static class ShapeInference
                     activation = CheckActivation(layer, i, kind, index, errors);
                     CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
                     CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
+                    if (shape.Length == 3 && sawImageLayer)
+                    {
+                        var flat = (int[])shape.Clone();
+                        flat[flat.Length - 1] = layer.Units;
+                        errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(flat) }));
+                    }
                     kernel = (long)shape[shape.Length - 1] * layer.Units;
                     bias = layer.UseBias ? layer.Units : 0;
                     output = (int[])shape.Clone();
@@ -96,6 +105,70 @@ internal static class ShapeInference
                     output = Reshape(layer, shape, i, index, errors) ?? shape;
                     broken = errors.Count > errorsBefore;
                     break;
+                case LayerKind.Conv2D:
+                {
+                    if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
+                    {
+                        broken = true;
+                        break;
+                    }
+                    if (layer.Units <= 0)
+                    {
+                        errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, Invariant(layer.Units) }));
+                        broken = true;
+                        break;
+                    }
+                    activation = CheckActivation(layer, i, kind, index, errors);
+                    CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
+                    CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
+                    var window = Window(layer, shape, layer.Strides, layer.Dilation, i, kind, index, errors, isPool: false);
+                    if (window is null) { broken = true; break; }
+                    output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
+                    padTop = window.Value.PadTop;
+                    padLeft = window.Value.PadLeft;
+                    kernel = (long)layer.KernelH * layer.KernelW * shape[2] * layer.Units;
+                    bias = layer.UseBias ? layer.Units : 0;
+                    if (paramOffset + kernel + bias > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4)
+                    {
+                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, Thousands(Math.Max(paramOffset + kernel + bias, ShapeMath.LongProduct(output))),
+                            "floats, more than the 536,870,911 one buffer may hold" }));
+                        broken = true;
+                    }
+                    break;
+                }
+                case LayerKind.MaxPooling2D:
+                case LayerKind.AveragePooling2D:
+                {
+                    if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
+                    {
+                        broken = true;
+                        break;
+                    }
+                    int strides = layer.Strides == 0 ? 0 : layer.Strides;
+                    var window = Window(layer, shape, strides, 1, i, kind, index, errors, isPool: true);
+                    if (window is null) { broken = true; break; }
+                    output = new[] { window.Value.OutH, window.Value.OutW, shape[2] };
+                    padTop = window.Value.PadTop;
+                    padLeft = window.Value.PadLeft;
+                    break;
+                }
+                case LayerKind.GlobalAveragePooling2D:
+                case LayerKind.GlobalMaxPooling2D:
+                    if (!RequireImage(shape, i, kind, index, errors)) { broken = true; break; }
+                    output = new[] { shape[2] };
+                    break;
+                case LayerKind.BatchNormalization:
+                {
+                    if (!(layer.Value >= 0 && layer.Value <= 1))
+                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", Invariant(layer.Value), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
+                    if (!(layer.Epsilon > 0) || double.IsInfinity(layer.Epsilon))
+                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", Invariant(layer.Epsilon), "epsilon must be a small positive number, e.g. 0.001 (Keras's default)" }));
+                    int channels = shape[shape.Length - 1];
+                    kernel = channels; // gamma
+                    bias = channels;   // beta
+                    state = 2L * channels; // moving mean and variance (non-trainable)
+                    break;
+                }
             }
 
             string baseName = KerasName(layer.Kind);
@@ -104,23 +177,111 @@ internal static class ShapeInference
             string name = layer.Name ?? (seen == 0 ? baseName : baseName + "_" + Invariant(seen));
 
             layers.Add(new ResolvedLayer(i, layer, name, kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
-                activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0));
+                activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
+                padTop, padLeft, StateCount: (int)state));
             paramOffset += kernel + bias;
             shape = output;
         }
 
-        if (errors.Count > 0) return (null, errors);
-        var network = Plan(spec, layers, (int)paramOffset, errors);
-        return (errors.Count > 0 ? null : network, errors);
+        if (errors.Exists(e => !IsWarning(e.Id))) return (null, errors);
+
+        // Non-trainable parameters (BatchNormalization's moving statistics) follow the trainable ones, so the optimizer
+        // runs over one contiguous block; per-step scratch (saved batch statistics) follows all parameters.
+        int trainable = (int)paramOffset;
+        long next = paramOffset;
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].StateCount > 0)
+            {
+                layers[i] = layers[i] with { StateOffset = (int)next };
+                next += layers[i].StateCount;
+            }
+        int parameters = (int)next;
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].Spec.Kind == LayerKind.BatchNormalization)
+            {
+                layers[i] = layers[i] with { ScratchOffset = (int)next };
+                next += 2L * layers[i].LastOutput;
+            }
+        var network = Plan(spec, layers, parameters, trainable, (int)next, errors);
+        return (errors.Exists(e => !IsWarning(e.Id)) ? null : network, errors);
     }
+
+    /// <summary>Whether a shape-inference id is a warning (code is still generated).</summary>
+    public static bool IsWarning(string id) => id == "NG0106";
+
+    private static bool RequireImage(int[] shape, int i, string kind, string index, List<ShapeError> errors)
+    {
+        if (shape.Length == 3) return true;
+        errors.Add(new ShapeError(i, "NG0103", new[] { kind, index, ShapeMath.Keras(shape) }));
+        return false;
+    }
+
+    private static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    {
+        bool pool = layer.Kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
+        string what = pool ? "pool size" : "kernel size";
+        int before = errors.Count;
+        if (layer.KernelH <= 0 || layer.KernelW <= 0)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, what, Invariant(layer.KernelH) + "x" + Invariant(layer.KernelW), "both dimensions must be positive, e.g. 3" }));
+        if (layer.Strides < 0 || (!pool && layer.Strides == 0))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "strides", Invariant(layer.Strides), pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
+        if (layer.Dilation <= 0)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation), "the dilation rate must be positive, e.g. 1" }));
+        if (layer.Padding is not (0 or 1))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "padding value", Invariant(layer.Padding), "use Padding.Valid or Padding.Same" }));
+        if (errors.Count == before && layer.Strides > 1 && layer.Dilation > 1)
+            errors.Add(new ShapeError(i, "NG0105", new[] { kind, index, Invariant(layer.Strides), Invariant(layer.Dilation) }));
+        return errors.Count == before;
+    }
+
+    private static (int OutH, int OutW, int PadTop, int PadLeft)? Window(LayerSpec layer, int[] shape, int strides, int dilation,
+        int i, string kind, string index, List<ShapeError> errors, bool isPool)
+    {
+        int kh = layer.KernelH, kw = layer.KernelW;
+        int sh = strides == 0 ? kh : strides, sw = strides == 0 ? kw : strides;
+        bool same = layer.Padding == 1;
+        long outH = same ? (shape[0] + (long)sh - 1) / sh : FloorDiv(shape[0] - ShapeMath.EffectiveKernel(kh, dilation), sh) + 1;
+        long outW = same ? (shape[1] + (long)sw - 1) / sw : FloorDiv(shape[1] - ShapeMath.EffectiveKernel(kw, dilation), sw) + 1;
+        if (outH <= 0 || outW <= 0)
+        {
+            string settings = (isPool ? "pool " : "kernel ") + Invariant(kh) + "x" + Invariant(kw) + ", strides " +
+                (sh == sw ? Invariant(sh) : Invariant(sh) + "x" + Invariant(sw)) + (isPool ? "" : ", dilation " + Invariant(dilation)) + ", Padding.Valid";
+            long maxH = (shape[0] - 1) / dilation + 1, maxW = (shape[1] - 1) / dilation + 1;
+            string fix = isPool
+                ? "use Padding = Padding.Same, a pool of at most " + Invariant(Math.Min(shape[0], shape[1])) + ", or remove the pooling"
+                : "use Padding = Padding.Same or a kernel of at most " + Invariant(maxH) + "x" + Invariant(maxW) + (dilation > 1 ? " (or a smaller dilation rate)" : "");
+            errors.Add(new ShapeError(i, "NG0104", new[] { kind, index, settings, ShapeMath.Keras(shape), Invariant(outH) + "x" + Invariant(outW), fix }));
+            return null;
+        }
+        int padTop = same ? ShapeMath.SamePadBefore(shape[0], (int)outH, kh, sh, dilation) : 0;
+        int padLeft = same ? ShapeMath.SamePadBefore(shape[1], (int)outW, kw, sw, dilation) : 0;
+        return ((int)outH, (int)outW, padTop, padLeft);
+    }
+
+    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
     /// <summary>
     /// Plans the arena in floats per sample. Training keeps every tensor the backward pass reads (each layer's
     /// output, and the pre-activation where the derivative needs it); inference ping-pongs between two slots.
     /// Flatten, Reshape, and (in inference) Dropout alias their input.
     /// </summary>
-    private static ResolvedNetwork? Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount, List<ShapeError> errors)
+    private static ResolvedNetwork? Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
+        int bufferCount, List<ShapeError> errors)
     {
+        // Fusion, decided here: BatchNormalization followed by an element-wise activation layer runs as one kernel
+        // (the activation layer then aliases the batch norm's output). Not for the output layer, whose activation
+        // the loss may fuse instead.
+        for (int i = 0; i + 1 < layers.Count; i++)
+        {
+            var bn = layers[i];
+            var act = layers[i + 1];
+            bool elementwise = act.Spec.Kind == LayerKind.LeakyReLU ||
+                (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
+            if (bn.Spec.Kind != LayerKind.BatchNormalization || !elementwise || i + 1 == layers.Count - 1) continue;
+            layers[i] = bn with { Activation = act.Activation, FusedWith = i + 1 };
+            layers[i + 1] = act with { FusedInto = i };
+        }
+
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
         foreach (var l in layers) max = Math.Max(max, l.OutputSize);
@@ -143,7 +304,8 @@ internal static class ShapeInference
             }
             else
             {
-                if (l.Spec.Kind == LayerKind.Dense && (NeedsPreActivation(l.Activation) || (last && IsLogitActivation(l.Activation))))
+                bool computesActivation = l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D || (l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0);
+                if (computesActivation && (NeedsPreActivation(l.Activation) || l.FusedWith >= 0 || (last && IsLogitActivation(l.Activation))))
                 {
                     pre = (int)trainTop;
                     trainTop += l.OutputSize;
@@ -162,9 +324,10 @@ internal static class ShapeInference
             {
                 // The loss reads the logits in inference too (Evaluate, validation), as Keras's compiled evaluate does:
                 // a Dense layer keeps them in one extra slot after the two ping-pong slots.
-                logits = l.Spec.Kind == LayerKind.Dense ? pre : trainCurrent;
-                inferLogits = l.Spec.Kind == LayerKind.Dense ? inferTop : inferCurrent;
-                if (l.Spec.Kind == LayerKind.Dense) inferTop += l.OutputSize;
+                bool own = l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D;
+                logits = own ? pre : trainCurrent;
+                inferLogits = own ? inferTop : inferCurrent;
+                if (own) inferTop += l.OutputSize;
             }
             planned.Add(l with
             {
@@ -175,8 +338,8 @@ internal static class ShapeInference
             inferCurrent = inferOut;
         }
         var output = planned[planned.Count - 1];
-        var outputActivation = output.Spec.Kind is LayerKind.Dense or LayerKind.Activation ? output.Activation : ActivationKind.Linear;
-        return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount,
+        var outputActivation = output.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Activation ? output.Activation : ActivationKind.Linear;
+        return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount, trainableCount, bufferCount,
             (int)trainTop, inferTop, max, logits, inferLogits, outputActivation);
     }
 
@@ -268,6 +431,12 @@ internal static class ShapeInference
         LayerKind.Dropout => "dropout",
         LayerKind.Flatten => "flatten",
         LayerKind.Reshape => "reshape",
+        LayerKind.Conv2D => "conv2d",
+        LayerKind.MaxPooling2D => "max_pooling2d",
+        LayerKind.AveragePooling2D => "average_pooling2d",
+        LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
+        LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
+        LayerKind.BatchNormalization => "batch_normalization",
         _ => "layer",
     };
 

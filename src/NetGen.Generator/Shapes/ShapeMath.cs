@@ -36,4 +36,22 @@ internal static class ShapeMath
         for (int i = 0; i < shape.Length; i++) parts[i] = shape[i].ToString(CultureInfo.InvariantCulture);
         return "(" + string.Join(", ", parts) + ")";
     }
+
+    /// <summary>Effective kernel extent with dilation: k + (k - 1)(d - 1).</summary>
+    public static long EffectiveKernel(int k, int d) => k + (long)(k - 1) * (d - 1);
+
+    /// <summary>Keras's <c>conv_output_length</c>: same → ceil(in / s); valid → floor((in - k_eff) / s) + 1 (may be ≤ 0).</summary>
+    public static long ConvOutput(int input, int k, int s, int d, bool same)
+    {
+        if (same) return (input + (long)s - 1) / s;
+        long numerator = input - EffectiveKernel(k, d);
+        return numerator < 0 ? 0 : numerator / s + 1;
+    }
+
+    /// <summary>TensorFlow's padding before (top/left) for <c>same</c>: floor(max(0, (out - 1)s + k_eff - in) / 2).</summary>
+    public static int SamePadBefore(int input, int output, int k, int s, int d)
+    {
+        long total = Math.Max(0, (long)(output - 1) * s + EffectiveKernel(k, d) - input);
+        return (int)(total / 2);
+    }
 }

@@ -200,6 +200,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Dispose()
     {
         if (_memory != null) NativeMemory.AlignedFree(_memory);
+        FreeConvolutionBuffers();
         _memory = null;
         _capacity = 0;
     }

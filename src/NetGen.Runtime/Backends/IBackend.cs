@@ -48,7 +48,7 @@ public enum LossInput
 /// device backend. Offsets are trusted: the model checks shapes at its public entry points. An offset of -1
 /// means "absent". Matrices are row-major.
 /// </summary>
-public interface IBackend : IDisposable
+public partial interface IBackend : IDisposable
 {
     /// <summary>A short name, e.g. "cpu (AVX-512, 2 threads)".</summary>
     string Name { get; }

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace NetGen.Data;
 
 /// <summary>
@@ -9,14 +7,13 @@ namespace NetGen.Data;
 /// </summary>
 public static class FashionMnist
 {
-    /// <summary>The folder name searched for when no directory is given: <c>data/fashion-mnist</c>.</summary>
-    internal static readonly string RelativeDirectory = Path.Combine("data", "fashion-mnist");
+    /// <summary>The folder name searched for under <c>data/</c> when no directory is given.</summary>
+    internal const string Folder = "fashion-mnist";
 
-    private const string TrainImages = "train-images-idx3-ubyte";
-    private const string TrainLabels = "train-labels-idx1-ubyte";
-    private const string TestImages = "t10k-images-idx3-ubyte";
-    private const string TestLabels = "t10k-labels-idx1-ubyte";
-    private const int Side = 28;
+    private const string DatasetName = "Fashion-MNIST";
+    private const string SearchHint =
+        "Pass the folder to FashionMnist.Load(directory) (on Debian, package dataset-fashion-mnist " +
+        "installs it in /usr/share/datasets/fashion-mnist).";
 
     /// <summary>
     /// The class names, indexed by label: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat,
@@ -48,22 +45,11 @@ public static class FashionMnist
     /// <exception cref="DataFormatException">A file is not valid IDX, or does not hold Fashion-MNIST-shaped data.</exception>
     public static (Tensor XTrain, Tensor YTrain, Tensor XTest, Tensor YTest) Load(string? directory = null)
     {
-        string dir;
-        if (directory is null)
-        {
-            dir = FindDirectory(Environment.CurrentDirectory, AppContext.BaseDirectory);
-        }
-        else
-        {
-            dir = Path.GetFullPath(directory);
-            if (!Directory.Exists(dir))
-                throw new DirectoryNotFoundException(
-                    $"Fashion-MNIST directory '{dir}' does not exist. Pass a folder holding {TrainImages}.gz and " +
-                    "the three other IDX files, or null to search for data/fashion-mnist.");
-        }
-
-        var (xTrain, yTrain) = LoadSplit(dir, TrainImages, TrainLabels);
-        var (xTest, yTest) = LoadSplit(dir, TestImages, TestLabels);
+        string dir = DataDirectory.Locate(directory, Folder, DatasetName, SearchHint);
+        var (xTrain, yTrain) = DataDirectory.LoadSplit(
+            dir, DataDirectory.TrainImages, DataDirectory.TrainLabels, DatasetName, ClassNames.Length);
+        var (xTest, yTest) = DataDirectory.LoadSplit(
+            dir, DataDirectory.TestImages, DataDirectory.TestLabels, DatasetName, ClassNames.Length);
         return (xTrain, yTrain, xTest, yTest);
     }
 
@@ -72,68 +58,6 @@ public static class FashionMnist
     /// start directory in turn; throws a <see cref="DirectoryNotFoundException"/> listing every place
     /// searched when there is none.
     /// </summary>
-    internal static string FindDirectory(params string[] startDirectories)
-    {
-        var searched = new List<string>();
-        foreach (string start in startDirectories)
-        {
-            if (string.IsNullOrEmpty(start)) continue;
-            for (var d = new DirectoryInfo(Path.GetFullPath(start)); d is not null; d = d.Parent)
-            {
-                string candidate = Path.Combine(d.FullName, RelativeDirectory);
-                if (searched.Contains(candidate)) continue;
-                searched.Add(candidate);
-                if (Resolve(candidate, TrainImages) is not null)
-                    return candidate;
-            }
-        }
-
-        var message = new StringBuilder()
-            .Append("Fashion-MNIST was not found: no data/fashion-mnist folder holding ")
-            .Append(TrainImages).Append(".gz was found in the current directory, next to the application, or in ")
-            .AppendLine("their parents. Pass the folder to FashionMnist.Load(directory) (on Debian, package ")
-            .AppendLine("dataset-fashion-mnist installs it in /usr/share/datasets/fashion-mnist). Places searched:");
-        foreach (string s in searched) message.Append("  ").AppendLine(s);
-        throw new DirectoryNotFoundException(message.ToString().TrimEnd());
-    }
-
-    private static (Tensor X, Tensor Y) LoadSplit(string dir, string imagesName, string labelsName)
-    {
-        string imagesPath = Require(dir, imagesName);
-        string labelsPath = Require(dir, labelsName);
-        Tensor x = Idx.Read(imagesPath);
-        Tensor y = Idx.Read(labelsPath);
-
-        if (x.Rank != 3 || x.Shape[1] != Side || x.Shape[2] != Side)
-            throw new DataFormatException(imagesPath,
-                $"expected Fashion-MNIST images of shape (N, {Side}, {Side}), found {x.ShapeString}.");
-        if (y.Rank != 1)
-            throw new DataFormatException(labelsPath, $"expected labels of shape (N,), found {y.ShapeString}.");
-        if (y.Count != x.Count)
-            throw new DataFormatException(labelsPath,
-                $"holds {y.Count} labels but '{imagesPath}' holds {x.Count} images.");
-        float[] labels = y.Data;
-        for (int i = 0; i < labels.Length; i++)
-        {
-            if (labels[i] < 0 || labels[i] >= ClassNames.Length)
-                throw new DataFormatException(labelsPath,
-                    $"label {i} is {labels[i]}, outside the class range 0..{ClassNames.Length - 1}.");
-        }
-        return (x, y);
-    }
-
-    /// <summary>The existing path of <paramref name="name"/>.gz or <paramref name="name"/> in <paramref name="dir"/>, or null.</summary>
-    private static string? Resolve(string dir, string name)
-    {
-        string gz = Path.Combine(dir, name + ".gz");
-        if (File.Exists(gz)) return gz;
-        string raw = Path.Combine(dir, name);
-        return File.Exists(raw) ? raw : null;
-    }
-
-    private static string Require(string dir, string name) =>
-        Resolve(dir, name) ?? throw new FileNotFoundException(
-            $"Fashion-MNIST file '{Path.Combine(dir, name + ".gz")}' was not found (nor uncompressed '{name}'). " +
-            $"The folder must hold {TrainImages}.gz, {TrainLabels}.gz, {TestImages}.gz and {TestLabels}.gz.",
-            Path.Combine(dir, name + ".gz"));
+    internal static string FindDirectory(params string[] startDirectories) =>
+        DataDirectory.Find(Folder, DatasetName, SearchHint, startDirectories);
 }

@@ -1,0 +1,694 @@
+using NetGen.Backends;
+using Xunit;
+
+namespace NetGen.Tests;
+
+/// <summary>Keras 2 shape arithmetic (keras2-semantics §2), written independently of the runtime.</summary>
+internal static class KerasGeometry
+{
+    /// <summary>Output length and top/left padding of one spatial axis.</summary>
+    public static (int Out, int PadBefore, int PadAfter) Axis(int input, int kernel, int stride, int dilation, bool same)
+    {
+        int kEff = kernel + (kernel - 1) * (dilation - 1);
+        int output = same ? (input + stride - 1) / stride : (input - kEff) / stride + 1;
+        int total = same ? Math.Max(0, (output - 1) * stride + kEff - input) : 0;
+        return (output, total / 2, total - total / 2);
+    }
+
+    public static Conv2DGeometry Conv(int inH, int inW, int inC, int outC, int kh, int kw, int sh = 1, int sw = 1,
+        int dh = 1, int dw = 1, bool same = false)
+    {
+        var (oh, pt, _) = Axis(inH, kh, sh, dh, same);
+        var (ow, pl, _) = Axis(inW, kw, sw, dw, same);
+        return new Conv2DGeometry(inH, inW, inC, oh, ow, outC, kh, kw, sh, sw, dh, dw, pt, pl);
+    }
+
+    public static Pool2DGeometry Pool(int inH, int inW, int c, int ph, int pw, int sh, int sw, bool same)
+    {
+        var (oh, pt, _) = Axis(inH, ph, sh, 1, same);
+        var (ow, pl, _) = Axis(inW, pw, sw, 1, same);
+        return new Pool2DGeometry(inH, inW, c, oh, ow, ph, pw, sh, sw, pt, pl);
+    }
+}
+
+/// <summary>Naive double-precision references for convolution, pooling and batch normalisation (NHWC, HWIO).</summary>
+internal static class ConvReference
+{
+    public static double[] Forward(Conv2DGeometry g, int batch, float[] x, float[] k, float[]? b)
+    {
+        var z = new double[batch * g.OutSize];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                    for (int oc = 0; oc < g.OutC; oc++)
+                    {
+                        double s = b is null ? 0 : b[oc];
+                        for (int kh = 0; kh < g.KernelH; kh++)
+                            for (int kw = 0; kw < g.KernelW; kw++)
+                            {
+                                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                                int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                                if (ih < 0 || ih >= g.InH || iw < 0 || iw >= g.InW) continue;
+                                for (int ic = 0; ic < g.InC; ic++)
+                                    s += (double)x[((n * g.InH + ih) * g.InW + iw) * g.InC + ic]
+                                         * k[((kh * g.KernelW + kw) * g.InC + ic) * g.OutC + oc];
+                            }
+                        z[((n * g.OutH + oh) * g.OutW + ow) * g.OutC + oc] = s;
+                    }
+        return z;
+    }
+
+    /// <summary>Given dz = dL/dz: dKernel, dBias and dx.</summary>
+    public static (double[] DK, double[] DB, double[] DX) Backward(Conv2DGeometry g, int batch, float[] x, float[] k, double[] dz)
+    {
+        var dk = new double[g.Patch * g.OutC];
+        var db = new double[g.OutC];
+        var dx = new double[batch * g.InSize];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                    for (int oc = 0; oc < g.OutC; oc++)
+                    {
+                        double d = dz[((n * g.OutH + oh) * g.OutW + ow) * g.OutC + oc];
+                        db[oc] += d;
+                        for (int kh = 0; kh < g.KernelH; kh++)
+                            for (int kw = 0; kw < g.KernelW; kw++)
+                            {
+                                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                                int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                                if (ih < 0 || ih >= g.InH || iw < 0 || iw >= g.InW) continue;
+                                for (int ic = 0; ic < g.InC; ic++)
+                                {
+                                    int xi = ((n * g.InH + ih) * g.InW + iw) * g.InC + ic;
+                                    int ki = ((kh * g.KernelW + kw) * g.InC + ic) * g.OutC + oc;
+                                    dk[ki] += x[xi] * d;
+                                    dx[xi] += k[ki] * d;
+                                }
+                            }
+                    }
+        return (dk, db, dx);
+    }
+
+    private static IEnumerable<(int Index, int Count)> WindowCells(Pool2DGeometry g, int n, int oh, int ow, int c)
+    {
+        var cells = new List<int>();
+        for (int i = 0; i < g.PoolH; i++)
+            for (int j = 0; j < g.PoolW; j++)
+            {
+                int ih = oh * g.StrideH - g.PadTop + i, iw = ow * g.StrideW - g.PadLeft + j;
+                if (ih >= 0 && ih < g.InH && iw >= 0 && iw < g.InW) cells.Add(((n * g.InH + ih) * g.InW + iw) * g.Channels + c);
+            }
+        return cells.Select(i => (i, cells.Count));
+    }
+
+    private static int Out(Pool2DGeometry g, int n, int oh, int ow, int c) => ((n * g.OutH + oh) * g.OutW + ow) * g.Channels + c;
+
+    public static double[] Pool(Pool2DGeometry g, int batch, float[] x, bool max)
+    {
+        var y = new double[batch * g.OutSize];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        var cells = WindowCells(g, n, oh, ow, c).ToList();
+                        y[Out(g, n, oh, ow, c)] = max ? cells.Max(t => (double)x[t.Index]) : cells.Sum(t => (double)x[t.Index]) / cells.Count;
+                    }
+        return y;
+    }
+
+    public static double[] PoolBackward(Pool2DGeometry g, int batch, float[] x, float[] dy, bool max)
+    {
+        var dx = new double[batch * g.InSize];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        var cells = WindowCells(g, n, oh, ow, c).ToList();
+                        double d = dy[Out(g, n, oh, ow, c)];
+                        if (max)
+                        {
+                            int best = cells[0].Index;
+                            foreach (var t in cells) if (x[t.Index] > x[best]) best = t.Index;
+                            dx[best] += d;
+                        }
+                        else
+                            foreach (var t in cells) dx[t.Index] += d / t.Count;
+                    }
+        return dx;
+    }
+
+    /// <summary>Batch mean and biased variance per channel.</summary>
+    public static (double[] Mean, double[] Var) Moments(int rows, int channels, float[] x)
+    {
+        var mean = new double[channels];
+        var variance = new double[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double s = 0;
+            for (int r = 0; r < rows; r++) s += x[r * channels + c];
+            mean[c] = s / rows;
+            double v = 0;
+            for (int r = 0; r < rows; r++) v += (x[r * channels + c] - mean[c]) * (x[r * channels + c] - mean[c]);
+            variance[c] = v / rows;
+        }
+        return (mean, variance);
+    }
+
+    public static double[] BatchNorm(int rows, int channels, float[] x, double[] mean, double[] variance, float[] gamma, float[] beta, double eps)
+    {
+        var z = new double[rows * channels];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < channels; c++)
+                z[r * channels + c] = gamma[c] * (x[r * channels + c] - mean[c]) / Math.Sqrt(variance[c] + eps) + beta[c];
+        return z;
+    }
+
+    /// <summary>Training-mode backward from dz: dx, dGamma, dBeta.</summary>
+    public static (double[] DX, double[] DG, double[] DB) BatchNormBackward(int rows, int channels, float[] x, float[] gamma, double eps, double[] dz)
+    {
+        var (mean, variance) = Moments(rows, channels, x);
+        var dx = new double[rows * channels];
+        var dg = new double[channels];
+        var db = new double[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double inv = 1 / Math.Sqrt(variance[c] + eps);
+            for (int r = 0; r < rows; r++)
+            {
+                double xhat = (x[r * channels + c] - mean[c]) * inv;
+                dg[c] += dz[r * channels + c] * xhat;
+                db[c] += dz[r * channels + c];
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                double xhat = (x[r * channels + c] - mean[c]) * inv;
+                dx[r * channels + c] = gamma[c] * inv / rows * (rows * dz[r * channels + c] - db[c] - xhat * dg[c]);
+            }
+        }
+        return (dx, dg, db);
+    }
+}
+
+/// <summary>
+/// Conv2D, max/average pooling and batch normalisation of <see cref="CpuBackend"/> against naive double references,
+/// central differences and the Keras documentation examples.
+/// </summary>
+public class ConvolutionTests
+{
+    private const double Abs = 2e-5, Rel = 2e-5;
+
+    // ------------------------------------------------------------------------------------------------
+    // Geometry (the test helper itself)
+    // ------------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(28, 3, 2, 1, true, 14, 0, 1)]   // keras2-semantics §2 example: odd total, extra pad at the bottom
+    [InlineData(28, 3, 1, 1, true, 28, 1, 1)]
+    [InlineData(7, 2, 2, 1, true, 4, 0, 1)]
+    [InlineData(5, 2, 1, 1, true, 5, 0, 1)]
+    [InlineData(7, 3, 1, 2, true, 7, 2, 2)]     // dilation 2: k_eff = 5
+    [InlineData(7, 3, 1, 2, false, 3, 0, 0)]
+    [InlineData(7, 3, 2, 1, false, 3, 0, 0)]
+    [InlineData(5, 4, 2, 1, true, 3, 1, 2)]
+    public void KerasAxisArithmetic(int input, int k, int s, int d, bool same, int output, int before, int after)
+    {
+        Assert.Equal((output, before, after), KerasGeometry.Axis(input, k, s, d, same));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Conv2D
+    // ------------------------------------------------------------------------------------------------
+
+    public static TheoryData<string, int, ActivationFunction, bool, bool> ConvCases()
+    {
+        // name, batch, activation, bias, store pre-activation
+        var d = new TheoryData<string, int, ActivationFunction, bool, bool>();
+        string[] shapes = ["3x3 s1 same", "3x3 s2 same", "2x3 s1 valid", "2x3 s2 valid", "3x3 d2 same", "3x3 d2 valid",
+            "1x1", "1x1 s2", "4x4 s2 same", "3x3 wide", "2x2 s3 valid", "5x1 s1 same"];
+        ActivationFunction[] acts = [ActivationFunction.Linear, ActivationFunction.Relu, ActivationFunction.LeakyRelu, ActivationFunction.Tanh,
+            ActivationFunction.Swish, ActivationFunction.Sigmoid];
+        int i = 0;
+        foreach (var s in shapes)
+        {
+            var act = acts[i % acts.Length];
+            d.Add(s, 3, act, i % 3 != 2, act == ActivationFunction.Swish || i % 2 == 0);
+            i++;
+        }
+        return d;
+    }
+
+    private static Conv2DGeometry Shape(string name) => name switch
+    {
+        "3x3 s1 same" => KerasGeometry.Conv(7, 5, 3, 4, 3, 3, same: true),
+        "3x3 s2 same" => KerasGeometry.Conv(7, 5, 3, 4, 3, 3, 2, 2, same: true),
+        "2x3 s1 valid" => KerasGeometry.Conv(7, 5, 3, 5, 2, 3),
+        "2x3 s2 valid" => KerasGeometry.Conv(7, 5, 3, 5, 2, 3, 2, 2),
+        "3x3 d2 same" => KerasGeometry.Conv(7, 5, 3, 4, 3, 3, dh: 2, dw: 2, same: true),
+        "3x3 d2 valid" => KerasGeometry.Conv(7, 5, 3, 4, 3, 3, dh: 2, dw: 2),
+        "1x1" => KerasGeometry.Conv(7, 5, 3, 6, 1, 1),
+        "1x1 s2" => KerasGeometry.Conv(7, 5, 3, 6, 1, 1, 2, 2, same: true),
+        "4x4 s2 same" => KerasGeometry.Conv(7, 5, 3, 4, 4, 4, 2, 2, same: true),
+        "3x3 wide" => KerasGeometry.Conv(6, 5, 17, 19, 3, 3, same: true),   // vector bodies and scalar tails
+        "2x2 s3 valid" => KerasGeometry.Conv(7, 5, 3, 2, 2, 2, 3, 3),          // stride > kernel: some inputs unused
+        "5x1 s1 same" => KerasGeometry.Conv(7, 5, 2, 3, 5, 1, same: true),
+        _ => throw new ArgumentException(name),
+    };
+
+    /// <summary>Chunking of the im2col and the work-item split, from the defaults down to one line per chunk.</summary>
+    public static IEnumerable<(int ChunkFloats, int DirectRows, int ParallelMin)> Settings()
+    {
+        yield return (CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats);
+        yield return (1, 1, 0);       // one output line per chunk, every stage split into items
+        yield return (150, 7, 0);     // a few lines per chunk, chunks that straddle samples
+    }
+
+    private sealed class Tuning : IDisposable
+    {
+        private readonly (int, int, int) _saved = (CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats);
+
+        public Tuning((int ChunkFloats, int DirectRows, int ParallelMin) s)
+        {
+            CpuBackend.ConvChunkFloats = s.ChunkFloats;
+            CpuBackend.ConvDirectChunkRows = s.DirectRows;
+            CpuBackend.ParallelMinFloats = s.ParallelMin;
+        }
+
+        public void Dispose() => (CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats) = _saved;
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvCases))]
+    public void Conv2DMatchesReference(string shape, int batch, ActivationFunction f, bool useBias, bool storePre)
+    {
+        var g = Shape(shape);
+        const float alpha = 0.2f;
+        int seed = shape.GetHashCode() & 0xFFFF;
+        var x = Num.Uniform(batch * g.InSize, seed);
+        var k = Num.Uniform(g.Patch * g.OutC, seed + 1, -0.5, 0.5);
+        var b = useBias ? Num.Uniform(g.OutC, seed + 2) : null;
+        var dy = Num.Uniform(batch * g.OutSize, seed + 3);
+
+        var z = ConvReference.Forward(g, batch, x, k, b);
+        var zf = Array.ConvertAll(z, v => (float)v);
+        for (int i = 0; i < zf.Length; i++) zf[i] = RefActivation.AwayFromKinks(f, zf[i]);
+        var yRef = RefActivation.Forward(f, alpha, zf, g.OutC);
+        var dz = RefActivation.Backward(f, alpha, zf, Array.ConvertAll(dy, v => (double)v), g.OutC);
+        var (dkRef, dbRef, dxRef) = ConvReference.Backward(g, batch, x, k, dz);
+
+        foreach (var setting in Settings())
+        {
+            using var tuning = new Tuning(setting);
+            using var ws = new KernelWorkspace(1 << 16);
+            var be = ws.Backend;
+            int px = ws.Put(x), pk = ws.Put(k), pb = b is null ? -1 : ws.Put(b);
+            int pz = storePre ? ws.Alloc(zf.Length) : -1, py = ws.Alloc(zf.Length);
+            be.Conv2DForward(g, batch, f, alpha, px, pk, pb, pz, py);
+            string what = $"{shape} {f} {setting}";
+            if (storePre) Num.Close(z, ws.Get(pz, z.Length), Abs, Rel, what + " z");
+            // y against f at the kernel's z when it is stored, else at the (un-nudged) reference z: f is continuous.
+            var zKernel = storePre ? ws.Get(pz, z.Length) : Array.ConvertAll(z, v => (float)v);
+            Num.Close(RefActivation.Forward(f, alpha, zKernel, g.OutC), ws.Get(py, z.Length), 1e-5, 1e-5, what + " y");
+
+            // Backward from the reference z (nudged off kinks), so every run sees the same derivative.
+            if (storePre) ws.Backend.Upload(zf, pz);
+            ws.Backend.Upload(Array.ConvertAll(yRef, v => (float)v), py);
+            int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
+            be.Conv2DBackward(g, batch, f, alpha, false, px, pk, pz, py, pdy, pdx, pdk, pdb);
+            Num.Close(dz, ws.Get(pdy, dz.Length), 1e-5, 1e-4, what + " dz");
+            Num.Close(dkRef, ws.Get(pdk, k.Length), 5e-5, 5e-5, what + " dKernel");
+            Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
+            Num.Close(dxRef, ws.Get(pdx, x.Length), 5e-5, 5e-5, what + " dx");
+
+            // gradientIsPreActivation: dy is already dz; dx and dBias may be absent.
+            int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdk2 = ws.Alloc(k.Length);
+            be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, -1, pdk2, -1);
+            Num.Close(dkRef, ws.Get(pdk2, k.Length), 5e-5, 5e-5, what + " dKernel (dz given)");
+        }
+    }
+
+    [Fact]
+    public void Conv2DCentralDifferences()
+    {
+        // L = Σ w·tanh(conv(x, k) + b) through a strided, padded, dilated convolution.
+        foreach (var g in new[] { KerasGeometry.Conv(6, 5, 3, 4, 3, 2, 2, 1, same: true), KerasGeometry.Conv(7, 6, 2, 3, 3, 3, dh: 2, dw: 1, same: true), KerasGeometry.Conv(5, 5, 4, 3, 1, 1) })
+        {
+            const int batch = 2;
+            var x = Num.Uniform(batch * g.InSize, 11);
+            var k = Num.Uniform(g.Patch * g.OutC, 12, -0.5, 0.5);
+            var b = Num.Uniform(g.OutC, 13);
+            var wts = Num.Uniform(batch * g.OutSize, 14);
+            using var ws = new KernelWorkspace(1 << 15);
+            int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), py = ws.Alloc(wts.Length);
+            double Loss()
+            {
+                ws.Backend.Conv2DForward(g, batch, ActivationFunction.Tanh, 0, px, pk, pb, -1, py);
+                var y = ws.Get(py, wts.Length);
+                double s = 0;
+                for (int i = 0; i < y.Length; i++) s += wts[i] * (double)y[i];
+                return s;
+            }
+            Loss();
+            int pdy = ws.Put(wts), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(b.Length);
+            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Tanh, 0, false, px, pk, -1, py, pdy, pdx, pdk, pdb);
+            CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, "conv dx");
+            CheckGradient(ws, pk, k, ws.Get(pdk, k.Length), Loss, "conv dKernel");
+            CheckGradient(ws, pb, b, ws.Get(pdb, b.Length), Loss, "conv dBias");
+        }
+    }
+
+    /// <summary>Compares an analytic gradient with central differences of <paramref name="loss"/> at a sample of entries.</summary>
+    private static void CheckGradient(KernelWorkspace ws, int offset, float[] values, float[] analytic, Func<double> loss, string what,
+        float h = 1e-2f, int maxChecks = 40)
+    {
+        int step = Math.Max(1, values.Length / maxChecks);
+        var buf = (float[])values.Clone();
+        double scale = analytic.Max(v => Math.Abs((double)v)) + 1e-3;
+        for (int i = 0; i < values.Length; i += step)
+        {
+            buf[i] = values[i] + h;
+            ws.Backend.Upload(buf, offset);
+            double up = loss();
+            buf[i] = values[i] - h;
+            ws.Backend.Upload(buf, offset);
+            double down = loss();
+            buf[i] = values[i];
+            ws.Backend.Upload(buf, offset);
+            double numeric = (up - down) / (2.0 * h);
+            double err = Math.Abs(numeric - analytic[i]);
+            if (err > 2e-3 * scale + 1e-2 * Math.Abs(numeric))
+                Assert.Fail($"{what}[{i}]: analytic {analytic[i]:R}, central difference {numeric:R}");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Pooling
+    // ------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void KerasDocstringPoolingExamples()
+    {
+        // keras2-semantics §2: 3×3 input 1..9, pool 2, stride 1, same (pad 0 top/left, 1 bottom/right).
+        var g = KerasGeometry.Pool(3, 3, 1, 2, 2, 1, 1, same: true);
+        Assert.Equal((3, 3, 0, 0), (g.OutH, g.OutW, g.PadTop, g.PadLeft));
+        using var ws = new KernelWorkspace(256);
+        int px = ws.Put([1, 2, 3, 4, 5, 6, 7, 8, 9]), py = ws.Alloc(9);
+        ws.Backend.MaxPool2DForward(g, 1, px, py);
+        Assert.Equal(new float[] { 5, 6, 6, 8, 9, 9, 8, 9, 9 }, ws.Get(py, 9));
+        ws.Backend.AvgPool2DForward(g, 1, px, py);
+        Assert.Equal(new float[] { 3, 4, 4.5f, 6, 7, 7.5f, 7.5f, 8.5f, 9 }, ws.Get(py, 9));
+    }
+
+    public static TheoryData<int, int, int, int, int, int, int, bool> PoolCases() => new()
+    {
+        // inH, inW, C, poolH, poolW, strideH, strideW, same
+        { 7, 5, 3, 2, 2, 2, 2, false },
+        { 7, 5, 3, 2, 2, 2, 2, true },
+        { 7, 5, 3, 3, 3, 2, 2, true },     // overlapping windows
+        { 7, 5, 3, 2, 3, 1, 1, true },
+        { 7, 5, 3, 3, 2, 1, 2, false },
+        { 6, 6, 16, 2, 2, 2, 2, false },   // one vector of channels
+        { 5, 7, 37, 3, 3, 1, 1, true },    // vectors and a scalar tail
+        { 4, 4, 2, 1, 1, 2, 2, true },     // stride > pool: some inputs never read
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolCases))]
+    public void PoolingMatchesReference(int inH, int inW, int c, int ph, int pw, int sh, int sw, bool same)
+    {
+        var g = KerasGeometry.Pool(inH, inW, c, ph, pw, sh, sw, same);
+        const int batch = 3;
+        // Distinct values (a shuffled grid): no ties, so the max is unambiguous.
+        var rng = new Random(inH * 100 + c);
+        var x = Enumerable.Range(0, batch * g.InSize).Select(i => (float)(i * 0.05 - 3)).OrderBy(_ => rng.Next()).ToArray();
+        var dy = Num.Uniform(batch * g.OutSize, 5);
+        foreach (var setting in Settings())
+        {
+            using var tuning = new Tuning(setting);
+            using var ws = new KernelWorkspace(1 << 15);
+            int px = ws.Put(x), py = ws.Alloc(dy.Length), pdy = ws.Put(dy), pdx = ws.Alloc(x.Length);
+            string what = $"{inH}x{inW}x{c} pool {ph}x{pw} s{sh}x{sw} {(same ? "same" : "valid")} {setting}";
+
+            ws.Backend.MaxPool2DForward(g, batch, px, py);
+            Num.Close(ConvReference.Pool(g, batch, x, true), ws.Get(py, dy.Length), 0, 0, what + " max");
+            ws.Backend.MaxPool2DBackward(g, batch, px, py, pdy, pdx);
+            Num.Close(ConvReference.PoolBackward(g, batch, x, dy, true), ws.Get(pdx, x.Length), 1e-6, 1e-6, what + " max dx");
+
+            ws.Backend.AvgPool2DForward(g, batch, px, py);
+            Num.Close(ConvReference.Pool(g, batch, x, false), ws.Get(py, dy.Length), 1e-6, 1e-6, what + " avg");
+            ws.Backend.Fill(pdx, x.Length, float.NaN);
+            ws.Backend.AvgPool2DBackward(g, batch, pdy, pdx);
+            Num.Close(ConvReference.PoolBackward(g, batch, x, dy, false), ws.Get(pdx, x.Length), 1e-6, 1e-6, what + " avg dx");
+        }
+    }
+
+    [Fact]
+    public void MaxPoolBackwardRoutesTiesToTheFirstCell()
+    {
+        // Every cell equal: each window sends its gradient to its first (top-left) cell only.
+        var g = KerasGeometry.Pool(4, 4, 17, 2, 2, 1, 1, same: false);
+        using var ws = new KernelWorkspace(1 << 12);
+        int px = ws.Alloc(g.InSize, 1f), py = ws.Alloc(g.OutSize), pdy = ws.Alloc(g.OutSize, 1f), pdx = ws.Alloc(g.InSize);
+        ws.Backend.MaxPool2DForward(g, 1, px, py);
+        ws.Backend.MaxPool2DBackward(g, 1, px, py, pdy, pdx);
+        var dx = ws.Get(pdx, g.InSize);
+        for (int h = 0; h < 4; h++)
+            for (int w = 0; w < 4; w++)
+                for (int c = 0; c < 17; c++)
+                    Assert.Equal(h < 3 && w < 3 ? 1f : 0f, dx[(h * 4 + w) * 17 + c]);
+    }
+
+    [Fact]
+    public void PoolingCentralDifferences()
+    {
+        var g = KerasGeometry.Pool(7, 5, 18, 3, 2, 2, 1, same: true);
+        const int batch = 2;
+        var rng = new Random(3);
+        var x = Enumerable.Range(0, batch * g.InSize).Select(i => (float)(i * 0.05 - 6)).OrderBy(_ => rng.Next()).ToArray();
+        var wts = Num.Uniform(batch * g.OutSize, 4);
+        foreach (bool max in new[] { true, false })
+        {
+            using var ws = new KernelWorkspace(1 << 14);
+            int px = ws.Put(x), py = ws.Alloc(wts.Length);
+            double Loss()
+            {
+                if (max) ws.Backend.MaxPool2DForward(g, batch, px, py);
+                else ws.Backend.AvgPool2DForward(g, batch, px, py);
+                var y = ws.Get(py, wts.Length);
+                double s = 0;
+                for (int i = 0; i < y.Length; i++) s += wts[i] * (double)y[i];
+                return s;
+            }
+            Loss();
+            int pdy = ws.Put(wts), pdx = ws.Alloc(x.Length);
+            if (max) ws.Backend.MaxPool2DBackward(g, batch, px, py, pdy, pdx);
+            else ws.Backend.AvgPool2DBackward(g, batch, pdy, pdx);
+            // Values are 0.05 apart, so a step of 0.01 never changes which cell wins.
+            CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, max ? "max pool dx" : "avg pool dx", h: 0.01f, maxChecks: 200);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Batch normalisation
+    // ------------------------------------------------------------------------------------------------
+
+    public static TheoryData<int, int, ActivationFunction, bool> BnCases() => new()
+    {
+        { 3 * 7 * 5, 3, ActivationFunction.Linear, false },
+        { 3 * 7 * 5, 3, ActivationFunction.LeakyRelu, true },
+        { 2 * 4 * 4, 16, ActivationFunction.Relu, true },
+        { 200, 37, ActivationFunction.LeakyRelu, false },    // several row blocks, vector + tail channels
+        { 7, 70, ActivationFunction.Tanh, true },
+        { 130, 20, ActivationFunction.Swish, true },
+        { 1, 5, ActivationFunction.Linear, true },           // one row: variance 0, Bessel factor 1
+    };
+
+    [Theory]
+    [MemberData(nameof(BnCases))]
+    public void BatchNormMatchesReference(int rows, int channels, ActivationFunction f, bool storePre)
+    {
+        const float momentum = 0.99f, eps = 1e-3f, alpha = 0.1f;
+        var x = Num.Uniform(rows * channels, rows + channels, -2, 3);
+        var gamma = Num.Uniform(channels, 2, 0.5, 1.5);
+        var beta = Num.Uniform(channels, 3);
+        var mm0 = Num.Uniform(channels, 4);
+        var mv0 = Num.Uniform(channels, 5, 0.5, 2);
+        var dy = Num.Uniform(rows * channels, 6);
+        var (mean, variance) = ConvReference.Moments(rows, channels, x);
+        var z = ConvReference.BatchNorm(rows, channels, x, mean, variance, gamma, beta, eps);
+        var zf = Array.ConvertAll(z, v => (float)v);
+        for (int i = 0; i < zf.Length; i++) zf[i] = RefActivation.AwayFromKinks(f, zf[i]);
+
+        foreach (var setting in Settings())
+            foreach (bool unbiased in new[] { true, false })
+            {
+                using var tuning = new Tuning(setting);
+                using var ws = new KernelWorkspace(1 << 16);
+                var be = ws.Backend;
+                string what = $"BN {rows}x{channels} {f} unbiased={unbiased} {setting}";
+                int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Put(mm0), pmv = ws.Put(mv0);
+                int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = storePre ? ws.Alloc(x.Length) : -1, py = ws.Alloc(x.Length);
+                be.BatchNormForward(rows, channels, true, momentum, eps, unbiased, f, alpha, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+
+                Num.Close(mean, ws.Get(psm, channels), 1e-6, 1e-5, what + " saved mean");
+                Num.Close(variance.Select(v => 1 / Math.Sqrt(v + eps)).ToArray(), ws.Get(psi, channels), 1e-6, 1e-5, what + " saved 1/std");
+                double bessel = unbiased && rows > 1 ? rows / (rows - 1.0) : 1.0;
+                Num.Close(mm0.Select((m, c) => 0.99 * m + 0.01 * mean[c]).ToArray(), ws.Get(pmm, channels), 1e-6, 1e-5, what + " moving mean");
+                Num.Close(mv0.Select((m, c) => 0.99 * m + 0.01 * variance[c] * bessel).ToArray(), ws.Get(pmv, channels), 1e-6, 1e-5, what + " moving variance");
+                if (storePre) Num.Close(z, ws.Get(pz, x.Length), 2e-5, 2e-5, what + " z");
+                var zKernel = storePre ? ws.Get(pz, x.Length) : Array.ConvertAll(z, v => (float)v);
+                Num.Close(RefActivation.Forward(f, alpha, zKernel, channels), ws.Get(py, x.Length), 2e-5, 2e-5, what + " y");
+
+                // Backward from the reference z nudged off kinks.
+                var dz = RefActivation.Backward(f, alpha, zf, Array.ConvertAll(dy, v => (double)v), channels);
+                var (dxRef, dgRef, dbRef) = ConvReference.BatchNormBackward(rows, channels, x, gamma, eps, dz);
+                if (storePre) be.Upload(zf, pz);
+                be.Upload(Array.ConvertAll(RefActivation.Forward(f, alpha, zf, channels), v => (float)v), py);
+                int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
+                be.BatchNormBackward(rows, channels, f, alpha, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                Num.Close(dz, ws.Get(pdy, x.Length), 1e-5, 1e-4, what + " dz");
+                Num.Close(dgRef, ws.Get(pdg, channels), 1e-4, 1e-4, what + " dGamma");
+                Num.Close(dbRef, ws.Get(pdb, channels), 1e-4, 1e-4, what + " dBeta");
+                Num.Close(dxRef, ws.Get(pdx, x.Length), 1e-4, 1e-4, what + " dx");
+            }
+    }
+
+    [Fact]
+    public void BatchNormInferenceUsesMovingStatistics()
+    {
+        const int rows = 11, channels = 19;
+        const float eps = 1e-3f;
+        var x = Num.Uniform(rows * channels, 1, -3, 3);
+        var gamma = Num.Uniform(channels, 2, 0.5, 1.5);
+        var beta = Num.Uniform(channels, 3);
+        var mm = Num.Uniform(channels, 4);
+        var mv = Num.Uniform(channels, 5, 0.1, 2);
+        using var ws = new KernelWorkspace(1 << 12);
+        int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Put(mm), pmv = ws.Put(mv);
+        int psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
+        ws.Backend.BatchNormForward(rows, channels, false, 0.99f, eps, true, ActivationFunction.LeakyRelu, 0.1f,
+            px, pg, pb, pmm, pmv, psm, psi, -1, py);
+        var z = ConvReference.BatchNorm(rows, channels, x, mm.Select(v => (double)v).ToArray(), mv.Select(v => (double)v).ToArray(), gamma, beta, eps);
+        Num.Close(RefActivation.Forward(ActivationFunction.LeakyRelu, 0.1, Array.ConvertAll(z, v => (float)v), channels), ws.Get(py, x.Length), 1e-5, 1e-5, "inference y");
+        // The moving statistics are left alone, and nothing is saved.
+        Assert.Equal(mm, ws.Get(pmm, channels));
+        Assert.Equal(mv, ws.Get(pmv, channels));
+        Assert.All(ws.Get(psm, channels), v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Fact]
+    public void BatchNormIsAccurateFarFromZero()
+    {
+        // Mean 1000, standard deviation ~0.01: a one-pass Σx² − (Σx)²/n in float would lose everything.
+        const int rows = 4096, channels = 17;
+        var x = Num.Uniform(rows * channels, 9, -0.0173, 0.0173).Select(v => v + 1000f).ToArray();
+        var gamma = Enumerable.Repeat(1f, channels).ToArray();
+        var beta = new float[channels];
+        var (mean, variance) = ConvReference.Moments(rows, channels, x);
+        using var ws = new KernelWorkspace(rows * channels * 2 + 1000);
+        int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1);
+        int psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
+        ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Linear, 0, px, pg, pb, pmm, pmv, psm, psi, -1, py);
+        Num.Close(variance.Select(v => 1 / Math.Sqrt(v + 1e-3)).ToArray(), ws.Get(psi, channels), 0, 1e-5, "1/std");
+        Num.Close(ConvReference.BatchNorm(rows, channels, x, mean, variance, gamma, beta, 1e-3), ws.Get(py, x.Length), 1e-4, 1e-3, "y");
+    }
+
+    [Fact]
+    public void BatchNormCentralDifferences()
+    {
+        // L = Σ exp(y)/n through the batch statistics, with a fused tanh.
+        const int rows = 24, channels = 5;
+        var x = Num.Uniform(rows * channels, 21, -2, 2);
+        var gamma = Num.Uniform(channels, 22, 0.5, 1.5);
+        var beta = Num.Uniform(channels, 23, -0.5, 0.5);
+        using var ws = new KernelWorkspace(1 << 12);
+        int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1);
+        int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = ws.Alloc(x.Length), py = ws.Alloc(x.Length);
+        double Loss()
+        {
+            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Tanh, 0, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+            return ws.Get(py, x.Length).Sum(v => Math.Exp(v)) / x.Length;
+        }
+        Loss();
+        var dy = ws.Get(py, x.Length).Select(v => (float)(Math.Exp(v) / x.Length)).ToArray();
+        int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
+        ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Tanh, 0, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+        CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, "bn dx", h: 1e-2f, maxChecks: 60);
+        CheckGradient(ws, pg, gamma, ws.Get(pdg, channels), Loss, "bn dGamma");
+        CheckGradient(ws, pb, beta, ws.Get(pdb, channels), Loss, "bn dBeta");
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Batch sizes and allocation
+    // ------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void DifferentBatchSizesOnOneBackend()
+    {
+        var g = KerasGeometry.Conv(9, 8, 5, 20, 3, 3, 2, 1, same: true);
+        var p = KerasGeometry.Pool(g.OutH, g.OutW, g.OutC, 2, 2, 2, 2, same: true);
+        var k = Num.Uniform(g.Patch * g.OutC, 1, -0.5, 0.5);
+        var b = Num.Uniform(g.OutC, 2);
+        using var tuning = new Tuning((2000, 16, 0));   // several chunks, growing scratch
+        using var ws = new KernelWorkspace(1 << 18);
+        int pk = ws.Put(k), pb = ws.Put(b), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
+        foreach (int batch in new[] { 5, 2, 9, 1, 5 })
+        {
+            var x = Num.Uniform(batch * g.InSize, batch);
+            var dy = Num.Uniform(batch * g.OutSize, batch + 100);
+            int px = ws.Put(x), py = ws.Alloc(dy.Length), pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pp = ws.Alloc(batch * p.OutSize);
+            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0, px, pk, pb, -1, py);
+            var z = ConvReference.Forward(g, batch, x, k, b);
+            Num.Close(z, ws.Get(py, z.Length), Abs, Rel, $"batch {batch} y");
+            ws.Backend.MaxPool2DForward(p, batch, py, pp);
+            Num.Close(ConvReference.Pool(p, batch, ws.Get(py, z.Length), true), ws.Get(pp, batch * p.OutSize), 0, 0, $"batch {batch} pool");
+            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0, false, px, pk, -1, py, pdy, pdx, pdk, pdb);
+            var (dk, db, dx) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
+            Num.Close(dk, ws.Get(pdk, k.Length), 5e-5, 5e-5, $"batch {batch} dKernel");
+            Num.Close(db, ws.Get(pdb, g.OutC), 5e-5, 5e-5, $"batch {batch} dBias");
+            Num.Close(dx, ws.Get(pdx, x.Length), 5e-5, 5e-5, $"batch {batch} dx");
+        }
+    }
+
+    [Fact]
+    public void RepeatedCallsAllocateNothing()
+    {
+        const int batch = 16;
+        var g = KerasGeometry.Conv(14, 14, 16, 32, 3, 3, same: true);
+        var g1 = KerasGeometry.Conv(14, 14, 32, 16, 1, 1);
+        var p = KerasGeometry.Pool(14, 14, 32, 2, 2, 2, 2, same: false);
+        int rows = batch * g.Pixels;
+        using var ws = new KernelWorkspace(1 << 22);
+        int px = ws.Put(Num.Uniform(batch * g.InSize, 1)), pk = ws.Put(Num.Uniform(g.Patch * g.OutC, 2, -0.3, 0.3)), pb = ws.Put(Num.Uniform(g.OutC, 3));
+        int pk1 = ws.Put(Num.Uniform(g1.Patch * g1.OutC, 4, -0.3, 0.3)), pb1 = ws.Put(Num.Uniform(g1.OutC, 5));
+        int pz = ws.Alloc(rows * 32), py = ws.Alloc(rows * 32), pdy = ws.Alloc(rows * 32), pdx = ws.Alloc(rows * 32), pdk = ws.Alloc(g.Patch * 32), pdb = ws.Alloc(32);
+        int py1 = ws.Alloc(rows * 16), pdy1 = ws.Alloc(rows * 16), pdk1 = ws.Alloc(g1.Patch * 16);
+        int pp = ws.Alloc(batch * p.OutSize), pdp = ws.Alloc(batch * p.OutSize, 0.5f);
+        int pg = ws.Alloc(32, 1), pbeta = ws.Alloc(32, 0), pmm = ws.Alloc(32, 0), pmv = ws.Alloc(32, 1), psm = ws.Alloc(32), psi = ws.Alloc(32);
+        var be = ws.Backend;
+        void Step()
+        {
+            be.Conv2DForward(g, batch, ActivationFunction.LeakyRelu, 0.1f, px, pk, pb, pz, py);
+            be.Conv2DForward(g1, batch, ActivationFunction.Tanh, 0, py, pk1, pb1, -1, py1);
+            be.BatchNormForward(rows, 32, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0, py, pg, pbeta, pmm, pmv, psm, psi, pz, py);
+            be.MaxPool2DForward(p, batch, py, pp);
+            be.AvgPool2DForward(p, batch, py, pp);
+            be.Fill(pdy1, rows * 16, 0.01f);
+            be.Conv2DBackward(g1, batch, ActivationFunction.Tanh, 0, false, py, pk1, -1, py1, pdy1, pdy, pdk1, -1);
+            be.MaxPool2DBackward(p, batch, py, pp, pdp, pdx);
+            be.AvgPool2DBackward(p, batch, pdp, pdx);
+            be.BatchNormBackward(rows, 32, ActivationFunction.Relu, 0, py, pg, psm, psi, pz, py, pdy, pdx, pdk, pdb);
+            be.Conv2DBackward(g, batch, ActivationFunction.LeakyRelu, 0.1f, false, px, pk, pz, pdx, pdx, pdy, pdk, pdb);
+        }
+        foreach (var setting in Settings())
+        {
+            using var tuning = new Tuning(setting);
+            Step();
+            Step();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++) Step();
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }
+    }
+}
