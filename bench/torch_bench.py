@@ -16,8 +16,19 @@ of N steps each, N chosen from the warm-up so that one repeat lasts about --seco
 - train: one optimizer step per batch (zero_grad, forward, loss, backward, step), in train mode
   (dropout active). Batches are drawn in turn from a pool of pre-made random batches, so the
   timing is of the step itself, not of data loading or shuffling.
-- infer: forward only under torch.inference_mode(), in eval mode, at --infer-batch (128), with the
-  output activation applied (softmax for classifiers), as Keras' predict would return.
+- infer: forward only under torch.inference_mode(), in eval mode, with the output activation
+  applied (softmax for classifiers), as Keras' predict would return; at batch 128 for the dense
+  networks and at batches 1 and 256 for the CNNs (one line each), or at --infer-batch if given.
+- The CNNs are slow (fashion-cnn: ~1.2 s a training step here), so fashion-cnn warms up for 4
+  steps instead of 20 and times repeats of at least 2 steps instead of 5; --warmup overrides.
+
+The CNNs (mnist-cnn, fashion-cnn) are the two networks of seed 002, whose Keras code is NHWC;
+PyTorch runs them NCHW with the same layers, in the memory format (--memory-format) that is faster
+here (see CNN_CHANNELS_LAST), recorded as "memory_format" in each line. Keras' padding='same'
+for 3x3 convolutions with stride 1 is padding=1; its AveragePooling2D(2, padding='same') is
+AvgPool2d(2, 2, ceil_mode=True), which averages over the real cells only as TensorFlow does (see
+mnist_cnn). The seed's Adam(decay=1e-5) learning-rate decay is left out: it does not change the
+cost of a step.
 
 Keras equivalence: Glorot-uniform weights and zero biases, Keras optimizer defaults where the
 brief gives no value (RMSprop rho 0.9 / eps 1e-7, Adam eps 1e-7). Softmax + categorical
@@ -37,7 +48,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -57,6 +68,10 @@ class Bench:
     batch: int                                  # training batch size
     output_activation: Callable[[torch.Tensor], torch.Tensor] = lambda y: y   # applied at inference
     description: str = ""
+    infer_batches: Tuple[int, ...] = (128,)     # inference batch sizes (--infer-batch overrides)
+    channels_last: bool = False                 # NHWC memory format for 4-D tensors (CNNs)
+    warmup: Optional[int] = None                # warm-up steps (None: --warmup's default, 20)
+    min_steps: int = 5                          # least steps in one timed repeat
 
 
 def dense_stack(sizes, dropout=0.0):
@@ -72,8 +87,64 @@ def dense_stack(sizes, dropout=0.0):
     return nn.Sequential(*layers)
 
 
+# Whether the CNN benchmarks run in channels_last (NHWC) memory format by default; --memory-format
+# overrides it. Set from measurements on this machine (see the module docstring).
+CNN_CHANNELS_LAST = False
+
+
 def softmax(y):
     return torch.softmax(y, dim=1)
+
+
+def mnist_cnn():
+    """Seed 002, first example (MNIST). Keras is NHWC, PyTorch NCHW: the same layers on a permuted
+    layout (Flatten orders features (c, h, w) instead of (h, w, c), a fixed permutation of the first
+    Dense layer's rows that changes no cost).
+    AveragePooling2D(2, padding='same') has strides = pool size: 28 -> 14 -> 7 -> 4. TensorFlow's
+    'same' pads only at the bottom/right (7 + 1 = 8) and divides each window by its real cells, so
+    the last row/column of the 7x7 -> 4x4 pooling averages 2 (corner: 1) cells. AvgPool2d(2, 2,
+    ceil_mode=True) with no padding does exactly that: the clipped last window starts at 6, inside
+    the input, and PyTorch divides a window that overhangs the input (beyond any padding) by its
+    clipped size."""
+    def avg_pool_same():
+        return nn.AvgPool2d(2, stride=2, padding=0, ceil_mode=True, count_include_pad=False)
+
+    return nn.Sequential(
+        nn.Dropout(0.25),                                            # on the 28x28x1 input
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Dropout(0.5),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Dropout(0.5),
+        avg_pool_same(),                                             # 28 -> 14
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+        avg_pool_same(),                                             # 14 -> 7
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.Dropout(0.5),
+        avg_pool_same(),                                             # 7 -> 4
+        nn.Flatten(),
+        nn.Linear(64 * 4 * 4, 1024), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(1024, 10))
+
+
+def fashion_cnn():
+    """Seed 002, second example (Fashion-MNIST): 4 x [Conv2D 3x3 same (bias kept, as Keras does
+    even before BatchNormalization) -> BatchNormalization -> LeakyReLU(0.1)] with 32, 64, 128, 128
+    filters, one MaxPooling2D(2) after the fourth (28 -> 14), Flatten (14*14*128 = 25088), twice
+    [Dense 1024 -> BatchNormalization -> LeakyReLU(0.1)], Dense 10 softmax. Keras BatchNormalization
+    defaults: momentum 0.99 (PyTorch momentum 0.01), epsilon 1e-3."""
+    def bn2(c):
+        return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+    def bn1(c):
+        return nn.BatchNorm1d(c, eps=1e-3, momentum=0.01)
+
+    layers = []
+    for cin, cout in ((1, 32), (32, 64), (64, 128), (128, 128)):
+        layers += [nn.Conv2d(cin, cout, 3, padding=1), bn2(cout), nn.LeakyReLU(0.1)]
+    return nn.Sequential(
+        *layers,
+        nn.MaxPool2d(2),                                             # 28 -> 14
+        nn.Flatten(),
+        nn.Linear(128 * 14 * 14, 1024), bn1(1024), nn.LeakyReLU(0.1),
+        nn.Linear(1024, 1024), bn1(1024), nn.LeakyReLU(0.1),
+        nn.Linear(1024, 10))
 
 
 BENCHES: Dict[str, Bench] = {
@@ -95,6 +166,22 @@ BENCHES: Dict[str, Bench] = {
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
         batch=64,
         description="seed-004 autoencoder 29-80 relu-40 relu-80 relu-29 linear, Adam(1e-3, eps 1e-7), MSE"),
+    "mnist-cnn": Bench(
+        build=mnist_cnn,
+        input_shape=(1, 28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
+        batch=256, output_activation=softmax, infer_batches=(1, 256), channels_last=CNN_CHANNELS_LAST,
+        description="seed-002 MNIST CNN: Dropout .25-Conv16 relu-Dropout .5-Conv32 relu-Dropout .5-AvgPool2 same-"
+                    "Conv64 relu-AvgPool2 same-Conv64 relu-Dropout .5-AvgPool2 same-Flatten-Dense1024 relu-"
+                    "Dropout .5-Dense10 softmax (3x3 same convs), Adam(1e-3, eps 1e-7), CCE"),
+    "fashion-cnn": Bench(
+        build=fashion_cnn,
+        input_shape=(1, 28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-4, eps=1e-7),
+        batch=256, output_activation=softmax, infer_batches=(1, 256), channels_last=CNN_CHANNELS_LAST,
+        warmup=4, min_steps=2,                  # ~1.2 s a training step here
+        description="seed-002 Fashion CNN: 4x[Conv 3x3 same (32,64,128,128)-BN-LeakyReLU .1]-MaxPool2-Flatten-"
+                    "2x[Dense1024-BN-LeakyReLU .1]-Dense10 softmax, BN momentum .99 eps 1e-3, Adam(1e-4, eps 1e-7), CCE"),
 }
 
 
@@ -109,10 +196,12 @@ def glorot(m):
         nn.init.zeros_(m.bias)
 
 
-def make_batches(bench: Bench, batch: int, pool: int, gen: torch.Generator):
+def make_batches(bench: Bench, batch: int, pool: int, gen: torch.Generator, channels_last: bool = False):
     batches = []
     for _ in range(pool):
         x = torch.randn((batch,) + bench.input_shape, generator=gen)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         if bench.target == "input":
             y = x
         elif bench.target.startswith("classes:"):
@@ -123,14 +212,15 @@ def make_batches(bench: Bench, batch: int, pool: int, gen: torch.Generator):
     return batches
 
 
-def timed(run_steps: Callable[[int], None], warmup: int, repeats: int, seconds: float):
-    """Runs `warmup` steps, picks N so that N steps take about `seconds`, then returns
-    (N, [seconds of each of `repeats` runs of N steps])."""
+def timed(run_steps: Callable[[int], None], warmup: int, repeats: int, seconds: float, min_steps: int = 5):
+    """Runs `warmup // 2` then `warmup` steps, picks N (at least `min_steps`) so that N steps take
+    about `seconds`, then returns (N, [seconds of each of `repeats` runs of N steps])."""
+    warmup = max(1, warmup)
     run_steps(max(1, warmup // 2))
     t0 = time.perf_counter()
     run_steps(warmup)
     per_step = max((time.perf_counter() - t0) / warmup, 1e-7)
-    steps = max(5, int(round(seconds / per_step)))
+    steps = max(min_steps, int(round(seconds / per_step)))
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -139,13 +229,33 @@ def timed(run_steps: Callable[[int], None], warmup: int, repeats: int, seconds: 
     return steps, times
 
 
-def bench_train(bench: Bench, args, gen: torch.Generator):
+def channels_last(bench: Bench, args) -> bool:
+    if len(bench.input_shape) != 3 or args.memory_format == "auto":
+        return len(bench.input_shape) == 3 and bench.channels_last
+    return args.memory_format == "channels_last"
+
+
+def warmup_steps(bench: Bench, args) -> int:
+    if args.warmup is not None:
+        return args.warmup
+    return bench.warmup if bench.warmup is not None else 20
+
+
+def build_model(bench: Bench, cl: bool) -> nn.Module:
     model = bench.build()
     model.apply(glorot)
+    if cl:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def bench_train(bench: Bench, args, gen: torch.Generator):
+    cl = channels_last(bench, args)
+    model = build_model(bench, cl)
     model.train()
     loss_fn = bench.loss()
     opt = bench.optimizer(list(model.parameters()))
-    batches = make_batches(bench, bench.batch, args.pool, gen)
+    batches = make_batches(bench, bench.batch, args.pool, gen, cl)
     state = {"i": 0}
 
     def run_steps(n):
@@ -159,7 +269,7 @@ def bench_train(bench: Bench, args, gen: torch.Generator):
             opt.step()
         state["i"] = i
 
-    steps, times = timed(run_steps, args.warmup, args.repeats, args.seconds)
+    steps, times = timed(run_steps, warmup_steps(bench, args), args.repeats, args.seconds, bench.min_steps)
     # A sanity check that training ran on real numbers.
     with torch.no_grad():
         x, y = batches[0]
@@ -169,11 +279,11 @@ def bench_train(bench: Bench, args, gen: torch.Generator):
     return steps, times, bench.batch
 
 
-def bench_infer(bench: Bench, args, gen: torch.Generator):
-    model = bench.build()
-    model.apply(glorot)
+def bench_infer(bench: Bench, args, gen: torch.Generator, batch: int):
+    cl = channels_last(bench, args)
+    model = build_model(bench, cl)
     model.eval()
-    batches = make_batches(bench, args.infer_batch, args.pool, gen)
+    batches = make_batches(bench, batch, args.pool, gen, cl)
     state = {"i": 0}
 
     def run_steps(n):
@@ -184,12 +294,15 @@ def bench_infer(bench: Bench, args, gen: torch.Generator):
                 i += 1
         state["i"] = i
 
-    steps, times = timed(run_steps, args.warmup, args.repeats, args.seconds)
-    return steps, times, args.infer_batch
+    steps, times = timed(run_steps, warmup_steps(bench, args), args.repeats, args.seconds, bench.min_steps)
+    return steps, times, batch
 
 
 def record(name, phase, steps, times, batch, args):
     rates = [steps * batch / t for t in times]
+    bench = BENCHES[name]
+    extra = {"memory_format": "channels_last" if channels_last(bench, args) else "contiguous"} \
+        if len(bench.input_shape) == 3 else {}
     return {
         "bench": name,
         "phase": phase,
@@ -201,6 +314,7 @@ def record(name, phase, steps, times, batch, args):
         "steps": steps,
         "repeats": len(times),
         "threads": torch.get_num_threads(),
+        **extra,
     }
 
 
@@ -223,10 +337,15 @@ def main(argv=None):
                     help=f"benchmarks to run (default: all): {', '.join(BENCHES)}")
     ap.add_argument("--phase", choices=["train", "infer", "both"], default="both")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--warmup", type=int, default=20, help="warm-up steps (default 20)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="warm-up steps (default 20; fashion-cnn 4, about 5 s)")
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported (default 5)")
     ap.add_argument("--seconds", type=float, default=1.0, help="target duration of one repeat (default 1.0)")
-    ap.add_argument("--infer-batch", type=int, default=128)
+    ap.add_argument("--infer-batch", type=int, default=None,
+                    help="inference batch size (default: 128; the CNNs run both 1 and 256)")
+    ap.add_argument("--memory-format", choices=["auto", "contiguous", "channels_last"], default="auto",
+                    help="4-D tensor layout of the CNNs (default auto: the faster one here, "
+                         f"{'channels_last' if CNN_CHANNELS_LAST else 'contiguous'})")
     ap.add_argument("--pool", type=int, default=16, help="pre-made random batches cycled through (default 16)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -240,7 +359,9 @@ def main(argv=None):
     print(json.dumps({"config": {
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "allocator": allocator(),
-        "python": sys.version.split()[0]}}), file=sys.stderr, flush=True)
+        "python": sys.version.split()[0],
+        # Other processes on the machine distort the timings; a load above ~0.3 at start is a warning sign.
+        "loadavg_1m": round(os.getloadavg()[0], 2)}}), file=sys.stderr, flush=True)
 
     for name in names:
         bench = BENCHES[name]
@@ -249,9 +370,10 @@ def main(argv=None):
             gen = torch.Generator().manual_seed(args.seed)
             print(json.dumps(record(name, "train", *bench_train(bench, args, gen), args)), flush=True)
         if args.phase in ("infer", "both"):
-            torch.manual_seed(args.seed)
-            gen = torch.Generator().manual_seed(args.seed)
-            print(json.dumps(record(name, "infer", *bench_infer(bench, args, gen), args)), flush=True)
+            for batch in ([args.infer_batch] if args.infer_batch else bench.infer_batches):
+                torch.manual_seed(args.seed)
+                gen = torch.Generator().manual_seed(args.seed)
+                print(json.dumps(record(name, "infer", *bench_infer(bench, args, gen, batch), args)), flush=True)
 
 
 if __name__ == "__main__":

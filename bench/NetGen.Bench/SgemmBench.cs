@@ -42,9 +42,31 @@ public static unsafe class SgemmBench
     /// <c>--shape MxNxK[:TN]</c> (only this shape; repeatable), <c>--kind 0|1|2</c> (force a kernel family),
     /// <c>--kc/--mc/--nc N</c> (blocking, for tuning), <c>--par N</c> (parallel threshold in multiply-adds),
     /// <c>--da/--db 0|1</c> (force packing or in-place reads of A/B), <c>--best</c> (report the best sample
-    /// instead of the median: steadier on a busy machine, for tuning).
+    /// instead of the median: steadier on a busy machine, for tuning), <c>--cpu</c> (time with the thread's CPU
+    /// time: only meaningful with <c>--threads 1</c>).
     /// </summary>
-    private static bool s_best;
+    private static bool s_best, s_cpuTime;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Sec, Nsec;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    /// <summary>Seconds: this thread's CPU time with <c>--cpu</c> (Linux; steadier on a busy machine when
+    /// single-threaded), otherwise wall-clock time.</summary>
+    private static double Now()
+    {
+        if (s_cpuTime)
+        {
+            ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out TimeSpec ts);
+            return ts.Sec + ts.Nsec * 1e-9;
+        }
+        return Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+    }
 
     public static void Run(string[] args)
     {
@@ -70,6 +92,9 @@ public static unsafe class SgemmBench
                 case "--dar": Sgemm.DirectAMaxReuse = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--dbr": Sgemm.DirectBMaxReuse = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--best": s_best = true; break;
+                case "--tiles": Sgemm.MaxTilesPerThread = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--cpu": s_cpuTime = OperatingSystem.IsLinux(); break;
+                case "--pool": PoolOverhead(); return;
             }
         }
 
@@ -82,6 +107,47 @@ public static unsafe class SgemmBench
             string op = (ta ? "T" : "N") + (tb ? "T" : "N");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"bench\":\"sgemm\",\"shape\":\"{m}x{n}x{k}\",\"op\":\"{op}\",\"impl\":\"netgen\",\"threads\":{threads},\"gflops\":{gflops:F1}}}"));
+        }
+    }
+
+    private sealed class EmptyJob : IWorkItem
+    {
+        public void Execute(int index)
+        {
+        }
+    }
+
+    /// <summary>Prints the cost of one <see cref="WorkerPool.Run"/> of empty items: back to back, and after idling.</summary>
+    private static void PoolOverhead()
+    {
+        WorkerPool pool = WorkerPool.Shared;
+        var job = new EmptyJob();
+        for (int i = 0; i < 100_000; i++)
+            pool.Run(job, pool.MaxThreads);
+        var times = new double[21];
+        for (int s = 0; s < times.Length; s++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 10_000; i++)
+                pool.Run(job, pool.MaxThreads);
+            times[s] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / 10_000;
+        }
+        Array.Sort(times);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"bench\":\"pool\",\"case\":\"back-to-back\",\"threads\":{pool.MaxThreads},\"us\":{times[10]:F3}}}"));
+        foreach (int idleMs in new[] { 1, 10, 100 })
+        {
+            var lat = new double[15];
+            for (int s = 0; s < lat.Length; s++)
+            {
+                Thread.Sleep(idleMs);
+                long t0 = Stopwatch.GetTimestamp();
+                pool.Run(job, pool.MaxThreads);
+                lat[s] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            }
+            Array.Sort(lat);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"pool\",\"case\":\"after {idleMs} ms idle\",\"threads\":{pool.MaxThreads},\"us\":{lat[7]:F3}}}"));
         }
     }
 
@@ -116,10 +182,10 @@ public static unsafe class SgemmBench
             int reps = 1;
             while (true)
             {
-                long t0 = Stopwatch.GetTimestamp();
+                double t0 = Now();
                 for (int r = 0; r < reps; r++)
                     Sgemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
-                double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                double dt = Now() - t0;
                 if (dt >= 0.02 || reps >= 1 << 20)
                     break;
                 reps *= 2;
@@ -129,10 +195,10 @@ public static unsafe class SgemmBench
             var rates = new double[samples];
             for (int s = 0; s < samples; s++)
             {
-                long t0 = Stopwatch.GetTimestamp();
+                double t0 = Now();
                 for (int r = 0; r < reps; r++)
                     Sgemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
-                double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                double dt = Now() - t0;
                 rates[s] = flops * reps / dt / 1e9;
             }
             Array.Sort(rates);

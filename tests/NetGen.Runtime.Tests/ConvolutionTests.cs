@@ -226,7 +226,8 @@ public class ConvolutionTests
         // name, batch, activation, bias, store pre-activation
         var d = new TheoryData<string, int, ActivationFunction, bool, bool>();
         string[] shapes = ["3x3 s1 same", "3x3 s2 same", "2x3 s1 valid", "2x3 s2 valid", "3x3 d2 same", "3x3 d2 valid",
-            "1x1", "1x1 s2", "4x4 s2 same", "3x3 wide", "2x2 s3 valid", "5x1 s1 same"];
+            "1x1", "1x1 s2", "4x4 s2 same", "3x3 wide", "2x2 s3 valid", "5x1 s1 same",
+            "few-in 3x3 same", "few-in 2x3 s2 valid", "few-in 3x3 d2 same", "few-in 1x1"];
         ActivationFunction[] acts = [ActivationFunction.Linear, ActivationFunction.Relu, ActivationFunction.LeakyRelu, ActivationFunction.Tanh,
             ActivationFunction.Swish, ActivationFunction.Sigmoid];
         int i = 0;
@@ -253,6 +254,11 @@ public class ConvolutionTests
         "3x3 wide" => KerasGeometry.Conv(6, 5, 17, 19, 3, 3, same: true),   // vector bodies and scalar tails
         "2x2 s3 valid" => KerasGeometry.Conv(7, 5, 3, 2, 2, 2, 3, 3),          // stride > kernel: some inputs unused
         "5x1 s1 same" => KerasGeometry.Conv(7, 5, 2, 3, 5, 1, same: true),
+        // Few input channels and 16·k output channels: the direct kernel.
+        "few-in 3x3 same" => KerasGeometry.Conv(7, 5, 3, 16, 3, 3, same: true),
+        "few-in 2x3 s2 valid" => KerasGeometry.Conv(7, 5, 1, 32, 2, 3, 2, 2),
+        "few-in 3x3 d2 same" => KerasGeometry.Conv(7, 5, 2, 48, 3, 3, dh: 2, dw: 2, same: true),
+        "few-in 1x1" => KerasGeometry.Conv(7, 5, 4, 64, 1, 1),
         _ => throw new ArgumentException(name),
     };
 
@@ -325,6 +331,12 @@ public class ConvolutionTests
             int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdk2 = ws.Alloc(k.Length);
             be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, -1, pdk2, -1);
             Num.Close(dkRef, ws.Get(pdk2, k.Length), 5e-5, 5e-5, what + " dKernel (dz given)");
+
+            // A frozen kernel: no dKernel, still dx and dBias.
+            int pdz3 = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdx3 = ws.Alloc(x.Length), pdb3 = ws.Alloc(g.OutC);
+            be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz3, pdx3, -1, pdb3);
+            Num.Close(dxRef, ws.Get(pdx3, x.Length), 5e-5, 5e-5, what + " dx (no dKernel)");
+            Num.Close(dbRef, ws.Get(pdb3, g.OutC), 5e-5, 5e-5, what + " dBias (no dKernel)");
         }
     }
 
@@ -332,7 +344,8 @@ public class ConvolutionTests
     public void Conv2DCentralDifferences()
     {
         // L = Σ w·tanh(conv(x, k) + b) through a strided, padded, dilated convolution.
-        foreach (var g in new[] { KerasGeometry.Conv(6, 5, 3, 4, 3, 2, 2, 1, same: true), KerasGeometry.Conv(7, 6, 2, 3, 3, 3, dh: 2, dw: 1, same: true), KerasGeometry.Conv(5, 5, 4, 3, 1, 1) })
+        foreach (var g in new[] { KerasGeometry.Conv(6, 5, 3, 4, 3, 2, 2, 1, same: true), KerasGeometry.Conv(7, 6, 2, 3, 3, 3, dh: 2, dw: 1, same: true),
+                     KerasGeometry.Conv(5, 5, 4, 3, 1, 1), KerasGeometry.Conv(6, 9, 2, 16, 3, 3, same: true) })
         {
             const int batch = 2;
             var x = Num.Uniform(batch * g.InSize, 11);
@@ -555,6 +568,28 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void BatchNormWithoutScaleOrCenter()
+    {
+        // gamma/beta = -1 (Keras scale=False, center=False) behave as γ = 1, β = 0, forward and backward.
+        const int rows = 40, channels = 18;
+        var x = Num.Uniform(rows * channels, 31, -2, 2);
+        var dy = Num.Uniform(rows * channels, 32);
+        float[][] results = new float[2][];
+        for (int pass = 0; pass < 2; pass++)
+        {
+            using var ws = new KernelWorkspace(1 << 14);
+            bool absent = pass == 1;
+            int px = ws.Put(x), pg = absent ? -1 : ws.Alloc(channels, 1), pb = absent ? -1 : ws.Alloc(channels, 0);
+            int pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1), psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
+            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, false, ActivationFunction.Linear, 0, px, pg, pb, pmm, pmv, psm, psi, -1, py);
+            int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length);
+            ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Linear, 0, px, pg, psm, psi, -1, py, pdy, pdx, -1, -1);
+            results[pass] = [.. ws.Get(py, x.Length), .. ws.Get(pdx, x.Length), .. ws.Get(pmv, channels)];
+        }
+        Assert.Equal(results[0], results[1]);
+    }
+
+    [Fact]
     public void BatchNormInferenceUsesMovingStatistics()
     {
         const int rows = 11, channels = 19;
@@ -657,6 +692,7 @@ public class ConvolutionTests
         const int batch = 16;
         var g = KerasGeometry.Conv(14, 14, 16, 32, 3, 3, same: true);
         var g1 = KerasGeometry.Conv(14, 14, 32, 16, 1, 1);
+        var g0 = KerasGeometry.Conv(14, 14, 1, 16, 3, 3, same: true);   // few input channels: the direct kernels
         var p = KerasGeometry.Pool(14, 14, 32, 2, 2, 2, 2, same: false);
         int rows = batch * g.Pixels;
         using var ws = new KernelWorkspace(1 << 22);
@@ -665,12 +701,15 @@ public class ConvolutionTests
         int pz = ws.Alloc(rows * 32), py = ws.Alloc(rows * 32), pdy = ws.Alloc(rows * 32), pdx = ws.Alloc(rows * 32), pdk = ws.Alloc(g.Patch * 32), pdb = ws.Alloc(32);
         int py1 = ws.Alloc(rows * 16), pdy1 = ws.Alloc(rows * 16), pdk1 = ws.Alloc(g1.Patch * 16);
         int pp = ws.Alloc(batch * p.OutSize), pdp = ws.Alloc(batch * p.OutSize, 0.5f);
+        int pk0 = ws.Put(Num.Uniform(g0.Patch * 16, 6, -0.3, 0.3)), pdk0 = ws.Alloc(g0.Patch * 16);
         int pg = ws.Alloc(32, 1), pbeta = ws.Alloc(32, 0), pmm = ws.Alloc(32, 0), pmv = ws.Alloc(32, 1), psm = ws.Alloc(32), psi = ws.Alloc(32);
         var be = ws.Backend;
         void Step()
         {
             be.Conv2DForward(g, batch, ActivationFunction.LeakyRelu, 0.1f, px, pk, pb, pz, py);
             be.Conv2DForward(g1, batch, ActivationFunction.Tanh, 0, py, pk1, pb1, -1, py1);
+            be.Conv2DForward(g0, batch, ActivationFunction.Relu, 0, px, pk0, pb1, -1, pdy1);
+            be.Conv2DBackward(g0, batch, ActivationFunction.Relu, 0, false, px, pk0, -1, pdy1, pdy1, -1, pdk0, pdb);
             be.BatchNormForward(rows, 32, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0, py, pg, pbeta, pmm, pmv, psm, psi, pz, py);
             be.MaxPool2DForward(p, batch, py, pp);
             be.AvgPool2DForward(p, batch, py, pp);

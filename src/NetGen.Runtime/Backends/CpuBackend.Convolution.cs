@@ -8,10 +8,13 @@ namespace NetGen.Backends;
 // Convolution, pooling and batch normalisation on the CPU (NHWC).
 //
 // Conv2D is im2col + SGEMM, chunked by output lines (one line = one (sample, output row) pair, OutW pixels) so the
-// patch matrix stays in a bounded, backend-owned scratch buffer. The element-wise stages (im2col, col2im, bias and
-// activation, pooling, batch-norm passes) run as work items on the shared worker pool; the GEMMs run between them on
-// the calling thread (Sgemm parallelises itself). A work item never calls Sgemm: a nested Sgemm call from the thread
-// that started a pool job would re-enter the pool.
+// patch matrix stays in a bounded, backend-owned scratch buffer (ConvChunkFloats). 1×1 stride-1 convolutions read x
+// in place. With few input channels (≤ SmallConvMaxInC, output channels a multiple of 16) direct kernels replace
+// im2col: the GEMM would have a tiny K and the im2col would cost more than the products.
+// The element-wise stages (im2col, col2im, bias and activation, pooling, batch-norm passes) run as work items on the
+// shared worker pool, cut into a fixed number of items so that partial sums are reduced in the same order on every
+// run; the GEMMs run between them on the calling thread (Sgemm parallelises itself). A work item never calls Sgemm:
+// WorkerPool.Run called again from the thread that runs a job re-enters that job (Monitor is reentrant) and breaks it.
 public sealed unsafe partial class CpuBackend
 {
     /// <summary>Target size in floats of one im2col chunk (the patch matrix of a group of output lines).</summary>
@@ -19,6 +22,9 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>Rows of one chunk of a 1×1 stride-1 convolution (no im2col: the GEMM reads x in place).</summary>
     internal static int ConvDirectChunkRows = 4096;
+
+    /// <summary>Largest input channel count that takes the direct (no im2col) kernels.</summary>
+    internal static int SmallConvMaxInC = 4;
 
     /// <summary>Below this many floats touched an element-wise stage runs on the calling thread only.</summary>
     internal static int ParallelMinFloats = 1 << 15;
@@ -40,6 +46,7 @@ public sealed unsafe partial class CpuBackend
         _auxBytes = 0;
     }
 
+    /// <summary>The im2col buffer, grown (never shrunk) to at least <paramref name="floats"/>; contents are not kept.</summary>
     private float* Scratch(long floats)
     {
         if (floats > _scratchFloats)
@@ -86,11 +93,7 @@ public sealed unsafe partial class CpuBackend
         else WorkerPool.Shared.Run(w, w.Items);
     }
 
-    private Work GetWork()
-    {
-        var w = _work ??= new Work(this);
-        return w;
-    }
+    private Work GetWork() => _work ??= new Work(this);
 
     // ============================================================================================
     // Conv2D
@@ -110,19 +113,28 @@ public sealed unsafe partial class CpuBackend
         return (lines + chunks - 1) / chunks;
     }
 
+    /// <summary>Few input channels: a direct kernel (output channels in registers) beats im2col + a GEMM with a tiny K.</summary>
+    private static bool IsSmall(in Conv2DGeometry g) => g.InC <= SmallConvMaxInC && g.OutC % 16 == 0;
+
     /// <inheritdoc/>
     public void Conv2DForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
         int x, int kernel, int bias, int preActivation, int y)
     {
         if (batch <= 0) return;
         int z = preActivation >= 0 ? preActivation : y;
-        bool direct = IsDirect(g);
-        int lines = batch * g.OutH;
-        int per = LinesPerChunk(g, lines, direct);
-        float* cols = direct ? null : Scratch((long)per * g.OutW * g.Patch);
         var w = GetWork();
         w.Conv = g;
-        w.X = x; w.Z = z; w.Y = y; w.Bias = bias; w.Activation = activation; w.Alpha = alpha; w.Cols = cols;
+        w.X = x; w.Z = z; w.Y = y; w.Bias = bias; w.Kernel = kernel; w.Activation = activation; w.Alpha = alpha;
+        int lines = batch * g.OutH;
+        if (IsSmall(g))
+        {
+            RunWork(w, WorkKind.SmallForward, lines, ItemsFor(lines, (long)g.OutW * g.OutC * g.Patch / 4));
+            return;
+        }
+        bool direct = IsDirect(g);
+        int per = LinesPerChunk(g, lines, direct);
+        float* cols = direct ? null : Scratch((long)per * g.OutW * g.Patch);
+        w.Cols = cols;
         for (int l0 = 0; l0 < lines; l0 += per)
         {
             int nl = Math.Min(per, lines - l0);
@@ -162,42 +174,82 @@ public sealed unsafe partial class CpuBackend
             if (dBias >= 0) Fill(dBias, g.OutC, 0f);
             return;
         }
-        bool direct = IsDirect(g);
+        bool small = IsSmall(g);
+        bool direct = !small && IsDirect(g);
+        int lines = batch * g.OutH;
+        int outC = g.OutC;
+        var w = GetWork();
+        w.Conv = g;
+        w.X = x; w.Z = preActivation; w.Y = y; w.Dy = dy; w.Dx = dx; w.Kernel = kernel; w.Activation = activation; w.Alpha = alpha;
+        w.ActBackward = !gradientIsPreActivation && activation != ActivationFunction.Linear;
+        w.SumBias = dBias >= 0;
+
+        if (small)
+        {
+            // One pass: dz in place, per-item partial dBias and dKernel; the partition is fixed, so the sums are deterministic.
+            int items = ItemsFor(lines, (long)g.OutW * g.OutC * g.Patch / 4);
+            long acc = (long)(g.Patch + 1) * outC;
+            w.PartialStride = (acc + 7) & ~7L;
+            w.BlockStride = (acc + 15) & ~15L;
+            byte* aux = Aux(items * (w.PartialStride * 8 + w.BlockStride * 4));
+            w.Partials = (double*)aux;
+            w.Blocks = (float*)(aux + items * w.PartialStride * 8);
+            w.SumKernel = dKernel >= 0;
+            RunWork(w, WorkKind.SmallBackward, lines, items);
+            float* dk = dKernel >= 0 ? At(dKernel) : null, db = dBias >= 0 ? At(dBias) : null;
+            for (long i = 0; i < acc; i++)
+            {
+                double s = 0;
+                for (int it = 0; it < w.Items; it++) s += w.Partials[it * w.PartialStride + i];
+                if (i < (long)g.Patch * outC) { if (dk != null) dk[i] = (float)s; }
+                else if (db != null) db[i - (long)g.Patch * outC] = (float)s;
+            }
+            if (dx >= 0)
+            {
+                w.ActBackward = false;
+                w.SumBias = false;
+                ConvBackwardChunks(w, g, batch, -1, -1, dx, false);
+            }
+            return;
+        }
+        ConvBackwardChunks(w, g, batch, dKernel, dBias, dx, direct);
+    }
+
+    /// <summary>The chunked im2col backward: dz (if <c>ActBackward</c>), dBias, dKernel and dx, chunk by chunk.</summary>
+    private void ConvBackwardChunks(Work w, in Conv2DGeometry g, int batch, int dKernel, int dBias, int dx, bool direct)
+    {
+        int outC = g.OutC;
         int lines = batch * g.OutH;
         int per = LinesPerChunk(g, lines, direct);
         bool needCols = !direct && (dKernel >= 0 || dx >= 0);
         float* cols = needCols ? Scratch((long)per * g.OutW * g.Patch) : null;
-        bool actBackward = !gradientIsPreActivation && activation != ActivationFunction.Linear;
-        int outC = g.OutC;
-
-        // dBias: column sums in double (blocks of rows summed in float first).
-        double* biasSum = null;
-        float* biasBlock = null;
+        w.Cols = cols;
+        bool rowPass = w.ActBackward || dBias >= 0;
+        int maxItems = Threads * 4;
         if (dBias >= 0)
         {
-            byte* aux = Aux(outC * 12L + 64);
-            biasSum = (double*)aux;
-            biasBlock = (float*)(aux + outC * 8L);
-            new Span<double>(biasSum, outC).Clear();
+            // Per-item partial column sums (item i of every chunk adds into slot i).
+            w.PartialStride = (outC + 7) & ~7L;
+            w.BlockStride = (outC + 15) & ~15L;
+            byte* aux = Aux(maxItems * (w.PartialStride * 8 + w.BlockStride * 4));
+            w.Partials = (double*)aux;
+            w.Blocks = (float*)(aux + maxItems * w.PartialStride * 8);
+            new Span<double>(w.Partials, (int)(maxItems * w.PartialStride)).Clear();
         }
-
-        var w = GetWork();
-        w.Conv = g;
-        w.X = x; w.Z = preActivation; w.Y = y; w.Dy = dy; w.Dx = dx; w.Activation = activation; w.Alpha = alpha; w.Cols = cols;
         int inLines = batch * g.InH;
         int zeroedUpTo = 0;
+        float* dyBase = At(w.Dy);
         for (int l0 = 0; l0 < lines; l0 += per)
         {
             int nl = Math.Min(per, lines - l0);
             int rows = nl * g.OutW;
             long row0 = (long)l0 * g.OutW;
-            float* dz = At(dy) + row0 * outC;
-            if (actBackward)
+            float* dz = dyBase + row0 * outC;
+            if (rowPass)
             {
                 w.R0 = (int)row0;
-                RunWork(w, WorkKind.ConvActBackward, rows, ItemsFor(rows, outC * 3L));
+                RunWork(w, WorkKind.ConvActBackward, rows, Math.Min(maxItems, ItemsFor(rows, outC * 3L)));
             }
-            if (dBias >= 0) ColumnSums(dz, rows, outC, biasSum, biasBlock);
 
             if (dKernel >= 0)
             {
@@ -205,7 +257,7 @@ public sealed unsafe partial class CpuBackend
                 int lda;
                 if (direct)
                 {
-                    a = At(x) + row0 * g.InC;
+                    a = At(w.X) + row0 * g.InC;
                     lda = g.InC;
                 }
                 else
@@ -223,12 +275,12 @@ public sealed unsafe partial class CpuBackend
             {
                 if (direct)
                 {
-                    Sgemm.Multiply(false, true, rows, g.InC, outC, 1f, dz, outC, At(kernel), outC, 0f, At(dx) + row0 * g.InC, g.InC);
+                    Sgemm.Multiply(false, true, rows, g.InC, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, At(dx) + row0 * g.InC, g.InC);
                 }
                 else
                 {
                     // dcols[rows, Patch] = dz · kernelᵀ, then gathered into the input lines it touches.
-                    Sgemm.Multiply(false, true, rows, g.Patch, outC, 1f, dz, outC, At(kernel), outC, 0f, cols, g.Patch);
+                    Sgemm.Multiply(false, true, rows, g.Patch, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, cols, g.Patch);
                     int last = l0 + nl - 1;
                     int n0 = l0 / g.OutH, oh0 = l0 - n0 * g.OutH;
                     int n1 = last / g.OutH, oh1 = last - n1 * g.OutH;
@@ -250,20 +302,338 @@ public sealed unsafe partial class CpuBackend
         if (dBias >= 0)
         {
             float* db = At(dBias);
-            for (int c = 0; c < outC; c++) db[c] = (float)biasSum[c];
+            for (int c = 0; c < outC; c++)
+            {
+                double s = 0;
+                for (int i = 0; i < maxItems; i++) s += w.Partials[i * w.PartialStride + c];
+                db[c] = (float)s;
+            }
         }
     }
 
-    /// <summary>sum[c] += Σ_rows m[r, c], in float over blocks of 128 rows and in double across blocks.</summary>
-    private static void ColumnSums(float* m, int rows, int cols, double* sum, float* block)
+    /// <summary>Rows [R0 + u0, R0 + u1): dy ← dy ⊙ act'(z, y) in place (when asked), and their column sums into slot <paramref name="item"/>.</summary>
+    private void ConvActBackward(Work w, int u0, int u1, int item)
     {
-        for (int r0 = 0; r0 < rows; r0 += 128)
+        int cols = w.Conv.OutC;
+        long r0 = w.R0 + (long)u0;
+        if (w.ActBackward)
+            ActivationBackwardRows(w.Activation, w.Alpha, u1 - u0, cols, w.Z >= 0 ? (int)(w.Z + r0 * cols) : -1,
+                (int)(w.Y + r0 * cols), (int)(w.Dy + r0 * cols));
+        if (w.SumBias)
         {
-            int r1 = Math.Min(rows, r0 + 128);
-            new Span<float>(block, cols).Clear();
-            for (int r = r0; r < r1; r++) AddTo(block, m + (long)r * cols, cols);
-            for (int c = 0; c < cols; c++) sum[c] += block[c];
+            double* sum = w.Partials + item * w.PartialStride;
+            float* block = w.Blocks + item * w.BlockStride;
+            float* m = At(w.Dy) + r0 * cols;
+            int rows = u1 - u0;
+            for (int b0 = 0; b0 < rows; b0 += 128)
+            {
+                int b1 = Math.Min(rows, b0 + 128);
+                new Span<float>(block, cols).Clear();
+                for (int r = b0; r < b1; r++) AddTo(block, m + (long)r * cols, cols);
+                for (int c = 0; c < cols; c++) sum[c] += block[c];
+            }
         }
+    }
+
+    /// <summary>
+    /// Direct forward for few input channels, output lines [u0, u1), 16 output channels at a time: eight neighbouring
+    /// pixels whose windows lie inside the input columns share each kernel load (eight independent accumulators); the
+    /// others go one by one with bounds checks. Then bias and activation.
+    /// </summary>
+    private void SmallForward(Work w, int u0, int u1)
+    {
+        ref readonly Conv2DGeometry g = ref w.Conv;
+        int outC = g.OutC, inC = g.InC, outW = g.OutW, inW = g.InW, kwN = g.KernelW, sw = g.StrideW, dw = g.DilationW, pl = g.PadLeft;
+        float* x = At(w.X), k = At(w.Kernel), z = At(w.Z), y = At(w.Y);
+        float* b = w.Bias >= 0 ? At(w.Bias) : null;
+        var act = w.Activation;
+        bool fast = act is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
+        bool storeZ = !fast || z != y;
+        var va = Vector512.Create(w.Alpha);
+        nint xStep = (nint)sw * inC;           // between neighbouring output pixels in x
+        for (int line = u0; line < u1; line++)
+        {
+            int n = line / g.OutH, oh = line - n * g.OutH;
+            float* xs = x + (long)n * g.InSize;
+            long rowBase = (long)line * outW;
+            // Valid kernel rows of this line.
+            int kh0 = 0, kh1 = g.KernelH;
+            int ihBase = oh * g.StrideH - g.PadTop;
+            while (kh0 < kh1 && ihBase + kh0 * g.DilationH < 0) kh0++;
+            while (kh1 > kh0 && ihBase + (kh1 - 1) * g.DilationH >= g.InH) kh1--;
+            int ow = 0;
+            while (ow < outW)
+            {
+                int iw0 = ow * sw - pl;
+                // All output channels of a pixel (or of 8 pixels) before the next, so y is written in order.
+                if (ow + 8 <= outW && iw0 >= 0 && (ow + 7) * sw - pl + (kwN - 1) * dw < inW)
+                {
+                    for (int cb = 0; cb < outC; cb += 16)
+                    {
+                        var bias = b != null ? Vector512.Load(b + cb) : Vector512<float>.Zero;
+                        Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+                        for (int kh = kh0; kh < kh1; kh++)
+                        {
+                            float* xr = xs + ((long)(ihBase + kh * g.DilationH) * inW + iw0) * inC;
+                            float* wr = k + (long)kh * kwN * inC * outC + cb;
+                            for (int kw = 0; kw < kwN; kw++)
+                            {
+                                float* xp = xr + (nint)kw * dw * inC;
+                                float* wp = wr + (nint)kw * inC * outC;
+                                for (int ic = 0; ic < inC; ic++, xp++, wp += outC)
+                                {
+                                    var wv = Vector512.Load(wp);
+                                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[0]), wv, a0);
+                                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[xStep]), wv, a1);
+                                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[2 * xStep]), wv, a2);
+                                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[3 * xStep]), wv, a3);
+                                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[4 * xStep]), wv, a4);
+                                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[5 * xStep]), wv, a5);
+                                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[6 * xStep]), wv, a6);
+                                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[7 * xStep]), wv, a7);
+                                }
+                            }
+                        }
+                        long o = (rowBase + ow) * outC + cb;
+                        StoreOut(a0, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a1, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a2, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a3, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a4, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a5, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a6, z, y, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a7, z, y, o, storeZ, fast, act, va);
+                    }
+                    ow += 8;
+                }
+                else
+                {
+                    for (int cb = 0; cb < outC; cb += 16)
+                    {
+                        var a = b != null ? Vector512.Load(b + cb) : Vector512<float>.Zero;
+                        for (int kh = kh0; kh < kh1; kh++)
+                        {
+                            float* xr = xs + (long)(ihBase + kh * g.DilationH) * inW * inC;
+                            for (int kw = 0; kw < kwN; kw++)
+                            {
+                                int iw = iw0 + kw * dw;
+                                if ((uint)iw >= (uint)inW) continue;
+                                float* xp = xr + (long)iw * inC;
+                                float* wp = k + (long)(kh * kwN + kw) * inC * outC + cb;
+                                for (int ic = 0; ic < inC; ic++, wp += outC)
+                                    a = Vector512.FusedMultiplyAdd(Vector512.Create(xp[ic]), Vector512.Load(wp), a);
+                            }
+                        }
+                        StoreOut(a, z, y, (rowBase + ow) * outC + cb, storeZ, fast, act, va);
+                    }
+                    ow++;
+                }
+            }
+        }
+        if (!fast)
+            ActivationForward(act, w.Alpha, (u1 - u0) * outW, outC, (int)(w.Z + (long)u0 * outW * outC), (int)(w.Y + (long)u0 * outW * outC));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreOut(Vector512<float> v, float* z, float* y, long o, bool storeZ, bool fast, ActivationFunction act, Vector512<float> alpha)
+    {
+        if (storeZ) Vector512.Store(v, z + o);
+        if (fast) Vector512.Store(FastAct(act, v, alpha), y + o);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FastAct(ActivationFunction act, Vector512<float> v, Vector512<float> alpha) => act switch
+    {
+        ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
+        ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * alpha),
+        _ => v,
+    };
+
+    /// <summary>
+    /// Direct backward for few input channels, output lines [u0, u1): dz in place (when asked), then this item's partial
+    /// dBias [OutC] and dKernel [Patch, OutC]. Works on blocks of about 256 pixels so dz stays in L1 between the passes;
+    /// dKernel goes 16 output channels × up to 12 kernel rows (tap, input channel) at a time in registers. Sums are kept
+    /// in float within a block and in double across blocks.
+    /// </summary>
+    private void SmallBackward(Work w, int u0, int u1, int item)
+    {
+        ref readonly Conv2DGeometry g = ref w.Conv;
+        int outC = g.OutC, outW = g.OutW;
+        long kernelFloats = (long)g.Patch * outC;
+        int acc = (int)(kernelFloats + outC);
+        double* part = w.Partials + item * w.PartialStride;
+        float* blk = w.Blocks + item * w.BlockStride;
+        new Span<double>(part, acc).Clear();
+        new Span<float>(blk, acc).Clear();
+        int groups = (g.Patch + 11) / 12;
+        int perGroup = (g.Patch + groups - 1) / groups;
+        int linesPerBlock = Math.Max(1, 256 / outW);
+        for (int l0 = u0; l0 < u1; l0 += linesPerBlock)
+        {
+            int l1 = Math.Min(u1, l0 + linesPerBlock);
+            long row0 = (long)l0 * outW;
+            int rows = (l1 - l0) * outW;
+            if (w.ActBackward)
+                ActivationBackwardRows(w.Activation, w.Alpha, rows, outC, w.Z >= 0 ? (int)(w.Z + row0 * outC) : -1,
+                    (int)(w.Y + row0 * outC), (int)(w.Dy + row0 * outC));
+            float* dz = At(w.Dy) + row0 * outC;
+            if (w.SumBias)
+                for (int r = 0; r < rows; r++) AddTo(blk + kernelFloats, dz + (long)r * outC, outC);
+            if (w.SumKernel)
+                for (int j0 = 0; j0 < g.Patch; j0 += perGroup)
+                {
+                    int count = Math.Min(perGroup, g.Patch - j0);
+                    for (int cb = 0; cb < outC; cb += 16)
+                        switch (count)
+                        {
+                            case 1: KernelRows<C1>(w, l0, l1, j0, cb, blk); break;
+                            case 2: KernelRows<C2>(w, l0, l1, j0, cb, blk); break;
+                            case 3: KernelRows<C3>(w, l0, l1, j0, cb, blk); break;
+                            case 4: KernelRows<C4>(w, l0, l1, j0, cb, blk); break;
+                            case 5: KernelRows<C5>(w, l0, l1, j0, cb, blk); break;
+                            case 6: KernelRows<C6>(w, l0, l1, j0, cb, blk); break;
+                            case 7: KernelRows<C7>(w, l0, l1, j0, cb, blk); break;
+                            case 8: KernelRows<C8>(w, l0, l1, j0, cb, blk); break;
+                            case 9: KernelRows<C9>(w, l0, l1, j0, cb, blk); break;
+                            case 10: KernelRows<C10>(w, l0, l1, j0, cb, blk); break;
+                            case 11: KernelRows<C11>(w, l0, l1, j0, cb, blk); break;
+                            default: KernelRows<C12>(w, l0, l1, j0, cb, blk); break;
+                        }
+                }
+            for (int i = 0; i < acc; i++)
+            {
+                part[i] += blk[i];
+                blk[i] = 0f;
+            }
+        }
+    }
+
+    private interface ICount { static abstract int N { get; } }
+    private struct C1 : ICount { public static int N => 1; }
+    private struct C2 : ICount { public static int N => 2; }
+    private struct C3 : ICount { public static int N => 3; }
+    private struct C4 : ICount { public static int N => 4; }
+    private struct C5 : ICount { public static int N => 5; }
+    private struct C6 : ICount { public static int N => 6; }
+    private struct C7 : ICount { public static int N => 7; }
+    private struct C8 : ICount { public static int N => 8; }
+    private struct C9 : ICount { public static int N => 9; }
+    private struct C10 : ICount { public static int N => 10; }
+    private struct C11 : ICount { public static int N => 11; }
+    private struct C12 : ICount { public static int N => 12; }
+
+    /// <summary>
+    /// acc[(j0 + j)·OutC + cb .. +16] += Σ_pixels x(pixel, kernel row j0 + j)·dz[pixel, cb .. +16] for j &lt; T.N over
+    /// output lines [l0, l1), where kernel row j = (kh·KernelW + kw)·InC + ic reads x at
+    /// (oh·s − pad + kh·d, ow·s − pad + kw·d, ic), 0 outside the input.
+    /// </summary>
+    private void KernelRows<T>(Work w, int l0, int l1, int j0, int cb, float* acc) where T : struct, ICount
+    {
+        ref readonly Conv2DGeometry g = ref w.Conv;
+        int outC = g.OutC, inC = g.InC, outW = g.OutW, inW = g.InW, inH = g.InH;
+        int* dh = stackalloc int[12];
+        int* dwo = stackalloc int[12];
+        int* ics = stackalloc int[12];
+        nint* off = stackalloc nint[12];
+        int maxDh = 0, maxDw = 0;
+        for (int j = 0; j < 12; j++)
+        {
+            int jj = Math.Min(j0 + Math.Min(j, T.N - 1), g.Patch - 1);
+            int tap = jj / inC, ic = jj - tap * inC;
+            int kh = tap / g.KernelW, kw = tap - kh * g.KernelW;
+            dh[j] = kh * g.DilationH;
+            dwo[j] = kw * g.DilationW;
+            ics[j] = ic;
+            off[j] = ((nint)dh[j] * inW + dwo[j]) * inC + ic;
+            maxDh = Math.Max(maxDh, dh[j]);
+            maxDw = Math.Max(maxDw, dwo[j]);
+        }
+        nint o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3], o4 = off[4], o5 = off[5], o6 = off[6], o7 = off[7], o8 = off[8], o9 = off[9], o10 = off[10], o11 = off[11];
+        float* pa = acc + (long)j0 * outC + cb;
+        Vector512<float> a0 = Vector512.Load(pa), a1 = default, a2 = default, a3 = default, a4 = default, a5 = default,
+            a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        if (T.N > 1) a1 = Vector512.Load(pa + outC);
+        if (T.N > 2) a2 = Vector512.Load(pa + 2 * outC);
+        if (T.N > 3) a3 = Vector512.Load(pa + 3 * outC);
+        if (T.N > 4) a4 = Vector512.Load(pa + 4 * outC);
+        if (T.N > 5) a5 = Vector512.Load(pa + 5 * outC);
+        if (T.N > 6) a6 = Vector512.Load(pa + 6 * outC);
+        if (T.N > 7) a7 = Vector512.Load(pa + 7 * outC);
+        if (T.N > 8) a8 = Vector512.Load(pa + 8 * outC);
+        if (T.N > 9) a9 = Vector512.Load(pa + 9 * outC);
+        if (T.N > 10) a10 = Vector512.Load(pa + 10 * outC);
+        if (T.N > 11) a11 = Vector512.Load(pa + 11 * outC);
+        float* x = At(w.X), dzBase = At(w.Dy);
+        for (int line = l0; line < l1; line++)
+        {
+            int n = line / g.OutH, oh = line - n * g.OutH;
+            float* xs = x + (long)n * g.InSize;
+            int ih0 = oh * g.StrideH - g.PadTop;
+            bool rowsInside = ih0 >= 0 && ih0 + maxDh < inH;
+            float* dz = dzBase + (long)line * outW * outC + cb;
+            for (int ow = 0; ow < outW; ow++, dz += outC)
+            {
+                var d = Vector512.Load(dz);
+                int iw0 = ow * g.StrideW - g.PadLeft;
+                if (rowsInside && iw0 >= 0 && iw0 + maxDw < inW)
+                {
+                    float* xp = xs + ((long)ih0 * inW + iw0) * inC;
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o0]), d, a0);
+                    if (T.N > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o1]), d, a1);
+                    if (T.N > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o2]), d, a2);
+                    if (T.N > 3) a3 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o3]), d, a3);
+                    if (T.N > 4) a4 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o4]), d, a4);
+                    if (T.N > 5) a5 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o5]), d, a5);
+                    if (T.N > 6) a6 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o6]), d, a6);
+                    if (T.N > 7) a7 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o7]), d, a7);
+                    if (T.N > 8) a8 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o8]), d, a8);
+                    if (T.N > 9) a9 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o9]), d, a9);
+                    if (T.N > 10) a10 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o10]), d, a10);
+                    if (T.N > 11) a11 = Vector512.FusedMultiplyAdd(Vector512.Create(xp[o11]), d, a11);
+                }
+                else
+                {
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[0], iw0 + dwo[0], ics[0], inH, inW, inC)), d, a0);
+                    if (T.N > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[1], iw0 + dwo[1], ics[1], inH, inW, inC)), d, a1);
+                    if (T.N > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[2], iw0 + dwo[2], ics[2], inH, inW, inC)), d, a2);
+                    if (T.N > 3) a3 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[3], iw0 + dwo[3], ics[3], inH, inW, inC)), d, a3);
+                    if (T.N > 4) a4 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[4], iw0 + dwo[4], ics[4], inH, inW, inC)), d, a4);
+                    if (T.N > 5) a5 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[5], iw0 + dwo[5], ics[5], inH, inW, inC)), d, a5);
+                    if (T.N > 6) a6 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[6], iw0 + dwo[6], ics[6], inH, inW, inC)), d, a6);
+                    if (T.N > 7) a7 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[7], iw0 + dwo[7], ics[7], inH, inW, inC)), d, a7);
+                    if (T.N > 8) a8 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[8], iw0 + dwo[8], ics[8], inH, inW, inC)), d, a8);
+                    if (T.N > 9) a9 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[9], iw0 + dwo[9], ics[9], inH, inW, inC)), d, a9);
+                    if (T.N > 10) a10 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[10], iw0 + dwo[10], ics[10], inH, inW, inC)), d, a10);
+                    if (T.N > 11) a11 = Vector512.FusedMultiplyAdd(Vector512.Create(XAt(xs, ih0 + dh[11], iw0 + dwo[11], ics[11], inH, inW, inC)), d, a11);
+                }
+            }
+        }
+        Vector512.Store(a0, pa);
+        if (T.N > 1) Vector512.Store(a1, pa + outC);
+        if (T.N > 2) Vector512.Store(a2, pa + 2 * outC);
+        if (T.N > 3) Vector512.Store(a3, pa + 3 * outC);
+        if (T.N > 4) Vector512.Store(a4, pa + 4 * outC);
+        if (T.N > 5) Vector512.Store(a5, pa + 5 * outC);
+        if (T.N > 6) Vector512.Store(a6, pa + 6 * outC);
+        if (T.N > 7) Vector512.Store(a7, pa + 7 * outC);
+        if (T.N > 8) Vector512.Store(a8, pa + 8 * outC);
+        if (T.N > 9) Vector512.Store(a9, pa + 9 * outC);
+        if (T.N > 10) Vector512.Store(a10, pa + 10 * outC);
+        if (T.N > 11) Vector512.Store(a11, pa + 11 * outC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float XAt(float* xs, int ih, int iw, int ic, int inH, int inW, int inC) =>
+        (uint)ih < (uint)inH && (uint)iw < (uint)inW ? xs[((long)ih * inW + iw) * inC + ic] : 0f;
+
+
+    /// <summary>Output columns [lo, hi) whose whole window lies inside the input columns.</summary>
+    private static void InteriorColumns(in Conv2DGeometry g, out int lo, out int hi)
+    {
+        int span = (g.KernelW - 1) * g.DilationW;
+        lo = Math.Min(g.OutW, (g.PadLeft + g.StrideW - 1) / g.StrideW);
+        int last = g.InW - 1 - span + g.PadLeft;      // the largest ow·s allowed
+        hi = last < 0 ? lo : Math.Clamp(last / g.StrideW + 1, lo, g.OutW);
     }
 
     /// <summary>im2col of output lines [u0, u1) of the current chunk (relative to <c>L0</c>).</summary>
@@ -272,6 +642,8 @@ public sealed unsafe partial class CpuBackend
         ref readonly Conv2DGeometry g = ref w.Conv;
         int patch = g.Patch, inC = g.InC, kwN = g.KernelW, outW = g.OutW, inW = g.InW, inH = g.InH;
         int rowFloats = kwN * inC;
+        InteriorColumns(g, out int owLo, out int owHi);
+        bool contiguous = g.DilationW == 1;
         float* x = At(w.X);
         for (int u = u0; u < u1; u++)
         {
@@ -279,40 +651,30 @@ public sealed unsafe partial class CpuBackend
             int n = line / g.OutH, oh = line - n * g.OutH;
             float* dstLine = w.Cols + (long)u * outW * patch;
             float* xs = x + (long)n * g.InSize;
-            for (int ow = 0; ow < outW; ow++)
+            for (int kh = 0; kh < g.KernelH; kh++)
             {
-                float* dst = dstLine + (long)ow * patch;
-                int iw0 = ow * g.StrideW - g.PadLeft;
-                for (int kh = 0; kh < g.KernelH; kh++)
+                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                float* d = dstLine + kh * rowFloats;
+                if ((uint)ih >= (uint)inH)
                 {
-                    int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
-                    float* d = dst + kh * rowFloats;
-                    if ((uint)ih >= (uint)inH)
+                    for (int ow = 0; ow < outW; ow++) Clear(d + (long)ow * patch, rowFloats);
+                    continue;
+                }
+                float* xrow = xs + (long)ih * inW * inC;
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    float* dst = d + (long)ow * patch;
+                    int iw0 = ow * g.StrideW - g.PadLeft;
+                    if (contiguous && ow >= owLo && ow < owHi)
                     {
-                        Clear(d, rowFloats);
+                        Copy(dst, xrow + (long)iw0 * inC, rowFloats);
                         continue;
                     }
-                    float* xrow = xs + (long)ih * inW * inC;
-                    if (g.DilationW == 1)
+                    for (int k = 0; k < kwN; k++)
                     {
-                        int lo = Math.Max(0, -iw0), hi = Math.Min(kwN, inW - iw0);
-                        if (hi <= lo)
-                        {
-                            Clear(d, rowFloats);
-                            continue;
-                        }
-                        if (lo > 0) Clear(d, lo * inC);
-                        Copy(d + lo * inC, xrow + (long)(iw0 + lo) * inC, (hi - lo) * inC);
-                        if (hi < kwN) Clear(d + hi * inC, (kwN - hi) * inC);
-                    }
-                    else
-                    {
-                        for (int k = 0; k < kwN; k++)
-                        {
-                            int iw = iw0 + k * g.DilationW;
-                            if ((uint)iw >= (uint)inW) Clear(d + k * inC, inC);
-                            else Copy(d + k * inC, xrow + (long)iw * inC, inC);
-                        }
+                        int iw = iw0 + k * g.DilationW;
+                        if ((uint)iw >= (uint)inW) Clear(dst + k * inC, inC);
+                        else Copy(dst + k * inC, xrow + (long)iw * inC, inC);
                     }
                 }
             }
@@ -328,7 +690,9 @@ public sealed unsafe partial class CpuBackend
     {
         ref readonly Conv2DGeometry g = ref w.Conv;
         int patch = g.Patch, inC = g.InC, kwN = g.KernelW, outW = g.OutW, inW = g.InW;
-        int lineFloats = inW * inC;
+        int lineFloats = inW * inC, rowFloats = kwN * inC;
+        InteriorColumns(g, out int owLo, out int owHi);
+        bool contiguous = g.DilationW == 1;
         float* dx = At(w.Dx);
         for (int u = u0; u < u1; u++)
         {
@@ -344,23 +708,20 @@ public sealed unsafe partial class CpuBackend
                 if (oh >= g.OutH) continue;
                 int line = n * g.OutH + oh;
                 if (line < w.L0 || line >= w.L1) continue;
-                float* srcLine = w.Cols + (long)(line - w.L0) * outW * patch + kh * kwN * inC;
+                float* srcLine = w.Cols + (long)(line - w.L0) * outW * patch + kh * rowFloats;
                 for (int ow = 0; ow < outW; ow++)
                 {
                     float* src = srcLine + (long)ow * patch;
                     int iw0 = ow * g.StrideW - g.PadLeft;
-                    if (g.DilationW == 1)
+                    if (contiguous && ow >= owLo && ow < owHi)
                     {
-                        int lo = Math.Max(0, -iw0), hi = Math.Min(kwN, inW - iw0);
-                        if (hi > lo) AddTo(dxl + (long)(iw0 + lo) * inC, src + lo * inC, (hi - lo) * inC);
+                        AddTo(dxl + (long)iw0 * inC, src, rowFloats);
+                        continue;
                     }
-                    else
+                    for (int k = 0; k < kwN; k++)
                     {
-                        for (int k = 0; k < kwN; k++)
-                        {
-                            int iw = iw0 + k * g.DilationW;
-                            if ((uint)iw < (uint)inW) AddTo(dxl + (long)iw * inC, src + k * inC, inC);
-                        }
+                        int iw = iw0 + k * g.DilationW;
+                        if ((uint)iw < (uint)inW) AddTo(dxl + (long)iw * inC, src + k * inC, inC);
                     }
                 }
             }
@@ -387,54 +748,70 @@ public sealed unsafe partial class CpuBackend
     /// <summary>z += b (when b is not null) and y = act(z) row by row, for Linear, ReLU and LeakyReLU; false for other activations.</summary>
     private static bool BiasActivationFast(ActivationFunction act, float alpha, float* z, float* y, float* b, int rows, int cols)
     {
-        if (act is not (ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu)) return false;
-        bool storeZ = z != y;
+        switch (act)
+        {
+            case ActivationFunction.Linear: BiasActivation<LinearOp>(alpha, z, y, b, rows, cols); return true;
+            case ActivationFunction.Relu: BiasActivation<ReluOp>(alpha, z, y, b, rows, cols); return true;
+            case ActivationFunction.LeakyRelu: BiasActivation<LeakyOp>(alpha, z, y, b, rows, cols); return true;
+            default: return false;
+        }
+    }
+
+    private interface IFastAct
+    {
+        static abstract Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha);
+        static abstract float Apply(float v, float alpha);
+    }
+
+    private struct LinearOp : IFastAct
+    {
+        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) => v;
+        public static float Apply(float v, float alpha) => v;
+    }
+
+    private struct ReluOp : IFastAct
+    {
+        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero);
+        public static float Apply(float v, float alpha) => v > 0 ? v : 0f;
+    }
+
+    private struct LeakyOp : IFastAct
+    {
+        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * alpha);
+        public static float Apply(float v, float alpha) => v > 0 ? v : alpha * v;
+    }
+
+    private static void BiasActivation<TAct>(float alpha, float* z, float* y, float* b, int rows, int cols) where TAct : struct, IFastAct
+    {
         var va = Vector512.Create(alpha);
         for (int r = 0; r < rows; r++)
         {
             float* zr = z + (long)r * cols, yr = y + (long)r * cols;
             int c = 0;
-            for (; c <= cols - 16; c += 16)
+            if (b != null)
             {
-                var v = Vector512.Load(zr + c);
-                if (b != null)
+                bool storeZ = z != y;
+                for (; c <= cols - 16; c += 16)
                 {
-                    v += Vector512.Load(b + c);
+                    var v = Vector512.Load(zr + c) + Vector512.Load(b + c);
                     if (storeZ) Vector512.Store(v, zr + c);
+                    Vector512.Store(TAct.Apply(v, va), yr + c);
                 }
-                Vector512.Store(act switch
+                for (; c < cols; c++)
                 {
-                    ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
-                    ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * va),
-                    _ => v,
-                }, yr + c);
-            }
-            for (; c < cols; c++)
-            {
-                float v = zr[c];
-                if (b != null)
-                {
-                    v += b[c];
+                    float v = zr[c] + b[c];
                     if (storeZ) zr[c] = v;
+                    yr[c] = TAct.Apply(v, alpha);
                 }
-                yr[c] = act switch
-                {
-                    ActivationFunction.Relu => v > 0 ? v : 0f,
-                    ActivationFunction.LeakyRelu => v > 0 ? v : alpha * v,
-                    _ => v,
-                };
+            }
+            else
+            {
+                for (; c <= cols - 16; c += 16) Vector512.Store(TAct.Apply(Vector512.Load(zr + c), va), yr + c);
+                for (; c < cols; c++) yr[c] = TAct.Apply(zr[c], alpha);
             }
         }
-        return true;
-    }
-
-    /// <summary>Rows [R0 + u0, R0 + u1): dy ← dy ⊙ act'(z, y) in place.</summary>
-    private void ConvActBackward(Work w, int u0, int u1)
-    {
-        int cols = w.Conv.OutC;
-        long r0 = w.R0 + (long)u0;
-        ActivationBackwardRows(w.Activation, w.Alpha, u1 - u0, cols, w.Z >= 0 ? (int)(w.Z + r0 * cols) : -1,
-            (int)(w.Y + r0 * cols), (int)(w.Dy + r0 * cols));
     }
 
     /// <summary>dy ← dy ⊙ act'(z, y) in place; vectorised for ReLU and LeakyReLU, otherwise <see cref="ActivationBackward"/>.</summary>
@@ -494,7 +871,14 @@ public sealed unsafe partial class CpuBackend
         var w = GetWork();
         w.Pool = g;
         w.X = x; w.Y = y; w.Dy = dy; w.Dx = dx;
-        RunWork(w, kind, batch, ItemsFor(batch, g.InSize + (long)g.OutSize * g.PoolH * g.PoolW));
+        int items = ItemsFor(batch, g.InSize + (long)g.OutSize * g.PoolH * g.PoolW);
+        if (kind == WorkKind.MaxPoolBackward)
+        {
+            // Per item: which channels of the current window still wait for their first maximum.
+            w.BlockStride = (g.Channels + 15) & ~15L;
+            w.Blocks = (float*)Aux(Math.Max(1, items) * w.BlockStride * sizeof(float));
+        }
+        RunWork(w, kind, batch, items);
     }
 
     private static void Window(int o, int stride, int pad, int pool, int size, out int start, out int end)
@@ -504,19 +888,28 @@ public sealed unsafe partial class CpuBackend
         end = Math.Min(s + pool, size);
     }
 
-    private void PoolSamples(Work w, int n0, int n1)
+    /// <summary>
+    /// Samples [n0, n1) of a pooling pass. Each window is walked cell by cell, every channel of a cell at once (one
+    /// contiguous run of C floats). When the windows tile the input (stride = pool size), the backward writes each
+    /// covered cell once and zeroes only the uncovered edge; otherwise it zeroes dx and accumulates.
+    /// </summary>
+    private void PoolSamples(Work w, int n0, int n1, int item)
     {
         ref readonly Pool2DGeometry g = ref w.Pool;
         int C = g.Channels, inW = g.InW;
         bool max = w.Kind is WorkKind.MaxPoolForward or WorkKind.MaxPoolBackward;
         bool backward = w.Kind is WorkKind.MaxPoolBackward or WorkKind.AvgPoolBackward;
+        bool tiles = g.StrideH == g.PoolH && g.StrideW == g.PoolW;
+        float* pending = max && backward ? w.Blocks + item * w.BlockStride : null;
+        int coverH = Math.Min(g.InH, (g.OutH - 1) * g.StrideH - g.PadTop + g.PoolH);
+        int coverW = Math.Min(inW, (g.OutW - 1) * g.StrideW - g.PadLeft + g.PoolW);
         for (int n = n0; n < n1; n++)
         {
             float* xs = w.X >= 0 ? At(w.X) + (long)n * g.InSize : null;
             float* ys = w.Y >= 0 ? At(w.Y) + (long)n * g.OutSize : null;
             float* dys = w.Dy >= 0 ? At(w.Dy) + (long)n * g.OutSize : null;
             float* dxs = w.Dx >= 0 ? At(w.Dx) + (long)n * g.InSize : null;
-            if (backward) Clear(dxs, g.InSize);
+            if (backward && !tiles) Clear(dxs, g.InSize);
             for (int oh = 0; oh < g.OutH; oh++)
             {
                 Window(oh, g.StrideH, g.PadTop, g.PoolH, g.InH, out int h0, out int h1);
@@ -527,116 +920,121 @@ public sealed unsafe partial class CpuBackend
                     int cells = Math.Max(0, h1 - h0) * Math.Max(0, w1 - w0);
                     if (!backward)
                     {
-                        if (max) MaxWindow(xs, ys + o, C, inW, h0, h1, w0, w1);
-                        else AvgWindow(xs, ys + o, C, inW, h0, h1, w0, w1, cells);
+                        float* yo = ys + o;
+                        if (cells == 0)
+                        {
+                            Clear(yo, C);
+                            continue;
+                        }
+                        bool first = true;
+                        for (int ih = h0; ih < h1; ih++)
+                            for (int iw = w0; iw < w1; iw++)
+                            {
+                                float* xc = xs + ((long)ih * inW + iw) * C;
+                                if (first) Copy(yo, xc, C);
+                                else if (max) MaxInto(yo, xc, C);
+                                else AddTo(yo, xc, C);
+                                first = false;
+                            }
+                        if (!max && cells > 1) Scale(yo, 1f / cells, C);
                     }
-                    else if (max) MaxWindowBackward(xs, ys + o, dys + o, dxs, C, inW, h0, h1, w0, w1);
-                    else if (cells > 0) AvgWindowBackward(dys + o, dxs, C, inW, h0, h1, w0, w1, 1f / cells);
+                    else if (max)
+                    {
+                        FillBits(pending, C);
+                        for (int ih = h0; ih < h1; ih++)
+                            for (int iw = w0; iw < w1; iw++)
+                            {
+                                long at = ((long)ih * inW + iw) * C;
+                                MaxBackwardCell(xs + at, ys + o, dys + o, dxs + at, pending, C, tiles);
+                            }
+                    }
+                    else if (cells > 0)
+                    {
+                        float inv = 1f / cells;
+                        for (int ih = h0; ih < h1; ih++)
+                            for (int iw = w0; iw < w1; iw++)
+                            {
+                                float* dxc = dxs + ((long)ih * inW + iw) * C;
+                                if (tiles) ScaleTo(dxc, dys + o, inv, C);
+                                else AddScaled(dxc, dys + o, inv, C);
+                            }
+                    }
                 }
+            }
+            if (backward && tiles)
+            {
+                // Cells no window reads (the bottom/right remainder of a valid pooling).
+                for (int ih = 0; ih < coverH; ih++)
+                    Clear(dxs + ((long)ih * inW + coverW) * C, (inW - coverW) * C);
+                Clear(dxs + (long)coverH * inW * C, (g.InH - coverH) * inW * C);
             }
         }
     }
 
-    private static void MaxWindow(float* x, float* y, int C, int inW, int h0, int h1, int w0, int w1)
+    /// <summary>y[i] = max(y[i], x[i]).</summary>
+    private static void MaxInto(float* y, float* x, int count)
     {
-        int c = 0;
-        for (; c <= C - 16; c += 16)
-        {
-            var m = Vector512.Create(float.NegativeInfinity);
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                    m = Vector512.MaxNative(m, Vector512.Load(x + ((long)ih * inW + iw) * C + c));
-            Vector512.Store(h1 > h0 && w1 > w0 ? m : Vector512<float>.Zero, y + c);
-        }
-        for (; c < C; c++)
-        {
-            float m = float.NegativeInfinity;
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                {
-                    float v = x[((long)ih * inW + iw) * C + c];
-                    if (v > m) m = v;
-                }
-            y[c] = h1 > h0 && w1 > w0 ? m : 0f;
-        }
+        int i = 0;
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512.MaxNative(Vector512.Load(y + i), Vector512.Load(x + i)), y + i);
+        for (; i < count; i++) if (x[i] > y[i]) y[i] = x[i];
     }
 
-    private static void AvgWindow(float* x, float* y, int C, int inW, int h0, int h1, int w0, int w1, int cells)
+    /// <summary>y[i] *= s.</summary>
+    private static void Scale(float* y, float s, int count)
     {
-        float inv = cells > 0 ? 1f / cells : 0f;
-        int c = 0;
-        for (; c <= C - 16; c += 16)
-        {
-            var s = Vector512<float>.Zero;
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                    s += Vector512.Load(x + ((long)ih * inW + iw) * C + c);
-            Vector512.Store(s * inv, y + c);
-        }
-        for (; c < C; c++)
-        {
-            float s = 0;
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                    s += x[((long)ih * inW + iw) * C + c];
-            y[c] = s * inv;
-        }
+        int i = 0;
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512.Load(y + i) * s, y + i);
+        for (; i < count; i++) y[i] *= s;
     }
 
-    private static void MaxWindowBackward(float* x, float* y, float* dy, float* dx, int C, int inW, int h0, int h1, int w0, int w1)
+    /// <summary>dst[i] = src[i]·s.</summary>
+    private static void ScaleTo(float* dst, float* src, float s, int count)
     {
-        int c = 0;
-        for (; c <= C - 16; c += 16)
-        {
-            var yv = Vector512.Load(y + c);
-            var g = Vector512.Load(dy + c);
-            var pending = Vector512<float>.AllBitsSet;
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                {
-                    long at = ((long)ih * inW + iw) * C + c;
-                    var hit = Vector512.BitwiseAnd(Vector512.Equals(Vector512.Load(x + at), yv), pending);
-                    if (hit == Vector512<float>.Zero) continue;
-                    Vector512.Store(Vector512.Load(dx + at) + Vector512.BitwiseAnd(g, hit), dx + at);
-                    pending = Vector512.AndNot(pending, hit);
-                }
-        }
-        for (; c < C; c++)
-        {
-            float yv = y[c];
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                {
-                    long at = ((long)ih * inW + iw) * C + c;
-                    if (x[at] == yv)
-                    {
-                        dx[at] += dy[c];
-                        goto next;
-                    }
-                }
-            next:;
-        }
+        int i = 0;
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512.Load(src + i) * s, dst + i);
+        for (; i < count; i++) dst[i] = src[i] * s;
     }
 
-    private static void AvgWindowBackward(float* dy, float* dx, int C, int inW, int h0, int h1, int w0, int w1, float inv)
+    /// <summary>dst[i] += src[i]·s.</summary>
+    private static void AddScaled(float* dst, float* src, float s, int count)
+    {
+        int i = 0;
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512.Load(dst + i) + Vector512.Load(src + i) * s, dst + i);
+        for (; i < count; i++) dst[i] += src[i] * s;
+    }
+
+    /// <summary>Sets every bit of p[0..count).</summary>
+    private static void FillBits(float* p, int count)
+    {
+        int i = 0;
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512<float>.AllBitsSet, p + i);
+        for (; i < count; i++) ((uint*)p)[i] = uint.MaxValue;
+    }
+
+    /// <summary>
+    /// One cell of a max window, backward: channels where x equals the window's max y and whose max has not been met
+    /// yet in the window (<paramref name="pending"/>) get dy (written when the windows tile, else added); the rest get 0
+    /// (written) or nothing (added).
+    /// </summary>
+    private static void MaxBackwardCell(float* x, float* y, float* dy, float* dx, float* pending, int C, bool assign)
     {
         int c = 0;
         for (; c <= C - 16; c += 16)
         {
-            var g = Vector512.Load(dy + c) * inv;
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                {
-                    float* p = dx + ((long)ih * inW + iw) * C + c;
-                    Vector512.Store(Vector512.Load(p) + g, p);
-                }
+            var p = Vector512.Load(pending + c);
+            var hit = Vector512.BitwiseAnd(Vector512.Equals(Vector512.Load(x + c), Vector512.Load(y + c)), p);
+            var g = Vector512.BitwiseAnd(Vector512.Load(dy + c), hit);
+            if (assign) Vector512.Store(g, dx + c);
+            else if (hit != Vector512<float>.Zero) Vector512.Store(Vector512.Load(dx + c) + g, dx + c);
+            Vector512.Store(Vector512.AndNot(p, hit), pending + c);
         }
+        uint* pb = (uint*)pending;
         for (; c < C; c++)
         {
-            float g = dy[c] * inv;
-            for (int ih = h0; ih < h1; ih++)
-                for (int iw = w0; iw < w1; iw++)
-                    dx[((long)ih * inW + iw) * C + c] += g;
+            bool hit = pb[c] != 0 && x[c] == y[c];
+            if (hit) pb[c] = 0;
+            if (assign) dx[c] = hit ? dy[c] : 0f;
+            else if (hit) dx[c] += dy[c];
         }
     }
 
@@ -907,25 +1305,31 @@ public sealed unsafe partial class CpuBackend
     // Helpers and the work item
     // ============================================================================================
 
+    /// <summary>p[0..count) = 0 (inline vector stores: the counts here are short, a call to memset costs more).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Clear(float* p, int count)
     {
-        if (count <= 16)
-            for (int i = 0; i < count; i++) p[i] = 0f;
-        else
-            Unsafe.InitBlockUnaligned(p, 0, (uint)count * sizeof(float));
+        int i = 0;
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512<float>.Zero, p + i);
+        for (; i < count; i++) p[i] = 0f;
     }
 
+    /// <summary>dst[0..count) = src[0..count) (inline vector copies, as <see cref="Clear"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* dst, float* src, int count)
     {
-        if (count <= 16)
-            for (int i = 0; i < count; i++) dst[i] = src[i];
-        else
-            Unsafe.CopyBlockUnaligned(dst, src, (uint)count * sizeof(float));
+        int i = 0;
+        for (; i <= count - 32; i += 32)
+        {
+            Vector512.Store(Vector512.Load(src + i), dst + i);
+            Vector512.Store(Vector512.Load(src + i + 16), dst + i + 16);
+        }
+        for (; i <= count - 16; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+        for (; i < count; i++) dst[i] = src[i];
     }
 
     /// <summary>dst[i] += src[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddTo(float* dst, float* src, int count)
     {
         int i = 0;
@@ -938,7 +1342,7 @@ public sealed unsafe partial class CpuBackend
     {
         public const int Im2Col = 0, Col2Im = 1, ConvEpilogue = 2, ConvActBackward = 3,
             MaxPoolForward = 4, MaxPoolBackward = 5, AvgPoolForward = 6, AvgPoolBackward = 7,
-            BnStats = 8, BnNormalize = 9, BnBackwardSums = 10, BnBackwardDx = 11;
+            BnStats = 8, BnNormalize = 9, BnBackwardSums = 10, BnBackwardDx = 11, SmallForward = 12, SmallBackward = 13;
     }
 
     /// <summary>The arguments of one element-wise stage, cut into <see cref="Items"/> equal ranges of <see cref="Units"/>.</summary>
@@ -951,7 +1355,8 @@ public sealed unsafe partial class CpuBackend
         public int Kind, Units, Items;
         public Conv2DGeometry Conv;
         public Pool2DGeometry Pool;
-        public int X, Y, Z, Dy, Dx, Bias, Channels;
+        public int X, Y, Z, Dy, Dx, Bias, Kernel, Channels;
+        public bool ActBackward, SumBias, SumKernel;
         public ActivationFunction Activation;
         public float Alpha;
         public float* Cols;
@@ -963,18 +1368,20 @@ public sealed unsafe partial class CpuBackend
         public void Execute(int index)
         {
             int u0 = (int)((long)Units * index / Items), u1 = (int)((long)Units * (index + 1) / Items);
-            if (u1 <= u0 && Kind is not (WorkKind.BnStats or WorkKind.BnBackwardSums)) return;
+            if (u1 <= u0 && Kind is not (WorkKind.BnStats or WorkKind.BnBackwardSums or WorkKind.SmallBackward)) return;
             var b = _owner;
             switch (Kind)
             {
                 case WorkKind.Im2Col: b.Im2Col(this, u0, u1); break;
                 case WorkKind.Col2Im: b.Col2Im(this, u0, u1); break;
                 case WorkKind.ConvEpilogue: b.ConvEpilogue(this, u0, u1); break;
-                case WorkKind.ConvActBackward: b.ConvActBackward(this, u0, u1); break;
+                case WorkKind.ConvActBackward: b.ConvActBackward(this, u0, u1, index); break;
+                case WorkKind.SmallForward: b.SmallForward(this, u0, u1); break;
+                case WorkKind.SmallBackward: b.SmallBackward(this, u0, u1, index); break;
                 case WorkKind.MaxPoolForward:
                 case WorkKind.MaxPoolBackward:
                 case WorkKind.AvgPoolForward:
-                case WorkKind.AvgPoolBackward: b.PoolSamples(this, u0, u1); break;
+                case WorkKind.AvgPoolBackward: b.PoolSamples(this, u0, u1, index); break;
                 case WorkKind.BnStats: b.BnStats(this, u0, u1, index); break;
                 case WorkKind.BnNormalize: b.BnNormalize(this, u0, u1); break;
                 case WorkKind.BnBackwardSums: b.BnBackwardSums(this, u0, u1, index); break;

@@ -4,15 +4,17 @@ namespace NetGen.Backends;
 public partial interface IBackend
 {
     /// <summary>
-    /// Fused convolution: y = act(conv(x, kernel) + bias), x [batch, InH, InW, InC], kernel HWIO, bias [OutC],
-    /// y [batch, OutH, OutW, OutC]. Stores the pre-activation in <paramref name="preActivation"/> too when it is not -1.
+    /// Fused convolution: y = act(conv(x, kernel) + bias), x [batch, InH, InW, InC], kernel HWIO, bias [OutC]
+    /// (-1: no bias), y [batch, OutH, OutW, OutC]. Stores the pre-activation in <paramref name="preActivation"/> too
+    /// when it is not -1. Softmax acts over the channels of each pixel.
     /// </summary>
     void Conv2DForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
         int x, int kernel, int bias, int preActivation, int y);
 
     /// <summary>
     /// Backward of <see cref="Conv2DForward"/>: dz = dy ⊙ act'(z, y) in place in dy (skipped when
-    /// <paramref name="gradientIsPreActivation"/>), dKernel, dBias (if not -1) and dx (if not -1), all overwritten.
+    /// <paramref name="gradientIsPreActivation"/>), dKernel, dBias (if not -1) and dx (if not -1), all overwritten
+    /// (dKernel may be -1 too, for a frozen layer). x is read again (the im2col is recomputed, not kept).
     /// </summary>
     void Conv2DBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
         int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias);
@@ -35,7 +37,9 @@ public partial interface IBackend
     /// backward pass, and updates the moving statistics (moving = momentum·moving + (1-momentum)·batch, with the
     /// unbiased variance when <paramref name="unbiasedMovingVariance"/>, as Keras's fused 4-D path). In inference it
     /// uses the moving statistics. The pre-activation (normalised, scaled, shifted) goes to <paramref name="preActivation"/>
-    /// when it is not -1.
+    /// when it is not -1. <paramref name="gamma"/> or <paramref name="beta"/> may be -1 (Keras <c>scale</c> or
+    /// <c>center</c> off: γ = 1, β = 0). <paramref name="savedMean"/> and <paramref name="savedInvStd"/> are written in
+    /// training only (-1 skips them; the backward needs them).
     /// </summary>
     void BatchNormForward(int rows, int channels, bool training, float momentum, float epsilon, bool unbiasedMovingVariance,
         ActivationFunction activation, float alpha,
@@ -43,7 +47,8 @@ public partial interface IBackend
 
     /// <summary>
     /// Backward of <see cref="BatchNormForward"/> in training: dz = dy ⊙ act'(z, y) in place in dy, then dGamma,
-    /// dBeta and dx (if not -1), all overwritten.
+    /// dBeta and dx (if not -1), all overwritten; dGamma and dBeta may be -1. The pre-activation is only read for
+    /// activations whose derivative needs it (as <see cref="ActivationBackward"/>).
     /// </summary>
     void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta);

@@ -33,8 +33,35 @@ public static unsafe class Sgemm
         : Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated ? KindAvx2
         : KindPortable;
 
-    /// <summary>For tests and benchmarks: forces a kernel family (−1: automatic).</summary>
-    internal static int ForcedKind = -1;
+    // Per-thread overrides for tests and benchmarks (0: automatic), read once per call on the calling thread.
+    [ThreadStatic] private static int t_forcedKind, t_directA, t_directB;
+
+    /// <summary>For tests and benchmarks, on the calling thread: forces a kernel family (−1: automatic).</summary>
+    internal static int ForcedKind
+    {
+        get => t_forcedKind - 1;
+        set => t_forcedKind = value < 0 ? 0 : value + 1;
+    }
+
+    /// <summary>
+    /// For tests and tuning, on the calling thread: −1 automatic, 0 always pack A, 1 read full A micro-panels
+    /// in place (AVX-512 kernels only).
+    /// </summary>
+    internal static int DirectAMode
+    {
+        get => t_directA - 1;
+        set => t_directA = value < 0 ? 0 : Math.Min(value, 1) + 1;
+    }
+
+    /// <summary>
+    /// For tests and tuning, on the calling thread: −1 automatic, 0 always pack B, 1 read full B micro-panels
+    /// in place (AVX-512 kernels, B not transposed, only).
+    /// </summary>
+    internal static int DirectBMode
+    {
+        get => t_directB - 1;
+        set => t_directB = value < 0 ? 0 : Math.Min(value, 1) + 1;
+    }
 
     /// <summary>Depth of a packed panel (k block), per kernel family.</summary>
     internal static int KcAvx512 = 256, KcAvx2 = 256, KcPortable = 128;
@@ -57,11 +84,8 @@ public static unsafe class Sgemm
     /// <summary>Read B in place (no packing) when each B micro-panel meets at most this many A micro-panels.</summary>
     internal static int DirectBMaxReuse = 2;
 
-    /// <summary>For tests and tuning: −1 automatic, 0 always pack A, 1 read full A micro-panels in place.</summary>
-    internal static int DirectAMode = -1;
-
-    /// <summary>For tests and tuning: −1 automatic, 0 always pack B, 1 read full B micro-panels in place.</summary>
-    internal static int DirectBMode = -1;
+    /// <summary>At most this many tiles per thread (more tiles balance the load when a core is busy).</summary>
+    internal static int MaxTilesPerThread = 4;
 
     /// <summary>Caps the number of threads used (0: the pool's <see cref="WorkerPool.MaxThreads"/>).</summary>
     internal static int MaxThreadsOverride;
@@ -125,7 +149,9 @@ public static unsafe class Sgemm
             A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k,
             TransA = transA, TransB = transB, Alpha = alpha, Beta = beta,
         };
-        g.SetKind(ForcedKind >= 0 ? ForcedKind : BestKind);
+        g.SetKind(t_forcedKind > 0 ? t_forcedKind - 1 : BestKind);
+        g.DirectA = t_directA;
+        g.DirectB = t_directB;
 
         long work = (long)m * n * k;
         int threads = 1;
@@ -233,6 +259,7 @@ public static unsafe class Sgemm
         public bool TransA, TransB;
         public float Alpha, Beta;
         public int Kind, Mr, Nr, NrHalf, Kc, Mc, Nc;
+        public int DirectA, DirectB; // 0 automatic, 1 never, 2 always
 
         public void SetKind(int kind)
         {
@@ -277,34 +304,67 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
-    /// Picks how to cut C into <paramref name="threads"/> tiles (rows × columns) so the largest tile, plus the
-    /// packing it repeats, is smallest.
+    /// Picks how to cut C into tiles (<paramref name="gm"/> row blocks × <paramref name="gn"/> column blocks) for
+    /// <paramref name="threads"/> threads: the fewest tiles that keep the threads evenly loaded, counting the
+    /// packing each tile repeats; then, for robustness on a busy machine (a thread that loses its core leaves
+    /// the others more tiles to take), up to <see cref="MaxTilesPerThread"/> tiles per thread where that costs
+    /// under about 3%.
     /// </summary>
     private static void ChooseGrid(ref Problem g, int threads, out int gm, out int gn)
     {
-        int unitsM = (g.M + g.Mr - 1) / g.Mr, unitsN = (g.N + g.Nr - 1) / g.Nr;
         gm = 1;
         gn = 1;
-        double best = double.MaxValue;
-        for (int tn = 1; tn <= threads; tn++)
+        double baseCost = double.MaxValue;
+        for (int f = 1; f <= Math.Max(1, MaxTilesPerThread); f++)
         {
-            if (threads % tn != 0)
-                continue;
-            int tm = threads / tn;
-            if (tm > unitsM || tn > unitsN)
-                continue;
-            double rows = Math.Min(g.M, (double)((unitsM + tm - 1) / tm) * g.Mr);
-            double cols = Math.Min(g.N, (double)((unitsN + tn - 1) / tn) * g.Nr);
-            // Kernel time of the largest tile plus its packing (a packed element costs about as much as
-            // 16 multiply-adds on the vector units).
-            double cost = rows * cols + 16.0 * (rows + cols);
-            if (cost < best)
+            int tiles = threads * f;
+            double best = double.MaxValue;
+            int bm = 0, bn = 0;
+            for (int tn = 1; tn <= tiles; tn++)
             {
-                best = cost;
-                gm = tm;
-                gn = tn;
+                if (tiles % tn != 0)
+                    continue;
+                double cost = GridCost(ref g, threads, tiles / tn, tn);
+                if (cost < best)
+                {
+                    best = cost;
+                    bm = tiles / tn;
+                    bn = tn;
+                }
+            }
+            if (bm == 0)
+                break;
+            if (f == 1)
+            {
+                baseCost = best;
+                gm = bm;
+                gn = bn;
+            }
+            else if (best <= baseCost * 1.03)
+            {
+                gm = bm;
+                gn = bn;
             }
         }
+    }
+
+    /// <summary>
+    /// Estimated time, in multiply-add units, of running a <paramref name="tm"/>×<paramref name="tn"/> grid of
+    /// tiles on <paramref name="threads"/> threads; <see cref="double.MaxValue"/> if the grid is too fine.
+    /// </summary>
+    private static double GridCost(ref Problem g, int threads, int tm, int tn)
+    {
+        int unitsM = (g.M + g.Mr - 1) / g.Mr, unitsN = (g.N + g.Nr - 1) / g.Nr;
+        if (tm > unitsM || tn > unitsN)
+            return double.MaxValue;
+        double rows = Math.Min(g.M, (double)((unitsM + tm - 1) / tm) * g.Mr);
+        double cols = Math.Min(g.N, (double)((unitsN + tn - 1) / tn) * g.Nr);
+        // A packed element costs about as much as 2 multiply-adds when copied, 8 when transposed; A is packed
+        // once per NC columns of a tile, B once per tile.
+        double packA = g.TransA ? 2 : 8, packB = g.TransB ? 8 : 2;
+        double tile = rows * cols + packA * rows * Math.Ceiling(cols / g.Nc) + packB * cols;
+        int rounds = (tm * tn + threads - 1) / threads;
+        return rounds * tile * g.K;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -336,8 +396,8 @@ public static unsafe class Sgemm
         {
             int aReuse = (Math.Min(ncMax, colsTotal) + nr - 1) / nr;   // B micro-panels per A micro-panel
             int bReuse = (rowsTotal + mr - 1) / mr;                    // A micro-panels per B micro-panel
-            directA = DirectAMode >= 0 ? DirectAMode != 0 : aReuse <= DirectAMaxReuse;
-            directB = !g.TransB && (DirectBMode >= 0 ? DirectBMode != 0 : bReuse <= DirectBMaxReuse);
+            directA = g.DirectA != 0 ? g.DirectA == 2 : aReuse <= DirectAMaxReuse;
+            directB = !g.TransB && (g.DirectB != 0 ? g.DirectB == 2 : bReuse <= DirectBMaxReuse);
         }
 
         Buffers buf = t_buffers ??= new Buffers();

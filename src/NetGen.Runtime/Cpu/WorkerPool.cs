@@ -21,8 +21,8 @@ internal interface IWorkItem
 /// waiting for workers that woke up too late to take part (a descheduled worker costs nothing).
 /// </para>
 /// <para>
-/// Idle workers spin for a short while (so back-to-back calls, as in a training loop, find them awake) and
-/// then block on an event, so they do not burn CPU between jobs.
+/// Idle workers spin for a short while (2 ms, so back-to-back calls, as in a training loop, find them awake)
+/// and then block on an event, so they do not burn CPU between jobs.
 /// </para>
 /// <para>
 /// One job runs at a time. A call made while the pool is busy (from another thread, or from inside a work
@@ -40,12 +40,14 @@ internal sealed class WorkerPool
     private const long FieldMask = (1L << 20) - 1;
     private const int MaxItems = (1 << 20) - 1;
 
-    /// <summary>How long an idle worker spins (in <see cref="Thread.SpinWait"/> rounds) before it blocks.</summary>
-    private const int IdleSpins = 20_000;
+    /// <summary>How long an idle worker spins, waiting for the next job, before it blocks (2 ms).</summary>
+    private static readonly long s_idleSpinTicks = System.Diagnostics.Stopwatch.Frequency / 500;
 
     private static WorkerPool? s_shared;
 
     [ThreadStatic] private static bool t_isWorker;
+    [ThreadStatic] private static bool t_inRun; // the calling thread runs items too; a nested Run from one must not re-enter
+
 
     private readonly object _runLock = new();
     private readonly Worker[] _workers;
@@ -96,7 +98,7 @@ internal sealed class WorkerPool
         ArgumentNullException.ThrowIfNull(job);
         if (count <= 0)
             return;
-        if (count == 1 || _workers.Length == 0 || count > MaxItems || t_isWorker
+        if (count == 1 || _workers.Length == 0 || count > MaxItems || t_isWorker || t_inRun
             || !Monitor.TryEnter(_runLock))
         {
             for (int i = 0; i < count; i++)
@@ -104,6 +106,7 @@ internal sealed class WorkerPool
             return;
         }
 
+        t_inRun = true;
         try
         {
             _job = job;
@@ -136,6 +139,7 @@ internal sealed class WorkerPool
         }
         finally
         {
+            t_inRun = false;
             Monitor.Exit(_runLock);
         }
     }
@@ -258,14 +262,17 @@ internal sealed class WorkerPool
 
                 // Idle: spin a while, then block until woken.
                 bool found = false;
-                for (int i = 0; i < IdleSpins; i++)
+                long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + s_idleSpinTicks;
+                for (int i = 0; ; i++)
                 {
                     if ((Volatile.Read(ref pool._state) >> GenShift) != seenGen || _stop)
                     {
                         found = true;
                         break;
                     }
-                    Thread.SpinWait(8);
+                    Thread.SpinWait(1);
+                    if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > spinUntil)
+                        break;
                 }
                 if (found)
                     continue;

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using NetGen.Backends;
+
+namespace NetGen.Bench;
+
+/// <summary>
+/// Times <see cref="CpuBackend.Conv2DForward"/> and <see cref="CpuBackend.Conv2DBackward"/> on the convolutions of the
+/// seed-002 CNNs at batch 256 and prints one JSON object per line, e.g.
+/// <c>{"bench":"conv","shape":"28x28x1->32 k3 same","impl":"netgen","ms_fwd":1.2,"ms_bwd":2.3,"gflops":150.0}</c>.
+/// gflops counts 2·M·N·K for the forward GEMM and the same for each backward product computed (dKernel, and dx
+/// unless the layer reads the network input), over the summed forward and backward time. It also prints the bare GEMM
+/// time of the forward product (<c>"impl":"sgemm-only"</c>, measured on at most 16384 rows and scaled to the batch)
+/// to show what im2col and the epilogue add.
+/// </summary>
+public static unsafe class ConvBench
+{
+    private sealed record Shape(string Net, int H, int W, int InC, int OutC, ActivationFunction Act, bool InputLayer);
+
+    private static readonly Shape[] Shapes =
+    [
+        // seed-002 MNIST CNN (Conv2D relu, AveragePooling2D(2, same) between the later ones)
+        new("mnist-cnn", 28, 28, 1, 16, ActivationFunction.Relu, true),
+        new("mnist-cnn", 28, 28, 16, 32, ActivationFunction.Relu, false),
+        new("mnist-cnn", 14, 14, 32, 64, ActivationFunction.Relu, false),
+        new("mnist-cnn", 7, 7, 64, 64, ActivationFunction.Relu, false),
+        // seed-002 Fashion BN CNN: four 3x3 same convolutions at 28x28 (BatchNormalization + LeakyReLU after each)
+        new("fashion-cnn", 28, 28, 1, 32, ActivationFunction.Linear, true),
+        new("fashion-cnn", 28, 28, 32, 64, ActivationFunction.Linear, false),
+        new("fashion-cnn", 28, 28, 64, 128, ActivationFunction.Linear, false),
+        new("fashion-cnn", 28, 28, 128, 128, ActivationFunction.Linear, false),
+        // the same channel counts at 14x14
+        new("fashion-cnn-14", 14, 14, 64, 128, ActivationFunction.Linear, false),
+        new("fashion-cnn-14", 14, 14, 128, 128, ActivationFunction.Linear, false),
+    ];
+
+    /// <summary>Runs every convolution shape at batch 256 (a few seconds each), then <see cref="RunOthers"/>.</summary>
+    public static void Run()
+    {
+        RunConvolutions();
+        RunOthers();
+    }
+
+    /// <summary>Conv2D forward and backward of every shape at batch 256.</summary>
+    public static void RunConvolutions()
+    {
+        const int batch = 256;
+        foreach (var s in Shapes)
+        {
+            var g = new Conv2DGeometry(s.H, s.W, s.InC, s.H, s.W, s.OutC, 3, 3, 1, 1, 1, 1, 1, 1);
+            long inSize = (long)batch * g.InSize, outSize = (long)batch * g.OutSize, kSize = (long)g.Patch * g.OutC;
+            using var be = new CpuBackend();
+            long top = 0;
+            int Reserve(long n)
+            {
+                int at = (int)top;
+                top += (n + 15) / 16 * 16;
+                return at;
+            }
+            int rows = batch * g.Pixels, gemmRows = Math.Min(rows, 16384);
+            int x = Reserve(inSize), k = Reserve(kSize), b = Reserve(g.OutC), y = Reserve(outSize), dy = Reserve(outSize),
+                dx = Reserve(inSize), dk = Reserve(kSize), db = Reserve(g.OutC), a = Reserve((long)gemmRows * g.Patch), c = Reserve(outSize);
+            be.EnsureCapacity(top, 0);
+            var rng = new Random(1);
+            var host = new float[Math.Max(inSize, Math.Max(outSize, kSize))];
+            for (int i = 0; i < host.Length; i++) host[i] = (float)rng.NextDouble() - 0.5f;
+            be.Upload(host.AsSpan(0, (int)inSize), x);
+            be.Upload(host.AsSpan(0, (int)kSize), k);
+            be.Upload(host.AsSpan(0, g.OutC), b);
+            int dxOffset = s.InputLayer ? -1 : dx;
+
+            void Forward() => be.Conv2DForward(g, batch, s.Act, 0f, x, k, b, -1, y);
+            void Backward()
+            {
+                be.Upload(host.AsSpan(0, (int)outSize), dy);
+                be.Conv2DBackward(g, batch, s.Act, 0f, false, x, k, -1, y, dy, dxOffset, dk, db);
+            }
+            void Upload() => be.Upload(host.AsSpan(0, (int)outSize), dy);
+            // The bare forward GEMM on an im2col-sized A (at most 16384 rows of it, scaled to the whole batch).
+            void Gemm() => be.Gemm(false, false, gemmRows, g.OutC, g.Patch, 1f, a, g.Patch, k, g.OutC, 0f, c, g.OutC);
+
+            double msFwd = Time(Forward);
+            double msBwd = Time(Backward) - Time(Upload);
+            double msGemm = Time(Gemm) * rows / gemmRows;
+            double gemmFlops = 2.0 * rows * g.OutC * g.Patch;
+            double flops = gemmFlops * (s.InputLayer ? 2 : 3);
+            string shape = $"{s.H}x{s.W}x{s.InC}->{s.OutC} k3 same";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"conv\",\"net\":\"{s.Net}\",\"shape\":\"{shape}\",\"batch\":{batch},\"impl\":\"netgen\",\"ms_fwd\":{msFwd:F2},\"ms_bwd\":{msBwd:F2},\"gflops\":{flops / ((msFwd + msBwd) * 1e6):F1}}}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"conv\",\"net\":\"{s.Net}\",\"shape\":\"{shape}\",\"batch\":{batch},\"impl\":\"sgemm-only\",\"ms_fwd\":{msGemm:F2},\"gflops\":{gemmFlops / (msGemm * 1e6):F1}}}"));
+        }
+    }
+
+    /// <summary>
+    /// Batch norm (fused LeakyReLU) and pooling of the same networks at batch 256, one JSON line each:
+    /// <c>{"bench":"bn","shape":"28x28x128",...}</c>, <c>{"bench":"pool","shape":"28x28x128 max 2",...}</c>.
+    /// </summary>
+    public static void RunOthers()
+    {
+        const int batch = 256;
+        foreach (var (h, c) in new[] { (28, 32), (28, 64), (28, 128) })
+        {
+            int rows = batch * h * h;
+            long n = (long)rows * c;
+            using var be = new CpuBackend();
+            be.EnsureCapacity(n * 4 + 8L * c, 0);
+            int x = 0, y = (int)n, dy = (int)(2 * n), dx = (int)(3 * n), ch = (int)(4 * n);
+            var host = new float[n];
+            var rng = new Random(2);
+            for (long i = 0; i < n; i++) host[i] = (float)rng.NextDouble();
+            be.Upload(host, x);
+            be.Fill(ch, c, 1f);
+            be.Fill(ch + c, 2 * c, 0f);
+            be.Fill(ch + 3 * c, c, 1f);
+            double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f,
+                x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, -1, y));
+            double b = Time(() =>
+            {
+                be.Upload(host, dy);
+                be.BatchNormBackward(rows, c, ActivationFunction.LeakyRelu, 0.1f, x, ch, ch + 4 * c, ch + 5 * c, -1, y, dy, dx, ch + 6 * c, ch + 7 * c);
+            }) - Time(() => be.Upload(host, dy));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"bn\",\"shape\":\"{h}x{h}x{c}\",\"batch\":{batch},\"impl\":\"netgen\",\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2}}}"));
+        }
+        foreach (var (h, c, max, same) in new[] { (28, 128, true, false), (28, 32, false, true), (14, 64, false, true), (7, 64, false, true) })
+        {
+            int o = same ? (h + 1) / 2 : h / 2;
+            var g = new Pool2DGeometry(h, h, c, o, o, 2, 2, 2, 2, 0, 0);
+            long inN = (long)batch * g.InSize, outN = (long)batch * g.OutSize;
+            using var be = new CpuBackend();
+            be.EnsureCapacity(2 * inN + 2 * outN, 0);
+            int x = 0, dx = (int)inN, y = (int)(2 * inN), dy = (int)(2 * inN + outN);
+            var host = new float[inN];
+            var rng = new Random(3);
+            for (long i = 0; i < inN; i++) host[i] = (float)rng.NextDouble();
+            be.Upload(host, x);
+            be.Upload(host.AsSpan(0, (int)outN), dy);
+            double f = max ? Time(() => be.MaxPool2DForward(g, batch, x, y)) : Time(() => be.AvgPool2DForward(g, batch, x, y));
+            double b = max ? Time(() => be.MaxPool2DBackward(g, batch, x, y, dy, dx)) : Time(() => be.AvgPool2DBackward(g, batch, dy, dx));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"pool\",\"shape\":\"{h}x{h}x{c} {(max ? "max" : "avg")} 2 {(same ? "same" : "valid")}\",\"batch\":{batch},\"impl\":\"netgen\",\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2}}}"));
+        }
+    }
+
+    /// <summary>
+    /// Milliseconds per call: the best of 7 samples of about 100 ms each, after a warm-up (the best, not the median,
+    /// because the machine this runs on is often shared and the slow samples measure the neighbours).
+    /// </summary>
+    private static double Time(Action op)
+    {
+        var sw = Stopwatch.StartNew();
+        int warm = 0;
+        while (sw.ElapsedMilliseconds < 150 || warm < 2)
+        {
+            op();
+            warm++;
+        }
+        int reps = Math.Max(1, (int)(100.0 * warm / Math.Max(1, sw.ElapsedMilliseconds)));
+        double best = double.MaxValue;
+        for (int s = 0; s < 7; s++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < reps; i++) op();
+            best = Math.Min(best, (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency / reps);
+        }
+        return best;
+    }
+}

@@ -1,0 +1,341 @@
+using NetGen.Cpu;
+using Xunit;
+
+namespace NetGen.Tests;
+
+public unsafe class SgemmTests
+{
+    /// <summary>C = alpha·op(A)·op(B) + beta·C in double precision, straight from the definition.</summary>
+    private static double[] Reference(bool ta, bool tb, int m, int n, int k, float alpha, float[] a, int lda,
+        float[] b, int ldb, float beta, float[] c, int ldc)
+    {
+        var r = new double[c.Length];
+        for (int i = 0; i < c.Length; i++)
+            r[i] = c[i];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double av = ta ? a[p * lda + i] : a[i * lda + p];
+                    double bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+                    s += av * bv;
+                }
+                double old = beta == 0f ? 0.0 : beta * (double)c[i * ldc + j];
+                r[i * ldc + j] = alpha * s + old;
+            }
+        }
+        return r;
+    }
+
+    private static float[] Random(int count, int seed, float fill = float.NaN)
+    {
+        var rng = new Random(seed);
+        var x = new float[count];
+        for (int i = 0; i < count; i++)
+            x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
+    /// <summary>Runs one product against the reference; also checks C's padding columns are untouched.</summary>
+    private static void Check(bool ta, bool tb, int m, int n, int k, float alpha, float beta, int padA = 0,
+        int padB = 0, int padC = 0, bool nanC = false, int seed = 1, int kind = -1, int directA = -1,
+        int directB = -1)
+    {
+        int lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + padC;
+        float[] a = Random(Math.Max(1, (ta ? k : m) * lda), seed);
+        float[] b = Random(Math.Max(1, (tb ? n : k) * ldb), seed + 1);
+        float[] c = Random(Math.Max(1, m * ldc), seed + 2);
+        if (nanC)
+        {
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    c[i * ldc + j] = float.NaN;
+        }
+        const float Sentinel = 12345.5f;
+        for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc; j++)
+                c[i * ldc + j] = Sentinel;
+
+        double[] expected = Reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        // The overrides are per thread (this one), so they cannot leak into other tests.
+        Sgemm.ForcedKind = kind;
+        Sgemm.DirectAMode = directA;
+        Sgemm.DirectBMode = directB;
+        try
+        {
+            Sgemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        finally
+        {
+            Sgemm.ForcedKind = -1;
+            Sgemm.DirectAMode = -1;
+            Sgemm.DirectBMode = -1;
+        }
+
+        // Inputs are in [-1, 1]: each product term is at most 1, and float rounding grows like sqrt(k).
+        double tol = 1e-5 * (Math.Abs(alpha) * Math.Max(1, k) + Math.Abs(beta) + 1) + 1e-4 * Math.Sqrt(k);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < ldc; j++)
+            {
+                int idx = i * ldc + j;
+                if (j >= n)
+                {
+                    Assert.True(c[idx] == Sentinel, $"padding C[{i},{j}] was overwritten");
+                    continue;
+                }
+                double err = Math.Abs(c[idx] - expected[idx]);
+                Assert.True(err <= tol,
+                    $"{(ta ? 'T' : 'N')}{(tb ? 'T' : 'N')} m={m} n={n} k={k} kind={kind}: C[{i},{j}]={c[idx]} expected {expected[idx]} (err {err:E2} > {tol:E2})");
+            }
+        }
+    }
+
+    public static IEnumerable<object[]> OddSizes()
+    {
+        int[][] sizes =
+        {
+            new[] { 1, 1, 1 }, new[] { 1, 7, 3 }, new[] { 3, 1, 5 }, new[] { 3, 17, 1 }, new[] { 17, 3, 17 },
+            new[] { 13, 33, 29 }, new[] { 12, 32, 8 }, new[] { 25, 49, 7 }, new[] { 64, 29, 80 },
+            new[] { 129, 17, 65 }, new[] { 37, 129, 3 }, new[] { 11, 65, 300 }, new[] { 24, 16, 513 },
+        };
+        foreach (int[] s in sizes)
+            for (int t = 0; t < 4; t++)
+                yield return new object[] { (t & 1) != 0, (t & 2) != 0, s[0], s[1], s[2] };
+    }
+
+    [Theory]
+    [MemberData(nameof(OddSizes))]
+    public void OddSizes_MatchReference(bool ta, bool tb, int m, int n, int k)
+    {
+        Check(ta, tb, m, n, k, 1f, 0f, nanC: true);
+        Check(ta, tb, m, n, k, -0.5f, 1f, seed: 7);
+        Check(ta, tb, m, n, k, 2f, 0.25f, padA: 3, padB: 5, padC: 2, seed: 11);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void PackedAndInPlaceOperands_MatchReference(bool ta, bool tb)
+    {
+        // Every combination of packing / reading in place, with edge panels in both directions.
+        for (int da = 0; da <= 1; da++)
+        {
+            for (int db = 0; db <= 1; db++)
+            {
+                Check(ta, tb, 37, 75, 41, 1f, 0f, nanC: true, directA: da, directB: db);
+                Check(ta, tb, 24, 48, 300, -1f, 0.5f, padA: 3, padB: 1, padC: 2, directA: da, directB: db);
+                Check(ta, tb, 13, 10, 7, 1f, 1f, padA: 1, padB: 4, directA: da, directB: db);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void FallbackKernels_MatchReference(bool ta, bool tb)
+    {
+        foreach (int kind in new[] { Sgemm.KindPortable, Sgemm.KindAvx2 })
+        {
+            if (kind == Sgemm.KindAvx2 && Sgemm.BestKind < Sgemm.KindAvx2)
+                continue;
+            Check(ta, tb, 1, 1, 1, 1f, 0f, nanC: true, kind: kind);
+            Check(ta, tb, 17, 13, 29, 1f, 0f, nanC: true, kind: kind);
+            Check(ta, tb, 33, 9, 7, 0.5f, 1f, padA: 1, padB: 2, padC: 3, kind: kind);
+            Check(ta, tb, 70, 150, 260, 1f, -1f, kind: kind);
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void LargeMultiThreaded_MatchesReference(bool ta, bool tb)
+    {
+        // Large enough to be split across threads, with several k blocks and edge tiles in both directions.
+        Check(ta, tb, 203, 301, 531, 1f, 0f, nanC: true);
+        Check(ta, tb, 150, 97, 600, 0.5f, 2f, padA: 4, padB: 1, padC: 7, seed: 3);
+    }
+
+    [Fact]
+    public void MlpShapes_MatchReference()
+    {
+        Check(false, false, 128, 10, 512, 1f, 0f, nanC: true);
+        Check(true, false, 512, 10, 128, 1f, 1f);
+        Check(false, true, 128, 784, 512, 1f, 0f, nanC: true);
+        Check(true, false, 784, 64, 128, 1f, 0f, nanC: true);
+        Check(false, false, 128, 64, 20, 1f, 0f, nanC: true);
+    }
+
+    [Fact]
+    public void ZeroK_OrZeroAlpha_ScalesC()
+    {
+        var c = new float[] { float.NaN, float.NaN, float.NaN, float.NaN };
+        Sgemm.Multiply(false, false, 2, 2, 0, 1f, ReadOnlySpan<float>.Empty, 0, ReadOnlySpan<float>.Empty, 2, 0f, c, 2);
+        Assert.All(c, v => Assert.Equal(0f, v));
+
+        var c2 = new float[] { 1, 2, 3, 4 };
+        var a = new float[] { 1, 1, 1, 1 };
+        Sgemm.Multiply(false, false, 2, 2, 2, 0f, a, 2, a, 2, 3f, c2, 2);
+        Assert.Equal(new float[] { 3, 6, 9, 12 }, c2);
+    }
+
+    [Fact]
+    public void PackedOverload_IsPlainProduct()
+    {
+        float[] a = { 1, 2, 3, 4, 5, 6 };        // 2×3
+        float[] b = { 7, 8, 9, 10, 11, 12 };     // 3×2
+        var c = new float[] { float.NaN, float.NaN, float.NaN, float.NaN };
+        Sgemm.Multiply(false, false, 2, 2, 3, a, b, c);
+        Assert.Equal(new float[] { 58, 64, 139, 154 }, c);
+    }
+
+    [Fact]
+    public void InvalidArguments_Throw()
+    {
+        var a = new float[6];
+        var c = new float[4];
+        var shortC = new float[3];
+        Assert.Throws<ArgumentException>(() => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 3, a, 2, 0f, shortC, 2));
+        Assert.Throws<ArgumentException>(() => Sgemm.Multiply(false, false, 2, 2, 4, 1f, a, 4, a, 2, 0f, c, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 2, a, 2, 0f, c, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, -1, 2, 3, 1f, a, 3, a, 2, 0f, c, 2));
+    }
+
+    [Fact]
+    public void NoAllocationAfterWarmUp()
+    {
+        (int M, int N, int K, bool TA, bool TB)[] shapes =
+        {
+            (64, 29, 80, false, false), (128, 512, 128, false, false), (256, 200, 300, true, false),
+            (128, 300, 256, false, true), (300, 300, 300, true, true),
+        };
+        int max = 300 * 300;
+        float* a = stackalloc float[1];
+        var ha = new float[max];
+        var hb = new float[max];
+        var hc = new float[max];
+        new Random(5).NextBytes(new byte[1]);
+        fixed (float* pa = ha)
+        fixed (float* pb = hb)
+        fixed (float* pc = hc)
+        {
+            foreach (var s in shapes)
+                for (int w = 0; w < 3; w++)
+                    Multiply(s, pa, pb, pc);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int r = 0; r < 20; r++)
+                foreach (var s in shapes)
+                    Multiply(s, pa, pb, pc);
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            Assert.Equal(0, after - before);
+        }
+
+        static void Multiply((int M, int N, int K, bool TA, bool TB) s, float* pa, float* pb, float* pc)
+            => Sgemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, 1f, pa, s.TA ? s.M : s.K, pb, s.TB ? s.K : s.N, 0f, pc, s.N);
+    }
+
+    [Fact]
+    public void ConcurrentCallers_AreSafe()
+    {
+        const int M = 150, N = 170, K = 190;
+        float[] a = Random(M * K, 1), b = Random(K * N, 2);
+        var expected = new float[M * N];
+        Sgemm.Multiply(false, false, M, N, K, a, b, expected);
+        var errors = new int[4];
+        var threads = new Thread[4];
+        for (int t = 0; t < threads.Length; t++)
+        {
+            int id = t;
+            threads[t] = new Thread(() =>
+            {
+                var c = new float[M * N];
+                for (int r = 0; r < 20; r++)
+                {
+                    Array.Fill(c, float.NaN);
+                    Sgemm.Multiply(false, false, M, N, K, a, b, c);
+                    for (int i = 0; i < c.Length; i++)
+                        if (c[i] != expected[i])
+                            errors[id]++;
+                }
+            });
+            threads[t].Start();
+        }
+        foreach (Thread t in threads)
+            t.Join();
+        Assert.All(errors, e => Assert.Equal(0, e));
+    }
+}
+
+public class WorkerPoolTests
+{
+    private sealed class CountingJob : IWorkItem
+    {
+        public int[] Hits = Array.Empty<int>();
+        public WorkerPool? Nested;
+
+        public void Execute(int index)
+        {
+            Interlocked.Increment(ref Hits[index]);
+            if (Nested is not null)
+            {
+                var inner = new CountingJob { Hits = new int[3] };
+                Nested.Run(inner, 3);
+                Assert.All(inner.Hits, h => Assert.Equal(1, h));
+            }
+        }
+    }
+
+    [Fact]
+    public void Run_ExecutesEveryItemOnce()
+    {
+        var pool = WorkerPool.Shared;
+        Assert.True(pool.MaxThreads >= 1);
+        var job = new CountingJob();
+        foreach (int count in new[] { 1, 2, 3, 7, 100, 1000 })
+        {
+            for (int rep = 0; rep < 50; rep++)
+            {
+                job.Hits = new int[count];
+                pool.Run(job, count);
+                Assert.All(job.Hits, h => Assert.Equal(1, h));
+            }
+        }
+    }
+
+    [Fact]
+    public void Run_NestedAndPrivatePool_Works()
+    {
+        var pool = new WorkerPool(3);
+        var job = new CountingJob { Hits = new int[8], Nested = pool };
+        pool.Run(job, 8);
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
+
+    private sealed class ThrowingJob : IWorkItem
+    {
+        public void Execute(int index)
+        {
+            if (index == 3)
+                throw new InvalidOperationException("boom");
+        }
+    }
+
+    [Fact]
+    public void Run_RethrowsWorkItemException()
+    {
+        var pool = new WorkerPool(2);
+        Assert.Throws<InvalidOperationException>(() => pool.Run(new ThrowingJob(), 8));
+        var job = new CountingJob { Hits = new int[5] };
+        pool.Run(job, 5);
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
+}
