@@ -11,14 +11,14 @@ for r in rows:
     if r.get("bench") == "sgemm":
         values[("sgemm " + r["shape"], "gflops", r["impl"])].append(r["gflops"])
     else:
-        values[(r["bench"], r["phase"], r["impl"])].append(r["samples_per_s"])
+        values[(r["bench"], f'{r["phase"]}@{r["batch"]}', r["impl"])].append(r["samples_per_s"])
 
 keys = sorted({(b, p) for (b, p, _) in values})
-print(f"{'benchmark':<34} {'phase':<7} {'NetGen':>12} {'reference':>12} {'ratio':>7}")
+print(f"{'benchmark':<34} {'phase':<10} {'NetGen':>12} {'reference':>12} {'ratio':>7}")
 for b, p in keys:
     ng = values.get((b, p, "netgen"))
     ref = values.get((b, p, "pytorch")) or values.get((b, p, "openblas"))
     ngm = statistics.median(ng) if ng else float("nan")
     refm = statistics.median(ref) if ref else float("nan")
     unit = "GFLOPS" if p == "gflops" else "samples/s"
-    print(f"{b:<34} {p if p != 'gflops' else '':<7} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x  ({unit})")
+    print(f"{b:<34} {p if p != 'gflops' else '':<10} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x  ({unit})")

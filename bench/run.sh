@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the NetGen benchmark and its references side by side, in the same run, and prints the ratios.
 #   bench/run.sh [rounds]          (default 3 rounds; the median of the rounds is reported)
+#   CNN=1 bench/run.sh 1           (also the seed-002 CNNs; slow)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -19,8 +20,8 @@ reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_P
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
-  NETGEN_THREADS=2 $netgen sgemm mlp-small mlp autoencoder >>"$results"
+  NETGEN_THREADS=2 $netgen sgemm mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} >>"$results"
   "${reference_env[@]}" /usr/bin/python3 bench/openblas_sgemm.py >>"$results"
-  "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py mlp-small mlp autoencoder >>"$results"
+  "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} >>"$results"
 done
 /usr/bin/python3 bench/compare.py "$results"

@@ -164,7 +164,7 @@ BENCHES: Dict[str, Bench] = {
         build=lambda: dense_stack([29, 80, 40, 80, 29]),
         input_shape=(29,), target="input", loss=nn.MSELoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=64,
+        batch=64, infer_batches=(64,),
         description="seed-004 autoencoder 29-80 relu-40 relu-80 relu-29 linear, Adam(1e-3, eps 1e-7), MSE"),
     "mnist-cnn": Bench(
         build=mnist_cnn,

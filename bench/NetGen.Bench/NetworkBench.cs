@@ -25,10 +25,52 @@ public partial class Mlp;
 [Dense(29)]
 public partial class Autoencoder;
 
+[Network(28, 28, 1)]
+[Dropout(0.25)]
+[Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[Dropout(0.5)]
+[Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[Dropout(0.5)]
+[AveragePooling2D(2, Padding = Padding.Same)]
+[Conv2D(64, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[AveragePooling2D(2, Padding = Padding.Same)]
+[Conv2D(64, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[Dropout(0.5)]
+[AveragePooling2D(2, Padding = Padding.Same)]
+[Flatten]
+[Dense(1024, Activation = Activation.Relu)]
+[Dropout(0.5)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class MnistCnn;
+
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Conv2D(64, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Conv2D(128, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Conv2D(128, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(1024)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Dense(1024)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class FashionCnn;
+
 /// <summary>Training and inference throughput of the benchmark networks, on random data (fixed seed).</summary>
 public static class NetworkBench
 {
-    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder"];
+    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn"];
 
     private sealed record Case(Func<Model> Create, Func<Optimizer> Optimizer, Loss Loss, int Batch, int Inputs, int Outputs, bool Classes);
 
@@ -37,6 +79,8 @@ public static class NetworkBench
         "mlp-small" => new(() => new MlpSmall(), () => new SGD(0.01f, momentum: 0.9f, nesterov: true), Loss.CategoricalCrossEntropy, 128, 20, 10, true),
         "mlp" => new(() => new Mlp(), () => new RMSprop(), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "autoencoder" => new(() => new Autoencoder(), () => new Adam(), Loss.MeanSquaredError, 64, 29, 29, false),
+        "mnist-cnn" => new(() => new MnistCnn(), () => new Adam(1e-3f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
+        "fashion-cnn" => new(() => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
 
@@ -46,7 +90,8 @@ public static class NetworkBench
         using var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
         var random = new Random(0);
-        const int pool = 16;
+        bool slow = name.EndsWith("cnn", StringComparison.Ordinal);
+        int pool = slow ? 2 : 16;
         var xs = new Tensor[pool];
         var ys = new Tensor[pool];
         for (int i = 0; i < pool; i++)
@@ -57,28 +102,38 @@ public static class NetworkBench
             for (int r = 0; r < c.Batch; r++)
                 if (c.Classes) y[r * c.Outputs + random.Next(c.Outputs)] = 1;
                 else for (int k = 0; k < c.Outputs; k++) y[r * c.Outputs + k] = x[r * c.Inputs + k];
-            xs[i] = new Tensor(x, c.Batch, c.Inputs);
+            xs[i] = c.Inputs == 784 && name.EndsWith("cnn", StringComparison.Ordinal) ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
             ys[i] = new Tensor(y, c.Batch, c.Outputs);
         }
 
         int step = 0;
+        int warmup = slow ? 2 : 20;
+        if (slow) { seconds = 3; repeats = 3; }
         Report(name, "train", c.Batch, Measure(n =>
         {
             for (int i = 0; i < n; i++, step++) model.TrainOnBatch(xs[step % pool], ys[step % pool]);
-        }, seconds, repeats), model.Backend.Name);
+        }, seconds, repeats, warmup), model.Backend.Name);
         Report(name, "infer", c.Batch, Measure(n =>
         {
             for (int i = 0; i < n; i++, step++) model.Predict(xs[step % pool], c.Batch);
-        }, seconds, repeats), model.Backend.Name);
+        }, seconds, repeats, warmup), model.Backend.Name);
+        if (slow)
+        {
+            var one = xs[0].Slice(0, 1);
+            Report(name, "infer", 1, Measure(n =>
+            {
+                for (int i = 0; i < n; i++) model.Predict(one, 1);
+            }, seconds, repeats, 20), model.Backend.Name);
+        }
     }
 
     /// <summary>Warm-up, then the median steps/s of <paramref name="repeats"/> runs of about <paramref name="seconds"/> each.</summary>
-    private static double Measure(Action<int> runSteps, double seconds, int repeats)
+    private static double Measure(Action<int> runSteps, double seconds, int repeats, int warmup)
     {
-        runSteps(20);
+        runSteps(warmup);
         var clock = Stopwatch.StartNew();
-        runSteps(20);
-        int n = Math.Max(10, (int)(20 * seconds / Math.Max(1e-6, clock.Elapsed.TotalSeconds)));
+        runSteps(warmup);
+        int n = Math.Max(warmup < 20 ? 2 : 10, (int)(warmup * seconds / Math.Max(1e-6, clock.Elapsed.TotalSeconds)));
         var rates = new List<double>();
         for (int r = 0; r < repeats; r++)
         {
