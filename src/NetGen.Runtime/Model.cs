@@ -46,8 +46,8 @@ public abstract class Model : IDisposable
     /// <summary>Seed of initialisation, dropout masks and shuffling; a run is reproducible from it.</summary>
     public ulong Seed { get; init; } = 1234;
 
-    /// <summary>The backend that runs the kernels (the managed CPU backend unless <see cref="UseBackend"/> chose another).</summary>
-    public IBackend Backend => _backend ??= new CpuBackend();
+    /// <summary>The backend that runs the kernels: CUDA, then OpenCL, then the managed CPU backend (<c>NETGEN_BACKEND=cpu|cuda|opencl|ilgpu-cpu</c> overrides), unless <see cref="UseBackend"/> chose one.</summary>
+    public IBackend Backend => _backend ??= BackendSelector.Default();
 
     /// <summary>Runs this model on <paramref name="backend"/>; call before the first use of the model.</summary>
     public void UseBackend(IBackend backend)

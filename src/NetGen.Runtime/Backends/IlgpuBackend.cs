@@ -945,8 +945,11 @@ public static class BackendSelector
     }
 
     /// <summary>CUDA, then OpenCL, then the managed CPU backend; a GPU whose kernels fail to load is skipped with a trace message.</summary>
+    private static bool s_noGpu;
+
     private static IBackend Automatic()
     {
+        if (Volatile.Read(ref s_noGpu)) return new CpuBackend(); // probed once per process: models are created often
         foreach (var type in (ReadOnlySpan<AcceleratorType>)[AcceleratorType.Cuda, AcceleratorType.OpenCL])
         {
             try
@@ -959,6 +962,7 @@ public static class BackendSelector
                 System.Diagnostics.Trace.TraceWarning($"NetGen: the {type} device could not be used ({e.GetType().Name}: {e.Message}); trying the next backend.");
             }
         }
+        Volatile.Write(ref s_noGpu, true);
         return new CpuBackend();
     }
 
