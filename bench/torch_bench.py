@@ -4,7 +4,14 @@ networks with Keras-equivalent settings, on random data of the right shapes (fix
     /usr/bin/python3 bench/torch_bench.py                 # every benchmark
     /usr/bin/python3 bench/torch_bench.py mlp autoencoder # some of them
     OPENBLAS_CORETYPE=SkylakeX LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \
+        MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 \
         /usr/bin/python3 bench/torch_bench.py             # the best configuration on our machine
+
+Allocator: every PyTorch op allocates its output, and on this VM a page fault costs ~20 us (a
+fresh 12.8 MB activation ~60 ms), so the allocator must keep freed memory. glibc returns large
+blocks to the kernel; so does jemalloc with its default decay (measured: 57 ms for a ReLU on a
+256x16x28x28 tensor with plain jemalloc, 0.5-1.2 ms with MALLOC_CONF=dirty_decay_ms:-1,
+muzzy_decay_ms:-1). The CNNs are the ones this matters for.
 
 Needs Debian's python3-torch (run with /usr/bin/python3). Prints one JSON object per line on
 stdout, e.g. {"bench": "mlp", "phase": "train", "impl": "pytorch", "samples_per_s": 13500.0,
@@ -359,6 +366,7 @@ def main(argv=None):
     print(json.dumps({"config": {
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "allocator": allocator(),
+        "MALLOC_CONF": os.environ.get("MALLOC_CONF"),
         "python": sys.version.split()[0],
         # Other processes on the machine distort the timings; a load above ~0.3 at start is a warning sign.
         "loadavg_1m": round(os.getloadavg()[0], 2)}}), file=sys.stderr, flush=True)
