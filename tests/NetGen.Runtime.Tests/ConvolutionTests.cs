@@ -262,26 +262,42 @@ public class ConvolutionTests
         _ => throw new ArgumentException(name),
     };
 
-    /// <summary>Chunking of the im2col and the work-item split, from the defaults down to one line per chunk.</summary>
-    public static IEnumerable<(int ChunkFloats, int DirectRows, int ParallelMin)> Settings()
+    /// <summary>How the CPU backend cuts the work; every setting must give the same results.</summary>
+    internal readonly record struct Setting(int ChunkFloats, int DirectRows, int ParallelMin, bool SampleParallel, long SampleMinMacs)
     {
-        yield return (CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats);
-        yield return (1, 1, 0);       // one output line per chunk, every stage split into items
-        yield return (150, 7, 0);     // a few lines per chunk, chunks that straddle samples
+        public override string ToString() => $"chunk {ChunkFloats}/{DirectRows}, min {ParallelMin}, samples {(SampleParallel ? SampleMinMacs.ToString() : "off")}";
     }
 
-    private sealed class Tuning : IDisposable
+    /// <summary>
+    /// The defaults; one output line per chunk with every stage split into items; a few lines per chunk (chunks that
+    /// straddle samples); and each sample range on one thread, whole.
+    /// </summary>
+    internal static IEnumerable<Setting> Settings()
     {
-        private readonly (int, int, int) _saved = (CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats);
+        yield return new(CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats, CpuBackend.ConvSampleParallel, CpuBackend.ConvSampleMinMacs);
+        yield return new(1, 1, 0, false, 0);
+        yield return new(150, 7, 0, false, 0);
+        yield return new(150, 7, 0, true, 0);
+        yield return new(1, 1, 0, true, 0);
+    }
 
-        public Tuning((int ChunkFloats, int DirectRows, int ParallelMin) s)
+    internal sealed class Tuning : IDisposable
+    {
+        private readonly Setting _saved = new(CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats,
+            CpuBackend.ConvSampleParallel, CpuBackend.ConvSampleMinMacs);
+
+        public Tuning(Setting s) => Apply(s);
+
+        private static void Apply(Setting s)
         {
             CpuBackend.ConvChunkFloats = s.ChunkFloats;
             CpuBackend.ConvDirectChunkRows = s.DirectRows;
             CpuBackend.ParallelMinFloats = s.ParallelMin;
+            CpuBackend.ConvSampleParallel = s.SampleParallel;
+            CpuBackend.ConvSampleMinMacs = s.SampleMinMacs;
         }
 
-        public void Dispose() => (CpuBackend.ConvChunkFloats, CpuBackend.ConvDirectChunkRows, CpuBackend.ParallelMinFloats) = _saved;
+        public void Dispose() => Apply(_saved);
     }
 
     [Theory]
@@ -665,7 +681,7 @@ public class ConvolutionTests
         var p = KerasGeometry.Pool(g.OutH, g.OutW, g.OutC, 2, 2, 2, 2, same: true);
         var k = Num.Uniform(g.Patch * g.OutC, 1, -0.5, 0.5);
         var b = Num.Uniform(g.OutC, 2);
-        using var tuning = new Tuning((2000, 16, 0));   // several chunks, growing scratch
+        using var tuning = new Tuning(new(2000, 16, 0, true, 0));   // several chunks, growing scratch, sample ranges
         using var ws = new KernelWorkspace(1 << 18);
         int pk = ws.Put(k), pb = ws.Put(b), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
         foreach (int batch in new[] { 5, 2, 9, 1, 5 })

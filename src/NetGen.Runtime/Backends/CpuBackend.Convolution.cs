@@ -104,10 +104,11 @@ public sealed unsafe partial class CpuBackend
         && g.OutH == g.InH && g.OutW == g.InW;
 
     /// <summary>Output lines per chunk: bounded scratch, equal-sized chunks.</summary>
-    private static int LinesPerChunk(in Conv2DGeometry g, int lines, bool direct)
+    private static int LinesPerChunk(Work w, int lines)
     {
-        long perLine = direct ? g.OutW : (long)g.OutW * g.Patch;
-        long target = direct ? ConvDirectChunkRows : ConvChunkFloats;
+        ref readonly Conv2DGeometry g = ref w.Conv;
+        long perLine = w.Direct ? g.OutW : (long)g.OutW * g.Patch;
+        long target = w.Direct ? w.ChunkRows : w.ChunkFloats;
         int per = (int)Math.Clamp(target / Math.Max(1, perLine), 1, lines);
         int chunks = (lines + per - 1) / per;
         return (lines + chunks - 1) / chunks;
@@ -131,37 +132,148 @@ public sealed unsafe partial class CpuBackend
             RunWork(w, WorkKind.SmallForward, lines, ItemsFor(lines, (long)g.OutW * g.OutC * g.Patch / 4));
             return;
         }
-        bool direct = IsDirect(g);
-        int per = LinesPerChunk(g, lines, direct);
-        float* cols = direct ? null : Scratch((long)per * g.OutW * g.Patch);
-        w.Cols = cols;
-        for (int l0 = 0; l0 < lines; l0 += per)
+        w.Direct = IsDirect(g);
+        (w.ChunkFloats, w.ChunkRows) = (ConvChunkFloats, ConvDirectChunkRows);   // read once: tests change them
+        int items = SampleItems(g, batch);
+        PrepareSlots(w, g, batch, items, w.Direct, w.Direct);
+        if (items == 1)
+            ConvForwardRange(w, 0, batch, parallel: true);
+        else
+            RunWork(w, WorkKind.ConvForwardSamples, batch, items);
+    }
+
+    /// <summary>
+    /// How many sample ranges a convolution is cut into. With several threads and samples each range runs whole on
+    /// one thread (its own im2col chunks, single-threaded GEMMs, epilogue): no barrier between the stages and the
+    /// patch matrix stays in that core's cache. One range: the stages run one after the other, each parallel.
+    /// </summary>
+    private static int SampleItems(in Conv2DGeometry g, int batch)
+    {
+        if (!ConvSampleParallel || Threads <= 1 || batch < 2) return 1;
+        if ((long)batch * g.Pixels * g.Patch * g.OutC < ConvSampleMinMacs) return 1;
+        return Math.Min(batch, Threads * 4);
+    }
+
+    /// <summary>Whether a convolution over several samples runs each range of samples on one thread (see <see cref="SampleItems"/>).</summary>
+    internal static bool ConvSampleParallel = true;
+
+    /// <summary>Below this many multiply-adds a convolution runs as one range (stages parallel) instead.</summary>
+    internal static long ConvSampleMinMacs = 1L << 22;
+
+    /// <summary>
+    /// Sets up the per-thread state of a sample-parallel convolution (a copy of <paramref name="w"/>'s arguments and
+    /// a scratch slice per thread), or the single scratch of a one-range one.
+    /// </summary>
+    private void PrepareSlots(Work w, in Conv2DGeometry g, int batch, int items, bool direct, bool noCols)
+    {
+        // The most lines a chunk of any range can have (LinesPerChunk never exceeds it).
+        int maxLines = (batch + items - 1) / items * g.OutH;
+        long perLine = (long)g.OutW * g.Patch;
+        long per = Math.Clamp(w.ChunkFloats / Math.Max(1, perLine), 1, maxLines);
+        long slotFloats = noCols ? 0 : (per * perLine + 15) & ~15L;
+        if (items == 1)
         {
-            int nl = Math.Min(per, lines - l0);
+            w.Cols = noCols ? null : Scratch(slotFloats);
+            return;
+        }
+        int slots = Threads;
+        if (_slots is null || _slots.Length < slots)
+        {
+            _slots = new Work[slots];
+            _slotBusy = new int[slots];
+            for (int i = 0; i < slots; i++) _slots[i] = new Work(this);
+        }
+        float* scratch = noCols ? null : Scratch(slotFloats * slots);
+        for (int i = 0; i < slots; i++)
+        {
+            var s = _slots[i];
+            s.Conv = g;
+            s.X = w.X; s.Z = w.Z; s.Y = w.Y; s.Dy = w.Dy; s.Dx = w.Dx; s.Bias = w.Bias; s.Kernel = w.Kernel;
+            s.Activation = w.Activation; s.Alpha = w.Alpha; s.Direct = direct;
+            s.ActBackward = w.ActBackward; s.SumBias = w.SumBias; s.SumKernel = w.SumKernel;
+            s.ChunkFloats = w.ChunkFloats; s.ChunkRows = w.ChunkRows;
+            s.Cols = noCols ? null : scratch + i * slotFloats;
+        }
+    }
+
+    private Work[]? _slots;
+    private int[] _slotBusy = [];
+
+    /// <summary>A free per-thread state; at most <see cref="Threads"/> items run at once, so one is always free soon.</summary>
+    private int AcquireSlot()
+    {
+        while (true)
+        {
+            for (int i = 0; i < _slotBusy.Length; i++)
+                if (Volatile.Read(ref _slotBusy[i]) == 0 && Interlocked.CompareExchange(ref _slotBusy[i], 1, 0) == 0)
+                    return i;
+            Thread.SpinWait(16);
+        }
+    }
+
+    private void ReleaseSlot(int slot) => Volatile.Write(ref _slotBusy[slot], 0);
+
+    /// <summary>Runs a stage over <paramref name="units"/> on the pool (<paramref name="parallel"/>) or here, whole.</summary>
+    private void Stage(Work w, int kind, int units, long floatsPerUnit, bool parallel)
+    {
+        if (parallel)
+        {
+            RunWork(w, kind, units, ItemsFor(units, floatsPerUnit));
+            return;
+        }
+        w.Kind = kind;
+        w.Units = units;
+        w.Items = 1;
+        w.Execute(0);
+    }
+
+    /// <summary>Forward of samples [n0, n1) in chunks of output lines.</summary>
+    private void ConvForwardRange(Work w, int n0, int n1, bool parallel)
+    {
+        ref readonly Conv2DGeometry g = ref w.Conv;
+        int first = n0 * g.OutH, lines = (n1 - n0) * g.OutH;
+        int per = LinesPerChunk(w, lines);
+        bool epilogue = w.Bias >= 0 || w.Activation != ActivationFunction.Linear || w.Z != w.Y;
+        for (int l0 = first; l0 < first + lines; l0 += per)
+        {
+            int nl = Math.Min(per, first + lines - l0);
             int rows = nl * g.OutW;
             long row0 = (long)l0 * g.OutW;
             float* a;
             int lda;
-            if (direct)
+            if (w.Direct)
             {
-                a = At(x) + row0 * g.InC;
+                a = At(w.X) + row0 * g.InC;
                 lda = g.InC;
             }
             else
             {
                 w.L0 = l0;
-                RunWork(w, WorkKind.Im2Col, nl, ItemsFor(nl, (long)g.OutW * g.Patch));
-                a = cols;
+                Stage(w, WorkKind.Im2Col, nl, (long)g.OutW * g.Patch, parallel);
+                a = w.Cols;
                 lda = g.Patch;
             }
-            Sgemm.Multiply(false, false, rows, g.OutC, g.Patch, 1f, a, lda, At(kernel), g.OutC, 0f, At(z) + row0 * g.OutC, g.OutC);
-            if (bias >= 0 || activation != ActivationFunction.Linear || z != y)
+            Sgemm.Multiply(false, false, rows, g.OutC, g.Patch, 1f, a, lda, At(w.Kernel), g.OutC, 0f, At(w.Z) + row0 * g.OutC, g.OutC);
+            if (epilogue)
             {
                 w.R0 = (int)row0;
-                RunWork(w, WorkKind.ConvEpilogue, rows, ItemsFor(rows, g.OutC * 2L));
+                Stage(w, WorkKind.ConvEpilogue, rows, g.OutC * 2L, parallel);
             }
         }
-        w.Cols = null;
+    }
+
+    /// <summary>One sample range of a sample-parallel forward, on a per-thread state.</summary>
+    private void ConvForwardSamples(int n0, int n1)
+    {
+        int slot = AcquireSlot();
+        try
+        {
+            ConvForwardRange(_slots![slot], n0, n1, parallel: false);
+        }
+        finally
+        {
+            ReleaseSlot(slot);
+        }
     }
 
     /// <inheritdoc/>
@@ -174,88 +286,152 @@ public sealed unsafe partial class CpuBackend
             if (dBias >= 0) Fill(dBias, g.OutC, 0f);
             return;
         }
-        bool small = IsSmall(g);
-        bool direct = !small && IsDirect(g);
         int lines = batch * g.OutH;
         int outC = g.OutC;
+        long kernelFloats = (long)g.Patch * outC;
         var w = GetWork();
         w.Conv = g;
         w.X = x; w.Z = preActivation; w.Y = y; w.Dy = dy; w.Dx = dx; w.Kernel = kernel; w.Activation = activation; w.Alpha = alpha;
         w.ActBackward = !gradientIsPreActivation && activation != ActivationFunction.Linear;
         w.SumBias = dBias >= 0;
+        w.SumKernel = dKernel >= 0;
 
-        if (small)
+        if (IsSmall(g))
         {
             // One pass: dz in place, per-item partial dBias and dKernel; the partition is fixed, so the sums are deterministic.
             int items = ItemsFor(lines, (long)g.OutW * g.OutC * g.Patch / 4);
-            long acc = (long)(g.Patch + 1) * outC;
+            long acc = kernelFloats + outC;
             w.PartialStride = (acc + 7) & ~7L;
             w.BlockStride = (acc + 15) & ~15L;
             byte* aux = Aux(items * (w.PartialStride * 8 + w.BlockStride * 4));
             w.Partials = (double*)aux;
             w.Blocks = (float*)(aux + items * w.PartialStride * 8);
-            w.SumKernel = dKernel >= 0;
             RunWork(w, WorkKind.SmallBackward, lines, items);
             float* dk = dKernel >= 0 ? At(dKernel) : null, db = dBias >= 0 ? At(dBias) : null;
             for (long i = 0; i < acc; i++)
             {
                 double s = 0;
                 for (int it = 0; it < w.Items; it++) s += w.Partials[it * w.PartialStride + i];
-                if (i < (long)g.Patch * outC) { if (dk != null) dk[i] = (float)s; }
-                else if (db != null) db[i - (long)g.Patch * outC] = (float)s;
+                if (i < kernelFloats) { if (dk != null) dk[i] = (float)s; }
+                else if (db != null) db[i - kernelFloats] = (float)s;
             }
-            if (dx >= 0)
-            {
-                w.ActBackward = false;
-                w.SumBias = false;
-                ConvBackwardChunks(w, g, batch, -1, -1, dx, false);
-            }
-            return;
+            if (dx < 0) return;
+            // dx the im2col way (dz is ready).
+            w.ActBackward = false;
+            w.SumBias = false;
+            w.SumKernel = false;
+            w.Direct = false;
         }
-        ConvBackwardChunks(w, g, batch, dKernel, dBias, dx, direct);
+        else
+            w.Direct = IsDirect(g);
+
+        {
+            (w.ChunkFloats, w.ChunkRows) = (ConvChunkFloats, ConvDirectChunkRows);
+            int items = SampleItems(g, batch);
+            bool noCols = w.Direct || (!w.SumKernel && dx < 0);
+            PrepareSlots(w, g, batch, items, w.Direct, noCols);
+            // Per item: partial dKernel (float, summed over its chunks by the GEMMs) and partial dBias (double).
+            long kStride = w.SumKernel && items > 1 ? (kernelFloats + 15) & ~15L : 0;
+            long bStride = (outC + 7) & ~7L, blockStride = (outC + 15) & ~15L;
+            int biasSlots = Math.Max(items, Threads * 4);
+            long kBytes = items * kStride * sizeof(float);
+            long bBytes = w.SumBias ? biasSlots * (bStride * sizeof(double) + blockStride * sizeof(float)) : 0;
+            byte* aux = Aux(kBytes + bBytes + 64);
+            w.KernelPartials = (float*)aux;
+            w.KernelStride = kStride;
+            if (w.SumBias)
+            {
+                w.Partials = (double*)(aux + kBytes);
+                w.PartialStride = bStride;
+                w.Blocks = (float*)(aux + kBytes + biasSlots * bStride * sizeof(double));
+                w.BlockStride = blockStride;
+                new Span<double>(w.Partials, (int)(biasSlots * bStride)).Clear();
+            }
+            if (items == 1)
+            {
+                w.KernelTarget = w.SumKernel ? At(dKernel) : null;
+                ConvBackwardRange(w, 0, batch, parallel: true);
+            }
+            else
+                RunWork(w, WorkKind.ConvBackwardSamples, batch, items);
+
+            if (w.SumKernel && items > 1)
+            {
+                float* dk = At(dKernel);
+                for (long i = 0; i < kernelFloats; i++)
+                {
+                    double s = 0;
+                    for (int it = 0; it < items; it++) s += w.KernelPartials[it * kStride + i];
+                    dk[i] = (float)s;
+                }
+            }
+            if (w.SumBias)
+            {
+                float* db = At(dBias);
+                for (int c = 0; c < outC; c++)
+                {
+                    double s = 0;
+                    for (int i = 0; i < biasSlots; i++) s += w.Partials[i * bStride + c];
+                    db[c] = (float)s;
+                }
+            }
+        }
     }
 
-    /// <summary>The chunked im2col backward: dz (if <c>ActBackward</c>), dBias, dKernel and dx, chunk by chunk.</summary>
-    private void ConvBackwardChunks(Work w, in Conv2DGeometry g, int batch, int dKernel, int dBias, int dx, bool direct)
+    /// <summary>One sample range of a sample-parallel backward, on a per-thread state, with item <paramref name="item"/>'s partial sums.</summary>
+    private void ConvBackwardSamples(Work outer, int n0, int n1, int item)
     {
-        int outC = g.OutC;
-        int lines = batch * g.OutH;
-        int per = LinesPerChunk(g, lines, direct);
-        bool needCols = !direct && (dKernel >= 0 || dx >= 0);
-        float* cols = needCols ? Scratch((long)per * g.OutW * g.Patch) : null;
-        w.Cols = cols;
-        bool rowPass = w.ActBackward || dBias >= 0;
-        int maxItems = Threads * 4;
-        if (dBias >= 0)
+        int slot = AcquireSlot();
+        try
         {
-            // Per-item partial column sums (item i of every chunk adds into slot i).
-            w.PartialStride = (outC + 7) & ~7L;
-            w.BlockStride = (outC + 15) & ~15L;
-            byte* aux = Aux(maxItems * (w.PartialStride * 8 + w.BlockStride * 4));
-            w.Partials = (double*)aux;
-            w.Blocks = (float*)(aux + maxItems * w.PartialStride * 8);
-            new Span<double>(w.Partials, (int)(maxItems * w.PartialStride)).Clear();
+            var s = _slots![slot];
+            s.KernelTarget = outer.SumKernel ? outer.KernelPartials + item * outer.KernelStride : null;
+            if (outer.SumBias)
+            {
+                s.Partials = outer.Partials + item * outer.PartialStride;
+                s.PartialStride = outer.PartialStride;
+                s.Blocks = outer.Blocks + slot * outer.BlockStride;
+                s.BlockStride = outer.BlockStride;
+            }
+            ConvBackwardRange(s, n0, n1, parallel: false);
         }
-        int inLines = batch * g.InH;
-        int zeroedUpTo = 0;
-        float* dyBase = At(w.Dy);
-        for (int l0 = 0; l0 < lines; l0 += per)
+        finally
         {
-            int nl = Math.Min(per, lines - l0);
+            ReleaseSlot(slot);
+        }
+    }
+
+    /// <summary>
+    /// Backward of samples [n0, n1) in chunks of output lines: dz (if <c>ActBackward</c>) and dBias partial sums, then
+    /// dKernel into <c>KernelTarget</c> (the first chunk overwrites, later ones add) and dx by col2im.
+    /// </summary>
+    private void ConvBackwardRange(Work w, int n0, int n1, bool parallel)
+    {
+        ref readonly Conv2DGeometry g = ref w.Conv;
+        int outC = g.OutC;
+        int first = n0 * g.OutH, lines = (n1 - n0) * g.OutH, end = first + lines;
+        int per = LinesPerChunk(w, lines);
+        bool rowPass = w.ActBackward || w.SumBias;
+        int zeroedUpTo = n0 * g.InH;
+        float* dyBase = At(w.Dy);
+        for (int l0 = first; l0 < end; l0 += per)
+        {
+            int nl = Math.Min(per, end - l0);
             int rows = nl * g.OutW;
             long row0 = (long)l0 * g.OutW;
             float* dz = dyBase + row0 * outC;
             if (rowPass)
             {
                 w.R0 = (int)row0;
-                RunWork(w, WorkKind.ConvActBackward, rows, Math.Min(maxItems, ItemsFor(rows, outC * 3L)));
+                if (parallel) RunWork(w, WorkKind.ConvActBackward, rows, Math.Min(Threads * 4, ItemsFor(rows, outC * 3L)));
+                else Stage(w, WorkKind.ConvActBackward, rows, 0, false);
             }
 
-            if (dKernel >= 0)
+            if (w.SumKernel)
             {
                 float* a;
                 int lda;
-                if (direct)
+                if (w.Direct)
                 {
                     a = At(w.X) + row0 * g.InC;
                     lda = g.InC;
@@ -263,50 +439,39 @@ public sealed unsafe partial class CpuBackend
                 else
                 {
                     w.L0 = l0;
-                    RunWork(w, WorkKind.Im2Col, nl, ItemsFor(nl, (long)g.OutW * g.Patch));
-                    a = cols;
+                    Stage(w, WorkKind.Im2Col, nl, (long)g.OutW * g.Patch, parallel);
+                    a = w.Cols;
                     lda = g.Patch;
                 }
                 // dKernel[Patch, OutC] (+)= patchesᵀ · dz
-                Sgemm.Multiply(true, false, g.Patch, outC, rows, 1f, a, lda, dz, outC, l0 == 0 ? 0f : 1f, At(dKernel), outC);
+                Sgemm.Multiply(true, false, g.Patch, outC, rows, 1f, a, lda, dz, outC, l0 == first ? 0f : 1f, w.KernelTarget, outC);
             }
 
-            if (dx >= 0)
+            if (w.Dx >= 0)
             {
-                if (direct)
+                if (w.Direct)
                 {
-                    Sgemm.Multiply(false, true, rows, g.InC, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, At(dx) + row0 * g.InC, g.InC);
+                    Sgemm.Multiply(false, true, rows, g.InC, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, At(w.Dx) + row0 * g.InC, g.InC);
                 }
                 else
                 {
                     // dcols[rows, Patch] = dz · kernelᵀ, then gathered into the input lines it touches.
-                    Sgemm.Multiply(false, true, rows, g.Patch, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, cols, g.Patch);
+                    Sgemm.Multiply(false, true, rows, g.Patch, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, w.Cols, g.Patch);
                     int last = l0 + nl - 1;
-                    int n0 = l0 / g.OutH, oh0 = l0 - n0 * g.OutH;
-                    int n1 = last / g.OutH, oh1 = last - n1 * g.OutH;
-                    int lo = n0 * g.InH + Math.Clamp(oh0 * g.StrideH - g.PadTop, 0, g.InH);
-                    int hi = n1 * g.InH + Math.Clamp(oh1 * g.StrideH - g.PadTop + (g.KernelH - 1) * g.DilationH + 1, 0, g.InH);
-                    if (l0 + nl == lines) hi = inLines;
+                    int na = l0 / g.OutH, oha = l0 - na * g.OutH;
+                    int nb = last / g.OutH, ohb = last - nb * g.OutH;
+                    int lo = na * g.InH + Math.Clamp(oha * g.StrideH - g.PadTop, 0, g.InH);
+                    int hi = nb * g.InH + Math.Clamp(ohb * g.StrideH - g.PadTop + (g.KernelH - 1) * g.DilationH + 1, 0, g.InH);
+                    if (l0 + nl == end) hi = n1 * g.InH;
                     hi = Math.Max(hi, zeroedUpTo);
                     int begin = Math.Min(lo, zeroedUpTo);
                     w.L0 = l0;
                     w.L1 = l0 + nl;
                     w.Begin = begin;
                     w.ZeroFrom = zeroedUpTo;
-                    RunWork(w, WorkKind.Col2Im, hi - begin, ItemsFor(hi - begin, (long)g.InW * g.InC * g.KernelH));
+                    Stage(w, WorkKind.Col2Im, hi - begin, (long)g.InW * g.InC * g.KernelH, parallel);
                     zeroedUpTo = hi;
                 }
-            }
-        }
-        w.Cols = null;
-        if (dBias >= 0)
-        {
-            float* db = At(dBias);
-            for (int c = 0; c < outC; c++)
-            {
-                double s = 0;
-                for (int i = 0; i < maxItems; i++) s += w.Partials[i * w.PartialStride + c];
-                db[c] = (float)s;
             }
         }
     }
@@ -1342,7 +1507,8 @@ public sealed unsafe partial class CpuBackend
     {
         public const int Im2Col = 0, Col2Im = 1, ConvEpilogue = 2, ConvActBackward = 3,
             MaxPoolForward = 4, MaxPoolBackward = 5, AvgPoolForward = 6, AvgPoolBackward = 7,
-            BnStats = 8, BnNormalize = 9, BnBackwardSums = 10, BnBackwardDx = 11, SmallForward = 12, SmallBackward = 13;
+            BnStats = 8, BnNormalize = 9, BnBackwardSums = 10, BnBackwardDx = 11, SmallForward = 12, SmallBackward = 13,
+            ConvForwardSamples = 14, ConvBackwardSamples = 15;
     }
 
     /// <summary>The arguments of one element-wise stage, cut into <see cref="Items"/> equal ranges of <see cref="Units"/>.</summary>
@@ -1356,7 +1522,10 @@ public sealed unsafe partial class CpuBackend
         public Conv2DGeometry Conv;
         public Pool2DGeometry Pool;
         public int X, Y, Z, Dy, Dx, Bias, Kernel, Channels;
-        public bool ActBackward, SumBias, SumKernel;
+        public bool ActBackward, SumBias, SumKernel, Direct;
+        public float* KernelTarget, KernelPartials;
+        public long KernelStride;
+        public int ChunkFloats, ChunkRows;
         public ActivationFunction Activation;
         public float Alpha;
         public float* Cols;
@@ -1378,6 +1547,8 @@ public sealed unsafe partial class CpuBackend
                 case WorkKind.ConvActBackward: b.ConvActBackward(this, u0, u1, index); break;
                 case WorkKind.SmallForward: b.SmallForward(this, u0, u1); break;
                 case WorkKind.SmallBackward: b.SmallBackward(this, u0, u1, index); break;
+                case WorkKind.ConvForwardSamples: b.ConvForwardSamples(u0, u1); break;
+                case WorkKind.ConvBackwardSamples: b.ConvBackwardSamples(this, u0, u1, index); break;
                 case WorkKind.MaxPoolForward:
                 case WorkKind.MaxPoolBackward:
                 case WorkKind.AvgPoolForward:

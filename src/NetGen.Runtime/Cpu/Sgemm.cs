@@ -79,10 +79,10 @@ public static unsafe class Sgemm
     internal static long MinWorkPerThread = 1L << 19;
 
     /// <summary>Read A in place (no packing) when each A micro-panel meets at most this many B micro-panels.</summary>
-    internal static int DirectAMaxReuse = 2;
+    internal static int DirectAMaxReuse = 8;
 
     /// <summary>Read B in place (no packing) when each B micro-panel meets at most this many A micro-panels.</summary>
-    internal static int DirectBMaxReuse = 2;
+    internal static int DirectBMaxReuse = 1;
 
     /// <summary>At most this many tiles per thread (more tiles balance the load when a core is busy).</summary>
     internal static int MaxTilesPerThread = 4;

@@ -261,8 +261,11 @@ internal sealed class WorkerPool
                 }
 
                 // Idle: spin a while, then block until woken.
+                // The spin yields the core often (SpinWait turns to sched_yield after a few rounds), so that on a
+                // busy machine a spinning worker does not starve a thread that shares its core.
                 bool found = false;
                 long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + s_idleSpinTicks;
+                var spinner = new SpinWait();
                 for (int i = 0; ; i++)
                 {
                     if ((Volatile.Read(ref pool._state) >> GenShift) != seenGen || _stop)
@@ -270,8 +273,8 @@ internal sealed class WorkerPool
                         found = true;
                         break;
                     }
-                    Thread.SpinWait(1);
-                    if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > spinUntil)
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                    if ((i & 15) == 15 && System.Diagnostics.Stopwatch.GetTimestamp() > spinUntil)
                         break;
                 }
                 if (found)
