@@ -16,7 +16,8 @@ results="$out/results-$(date +%Y%m%d-%H%M%S).jsonl"
 dotnet build bench/NetGen.Bench -c Release -v q -nologo >/dev/null
 netgen="dotnet bench/NetGen.Bench/bin/Release/net10.0/NetGen.Bench.dll"
 jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
-reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc})
+# jemalloc keeps freed pages (page faults are slow on this VM; without this PyTorch CNNs run ~2x slower).
+reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1})
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
