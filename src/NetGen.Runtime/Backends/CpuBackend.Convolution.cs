@@ -328,6 +328,9 @@ public sealed unsafe partial class CpuBackend
         {
             (w.ChunkFloats, w.ChunkRows) = (ConvChunkFloats, ConvDirectChunkRows);
             int items = SampleItems(g, batch);
+            if (w.SumKernel && items > Threads)
+                // Each range keeps a partial dKernel: at most ~32 MB of them, but one per thread at least.
+                items = (int)Math.Max(Threads, Math.Min(items, (32L << 20) / (kernelFloats * sizeof(float))));
             bool noCols = w.Direct || (!w.SumKernel && dx < 0);
             PrepareSlots(w, g, batch, items, w.Direct, noCols);
             // Per item: partial dKernel (float, summed over its chunks by the GEMMs) and partial dBias (double).
