@@ -13,7 +13,8 @@ namespace NetGen.Bench;
 /// </summary>
 public static unsafe class SgemmBench
 {
-    /// <summary>(m, n, k, transA, transB): C[m,n] = op(A)[m,k]·op(B)[k,n]. Keep in step with openblas_sgemm.py.</summary>
+    /// <summary>(m, n, k, transA, transB): C[m,n] = op(A)[m,k]·op(B)[k,n]; keep in step with openblas_sgemm.py.
+    /// </summary>
     private static readonly (int M, int N, int K, bool TA, bool TB)[] Shapes =
     {
         (256, 256, 256, false, false),
@@ -41,9 +42,11 @@ public static unsafe class SgemmBench
     /// Runs the benchmark. Options: <c>--quick</c> (fewer samples), <c>--threads N</c> (cap the threads),
     /// <c>--shape MxNxK[:TN]</c> (only this shape; repeatable), <c>--kind 0|1|2</c> (force a kernel family),
     /// <c>--kc/--mc/--nc N</c> (blocking, for tuning), <c>--par N</c> (parallel threshold in multiply-adds),
-    /// <c>--da/--db 0|1</c> (force packing or in-place reads of A/B), <c>--best</c> (report the best sample
-    /// instead of the median: steadier on a busy machine, for tuning), <c>--cpu</c> (time with the thread's CPU
-    /// time: only meaningful with <c>--threads 1</c>).
+    /// <c>--da/--db 0|1</c> (force packing or in-place reads of A/B), <c>--tc 0|1</c> (force C or Cᵀ),
+    /// <c>--pf N</c> (C prefetch distance), <c>--wake N</c>, <c>--tiles N</c>, <c>--minwork N</c> (threading),
+    /// <c>--best</c> (report the best sample instead of the median: steadier on a busy machine, for tuning),
+    /// <c>--cpu</c> (time with the thread's CPU time: only meaningful with <c>--threads 1</c>), <c>--pool</c>
+    /// (measure the worker pool's overhead instead).
     /// </summary>
     private static bool s_best, s_cpuTime;
 
@@ -89,6 +92,9 @@ public static unsafe class SgemmBench
                 case "--shape": only.Add(ParseShape(Next())); break;
                 case "--da": Sgemm.DirectAMode = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--db": Sgemm.DirectBMode = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--pf": Sgemm.PrefetchDistance = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--wake": Sgemm.WakeThreshold = long.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--tc": Sgemm.TransposeMode = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--dar": Sgemm.DirectAMaxReuse = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--dbr": Sgemm.DirectBMaxReuse = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--best": s_best = true; break;
@@ -117,7 +123,7 @@ public static unsafe class SgemmBench
         }
     }
 
-    /// <summary>Prints the cost of one <see cref="WorkerPool.Run"/> of empty items: back to back, and after idling.</summary>
+    /// <summary>Prints the cost of one <see cref="WorkerPool.Run"/> of empty items: back to back, after idling.</summary>
     private static void PoolOverhead()
     {
         WorkerPool pool = WorkerPool.Shared;
@@ -135,19 +141,22 @@ public static unsafe class SgemmBench
         Array.Sort(times);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{{\"bench\":\"pool\",\"case\":\"back-to-back\",\"threads\":{pool.MaxThreads},\"us\":{times[10]:F3}}}"));
-        foreach (int idleMs in new[] { 1, 10, 100 })
+        foreach (bool wake in new[] { true, false })
         {
-            var lat = new double[15];
-            for (int s = 0; s < lat.Length; s++)
+            foreach (int idleMs in new[] { 1, 10, 100 })
             {
-                Thread.Sleep(idleMs);
-                long t0 = Stopwatch.GetTimestamp();
-                pool.Run(job, pool.MaxThreads);
-                lat[s] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                var lat = new double[15];
+                for (int s = 0; s < lat.Length; s++)
+                {
+                    Thread.Sleep(idleMs);
+                    long t0 = Stopwatch.GetTimestamp();
+                    pool.Run(job, pool.MaxThreads, wake);
+                    lat[s] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                }
+                Array.Sort(lat);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"bench\":\"pool\",\"case\":\"after {idleMs} ms idle{(wake ? "" : ", no wake")}\",\"threads\":{pool.MaxThreads},\"us\":{lat[7]:F3}}}"));
             }
-            Array.Sort(lat);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"bench\":\"pool\",\"case\":\"after {idleMs} ms idle\",\"threads\":{pool.MaxThreads},\"us\":{lat[7]:F3}}}"));
         }
     }
 
@@ -163,7 +172,8 @@ public static unsafe class SgemmBench
     private static double Measure(int m, int n, int k, bool ta, bool tb, bool quick)
     {
         int lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
-        nuint sa = (nuint)((long)(ta ? k : m) * lda), sb = (nuint)((long)(tb ? n : k) * ldb), sc = (nuint)((long)m * ldc);
+        nuint sa = (nuint)((long)(ta ? k : m) * lda), sb = (nuint)((long)(tb ? n : k) * ldb);
+        nuint sc = (nuint)((long)m * ldc);
         float* a = (float*)NativeMemory.AlignedAlloc(sa * sizeof(float), 64);
         float* b = (float*)NativeMemory.AlignedAlloc(sb * sizeof(float), 64);
         float* c = (float*)NativeMemory.AlignedAlloc(sc * sizeof(float), 64);

@@ -30,7 +30,7 @@ public unsafe class SgemmTests
         return r;
     }
 
-    private static float[] Random(int count, int seed, float fill = float.NaN)
+    private static float[] Random(int count, int seed)
     {
         var rng = new Random(seed);
         var x = new float[count];
@@ -42,12 +42,15 @@ public unsafe class SgemmTests
     /// <summary>Runs one product against the reference; also checks C's padding columns are untouched.</summary>
     private static void Check(bool ta, bool tb, int m, int n, int k, float alpha, float beta, int padA = 0,
         int padB = 0, int padC = 0, bool nanC = false, int seed = 1, int kind = -1, int directA = -1,
-        int directB = -1)
+        int directB = -1, int transposeC = -1)
     {
         int lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + padC;
         float[] a = Random(Math.Max(1, (ta ? k : m) * lda), seed);
         float[] b = Random(Math.Max(1, (tb ? n : k) * ldb), seed + 1);
         float[] c = Random(Math.Max(1, m * ldc), seed + 2);
+        // Padding beyond the stored rows of A and B must never be read: make any read of it poison C.
+        PoisonPadding(a, ta ? k : m, ta ? m : k, lda);
+        PoisonPadding(b, tb ? n : k, tb ? k : n, ldb);
         if (nanC)
         {
             for (int i = 0; i < m; i++)
@@ -64,6 +67,7 @@ public unsafe class SgemmTests
         Sgemm.ForcedKind = kind;
         Sgemm.DirectAMode = directA;
         Sgemm.DirectBMode = directB;
+        Sgemm.TransposeMode = transposeC;
         try
         {
             Sgemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -73,6 +77,7 @@ public unsafe class SgemmTests
             Sgemm.ForcedKind = -1;
             Sgemm.DirectAMode = -1;
             Sgemm.DirectBMode = -1;
+            Sgemm.TransposeMode = -1;
         }
 
         // Inputs are in [-1, 1]: each product term is at most 1, and float rounding grows like sqrt(k).
@@ -89,9 +94,17 @@ public unsafe class SgemmTests
                 }
                 double err = Math.Abs(c[idx] - expected[idx]);
                 Assert.True(err <= tol,
-                    $"{(ta ? 'T' : 'N')}{(tb ? 'T' : 'N')} m={m} n={n} k={k} kind={kind}: C[{i},{j}]={c[idx]} expected {expected[idx]} (err {err:E2} > {tol:E2})");
+                    $"{(ta ? 'T' : 'N')}{(tb ? 'T' : 'N')} m={m} n={n} k={k} kind={kind}: " +
+                    $"C[{i},{j}]={c[idx]} expected {expected[idx]} (err {err:E2} > {tol:E2})");
             }
         }
+    }
+
+    private static void PoisonPadding(float[] x, int rows, int cols, int ld)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int j = cols; j < ld; j++)
+                x[r * ld + j] = float.NaN;
     }
 
     public static IEnumerable<object[]> OddSizes()
@@ -123,14 +136,19 @@ public unsafe class SgemmTests
     [InlineData(true, true)]
     public void PackedAndInPlaceOperands_MatchReference(bool ta, bool tb)
     {
-        // Every combination of packing / reading in place, with edge panels in both directions.
+        // Every combination of packing / reading in place and of computing C or Cᵀ, with edge panels in both
+        // directions.
         for (int da = 0; da <= 1; da++)
         {
             for (int db = 0; db <= 1; db++)
             {
-                Check(ta, tb, 37, 75, 41, 1f, 0f, nanC: true, directA: da, directB: db);
-                Check(ta, tb, 24, 48, 300, -1f, 0.5f, padA: 3, padB: 1, padC: 2, directA: da, directB: db);
-                Check(ta, tb, 13, 10, 7, 1f, 1f, padA: 1, padB: 4, directA: da, directB: db);
+                for (int tc = 0; tc <= 1; tc++)
+                {
+                    Check(ta, tb, 37, 75, 41, 1f, 0f, nanC: true, directA: da, directB: db, transposeC: tc);
+                    Check(ta, tb, 24, 48, 300, -1f, 0.5f, padA: 3, padB: 1, padC: 2, directA: da, directB: db,
+                        transposeC: tc);
+                    Check(ta, tb, 13, 10, 7, 1f, 1f, padA: 1, padB: 4, directA: da, directB: db, transposeC: tc);
+                }
             }
         }
     }
@@ -150,6 +168,7 @@ public unsafe class SgemmTests
             Check(ta, tb, 17, 13, 29, 1f, 0f, nanC: true, kind: kind);
             Check(ta, tb, 33, 9, 7, 0.5f, 1f, padA: 1, padB: 2, padC: 3, kind: kind);
             Check(ta, tb, 70, 150, 260, 1f, -1f, kind: kind);
+            Check(ta, tb, 70, 5, 30, 1f, 0f, nanC: true, kind: kind, transposeC: 1);
         }
     }
 
@@ -206,8 +225,10 @@ public unsafe class SgemmTests
         var shortC = new float[3];
         Assert.Throws<ArgumentException>(() => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 3, a, 2, 0f, shortC, 2));
         Assert.Throws<ArgumentException>(() => Sgemm.Multiply(false, false, 2, 2, 4, 1f, a, 4, a, 2, 0f, c, 2));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 2, a, 2, 0f, c, 2));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, -1, 2, 3, 1f, a, 3, a, 2, 0f, c, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(
+            () => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 2, a, 2, 0f, c, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(
+            () => Sgemm.Multiply(false, false, -1, 2, 3, 1f, a, 3, a, 2, 0f, c, 2));
     }
 
     [Fact]
@@ -216,14 +237,13 @@ public unsafe class SgemmTests
         (int M, int N, int K, bool TA, bool TB)[] shapes =
         {
             (64, 29, 80, false, false), (128, 512, 128, false, false), (256, 200, 300, true, false),
-            (128, 300, 256, false, true), (300, 300, 300, true, true),
+            (128, 300, 256, false, true), (300, 300, 300, true, true), (300, 10, 128, true, false),
+            (1, 300, 100, false, false),
         };
         int max = 300 * 300;
-        float* a = stackalloc float[1];
         var ha = new float[max];
         var hb = new float[max];
         var hc = new float[max];
-        new Random(5).NextBytes(new byte[1]);
         fixed (float* pa = ha)
         fixed (float* pb = hb)
         fixed (float* pc = hc)
@@ -318,6 +338,21 @@ public class WorkerPoolTests
         var job = new CountingJob { Hits = new int[8], Nested = pool };
         pool.Run(job, 8);
         Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void Run_WithoutWakingIdleWorkers_StillRunsEverything()
+    {
+        var pool = new WorkerPool(3);
+        var job = new CountingJob { Hits = new int[6] };
+        pool.Run(job, 6);
+        foreach (int idleMs in new[] { 0, 5, 150 })  // workers spinning, napping, asleep
+        {
+            Thread.Sleep(idleMs);
+            job.Hits = new int[6];
+            pool.Run(job, 6, wakeSleepers: false);
+            Assert.All(job.Hits, h => Assert.Equal(1, h));
+        }
     }
 
     private sealed class ThrowingJob : IWorkItem

@@ -34,7 +34,7 @@ public static unsafe class Sgemm
         : KindPortable;
 
     // Per-thread overrides for tests and benchmarks (0: automatic), read once per call on the calling thread.
-    [ThreadStatic] private static int t_forcedKind, t_directA, t_directB;
+    [ThreadStatic] private static int t_forcedKind, t_directA, t_directB, t_transposeC;
 
     /// <summary>For tests and benchmarks, on the calling thread: forces a kernel family (−1: automatic).</summary>
     internal static int ForcedKind
@@ -63,6 +63,16 @@ public static unsafe class Sgemm
         set => t_directB = value < 0 ? 0 : Math.Min(value, 1) + 1;
     }
 
+    /// <summary>
+    /// For tests and tuning, on the calling thread: −1 automatic, 0 never, 1 always compute Cᵀ = op(B)ᵀ·op(A)ᵀ
+    /// (written to C transposed) instead of C = op(A)·op(B).
+    /// </summary>
+    internal static int TransposeMode
+    {
+        get => t_transposeC - 1;
+        set => t_transposeC = value < 0 ? 0 : Math.Min(value, 1) + 1;
+    }
+
     /// <summary>Depth of a packed panel (k block), per kernel family.</summary>
     internal static int KcAvx512 = 256, KcAvx2 = 256, KcPortable = 128;
 
@@ -73,10 +83,17 @@ public static unsafe class Sgemm
     internal static int NcAvx512 = 1024, NcAvx2 = 1024, NcPortable = 512;
 
     /// <summary>Below this many multiply-adds (m·n·k) a product runs on the calling thread only.</summary>
-    internal static long ParallelThreshold = 1L << 20;
+    internal static long ParallelThreshold = 300_000;
 
     /// <summary>Minimum multiply-adds per thread when a product is split across threads.</summary>
-    internal static long MinWorkPerThread = 1L << 19;
+    internal static long MinWorkPerThread = 150_000;
+
+    /// <summary>
+    /// From this many multiply-adds a product signals idle (napping or sleeping) workers, which costs the caller
+    /// tens of microseconds on a VM; a smaller product gets help only from workers still spinning after a recent
+    /// job, or napping ones that notice it (see <see cref="WorkerPool"/>).
+    /// </summary>
+    internal static long WakeThreshold = 4_000_000;
 
     /// <summary>Read A in place (no packing) when each A micro-panel meets at most this many B micro-panels.</summary>
     internal static int DirectAMaxReuse = 8;
@@ -85,7 +102,10 @@ public static unsafe class Sgemm
     internal static int DirectBMaxReuse = 1;
 
     /// <summary>At most this many tiles per thread (more tiles balance the load when a core is busy).</summary>
-    internal static int MaxTilesPerThread = 4;
+    internal static int MaxTilesPerThread = 1;
+
+    /// <summary>How many k iterations before its end a micro-kernel prefetches its C tile.</summary>
+    internal static int PrefetchDistance = 64;
 
     /// <summary>Caps the number of threads used (0: the pool's <see cref="WorkerPool.MaxThreads"/>).</summary>
     internal static int MaxThreadsOverride;
@@ -121,6 +141,7 @@ public static unsafe class Sgemm
     /// <param name="ldc">Distance in elements between consecutive rows of C (≥ n).</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is negative or a leading dimension too small.</exception>
     /// <exception cref="ArgumentNullException">A pointer needed by the product is null.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
@@ -152,6 +173,18 @@ public static unsafe class Sgemm
         g.SetKind(t_forcedKind > 0 ? t_forcedKind - 1 : BestKind);
         g.DirectA = t_directA;
         g.DirectB = t_directB;
+        if (t_transposeC == 2 || (t_transposeC == 0 && transA && PreferTransposed(g.Mr, g.Nr, m, n)))
+        {
+            // Cᵀ = op(B)ᵀ·op(A)ᵀ: the same data read as the other operand, written to C transposed. Pays off
+            // for a narrow C (n of a few columns), where the vector dimension is better spent along m, when A is
+            // stored k×m: then op(A)ᵀ is read in place, with no transposing copy.
+            g.A = b;
+            g.B = a;
+            (g.Lda, g.Ldb) = (ldb, lda);
+            (g.TransA, g.TransB) = (!transB, !transA);
+            (g.M, g.N) = (n, m);
+            g.TransC = true;
+        }
 
         long work = (long)m * n * k;
         int threads = 1;
@@ -160,7 +193,7 @@ public static unsafe class Sgemm
             WorkerPool pool = WorkerPool.Shared;
             threads = MaxThreadsOverride > 0 ? Math.Min(MaxThreadsOverride, pool.MaxThreads) : pool.MaxThreads;
             threads = (int)Math.Min(threads, Math.Max(1, work / MinWorkPerThread));
-            if (threads > 1 && !WorkerPool.IsWorkerThread)
+            if (threads > 1 && !WorkerPool.IsInsideJob)
             {
                 ChooseGrid(ref g, threads, out int gm, out int gn);
                 if (gm * gn > 1)
@@ -169,17 +202,18 @@ public static unsafe class Sgemm
                     job.P = g;
                     job.Gm = gm;
                     job.Gn = gn;
-                    pool.Run(job, gm * gn);
+                    pool.Run(job, gm * gn, wakeSleepers: work >= WakeThreshold);
                     job.P = default;
                     return;
                 }
             }
         }
-        ComputeBlock(ref g, 0, m, 0, n);
+        ComputeBlock(ref g, 0, g.M, 0, g.N);
     }
 
     /// <summary>
-    /// Span form of <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>:
+    /// Span form of
+    /// <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>:
     /// <c>C = alpha·op(A)·op(B) + beta·C</c> for row-major matrices stored in spans, with bounds checked once.
     /// </summary>
     /// <param name="transA">false: A is m×k (lda ≥ k); true: A is stored k×m (lda ≥ m).</param>
@@ -260,6 +294,7 @@ public static unsafe class Sgemm
         public float Alpha, Beta;
         public int Kind, Mr, Nr, NrHalf, Kc, Mc, Nc;
         public int DirectA, DirectB; // 0 automatic, 1 never, 2 always
+        public bool TransC;          // C(i, j) is at C[j·Ldc + i] (the product was transposed)
 
         public void SetKind(int kind)
         {
@@ -290,6 +325,7 @@ public static unsafe class Sgemm
         public Problem P;
         public int Gm, Gn;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             int ti = index / Gn, tj = index % Gn;
@@ -305,21 +341,34 @@ public static unsafe class Sgemm
 
     /// <summary>
     /// Picks how to cut C into tiles (<paramref name="gm"/> row blocks × <paramref name="gn"/> column blocks) for
-    /// <paramref name="threads"/> threads: the fewest tiles that keep the threads evenly loaded, counting the
-    /// packing each tile repeats; then, for robustness on a busy machine (a thread that loses its core leaves
-    /// the others more tiles to take), up to <see cref="MaxTilesPerThread"/> tiles per thread where that costs
-    /// under about 3%.
+    /// up to <paramref name="threads"/> threads: the grid of at most one tile per thread with the lowest estimated
+    /// time, counting the packing each tile repeats; then, for robustness on a busy machine (a thread that loses
+    /// its core leaves the others more tiles to take), up to <see cref="MaxTilesPerThread"/> tiles per thread
+    /// where that is estimated to cost under 3%. 1×1 means: run serially.
     /// </summary>
     private static void ChooseGrid(ref Problem g, int threads, out int gm, out int gn)
     {
         gm = 1;
         gn = 1;
         double baseCost = double.MaxValue;
-        for (int f = 1; f <= Math.Max(1, MaxTilesPerThread); f++)
+        for (int tiles = 2; tiles <= threads; tiles++)
+            Consider(ref g, threads, tiles, ref baseCost, ref gm, ref gn);
+        if (gm * gn == 1)
+            return;
+        for (int f = 2; f <= MaxTilesPerThread; f++)
         {
-            int tiles = threads * f;
-            double best = double.MaxValue;
-            int bm = 0, bn = 0;
+            double cost = baseCost * 1.03;
+            int fm = gm, fn = gn;
+            Consider(ref g, threads, threads * f, ref cost, ref fm, ref fn);
+            if (fm * fn == threads * f)
+            {
+                gm = fm;
+                gn = fn;
+            }
+        }
+
+        static void Consider(ref Problem g, int threads, int tiles, ref double best, ref int gm, ref int gn)
+        {
             for (int tn = 1; tn <= tiles; tn++)
             {
                 if (tiles % tn != 0)
@@ -328,22 +377,9 @@ public static unsafe class Sgemm
                 if (cost < best)
                 {
                     best = cost;
-                    bm = tiles / tn;
-                    bn = tn;
+                    gm = tiles / tn;
+                    gn = tn;
                 }
-            }
-            if (bm == 0)
-                break;
-            if (f == 1)
-            {
-                baseCost = best;
-                gm = bm;
-                gn = bn;
-            }
-            else if (best <= baseCost * 1.03)
-            {
-                gm = bm;
-                gn = bn;
             }
         }
     }
@@ -367,11 +403,33 @@ public static unsafe class Sgemm
         return rounds * tile * g.K;
     }
 
+    /// <summary>
+    /// Whether computing Cᵀ wastes clearly less of the micro-kernel on padding than computing C: true for a
+    /// narrow C such as m=128, n=10 (a 12×16 tile would be 10/16 used; as Cᵀ, 12×32 tiles are 10/12 used).
+    /// </summary>
+    private static bool PreferTransposed(int mr, int nr, int m, int n)
+    {
+        double normal = PaddedRows(m, mr) * PaddedCols(n, nr);
+        double transposed = PaddedRows(n, mr) * PaddedCols(m, nr);
+        return transposed * 1.2 < normal;
+
+        static double PaddedRows(int rows, int mr) => (rows + mr - 1) / mr * mr;
+
+        static double PaddedCols(int cols, int nr)
+        {
+            int full = cols / nr * nr, rem = cols - full;
+            return full + (rem == 0 ? 0 : rem <= nr / 2 ? nr / 2 : nr);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Blocked product of one tile of C
     // ------------------------------------------------------------------------------------------------
 
-    /// <summary>Splits <paramref name="total"/> into equal blocks of at most about <paramref name="max"/>, rounded up to <paramref name="unit"/>.</summary>
+    /// <summary>
+    /// Splits <paramref name="total"/> into equal blocks of at most about <paramref name="max"/>, rounded up to
+    /// <paramref name="unit"/>.
+    /// </summary>
     private static int BlockSize(int total, int max, int unit)
     {
         int blocks = (total + max - 1) / max;
@@ -381,6 +439,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C on the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeBlock(ref Problem g, int i0, int i1, int j0, int j1)
     {
         int rowsTotal = i1 - i0, colsTotal = j1 - j0;
@@ -396,7 +455,9 @@ public static unsafe class Sgemm
         {
             int aReuse = (Math.Min(ncMax, colsTotal) + nr - 1) / nr;   // B micro-panels per A micro-panel
             int bReuse = (rowsTotal + mr - 1) / mr;                    // A micro-panels per B micro-panel
-            directA = g.DirectA != 0 ? g.DirectA == 2 : aReuse <= DirectAMaxReuse;
+            // A row stride that is a multiple of 4 KiB maps the 12 rows read in place to one L1 set: pack then.
+            bool aliased = g.Lda % 1024 == 0;
+            directA = g.DirectA != 0 ? g.DirectA == 2 : aReuse <= DirectAMaxReuse && !aliased;
             directB = !g.TransB && (g.DirectB != 0 ? g.DirectB == 2 : bReuse <= DirectBMaxReuse);
         }
 
@@ -424,13 +485,15 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Runs the micro-kernel over every (A micro-panel, B micro-panel) pair of a block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(ref Problem g, int ic, int mc, int jc, int nc, int pc, int kc, float* pa,
         float* pb, bool directA, bool directB, float beta, float* tmp)
     {
         int mr = g.Mr, nr = g.Nr, kind = g.Kind;
         nint ldc = g.Ldc, lda = g.Lda, ldb = g.Ldb;
         float alpha = g.Alpha;
-        float* c = g.C + ic * ldc + jc;
+        bool transC = g.TransC;
+        float* c = transC ? g.C + jc * ldc + ic : g.C + ic * ldc + jc;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -448,12 +511,12 @@ public static unsafe class Sgemm
                 bPanel = pb + (nint)jr * kc;
                 bStep = width;
             }
-            float* cCol = c + jr;
+            float* cCol = transC ? c + jr * ldc : c + jr;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int rows = Math.Min(mr, mc - ir);
-                float* cTile = cCol + ir * ldc;
-                bool full = rows == mr && cols == width;
+                float* cTile = transC ? cCol + ir : cCol + ir * ldc;
+                bool full = !transC && rows == mr && cols == width;
                 float* cOut = full ? cTile : tmp;
                 nint ldOut = full ? ldc : width;
                 float alphaOut = full ? alpha : 1f, betaOut = full ? beta : 0f;
@@ -480,7 +543,9 @@ public static unsafe class Sgemm
                 {
                     RunKernel(kind, narrow, kc, pa + (nint)ir * kc, mr, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
                 }
-                if (!full)
+                if (transC)
+                    MergeTileTransposed(tmp, width, cTile, ldc, rows, cols, alpha, beta);
+                else if (!full)
                     MergeTile(tmp, width, cTile, ldc, rows, cols, alpha, beta);
             }
         }
@@ -514,8 +579,32 @@ public static unsafe class Sgemm
     }
 
     /// <summary>c[0..rows, 0..cols] = alpha·t + beta·c (beta 0: c is not read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile(float* t, nint ldt, float* c, nint ldc, int rows, int cols, float alpha, float beta)
     {
+        if (Avx512F.IsSupported && cols <= 32)
+        {
+            // Masked loads and stores: no scalar tail, and nothing outside the tile is touched.
+            Vector512<float> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+            Vector512<int> lane = Vector512<int>.Indices;
+            Vector512<float> m0 = Vector512.LessThan(lane, Vector512.Create(cols)).AsSingle();
+            Vector512<float> m1 = Vector512.LessThan(lane, Vector512.Create(cols - 16)).AsSingle();
+            for (int r = 0; r < rows; r++, t += ldt, c += ldc)
+            {
+                Vector512<float> v = Vector512.Load(t) * va;
+                if (beta != 0f)
+                    v = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(c, m0, Vector512<float>.Zero), vb, v);
+                Avx512F.MaskStore(c, m0, v);
+                if (cols > 16)
+                {
+                    v = Vector512.Load(t + 16) * va;
+                    if (beta != 0f)
+                        v = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(c + 16, m1, Vector512<float>.Zero), vb, v);
+                    Avx512F.MaskStore(c + 16, m1, v);
+                }
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++, t += ldt, c += ldc)
         {
             int j = 0;
@@ -547,6 +636,29 @@ public static unsafe class Sgemm
         }
     }
 
+    /// <summary>
+    /// c[j·ldc + r] = alpha·t[r·ldt + j] + beta·c[j·ldc + r] for r &lt; rows, j &lt; cols (beta 0: c is not read).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeTileTransposed(float* t, nint ldt, float* c, nint ldc, int rows, int cols, float alpha,
+        float beta)
+    {
+        for (int j = 0; j < cols; j++, c += ldc)
+        {
+            float* tj = t + j;
+            if (beta == 0f)
+            {
+                for (int r = 0; r < rows; r++)
+                    c[r] = alpha * tj[r * ldt];
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                    c[r] = alpha * tj[r * ldt] + beta * c[r];
+            }
+        }
+    }
+
     /// <summary>C = beta·C (beta 0: C is zeroed without being read).</summary>
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
     {
@@ -571,6 +683,7 @@ public static unsafe class Sgemm
     /// A(ic + q·Mr + i, pc + p) contiguously (zero beyond the last row). With <paramref name="onlyEdge"/>, packs
     /// only a last, partial panel (full panels are read in place).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(ref Problem g, int ic, int mc, int pc, int kc, float* dst, bool onlyEdge)
     {
         int mr = g.Mr;
@@ -590,6 +703,7 @@ public static unsafe class Sgemm
     /// most Nr/2 columns): panel q holds, for each p, its columns' values contiguously (zero beyond the last).
     /// With <paramref name="onlyEdge"/>, packs only a last panel narrower than its width.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(ref Problem g, int pc, int kc, int jc, int nc, float* dst, bool onlyEdge)
     {
         int nr = g.Nr;
@@ -647,6 +761,22 @@ public static unsafe class Sgemm
                 return;
             }
         }
+        if (Avx512F.IsSupported && w <= 32)
+        {
+            // Masked loads (which never touch memory past the last column) and stores of up to 2×16 lanes.
+            Vector512<int> lane = Vector512<int>.Indices;
+            Vector512<float> load0 = Vector512.LessThan(lane, Vector512.Create(cols)).AsSingle();
+            Vector512<float> load1 = Vector512.LessThan(lane, Vector512.Create(cols - 16)).AsSingle();
+            Vector512<float> store0 = Vector512.LessThan(lane, Vector512.Create(w)).AsSingle();
+            Vector512<float> store1 = Vector512.LessThan(lane, Vector512.Create(w - 16)).AsSingle();
+            for (int p = 0; p < kc; p++, src += ld, dst += w)
+            {
+                Avx512F.MaskStore(dst, store0, Avx512F.MaskLoad(src, load0, Vector512<float>.Zero));
+                if (w > 16)
+                    Avx512F.MaskStore(dst + 16, store1, Avx512F.MaskLoad(src + 16, load1, Vector512<float>.Zero));
+            }
+            return;
+        }
         for (int p = 0; p < kc; p++, src += ld, dst += w)
         {
             int j = 0;
@@ -661,6 +791,8 @@ public static unsafe class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTranspose(float* src, int ld, int kc, int rows, int w, float* dst)
     {
+        if (rows < w)
+            new Span<float>(dst, kc * w).Clear();
         int j = 0;
         if (Sse.IsSupported)
         {
@@ -701,15 +833,6 @@ public static unsafe class Sgemm
             for (int p = 0; p < kc; p++, d += w)
                 *d = s[p];
         }
-        if (rows < w)
-        {
-            for (int p = 0; p < kc; p++)
-            {
-                float* d = dst + (nint)p * w;
-                for (int jj = rows; jj < w; jj++)
-                    d[jj] = 0f;
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -724,7 +847,7 @@ public static unsafe class Sgemm
 
         public Buffers() => Tmp = (float*)NativeMemory.AlignedAlloc(32 * 32 * sizeof(float), 64);
 
-        /// <summary>Room for one edge tile (up to 32×32) computed by a micro-kernel before it is merged into C.</summary>
+        /// <summary>Room for one edge tile (up to 32×32) computed by a micro-kernel before it goes into C.</summary>
         public float* Tmp { get; }
 
         public float* EnsureA(nuint floats) => Ensure(ref _a, ref _aCap, floats);
@@ -775,7 +898,61 @@ public static unsafe class Sgemm
         Vector512<float> c9_0 = default, c9_1 = default;
         Vector512<float> c10_0 = default, c10_1 = default;
         Vector512<float> c11_0 = default, c11_1 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc - PrefetchDistance;
+        for (; p < kEnd; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a;
+            a = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1);
+            a = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a, b1, c4_1);
+            a = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a, b1, c5_1);
+            a = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a, b1, c6_1);
+            a = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1);
+            a = Vector512.Create(ap[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a, b1, c8_1);
+            a = Vector512.Create(ap[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a, b1, c9_1);
+            a = Vector512.Create(ap[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a, b1, c10_1);
+            a = Vector512.Create(ap[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a, b1, c11_1);
+            ap += aStep;
+            bp += bStep;
+        }
+
+        // Bring the C tile into L1 a few iterations before it is updated.
+        float* cRow = c;
+        for (int r = 0; r < 12; r++, cRow += ldc)
+        {
+            Sse.Prefetch0(cRow);
+            Sse.Prefetch0(cRow + 31);
+        }
+        kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector512<float> b0 = Vector512.Load(bp + 0);
             Vector512<float> b1 = Vector512.Load(bp + 16);
@@ -917,7 +1094,47 @@ public static unsafe class Sgemm
         Vector512<float> c9_0 = default;
         Vector512<float> c10_0 = default;
         Vector512<float> c11_0 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc - PrefetchDistance;
+        for (; p < kEnd; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> a;
+            a = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            a = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            a = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            a = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            a = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            a = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            a = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            a = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            a = Vector512.Create(ap[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            a = Vector512.Create(ap[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            a = Vector512.Create(ap[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            a = Vector512.Create(ap[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            ap += aStep;
+            bp += bStep;
+        }
+
+        // Bring the C tile into L1 a few iterations before it is updated.
+        float* cRow = c;
+        for (int r = 0; r < 12; r++, cRow += ldc)
+        {
+            Sse.Prefetch0(cRow);
+        }
+        kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector512<float> b0 = Vector512.Load(bp + 0);
             Vector512<float> a;
@@ -1005,7 +1222,8 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>AVX-512 micro-kernel reading a row-major A in place: A(i, p) is at <c>ap[i·lda + p]</c>; a 12×32 tile.</summary>
+    /// <summary>AVX-512 micro-kernel reading a row-major A in place: A(i, p) is at <c>ap[i·lda + p]</c>;
+    /// a 12×32 tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512x12x32S(int kc, float* ap, nint lda, float* bp, nint bStep, float* c, nint ldc,
         float alpha, float beta)
@@ -1024,7 +1242,64 @@ public static unsafe class Sgemm
         Vector512<float> c11_0 = default, c11_1 = default;
         nint lda2 = lda * 2;
         float* a0 = ap, a3 = ap + 3 * lda, a6 = ap + 6 * lda, a9 = ap + 9 * lda;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc - PrefetchDistance;
+        for (; p < kEnd; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a;
+            a = Vector512.Create(a0[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector512.Create(a0[lda]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector512.Create(a0[lda2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector512.Create(a3[0]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1);
+            a = Vector512.Create(a3[lda]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a, b1, c4_1);
+            a = Vector512.Create(a3[lda2]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a, b1, c5_1);
+            a = Vector512.Create(a6[0]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a, b1, c6_1);
+            a = Vector512.Create(a6[lda]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1);
+            a = Vector512.Create(a6[lda2]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a, b1, c8_1);
+            a = Vector512.Create(a9[0]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a, b1, c9_1);
+            a = Vector512.Create(a9[lda]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a, b1, c10_1);
+            a = Vector512.Create(a9[lda2]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a, b1, c11_1);
+            a0++;
+            a3++;
+            a6++;
+            a9++;
+            bp += bStep;
+        }
+
+        // Bring the C tile into L1 a few iterations before it is updated.
+        float* cRow = c;
+        for (int r = 0; r < 12; r++, cRow += ldc)
+        {
+            Sse.Prefetch0(cRow);
+            Sse.Prefetch0(cRow + 31);
+        }
+        kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector512<float> b0 = Vector512.Load(bp + 0);
             Vector512<float> b1 = Vector512.Load(bp + 16);
@@ -1171,7 +1446,50 @@ public static unsafe class Sgemm
         Vector512<float> c11_0 = default;
         nint lda2 = lda * 2;
         float* a0 = ap, a3 = ap + 3 * lda, a6 = ap + 6 * lda, a9 = ap + 9 * lda;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc - PrefetchDistance;
+        for (; p < kEnd; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> a;
+            a = Vector512.Create(a0[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            a = Vector512.Create(a0[lda]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            a = Vector512.Create(a0[lda2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            a = Vector512.Create(a3[0]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            a = Vector512.Create(a3[lda]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            a = Vector512.Create(a3[lda2]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            a = Vector512.Create(a6[0]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            a = Vector512.Create(a6[lda]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            a = Vector512.Create(a6[lda2]);
+            c8_0 = Vector512.FusedMultiplyAdd(a, b0, c8_0);
+            a = Vector512.Create(a9[0]);
+            c9_0 = Vector512.FusedMultiplyAdd(a, b0, c9_0);
+            a = Vector512.Create(a9[lda]);
+            c10_0 = Vector512.FusedMultiplyAdd(a, b0, c10_0);
+            a = Vector512.Create(a9[lda2]);
+            c11_0 = Vector512.FusedMultiplyAdd(a, b0, c11_0);
+            a0++;
+            a3++;
+            a6++;
+            a9++;
+            bp += bStep;
+        }
+
+        // Bring the C tile into L1 a few iterations before it is updated.
+        float* cRow = c;
+        for (int r = 0; r < 12; r++, cRow += ldc)
+        {
+            Sse.Prefetch0(cRow);
+        }
+        kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector512<float> b0 = Vector512.Load(bp + 0);
             Vector512<float> a;
@@ -1273,7 +1591,8 @@ public static unsafe class Sgemm
         Vector256<float> c3_0 = default, c3_1 = default;
         Vector256<float> c4_0 = default, c4_1 = default;
         Vector256<float> c5_0 = default, c5_1 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector256<float> b0 = Vector256.Load(bp + 0);
             Vector256<float> b1 = Vector256.Load(bp + 8);
@@ -1355,7 +1674,8 @@ public static unsafe class Sgemm
         Vector256<float> c3_0 = default;
         Vector256<float> c4_0 = default;
         Vector256<float> c5_0 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector256<float> b0 = Vector256.Load(bp + 0);
             Vector256<float> a;
@@ -1416,7 +1736,8 @@ public static unsafe class Sgemm
         Vector128<float> c1_0 = default, c1_1 = default;
         Vector128<float> c2_0 = default, c2_1 = default;
         Vector128<float> c3_0 = default, c3_1 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector128<float> b0 = Vector128.Load(bp + 0);
             Vector128<float> b1 = Vector128.Load(bp + 4);
@@ -1478,7 +1799,8 @@ public static unsafe class Sgemm
         Vector128<float> c1_0 = default;
         Vector128<float> c2_0 = default;
         Vector128<float> c3_0 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0, kEnd = kc;
+        for (; p < kEnd; p++)
         {
             Vector128<float> b0 = Vector128.Load(bp + 0);
             Vector128<float> a;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace NetGen.Cpu;
@@ -5,7 +6,7 @@ namespace NetGen.Cpu;
 /// <summary>One unit of a parallel job run by <see cref="WorkerPool.Run"/>.</summary>
 internal interface IWorkItem
 {
-    /// <summary>Runs work item <paramref name="index"/> (0 ≤ index &lt; count). Called at most once per index.</summary>
+    /// <summary>Runs work item <paramref name="index"/> (0 ≤ index &lt; count); called once per index.</summary>
     void Execute(int index);
 }
 
@@ -21,8 +22,10 @@ internal interface IWorkItem
 /// waiting for workers that woke up too late to take part (a descheduled worker costs nothing).
 /// </para>
 /// <para>
-/// Idle workers spin for a short while (2 ms, so back-to-back calls, as in a training loop, find them awake)
-/// and then block on an event, so they do not burn CPU between jobs.
+/// Idle workers spin for a short while (2 ms, so back-to-back calls, as in a training loop, find them awake),
+/// then nap, checking for work every millisecond, for 100 ms, and then block on an event, so they do not burn
+/// CPU between jobs. Signalling a blocked or napping worker is costly on a VM (tens of microseconds), so small
+/// jobs may choose not to (see <see cref="Run"/>).
 /// </para>
 /// <para>
 /// One job runs at a time. A call made while the pool is busy (from another thread, or from inside a work
@@ -40,14 +43,21 @@ internal sealed class WorkerPool
     private const long FieldMask = (1L << 20) - 1;
     private const int MaxItems = (1 << 20) - 1;
 
-    /// <summary>How long an idle worker spins, waiting for the next job, before it blocks (2 ms).</summary>
+    /// <summary>How long an idle worker spins, waiting for the next job, before it naps (2 ms).</summary>
     private static readonly long s_idleSpinTicks = System.Diagnostics.Stopwatch.Frequency / 500;
+
+    /// <summary>How long an idle worker then naps, checking for a job every millisecond, before it sleeps until
+    /// woken (100 ms).</summary>
+    private static readonly long s_napTicks = System.Diagnostics.Stopwatch.Frequency / 10;
+
+    /// <summary>A job that may not signal idle workers (see <see cref="Run"/>) still does, 1 time in N.</summary>
+    private const int SkippedWakeLimit = 16;
 
     private static WorkerPool? s_shared;
 
     [ThreadStatic] private static bool t_isWorker;
-    [ThreadStatic] private static bool t_inRun; // the calling thread runs items too; a nested Run from one must not re-enter
-
+    // The calling thread runs items too; a nested Run from one of them must not re-enter (Monitor is reentrant).
+    [ThreadStatic] private static bool t_inRun;
 
     private readonly object _runLock = new();
     private readonly Worker[] _workers;
@@ -57,6 +67,7 @@ internal sealed class WorkerPool
     private IWorkItem? _job;
     private int _completed;
     private ExceptionDispatchInfo? _error;
+    private int _skippedWakes; // jobs run without signalling idle workers since the last signal (under _runLock)
 
     /// <summary>The process-wide pool, created on first use.</summary>
     public static WorkerPool Shared
@@ -89,11 +100,26 @@ internal sealed class WorkerPool
     public static bool IsWorkerThread => t_isWorker;
 
     /// <summary>
+    /// Whether the current thread is running a work item (as a worker, or as the caller of <see cref="Run"/>):
+    /// a <see cref="Run"/> from here would run its items serially.
+    /// </summary>
+    public static bool IsInsideJob => t_isWorker || t_inRun;
+
+    /// <summary>
     /// Runs <c>job.Execute(i)</c> for every i in [0, <paramref name="count"/>) on the pool's threads and the
     /// calling thread, and returns when all have completed. An exception thrown by a work item is rethrown here
     /// (the first one, once all items have run or been skipped).
     /// </summary>
-    public void Run(IWorkItem job, int count)
+    /// <param name="job">The work items.</param>
+    /// <param name="count">How many items to run.</param>
+    /// <param name="wakeSleepers">
+    /// false: workers that are napping or asleep are not signalled (waking one costs the caller tens of
+    /// microseconds on a virtual machine, more than a small job gains from it), except once every 16 such jobs;
+    /// only workers still spinning, or napping ones that notice the job, take part, and the calling thread runs
+    /// whatever they don't.
+    /// </param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Run(IWorkItem job, int count, bool wakeSleepers = true)
     {
         ArgumentNullException.ThrowIfNull(job);
         if (count <= 0)
@@ -118,8 +144,20 @@ internal sealed class WorkerPool
             Interlocked.Exchange(ref _state, (gen << GenShift) | ((long)count << CountShift));
 
             int wake = Math.Min(_workers.Length, count - 1);
+            // Jobs that may not signal idle workers still do so every SkippedWakeLimit-th time, so that a long
+            // stream of small jobs after a pause gets the workers back (they then spin or nap between jobs).
+            bool forceWake = false;
+            if (!wakeSleepers && ++_skippedWakes >= SkippedWakeLimit)
+            {
+                forceWake = true;
+                _skippedWakes = 0;
+            }
             for (int i = 0; i < wake; i++)
-                _workers[i].Wake();
+            {
+                Worker w = _workers[i];
+                if (wakeSleepers || forceWake || !w.Sleeping)
+                    w.Wake();
+            }
 
             int done = ClaimAndRun(job);
             if (done > 0)
@@ -145,6 +183,7 @@ internal sealed class WorkerPool
     }
 
     /// <summary>Claims and runs items of the current job until none is left; returns how many it ran.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int ClaimAndRun(IWorkItem job)
     {
         int ran = 0;
@@ -170,6 +209,7 @@ internal sealed class WorkerPool
     }
 
     /// <summary>A worker's part in the job published with state <paramref name="s"/>, if any is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Participate(long s)
     {
         int next = (int)(s & FieldMask);
@@ -225,6 +265,7 @@ internal sealed class WorkerPool
         private readonly WorkerPool _pool;
         private readonly ManualResetEventSlim _signal = new(false, 0);
         private volatile bool _stop;
+        private volatile bool _sleeping;
 
         public Worker(WorkerPool pool, int index)
         {
@@ -236,6 +277,9 @@ internal sealed class WorkerPool
             };
             thread.Start();
         }
+
+        /// <summary>Whether the worker is blocked (or about to block) waiting for a job.</summary>
+        public bool Sleeping => _sleeping;
 
         public void Wake() => _signal.Set();
 
@@ -260,9 +304,8 @@ internal sealed class WorkerPool
                     continue;
                 }
 
-                // Idle: spin a while, then block until woken.
-                // The spin yields the core often (SpinWait turns to sched_yield after a few rounds), so that on a
-                // busy machine a spinning worker does not starve a thread that shares its core.
+                // Idle: spin a while. The spin yields the core often (SpinWait turns to sched_yield after a few
+                // rounds), so that on a busy machine a spinning worker does not starve a thread sharing its core.
                 bool found = false;
                 long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + s_idleSpinTicks;
                 var spinner = new SpinWait();
@@ -279,10 +322,28 @@ internal sealed class WorkerPool
                 }
                 if (found)
                     continue;
+
+                // Then nap: a job that did not wake us is noticed within a millisecond (so a stream of small
+                // jobs, which do not pay for waking a worker, gets help after the first), and finally sleep
+                // until a job wakes us.
                 _signal.Reset();
                 Interlocked.MemoryBarrier();
-                if ((Volatile.Read(ref pool._state) >> GenShift) == seenGen && !_stop)
-                    _signal.Wait();
+                _sleeping = true;
+                long napUntil = System.Diagnostics.Stopwatch.GetTimestamp() + s_napTicks;
+                while ((Volatile.Read(ref pool._state) >> GenShift) == seenGen && !_stop)
+                {
+                    bool signalled = System.Diagnostics.Stopwatch.GetTimestamp() < napUntil
+                        ? _signal.Wait(1)
+                        : _signal.Wait(Timeout.Infinite);
+                    if (signalled && (Volatile.Read(ref pool._state) >> GenShift) == seenGen)
+                    {
+                        // A late signal for a job we already took part in: clear it (the loop condition then
+                        // re-reads the state, so a signal for a new job is not lost).
+                        _signal.Reset();
+                        Interlocked.MemoryBarrier();
+                    }
+                }
+                _sleeping = false;
             }
         }
     }
