@@ -21,6 +21,7 @@ public abstract class Model : IDisposable
     private Metric _accuracy; // the resolved accuracy kind
     private bool _hasAccuracy;
     private long _iteration;
+    private long _weightsVersion;
     private int _capacity;
     private int _stateOffset, _labelsOffset, _arenaOffset, _gradientBuffersOffset;
     private float[] _inputStaging = [];
@@ -122,11 +123,21 @@ public abstract class Model : IDisposable
         return loss;
     }
 
+    /// <summary>
+    /// Changes whenever the parameters or the moving statistics may have changed (initialisation, <see cref="SetWeights"/>,
+    /// a training forward pass); generated code compares it to refresh what it derives from them (folded batch norms).
+    /// </summary>
+    protected long WeightsVersion => _weightsVersion;
+
+    /// <summary>Records that the parameters or moving statistics changed; see <see cref="WeightsVersion"/>.</summary>
+    protected void MarkWeightsChanged() => _weightsVersion++;
+
     /// <summary>Applies the compiled optimizer to the gradients and advances the iteration counter.</summary>
     protected void ApplyOptimizer()
     {
         var update = _optimizer!.UpdateFor(_iteration);
         Backend.OptimizerStep(update, ParametersOffset, GradientsOffset, _stateOffset, Info.TrainableParameterCount);
+        MarkWeightsChanged();
         _iteration++;
     }
 
@@ -148,6 +159,7 @@ public abstract class Model : IDisposable
         InitializeParameters(init, Seed);
         Backend.Upload(init, ParametersOffset);
         Backend.Fill(GradientsOffset, p, 0f);
+        MarkWeightsChanged();
         _built = true;
     }
 
@@ -462,6 +474,7 @@ public abstract class Model : IDisposable
         if (weights.Length != Info.ParameterCount)
             throw new ArgumentException($"Got {weights.Length} weights but {Info.Name} has {Info.ParameterCount} parameters.", nameof(weights));
         Backend.Upload(weights, ParametersOffset);
+        MarkWeightsChanged();
     }
 
     /// <summary>

@@ -80,8 +80,33 @@ internal static class Samples
         }
         """;
 
+    /// <summary>
+    /// The compile-time fusions in a CNN: Conv2D + BatchNormalization + LeakyReLU (batch norm folded into the conv in
+    /// inference, activation fused into the batch norm), Conv2D + Activation(relu) (activation fused into the conv),
+    /// Dense + BatchNormalization without an activation after it, and a LeakyReLU with a negative slope that stays
+    /// its own layer.
+    /// </summary>
+    public const string FusedCnn = """
+        using NetGen;
+
+        [Network(12, 10, 3)]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [BatchNormalization]
+        [LeakyReLU(0.1)]
+        [Conv2D(8, 3, Strides = 2)]
+        [Activation(Activation.Relu)]
+        [MaxPooling2D(2)]
+        [Flatten]
+        [Dense(16, UseBias = false)]
+        [BatchNormalization]
+        [Dense(8)]
+        [LeakyReLU(-0.5)]
+        [Dense(4, Activation = Activation.Softmax)]
+        public partial class FusedCnn;
+        """;
+
     /// <summary>All of the above, by name.</summary>
-    public static TheoryData<string> All() => new() { nameof(FashionMlp), nameof(Autoencoder), nameof(DeepAutoencoder), nameof(EveryLayer) };
+    public static TheoryData<string> All() => new() { nameof(FashionMlp), nameof(Autoencoder), nameof(DeepAutoencoder), nameof(EveryLayer), nameof(FusedCnn) };
 
     public static string Get(string name) => name switch
     {
@@ -89,6 +114,7 @@ internal static class Samples
         nameof(Autoencoder) => Autoencoder,
         nameof(DeepAutoencoder) => DeepAutoencoder,
         nameof(EveryLayer) => EveryLayer,
+        nameof(FusedCnn) => FusedCnn,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 }

@@ -19,4 +19,7 @@ public class SnapshotTests
 
     [Fact]
     public Task EveryLayer() => GeneratorTest.VerifySnapshotAsync(Samples.EveryLayer);
+
+    [Fact]
+    public Task FusedCnn() => GeneratorTest.VerifySnapshotAsync(Samples.FusedCnn);
 }

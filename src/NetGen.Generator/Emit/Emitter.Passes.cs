@@ -16,6 +16,12 @@ internal static partial class Emitter
         w.OpenBlock("protected override void Forward(int batch, bool training)");
         w.WriteLine("var b = Backend;");
         w.WriteLine("int p = ParametersOffset;");
+        bool folds = HasFolds(net);
+        if (folds)
+        {
+            w.WriteLine("if (training) MarkWeightsChanged(); // batch statistics move the moving ones");
+            w.WriteLine("else if (_foldedVersion != WeightsVersion) FoldBatchNorms();");
+        }
         foreach (var l in net.Layers)
         {
             string n = I(l.Index + 1), prev = I(l.Index);
@@ -31,14 +37,32 @@ internal static partial class Emitter
             string preSlot = l.TrainPreActivation < 0 ? "-1"
                 : l.Index == net.Layers.Length - 1 && net.InferLogitsSlot >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
                 : "training ? Train(Z" + n + ", batch) : -1";
+            if (l.FoldsBatchNorm >= 0)
+            {
+                // Training runs the layer as declared; inference runs it with the folded kernel, the batch norm and its activation.
+                var bn = net.Layers[l.FoldsBatchNorm];
+                w.OpenBlock("if (training)");
+                WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "p + P" + n + "_Kernel",
+                    l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1", "-1", "Train(T" + n + ", batch)", rows);
+                w.CloseBlock();
+                w.OpenBlock("else");
+                w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), with its activation.");
+                WriteLayerCall(w, l, Act(bn), F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)", "p + F" + n,
+                    "p + F" + n + " + " + I(l.KernelCount), "-1", "Slot(false, T" + n + ", I" + n + ", batch)", rows);
+                w.CloseBlock();
+                continue;
+            }
+            if (l.FoldedInto >= 0)
+            {
+                w.WriteLine("// In inference folded into [" + I(l.FoldedInto + 1) + "]: I" + n + " aliases its output.");
+                w.OpenBlock("if (training)");
+            }
             switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
-                    w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + Act(l) + ", 0f,");
-                    w.Indent();
-                    w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") + ",");
-                    w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
-                    w.Unindent();
+                case LayerKind.Dense:
+                    WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), x, "p + P" + n + "_Kernel", l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1",
+                        preSlot, y, rows);
                     break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:
@@ -61,13 +85,6 @@ internal static partial class Emitter
                     w.Unindent();
                     break;
                 }
-                case LayerKind.Dense:
-                    w.WriteLine("b.DenseForward(" + rows + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", 0f,");
-                    w.Indent();
-                    w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") + ",");
-                    w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
-                    w.Unindent();
-                    break;
                 case LayerKind.Activation:
                 case LayerKind.LeakyReLU:
                     w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(l.Spec.Kind == LayerKind.LeakyReLU ? l.Spec.Value : 0) + ", " +
@@ -81,7 +98,64 @@ internal static partial class Emitter
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
                     break;
             }
+            if (l.FoldedInto >= 0) w.CloseBlock();
         }
+        w.CloseBlock();
+        if (folds) WriteFoldBatchNorms(w, net);
+    }
+
+    /// <summary>A Dense or Conv2D forward call.</summary>
+    private static void WriteLayerCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string kernel, string bias,
+        string pre, string y, string rows)
+    {
+        string n = I(l.Index + 1);
+        w.WriteLine(l.Spec.Kind == LayerKind.Conv2D
+            ? "b.Conv2DForward(G" + n + ", batch, " + activation + ", " + alpha + ","
+            : "b.DenseForward(" + rows + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + activation + ", " + alpha + ",");
+        w.Indent();
+        w.WriteLine("x: " + x + ", kernel: " + kernel + ", bias: " + bias + ",");
+        w.WriteLine("preActivation: " + pre + ", y: " + y + ");");
+        w.Unindent();
+    }
+
+    private static bool HasFolds(ResolvedNetwork net)
+    {
+        foreach (var l in net.Layers)
+            if (l.FoldsBatchNorm >= 0) return true;
+        return false;
+    }
+
+    // The folded copies of the layers that absorb a batch norm in inference, and when they were made.
+    private static void WriteFoldBatchNorms(SourceWriter w, ResolvedNetwork net)
+    {
+        w.WriteLine();
+        w.WriteLine("/// <summary>The WeightsVersion the folded kernels were made from.</summary>");
+        w.WriteLine("private long _foldedVersion = -1;");
+        w.WriteLine();
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Folds each batch norm into the layer before it for inference: kernel·s and (bias − moving mean)·s + β,");
+        w.WriteLine("/// with s = γ / √(moving variance + ε) per channel.");
+        w.WriteLine("/// </summary>");
+        w.WriteLine(GeneratedCodeAttribute);
+        w.OpenBlock("private void FoldBatchNorms()");
+        w.WriteLine("var b = Backend;");
+        w.WriteLine("int p = ParametersOffset;");
+        foreach (var l in net.Layers)
+        {
+            if (l.FoldsBatchNorm < 0) continue;
+            var bn = net.Layers[l.FoldsBatchNorm];
+            string n = I(l.Index + 1), m = I(bn.Index + 1);
+            int c = l.LastOutput;
+            w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name));
+            w.WriteLine("b.FoldBatchNorm(" + I(l.KernelCount / c) + ", " + I(c) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
+            w.Indent();
+            w.WriteLine("kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") +
+                ", gamma: p + P" + m + "_Gamma, beta: p + P" + m + "_Beta,");
+            w.WriteLine("movingMean: p + S" + m + ", movingVariance: p + S" + m + " + " + I(c) + ", foldedKernel: p + F" + n +
+                ", foldedBias: p + F" + n + " + " + I(l.KernelCount) + ");");
+            w.Unindent();
+        }
+        w.WriteLine("_foldedVersion = WeightsVersion;");
         w.CloseBlock();
     }
 
@@ -123,7 +197,7 @@ internal static partial class Emitter
             switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
-                    w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", 0f, " + (last ? "fromLogits" : "false") + ",");
+                    w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (last ? "fromLogits" : "false") + ",");
                     w.Indent();
                     w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
                         (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
@@ -154,7 +228,7 @@ internal static partial class Emitter
                 case LayerKind.Dense:
                 {
                     string dx = i == firstParam ? "-1" : "GradientBuffer(" + I(1 - current) + ", batch)";
-                    w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", 0f, " +
+                    w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
                         (last ? "fromLogits" : "false") + ",");
                     w.Indent();
                     w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
@@ -184,7 +258,7 @@ internal static partial class Emitter
         w.CloseBlock();
     }
 
-    /// <summary>The alpha of the LeakyReLU fused into a batch normalisation (0 otherwise).</summary>
+    /// <summary>The alpha of the LeakyReLU fused into a layer (0 otherwise).</summary>
     private static double FusedAlpha(ResolvedNetwork net, ResolvedLayer l) =>
         l.FusedWith >= 0 && net.Layers[l.FusedWith].Spec.Kind == LayerKind.LeakyReLU ? net.Layers[l.FusedWith].Spec.Value : 0;
 

@@ -92,6 +92,10 @@ internal static partial class Emitter
         foreach (var l in layers)
             if (l.ScratchOffset >= 0)
                 w.WriteLine("private const int X" + I(l.Index + 1) + " = " + I(l.ScratchOffset) + "; // " + OneLine(l.Name) + " batch mean, then 1/std, saved for backward (not a parameter)");
+        foreach (var l in layers)
+            if (l.FoldOffset >= 0)
+                w.WriteLine("private const int F" + I(l.Index + 1) + " = " + I(l.FoldOffset) + "; // " + OneLine(l.Name) + " kernel, then bias, with [" +
+                    I(l.FoldsBatchNorm + 1) + "] folded in (inference only, not a parameter)");
         w.WriteLine("private const int ParameterBufferSize = " + I(net.BufferCount) + ";");
         WriteGeometry(w, net);
         w.WriteLine();
@@ -264,6 +268,8 @@ internal static partial class Emitter
             LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + ActivationNames[(int)l.Activation].ToLowerInvariant() : "",
             _ => "",
         };
+        if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";
+        if (l.FoldsBatchNorm >= 0) detail += "; folds [" + I(l.FoldsBatchNorm + 1) + "] in inference";
         return "[" + I(l.Index + 1) + "] " + OneLine(l.Name) + " (" + l.TypeName + detail + "): " +
             ShapeMath.Keras(l.InputShape.AsSpan()) + " -> " + ShapeMath.Keras(l.OutputShape.AsSpan()) + ", " +
             SummaryFormatter.Thousands(l.ParamCount) + " params";

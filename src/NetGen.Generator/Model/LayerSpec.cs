@@ -105,7 +105,10 @@ internal sealed record ResolvedLayer(
     int StateCount = 0,
     int ScratchOffset = -1,
     int FusedInto = -1,
-    int FusedWith = -1)
+    int FusedWith = -1,
+    int FoldsBatchNorm = -1,
+    int FoldedInto = -1,
+    int FoldOffset = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;

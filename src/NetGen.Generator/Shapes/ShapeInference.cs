@@ -268,18 +268,37 @@ internal static class ShapeInference
     private static ResolvedNetwork? Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
         int bufferCount, List<ShapeError> errors)
     {
-        // Fusion, decided here: BatchNormalization followed by an element-wise activation layer runs as one kernel
-        // (the activation layer then aliases the batch norm's output). Not for the output layer, whose activation
-        // the loss may fuse instead.
+        // Fusion, decided here: an element-wise activation layer after BatchNormalization, or after a Dense or
+        // Conv2D layer without an activation of its own, runs inside that layer's kernel (the activation layer then
+        // aliases its output). Not for the output layer, whose activation the loss may fuse instead.
         for (int i = 0; i + 1 < layers.Count; i++)
         {
-            var bn = layers[i];
+            var producer = layers[i];
             var act = layers[i + 1];
             bool elementwise = act.Spec.Kind == LayerKind.LeakyReLU ||
                 (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
-            if (bn.Spec.Kind != LayerKind.BatchNormalization || !elementwise || i + 1 == layers.Count - 1) continue;
-            layers[i] = bn with { Activation = act.Activation, FusedWith = i + 1 };
+            bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
+                (producer.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D && producer.Activation == ActivationKind.Linear);
+            // A negative LeakyReLU slope makes the derivative unreadable from the output, which Dense and Conv2D rely on.
+            if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind == LayerKind.LeakyReLU && act.Spec.Value < 0) continue;
+            if (!canTake || producer.FusedWith >= 0 || !elementwise || i + 1 == layers.Count - 1) continue;
+            layers[i] = producer with { Activation = act.Activation, FusedWith = i + 1 };
             layers[i + 1] = act with { FusedInto = i };
+        }
+
+        // Inference folding, decided here: a BatchNormalization right after a Dense or Conv2D layer without an
+        // activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
+        // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
+        // lives in scratch after the parameters; training runs the layers as declared.
+        for (int i = 0; i + 1 < layers.Count - 1; i++)
+        {
+            var layer = layers[i];
+            var bn = layers[i + 1];
+            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D) || layer.Activation != ActivationKind.Linear ||
+                bn.Spec.Kind != LayerKind.BatchNormalization) continue;
+            layers[i] = layer with { FoldsBatchNorm = i + 1, FoldOffset = bufferCount };
+            layers[i + 1] = bn with { FoldedInto = i };
+            bufferCount += layer.KernelCount + layer.LastOutput;
         }
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
@@ -305,7 +324,8 @@ internal static class ShapeInference
             else
             {
                 bool computesActivation = l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D || (l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0);
-                if (computesActivation && (NeedsPreActivation(l.Activation) || l.FusedWith >= 0 || (last && IsLogitActivation(l.Activation))))
+                bool bnWithActivation = l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0;
+                if (computesActivation && (NeedsPreActivation(l.Activation) || bnWithActivation || (last && IsLogitActivation(l.Activation))))
                 {
                     pre = (int)trainTop;
                     trainTop += l.OutputSize;
@@ -318,7 +338,8 @@ internal static class ShapeInference
                         Thousands(trainTop), "floats of activations per sample in training" }));
                     return null;
                 }
-                inferOut = l.Spec.Kind == LayerKind.Dropout ? inferCurrent : (inferCurrent == 0 ? max : 0);
+                // In inference dropout is the identity and a folded batch norm was computed by the layer before it.
+                inferOut = l.Spec.Kind == LayerKind.Dropout || l.FoldedInto >= 0 ? inferCurrent : (inferCurrent == 0 ? max : 0);
             }
             if (last && IsLogitActivation(l.Activation))
             {

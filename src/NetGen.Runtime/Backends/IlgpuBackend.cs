@@ -553,6 +553,17 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public void FoldBatchNorm(int fanIn, int channels, float epsilon, int kernel, int bias, int gamma, int beta,
+        int movingMean, int movingVariance, int foldedKernel, int foldedBias)
+    {
+        if (fanIn <= 0 || channels <= 0) return;
+        long count = (long)fanIn * channels;
+        _k.Convolution.Fold(checked((int)count), V(kernel, count), VOrDummy(bias, channels), VOrDummy(gamma, channels), VOrDummy(beta, channels),
+            V(movingMean, channels), V(movingVariance, channels), V(foldedKernel, count), V(foldedBias, channels),
+            new BatchNormStatsParams(0, channels, 0, 0f, epsilon, false, gamma >= 0, beta >= 0, bias >= 0, false));
+    }
+
+    /// <inheritdoc/>
     public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
     {
@@ -799,6 +810,15 @@ public sealed class IlgpuBackend : IBackend
             return _cpu ? _acc.LoadImplicitlyGroupedStreamKernel(kernel, 1) : _acc.LoadAutoGroupedStreamKernel(kernel);
         }
 
+        internal Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> Elementwise<T1, T2, T3, T4, T5, T6, T7, T8, T9>(
+            Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> kernel)
+            where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
+            where T7 : struct where T8 : struct where T9 : struct
+        {
+            Record(kernel, false);
+            return _cpu ? _acc.LoadImplicitlyGroupedStreamKernel(kernel, 1) : _acc.LoadAutoGroupedStreamKernel(kernel);
+        }
+
         internal Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> Elementwise<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(
             Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> kernel)
             where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
@@ -894,7 +914,12 @@ public sealed class IlgpuBackend : IBackend
             FinishBackward = k.Elementwise<ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 ArrayView<float>, ArrayView<float>, BatchNormBackwardParams>(BatchNormKernels.FinishBackward);
             BackwardDx = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNormKernels.BackwardDx);
+            Fold = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, BatchNormStatsParams>(BatchNormKernels.Fold);
         }
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, BatchNormStatsParams> Fold { get; }
 
         public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, Im2ColOperand, StridedOperand> Forward { get; }
         public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, Im2ColTransposedOperand, StridedOperand> KernelGradient { get; }

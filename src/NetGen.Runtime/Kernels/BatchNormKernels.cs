@@ -229,4 +229,30 @@ internal static class BatchNormKernels
         int c = i % channels;
         dx[i] = coefficients[c] * (dz[i] - coefficients[channels + c] - (x[i] - coefficients[2 * channels + c]) * coefficients[3 * channels + c]);
     }
+
+    /// <summary>
+    /// Folds inference batch normalisation into the layer before it (see <c>IBackend.FoldBatchNorm</c>): element
+    /// (r, c) of the kernel becomes kernel·s[c], and row 0 also writes the folded bias, with
+    /// s = γ / √(movingVariance + ε) computed in double as the other batch-norm kernels do.
+    /// </summary>
+    /// <param name="index">Kernel element, [fanIn·channels].</param>
+    /// <param name="kernel">Kernel [fanIn, channels].</param>
+    /// <param name="bias">Bias [channels], or any view when <see cref="BatchNormStatsParams.HasSavedMean"/> is 0.</param>
+    /// <param name="gamma">γ [channels], or any view.</param>
+    /// <param name="beta">β [channels], or any view.</param>
+    /// <param name="movingMean">Moving mean [channels].</param>
+    /// <param name="movingVariance">Moving variance [channels].</param>
+    /// <param name="foldedKernel">Folded kernel [fanIn, channels].</param>
+    /// <param name="foldedBias">Folded bias [channels].</param>
+    /// <param name="p">Channels, ε, the γ/β flags, and HasSavedMean reused as "has a bias".</param>
+    internal static void Fold(Index1D index, ArrayView<float> kernel, ArrayView<float> bias, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> movingMean, ArrayView<float> movingVariance, ArrayView<float> foldedKernel, ArrayView<float> foldedBias,
+        BatchNormStatsParams p)
+    {
+        int c = index.X % p.Channels;
+        float scale = (float)((p.HasGamma != 0 ? gamma[c] : 1.0) / Math.Sqrt((double)movingVariance[c] + p.Epsilon));
+        foldedKernel[index] = kernel[index] * scale;
+        if (index.X < p.Channels)
+            foldedBias[c] = (float)(((p.HasSavedMean != 0 ? bias[c] : 0.0) - movingMean[c]) * scale + (p.HasBeta != 0 ? beta[c] : 0.0));
+    }
 }

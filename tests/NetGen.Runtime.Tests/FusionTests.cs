@@ -1,0 +1,184 @@
+using ILGPU.Runtime;
+using NetGen.Backends;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetGen.Tests;
+
+/// <summary>Every compile-time fusion in one network (the generator's FusedCnn snapshot): see <see cref="FusionTests"/>.</summary>
+[Network(12, 10, 3)]
+[Conv2D(8, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Conv2D(8, 3, Strides = 2)]
+[Activation(Activation.Relu)]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(16, UseBias = false)]
+[BatchNormalization]
+[Dense(8)]
+[LeakyReLU(-0.5)]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class FusedCnnNet;
+
+/// <summary>
+/// The generator's fusions: Conv2D + BatchNormalization + LeakyReLU and Dense + BatchNormalization folded into one
+/// kernel in inference, an Activation layer fused into the Conv2D before it. Inference is checked against a naive
+/// double-precision forward pass of the network as declared (moving statistics, separate layers), also after the
+/// weights change; training is checked by central differences in <see cref="GradientCheckTests"/>.
+/// </summary>
+public class FusionTests(ITestOutputHelper output)
+{
+    // Parameter layout of FusedCnnNet: trainable ones in layer order, then the moving statistics.
+    private const int K1 = 0, B1 = K1 + 3 * 3 * 3 * 8, G2 = B1 + 8, Be2 = G2 + 8, K4 = Be2 + 8, B4 = K4 + 3 * 3 * 8 * 8,
+        K8 = B4 + 8, G9 = K8 + 32 * 16, Be9 = G9 + 16, K10 = Be9 + 16, B10 = K10 + 16 * 8, K12 = B10 + 8, B12 = K12 + 8 * 4,
+        Trainable = B12 + 4, S2 = Trainable, S9 = S2 + 16, Total = S9 + 32;
+
+    private static readonly Conv2DGeometry Conv1 = KerasGeometry.Conv(12, 10, 3, 8, 3, 3, same: true);
+    private static readonly Conv2DGeometry Conv4 = KerasGeometry.Conv(12, 10, 8, 8, 3, 3, 2, 2);
+
+    private static float[] Slice(float[] w, int offset, int count) => w.AsSpan(offset, count).ToArray();
+
+    private static void BatchNorm(double[] v, float[] w, int gamma, int beta, int stats, int channels)
+    {
+        for (int i = 0; i < v.Length; i++)
+        {
+            int c = i % channels;
+            v[i] = (v[i] - w[stats + c]) / Math.Sqrt(w[stats + channels + c] + 1e-3) * w[gamma + c] + w[beta + c];
+        }
+    }
+
+    private static float[] Floats(double[] v) => v.Select(d => (float)d).ToArray();
+
+    /// <summary>The declared network in inference, layer by layer in double precision.</summary>
+    private static double[] Reference(float[] w, float[] x, int n)
+    {
+        var a = ConvReference.Forward(Conv1, n, x, Slice(w, K1, 216), Slice(w, B1, 8));
+        BatchNorm(a, w, G2, Be2, S2, 8);
+        for (int i = 0; i < a.Length; i++) a[i] = a[i] > 0 ? a[i] : 0.1 * a[i];
+        var c = ConvReference.Forward(Conv4, n, Floats(a), Slice(w, K4, 576), Slice(w, B4, 8)); // (n, 5, 4, 8)
+        for (int i = 0; i < c.Length; i++) c[i] = Math.Max(0, c[i]);
+        var pooled = new double[n * 2 * 2 * 8]; // 2x2 valid max pooling: (5, 4) -> (2, 2)
+        for (int s = 0; s < n; s++)
+            for (int oh = 0; oh < 2; oh++)
+                for (int ow = 0; ow < 2; ow++)
+                    for (int ch = 0; ch < 8; ch++)
+                    {
+                        double m = double.NegativeInfinity;
+                        for (int dh = 0; dh < 2; dh++)
+                            for (int dw = 0; dw < 2; dw++)
+                                m = Math.Max(m, c[((s * 5 + oh * 2 + dh) * 4 + ow * 2 + dw) * 8 + ch]);
+                        pooled[((s * 2 + oh) * 2 + ow) * 8 + ch] = m;
+                    }
+        var d = Dense(pooled, n, 32, 16, w, K8, -1);
+        BatchNorm(d, w, G9, Be9, S9, 16);
+        var e = Dense(d, n, 16, 8, w, K10, B10);
+        for (int i = 0; i < e.Length; i++) e[i] = e[i] > 0 ? e[i] : -0.5 * e[i];
+        var z = Dense(e, n, 8, 4, w, K12, B12);
+        for (int s = 0; s < n; s++)
+        {
+            double max = z.Skip(s * 4).Take(4).Max(), sum = 0;
+            for (int j = 0; j < 4; j++) sum += z[s * 4 + j] = Math.Exp(z[s * 4 + j] - max);
+            for (int j = 0; j < 4; j++) z[s * 4 + j] /= sum;
+        }
+        return z;
+    }
+
+    private static double[] Dense(double[] x, int n, int inputs, int units, float[] w, int kernel, int bias)
+    {
+        var y = new double[n * units];
+        for (int s = 0; s < n; s++)
+            for (int u = 0; u < units; u++)
+            {
+                double acc = bias >= 0 ? w[bias + u] : 0;
+                for (int i = 0; i < inputs; i++) acc += x[s * inputs + i] * w[kernel + i * units + u];
+                y[s * units + u] = acc;
+            }
+        return y;
+    }
+
+    private void AssertMatches(FusedCnnNet model, Tensor x, string when)
+    {
+        var w = model.GetWeights();
+        Assert.Equal(Total, w.Length);
+        var expected = Reference(w, x.Data, x.Count);
+        var actual = model.Predict(x, batchSize: 5).Data;
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(actual[i] - expected[i]));
+        output.WriteLine($"{model.Backend.Name}, {when}: max |predicted - reference| = {worst:E2}");
+        Assert.True(worst < 2e-5, $"{when}: {worst}");
+    }
+
+    private static (Tensor X, Tensor Y) Data(int n)
+    {
+        var x = new Tensor(Num.Uniform(n * 360, 11, -1.5f, 2.5f), n, 12, 10, 3);
+        var y = new float[n * 4];
+        for (int i = 0; i < n; i++) y[i * 4 + i % 4] = 1;
+        return (x, new Tensor(y, n, 4));
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void FoldedInferenceMatchesTheDeclaredNetwork(string backend)
+    {
+        using var model = new FusedCnnNet { Seed = 3 };
+        if (backend == "ilgpu-cpu") model.UseBackend(IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+        else model.UseBackend(new CpuBackend());
+        model.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        var (x, y) = Data(7);
+        for (int i = 0; i < 3; i++) model.TrainOnBatch(x, y);
+        // Moving statistics have left their initial (0, 1), so a wrong fold shows.
+        var w = model.GetWeights();
+        Assert.Contains(w.AsSpan(S2, 32).ToArray(), v => Math.Abs(v) > 1e-3 && Math.Abs(v - 1) > 1e-3);
+        AssertMatches(model, x, "after 3 steps");
+
+        // New weights through SetWeights must refresh the folded copy.
+        var changed = (float[])w.Clone();
+        for (int i = 0; i < Trainable; i++) changed[i] *= 1.5f;
+        for (int c = 0; c < 8; c++) changed[S2 + 8 + c] += 0.7f; // moving variance
+        model.SetWeights(changed);
+        AssertMatches(model, x, "after SetWeights");
+
+        // So must a training step.
+        model.TrainOnBatch(x, y);
+        AssertMatches(model, x, "after one more step");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FoldBatchNormMatchesDoubleReference(bool withBias)
+    {
+        const int fanIn = 13, channels = 7;
+        var kernel = Num.Uniform(fanIn * channels, 1);
+        var bias = Num.Uniform(channels, 2);
+        var gamma = Num.Uniform(channels, 3, 0.5f, 2f);
+        var beta = Num.Uniform(channels, 4);
+        var mean = Num.Uniform(channels, 5);
+        var variance = Num.Uniform(channels, 6, 0.01f, 3f);
+        using var cpu = new CpuBackend();
+        using var ilgpu = IlgpuBackend.TryCreate(AcceleratorType.CPU)!;
+        foreach (IBackend be in new IBackend[] { cpu, ilgpu })
+        {
+            be.EnsureCapacity(1000, 0);
+            be.Upload(kernel, 0);
+            be.Upload(bias, 100);
+            be.Upload(gamma, 200);
+            be.Upload(beta, 300);
+            be.Upload(mean, 400);
+            be.Upload(variance, 500);
+            be.FoldBatchNorm(fanIn, channels, 1e-3f, 0, withBias ? 100 : -1, 200, 300, 400, 500, 600, 600 + fanIn * channels);
+            var folded = new float[fanIn * channels + channels];
+            be.Download(600, folded);
+            for (int c = 0; c < channels; c++)
+            {
+                double s = gamma[c] / Math.Sqrt(variance[c] + 1e-3);
+                for (int r = 0; r < fanIn; r++)
+                    Assert.Equal(kernel[r * channels + c] * s, folded[r * channels + c], 1e-5 * (1 + Math.Abs(kernel[r * channels + c] * s)));
+                double b = ((withBias ? bias[c] : 0) - mean[c]) * s + beta[c];
+                Assert.Equal(b, folded[fanIn * channels + c], 1e-5 * (1 + Math.Abs(b)));
+            }
+        }
+    }
+}
