@@ -61,34 +61,15 @@ public sealed partial class NetGenGenerator
                 return (null, diagnostics.ToEquatableArray());
             }
 
-            // Layer attributes in source order (GetAttributes() does not promise it across partial declarations).
-            var layerAttributes = new List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)>();
-            foreach (var attribute in symbol.GetAttributes())
-            {
-                var kind = LayerKindOf(attribute.AttributeClass);
-                if (kind is null || attribute.ApplicationSyntaxReference is not { } reference) continue;
-                layerAttributes.Add((attribute, kind.Value, reference));
-            }
-            if (layerAttributes.Select(a => a.Ref.SyntaxTree.FilePath + "|" + a.Ref.GetSyntax(ct).Parent?.Parent?.SpanStart).Distinct().Count() > 1)
+            var layerAttributes = LayerAttributesOf(symbol, ct);
+            if (layerAttributes is null)
             {
                 diagnostics.Add(Diagnostic.Create(Descriptors.LayersInSeveralParts, networkLocation, symbol.Name));
                 return (null, diagnostics.ToEquatableArray());
             }
-            layerAttributes.Sort((x, y) => x.Ref.Span.Start.CompareTo(y.Ref.Span.Start));
-
             ct.ThrowIfCancellationRequested();
-            var layers = new List<LayerSpec>(layerAttributes.Count);
-            foreach (var (data, kind, _) in layerAttributes)
-            {
-                if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
-                if (data.AttributeConstructor is null) return (null, diagnostics.ToEquatableArray()); // the compiler reports the error
-                layers.Add(ReadLayer(data, kind));
-            }
-
-            var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
-            string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;
-            string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
-            var spec = new NetworkSpec(ns, symbol.Name, modelName, new EquatableArray<int>(input), layers.ToEquatableArray());
+            var spec = SpecOf(symbol, networkAttribute, layerAttributes, ct);
+            if (spec is null) return (null, diagnostics.ToEquatableArray()); // the compiler reports the broken attribute
 
             ct.ThrowIfCancellationRequested();
             var (network, errors) = ShapeInference.Run(spec);
@@ -108,6 +89,40 @@ public sealed partial class NetGenGenerator
             diagnostics.Add(Diagnostic.Create(Descriptors.InternalError, networkLocation, symbol.Name, e.GetType().Name + ": " + e.Message));
             return (null, diagnostics.ToEquatableArray());
         }
+    }
+
+    /// <summary>The layer attributes of a class in source order, or null when they sit on several partial declarations.</summary>
+    internal static List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)>? LayerAttributesOf(INamedTypeSymbol symbol, CancellationToken ct)
+    {
+        // GetAttributes() does not promise source order across partial declarations: sort by position.
+        var layerAttributes = new List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)>();
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            var kind = LayerKindOf(attribute.AttributeClass);
+            if (kind is null || attribute.ApplicationSyntaxReference is not { } reference) continue;
+            layerAttributes.Add((attribute, kind.Value, reference));
+        }
+        if (layerAttributes.Select(a => a.Ref.SyntaxTree.FilePath + "|" + a.Ref.GetSyntax(ct).Parent?.Parent?.SpanStart).Distinct().Count() > 1)
+            return null;
+        layerAttributes.Sort((x, y) => x.Ref.Span.Start.CompareTo(y.Ref.Span.Start));
+        return layerAttributes;
+    }
+
+    /// <summary>The declared network as primitives, or null when an attribute does not bind (the compiler reports it).</summary>
+    internal static NetworkSpec? SpecOf(INamedTypeSymbol symbol, AttributeData networkAttribute,
+        List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)> layerAttributes, CancellationToken ct)
+    {
+        var layers = new List<LayerSpec>(layerAttributes.Count);
+        foreach (var (data, kind, _) in layerAttributes)
+        {
+            if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
+            if (data.AttributeConstructor is null) return null;
+            layers.Add(ReadLayer(data, kind));
+        }
+        var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
+        string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;
+        string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
+        return new NetworkSpec(ns, symbol.Name, modelName, new EquatableArray<int>(input), layers.ToEquatableArray());
     }
 
     /// <summary>A layer attribute on a class without [Network]: one diagnostic per such attribute.</summary>

@@ -33,12 +33,14 @@ public partial class DocsTests
         var blocks = CodeBlock().Matches(page).Select(m => "using NetGen;\n\n" + m.Groups[1].Value).ToList();
         Assert.Equal(2, blocks.Count);
 
-        var example = GeneratorTest.Run(blocks[0]);
-        Assert.Contains(example.Diagnostics, d => d.Id == id);
-        Assert.All(example.Diagnostics, d => Assert.Equal(id, d.Id));
+        var example = GeneratorTest.Run([blocks[0]], runtime: true, out var exampleCompilation);
+        var exampleDiagnostics = example.Diagnostics.AddRange(GeneratorTest.AnalyzerDiagnostics(exampleCompilation));
+        Assert.Contains(exampleDiagnostics, d => d.Id == id);
+        Assert.All(exampleDiagnostics, d => Assert.Equal(id, d.Id));
 
         var fixedResult = GeneratorTest.Run([blocks[1]], runtime: true, out var compilation);
         Assert.Empty(fixedResult.Diagnostics);
+        Assert.Empty(GeneratorTest.AnalyzerDiagnostics(compilation));
         Assert.NotEmpty(fixedResult.GeneratedTrees);
         Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
     }
@@ -52,5 +54,5 @@ public partial class DocsTests
     }
 
     private static string Severity(string id) =>
-        id == NetGen.Generator.Diagnostics.Descriptors.DenseOnImageId ? "Warning" : "Error";
+        id is NetGen.Generator.Diagnostics.Descriptors.DenseOnImageId or NetGen.Generator.Diagnostics.Descriptors.LossMismatchId ? "Warning" : "Error";
 }

@@ -113,6 +113,11 @@ internal static class GeneratorTest
         return driver.GetRunResult();
     }
 
+    /// <summary>What NetGen's analyzers (beside the generator) report on a compilation.</summary>
+    public static ImmutableArray<Diagnostic> AnalyzerDiagnostics(Compilation compilation) =>
+        Microsoft.CodeAnalysis.Diagnostics.DiagnosticAnalyzerExtensions.WithAnalyzers(compilation, [new NetGen.Generator.Analyzers.LossMismatchAnalyzer()])
+            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+
     /// <summary>The directory of this source file: the test project in the source tree.</summary>
     private static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 

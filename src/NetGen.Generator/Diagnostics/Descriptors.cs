@@ -30,6 +30,7 @@ internal static class Descriptors
     public const string EmptyOutputId = "NG0104";
     public const string StridesWithDilationId = "NG0105";
     public const string DenseOnImageId = "NG0106";
+    public const string LossMismatchId = "NG0110";
     public const string ReshapeMismatchId = "NG0101";
     public const string ReshapeTwoUnknownsId = "NG0102";
     public const string InternalErrorId = "NG9999";
@@ -124,6 +125,11 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor DenseOnImage = new(DenseOnImageId, "Dense on an image without Flatten",
         "Dense #{0} receives {1} and applies to the last axis only, giving {2}; if it should see the whole sample, add [Flatten] before it",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + DenseOnImageId + ".md");
+
+    /// <summary>"'{0}' ends in {1}, but Loss.{2} {3}; {4}"</summary>
+    public static readonly DiagnosticDescriptor LossMismatch = new(LossMismatchId, "Loss does not match the output layer",
+        "'{0}' ends in {1}, but Loss.{2} {3}; {4}",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + LossMismatchId + ".md");
 
     /// <summary>The descriptor for an id that shape inference reports.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
