@@ -1,5 +1,5 @@
 """Reads the JSON lines of bench/run.sh and prints medians per (benchmark, phase, implementation) and the
-NetGen/reference ratio. Usage: python3 bench/compare.py results.jsonl"""
+NetGen/reference ratios (PyTorch or OpenBLAS; ONNX Runtime where it ran). Usage: python3 bench/compare.py results.jsonl"""
 import json
 import statistics
 import sys
@@ -14,11 +14,14 @@ for r in rows:
         values[(r["bench"], f'{r["phase"]}@{r["batch"]}', r["impl"])].append(r["samples_per_s"])
 
 keys = sorted({(b, p) for (b, p, _) in values})
-print(f"{'benchmark':<34} {'phase':<10} {'NetGen':>12} {'reference':>12} {'ratio':>7}")
+print(f"{'benchmark':<34} {'phase':<10} {'NetGen':>12} {'reference':>12} {'ratio':>7}   {'ONNX Runtime':>12} {'ratio':>7}")
 for b, p in keys:
     ng = values.get((b, p, "netgen"))
     ref = values.get((b, p, "pytorch")) or values.get((b, p, "openblas"))
     ngm = statistics.median(ng) if ng else float("nan")
     refm = statistics.median(ref) if ref else float("nan")
     unit = "GFLOPS" if p == "gflops" else "samples/s"
-    print(f"{b:<34} {p if p != 'gflops' else '':<10} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x  ({unit})")
+    ort = values.get((b, p, "onnxruntime"))
+    ortm = statistics.median(ort) if ort else float("nan")
+    ort_text = f"   {ortm:>12,.1f} {ngm / ortm:>6.2f}x" if ort and ng else ""
+    print(f"{b:<34} {p if p != 'gflops' else '':<10} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x{ort_text}  ({unit})")

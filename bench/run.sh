@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the NetGen benchmark and its references side by side, in the same run, and prints the ratios.
 #   bench/run.sh [rounds]          (default 3 rounds; the median of the rounds is reported)
-#   CNN=1 bench/run.sh 1           (also the seed-002 CNNs; slow)
+#   CNN=1 bench/run.sh 1           (also the seed-002 CNNs, and ONNX Runtime inference of their PyTorch exports; slow)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -19,10 +19,13 @@ jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
 # jemalloc keeps freed pages (page faults are slow on this VM; without this PyTorch CNNs run ~2x slower).
 reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1})
 
+if [ -n "${CNN:-}" ]; then /usr/bin/python3 bench/export_onnx.py "$out" >&2; fi
+
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   NETGEN_THREADS=2 $netgen sgemm mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} >>"$results"
   "${reference_env[@]}" /usr/bin/python3 bench/openblas_sgemm.py >>"$results"
   "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} >>"$results"
+  if [ -n "${CNN:-}" ]; then $netgen "ort:$out" >>"$results"; fi
 done
 /usr/bin/python3 bench/compare.py "$results"

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace NetGen.Bench;
+
+/// <summary>
+/// ONNX Runtime inference of the PyTorch exports of the benchmark CNNs (bench/export_onnx.py writes them), on the
+/// CPU with 2 intra-op threads, batch 1 and 256: <c>dotnet run -c Release --project bench/NetGen.Bench -- ort:DIR</c>.
+/// The input is [batch, 1, 28, 28], which for one channel is the same memory as NetGen's NHWC [batch, 28, 28, 1].
+/// </summary>
+public static class OrtBench
+{
+    public static void Run(string directory)
+    {
+        foreach (var name in new[] { "mnist-cnn", "fashion-cnn" })
+        {
+            string path = Path.Combine(directory, name + ".onnx");
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"ort: {path} not found; run bench/export_onnx.py {directory} first.");
+                continue;
+            }
+            using var options = new SessionOptions
+            {
+                IntraOpNumThreads = 2,
+                InterOpNumThreads = 1,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            };
+            using var session = new InferenceSession(path, options);
+            string input = session.InputMetadata.Keys.First();
+            var random = new Random(0);
+            foreach (int batch in new[] { 256, 1 })
+            {
+                var data = new float[batch * 784];
+                for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+                var tensor = new DenseTensor<float>(data, [batch, 1, 28, 28]);
+                var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, tensor) };
+                double rate = Measure(n =>
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        using var results = session.Run(inputs);
+                    }
+                }, batch == 1 ? 50 : 3);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"bench\":\"{name}\",\"phase\":\"infer\",\"impl\":\"onnxruntime\",\"samples_per_s\":{rate * batch:F1},\"batch\":{batch},\"ort\":\"{OrtEnv.Instance().GetVersionString()}\"}}"));
+            }
+        }
+    }
+
+    /// <summary>Warm-up, then the median steps/s of 5 runs of about a second each.</summary>
+    private static double Measure(Action<int> run, int warmup)
+    {
+        run(warmup);
+        var clock = Stopwatch.StartNew();
+        run(warmup);
+        int n = Math.Max(2, (int)(warmup / clock.Elapsed.TotalSeconds));
+        var rates = new List<double>();
+        for (int r = 0; r < 5; r++)
+        {
+            clock.Restart();
+            run(n);
+            rates.Add(n / clock.Elapsed.TotalSeconds);
+        }
+        rates.Sort();
+        return rates[2];
+    }
+}
