@@ -19,13 +19,16 @@ jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
 # jemalloc keeps freed pages (page faults are slow on this VM; without this PyTorch CNNs run ~2x slower).
 reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1})
 
-if [ -n "${CNN:-}" ]; then /usr/bin/python3 bench/export_onnx.py "$out" >&2; fi
+if [ -n "${CNN:-}" ]; then
+  /usr/bin/python3 bench/export_onnx.py "$out" >&2
+  dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
+fi
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   NETGEN_THREADS=2 $netgen sgemm mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} >>"$results"
   "${reference_env[@]}" /usr/bin/python3 bench/openblas_sgemm.py >>"$results"
   "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} >>"$results"
-  if [ -n "${CNN:-}" ]; then $netgen "ort:$out" >>"$results"; fi
+  if [ -n "${CNN:-}" ]; then dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$out" >>"$results"; fi
 done
 /usr/bin/python3 bench/compare.py "$results"

@@ -5,9 +5,15 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace NetGen.Bench;
 
+/// <summary>Entry point: <c>dotnet run -c Release --project bench/OrtBench -- DIR</c>.</summary>
+public static class Program
+{
+    public static void Main(string[] args) => OrtBench.Run(args.Length > 0 ? args[0] : "bench/results");
+}
+
 /// <summary>
 /// ONNX Runtime inference of the PyTorch exports of the benchmark CNNs (bench/export_onnx.py writes them), on the
-/// CPU with 2 intra-op threads, batch 1 and 256: <c>dotnet run -c Release --project bench/NetGen.Bench -- ort:DIR</c>.
+/// CPU with 2 intra-op threads, batch 1 and 256.
 /// The input is [batch, 1, 28, 28], which for one channel is the same memory as NetGen's NHWC [batch, 28, 28, 1].
 /// </summary>
 public static class OrtBench
