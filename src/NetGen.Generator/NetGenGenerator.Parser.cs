@@ -29,7 +29,12 @@ public sealed partial class NetGenGenerator
         ("NetGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
         ("NetGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D),
         ("NetGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
-        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization));
+        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
+        ("NetGen.ELUAttribute", LayerKind.ELU),
+        ("NetGen.ReLUAttribute", LayerKind.ReLU),
+        ("NetGen.GaussianNoiseAttribute", LayerKind.GaussianNoise),
+        ("NetGen.GaussianDropoutAttribute", LayerKind.GaussianDropout),
+        ("NetGen.SpatialDropout2DAttribute", LayerKind.SpatialDropout2D));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -146,7 +151,7 @@ public sealed partial class NetGenGenerator
     {
         var args = data.ConstructorArguments;
         int units = 0, activation = 0, kernelH = 0, kernelW = 0, strides = 1, dilation = 1, padding = 0;
-        double value = 0, epsilon = 0;
+        double value = 0, epsilon = 0, negativeSlope = 0, threshold = 0;
         int[] target = Array.Empty<int>();
         switch (kind)
         {
@@ -159,6 +164,10 @@ public sealed partial class NetGenGenerator
                 break;
             case LayerKind.LeakyReLU:
             case LayerKind.Dropout:
+            case LayerKind.ELU:
+            case LayerKind.GaussianNoise:
+            case LayerKind.GaussianDropout:
+            case LayerKind.SpatialDropout2D:
                 value = args.Length > 0 ? Convert.ToDouble(args[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
                 break;
             case LayerKind.Reshape:
@@ -184,12 +193,17 @@ public sealed partial class NetGenGenerator
                 value = NamedDouble(data, "Momentum") ?? 0.99;
                 epsilon = NamedDouble(data, "Epsilon") ?? 1e-3;
                 break;
+            case LayerKind.ReLU:
+                value = NamedDouble(data, "MaxValue") ?? double.NaN; // Keras's max_value=None
+                negativeSlope = NamedDouble(data, "NegativeSlope") ?? 0;
+                threshold = NamedDouble(data, "Threshold") ?? 0;
+                break;
         }
         return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
             NamedBool(data, "UseBias") ?? true,
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
-            value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon);
+            value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon, negativeSlope, threshold);
     }
 
     private static int Int(ImmutableArray<TypedConstant> args, int index) =>

@@ -17,13 +17,15 @@ public class ActivationTests
         var data = new TheoryData<ActivationFunction, float, int, int>();
         foreach (var f in Enum.GetValues<ActivationFunction>())
         {
-            float alpha = f == ActivationFunction.LeakyRelu ? 0.3f : 0f;
+            float alpha = f == ActivationFunction.LeakyRelu ? 0.3f : f == ActivationFunction.EluAlpha ? 1.7f : 0f;
             data.Add(f, alpha, 7, 13);  // 91 elements: one 64-float vector body run plus a tail
             data.Add(f, alpha, 1, 5);   // tail only
             data.Add(f, alpha, 3, 37);  // rows longer than one vector
         }
         data.Add(ActivationFunction.LeakyRelu, 0.01f, 5, 11);
         data.Add(ActivationFunction.LeakyRelu, 1.7f, 5, 11);
+        data.Add(ActivationFunction.EluAlpha, 0.4f, 5, 11);
+        data.Add(ActivationFunction.EluAlpha, 1f, 5, 11);
         return data;
     }
 
@@ -159,7 +161,7 @@ public class ActivationTests
         foreach (var f in Enum.GetValues<ActivationFunction>())
         {
             if (f == ActivationFunction.Softmax) continue;
-            float alpha = f == ActivationFunction.LeakyRelu ? 0.2f : 0f;
+            float alpha = f == ActivationFunction.LeakyRelu ? 0.2f : f == ActivationFunction.EluAlpha ? 0.6f : 0f;
             var x = Inputs(f, n, (int)f + 1);
             using var ws = new KernelWorkspace(4 * n + 64);
             int px = ws.Put(x), py = ws.Alloc(n);

@@ -124,6 +124,7 @@ internal static class RefActivation
         ActivationFunction.Gelu => 0.5 * x * (1 + Num.Erf(x / Math.Sqrt(2))),
         ActivationFunction.Exponential => Math.Exp(x),
         ActivationFunction.LeakyRelu => x > 0 ? x : alpha * x,
+        ActivationFunction.EluAlpha => x > 0 ? x : alpha * (Math.Exp(x) - 1),
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
     };
 
@@ -142,6 +143,7 @@ internal static class RefActivation
         ActivationFunction.Gelu => 0.5 * (1 + Num.Erf(x / Math.Sqrt(2))) + x * Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI),
         ActivationFunction.Exponential => Math.Exp(x),
         ActivationFunction.LeakyRelu => x > 0 ? 1 : alpha,
+        ActivationFunction.EluAlpha => x > 0 ? 1 : alpha * Math.Exp(x),
         _ => throw new ArgumentOutOfRangeException(nameof(f)),
     };
 
@@ -193,7 +195,8 @@ internal static class RefActivation
     {
         float[] kinks = f switch
         {
-            ActivationFunction.Relu or ActivationFunction.LeakyRelu or ActivationFunction.Elu or ActivationFunction.Selu => [0f],
+            ActivationFunction.Relu or ActivationFunction.LeakyRelu or ActivationFunction.Elu or ActivationFunction.Selu
+                or ActivationFunction.EluAlpha => [0f],
             ActivationFunction.HardSigmoid => [-2.5f, 2.5f],
             _ => [],
         };

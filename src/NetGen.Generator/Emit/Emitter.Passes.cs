@@ -87,12 +87,20 @@ internal static partial class Emitter
                 }
                 case LayerKind.Activation:
                 case LayerKind.LeakyReLU:
-                    w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(l.Spec.Kind == LayerKind.LeakyReLU ? l.Spec.Value : 0) + ", " +
+                case LayerKind.ELU:
+                case LayerKind.ReLU when l.Activation != ActivationKind.Linear: // no max value or threshold: relu or leaky relu
+                    w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(LayerAlpha(l)) + ", " +
                         rows + ", " + I(l.LastOutput) + ", x: " + x + ", y: " + y + ");");
                     break;
                 case LayerKind.Dropout when l.Spec.Value > 0:
                     w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
                     w.WriteLine("if (training) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch));");
+                    break;
+                case LayerKind.ReLU:
+                case LayerKind.GaussianNoise when l.Spec.Value > 0:
+                case LayerKind.GaussianDropout when l.Spec.Value > 0:
+                case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
+                    WriteActivationNoiseForward(w, l, x, y);
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
@@ -241,14 +249,22 @@ internal static partial class Emitter
                 }
                 case LayerKind.Activation:
                 case LayerKind.LeakyReLU:
+                case LayerKind.ELU:
+                case LayerKind.ReLU when l.Activation != ActivationKind.Linear:
                 {
-                    string call = "b.ActivationBackward(" + Act(l) + ", " + F(l.Spec.Kind == LayerKind.LeakyReLU ? l.Spec.Value : 0) + ", " +
+                    string call = "b.ActivationBackward(" + Act(l) + ", " + F(LayerAlpha(l)) + ", " +
                         Rows(l) + ", " + I(l.LastOutput) + ", x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dy + ");";
                     w.WriteLine(last && ShapeInferenceIsLogit(l) ? "if (!fromLogits) " + call : call);
                     break;
                 }
                 case LayerKind.Dropout when l.Spec.Value > 0:
                     w.WriteLine("b.DropoutBackward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), dy: " + dy + ", dx: " + dy + ");");
+                    break;
+                case LayerKind.ReLU:
+                case LayerKind.GaussianNoise when l.Spec.Value > 0:
+                case LayerKind.GaussianDropout when l.Spec.Value > 0:
+                case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
+                    WriteActivationNoiseBackward(w, l, dy);
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
@@ -258,9 +274,17 @@ internal static partial class Emitter
         w.CloseBlock();
     }
 
-    /// <summary>The alpha of the LeakyReLU fused into a layer (0 otherwise).</summary>
+    /// <summary>The alpha of the LeakyReLU, ELU or leaky ReLU fused into a layer (0 otherwise).</summary>
     private static double FusedAlpha(ResolvedNetwork net, ResolvedLayer l) =>
-        l.FusedWith >= 0 && net.Layers[l.FusedWith].Spec.Kind == LayerKind.LeakyReLU ? net.Layers[l.FusedWith].Spec.Value : 0;
+        l.FusedWith >= 0 ? LayerAlpha(net.Layers[l.FusedWith]) : 0;
+
+    /// <summary>The alpha an activation layer passes to the kernels: LeakyReLU's and ELU's alpha, ReLU's negative slope.</summary>
+    private static double LayerAlpha(ResolvedLayer l) => l.Spec.Kind switch
+    {
+        LayerKind.LeakyReLU or LayerKind.ELU => l.Spec.Value,
+        LayerKind.ReLU => l.Spec.NegativeSlope,
+        _ => 0,
+    };
 
     private static bool ShapeInferenceIsLogit(ResolvedLayer l) => Shapes.ShapeInference.IsLogitActivation(l.Activation);
 

@@ -19,7 +19,7 @@ internal static partial class Emitter
     private static readonly string[] ActivationNames =
     {
         "Linear", "Relu", "Sigmoid", "Tanh", "Softmax", "Elu", "Selu", "Softplus", "Softsign", "HardSigmoid", "Swish",
-        "Gelu", "Exponential", "LeakyRelu",
+        "Gelu", "Exponential", "LeakyRelu", "EluAlpha",
     };
 
     private static readonly string[] InitializerNames =
@@ -265,7 +265,8 @@ internal static partial class Emitter
                 (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid"),
-            LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + ActivationNames[(int)l.Activation].ToLowerInvariant() : "",
+            LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "",
+            LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
             _ => "",
         };
         if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";
@@ -294,8 +295,14 @@ internal static partial class Emitter
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A float literal that round-trips, e.g. <c>0.2f</c>.</summary>
-    private static string F(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f";
+    /// <summary>A float literal that round-trips, e.g. <c>0.2f</c> (<c>float.PositiveInfinity</c> where the float overflows).</summary>
+    private static string F(double v)
+    {
+        float f = (float)v;
+        if (float.IsNaN(f)) return "float.NaN";
+        if (float.IsInfinity(f)) return f > 0 ? "float.PositiveInfinity" : "float.NegativeInfinity";
+        return f.ToString("R", CultureInfo.InvariantCulture) + "f";
+    }
 
     private static string Join(EquatableArray<int> values)
     {

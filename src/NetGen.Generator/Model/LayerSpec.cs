@@ -15,6 +15,11 @@ internal enum LayerKind
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     BatchNormalization,
+    ELU,
+    ReLU,
+    GaussianNoise,
+    GaussianDropout,
+    SpatialDropout2D,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -22,6 +27,7 @@ internal enum ActivationKind
 {
     Linear, Relu, Sigmoid, Tanh, Softmax, Elu, Selu, Softplus, Softsign, HardSigmoid, Swish, Gelu, Exponential,
     LeakyRelu, // not a user-facing enum value: used by the LeakyReLU layer
+    EluAlpha, // not a user-facing enum value: the ELU layer, alpha·(e^x - 1) below 0
 }
 
 /// <summary>Initializer ids; values mirror <c>NetGen.Initializer</c>.</summary>
@@ -41,7 +47,8 @@ internal enum InitializerKind
 /// <param name="UseBias">Dense use_bias.</param>
 /// <param name="KernelInitializer">Initializer id as declared.</param>
 /// <param name="BiasInitializer">Initializer id as declared.</param>
-/// <param name="Value">Dropout rate, LeakyReLU alpha or BatchNormalization momentum.</param>
+/// <param name="Value">Dropout rate, LeakyReLU or ELU alpha, BatchNormalization momentum, ReLU max value (NaN: none),
+/// GaussianNoise stddev, GaussianDropout or SpatialDropout2D rate.</param>
 /// <param name="Target">Reshape target shape.</param>
 /// <param name="KernelH">Conv2D kernel or pooling window height.</param>
 /// <param name="KernelW">Conv2D kernel or pooling window width.</param>
@@ -49,6 +56,8 @@ internal enum InitializerKind
 /// <param name="Dilation">Conv2D dilation rate.</param>
 /// <param name="Padding">0 valid, 1 same.</param>
 /// <param name="Epsilon">BatchNormalization epsilon.</param>
+/// <param name="NegativeSlope">ReLU negative slope.</param>
+/// <param name="Threshold">ReLU threshold.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -64,7 +73,9 @@ internal sealed record LayerSpec(
     int Strides = 1,
     int Dilation = 1,
     int Padding = 0,
-    double Epsilon = 0);
+    double Epsilon = 0,
+    double NegativeSlope = 0,
+    double Threshold = 0);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.

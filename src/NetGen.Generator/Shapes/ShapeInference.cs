@@ -169,6 +169,28 @@ internal static class ShapeInference
                     state = 2L * channels; // moving mean and variance (non-trainable)
                     break;
                 }
+                case LayerKind.ELU:
+                    if (!FiniteAsFloat(layer.Value))
+                        errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, Invariant(layer.Value) }));
+                    activation = ActivationKind.EluAlpha;
+                    break;
+                case LayerKind.ReLU:
+                    activation = CheckRelu(layer, i, kind, index, errors);
+                    break;
+                case LayerKind.GaussianNoise:
+                    if (!(layer.Value >= 0) || !FiniteAsFloat(layer.Value))
+                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "stddev", Invariant(layer.Value),
+                            "the standard deviation must be a finite number of at least 0, e.g. 0.1" }));
+                    break;
+                case LayerKind.GaussianDropout:
+                    if (!(layer.Value >= 0 && layer.Value < 1))
+                        errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
+                    break;
+                case LayerKind.SpatialDropout2D:
+                    if (!(layer.Value >= 0 && layer.Value < 1))
+                        errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
+                    if (!RequireImage(shape, i, kind, index, errors)) broken = true;
+                    break;
             }
 
             string baseName = KerasName(layer.Kind);
@@ -263,7 +285,7 @@ internal static class ShapeInference
     /// <summary>
     /// Plans the arena in floats per sample. Training keeps every tensor the backward pass reads (each layer's
     /// output, and the pre-activation where the derivative needs it); inference ping-pongs between two slots.
-    /// Flatten, Reshape, and (in inference) Dropout alias their input.
+    /// Flatten, Reshape, and (in inference) Dropout and the noise layers alias their input.
     /// </summary>
     private static ResolvedNetwork? Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
         int bufferCount, List<ShapeError> errors)
@@ -275,12 +297,14 @@ internal static class ShapeInference
         {
             var producer = layers[i];
             var act = layers[i + 1];
-            bool elementwise = act.Spec.Kind == LayerKind.LeakyReLU ||
+            bool elementwise = act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU ||
+                (act.Spec.Kind == LayerKind.ReLU && act.Activation != ActivationKind.Linear) || // not max_value/threshold
                 (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
             bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
                 (producer.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D && producer.Activation == ActivationKind.Linear);
-            // A negative LeakyReLU slope makes the derivative unreadable from the output, which Dense and Conv2D rely on.
-            if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind == LayerKind.LeakyReLU && act.Spec.Value < 0) continue;
+            // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
+            // Conv2D rely on.
+            if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
             if (!canTake || producer.FusedWith >= 0 || !elementwise || i + 1 == layers.Count - 1) continue;
             layers[i] = producer with { Activation = act.Activation, FusedWith = i + 1 };
             layers[i + 1] = act with { FusedInto = i };
@@ -315,7 +339,7 @@ internal static class ShapeInference
             var l = layers[i];
             bool last = i == layers.Count - 1;
             int trainOut, inferOut, pre = -1;
-            bool alias = l.IsAlias || (l.Spec.Kind == LayerKind.Dropout && l.Spec.Value == 0);
+            bool alias = l.IsAlias || (AppliesInTrainingOnly(l.Spec.Kind) && l.Spec.Value == 0);
             if (alias)
             {
                 trainOut = trainCurrent;
@@ -338,8 +362,9 @@ internal static class ShapeInference
                         Thousands(trainTop), "floats of activations per sample in training" }));
                     return null;
                 }
-                // In inference dropout is the identity and a folded batch norm was computed by the layer before it.
-                inferOut = l.Spec.Kind == LayerKind.Dropout || l.FoldedInto >= 0 ? inferCurrent : (inferCurrent == 0 ? max : 0);
+                // In inference dropout and the noise layers are the identity, and a folded batch norm was computed by the
+                // layer before it.
+                inferOut = AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 ? inferCurrent : (inferCurrent == 0 ? max : 0);
             }
             if (last && IsLogitActivation(l.Activation))
             {
@@ -363,6 +388,39 @@ internal static class ShapeInference
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount, trainableCount, bufferCount,
             (int)trainTop, inferTop, max, logits, inferLogits, outputActivation);
     }
+
+    /// <summary>
+    /// Layers that are the identity in inference (and, with a rate or stddev of 0, in training too): Dropout,
+    /// GaussianNoise, GaussianDropout, SpatialDropout2D. Their inference output aliases their input.
+    /// </summary>
+    public static bool AppliesInTrainingOnly(LayerKind kind) =>
+        kind is LayerKind.Dropout or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D;
+
+    /// <summary>
+    /// Checks a ReLU layer's Keras arguments (none may be negative; max value NaN or +∞ means none). Returns the
+    /// element-wise activation it reduces to without a max value and threshold (Relu, or LeakyRelu with the negative
+    /// slope as alpha), which BatchNormalization can fuse; Linear means the general form (its own kernels).
+    /// </summary>
+    private static ActivationKind CheckRelu(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    {
+        if (layer.Value < 0)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "max value", Invariant(layer.Value),
+                "the max value must be at least 0 (Keras rejects a negative max_value), or NaN (the default) for no ceiling, e.g. MaxValue = 6" }));
+        if (!(layer.NegativeSlope >= 0) || !FiniteAsFloat(layer.NegativeSlope))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "negative slope", Invariant(layer.NegativeSlope),
+                "the negative slope must be a finite number of at least 0, e.g. 0.1" }));
+        if (!(layer.Threshold >= 0) || !FiniteAsFloat(layer.Threshold))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "threshold", Invariant(layer.Threshold),
+                "the threshold must be a finite number of at least 0, e.g. 0 (the default) or 1" }));
+        return IsPlainRelu(layer) ? (layer.NegativeSlope == 0 ? ActivationKind.Relu : ActivationKind.LeakyRelu) : ActivationKind.Linear;
+    }
+
+    /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
+    private static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);
+
+    /// <summary>A ReLU layer without a max value (NaN or +∞) and with threshold 0: a plain or leaky ReLU.</summary>
+    public static bool IsPlainRelu(LayerSpec layer) =>
+        (double.IsNaN(layer.Value) || double.IsPositiveInfinity(layer.Value)) && layer.Threshold == 0;
 
     /// <summary>Activations whose derivative needs the input, not only the output.</summary>
     public static bool NeedsPreActivation(ActivationKind a) => a is ActivationKind.Gelu or ActivationKind.Swish or ActivationKind.Softplus;
@@ -458,6 +516,11 @@ internal static class ShapeInference
         LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
         LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
         LayerKind.BatchNormalization => "batch_normalization",
+        LayerKind.ELU => "elu",
+        LayerKind.ReLU => "re_lu",
+        LayerKind.GaussianNoise => "gaussian_noise",
+        LayerKind.GaussianDropout => "gaussian_dropout",
+        LayerKind.SpatialDropout2D => "spatial_dropout2d",
         _ => "layer",
     };
 

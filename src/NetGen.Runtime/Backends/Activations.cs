@@ -24,6 +24,7 @@ public static class Activations
         ActivationFunction.Gelu => 0.5f * x * (1f + Erf(x * 0.70710678f)),
         ActivationFunction.Exponential => MathF.Exp(x),
         ActivationFunction.LeakyRelu => x > 0 ? x : alpha * x,
+        ActivationFunction.EluAlpha => x > 0 ? x : alpha * (MathF.Exp(x) - 1),
         _ => float.NaN,
     };
 
@@ -44,6 +45,7 @@ public static class Activations
         ActivationFunction.Gelu => 0.5f * (1f + Erf(x * 0.70710678f)) + x * 0.39894228f * MathF.Exp(-0.5f * x * x),
         ActivationFunction.Exponential => y,
         ActivationFunction.LeakyRelu => float.IsNaN(x) ? (y > 0 ? 1 : alpha) : (x > 0 ? 1 : alpha),
+        ActivationFunction.EluAlpha => (float.IsNaN(x) ? y > 0 : x > 0) ? 1 : y + alpha,
         _ => float.NaN,
     };
 

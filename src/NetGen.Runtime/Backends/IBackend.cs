@@ -1,6 +1,6 @@
 namespace NetGen.Backends;
 
-/// <summary>Element-wise activation functions as kernels see them: <see cref="Activation"/> plus LeakyReLU.</summary>
+/// <summary>Element-wise activation functions as kernels see them: <see cref="Activation"/> plus LeakyReLU and ELU with an alpha.</summary>
 public enum ActivationFunction
 {
     /// <summary>Identity.</summary>
@@ -31,6 +31,8 @@ public enum ActivationFunction
     Exponential,
     /// <summary>x if x &gt; 0, else alpha * x.</summary>
     LeakyRelu,
+    /// <summary>x if x &gt; 0, else alpha * (e^x - 1) (the ELU layer; <see cref="Elu"/> is alpha = 1).</summary>
+    EluAlpha,
 }
 
 /// <summary>How a loss reads its prediction.</summary>

@@ -132,3 +132,16 @@ internal struct LeakyReluActivation(float alpha) : IActivation
     public readonly float Derivative(float x, float y) => float.IsNaN(x) ? (y > 0f ? 1f : Alpha) : (x > 0f ? 1f : Alpha);
     public readonly float Backward(float dy, float x, float y) => dy * Derivative(x, y);
 }
+
+/// <summary>
+/// x if x &gt; 0, else alpha·(e^x - 1) (Keras's ELU layer). The derivative is 1 or y + alpha = alpha·e^x; without the
+/// input it tells the branches apart by the output's sign, which holds for alpha ≥ 0.
+/// </summary>
+internal struct EluAlphaActivation(float alpha) : IActivation
+{
+    /// <summary>The scale of the negative part.</summary>
+    public float Alpha = alpha;
+    public readonly float Forward(float x) => x > 0f ? x : Alpha * (DeviceMath.Exp(x) - 1f);
+    public readonly float Derivative(float x, float y) => (float.IsNaN(x) ? y > 0f : x > 0f) ? 1f : y + Alpha;
+    public readonly float Backward(float dy, float x, float y) => dy * Derivative(x, y);
+}
