@@ -214,6 +214,67 @@ public class ActivationNoiseLayerTests(ITestOutputHelper output)
         Assert.NotEqual(CounterRng.StandardNormal(key, 5), CounterRng.StandardNormal(key + 1, 5));
     }
 
+    // A model of what a GPU computes: ptxas may contract every multiply followed by an add into one FMA (ILGPU emits
+    // plain mul.f32/add.f32). This is DeviceMath.Log, DeviceMath.CosTwoPi and CounterRng.StandardNormal with every
+    // such pair fused, to bound how far a GPU's normal draws can move from the CPU backend's.
+    private static float FmaLog(float x)
+    {
+        int bits = BitConverter.SingleToInt32Bits(x);
+        int e = (bits >> 23) - 127; // u1 ≥ 2^-24: never subnormal
+        float m = BitConverter.Int32BitsToSingle((bits & 0x007FFFFF) | 0x3F800000);
+        if (m > 1.41421356f)
+        {
+            m *= 0.5f;
+            e++;
+        }
+        float f = m - 1f;
+        float s = f / (2f + f);
+        float z = s * s;
+        float q = 1f / 9f;
+        q = MathF.FusedMultiplyAdd(q, z, 1f / 7f);
+        q = MathF.FusedMultiplyAdd(q, z, 1f / 5f);
+        q = MathF.FusedMultiplyAdd(q, z, 1f / 3f);
+        q = MathF.FusedMultiplyAdd(q, z, 1f);
+        float ef = e;
+        return MathF.FusedMultiplyAdd(ef, 0.693359375f, MathF.FusedMultiplyAdd(2f * s, q, ef * -2.12194440e-4f));
+    }
+
+    private static float FmaCosTwoPi(float u)
+    {
+        float a = u <= 0.5f ? u : 1f - u, sign = 1f;
+        if (a > 0.25f)
+        {
+            a = 0.5f - a;
+            sign = -1f;
+        }
+        bool sine = a > 0.125f;
+        float x = (sine ? 0.25f - a : a) * 6.28318548f, z = x * x;
+        float[] c = sine ? [-1f / 39916800f, 1f / 362880f, -1f / 5040f, 1f / 120f, -1f / 6f, 1f] : [-1f / 3628800f, 1f / 40320f, -1f / 720f, 1f / 24f, -0.5f, 1f];
+        float p = c[0];
+        for (int i = 1; i < c.Length; i++) p = MathF.FusedMultiplyAdd(p, z, c[i]);
+        return sign * (sine ? p * x : p);
+    }
+
+    [Fact]
+    public void NormalDrawsStayWithinTheGpuToleranceWhenMultiplyAddsAreFused()
+    {
+        const int n = 1 << 20;
+        ulong key = CounterRng.Key(42, 7, 9);
+        double worst = 0;
+        int differing = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ulong bits = CounterRng.Bits(key, (ulong)i);
+            float u1 = ((int)(bits >> 40) + 1) * (1f / 16777216f), u2 = (int)((bits >> 16) & 0xFFFFFF) * (1f / 16777216f);
+            float fused = MathF.Sqrt(-2f * FmaLog(u1)) * FmaCosTwoPi(u2);
+            float z = CounterRng.StandardNormal(key, (ulong)i);
+            if (fused != z) differing++;
+            worst = Math.Max(worst, Math.Abs(fused - z));
+        }
+        output.WriteLine($"{n} draws: {differing} change when multiply-adds are fused, by at most {worst:E2} (tolerance {IlgpuActivationNoiseTests.NormalAbs:E0})");
+        Assert.True(worst <= IlgpuActivationNoiseTests.NormalAbs / 2, $"fused multiply-adds move a normal draw by {worst:E3}");
+    }
+
     [Fact]
     public void CosTwoPiIsAccurateOverTheTurn()
     {
