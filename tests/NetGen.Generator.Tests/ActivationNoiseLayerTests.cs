@@ -139,6 +139,20 @@ public class ActivationNoiseLayerTests
         Assert.NotEqual(l[7].TrainInput, l[7].TrainOutput);
     }
 
+    [Fact]
+    public void Dense_fuses_ELU_only_with_a_nonnegative_alpha()
+    {
+        // The Dense backward reads the derivative from the output, which tells ELU's branches apart only for alpha ≥ 0.
+        var net = Resolve(Network([5], Dense(4), Layer(LayerKind.ELU, 0.5), Dense(4), Layer(LayerKind.ELU, -0.5),
+            Dense(4), Layer(LayerKind.ReLU, double.NaN, 0.2), Dense(4), Layer(LayerKind.ReLU, 6), Dense(2)));
+        var l = net.Layers;
+        Assert.Equal((1, ActivationKind.EluAlpha), (l[0].FusedWith, l[0].Activation));
+        Assert.Equal((-1, ActivationKind.Linear), (l[2].FusedWith, l[2].Activation));
+        Assert.Equal(-1, l[3].FusedInto);
+        Assert.Equal((5, ActivationKind.LeakyRelu), (l[4].FusedWith, l[4].Activation));
+        Assert.Equal((-1, ActivationKind.Linear), (l[6].FusedWith, l[6].Activation));
+    }
+
     [Theory]
     [InlineData("GaussianNoise", 0.3)]
     [InlineData("GaussianDropout", 0.3)]

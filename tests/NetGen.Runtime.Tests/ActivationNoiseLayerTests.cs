@@ -4,16 +4,19 @@ using Xunit.Abstractions;
 
 namespace NetGen.Tests;
 
-// ELU, the general ReLU (ceiling, leak and threshold), a leaky ReLU layer and a ReLU6 after an unfused batch norm, on
-// a rank-2 input (the layers act on every element of (5, 6) rows).
+// ELU and a leaky ReLU fused into the Dense before them, the general ReLU (ceiling, leak and threshold), and an ELU and
+// a plain ReLU as layers of their own (after the general ReLU, and after a Flatten), on a rank-2 input (the layers act
+// on every element of the (5, n) rows).
 [Network(5, 3)]
 [Dense(6)]
 [ELU(1.3)]
 [Dense(6)]
 [ReLU(MaxValue = 0.6, NegativeSlope = 0.2, Threshold = 0.1)]
+[ELU(0.8)]
 [Dense(5)]
 [ReLU(NegativeSlope = 0.15)]
 [Flatten]
+[ReLU]
 [Dense(3)]
 public partial class GradReluEluNet;
 
