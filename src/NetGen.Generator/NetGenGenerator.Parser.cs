@@ -29,7 +29,10 @@ public sealed partial class NetGenGenerator
         ("NetGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
         ("NetGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D),
         ("NetGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
-        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization));
+        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
+        ("NetGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D),
+        ("NetGen.UpSampling2DAttribute", LayerKind.UpSampling2D),
+        ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -184,6 +187,10 @@ public sealed partial class NetGenGenerator
                 value = NamedDouble(data, "Momentum") ?? 0.99;
                 epsilon = NamedDouble(data, "Epsilon") ?? 1e-3;
                 break;
+            case LayerKind.ZeroPadding2D:
+            case LayerKind.UpSampling2D:
+            case LayerKind.Cropping2D:
+                return ReadResampling(data, kind);
         }
         return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
             NamedBool(data, "UseBias") ?? true,

@@ -94,6 +94,11 @@ internal static partial class Emitter
                     w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
                     w.WriteLine("if (training) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch));");
                     break;
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    WriteResamplingForward(w, l, x, y);
+                    break;
                 default:
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
                     break;
@@ -249,6 +254,12 @@ internal static partial class Emitter
                 }
                 case LayerKind.Dropout when l.Spec.Value > 0:
                     w.WriteLine("b.DropoutBackward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), dy: " + dy + ", dx: " + dy + ");");
+                    break;
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    WriteResamplingBackward(w, l, dy, dxOther);
+                    current = 1 - current;
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");

@@ -15,6 +15,9 @@ internal enum LayerKind
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     BatchNormalization,
+    ZeroPadding2D,
+    UpSampling2D,
+    Cropping2D,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -49,6 +52,7 @@ internal enum InitializerKind
 /// <param name="Dilation">Conv2D dilation rate.</param>
 /// <param name="Padding">0 valid, 1 same.</param>
 /// <param name="Epsilon">BatchNormalization epsilon.</param>
+/// <param name="Sizes">ZeroPadding2D padding or Cropping2D cropping as (top, bottom, left, right); UpSampling2D size as (rows, cols).</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -64,7 +68,8 @@ internal sealed record LayerSpec(
     int Strides = 1,
     int Dilation = 1,
     int Padding = 0,
-    double Epsilon = 0);
+    double Epsilon = 0,
+    EquatableArray<int> Sizes = default);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.

@@ -49,6 +49,7 @@ internal static class ShapeInference
             long kernel = 0, bias = 0, state = 0;
             int padTop = 0, padLeft = 0;
             sawImageLayer |= layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
+            sawImageLayer |= layer.Kind is LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D;
             int errorsBefore = errors.Count;
 
             switch (layer.Kind)
@@ -169,6 +170,12 @@ internal static class ShapeInference
                     state = 2L * channels; // moving mean and variance (non-trainable)
                     break;
                 }
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    output = ResamplingShapes.Infer(layer, shape, i, kind, index, errors) ?? shape;
+                    broken = errors.Count > errorsBefore;
+                    break;
             }
 
             string baseName = KerasName(layer.Kind);
@@ -458,6 +465,9 @@ internal static class ShapeInference
         LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
         LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
         LayerKind.BatchNormalization => "batch_normalization",
+        LayerKind.ZeroPadding2D => "zero_padding2d",
+        LayerKind.UpSampling2D => "up_sampling2d",
+        LayerKind.Cropping2D => "cropping2d",
         _ => "layer",
     };
 
