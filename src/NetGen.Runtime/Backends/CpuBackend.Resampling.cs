@@ -15,7 +15,7 @@ public sealed unsafe partial class CpuBackend
     public void Pad2DForward(in Pad2DGeometry g, int batch, int x, int y) => RunPad(g, batch, x, y);
 
     /// <inheritdoc/>
-    public void Pad2DBackward(in Pad2DGeometry g, int batch, int dy, int dx) => RunPad(g.Reversed, batch, dy, dx);
+    public void Pad2DBackward(in Pad2DGeometry g, int batch, int dy, int dx) => RunPad(g.Reversed(), batch, dy, dx);
 
     /// <inheritdoc/>
     public void UpSample2DForward(in UpSample2DGeometry g, int batch, int x, int y) =>

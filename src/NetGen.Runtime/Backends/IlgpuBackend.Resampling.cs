@@ -14,7 +14,7 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void Pad2DBackward(in Pad2DGeometry g, int batch, int dy, int dx) => Pad2DForward(g.Reversed, batch, dy, dx);
+    public void Pad2DBackward(in Pad2DGeometry g, int batch, int dy, int dx) => Pad2DForward(g.Reversed(), batch, dy, dx);
 
     /// <inheritdoc/>
     public void UpSample2DForward(in UpSample2DGeometry g, int batch, int x, int y)

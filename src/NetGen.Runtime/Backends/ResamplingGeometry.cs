@@ -16,7 +16,8 @@ public readonly record struct Pad2DGeometry(
     /// <summary>Elements of one output sample.</summary>
     public int OutSize => OutH * OutW * Channels;
     /// <summary>The same shift backwards, output to input: the geometry of the gradient (padding's is a crop and vice versa).</summary>
-    public Pad2DGeometry Reversed => new(OutH, OutW, Channels, InH, InW, -Top, -Left);
+    /// <remarks>A method, not a property: a record's <c>ToString</c> prints its properties, and this one would recurse.</remarks>
+    public Pad2DGeometry Reversed() => new(OutH, OutW, Channels, InH, InW, -Top, -Left);
 }
 
 /// <summary>
