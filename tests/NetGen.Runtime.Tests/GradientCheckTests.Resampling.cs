@@ -49,7 +49,13 @@ public partial class GradientCheckTests
         using var m = new GradUpCropNet { Seed = 32 };
         m.Compile(new SGD(), Loss.BinaryCrossEntropy);
         var y = new Tensor(Array.ConvertAll(Num.Uniform(4 * 9, 33, 0, 1), v => v > 0.5f ? 1f : 0f), 4, 3, 3, 1);
-        Check(m, Inputs(4, 34, 5, 4, 1), y);
+        var x = Inputs(4, 34, 5, 4, 1);
+        Check(m, x, y);
+        // Inference reads the output convolution's logits from their own slot: the same loss as in training (no dropout
+        // or batch norm here), and the predictions are the sigmoid of those logits.
+        var (trainingLoss, _) = m.ComputeGradients(x, y);
+        Num.Close(trainingLoss, m.Evaluate(x, y).Loss, 1e-6, 1e-5, "Evaluate's loss");
+        Assert.All(m.Predict(x).Data, p => Assert.InRange(p, 0f, 1f));
     }
 
     [Fact]
