@@ -97,7 +97,9 @@ internal static class ResampleReference
 /// every work split of <see cref="ConvolutionTests.Settings"/> (one item, and many items on the worker pool); the
 /// outputs are fully overwritten (buffers start as NaN) and nothing past them is written. Moving values is exact, so
 /// forward results must match bit for bit; the upsampling gradient adds floats, so it gets a 1e-6 relative tolerance.
+/// Runs alone: it changes the backend's static work-split settings and counts allocations.
 /// </summary>
+[Collection(NonParallelCollection.Name)]
 public class ResamplingTests
 {
     private const int Guard = 8;
@@ -311,6 +313,7 @@ public class ResamplingTests
         foreach (var setting in ConvolutionTests.Settings())
         {
             using var tuning = new ConvolutionTests.Tuning(setting);
+            Step();
             Step();
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 3; i++) Step();
