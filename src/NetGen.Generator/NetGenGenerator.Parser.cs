@@ -34,7 +34,10 @@ public sealed partial class NetGenGenerator
         ("NetGen.ReLUAttribute", LayerKind.ReLU),
         ("NetGen.GaussianNoiseAttribute", LayerKind.GaussianNoise),
         ("NetGen.GaussianDropoutAttribute", LayerKind.GaussianDropout),
-        ("NetGen.SpatialDropout2DAttribute", LayerKind.SpatialDropout2D));
+        ("NetGen.SpatialDropout2DAttribute", LayerKind.SpatialDropout2D),
+        ("NetGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D),
+        ("NetGen.UpSampling2DAttribute", LayerKind.UpSampling2D),
+        ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -198,6 +201,10 @@ public sealed partial class NetGenGenerator
                 negativeSlope = NamedDouble(data, "NegativeSlope") ?? 0;
                 threshold = NamedDouble(data, "Threshold") ?? 0;
                 break;
+            case LayerKind.ZeroPadding2D:
+            case LayerKind.UpSampling2D:
+            case LayerKind.Cropping2D:
+                return ReadResampling(data, kind);
         }
         return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
             NamedBool(data, "UseBias") ?? true,

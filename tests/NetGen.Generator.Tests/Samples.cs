@@ -105,8 +105,41 @@ internal static class Samples
         public partial class FusedCnn;
         """;
 
+    /// <summary>
+    /// The convolutional autoencoder of the Keras blog ("Building Autoencoders in Keras": 28x28x1 -> 4x4x8 -> 28x28x1,
+    /// 4,385 parameters) with UpSampling2D in each of its forms, plus a ZeroPadding2D and a Cropping2D that cancel out
+    /// (asymmetric amounts, the four-argument forms) and the one- and two-argument forms of both on the way down.
+    /// </summary>
+    public const string ConvAutoencoder = """
+        using NetGen;
+
+        namespace Seeds.Vision;
+
+        [Network(28, 28, 1)]
+        [Conv2D(16, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+        [MaxPooling2D(2, Padding = Padding.Same)]
+        [Conv2D(8, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+        [ZeroPadding2D]
+        [Cropping2D(1)]
+        [MaxPooling2D(2, Padding = Padding.Same)]
+        [Conv2D(8, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+        [ZeroPadding2D(1, 2)]
+        [Cropping2D(1, 2, Name = "crop")]
+        [MaxPooling2D(2, Padding = Padding.Same)]
+        [Conv2D(8, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+        [UpSampling2D]
+        [Conv2D(8, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+        [UpSampling2D(2)]
+        [Conv2D(16, 3, Activation = Activation.Relu)]
+        [UpSampling2D(2, 2)]
+        [ZeroPadding2D(2, 1, 0, 3)]
+        [Cropping2D(2, 1, 0, 3)]
+        [Conv2D(1, 3, Activation = Activation.Sigmoid, Padding = Padding.Same)]
+        public partial class ConvAutoencoder;
+        """;
+
     /// <summary>All of the above, by name.</summary>
-    public static TheoryData<string> All() => new() { nameof(FashionMlp), nameof(Autoencoder), nameof(DeepAutoencoder), nameof(EveryLayer), nameof(FusedCnn) };
+    public static TheoryData<string> All() => new() { nameof(FashionMlp), nameof(Autoencoder), nameof(DeepAutoencoder), nameof(EveryLayer), nameof(FusedCnn), nameof(ConvAutoencoder) };
 
     public static string Get(string name) => name switch
     {
@@ -115,6 +148,7 @@ internal static class Samples
         nameof(DeepAutoencoder) => DeepAutoencoder,
         nameof(EveryLayer) => EveryLayer,
         nameof(FusedCnn) => FusedCnn,
+        nameof(ConvAutoencoder) => ConvAutoencoder,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 }

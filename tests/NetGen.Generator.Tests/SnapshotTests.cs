@@ -22,4 +22,7 @@ public class SnapshotTests
 
     [Fact]
     public Task FusedCnn() => GeneratorTest.VerifySnapshotAsync(Samples.FusedCnn);
+
+    [Fact]
+    public Task ConvAutoencoder() => GeneratorTest.VerifySnapshotAsync(Samples.ConvAutoencoder);
 }

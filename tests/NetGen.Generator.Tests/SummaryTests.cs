@@ -109,6 +109,7 @@ public class SummaryTests
     [InlineData(nameof(Samples.Autoencoder), "2,389", 2389)]
     [InlineData(nameof(Samples.DeepAutoencoder), "11,269", 11269)]
     [InlineData(nameof(Samples.EveryLayer), "934", 934)]
+    [InlineData(nameof(Samples.ConvAutoencoder), "4,385", 4385)]
     public void Generated_code_reports_the_parameter_count(string sample, string total, int count)
     {
         var result = GeneratorTest.Run(Samples.Get(sample));

@@ -195,6 +195,7 @@ internal static class ConvReference
 /// Conv2D, max/average pooling and batch normalisation of <see cref="CpuBackend"/> against naive double references,
 /// central differences and the Keras documentation examples.
 /// </summary>
+[Collection(NonParallelCollection.Name)] // Tuning changes static settings that concurrent tests' convolutions would see
 public class ConvolutionTests
 {
     private const double Abs = 2e-5, Rel = 2e-5;

@@ -82,7 +82,7 @@ public partial class GradFusedCnn;
 /// Central-difference checks of whole generated networks: the analytic gradient of
 /// <see cref="Model.ComputeGradients"/> against (L(w + h·eᵢ) − L(w − h·eᵢ)) / 2h for every parameter.
 /// </summary>
-public class GradientCheckTests(ITestOutputHelper output)
+public partial class GradientCheckTests(ITestOutputHelper output)
 {
     /// <summary>How an analytic gradient compares with the numeric one.</summary>
     /// <param name="Cosine">Cosine similarity of the two vectors.</param>

@@ -30,6 +30,7 @@ internal static class Descriptors
     public const string EmptyOutputId = "NG0104";
     public const string StridesWithDilationId = "NG0105";
     public const string DenseOnImageId = "NG0106";
+    public const string CroppingEmptiesId = "NG0107";
     public const string LossMismatchId = "NG0110";
     public const string ReshapeMismatchId = "NG0101";
     public const string ReshapeTwoUnknownsId = "NG0102";
@@ -126,6 +127,10 @@ internal static class Descriptors
         "Dense #{0} receives {1} and applies to the last axis only, giving {2}; if it should see the whole sample, add [Flatten] before it",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + DenseOnImageId + ".md");
 
+    /// <summary>"{0} #{1} (cropping {2}) receives {3} and would output {4}: ..."</summary>
+    public static readonly DiagnosticDescriptor CroppingEmpties = Error(CroppingEmptiesId, "Cropping leaves an empty image",
+        "{0} #{1} (cropping {2}) receives {3} and would output {4}: the cropping removes every row or every column; {5}");
+
     /// <summary>"'{0}' ends in {1}, but Loss.{2} {3}; {4}"</summary>
     public static readonly DiagnosticDescriptor LossMismatch = new(LossMismatchId, "Loss does not match the output layer",
         "'{0}' ends in {1}, but Loss.{2} {3}; {4}",
@@ -148,6 +153,7 @@ internal static class Descriptors
         EmptyOutputId => EmptyOutput,
         StridesWithDilationId => StridesWithDilation,
         DenseOnImageId => DenseOnImage,
+        CroppingEmptiesId => CroppingEmpties,
         ReshapeMismatchId => ReshapeMismatch,
         ReshapeTwoUnknownsId => ReshapeTwoUnknowns,
         _ => InternalError,

@@ -102,6 +102,11 @@ internal static partial class Emitter
                 case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
                     WriteActivationNoiseForward(w, l, x, y);
                     break;
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    WriteResamplingForward(w, l, x, y);
+                    break;
                 default:
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
                     break;
@@ -265,6 +270,12 @@ internal static partial class Emitter
                 case LayerKind.GaussianDropout when l.Spec.Value > 0:
                 case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
                     WriteActivationNoiseBackward(w, l, dy);
+                    break;
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    WriteResamplingBackward(w, l, dy, dxOther);
+                    current = 1 - current;
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");

@@ -111,7 +111,7 @@ internal static partial class Emitter
             if (l.TrainPreActivation >= 0)
                 w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
             w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + OneLine(l.Name) + " output (inference)");
-            if (l.Index == layers.Length - 1 && l.Spec.Kind == LayerKind.Dense && net.InferLogitsSlot >= 0)
+            if (l.Index == layers.Length - 1 && l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D && net.InferLogitsSlot >= 0)
                 w.WriteLine("private const int ZI" + n + " = " + I(net.InferLogitsSlot) + "; // " + OneLine(l.Name) + " logits (inference)");
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
@@ -235,6 +235,11 @@ internal static partial class Emitter
                     w.WriteLine("private static readonly global::NetGen.Backends.Pool2DGeometry G" + n + " = new(" +
                         I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
                     break;
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    WriteResamplingGeometry(w, l);
+                    break;
             }
         }
     }
@@ -267,6 +272,7 @@ internal static partial class Emitter
             LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid"),
             LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "",
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
+            LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D => ", " + ResamplingDetail(l),
             _ => "",
         };
         if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";

@@ -20,6 +20,9 @@ internal enum LayerKind
     GaussianNoise,
     GaussianDropout,
     SpatialDropout2D,
+    ZeroPadding2D,
+    UpSampling2D,
+    Cropping2D,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -58,6 +61,7 @@ internal enum InitializerKind
 /// <param name="Epsilon">BatchNormalization epsilon.</param>
 /// <param name="NegativeSlope">ReLU negative slope.</param>
 /// <param name="Threshold">ReLU threshold.</param>
+/// <param name="Sizes">ZeroPadding2D padding or Cropping2D cropping as (top, bottom, left, right); UpSampling2D size as (rows, cols).</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -75,7 +79,8 @@ internal sealed record LayerSpec(
     int Padding = 0,
     double Epsilon = 0,
     double NegativeSlope = 0,
-    double Threshold = 0);
+    double Threshold = 0,
+    EquatableArray<int> Sizes = default);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.

@@ -49,6 +49,7 @@ internal static class ShapeInference
             long kernel = 0, bias = 0, state = 0;
             int padTop = 0, padLeft = 0;
             sawImageLayer |= layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
+            sawImageLayer |= layer.Kind is LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D;
             int errorsBefore = errors.Count;
 
             switch (layer.Kind)
@@ -190,6 +191,12 @@ internal static class ShapeInference
                     if (!(layer.Value >= 0 && layer.Value < 1))
                         errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
                     if (!RequireImage(shape, i, kind, index, errors)) broken = true;
+                    break;
+                case LayerKind.ZeroPadding2D:
+                case LayerKind.UpSampling2D:
+                case LayerKind.Cropping2D:
+                    output = ResamplingShapes.Infer(layer, shape, i, kind, index, errors) ?? shape;
+                    broken = errors.Count > errorsBefore;
                     break;
             }
 
@@ -521,6 +528,9 @@ internal static class ShapeInference
         LayerKind.GaussianNoise => "gaussian_noise",
         LayerKind.GaussianDropout => "gaussian_dropout",
         LayerKind.SpatialDropout2D => "spatial_dropout2d",
+        LayerKind.ZeroPadding2D => "zero_padding2d",
+        LayerKind.UpSampling2D => "up_sampling2d",
+        LayerKind.Cropping2D => "cropping2d",
         _ => "layer",
     };
 

@@ -729,6 +729,7 @@ public sealed partial class IlgpuBackend : IBackend
                 if (f != ActivationFunction.Softmax) For(f).LoadBatchNorm();
             _ = Convolution;
             _ = ActivationNoise;
+            _ = Resampling;
         }
 
         /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>
