@@ -29,7 +29,10 @@ public sealed partial class NetGenGenerator
         ("NetGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
         ("NetGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D),
         ("NetGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
-        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization));
+        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
+        ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
+        ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
+        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -144,6 +147,7 @@ public sealed partial class NetGenGenerator
 
     private static LayerSpec ReadLayer(AttributeData data, LayerKind kind)
     {
+        if (kind is LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) return ReadConvolutionLayer(data, kind);
         var args = data.ConstructorArguments;
         int units = 0, activation = 0, kernelH = 0, kernelW = 0, strides = 1, dilation = 1, padding = 0;
         double value = 0, epsilon = 0;

@@ -15,6 +15,9 @@ internal enum LayerKind
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     BatchNormalization,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    Conv2DTranspose,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -49,6 +52,8 @@ internal enum InitializerKind
 /// <param name="Dilation">Conv2D dilation rate.</param>
 /// <param name="Padding">0 valid, 1 same.</param>
 /// <param name="Epsilon">BatchNormalization epsilon.</param>
+/// <param name="DepthMultiplier">DepthwiseConv2D and SeparableConv2D depth multiplier.</param>
+/// <param name="PointwiseInitializer">SeparableConv2D pointwise kernel initializer id as declared.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -64,7 +69,9 @@ internal sealed record LayerSpec(
     int Strides = 1,
     int Dilation = 1,
     int Padding = 0,
-    double Epsilon = 0);
+    double Epsilon = 0,
+    int DepthMultiplier = 1,
+    int PointwiseInitializer = 0);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.
@@ -79,7 +86,8 @@ internal sealed record NetworkSpec(
 
 /// <summary>
 /// A layer after shape inference and planning: everything the emitter writes, as primitives.
-/// Arena slots are offsets in floats per sample; -1 means "none".
+/// Arena slots are offsets in floats per sample; -1 means "none". <c>TrainMiddle</c>/<c>InferMiddle</c> hold the
+/// depthwise output of a SeparableConv2D (the pointwise convolution's input).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedLayer(
@@ -108,7 +116,9 @@ internal sealed record ResolvedLayer(
     int FusedWith = -1,
     int FoldsBatchNorm = -1,
     int FoldedInto = -1,
-    int FoldOffset = -1)
+    int FoldOffset = -1,
+    int TrainMiddle = -1,
+    int InferMiddle = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;

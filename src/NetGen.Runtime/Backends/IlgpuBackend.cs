@@ -21,7 +21,7 @@ namespace NetGen.Backends;
 /// bit-identical. Launches are asynchronous on the accelerator's default stream; <see cref="Download"/>,
 /// <see cref="Loss"/> and <see cref="CountCorrect"/> synchronise.
 /// </summary>
-public sealed class IlgpuBackend : IBackend
+public sealed partial class IlgpuBackend : IBackend
 {
     private readonly Context? _ownedContext;
     private readonly bool _ownsAccelerator;
@@ -608,7 +608,7 @@ public sealed class IlgpuBackend : IBackend
     /// accelerator (where each group costs an OS-thread barrier). The GEMM tile follows the device: 16×16
     /// threads on a GPU, 2×2 (or 1×1) on the CPU accelerator.
     /// </summary>
-    internal sealed class KernelSet
+    internal sealed partial class KernelSet
     {
         private static readonly ConditionalWeakTable<Accelerator, KernelSet> Sets = new();
 
@@ -727,6 +727,7 @@ public sealed class IlgpuBackend : IBackend
             foreach (var f in Enum.GetValues<ActivationFunction>())
                 if (f != ActivationFunction.Softmax) For(f).LoadBatchNorm();
             _ = Convolution;
+            _ = DepthwiseConvolution;
         }
 
         /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>
