@@ -23,7 +23,7 @@ public partial class GradSeparableNet;
 // each pixel, fused with the cross-entropy (the logits are its pointwise pre-activation).
 [Network(7, 6, 3)]
 [SeparableConv2D(5, 2, DilationRate = 2, DepthMultiplier = 2, Activation = Activation.Gelu)]
-[DepthwiseConv2D(3, 2, Activation = Activation.Sigmoid)]
+[DepthwiseConv2D(3, 2, DepthMultiplier = 2, Activation = Activation.Sigmoid)]
 [SeparableConv2D(4, 2, Activation = Activation.Softmax)]
 public partial class GradSeparableOutputNet;
 
