@@ -157,4 +157,23 @@ public class ConvLayerShapeTests
         Assert.Matches(@"/// conv2d_transpose \(Conv2DTran \(None, 53, 53, 8\) +4616 *\r?\n", code);
         Assert.Contains("/// Total params: 5,880\n", code);
     }
+
+    /// <summary>
+    /// A convolution of any kind as the output layer with a softmax or sigmoid keeps its logits for inference too
+    /// (<c>ZI</c>); the generated code used to declare that slot for Dense only, so a Conv2D softmax output failed to compile.
+    /// </summary>
+    [Theory]
+    [InlineData("[Conv2D(3, 2, Activation = Activation.Softmax)]")]
+    [InlineData("[DepthwiseConv2D(2, DepthMultiplier = 3, Activation = Activation.Sigmoid)]")]
+    [InlineData("[SeparableConv2D(3, 2, Activation = Activation.Softmax)]")]
+    [InlineData("[Conv2DTranspose(3, 2, Activation = Activation.Sigmoid)]")]
+    public void A_convolution_output_layer_with_logits_compiles(string layer)
+    {
+        var result = GeneratorTest.Run(["using NetGen;\n\n[Network(4, 4, 2)]\n" + layer + "\npublic partial class Net;\n"], runtime: true, out var compilation);
+        Assert.Empty(result.Diagnostics);
+        string code = result.GeneratedTrees.Single().ToString();
+        Assert.Contains("private const int ZI1 = ", code);
+        Assert.Contains("logitsInferenceSlot: ZI1,", code);
+        Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+    }
 }
