@@ -1,5 +1,8 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Testing;
+using NetGen.Generator.Analyzers;
 using NetGen.Generator.Diagnostics;
 using Xunit;
 
@@ -149,5 +152,45 @@ public class ConvLayerDiagnosticTests
         test.TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
         test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.DenseOnImage).WithLocation(0).WithArguments("2", "(None, 6, 6, 3)", "(None, 6, 6, 10)"));
         return test.RunAsync();
+    }
+
+    /// <summary>The generator plus <see cref="LossMismatchAnalyzer"/>, as in the IDE.</summary>
+    private sealed class AnalyzerTest : CSharpSourceGeneratorTest<NetGenGenerator, DefaultVerifier>
+    {
+        protected override IEnumerable<DiagnosticAnalyzer> GetDiagnosticAnalyzers() => [new LossMismatchAnalyzer()];
+    }
+
+    private const string NotSoftmax = "reads a probability distribution over the classes, which only softmax produces";
+    private const string GiveSoftmax = "give the last layer Activation = Activation.Softmax (NetGen then computes the loss from the logits, as Keras does)";
+
+    [Theory]
+    [InlineData("[SeparableConv2D(4, 3, Activation = Activation.Softmax)]", "BinaryCrossEntropy", "a 4-way softmax output",
+        "treats every output as an independent yes/no probability, while softmax makes them compete and sum to 1",
+        "use Loss.CategoricalCrossEntropy (one-hot labels) or Loss.SparseCategoricalCrossEntropy (class indices); for independent labels, use sigmoid outputs")]
+    [InlineData("[Conv2DTranspose(3, 2, Activation = Activation.Sigmoid)]", "CategoricalCrossEntropy", "a 3-way sigmoid output", NotSoftmax, GiveSoftmax)]
+    [InlineData("[DepthwiseConv2D(3, DepthMultiplier = 2)]", "SparseCategoricalCrossEntropy", "a 4-way linear output", NotSoftmax, GiveSoftmax)]
+    public async Task NG0110_applies_to_the_new_output_layers(string layer, string loss, string ends, string problem, string fix)
+    {
+        var test = new AnalyzerTest
+        {
+            ReferenceAssemblies = GeneratorTest.NoDownload,
+            TestState = { Sources = { $$"""
+                using NetGen;
+
+                [Network(8, 8, 2)]
+                {{layer}}
+                public partial class Net;
+
+                public static class Training
+                {
+                    public static void Setup(Net model) => model.Compile(new Adam(), {|#0:Loss.{{loss}}|});
+                }
+                """ } },
+        };
+        test.TestState.AdditionalReferences.AddRange(GeneratorTest.References());
+        test.TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(Descriptors.LossMismatch).WithLocation(0)
+            .WithMessage($"'Net' ends in {ends}, but Loss.{loss} {problem}; {fix}"));
+        await test.RunAsync();
     }
 }
