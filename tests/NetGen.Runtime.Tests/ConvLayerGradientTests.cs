@@ -45,8 +45,11 @@ public partial class GradTransposeOutputNet;
 
 /// <summary>
 /// Central-difference checks of generated networks built from DepthwiseConv2D, SeparableConv2D and Conv2DTranspose
-/// (the same criteria as <see cref="GradientCheckTests"/>), and their Keras parameter counts.
+/// (the same criteria as <see cref="GradientCheckTests"/>), and their Keras parameter counts. Not run in parallel with
+/// other tests: those that change <see cref="Backends.CpuBackend"/>'s work-splitting settings (<see cref="ConvolutionTests.Tuning"/>)
+/// would change the summation order between the +h and −h evaluations and add float noise to the central differences.
 /// </summary>
+[Collection(NonParallelCollection.Name)]
 public class ConvLayerGradientTests(ITestOutputHelper output)
 {
     private static double[] Numeric(Model model, Tensor x, Tensor y, float h)

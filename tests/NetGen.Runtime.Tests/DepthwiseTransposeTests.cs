@@ -153,8 +153,10 @@ internal static class DepthwiseTransposeReference
 /// <summary>
 /// DepthwiseConv2D and Conv2DTranspose of <see cref="CpuBackend"/> against the naive double references, under every
 /// work-splitting setting of <see cref="ConvolutionTests.Settings"/>, plus identities with Conv2D, a TensorFlow padding
-/// example and central differences.
+/// example and central differences. Not run in parallel with other tests: it changes those global settings, and it
+/// counts allocations.
 /// </summary>
+[Collection(NonParallelCollection.Name)]
 public class DepthwiseTransposeTests
 {
     private const double Abs = 2e-5, Rel = 2e-5;
