@@ -37,7 +37,10 @@ public sealed partial class NetGenGenerator
         ("NetGen.SpatialDropout2DAttribute", LayerKind.SpatialDropout2D),
         ("NetGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D),
         ("NetGen.UpSampling2DAttribute", LayerKind.UpSampling2D),
-        ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D));
+        ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D),
+        ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
+        ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
+        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -152,6 +155,7 @@ public sealed partial class NetGenGenerator
 
     private static LayerSpec ReadLayer(AttributeData data, LayerKind kind)
     {
+        if (kind is LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) return ReadConvolutionLayer(data, kind);
         var args = data.ConstructorArguments;
         int units = 0, activation = 0, kernelH = 0, kernelW = 0, strides = 1, dilation = 1, padding = 0;
         double value = 0, epsilon = 0, negativeSlope = 0, threshold = 0;

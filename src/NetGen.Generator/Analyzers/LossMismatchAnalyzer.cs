@@ -56,7 +56,7 @@ public sealed class LossMismatchAnalyzer : DiagnosticAnalyzer
         if (network is null) return; // the generator reports what is wrong with the declaration
 
         var output = network.Layers[network.Layers.Length - 1];
-        if (output.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.Activation)) return;
+        if (!ShapeInference.OwnsActivation(output.Spec.Kind) && output.Spec.Kind != LayerKind.Activation) return;
         string? problem = Problem(loss, output.Activation, output.LastOutput, out string lossName, out string fix);
         if (problem is null) return;
         string ends = output.LastOutput == 1

@@ -64,6 +64,11 @@ internal static partial class Emitter
                     WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), x, "p + P" + n + "_Kernel", l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1",
                         preSlot, y, rows);
                     break;
+                case LayerKind.DepthwiseConv2D:
+                case LayerKind.SeparableConv2D:
+                case LayerKind.Conv2DTranspose:
+                    WriteConvolutionFamilyForward(w, l, x, y, preSlot);
+                    break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:
                     w.WriteLine("b.MaxPool2DForward(G" + n + ", batch, x: " + x + ", y: " + y + ");");
@@ -218,6 +223,11 @@ internal static partial class Emitter
                         (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
                     w.Unindent();
                     current = 1 - current;
+                    break;
+                case LayerKind.DepthwiseConv2D:
+                case LayerKind.SeparableConv2D:
+                case LayerKind.Conv2DTranspose:
+                    current = WriteConvolutionFamilyBackward(w, l, last, current, i == firstParam);
                     break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:

@@ -81,6 +81,11 @@ internal static partial class Emitter
         foreach (var l in layers)
         {
             string n = I(l.Index + 1);
+            if (ShapeInference.IsConvolutionFamily(l.Spec.Kind))
+            {
+                WriteConvolutionFamilyOffsets(w, l);
+                continue;
+            }
             if (l.KernelCount > 0)
                 w.WriteLine("private const int P" + n + "_" + KernelName(l) + " = " + I(l.KernelOffset) + "; // " + OneLine(l.Name) + " " + KernelName(l).ToLowerInvariant() + " " + KernelShape(l));
             if (l.BiasCount > 0)
@@ -111,7 +116,8 @@ internal static partial class Emitter
             if (l.TrainPreActivation >= 0)
                 w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
             w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + OneLine(l.Name) + " output (inference)");
-            if (l.Index == layers.Length - 1 && l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D && net.InferLogitsSlot >= 0)
+            WriteMiddleSlots(w, l);
+            if (l.Index == layers.Length - 1 && ShapeInference.OwnsActivation(l.Spec.Kind) && net.InferLogitsSlot >= 0)
                 w.WriteLine("private const int ZI" + n + " = " + I(net.InferLogitsSlot) + "; // " + OneLine(l.Name) + " logits (inference)");
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
@@ -169,6 +175,11 @@ internal static partial class Emitter
             if (l.ParamCount == 0) continue;
             string n = I(l.Index + 1);
             w.WriteLine("// [" + n + "] " + OneLine(l.Name));
+            if (ShapeInference.IsConvolutionFamily(l.Spec.Kind))
+            {
+                WriteConvolutionFamilyInitialize(w, l);
+                continue;
+            }
             if (l.Spec.Kind == LayerKind.BatchNormalization)
             {
                 int c = l.LastOutput;
@@ -229,6 +240,11 @@ internal static partial class Emitter
                         I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(sh) + ", " + I(sw) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
                     break;
                 }
+                case LayerKind.DepthwiseConv2D:
+                case LayerKind.SeparableConv2D:
+                case LayerKind.Conv2DTranspose:
+                    WriteConvolutionFamilyGeometry(w, l);
+                    break;
                 case LayerKind.GlobalAveragePooling2D:
                 case LayerKind.GlobalMaxPooling2D:
                     w.WriteLine("// " + OneLine(l.Name) + ": one window over the whole height and width");
@@ -273,6 +289,7 @@ internal static partial class Emitter
             LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "",
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
             LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D => ", " + ResamplingDetail(l),
+            LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
             _ => "",
         };
         if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";

@@ -23,6 +23,9 @@ internal enum LayerKind
     ZeroPadding2D,
     UpSampling2D,
     Cropping2D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    Conv2DTranspose,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -62,6 +65,8 @@ internal enum InitializerKind
 /// <param name="NegativeSlope">ReLU negative slope.</param>
 /// <param name="Threshold">ReLU threshold.</param>
 /// <param name="Sizes">ZeroPadding2D padding or Cropping2D cropping as (top, bottom, left, right); UpSampling2D size as (rows, cols).</param>
+/// <param name="DepthMultiplier">DepthwiseConv2D and SeparableConv2D depth multiplier.</param>
+/// <param name="PointwiseInitializer">SeparableConv2D pointwise kernel initializer id as declared.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -80,7 +85,9 @@ internal sealed record LayerSpec(
     double Epsilon = 0,
     double NegativeSlope = 0,
     double Threshold = 0,
-    EquatableArray<int> Sizes = default);
+    EquatableArray<int> Sizes = default,
+    int DepthMultiplier = 1,
+    int PointwiseInitializer = 0);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.
@@ -95,7 +102,8 @@ internal sealed record NetworkSpec(
 
 /// <summary>
 /// A layer after shape inference and planning: everything the emitter writes, as primitives.
-/// Arena slots are offsets in floats per sample; -1 means "none".
+/// Arena slots are offsets in floats per sample; -1 means "none". <c>TrainMiddle</c>/<c>InferMiddle</c> hold the
+/// depthwise output of a SeparableConv2D (the pointwise convolution's input).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedLayer(
@@ -124,7 +132,9 @@ internal sealed record ResolvedLayer(
     int FusedWith = -1,
     int FoldsBatchNorm = -1,
     int FoldedInto = -1,
-    int FoldOffset = -1)
+    int FoldOffset = -1,
+    int TrainMiddle = -1,
+    int InferMiddle = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;

@@ -12,7 +12,7 @@ internal sealed record ShapeError(int LayerIndex, string Id, string[] Args);
 /// Walks a declared network layer by layer: checks arguments, infers every output shape, assigns parameter
 /// offsets and plans the activation arena. Pure: no Roslyn types, so it is unit-testable on its own.
 /// </summary>
-internal static class ShapeInference
+internal static partial class ShapeInference
 {
     private const int ActivationCount = 13; // members of NetGen.Activation
     private const int InitializerCount = 8; // members of NetGen.Initializer
@@ -48,7 +48,7 @@ internal static class ShapeInference
             var activation = ActivationKind.Linear;
             long kernel = 0, bias = 0, state = 0;
             int padTop = 0, padLeft = 0;
-            sawImageLayer |= layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
+            sawImageLayer |= layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D || IsConvolutionFamily(layer.Kind);
             sawImageLayer |= layer.Kind is LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D;
             int errorsBefore = errors.Count;
 
@@ -198,6 +198,15 @@ internal static class ShapeInference
                     output = ResamplingShapes.Infer(layer, shape, i, kind, index, errors) ?? shape;
                     broken = errors.Count > errorsBefore;
                     break;
+                case LayerKind.DepthwiseConv2D:
+                case LayerKind.SeparableConv2D:
+                case LayerKind.Conv2DTranspose:
+                {
+                    var rule = ConvolutionFamily(layer, shape, paramOffset, i, kind, index, errors);
+                    if (rule is null) { broken = true; break; }
+                    (output, kernel, bias, padTop, padLeft, activation) = rule.Value;
+                    break;
+                }
             }
 
             string baseName = KerasName(layer.Kind);
@@ -334,7 +343,7 @@ internal static class ShapeInference
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
-        foreach (var l in layers) max = Math.Max(max, l.OutputSize);
+        foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, MiddleSize(l)));
 
         long trainTop = inputSize; // long: the sum of all kept tensors can pass int.MaxValue (reported below)
         int trainCurrent = 0;
@@ -354,8 +363,14 @@ internal static class ShapeInference
             }
             else
             {
-                bool computesActivation = l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D || (l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0);
+                bool computesActivation = OwnsActivation(l.Spec.Kind) || (l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0);
                 bool bnWithActivation = l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0;
+                if (l.Spec.Kind == LayerKind.SeparableConv2D)
+                {
+                    // The depthwise output: the pointwise convolution's input, which its backward reads.
+                    l = l with { TrainMiddle = (int)trainTop };
+                    trainTop += MiddleSize(l);
+                }
                 if (computesActivation && (NeedsPreActivation(l.Activation) || bnWithActivation || (last && IsLogitActivation(l.Activation))))
                 {
                     pre = (int)trainTop;
@@ -377,7 +392,7 @@ internal static class ShapeInference
             {
                 // The loss reads the logits in inference too (Evaluate, validation), as Keras's compiled evaluate does:
                 // a Dense layer keeps them in one extra slot after the two ping-pong slots.
-                bool own = l.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D;
+                bool own = OwnsActivation(l.Spec.Kind);
                 logits = own ? pre : trainCurrent;
                 inferLogits = own ? inferTop : inferCurrent;
                 if (own) inferTop += l.OutputSize;
@@ -391,7 +406,8 @@ internal static class ShapeInference
             inferCurrent = inferOut;
         }
         var output = planned[planned.Count - 1];
-        var outputActivation = output.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Activation ? output.Activation : ActivationKind.Linear;
+        var outputActivation = OwnsActivation(output.Spec.Kind) || output.Spec.Kind == LayerKind.Activation ? output.Activation : ActivationKind.Linear;
+        inferTop = PlanInferenceMiddles(planned, inferTop);
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount, trainableCount, bufferCount,
             (int)trainTop, inferTop, max, logits, inferLogits, outputActivation);
     }
@@ -531,6 +547,9 @@ internal static class ShapeInference
         LayerKind.ZeroPadding2D => "zero_padding2d",
         LayerKind.UpSampling2D => "up_sampling2d",
         LayerKind.Cropping2D => "cropping2d",
+        LayerKind.DepthwiseConv2D => "depthwise_conv2d",
+        LayerKind.SeparableConv2D => "separable_conv2d",
+        LayerKind.Conv2DTranspose => "conv2d_transpose",
         _ => "layer",
     };
 

@@ -730,6 +730,7 @@ public sealed partial class IlgpuBackend : IBackend
             _ = Convolution;
             _ = ActivationNoise;
             _ = Resampling;
+            _ = DepthwiseConvolution;
         }
 
         /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>

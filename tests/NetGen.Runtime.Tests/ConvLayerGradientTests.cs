@@ -1,0 +1,204 @@
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetGen.Tests;
+
+// 7x5x3 -> depthwise 3x3 same, stride 2, depth multiplier 2 (4x3x6) -> depthwise 2x2 valid, dilation 2 (2x1x6).
+[Network(7, 5, 3)]
+[DepthwiseConv2D(3, Strides = 2, Padding = Padding.Same, DepthMultiplier = 2, Activation = Activation.Tanh)]
+[DepthwiseConv2D(2, DilationRate = 2, Activation = Activation.Swish, BiasInitializer = Initializer.RandomNormal)]
+[Flatten]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradDepthwiseNet;
+
+// 7x5x3 -> separable 3x3 same, depth multiplier 2 (7x5x4) -> separable 2x3 valid, stride 2, no bias (3x2x3).
+[Network(7, 5, 3)]
+[SeparableConv2D(4, 3, Padding = Padding.Same, DepthMultiplier = 2, Activation = Activation.Elu, BiasInitializer = Initializer.RandomNormal)]
+[SeparableConv2D(3, 2, 3, Strides = 2, UseBias = false, Activation = Activation.Tanh)]
+[GlobalAveragePooling2D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradSeparableNet;
+
+// A separable convolution with a dilated depthwise step, and one as the output layer: softmax over the channels of
+// each pixel, fused with the cross-entropy (the logits are its pointwise pre-activation).
+[Network(7, 6, 3)]
+[SeparableConv2D(5, 2, DilationRate = 2, DepthMultiplier = 2, Activation = Activation.Gelu)]
+[DepthwiseConv2D(3, 2, DepthMultiplier = 2, Activation = Activation.Sigmoid)]
+[SeparableConv2D(4, 2, Activation = Activation.Softmax)]
+public partial class GradSeparableOutputNet;
+
+// 5x4x2 -> transposed 3x3 stride 2 valid (11x9x3) -> transposed 2x2 stride 3 valid, kernel < stride (33x27x2)
+// -> transposed 4x3 stride 2 same with odd padding (66x54x2).
+[Network(5, 4, 2)]
+[Conv2DTranspose(3, 3, Strides = 2, Activation = Activation.Tanh, BiasInitializer = Initializer.RandomNormal)]
+[Conv2DTranspose(2, 2, Strides = 3, Activation = Activation.Swish)]
+[Conv2DTranspose(2, 4, 3, Strides = 2, Padding = Padding.Same, UseBias = false, Activation = Activation.Softsign)]
+[GlobalAveragePooling2D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradTransposeNet;
+
+// A transposed convolution as the output layer, with a sigmoid fused with binary cross-entropy.
+[Network(3, 3, 2)]
+[Conv2D(3, 2, Activation = Activation.Tanh)]
+[Conv2DTranspose(2, 3, Strides = 2, Padding = Padding.Same, Activation = Activation.Sigmoid)]
+public partial class GradTransposeOutputNet;
+
+/// <summary>
+/// Central-difference checks of generated networks built from DepthwiseConv2D, SeparableConv2D and Conv2DTranspose
+/// (the same criteria as <see cref="GradientCheckTests"/>), and their Keras parameter counts. Not run in parallel with
+/// other tests: those that change <see cref="Backends.CpuBackend"/>'s work-splitting settings (<see cref="ConvolutionTests.Tuning"/>)
+/// would change the summation order between the +h and −h evaluations and add float noise to the central differences.
+/// </summary>
+[Collection(NonParallelCollection.Name)]
+public class ConvLayerGradientTests(ITestOutputHelper output)
+{
+    private static double[] Numeric(Model model, Tensor x, Tensor y, float h)
+    {
+        var w = model.GetWeights();
+        var numeric = new double[w.Length];
+        var probe = (float[])w.Clone();
+        for (int i = 0; i < w.Length; i++)
+        {
+            probe[i] = w[i] + h;
+            double up = probe[i];
+            model.SetWeights(probe);
+            double lp = model.ComputeGradients(x, y).Loss;
+            probe[i] = w[i] - h;
+            double down = probe[i];
+            model.SetWeights(probe);
+            double lm = model.ComputeGradients(x, y).Loss;
+            probe[i] = w[i];
+            numeric[i] = (lp - lm) / (up - down);
+        }
+        model.SetWeights(w);
+        return numeric;
+    }
+
+    /// <summary>Cosine above 0.999, relative norm error below 1e-2, every component within 2% of itself plus 0.2% of the largest.</summary>
+    private void Check(Model model, Tensor x, Tensor y, float h = 1e-3f)
+    {
+        var w = model.GetWeights();
+        var (loss, analytic) = model.ComputeGradients(x, y);
+        Assert.True(float.IsFinite(loss));
+        var numeric = Numeric(model, x, y, h);
+        double dot = 0, na = 0, nn = 0, diff = 0, scale = 0;
+        for (int i = 0; i < numeric.Length; i++)
+        {
+            dot += analytic[i] * numeric[i];
+            na += (double)analytic[i] * analytic[i];
+            nn += numeric[i] * numeric[i];
+            diff += (analytic[i] - numeric[i]) * (analytic[i] - numeric[i]);
+            scale = Math.Max(scale, Math.Abs(numeric[i]));
+        }
+        double worst = 0;
+        int worstAt = 0;
+        for (int i = 0; i < numeric.Length; i++)
+        {
+            double e = Math.Abs(analytic[i] - numeric[i]) / (2e-2 * Math.Abs(numeric[i]) + 2e-3 * scale);
+            if (e > worst) (worst, worstAt) = (e, i);
+        }
+        double cosine = dot / Math.Sqrt(na * nn), relative = Math.Sqrt(diff / nn);
+        string summary = $"{model.Name}: {analytic.Length} parameters, loss {loss}, cosine {cosine:F7}, relative error {relative:E2}, " +
+                         $"worst component {worst:F3} of its tolerance (#{worstAt}: {analytic[worstAt]:R} vs {numeric[worstAt]:R})";
+        output.WriteLine(summary);
+        Assert.True(cosine > 0.999 && relative < 1e-2 && worst < 1, summary);
+        Assert.True(analytic.Max(v => Math.Abs(v)) > 1e-3, $"{model.Name}: gradient is nearly zero");
+        Assert.Equal(w, model.GetWeights());
+        Assert.Equal(analytic, model.ComputeGradients(x, y).Gradients);
+    }
+
+    private static Tensor Inputs(int n, int seed, params int[] sample)
+    {
+        int size = 1;
+        foreach (int d in sample) size *= d;
+        return new Tensor(Num.Uniform(n * size, seed), [n, .. sample]);
+    }
+
+    private static Tensor OneHot(int n, int classes, int seed, params int[] leading)
+    {
+        var rng = new Random(seed);
+        int rows = n;
+        foreach (int d in leading) rows *= d;
+        var y = new float[rows * classes];
+        for (int r = 0; r < rows; r++) y[r * classes + rng.Next(classes)] = 1;
+        return new Tensor(y, [n, .. leading, classes]);
+    }
+
+    [Fact]
+    public void DepthwiseStrideSameMultiplierAndDilation()
+    {
+        using var m = new GradDepthwiseNet { Seed = 31 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 32, 7, 5, 3), OneHot(3, 3, 33));
+    }
+
+    [Fact]
+    public void SeparableSameMultiplierAndStridedWithoutBias()
+    {
+        using var m = new GradSeparableNet { Seed = 34 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 35, 7, 5, 3), OneHot(3, 3, 36));
+    }
+
+    [Fact]
+    public void SeparableOutputLayerWithFusedSoftmaxCrossEntropy()
+    {
+        using var m = new GradSeparableOutputNet { Seed = 37 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 38, 7, 6, 3), OneHot(3, 4, 39, 2, 2));
+    }
+
+    [Fact]
+    public void SeparableOutputLayerWithMse()
+    {
+        using var m = new GradSeparableOutputNet { Seed = 40 };
+        m.Compile(new SGD(), Loss.MeanSquaredError);
+        Check(m, Inputs(3, 41, 7, 6, 3), new Tensor(Num.Uniform(3 * 2 * 2 * 4, 42, 0, 1), 3, 2, 2, 4));
+    }
+
+    [Fact]
+    public void TransposeValidSmallKernelAndOddSamePadding()
+    {
+        using var m = new GradTransposeNet { Seed = 43 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 44, 5, 4, 2), OneHot(3, 3, 45));
+    }
+
+    [Fact]
+    public void TransposeOutputLayerWithFusedSigmoidBinaryCrossEntropy()
+    {
+        using var m = new GradTransposeOutputNet { Seed = 46 };
+        m.Compile(new SGD(), Loss.BinaryCrossEntropy);
+        var y = new Tensor(Array.ConvertAll(Num.Uniform(3 * 4 * 4 * 2, 47, 0, 1), v => v > 0.5f ? 1f : 0f), 3, 4, 4, 2);
+        Check(m, Inputs(3, 48, 3, 3, 2), y);
+    }
+
+    /// <summary>The summary row of a layer: (output shape, parameter count) from Keras 2's columns.</summary>
+    private static (string Shape, string Count) Row(string summary, string name)
+    {
+        string line = summary.Split('\n').Single(l => l.StartsWith(name + " (", StringComparison.Ordinal));
+        return (line.Substring(29, 26).Trim(), line.Substring(55).Trim());
+    }
+
+    /// <summary>Shapes and parameter counts as Keras 2 reports them (hand-derived from the Keras formulas).</summary>
+    [Fact]
+    public void ShapesAndParameterCountsAreKeras()
+    {
+        // depthwise 3·3·3·2 + 6 = 60; 2·2·6·1 + 6 = 30; dense 12·3 + 3 = 39.
+        string d = new GradDepthwiseNet().Summary();
+        Assert.Equal(("(None, 4, 3, 6)", "60"), Row(d, "depthwise_conv2d"));
+        Assert.Equal(("(None, 2, 1, 6)", "30"), Row(d, "depthwise_conv2d_1"));
+        Assert.Equal(60 + 30 + 39, GradDepthwiseNet.ParameterCount);
+        // separable 9·3·2 + 6·4 + 4 = 82; 6·4·1 + 4·3 = 36 (no bias); dense 3·3 + 3 = 12.
+        string s = new GradSeparableNet().Summary();
+        Assert.Equal(("(None, 7, 5, 4)", "82"), Row(s, "separable_conv2d"));
+        Assert.Equal(("(None, 3, 2, 3)", "36"), Row(s, "separable_conv2d_1"));
+        Assert.Equal(82 + 36 + 12, GradSeparableNet.ParameterCount);
+        // transposed: 9·3·2 + 3 = 57 -> (11, 9); 4·2·3 + 2 = 26 -> (33, 27); 12·2·2 = 48 -> (66, 54).
+        string t = new GradTransposeNet().Summary();
+        Assert.Equal(("(None, 11, 9, 3)", "57"), Row(t, "conv2d_transpose"));
+        Assert.Equal(("(None, 33, 27, 2)", "26"), Row(t, "conv2d_transpose_1"));
+        Assert.Equal(("(None, 66, 54, 2)", "48"), Row(t, "conv2d_transpose_2"));
+        Assert.Equal(57 + 26 + 48 + 9, GradTransposeNet.ParameterCount);
+    }
+}
