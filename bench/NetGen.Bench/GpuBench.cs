@@ -5,6 +5,32 @@ using NetGen.Backends;
 
 namespace NetGen.Bench;
 
+/// <summary>Every layer kind of the CNN issue in one small network, for the CUDA parity check.</summary>
+[Network(16, 16, 3)]
+[GaussianNoise(0.1)]
+[Conv2D(8, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ELU]
+[DepthwiseConv2D(3, DepthMultiplier = 2, Padding = Padding.Same)]
+[ReLU(MaxValue = 6)]
+[SpatialDropout2D(0.2)]
+[SeparableConv2D(16, 3, Strides = 2, Padding = Padding.Same, Activation = Activation.Relu)]
+[ZeroPadding2D(1)]
+[Cropping2D(1, 1, 2, 0)]
+[Conv2DTranspose(8, 3, Strides = 2, Padding = Padding.Same)]
+[LeakyReLU(0.1)]
+[UpSampling2D(2)]
+[GaussianDropout(0.2)]
+[AveragePooling2D(4)]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(32)]
+[BatchNormalization]
+[Activation(Activation.Tanh)]
+[Dropout(0.3)]
+[Dense(8, Activation = Activation.Softmax)]
+public partial class EveryCnnLayer;
+
 /// <summary>
 /// The CNN training step on CUDA: parity with the managed CPU backend (same seed, same batches, same dropout
 /// masks), then throughput. <c>dotnet run -c Release --project bench/NetGen.Bench -- gpu</c>; it prints why
@@ -22,24 +48,26 @@ public static class GpuBench
         }
         Console.WriteLine($"gpu: {probe.Name}");
         probe.Dispose();
+        Parity("every-layer", () => new EveryCnnLayer(), () => new SGD(0.05f, momentum: 0.9f), steps, 16, 3, 8);
         Parity("mnist-cnn", () => new MnistCnn(), () => new Adam(1e-3f, decay: 1e-5f), steps);
         Parity("fashion-cnn", () => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), steps);
     }
 
-    private static void Parity(string name, Func<Model> create, Func<Optimizer> optimizer, int steps)
+    private static void Parity(string name, Func<Model> create, Func<Optimizer> optimizer, int steps, int side = 28, int channels = 1, int classes = 10)
     {
         const int batch = 256;
+        int size = side * side * channels;
         var random = new Random(7);
         var xs = new Tensor[4];
         var ys = new Tensor[4];
         for (int i = 0; i < xs.Length; i++)
         {
-            var x = new float[batch * 784];
+            var x = new float[batch * size];
             for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
-            var y = new float[batch * 10];
-            for (int r = 0; r < batch; r++) y[r * 10 + random.Next(10)] = 1;
-            xs[i] = new Tensor(x, batch, 28, 28, 1);
-            ys[i] = new Tensor(y, batch, 10);
+            var y = new float[batch * classes];
+            for (int r = 0; r < batch; r++) y[r * classes + random.Next(classes)] = 1;
+            xs[i] = new Tensor(x, batch, side, side, channels);
+            ys[i] = new Tensor(y, batch, classes);
         }
 
         using var cpu = create();
