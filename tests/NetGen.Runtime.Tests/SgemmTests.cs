@@ -172,6 +172,26 @@ public unsafe class SgemmTests
         }
     }
 
+    /// <summary>
+    /// One row of A (batch-1 inference) takes the streaming vector-times-matrix path: single-threaded for small
+    /// products, split over B's rows with partial sums above the threshold; odd widths, strides, alpha and beta.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(37, 5)]
+    [InlineData(1000, 13)]
+    [InlineData(33, 20000)]
+    [InlineData(1024, 3001)]
+    public void SingleRow_MatchesReference(int n, int k)
+    {
+        foreach (bool ta in new[] { false, true })
+        {
+            Check(ta, false, 1, n, k, 1f, 0f, nanC: true);
+            Check(ta, false, 1, n, k, -0.5f, 1f, seed: 7);
+            Check(ta, false, 1, n, k, 2f, 0.25f, padA: 3, padB: 5, padC: 2, seed: 11);
+        }
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]

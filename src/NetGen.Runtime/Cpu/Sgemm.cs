@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -165,6 +166,13 @@ public static unsafe class Sgemm
         if (b == null)
             throw new ArgumentNullException(nameof(b));
 
+        if (m == 1 && !transB && t_forcedKind == 0)
+        {
+            // A vector times a matrix (batch-1 inference): stream B once instead of packing it.
+            RowTimesMatrix(n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c);
+            return;
+        }
+
         var g = new Problem
         {
             A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k,
@@ -320,6 +328,106 @@ public static unsafe class Sgemm
     }
 
     /// <summary>One tile of C per work item: the rows split in <c>Gm</c>, the columns in <c>Gn</c>.</summary>
+    // ------------------------------------------------------------------------------------------------
+    // m = 1: c[0, n) = alpha·a·B + beta·c, with B k×n row-major
+    // ------------------------------------------------------------------------------------------------
+
+    private static void RowTimesMatrix(int n, int k, float alpha, float* a, int aStride, float* b, int ldb, float beta, float* c)
+    {
+        long work = (long)n * k;
+        int threads = 1;
+        if (work >= ParallelThreshold && !WorkerPool.IsInsideJob)
+        {
+            WorkerPool pool = WorkerPool.Shared;
+            threads = MaxThreadsOverride > 0 ? Math.Min(MaxThreadsOverride, pool.MaxThreads) : pool.MaxThreads;
+            threads = Math.Max(1, Math.Min(threads, k / 64));
+        }
+        if (threads <= 1)
+        {
+            RowTimesMatrixRange(0, n, k, alpha, a, aStride, b, ldb, beta, c);
+            return;
+        }
+        // Each thread takes a contiguous block of B's rows (one sequential stream) into its own partial row; the
+        // partial rows are then added in a fixed order, so the result does not depend on timing.
+        RowTimesMatrixJob job = t_rowJob ??= new RowTimesMatrixJob();
+        long need = (long)threads * n;
+        if (job.Capacity < need)
+        {
+            if (job.Partials != null) NativeMemory.AlignedFree(job.Partials);
+            job.Partials = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
+            job.Capacity = need;
+        }
+        (job.N, job.K, job.Alpha, job.AStride, job.Ldb, job.Parts) = (n, k, alpha, aStride, ldb, threads);
+        job.A = a;
+        job.B = b;
+        WorkerPool.Shared.Run(job, threads, wakeSleepers: true);
+        var result = new Span<float>(c, n);
+        if (beta == 0f) new ReadOnlySpan<float>(job.Partials, n).CopyTo(result);
+        else TensorPrimitives.MultiplyAdd(result, beta, new ReadOnlySpan<float>(job.Partials, n), result);
+        for (int t = 1; t < threads; t++)
+            TensorPrimitives.Add(result, new ReadOnlySpan<float>(job.Partials + (long)t * n, n), result);
+    }
+
+    [ThreadStatic] private static RowTimesMatrixJob? t_rowJob;
+
+    private sealed class RowTimesMatrixJob : IWorkItem
+    {
+        public int N, K, AStride, Ldb, Parts;
+        public float Alpha;
+        public float* A, B, Partials;
+        public long Capacity;
+
+        public void Execute(int index)
+        {
+            int k0 = (int)((long)K * index / Parts), k1 = (int)((long)K * (index + 1) / Parts);
+            RowTimesMatrixRange(0, N, k1 - k0, Alpha, A + (long)k0 * AStride, AStride, B + (long)k0 * Ldb, Ldb, 0f, Partials + (long)index * N);
+        }
+    }
+
+    /// <summary>c[j0, j1) = alpha·Σₖ a[k]·B[k, j0..j1) + beta·c, four rows of B per pass over the C range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTimesMatrixRange(int j0, int j1, int k, float alpha, float* a, int aStride, float* b, int ldb, float beta, float* c)
+    {
+        int width = j1 - j0;
+        float* cc = c + j0;
+        if (beta == 0f) new Span<float>(cc, width).Clear();
+        else if (beta != 1f) for (int j = 0; j < width; j++) cc[j] *= beta;
+        int vectorEnd = width - width % Vector512<float>.Count;
+        int kk = 0;
+        for (; kk + 4 <= k; kk += 4)
+        {
+            float s0 = alpha * a[(long)kk * aStride], s1 = alpha * a[(long)(kk + 1) * aStride];
+            float s2 = alpha * a[(long)(kk + 2) * aStride], s3 = alpha * a[(long)(kk + 3) * aStride];
+            float* r0 = b + (long)kk * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
+            var v0 = Vector512.Create(s0);
+            var v1 = Vector512.Create(s1);
+            var v2 = Vector512.Create(s2);
+            var v3 = Vector512.Create(s3);
+            int j = 0;
+            for (; j < vectorEnd; j += Vector512<float>.Count)
+            {
+                var acc = Vector512.Load(cc + j);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + j), v0, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + j), v1, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + j), v2, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + j), v3, acc);
+                acc.Store(cc + j);
+            }
+            for (; j < width; j++)
+                cc[j] = MathF.FusedMultiplyAdd(r3[j], s3, MathF.FusedMultiplyAdd(r2[j], s2, MathF.FusedMultiplyAdd(r1[j], s1, MathF.FusedMultiplyAdd(r0[j], s0, cc[j]))));
+        }
+        for (; kk < k; kk++)
+        {
+            float s0 = alpha * a[(long)kk * aStride];
+            float* r0 = b + (long)kk * ldb + j0;
+            var v0 = Vector512.Create(s0);
+            int j = 0;
+            for (; j < vectorEnd; j += Vector512<float>.Count)
+                Vector512.FusedMultiplyAdd(Vector512.Load(r0 + j), v0, Vector512.Load(cc + j)).Store(cc + j);
+            for (; j < width; j++) cc[j] = MathF.FusedMultiplyAdd(r0[j], s0, cc[j]);
+        }
+    }
+
     private sealed class GemmJob : IWorkItem
     {
         public Problem P;
