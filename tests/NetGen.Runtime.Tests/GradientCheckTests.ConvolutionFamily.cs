@@ -49,81 +49,9 @@ public partial class GradTransposeOutputNet;
 /// other tests: those that change <see cref="Backends.CpuBackend"/>'s work-splitting settings (<see cref="ConvolutionTests.Tuning"/>)
 /// would change the summation order between the +h and −h evaluations and add float noise to the central differences.
 /// </summary>
-[Collection(NonParallelCollection.Name)]
-public class ConvLayerGradientTests(ITestOutputHelper output)
+/// <summary>Central-difference checks of networks with DepthwiseConv2D, SeparableConv2D and Conv2DTranspose (same method as the other checks).</summary>
+public partial class GradientCheckTests
 {
-    private static double[] Numeric(Model model, Tensor x, Tensor y, float h)
-    {
-        var w = model.GetWeights();
-        var numeric = new double[w.Length];
-        var probe = (float[])w.Clone();
-        for (int i = 0; i < w.Length; i++)
-        {
-            probe[i] = w[i] + h;
-            double up = probe[i];
-            model.SetWeights(probe);
-            double lp = model.ComputeGradients(x, y).Loss;
-            probe[i] = w[i] - h;
-            double down = probe[i];
-            model.SetWeights(probe);
-            double lm = model.ComputeGradients(x, y).Loss;
-            probe[i] = w[i];
-            numeric[i] = (lp - lm) / (up - down);
-        }
-        model.SetWeights(w);
-        return numeric;
-    }
-
-    /// <summary>Cosine above 0.999, relative norm error below 1e-2, every component within 2% of itself plus 0.2% of the largest.</summary>
-    private void Check(Model model, Tensor x, Tensor y, float h = 1e-3f)
-    {
-        var w = model.GetWeights();
-        var (loss, analytic) = model.ComputeGradients(x, y);
-        Assert.True(float.IsFinite(loss));
-        var numeric = Numeric(model, x, y, h);
-        double dot = 0, na = 0, nn = 0, diff = 0, scale = 0;
-        for (int i = 0; i < numeric.Length; i++)
-        {
-            dot += analytic[i] * numeric[i];
-            na += (double)analytic[i] * analytic[i];
-            nn += numeric[i] * numeric[i];
-            diff += (analytic[i] - numeric[i]) * (analytic[i] - numeric[i]);
-            scale = Math.Max(scale, Math.Abs(numeric[i]));
-        }
-        double worst = 0;
-        int worstAt = 0;
-        for (int i = 0; i < numeric.Length; i++)
-        {
-            double e = Math.Abs(analytic[i] - numeric[i]) / (2e-2 * Math.Abs(numeric[i]) + 2e-3 * scale);
-            if (e > worst) (worst, worstAt) = (e, i);
-        }
-        double cosine = dot / Math.Sqrt(na * nn), relative = Math.Sqrt(diff / nn);
-        string summary = $"{model.Name}: {analytic.Length} parameters, loss {loss}, cosine {cosine:F7}, relative error {relative:E2}, " +
-                         $"worst component {worst:F3} of its tolerance (#{worstAt}: {analytic[worstAt]:R} vs {numeric[worstAt]:R})";
-        output.WriteLine(summary);
-        Assert.True(cosine > 0.999 && relative < 1e-2 && worst < 1, summary);
-        Assert.True(analytic.Max(v => Math.Abs(v)) > 1e-3, $"{model.Name}: gradient is nearly zero");
-        Assert.Equal(w, model.GetWeights());
-        Assert.Equal(analytic, model.ComputeGradients(x, y).Gradients);
-    }
-
-    private static Tensor Inputs(int n, int seed, params int[] sample)
-    {
-        int size = 1;
-        foreach (int d in sample) size *= d;
-        return new Tensor(Num.Uniform(n * size, seed), [n, .. sample]);
-    }
-
-    private static Tensor OneHot(int n, int classes, int seed, params int[] leading)
-    {
-        var rng = new Random(seed);
-        int rows = n;
-        foreach (int d in leading) rows *= d;
-        var y = new float[rows * classes];
-        for (int r = 0; r < rows; r++) y[r * classes + rng.Next(classes)] = 1;
-        return new Tensor(y, [n, .. leading, classes]);
-    }
-
     [Fact]
     public void DepthwiseStrideSameMultiplierAndDilation()
     {
@@ -172,7 +100,11 @@ public class ConvLayerGradientTests(ITestOutputHelper output)
         var y = new Tensor(Array.ConvertAll(Num.Uniform(3 * 4 * 4 * 2, 47, 0, 1), v => v > 0.5f ? 1f : 0f), 3, 4, 4, 2);
         Check(m, Inputs(3, 48, 3, 3, 2), y);
     }
+}
 
+/// <summary>Summary shapes and parameter counts of the convolution-family networks, as Keras 2 reports them.</summary>
+public class ConvLayerSummaryTests
+{
     /// <summary>The summary row of a layer: (output shape, parameter count) from Keras 2's columns.</summary>
     private static (string Shape, string Count) Row(string summary, string name)
     {
