@@ -83,8 +83,8 @@ internal static class Samples
     /// <summary>
     /// The compile-time fusions in a CNN: Conv2D + BatchNormalization + LeakyReLU (batch norm folded into the conv in
     /// inference, activation fused into the batch norm), Conv2D + Activation(relu) (activation fused into the conv),
-    /// Dense + BatchNormalization without an activation after it, and a LeakyReLU with a negative slope that stays
-    /// its own layer.
+    /// Activation(tanh) after a Dropout, applied after the max pooling in inference, Dense + BatchNormalization without
+    /// an activation after it, and a LeakyReLU with a negative slope that stays its own layer.
     /// </summary>
     public const string FusedCnn = """
         using NetGen;
@@ -95,6 +95,8 @@ internal static class Samples
         [LeakyReLU(0.1)]
         [Conv2D(8, 3, Strides = 2)]
         [Activation(Activation.Relu)]
+        [Dropout(0.2)]
+        [Activation(Activation.Tanh)]
         [MaxPooling2D(2)]
         [Flatten]
         [Dense(16, UseBias = false)]

@@ -12,6 +12,8 @@ namespace NetGen.Tests;
 [LeakyReLU(0.1)]
 [Conv2D(8, 3, Strides = 2)]
 [Activation(Activation.Relu)]
+[Dropout(0.2)]
+[Activation(Activation.Tanh)]
 [MaxPooling2D(2)]
 [Flatten]
 [Dense(16, UseBias = false)]
@@ -23,7 +25,8 @@ public partial class FusedCnnNet;
 
 /// <summary>
 /// The generator's fusions: Conv2D + BatchNormalization + LeakyReLU and Dense + BatchNormalization folded into one
-/// kernel in inference, an Activation layer fused into the Conv2D before it. Inference is checked against a naive
+/// kernel in inference, an Activation layer fused into the Conv2D before it, and a tanh layer applied after the max
+/// pooling that follows it in inference. Inference is checked against a naive
 /// double-precision forward pass of the network as declared (moving statistics, separate layers), also after the
 /// weights change; training is checked by central differences in <see cref="GradientCheckTests"/>.
 /// </summary>
@@ -57,7 +60,7 @@ public class FusionTests(ITestOutputHelper output)
         BatchNorm(a, w, G2, Be2, S2, 8);
         for (int i = 0; i < a.Length; i++) a[i] = a[i] > 0 ? a[i] : 0.1 * a[i];
         var c = ConvReference.Forward(Conv4, n, Floats(a), Slice(w, K4, 576), Slice(w, B4, 8)); // (n, 5, 4, 8)
-        for (int i = 0; i < c.Length; i++) c[i] = Math.Max(0, c[i]);
+        for (int i = 0; i < c.Length; i++) c[i] = Math.Tanh(Math.Max(0, c[i])); // relu, dropout (identity), tanh
         var pooled = new double[n * 2 * 2 * 8]; // 2x2 valid max pooling: (5, 4) -> (2, 2)
         for (int s = 0; s < n; s++)
             for (int oh = 0; oh < 2; oh++)

@@ -57,6 +57,11 @@ internal static partial class Emitter
                 w.WriteLine("// In inference folded into [" + I(l.FoldedInto + 1) + "]: I" + n + " aliases its output.");
                 w.OpenBlock("if (training)");
             }
+            else if (l.PooledBy >= 0)
+            {
+                w.WriteLine("// In inference applied by [" + I(l.PooledBy + 1) + "] after its max pooling: I" + n + " aliases its input.");
+                w.OpenBlock("if (training)");
+            }
             switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
@@ -72,6 +77,13 @@ internal static partial class Emitter
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:
                     w.WriteLine("b.MaxPool2DForward(G" + n + ", batch, x: " + x + ", y: " + y + ");");
+                    if (l.PoolsActivationOf >= 0)
+                    {
+                        var act = net.Layers[l.PoolsActivationOf];
+                        w.WriteLine("// Inference: [" + I(act.Index + 1) + "]'s activation, on the pooled values (max commutes with it).");
+                        w.WriteLine("if (!training) b.ActivationForward(" + Act(act) + ", " + F(LayerAlpha(act)) + ", " + rows + ", " + I(l.LastOutput) +
+                            ", x: " + y + ", y: " + y + ");");
+                    }
                     break;
                 case LayerKind.AveragePooling2D:
                 case LayerKind.GlobalAveragePooling2D:
@@ -116,7 +128,7 @@ internal static partial class Emitter
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
                     break;
             }
-            if (l.FoldedInto >= 0) w.CloseBlock();
+            if (l.FoldedInto >= 0 || l.PooledBy >= 0) w.CloseBlock();
         }
         w.CloseBlock();
         if (folds) WriteFoldBatchNorms(w, net);

@@ -134,7 +134,9 @@ internal sealed record ResolvedLayer(
     int FoldedInto = -1,
     int FoldOffset = -1,
     int TrainMiddle = -1,
-    int InferMiddle = -1)
+    int InferMiddle = -1,
+    int PooledBy = -1,
+    int PoolsActivationOf = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;

@@ -341,6 +341,20 @@ internal static partial class ShapeInference
             bufferCount += layer.KernelCount + layer.LastOutput;
         }
 
+        // Pooling fused into the activation before it, in inference: max pooling commutes with a non-decreasing
+        // activation (max f(x) = f(max x)), so an activation layer that no kernel before it could take runs on the
+        // pooled values instead (a quarter of them for 2x2), in place, and its pass over the full tensor disappears.
+        // Training keeps the declared order: the backward pass reads both tensors.
+        for (int i = 0; i + 1 < layers.Count; i++)
+        {
+            var act = layers[i];
+            var pool = layers[i + 1];
+            if (act.FusedInto >= 0 || pool.Spec.Kind is not (LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D) ||
+                !IsNonDecreasingActivationLayer(act)) continue;
+            layers[i] = act with { PooledBy = i + 1 };
+            layers[i + 1] = pool with { PoolsActivationOf = i };
+        }
+
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
         foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, MiddleSize(l)));
@@ -386,7 +400,7 @@ internal static partial class ShapeInference
                 }
                 // In inference dropout and the noise layers are the identity, and a folded batch norm was computed by the
                 // layer before it.
-                inferOut = AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 ? inferCurrent : (inferCurrent == 0 ? max : 0);
+                inferOut = AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0 ? inferCurrent : (inferCurrent == 0 ? max : 0);
             }
             if (last && IsLogitActivation(l.Activation))
             {
@@ -444,6 +458,22 @@ internal static partial class ShapeInference
     /// <summary>A ReLU layer without a max value (NaN or +∞) and with threshold 0: a plain or leaky ReLU.</summary>
     public static bool IsPlainRelu(LayerSpec layer) =>
         (double.IsNaN(layer.Value) || double.IsPositiveInfinity(layer.Value)) && layer.Threshold == 0;
+
+    /// <summary>An element-wise activation layer whose function never decreases, so that it commutes with max pooling.</summary>
+    private static bool IsNonDecreasingActivationLayer(ResolvedLayer l)
+    {
+        bool elementwise = l.Spec.Kind is LayerKind.Activation or LayerKind.LeakyReLU or LayerKind.ELU ||
+            (l.Spec.Kind == LayerKind.ReLU && l.Activation != ActivationKind.Linear); // a plain (leaky) relu
+        if (!elementwise) return false;
+        double slope = l.Spec.Kind == LayerKind.ReLU ? l.Spec.NegativeSlope : l.Spec.Value;
+        return l.Activation switch
+        {
+            ActivationKind.Relu or ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.Elu or ActivationKind.Selu or
+                ActivationKind.Softplus or ActivationKind.Softsign or ActivationKind.HardSigmoid or ActivationKind.Exponential => true,
+            ActivationKind.LeakyRelu or ActivationKind.EluAlpha => slope >= 0,
+            _ => false, // linear needs no pass; swish, gelu and softmax do not commute with max
+        };
+    }
 
     /// <summary>Activations whose derivative needs the input, not only the output.</summary>
     public static bool NeedsPreActivation(ActivationKind a) => a is ActivationKind.Gelu or ActivationKind.Swish or ActivationKind.Softplus;

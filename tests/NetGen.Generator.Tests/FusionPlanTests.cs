@@ -1,0 +1,72 @@
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>Which layers the planner fuses, folds or reorders (the emitted code is in the FusedCnn snapshot).</summary>
+public class FusionPlanTests
+{
+    private static LayerSpec Layer(LayerKind kind, int units = 0, ActivationKind activation = ActivationKind.Linear, double value = 0,
+        int kernel = 0) => new(kind, null, units, (int)activation, true, 0, 1, value, default, kernel, kernel, kernel == 0 ? 1 : kernel == 2 ? 0 : 1);
+
+    private static ResolvedNetwork Plan(params LayerSpec[] layers)
+    {
+        var (network, errors) = ShapeInference.Run(new NetworkSpec(null, "Net", "net", new EquatableArray<int>([8, 8, 3]), layers.ToEquatableArray()));
+        Assert.Empty(errors);
+        return network!;
+    }
+
+    /// <summary>Conv2D (3x3, linear) -> Dropout -> the activation under test -> MaxPooling2D(2) -> Flatten -> Dense(2).</summary>
+    private static ResolvedNetwork ActivationBeforePool(LayerSpec activation) => Plan(
+        Layer(LayerKind.Conv2D, 4, kernel: 3), Layer(LayerKind.Dropout, value: 0.5), activation,
+        Layer(LayerKind.MaxPooling2D, kernel: 2), Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+
+    [Theory]
+    [InlineData((int)ActivationKind.Relu)]
+    [InlineData((int)ActivationKind.Tanh)]
+    [InlineData((int)ActivationKind.Sigmoid)]
+    [InlineData((int)ActivationKind.Elu)]
+    public void A_non_decreasing_activation_before_max_pooling_runs_on_the_pooled_values_in_inference(int kind)
+    {
+        var net = ActivationBeforePool(Layer(LayerKind.Activation, activation: (ActivationKind)kind));
+        Assert.Equal(3, net.Layers[2].PooledBy);
+        Assert.Equal(2, net.Layers[3].PoolsActivationOf);
+        Assert.Equal(net.Layers[2].InferInput, net.Layers[2].InferOutput); // no pass of its own in inference
+        Assert.NotEqual(net.Layers[2].TrainInput, net.Layers[2].TrainOutput); // training keeps it
+    }
+
+    [Theory]
+    [InlineData((int)ActivationKind.Swish)]
+    [InlineData((int)ActivationKind.Gelu)]
+    public void A_non_monotonic_activation_keeps_its_place(int kind)
+    {
+        var net = ActivationBeforePool(Layer(LayerKind.Activation, activation: (ActivationKind)kind));
+        Assert.Equal(-1, net.Layers[2].PooledBy);
+        Assert.Equal(-1, net.Layers[3].PoolsActivationOf);
+    }
+
+    [Fact]
+    public void A_leaky_relu_moves_only_with_a_non_negative_slope()
+    {
+        Assert.Equal(3, ActivationBeforePool(Layer(LayerKind.LeakyReLU, value: 0.2)).Layers[2].PooledBy);
+        Assert.Equal(-1, ActivationBeforePool(Layer(LayerKind.LeakyReLU, value: -0.5)).Layers[2].PooledBy);
+    }
+
+    [Fact]
+    public void An_activation_right_after_a_conv_is_fused_into_it_and_batch_norm_after_a_linear_conv_is_folded()
+    {
+        var fused = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), Layer(LayerKind.Activation, activation: ActivationKind.Relu),
+            Layer(LayerKind.MaxPooling2D, kernel: 2), Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(ActivationKind.Relu, fused.Layers[0].Activation);
+        Assert.Equal(1, fused.Layers[0].FusedWith);
+        Assert.Equal(-1, fused.Layers[1].PooledBy); // fused already: nothing left to move
+
+        var folded = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), new LayerSpec(LayerKind.BatchNormalization, null, 0, 0, true, 0, 1, 0.99, default, Epsilon: 1e-3),
+            Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(1, folded.Layers[0].FoldsBatchNorm);
+        Assert.Equal(0, folded.Layers[1].FoldedInto);
+        Assert.True(folded.Layers[0].FoldOffset >= folded.ParameterCount); // scratch after the parameters
+        Assert.Equal(folded.Layers[0].InferOutput, folded.Layers[1].InferOutput);
+    }
+}
