@@ -69,4 +69,29 @@ public class FusionPlanTests
         Assert.True(folded.Layers[0].FoldOffset >= folded.ParameterCount); // scratch after the parameters
         Assert.Equal(folded.Layers[0].InferOutput, folded.Layers[1].InferOutput);
     }
+
+    [Fact]
+    public void Activation_layers_fuse_into_depthwise_separable_and_transposed_convolutions()
+    {
+        var run = GeneratorTest.Run("""
+            using NetGen;
+
+            [Network(7, 6, 3)]
+            [DepthwiseConv2D(3, Padding = Padding.Same, DepthMultiplier = 2)]
+            [LeakyReLU(0.2)]
+            [SeparableConv2D(4, 3, Strides = 2)]
+            [Activation(Activation.Tanh)]
+            [Conv2DTranspose(3, 2, Strides = 2)]
+            [ELU(0.5)]
+            [Flatten]
+            [Dense(3, Activation = Activation.Softmax)]
+            public partial class Net;
+            """);
+        Assert.Empty(run.Diagnostics);
+        string code = run.GeneratedTrees.Single().ToString();
+        Assert.Contains("b.DepthwiseConv2DForward(G1, batch, global::NetGen.Backends.ActivationFunction.LeakyRelu, 0.2f,", code);
+        Assert.Contains("b.Conv2DForward(GP3, batch, global::NetGen.Backends.ActivationFunction.Tanh, 0f,", code);
+        Assert.Contains("b.Conv2DTransposeForward(G5, batch, global::NetGen.Backends.ActivationFunction.Elu", code);
+        Assert.Equal(2 * 3, code.Split("// Fused into [").Length - 1); // three activation layers, in Forward and in Backward
+    }
 }

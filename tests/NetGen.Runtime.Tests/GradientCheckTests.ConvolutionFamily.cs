@@ -49,9 +49,30 @@ public partial class GradTransposeOutputNet;
 /// other tests: those that change <see cref="Backends.CpuBackend"/>'s work-splitting settings (<see cref="ConvolutionTests.Tuning"/>)
 /// would change the summation order between the +h and −h evaluations and add float noise to the central differences.
 /// </summary>
+// Activation layers fused into each convolution-family layer before them: ELU into the depthwise, tanh into the
+// separable (its pointwise part), softplus (which keeps the pre-activation) into the transposed convolution.
+[Network(7, 6, 3)]
+[DepthwiseConv2D(3, Padding = Padding.Same, DepthMultiplier = 2)]
+[ELU]
+[SeparableConv2D(4, 3, Strides = 2)]
+[Activation(Activation.Tanh)]
+[Conv2DTranspose(3, 2, Strides = 2)]
+[Activation(Activation.Softplus)]
+[Flatten]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradFusedConvFamilyNet;
+
 /// <summary>Central-difference checks of networks with DepthwiseConv2D, SeparableConv2D and Conv2DTranspose (same method as the other checks).</summary>
 public partial class GradientCheckTests
 {
+    [Fact]
+    public void ActivationLayersFusedIntoDepthwiseSeparableAndTransposedConvolutions()
+    {
+        using var m = new GradFusedConvFamilyNet { Seed = 51 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 52, 7, 6, 3), OneHot(3, 3, 53));
+    }
+
     [Fact]
     public void DepthwiseStrideSameMultiplierAndDilation()
     {

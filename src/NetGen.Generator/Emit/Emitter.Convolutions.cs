@@ -119,14 +119,14 @@ internal static partial class Emitter
             Fill("P" + n + "_Bias", l.BiasCount, s.BiasInitializer, l.BiasCount, l.BiasCount, 2 * l.Index + 1);
     }
 
-    private static void WriteConvolutionFamilyForward(SourceWriter w, ResolvedLayer l, string x, string y, string preSlot)
+    private static void WriteConvolutionFamilyForward(SourceWriter w, ResolvedLayer l, string alpha, string x, string y, string preSlot)
     {
         string n = I(l.Index + 1);
         string bias = l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1";
         switch (l.Spec.Kind)
         {
             case LayerKind.DepthwiseConv2D:
-                w.WriteLine("b.DepthwiseConv2DForward(G" + n + ", batch, " + Act(l) + ", 0f,");
+                w.WriteLine("b.DepthwiseConv2DForward(G" + n + ", batch, " + Act(l) + ", " + alpha + ",");
                 w.Indent();
                 w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + bias + ",");
                 w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
@@ -141,7 +141,7 @@ internal static partial class Emitter
                 w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Depthwise, bias: -1,");
                 w.WriteLine("preActivation: -1, y: " + middle + ");");
                 w.Unindent();
-                w.WriteLine("b.Conv2DForward(GP" + n + ", batch, " + Act(l) + ", 0f,");
+                w.WriteLine("b.Conv2DForward(GP" + n + ", batch, " + Act(l) + ", " + alpha + ",");
                 w.Indent();
                 w.WriteLine("x: " + middle + ", kernel: p + P" + n + "_Pointwise, bias: " + bias + ",");
                 w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
@@ -149,7 +149,7 @@ internal static partial class Emitter
                 break;
             }
             default:
-                w.WriteLine("b.Conv2DTransposeForward(G" + n + ", batch, " + Act(l) + ", 0f,");
+                w.WriteLine("b.Conv2DTransposeForward(G" + n + ", batch, " + Act(l) + ", " + alpha + ",");
                 w.Indent();
                 w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + bias + ",");
                 w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
@@ -159,7 +159,7 @@ internal static partial class Emitter
     }
 
     /// <summary>Writes the backward of a depthwise, separable or transposed convolution; returns the gradient buffer that holds dx.</summary>
-    private static int WriteConvolutionFamilyBackward(SourceWriter w, ResolvedLayer l, bool last, int current, bool first)
+    private static int WriteConvolutionFamilyBackward(SourceWriter w, ResolvedLayer l, string alpha, bool last, int current, bool first)
     {
         string n = I(l.Index + 1), prev = I(l.Index);
         string dy = "GradientBuffer(" + I(current) + ", batch)", other = "GradientBuffer(" + I(1 - current) + ", batch)";
@@ -170,7 +170,7 @@ internal static partial class Emitter
         {
             case LayerKind.SeparableConv2D:
                 w.WriteLine("// The pointwise gradient into the other buffer (its dx is the depthwise output's gradient), then the depthwise one back into this one.");
-                w.WriteLine("b.Conv2DBackward(GP" + n + ", batch, " + Act(l) + ", 0f, " + fromLogits + ",");
+                w.WriteLine("b.Conv2DBackward(GP" + n + ", batch, " + Act(l) + ", " + alpha + ", " + fromLogits + ",");
                 w.Indent();
                 w.WriteLine("x: Train(M" + n + ", batch), kernel: p + P" + n + "_Pointwise, preActivation: " + pre + ", y: Train(T" + n + ", batch),");
                 w.WriteLine("dy: " + dy + ", dx: " + other + ", dKernel: g + P" + n + "_Pointwise, dBias: " + dBias + ");");
@@ -184,7 +184,7 @@ internal static partial class Emitter
             default:
             {
                 string op = l.Spec.Kind == LayerKind.DepthwiseConv2D ? "DepthwiseConv2DBackward" : "Conv2DTransposeBackward";
-                w.WriteLine("b." + op + "(G" + n + ", batch, " + Act(l) + ", 0f, " + fromLogits + ",");
+                w.WriteLine("b." + op + "(G" + n + ", batch, " + Act(l) + ", " + alpha + ", " + fromLogits + ",");
                 w.Indent();
                 w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " + pre + ", y: Train(T" + n + ", batch),");
                 w.WriteLine("dy: " + dy + ", dx: " + (first ? "-1" : other) + ", dKernel: g + P" + n + "_Kernel, dBias: " + dBias + ");");

@@ -72,7 +72,7 @@ internal static partial class Emitter
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
-                    WriteConvolutionFamilyForward(w, l, x, y, preSlot);
+                    WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, l)), x, y, preSlot);
                     break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:
@@ -239,7 +239,7 @@ internal static partial class Emitter
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
-                    current = WriteConvolutionFamilyBackward(w, l, last, current, i == firstParam);
+                    current = WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), last, current, i == firstParam);
                     break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:

@@ -307,8 +307,9 @@ internal static partial class ShapeInference
         int bufferCount, List<ShapeError> errors)
     {
         // Fusion, decided here: an element-wise activation layer after BatchNormalization, or after a Dense or
-        // Conv2D layer without an activation of its own, runs inside that layer's kernel (the activation layer then
-        // aliases its output). Not for the output layer, whose activation the loss may fuse instead.
+        // convolution layer (any of the Conv2D family) without an activation of its own, runs inside that layer's
+        // kernel (the activation layer then aliases its output). Not for the output layer, whose activation the loss
+        // may fuse instead.
         for (int i = 0; i + 1 < layers.Count; i++)
         {
             var producer = layers[i];
@@ -317,9 +318,9 @@ internal static partial class ShapeInference
                 (act.Spec.Kind == LayerKind.ReLU && act.Activation != ActivationKind.Linear) || // not max_value/threshold
                 (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
             bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
-                (producer.Spec.Kind is LayerKind.Dense or LayerKind.Conv2D && producer.Activation == ActivationKind.Linear);
+                (OwnsActivation(producer.Spec.Kind) && producer.Activation == ActivationKind.Linear);
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
-            // Conv2D rely on.
+            // the convolutions rely on.
             if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
             if (!canTake || producer.FusedWith >= 0 || !elementwise || i + 1 == layers.Count - 1) continue;
             layers[i] = producer with { Activation = act.Activation, FusedWith = i + 1 };
