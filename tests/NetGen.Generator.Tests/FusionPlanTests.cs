@@ -94,4 +94,27 @@ public class FusionPlanTests
         Assert.Contains("b.Conv2DTransposeForward(G5, batch, global::NetGen.Backends.ActivationFunction.Elu", code);
         Assert.Equal(2 * 3, code.Split("// Fused into [").Length - 1); // three activation layers, in Forward and in Backward
     }
+
+    [Fact]
+    public void Batch_norms_fold_into_depthwise_and_separable_convolutions()
+    {
+        var run = GeneratorTest.Run("""
+            using NetGen;
+
+            [Network(9, 8, 3)]
+            [DepthwiseConv2D(3, DepthMultiplier = 2, Padding = Padding.Same)]
+            [BatchNormalization]
+            [SeparableConv2D(5, 3, Strides = 2)]
+            [BatchNormalization]
+            [Flatten]
+            [Dense(4, Activation = Activation.Softmax)]
+            public partial class Net;
+            """);
+        Assert.Empty(run.Diagnostics);
+        string code = run.GeneratedTrees.Single().ToString();
+        Assert.Contains("b.FoldBatchNorm(9, 6, epsilon: 0.001f,", code);                     // depthwise [3, 3, 3, 2]
+        Assert.Contains("kernel: p + P1_Kernel, bias: p + P1_Bias, gamma: p + P2_Gamma", code);
+        Assert.Contains("b.FoldBatchNorm(6, 5, epsilon: 0.001f,", code);                     // pointwise [1, 1, 6, 5]
+        Assert.Contains("kernel: p + P3_Pointwise, bias: p + P3_Bias, gamma: p + P4_Gamma", code);
+    }
 }

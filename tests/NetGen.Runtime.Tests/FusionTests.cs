@@ -23,6 +23,32 @@ namespace NetGen.Tests;
 [Dense(4, Activation = Activation.Softmax)]
 public partial class FusedCnnNet;
 
+/// <summary>Batch norms after a depthwise and a separable convolution: folded into them in inference.</summary>
+[Network(9, 8, 3)]
+[DepthwiseConv2D(3, DepthMultiplier = 2, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[SeparableConv2D(5, 3, Strides = 2, UseBias = false)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Flatten]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class FoldedSeparableNet;
+
+/// <summary><see cref="FoldedSeparableNet"/> with Dropout(0) before each batch norm: the same parameters, nothing folded.</summary>
+[Network(9, 8, 3)]
+[DepthwiseConv2D(3, DepthMultiplier = 2, Padding = Padding.Same)]
+[Dropout(0)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[SeparableConv2D(5, 3, Strides = 2, UseBias = false)]
+[Dropout(0)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Flatten]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class UnfoldedSeparableNet;
+
 /// <summary>
 /// The generator's fusions: Conv2D + BatchNormalization + LeakyReLU and Dense + BatchNormalization folded into one
 /// kernel in inference, an Activation layer fused into the Conv2D before it, and a tanh layer applied after the max
@@ -183,5 +209,30 @@ public class FusionTests(ITestOutputHelper output)
                 Assert.Equal(b, folded[fanIn * channels + c], 1e-5 * (1 + Math.Abs(b)));
             }
         }
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void BatchNormsFoldedIntoDepthwiseAndSeparableMatchTheUnfoldedNetwork(string backend)
+    {
+        using var folded = new FoldedSeparableNet { Seed = 8 };
+        using var unfolded = new UnfoldedSeparableNet();
+        foreach (var m in new Model[] { folded, unfolded })
+            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+        folded.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        unfolded.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        Assert.Equal(FoldedSeparableNet.ParameterCount, UnfoldedSeparableNet.ParameterCount);
+        var x = new Tensor(Num.Uniform(5 * 9 * 8 * 3, 12, -1, 2), 5, 9, 8, 3);
+        var y = new float[5 * 4];
+        for (int i = 0; i < 5; i++) y[i * 4 + i % 4] = 1;
+        for (int i = 0; i < 3; i++) folded.TrainOnBatch(x, new Tensor(y, 5, 4));
+        unfolded.SetWeights(folded.GetWeights());
+        var a = folded.Predict(x, 5).Data;
+        var b = unfolded.Predict(x, 5).Data;
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
+        output.WriteLine($"{backend}: max |folded - unfolded| = {worst:E2}");
+        Assert.True(worst < 1e-5, $"{worst}");
     }
 }

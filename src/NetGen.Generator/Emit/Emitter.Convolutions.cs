@@ -119,16 +119,24 @@ internal static partial class Emitter
             Fill("P" + n + "_Bias", l.BiasCount, s.BiasInitializer, l.BiasCount, l.BiasCount, 2 * l.Index + 1);
     }
 
-    private static void WriteConvolutionFamilyForward(SourceWriter w, ResolvedLayer l, string alpha, string x, string y, string preSlot)
+    /// <summary>
+    /// The forward call(s) of a depthwise, separable or transposed convolution; <paramref name="folded"/> replaces the
+    /// activation, the (pointwise) kernel and the bias with those of a batch norm folded in for inference.
+    /// </summary>
+    private static void WriteConvolutionFamilyForward(SourceWriter w, ResolvedLayer l, string alpha, string x, string y, string preSlot,
+        (string Activation, string Kernel, string Bias)? folded = null)
     {
         string n = I(l.Index + 1);
-        string bias = l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1";
+        string bias = folded?.Bias ?? (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1");
+        string act = folded?.Activation ?? Act(l);
+        string kernel = folded?.Kernel ?? "p + P" + n + "_Kernel";
+        string pointwise = folded?.Kernel ?? "p + P" + n + "_Pointwise";
         switch (l.Spec.Kind)
         {
             case LayerKind.DepthwiseConv2D:
-                w.WriteLine("b.DepthwiseConv2DForward(G" + n + ", batch, " + Act(l) + ", " + alpha + ",");
+                w.WriteLine("b.DepthwiseConv2DForward(G" + n + ", batch, " + act + ", " + alpha + ",");
                 w.Indent();
-                w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + bias + ",");
+                w.WriteLine("x: " + x + ", kernel: " + kernel + ", bias: " + bias + ",");
                 w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
                 w.Unindent();
                 break;
@@ -141,9 +149,9 @@ internal static partial class Emitter
                 w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Depthwise, bias: -1,");
                 w.WriteLine("preActivation: -1, y: " + middle + ");");
                 w.Unindent();
-                w.WriteLine("b.Conv2DForward(GP" + n + ", batch, " + Act(l) + ", " + alpha + ",");
+                w.WriteLine("b.Conv2DForward(GP" + n + ", batch, " + act + ", " + alpha + ",");
                 w.Indent();
-                w.WriteLine("x: " + middle + ", kernel: p + P" + n + "_Pointwise, bias: " + bias + ",");
+                w.WriteLine("x: " + middle + ", kernel: " + pointwise + ", bias: " + bias + ",");
                 w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
                 w.Unindent();
                 break;

@@ -41,14 +41,23 @@ internal static partial class Emitter
             {
                 // Training runs the layer as declared; inference runs it with the folded kernel, the batch norm and its activation.
                 var bn = net.Layers[l.FoldsBatchNorm];
+                bool family = Shapes.ShapeInference.IsConvolutionFamily(l.Spec.Kind);
                 w.OpenBlock("if (training)");
-                WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "p + P" + n + "_Kernel",
-                    l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1", "-1", "Train(T" + n + ", batch)", rows);
+                if (family)
+                    WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", "-1");
+                else
+                    WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "p + P" + n + "_Kernel",
+                        l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1", "-1", "Train(T" + n + ", batch)", rows);
                 w.CloseBlock();
                 w.OpenBlock("else");
                 w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), with its activation.");
-                WriteLayerCall(w, l, Act(bn), F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)", "p + F" + n,
-                    "p + F" + n + " + " + I(l.KernelCount), "-1", "Slot(false, T" + n + ", I" + n + ", batch)", rows);
+                string foldedBias = "p + F" + n + " + " + I(Shapes.ShapeInference.FoldedKernelCount(l));
+                if (family)
+                    WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)",
+                        "Slot(false, T" + n + ", I" + n + ", batch)", "-1", (Act(bn), "p + F" + n, foldedBias));
+                else
+                    WriteLayerCall(w, l, Act(bn), F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)", "p + F" + n,
+                        foldedBias, "-1", "Slot(false, T" + n + ", I" + n + ", batch)", rows);
                 w.CloseBlock();
                 continue;
             }
@@ -175,14 +184,15 @@ internal static partial class Emitter
             if (l.FoldsBatchNorm < 0) continue;
             var bn = net.Layers[l.FoldsBatchNorm];
             string n = I(l.Index + 1), m = I(bn.Index + 1);
-            int c = l.LastOutput;
-            w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name));
-            w.WriteLine("b.FoldBatchNorm(" + I(l.KernelCount / c) + ", " + I(c) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
+            int c = l.LastOutput, count = Shapes.ShapeInference.FoldedKernelCount(l);
+            string kernel = l.Spec.Kind == LayerKind.SeparableConv2D ? "_Pointwise" : "_Kernel";
+            w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name) + (kernel == "_Pointwise" ? "'s pointwise kernel" : ""));
+            w.WriteLine("b.FoldBatchNorm(" + I(count / c) + ", " + I(c) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
             w.Indent();
-            w.WriteLine("kernel: p + P" + n + "_Kernel, bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") +
+            w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") +
                 ", gamma: p + P" + m + "_Gamma, beta: p + P" + m + "_Beta,");
             w.WriteLine("movingMean: p + S" + m + ", movingVariance: p + S" + m + " + " + I(c) + ", foldedKernel: p + F" + n +
-                ", foldedBias: p + F" + n + " + " + I(l.KernelCount) + ");");
+                ", foldedBias: p + F" + n + " + " + I(count) + ");");
             w.Unindent();
         }
         w.WriteLine("_foldedVersion = WeightsVersion;");

@@ -327,19 +327,19 @@ internal static partial class ShapeInference
             layers[i + 1] = act with { FusedInto = i };
         }
 
-        // Inference folding, decided here: a BatchNormalization right after a Dense or Conv2D layer without an
-        // activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
+        // Inference folding, decided here: a BatchNormalization right after a Dense, Conv2D, DepthwiseConv2D or
+        // SeparableConv2D layer (its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
         // lives in scratch after the parameters; training runs the layers as declared.
         for (int i = 0; i + 1 < layers.Count - 1; i++)
         {
             var layer = layers[i];
             var bn = layers[i + 1];
-            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D) || layer.Activation != ActivationKind.Linear ||
-                bn.Spec.Kind != LayerKind.BatchNormalization) continue;
+            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D) ||
+                layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization) continue;
             layers[i] = layer with { FoldsBatchNorm = i + 1, FoldOffset = bufferCount };
             layers[i + 1] = bn with { FoldedInto = i };
-            bufferCount += layer.KernelCount + layer.LastOutput;
+            bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
 
         // Pooling fused into the activation before it, in inference: max pooling commutes with a non-decreasing
@@ -459,6 +459,13 @@ internal static partial class ShapeInference
     /// <summary>A ReLU layer without a max value (NaN or +∞) and with threshold 0: a plain or leaky ReLU.</summary>
     public static bool IsPlainRelu(LayerSpec layer) =>
         (double.IsNaN(layer.Value) || double.IsPositiveInfinity(layer.Value)) && layer.Threshold == 0;
+
+    /// <summary>
+    /// Floats of the kernel a batch norm folds into: the whole kernel, whose output channels are innermost (Dense
+    /// [in, units], Conv2D HWIO, depthwise [kh, kw, C, dm]), or a SeparableConv2D's pointwise kernel [C·dm, filters].
+    /// </summary>
+    public static int FoldedKernelCount(ResolvedLayer l) =>
+        l.Spec.Kind == LayerKind.SeparableConv2D ? MiddleChannels(l) * l.LastOutput : l.KernelCount;
 
     /// <summary>An element-wise activation layer whose function never decreases, so that it commutes with max pooling.</summary>
     private static bool IsNonDecreasingActivationLayer(ResolvedLayer l)
