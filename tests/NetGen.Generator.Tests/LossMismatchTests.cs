@@ -90,6 +90,7 @@ public class LossMismatchTests
     [InlineData("[Dense(10)]\n[Activation(Activation.Softmax)]", "model.Compile(new Adam(), Loss.SparseCategoricalCrossEntropy);")]
     [InlineData("[Dense(1, Activation = Activation.Sigmoid)]", "model.Compile(new Adam(), Loss.BinaryCrossEntropy);")]
     [InlineData("[Dense(4, Activation = Activation.Sigmoid)]", "model.Compile(new Adam(), Loss.BinaryCrossEntropy);")]
+    [InlineData("[Dense(1, Activation = Activation.HardSigmoid)]", "model.Compile(new Adam(), Loss.BinaryCrossEntropy);")]
     [InlineData("[Dense(10, Activation = Activation.Softmax)]", "model.Compile(new Adam(), Loss.MeanSquaredError);")]
     [InlineData("[Dense(3)]", "model.Compile(new Adam(), Loss.MeanAbsoluteError);")]
     [InlineData("[Dense(10, Activation = Activation.Softmax)]", "model.Compile(new Adam(), someLoss);")]

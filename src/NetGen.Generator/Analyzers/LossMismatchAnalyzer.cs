@@ -96,7 +96,8 @@ public sealed class LossMismatchAnalyzer : DiagnosticAnalyzer
                 ? "reads a probability, and a softmax over one unit is always 1"
                 : "treats every output as an independent yes/no probability, while softmax makes them compete and sum to 1";
         }
-        if (loss == BinaryCrossEntropy && activation != ActivationKind.Sigmoid)
+        // Hard sigmoid also stays in [0, 1] (it only gives up the logits fusion).
+        if (loss == BinaryCrossEntropy && activation is not (ActivationKind.Sigmoid or ActivationKind.HardSigmoid))
         {
             fix = "give the last layer Activation = Activation.Sigmoid";
             return "reads probabilities in [0, 1], which " + Name(activation) + " does not produce";

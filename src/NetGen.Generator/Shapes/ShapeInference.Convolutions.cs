@@ -63,7 +63,7 @@ internal static partial class ShapeInference
             bool same = layer.Padding == 1;
             outH = (long)shape[0] * s + (same ? 0 : Math.Max(layer.KernelH - s, 0));
             outW = (long)shape[1] * s + (same ? 0 : Math.Max(layer.KernelW - s, 0));
-            kernel = taps * layer.Units * channels;
+            kernel = Saturating(Saturating(taps, layer.Units), channels);
             bias = layer.UseBias ? layer.Units : 0;
             if (same && outH <= int.MaxValue && outW <= int.MaxValue)
             {
@@ -78,10 +78,10 @@ internal static partial class ShapeInference
             if (window is null) return null;
             (outH, outW, padTop, padLeft) = (window.Value.OutH, window.Value.OutW, window.Value.PadTop, window.Value.PadLeft);
             long middle = (long)channels * layer.DepthMultiplier;
-            kernel = taps * middle;
+            kernel = Saturating(taps, middle);
             if (layer.Kind == LayerKind.SeparableConv2D)
             {
-                kernel += middle * layer.Units;
+                kernel = Math.Min(Huge, kernel + Saturating(middle, layer.Units));
                 bias = layer.UseBias ? layer.Units : 0;
             }
             else
@@ -92,8 +92,8 @@ internal static partial class ShapeInference
             LayerKind.DepthwiseConv2D => (long)channels * layer.DepthMultiplier,
             _ => layer.Units,
         };
-        long outputFloats = outH * outW * outC;
-        long middleFloats = layer.Kind == LayerKind.SeparableConv2D ? outH * outW * channels * (long)layer.DepthMultiplier : 0;
+        long outputFloats = Saturating(Saturating(outH, outW), outC);
+        long middleFloats = layer.Kind == LayerKind.SeparableConv2D ? Saturating(Saturating(outH, outW), (long)channels * layer.DepthMultiplier) : 0;
         long largest = Math.Max(paramOffset + kernel + bias, Math.Max(outputFloats, middleFloats));
         if (outH > int.MaxValue || outW > int.MaxValue || outC > int.MaxValue || largest > MaxFloats / 4)
         {
@@ -118,4 +118,10 @@ internal static partial class ShapeInference
                 planned[i] = planned[i] with { InferMiddle = inferTop };
         return inferTop + largest;
     }
+
+    /// <summary>Far above any size that fits, and small enough that a few of them add up without overflow.</summary>
+    private const long Huge = 1L << 60;
+
+    /// <summary>a·b for non-negative sizes, capped at <see cref="Huge"/> (absurd declarations must not wrap around).</summary>
+    private static long Saturating(long a, long b) => a != 0 && b > Huge / a ? Huge : Math.Min(Huge, a * b);
 }

@@ -166,7 +166,7 @@ public static unsafe class Sgemm
         if (b == null)
             throw new ArgumentNullException(nameof(b));
 
-        if (m == 1 && !transB && t_forcedKind == 0)
+        if (m == 1 && !transB && t_forcedKind == 0 && Vector512.IsHardwareAccelerated)
         {
             // A vector times a matrix (batch-1 inference): stream B once instead of packing it.
             RowTimesMatrix(n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c);
