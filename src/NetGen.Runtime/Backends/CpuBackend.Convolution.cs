@@ -460,20 +460,7 @@ public sealed unsafe partial class CpuBackend
                 {
                     // dcols[rows, Patch] = dz · kernelᵀ, then gathered into the input lines it touches.
                     Sgemm.Multiply(false, true, rows, g.Patch, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, w.Cols, g.Patch);
-                    int last = l0 + nl - 1;
-                    int na = l0 / g.OutH, oha = l0 - na * g.OutH;
-                    int nb = last / g.OutH, ohb = last - nb * g.OutH;
-                    int lo = na * g.InH + Math.Clamp(oha * g.StrideH - g.PadTop, 0, g.InH);
-                    int hi = nb * g.InH + Math.Clamp(ohb * g.StrideH - g.PadTop + (g.KernelH - 1) * g.DilationH + 1, 0, g.InH);
-                    if (l0 + nl == end) hi = n1 * g.InH;
-                    hi = Math.Max(hi, zeroedUpTo);
-                    int begin = Math.Min(lo, zeroedUpTo);
-                    w.L0 = l0;
-                    w.L1 = l0 + nl;
-                    w.Begin = begin;
-                    w.ZeroFrom = zeroedUpTo;
-                    Stage(w, WorkKind.Col2Im, hi - begin, (long)g.InW * g.InC * g.KernelH, parallel);
-                    zeroedUpTo = hi;
+                    zeroedUpTo = GatherColumns(w, l0, nl, n1, end, zeroedUpTo, parallel);
                 }
             }
         }

@@ -323,7 +323,7 @@ public sealed unsafe partial class CpuBackend
                 long row0 = (long)l0 * g.OutW;
                 // cols[rows, Patch] = x[rows, OutC] · kernel[Patch, OutC]ᵀ, then gathered into the output lines it touches.
                 Sgemm.Multiply(false, true, nl * g.OutW, g.Patch, g.OutC, 1f, At(x) + row0 * g.OutC, g.OutC, At(kernel), g.OutC, 0f, w.Cols, g.Patch);
-                zeroedUpTo = GatherColumns(w, l0, nl, 0, batch, lines, zeroedUpTo);
+                zeroedUpTo = GatherColumns(w, l0, nl, batch, lines, zeroedUpTo, parallel: true);
             }
         }
         var e = GetConvFamilyWork();
@@ -335,9 +335,10 @@ public sealed unsafe partial class CpuBackend
     /// <summary>
     /// col2im of the chunk of output lines [l0, l0 + nl) held in <c>w.Cols</c> into <c>w.Dx</c>, as Conv2D's input
     /// gradient does: input lines at or after <paramref name="zeroedUpTo"/> are zeroed before their first write, and the
-    /// last chunk zeroes every remaining line of samples [n0, n1). Returns the new <paramref name="zeroedUpTo"/>.
+    /// last chunk zeroes every remaining line of the samples before <paramref name="n1"/>. Returns the new
+    /// <paramref name="zeroedUpTo"/>. Shared by Conv2D's input gradient and the transposed convolution's forward pass.
     /// </summary>
-    private int GatherColumns(Work w, int l0, int nl, int n0, int n1, int end, int zeroedUpTo)
+    private int GatherColumns(Work w, int l0, int nl, int n1, int end, int zeroedUpTo, bool parallel)
     {
         ref readonly Conv2DGeometry g = ref w.Conv;
         int last = l0 + nl - 1;
@@ -352,7 +353,7 @@ public sealed unsafe partial class CpuBackend
         w.L1 = l0 + nl;
         w.Begin = begin;
         w.ZeroFrom = zeroedUpTo;
-        Stage(w, WorkKind.Col2Im, hi - begin, (long)g.InW * g.InC * g.KernelH, parallel: true);
+        Stage(w, WorkKind.Col2Im, hi - begin, (long)g.InW * g.InC * g.KernelH, parallel);
         return hi;
     }
 
