@@ -560,7 +560,7 @@ public sealed partial class IlgpuBackend : IBackend
         long count = (long)fanIn * channels;
         _k.Convolution.Fold(checked((int)count), V(kernel, count), VOrDummy(bias, channels), VOrDummy(gamma, channels), VOrDummy(beta, channels),
             V(movingMean, channels), V(movingVariance, channels), V(foldedKernel, count), V(foldedBias, channels),
-            new BatchNormStatsParams(0, channels, 0, 0f, epsilon, false, gamma >= 0, beta >= 0, bias >= 0, false));
+            new FoldParams(channels, epsilon, bias >= 0, gamma >= 0, beta >= 0));
     }
 
     /// <inheritdoc/>
@@ -919,11 +919,11 @@ public sealed partial class IlgpuBackend : IBackend
                 ArrayView<float>, ArrayView<float>, BatchNormBackwardParams>(BatchNormKernels.FinishBackward);
             BackwardDx = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNormKernels.BackwardDx);
             Fold = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<float>, ArrayView<float>, BatchNormStatsParams>(BatchNormKernels.Fold);
+                ArrayView<float>, ArrayView<float>, FoldParams>(BatchNormKernels.Fold);
         }
 
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, BatchNormStatsParams> Fold { get; }
+            ArrayView<float>, ArrayView<float>, FoldParams> Fold { get; }
 
         public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, Im2ColOperand, StridedOperand> Forward { get; }
         public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, Im2ColTransposedOperand, StridedOperand> KernelGradient { get; }

@@ -20,6 +20,17 @@ internal struct BatchNormStatsParams(int rows, int channels, int blocks, float m
     public int HasGamma = hasGamma ? 1 : 0, HasBeta = hasBeta ? 1 : 0, HasSavedMean = hasSavedMean ? 1 : 0, HasSavedInvStd = hasSavedInvStd ? 1 : 0;
 }
 
+/// <summary>Parameters of <see cref="BatchNormKernels.Fold"/>.</summary>
+internal struct FoldParams(int channels, float epsilon, bool hasBias, bool hasGamma, bool hasBeta)
+{
+    /// <summary>Output channels (the kernel's innermost axis).</summary>
+    public int Channels = channels;
+    /// <summary>ε added to the moving variance.</summary>
+    public float Epsilon = epsilon;
+    /// <summary>Presence flags of the layer's bias, γ and β.</summary>
+    public int HasBias = hasBias ? 1 : 0, HasGamma = hasGamma ? 1 : 0, HasBeta = hasBeta ? 1 : 0;
+}
+
 /// <summary>Parameters of <see cref="BatchNormKernels.FinishBackward"/>.</summary>
 internal struct BatchNormBackwardParams(int rows, int channels, int blocks, bool hasGamma, bool hasDGamma, bool hasDBeta)
 {
@@ -237,22 +248,22 @@ internal static class BatchNormKernels
     /// </summary>
     /// <param name="index">Kernel element, [fanIn·channels].</param>
     /// <param name="kernel">Kernel [fanIn, channels].</param>
-    /// <param name="bias">Bias [channels], or any view when <see cref="BatchNormStatsParams.HasSavedMean"/> is 0.</param>
+    /// <param name="bias">Bias [channels], or any view when <see cref="FoldParams.HasBias"/> is 0.</param>
     /// <param name="gamma">γ [channels], or any view.</param>
     /// <param name="beta">β [channels], or any view.</param>
     /// <param name="movingMean">Moving mean [channels].</param>
     /// <param name="movingVariance">Moving variance [channels].</param>
     /// <param name="foldedKernel">Folded kernel [fanIn, channels].</param>
     /// <param name="foldedBias">Folded bias [channels].</param>
-    /// <param name="p">Channels, ε, the γ/β flags, and HasSavedMean reused as "has a bias".</param>
+    /// <param name="p">Channels, ε and the bias/γ/β flags.</param>
     internal static void Fold(Index1D index, ArrayView<float> kernel, ArrayView<float> bias, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> movingMean, ArrayView<float> movingVariance, ArrayView<float> foldedKernel, ArrayView<float> foldedBias,
-        BatchNormStatsParams p)
+        FoldParams p)
     {
         int c = index.X % p.Channels;
         float scale = (float)((p.HasGamma != 0 ? gamma[c] : 1.0) / Math.Sqrt((double)movingVariance[c] + p.Epsilon));
         foldedKernel[index] = kernel[index] * scale;
         if (index.X < p.Channels)
-            foldedBias[c] = (float)(((p.HasSavedMean != 0 ? bias[c] : 0.0) - movingMean[c]) * scale + (p.HasBeta != 0 ? beta[c] : 0.0));
+            foldedBias[c] = (float)(((p.HasBias != 0 ? bias[c] : 0.0) - movingMean[c]) * scale + (p.HasBeta != 0 ? beta[c] : 0.0));
     }
 }
