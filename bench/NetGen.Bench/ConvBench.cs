@@ -113,12 +113,12 @@ public static unsafe class ConvBench
             be.Fill(ch, c, 1f);
             be.Fill(ch + c, 2 * c, 0f);
             be.Fill(ch + 3 * c, c, 1f);
-            double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f,
+            double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL,
                 x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, -1, y));
             double b = Time(() =>
             {
                 be.Upload(host, dy);
-                be.BatchNormBackward(rows, c, ActivationFunction.LeakyRelu, 0.1f, x, ch, ch + 4 * c, ch + 5 * c, -1, y, dy, dx, ch + 6 * c, ch + 7 * c);
+                be.BatchNormBackward(rows, c, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL, x, ch, ch + 4 * c, ch + 5 * c, -1, y, dy, dx, ch + 6 * c, ch + 7 * c);
             }) - Time(() => be.Upload(host, dy));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"bench\":\"bn\",\"shape\":\"{h}x{h}x{c}\",\"batch\":{batch},\"impl\":\"netgen\",\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2}}}"));

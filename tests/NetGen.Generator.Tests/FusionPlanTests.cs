@@ -70,6 +70,76 @@ public class FusionPlanTests
         Assert.Equal(folded.Layers[0].InferOutput, folded.Layers[1].InferOutput);
     }
 
+    private static LayerSpec BatchNorm() => new(LayerKind.BatchNormalization, null, 0, 0, true, 0, 1, 0.99, default, Epsilon: 1e-3);
+
+    [Fact]
+    public void A_dropout_after_batch_norm_and_its_activation_is_fused_into_the_batch_norm()
+    {
+        var net = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.LeakyReLU, value: 0.1),
+            Layer(LayerKind.Dropout, value: 0.3), Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(2, net.Layers[1].FusedWith);
+        Assert.Equal(3, net.Layers[1].FusedDropout);
+        Assert.Equal(1, net.Layers[3].FusedInto);
+        Assert.Equal(net.Layers[1].TrainOutput, net.Layers[3].TrainOutput); // the dropout has no tensor of its own
+        Assert.True(net.Layers[1].TrainPreActivation >= 0);                  // the backward's act' reads z
+
+        var plain = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.Dropout, value: 0.3),
+            Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(2, plain.Layers[1].FusedDropout);
+        Assert.Equal(1, plain.Layers[2].FusedInto);
+        Assert.Equal(-1, plain.Layers[1].TrainPreActivation); // linear: nothing to keep
+
+        // Fewer floats per sample in training than the same network with its dropout kept apart by a Dropout(0).
+        var apart = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.Dropout), Layer(LayerKind.Dropout, value: 0.3),
+            Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(-1, apart.Layers[1].FusedDropout);
+        Assert.Equal(-1, apart.Layers[3].FusedInto);
+        Assert.Equal(apart.TrainArenaPerSample - plain.Layers[1].OutputSize, plain.TrainArenaPerSample);
+    }
+
+    [Fact]
+    public void Only_a_dropout_layer_with_a_rate_that_is_not_the_output_fuses_into_batch_norm()
+    {
+        var tail = Plan(Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 4), BatchNorm(), Layer(LayerKind.Dropout, value: 0.5));
+        Assert.Equal(-1, tail.Layers[2].FusedDropout); // the output layer keeps its own tensor
+
+        var spatial = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.SpatialDropout2D, value: 0.5),
+            Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(-1, spatial.Layers[1].FusedDropout); // channel masks: its own kernel
+
+        var afterUnfused = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.Activation, activation: ActivationKind.Softmax),
+            Layer(LayerKind.Dropout, value: 0.5), Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(-1, afterUnfused.Layers[1].FusedDropout); // softmax is not fused, so the dropout does not follow the batch norm's kernel
+
+        var dense = Plan(Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 4, ActivationKind.Relu), Layer(LayerKind.Dropout, value: 0.5), Layer(LayerKind.Dense, 2));
+        Assert.Equal(-1, dense.Layers[2].FusedInto); // only batch norm takes a dropout
+    }
+
+    [Fact]
+    public void A_fused_dropout_is_visible_in_the_generated_code()
+    {
+        var run = GeneratorTest.Run("""
+            using NetGen;
+
+            [Network(6, 5, 3)]
+            [Conv2D(4, 3)]
+            [BatchNormalization]
+            [Activation(Activation.Sigmoid)]
+            [Dropout(0.25)]
+            [Flatten]
+            [Dense(3, Activation = Activation.Softmax)]
+            public partial class Net;
+            """);
+        Assert.Empty(run.Diagnostics);
+        string code = run.GeneratedTrees.Single().ToString();
+        Assert.Contains("(BatchNormalization, fused sigmoid + dropout [4])", code);
+        Assert.Equal(2, code.Split("dropoutRate: 0.25f, dropoutKey: DropoutKey(3), // [4] dropout, in training").Length - 1); // forward and backward
+        Assert.Contains("// Fused into [2]: its kernel applies this mask in training; its output is this layer's output.", code);
+        Assert.Contains("// Fused into [2], whose backward applies this mask first.", code);
+        Assert.DoesNotContain("b.DropoutForward", code);
+        Assert.DoesNotContain("b.DropoutBackward", code);
+    }
+
     [Fact]
     public void Activation_layers_fuse_into_depthwise_separable_and_transposed_convolutions()
     {

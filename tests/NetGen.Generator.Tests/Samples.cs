@@ -81,10 +81,11 @@ internal static class Samples
         """;
 
     /// <summary>
-    /// The compile-time fusions in a CNN: Conv2D + BatchNormalization + LeakyReLU (batch norm folded into the conv in
-    /// inference, activation fused into the batch norm), Conv2D + Activation(relu) (activation fused into the conv),
-    /// Activation(tanh) after a Dropout, applied after the max pooling in inference, Dense + BatchNormalization without
-    /// an activation after it, and a LeakyReLU with a negative slope that stays its own layer.
+    /// The compile-time fusions in a CNN: Conv2D + BatchNormalization + LeakyReLU + Dropout (batch norm folded into the
+    /// conv in inference, activation and dropout fused into the batch norm in training), Conv2D + Activation(relu)
+    /// (activation fused into the conv), Activation(tanh) after a Dropout that is not fused, applied after the max
+    /// pooling in inference, Dense + BatchNormalization + Dropout without an activation, and a LeakyReLU with a
+    /// negative slope that stays its own layer.
     /// </summary>
     public const string FusedCnn = """
         using NetGen;
@@ -93,6 +94,7 @@ internal static class Samples
         [Conv2D(8, 3, Padding = Padding.Same)]
         [BatchNormalization]
         [LeakyReLU(0.1)]
+        [Dropout(0.3)]
         [Conv2D(8, 3, Strides = 2)]
         [Activation(Activation.Relu)]
         [Dropout(0.2)]
@@ -101,6 +103,7 @@ internal static class Samples
         [Flatten]
         [Dense(16, UseBias = false)]
         [BatchNormalization]
+        [Dropout(0.25)]
         [Dense(8)]
         [LeakyReLU(-0.5)]
         [Dense(4, Activation = Activation.Softmax)]

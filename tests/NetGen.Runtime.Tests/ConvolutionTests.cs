@@ -559,7 +559,7 @@ public class ConvolutionTests
                 string what = $"BN {rows}x{channels} {f} unbiased={unbiased} {setting}";
                 int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Put(mm0), pmv = ws.Put(mv0);
                 int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = storePre ? ws.Alloc(x.Length) : -1, py = ws.Alloc(x.Length);
-                be.BatchNormForward(rows, channels, true, momentum, eps, unbiased, f, alpha, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+                be.BatchNormForward(rows, channels, true, momentum, eps, unbiased, f, alpha, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, pz, py);
 
                 Num.Close(mean, ws.Get(psm, channels), 1e-6, 1e-5, what + " saved mean");
                 Num.Close(variance.Select(v => 1 / Math.Sqrt(v + eps)).ToArray(), ws.Get(psi, channels), 1e-6, 1e-5, what + " saved 1/std");
@@ -576,12 +576,86 @@ public class ConvolutionTests
                 if (storePre) be.Upload(zf, pz);
                 be.Upload(Array.ConvertAll(RefActivation.Forward(f, alpha, zf, channels), v => (float)v), py);
                 int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
-                be.BatchNormBackward(rows, channels, f, alpha, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                be.BatchNormBackward(rows, channels, f, alpha, 0f, 0UL, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
                 Num.Close(dz, ws.Get(pdy, x.Length), 1e-5, 1e-4, what + " dz");
                 Num.Close(dgRef, ws.Get(pdg, channels), 1e-4, 1e-4, what + " dGamma");
                 Num.Close(dbRef, ws.Get(pdb, channels), 1e-4, 1e-4, what + " dBeta");
                 Num.Close(dxRef, ws.Get(pdx, x.Length), 1e-4, 1e-4, what + " dx");
             }
+    }
+
+    /// <summary>
+    /// A dropout fused into batch norm is the same computation as batch norm followed by the dropout layer: the forward
+    /// output bit for bit (same mask, same scale), the backward's dz, dγ, dβ and dx as the dropout backward followed by
+    /// the unfused batch-norm backward (bit for bit where act' reads the sign of z; the others recompute act(z) with the
+    /// scalar formula instead of the vectorised one, so within 1e-6).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BnCases))]
+    public void BatchNormWithFusedDropoutEqualsBatchNormThenDropout(int rows, int channels, ActivationFunction f, bool storePre)
+    {
+        const float rate = 0.3f, alpha = 0.1f;
+        const ulong key = 0x5EED_0F_D40;
+        storePre |= f != ActivationFunction.Linear; // required with a fused dropout
+        var x = Num.Uniform(rows * channels, rows + channels, -2, 3);
+        var gamma = Num.Uniform(channels, 2, 0.5, 1.5);
+        var beta = Num.Uniform(channels, 3);
+        var dy = Num.Uniform(rows * channels, 6);
+        bool exact = f is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
+        int n = x.Length;
+        foreach (var setting in Settings())
+        {
+            using var tuning = new Tuning(setting);
+            using var ws = new KernelWorkspace(1 << 18);
+            var be = ws.Backend;
+            string what = $"BN+dropout {rows}x{channels} {f} {setting}";
+            var results = new float[2][];
+            float[] plain = [];
+            for (int fused = 0; fused < 2; fused++)
+            {
+                int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1);
+                int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = storePre ? ws.Alloc(n) : -1, py = ws.Alloc(n);
+                int pdy = ws.Put(dy), pdx = ws.Alloc(n), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
+                if (fused == 1)
+                {
+                    be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, alpha, rate, key, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+                    results[1] = ws.Get(py, n);
+                    be.BatchNormBackward(rows, channels, f, alpha, rate, key, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                }
+                else
+                {
+                    int pd = ws.Alloc(n);
+                    be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, alpha, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+                    be.DropoutForward(n, rate, key, py, pd);
+                    results[0] = ws.Get(pd, n);
+                    plain = ws.Get(py, n);
+                    be.DropoutBackward(n, rate, key, pdy, pdy);
+                    be.BatchNormBackward(rows, channels, f, alpha, 0f, 0UL, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                }
+                results[fused] = [.. results[fused], .. ws.Get(pdy, n), .. ws.Get(pdg, channels), .. ws.Get(pdb, channels), .. ws.Get(pdx, n)];
+            }
+            Assert.Equal(results[0].AsSpan(0, n).ToArray(), results[1].AsSpan(0, n).ToArray()); // forward: bit for bit
+            int kept = plain.Count(v => v != 0f), dropped = Enumerable.Range(0, n).Count(i => plain[i] != 0f && results[1][i] == 0f);
+            if (n >= 100) Assert.InRange(dropped, kept / 5, kept * 2 / 5); // rate 0.3
+            if (exact) Assert.Equal(results[0], results[1]);
+            else Num.Close(Array.ConvertAll(results[0], v => (double)v), results[1], 1e-6, 1e-5, what + " backward");
+        }
+    }
+
+    [Fact]
+    public void BatchNormWithFusedDropoutRejectsWhatItCannotDo()
+    {
+        using var ws = new KernelWorkspace(1 << 10);
+        int x = ws.Alloc(12, 1), c = ws.Alloc(16, 1), z = ws.Alloc(12), y = ws.Alloc(12);
+        void Forward(ActivationFunction f, float rate, int pre) =>
+            ws.Backend.BatchNormForward(3, 4, true, 0.99f, 1e-3f, true, f, 0f, rate, 1UL, x, c, c + 4, c + 8, c + 12, -1, -1, pre, y);
+        var missing = Assert.Throws<ArgumentException>(() => Forward(ActivationFunction.Tanh, 0.5f, -1));
+        Assert.Contains("pre-activation", missing.Message);
+        Assert.Throws<ArgumentException>(() => Forward(ActivationFunction.Softmax, 0.5f, z));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Forward(ActivationFunction.Relu, 1f, z));
+        Forward(ActivationFunction.Linear, 0.5f, -1); // linear needs no pre-activation
+        Forward(ActivationFunction.Tanh, 0f, -1);     // nor does no dropout
+        ws.Backend.BatchNormForward(3, 4, false, 0.99f, 1e-3f, true, ActivationFunction.Tanh, 0f, 0.5f, 1UL, x, c, c + 4, c + 8, c + 12, -1, -1, -1, y); // nor inference
     }
 
     [Fact]
@@ -598,9 +672,9 @@ public class ConvolutionTests
             bool absent = pass == 1;
             int px = ws.Put(x), pg = absent ? -1 : ws.Alloc(channels, 1), pb = absent ? -1 : ws.Alloc(channels, 0);
             int pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1), psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
-            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, false, ActivationFunction.Linear, 0, px, pg, pb, pmm, pmv, psm, psi, -1, py);
+            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, false, ActivationFunction.Linear, 0, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, -1, py);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length);
-            ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Linear, 0, px, pg, psm, psi, -1, py, pdy, pdx, -1, -1);
+            ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Linear, 0, 0f, 0UL, px, pg, psm, psi, -1, py, pdy, pdx, -1, -1);
             results[pass] = [.. ws.Get(py, x.Length), .. ws.Get(pdx, x.Length), .. ws.Get(pmv, channels)];
         }
         Assert.Equal(results[0], results[1]);
@@ -619,7 +693,7 @@ public class ConvolutionTests
         using var ws = new KernelWorkspace(1 << 12);
         int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Put(mm), pmv = ws.Put(mv);
         int psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
-        ws.Backend.BatchNormForward(rows, channels, false, 0.99f, eps, true, ActivationFunction.LeakyRelu, 0.1f,
+        ws.Backend.BatchNormForward(rows, channels, false, 0.99f, eps, true, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL,
             px, pg, pb, pmm, pmv, psm, psi, -1, py);
         var z = ConvReference.BatchNorm(rows, channels, x, mm.Select(v => (double)v).ToArray(), mv.Select(v => (double)v).ToArray(), gamma, beta, eps);
         Num.Close(RefActivation.Forward(ActivationFunction.LeakyRelu, 0.1, Array.ConvertAll(z, v => (float)v), channels), ws.Get(py, x.Length), 1e-5, 1e-5, "inference y");
@@ -641,7 +715,7 @@ public class ConvolutionTests
         using var ws = new KernelWorkspace(rows * channels * 2 + 1000);
         int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1);
         int psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
-        ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Linear, 0, px, pg, pb, pmm, pmv, psm, psi, -1, py);
+        ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Linear, 0, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, -1, py);
         Num.Close(variance.Select(v => 1 / Math.Sqrt(v + 1e-3)).ToArray(), ws.Get(psi, channels), 0, 1e-5, "1/std");
         Num.Close(ConvReference.BatchNorm(rows, channels, x, mean, variance, gamma, beta, 1e-3), ws.Get(py, x.Length), 1e-4, 1e-3, "y");
     }
@@ -659,13 +733,13 @@ public class ConvolutionTests
         int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = ws.Alloc(x.Length), py = ws.Alloc(x.Length);
         double Loss()
         {
-            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Tanh, 0, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Tanh, 0, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, pz, py);
             return ws.Get(py, x.Length).Sum(v => Math.Exp(v)) / x.Length;
         }
         Loss();
         var dy = ws.Get(py, x.Length).Select(v => (float)(Math.Exp(v) / x.Length)).ToArray();
         int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
-        ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Tanh, 0, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+        ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Tanh, 0, 0f, 0UL, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
         CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, "bn dx", h: 1e-2f, maxChecks: 60);
         CheckGradient(ws, pg, gamma, ws.Get(pdg, channels), Loss, "bn dGamma");
         CheckGradient(ws, pb, beta, ws.Get(pdb, channels), Loss, "bn dBeta");
@@ -727,14 +801,14 @@ public class ConvolutionTests
             be.Conv2DForward(g1, batch, ActivationFunction.Tanh, 0, py, pk1, pb1, -1, py1);
             be.Conv2DForward(g0, batch, ActivationFunction.Relu, 0, px, pk0, pb1, -1, pdy1);
             be.Conv2DBackward(g0, batch, ActivationFunction.Relu, 0, false, px, pk0, -1, pdy1, pdy1, -1, pdk0, pdb);
-            be.BatchNormForward(rows, 32, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0, py, pg, pbeta, pmm, pmv, psm, psi, pz, py);
+            be.BatchNormForward(rows, 32, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0, 0f, 0UL, py, pg, pbeta, pmm, pmv, psm, psi, pz, py);
             be.MaxPool2DForward(p, batch, py, pp);
             be.AvgPool2DForward(p, batch, py, pp);
             be.Fill(pdy1, rows * 16, 0.01f);
             be.Conv2DBackward(g1, batch, ActivationFunction.Tanh, 0, false, py, pk1, -1, py1, pdy1, pdy, pdk1, -1);
             be.MaxPool2DBackward(p, batch, py, pp, pdp, pdx);
             be.AvgPool2DBackward(p, batch, pdp, pdx);
-            be.BatchNormBackward(rows, 32, ActivationFunction.Relu, 0, py, pg, psm, psi, pz, py, pdy, pdx, pdk, pdb);
+            be.BatchNormBackward(rows, 32, ActivationFunction.Relu, 0, 0f, 0UL, py, pg, psm, psi, pz, py, pdy, pdx, pdk, pdb);
             be.Conv2DBackward(g, batch, ActivationFunction.LeakyRelu, 0.1f, false, px, pk, pz, pdx, pdx, pdy, pdk, pdb);
         }
         foreach (var setting in Settings())

@@ -10,6 +10,7 @@ namespace NetGen.Tests;
 [Conv2D(8, 3, Padding = Padding.Same)]
 [BatchNormalization]
 [LeakyReLU(0.1)]
+[Dropout(0.3)]
 [Conv2D(8, 3, Strides = 2)]
 [Activation(Activation.Relu)]
 [Dropout(0.2)]
@@ -18,6 +19,7 @@ namespace NetGen.Tests;
 [Flatten]
 [Dense(16, UseBias = false)]
 [BatchNormalization]
+[Dropout(0.25)]
 [Dense(8)]
 [LeakyReLU(-0.5)]
 [Dense(4, Activation = Activation.Softmax)]
@@ -50,8 +52,55 @@ public partial class FoldedSeparableNet;
 public partial class UnfoldedSeparableNet;
 
 /// <summary>
+/// Dropouts fused into the batch norm before them: after a fused LeakyReLU (4-D), with no activation, and after a
+/// fused ELU (2-D). The Dropout(0) layers (identities) sit before each batch norm, so nothing is folded either.
+/// </summary>
+[Network(9, 8, 3)]
+[Conv2D(6, 3, Padding = Padding.Same)]
+[Dropout(0)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Dropout(0.3)]
+[Conv2D(5, 3, Strides = 2)]
+[Dropout(0)]
+[BatchNormalization]
+[Dropout(0.25)]
+[Flatten]
+[Dense(12)]
+[Dropout(0)]
+[BatchNormalization]
+[ELU(0.5)]
+[Dropout(0.5)]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class FusedDropoutNet;
+
+/// <summary>
+/// <see cref="FusedDropoutNet"/> with each Dropout(0) moved between the batch norm (and its activation) and the
+/// dropout: the dropouts run as their own layers, at the same layer indices (so with the same masks).
+/// </summary>
+[Network(9, 8, 3)]
+[Conv2D(6, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.1)]
+[Dropout(0)]
+[Dropout(0.3)]
+[Conv2D(5, 3, Strides = 2)]
+[BatchNormalization]
+[Dropout(0)]
+[Dropout(0.25)]
+[Flatten]
+[Dense(12)]
+[BatchNormalization]
+[ELU(0.5)]
+[Dropout(0)]
+[Dropout(0.5)]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class ApartDropoutNet;
+
+/// <summary>
 /// The generator's fusions: Conv2D + BatchNormalization + LeakyReLU and Dense + BatchNormalization folded into one
-/// kernel in inference, an Activation layer fused into the Conv2D before it, and a tanh layer applied after the max
+/// kernel in inference (each with a dropout fused into the batch norm in training: see
+/// <see cref="FusedDropoutTrainsLikeTheDropoutLayer"/>), an Activation layer fused into the Conv2D before it, and a tanh layer applied after the max
 /// pooling that follows it in inference. Inference is checked against a naive
 /// double-precision forward pass of the network as declared (moving statistics, separate layers), also after the
 /// weights change; training is checked by central differences in <see cref="GradientCheckTests"/>.
@@ -234,5 +283,42 @@ public class FusionTests(ITestOutputHelper output)
         for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
         output.WriteLine($"{backend}: max |folded - unfolded| = {worst:E2}");
         Assert.True(worst < 1e-5, $"{worst}");
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void FusedDropoutTrainsLikeTheDropoutLayer(string backend)
+    {
+        // Same seed, weights, batches and layer indices: the same masks, so training must be the same computation.
+        using var fused = new FusedDropoutNet { Seed = 21 };
+        using var apart = new ApartDropoutNet { Seed = 21 };
+        foreach (var m in new Model[] { fused, apart })
+        {
+            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        }
+        apart.SetWeights(fused.GetWeights());
+        var x = new Tensor(Num.Uniform(6 * 9 * 8 * 3, 14, -1, 2), 6, 9, 8, 3);
+        var y = new float[6 * 4];
+        for (int i = 0; i < 6; i++) y[i * 4 + i % 4] = 1;
+        var labels = new Tensor(y, 6, 4);
+        for (int step = 0; step < 4; step++)
+        {
+            float a = fused.TrainOnBatch(x, labels), b = apart.TrainOnBatch(x, labels);
+            output.WriteLine($"{backend}, step {step + 1}: loss {a:R} fused, {b:R} apart");
+            Assert.Equal(b, a);
+        }
+        Assert.Equal(apart.GetWeights(), fused.GetWeights());
+
+        // Inference ignores both dropouts (the apart network's batch norms are folded into the layers before them).
+        var p = fused.Predict(x, 6).Data;
+        var q = apart.Predict(x, 6).Data;
+        double worst = 0;
+        for (int i = 0; i < p.Length; i++) worst = Math.Max(worst, Math.Abs(p[i] - q[i]));
+        output.WriteLine($"{backend}: max |fused - apart| in inference = {worst:E2}");
+        Assert.True(worst < 1e-5, $"{worst}");
+        // Three fewer tensors kept for the backward pass: 9·8·6 + 4·3·5 + 12 floats per sample.
+        Assert.Equal(apart.Memory.TrainingFloatsPerSample - (9 * 8 * 6 + 4 * 3 * 5 + 12), fused.Memory.TrainingFloatsPerSample);
     }
 }

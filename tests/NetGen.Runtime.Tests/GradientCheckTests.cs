@@ -78,6 +78,24 @@ public partial class GradBinaryNet;
 [Dense(4, Activation = Activation.Softmax)]
 public partial class GradFusedCnn;
 
+// Dropouts fused into batch norm: after sigmoid (act' recomputed from z, since y holds the masked output), with no
+// activation, and after tanh on a 2-D batch norm.
+[Network(7, 6, 2)]
+[Conv2D(5, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Sigmoid)]
+[Dropout(0.3)]
+[Conv2D(4, 3, Strides = 2)]
+[BatchNormalization]
+[Dropout(0.4)]
+[Flatten]
+[Dense(8)]
+[BatchNormalization]
+[Activation(Activation.Tanh)]
+[Dropout(0.5)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradBnDropoutNet;
+
 /// <summary>
 /// Central-difference checks of whole generated networks: the analytic gradient of
 /// <see cref="Model.ComputeGradients"/> against (L(w + h·eᵢ) − L(w − h·eᵢ)) / 2h for every parameter.
@@ -290,6 +308,14 @@ public partial class GradientCheckTests(ITestOutputHelper output)
         using var m = new GradFusedCnn { Seed = 5 };
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         Check(m, Inputs(6, 3, 12, 10, 3), OneHot(6, 4, 4), trainable: GradFusedCnn.TrainableParameterCount);
+    }
+
+    [Fact]
+    public void DropoutsFusedIntoBatchNorm()
+    {
+        using var m = new GradBnDropoutNet { Seed = 17 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(7, 25, 7, 6, 2), OneHot(7, 3, 26), trainable: GradBnDropoutNet.TrainableParameterCount);
     }
 
     [Fact]

@@ -608,7 +608,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         int mm = t.Put(Rand(channels, 4)), mv = t.Put(Rand(channels, 5, 0.5, 2));
         int sm = t.Alloc(channels), si = t.Alloc(channels);
         int pre = storePre ? t.Alloc(n) : -1, y = t.Alloc(n);
-        t.Run(be => be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, 0f, x, gamma, beta, mm, mv, sm, si, pre, y));
+        t.Run(be => be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, 0f, 0f, 0UL, x, gamma, beta, mm, mv, sm, si, pre, y));
         t.Close(sm, channels, ElementAbs, ElementRel, "bn saved mean");
         t.Close(si, channels, ElementAbs, ElementRel, "bn saved 1/std");
         t.Close(mm, channels, ElementAbs, ElementRel, "bn moving mean");
@@ -617,7 +617,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         if (storePre) t.Close(pre, n, 1e-5, 1e-5, "bn pre-activation");
 
         int dy = t.Put(Rand(n, 6)), dx = t.Alloc(n), dg = affine ? t.Alloc(channels) : -1, db = affine ? t.Alloc(channels) : -1;
-        t.Run(be => be.BatchNormBackward(rows, channels, f, 0f, x, gamma, sm, si, pre, y, dy, dx, dg, db));
+        t.Run(be => be.BatchNormBackward(rows, channels, f, 0f, 0f, 0UL, x, gamma, sm, si, pre, y, dy, dx, dg, db));
         t.Close(dx, n, 1e-5, 1e-4, "bn dx");
         if (affine)
         {
@@ -626,8 +626,43 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         }
 
         int y2 = t.Alloc(n);
-        t.Run(be => be.BatchNormForward(rows, channels, false, 0.99f, 1e-3f, true, f, 0f, x, gamma, beta, mm, mv, -1, -1, -1, y2));
+        t.Run(be => be.BatchNormForward(rows, channels, false, 0.99f, 1e-3f, true, f, 0f, 0f, 0UL, x, gamma, beta, mm, mv, -1, -1, -1, y2));
         t.Close(y2, n, 1e-5, 1e-5, "bn inference y");
+    }
+
+    [Theory]
+    [InlineData(ActivationFunction.LeakyRelu)]
+    [InlineData(ActivationFunction.Linear)]
+    [InlineData(ActivationFunction.Tanh)]
+    public void Ilgpu_BatchNormWithFusedDropoutMatchesCpu(ActivationFunction f)
+    {
+        const float rate = 0.4f;
+        const ulong key = 0xD0D0_1234UL;
+        using var t = NewTwin();
+        int rows = 150, channels = 5, n = rows * channels;
+        int x = t.Put(Rand(n, 11, -2, 3)), gamma = t.Put(Rand(channels, 12, 0.5, 1.5)), beta = t.Put(Rand(channels, 13));
+        int mm = t.Put(Rand(channels, 14)), mv = t.Put(Rand(channels, 15, 0.5, 2));
+        int sm = t.Alloc(channels), si = t.Alloc(channels);
+        int pre = f == ActivationFunction.Linear ? -1 : t.Alloc(n), y = t.Alloc(n);
+        t.Run(be => be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, 0.2f, rate, key, x, gamma, beta, mm, mv, sm, si, pre, y));
+        var (cpuY, gpuY) = t.Get(y, n);
+        for (int i = 0; i < n; i++) Assert.Equal(cpuY[i] == 0f, gpuY[i] == 0f); // the same elements dropped
+        Assert.InRange(cpuY.Count(v => v == 0f), n / 4, n / 2);
+        t.Close(y, n, 1e-5, 1e-5, "bn + dropout y");
+
+        int dy = t.Put(Rand(n, 16)), dx = t.Alloc(n), dg = t.Alloc(channels), db = t.Alloc(channels);
+        t.Run(be => be.BatchNormBackward(rows, channels, f, 0.2f, rate, key, x, gamma, sm, si, pre, y, dy, dx, dg, db));
+        t.Close(dy, n, 1e-6, 1e-5, "bn + dropout dz");
+        t.Close(dx, n, 1e-5, 1e-4, "bn + dropout dx");
+        t.Close(dg, channels, 1e-5, 1e-4, "bn + dropout dGamma");
+        t.Close(db, channels, 1e-5, 1e-4, "bn + dropout dBeta");
+
+        // Inference ignores the dropout.
+        int y2 = t.Alloc(n);
+        t.Run(be => be.BatchNormForward(rows, channels, false, 0.99f, 1e-3f, true, f, 0.2f, rate, key, x, gamma, beta, mm, mv, -1, -1, -1, y2));
+        Assert.DoesNotContain(0f, t.Get(y2, n).Cpu);
+        Assert.DoesNotContain(0f, t.Get(y2, n).Gpu);
+        t.Close(y2, n, 1e-5, 1e-5, "bn + dropout inference y");
     }
 
     // ---- A whole network -------------------------------------------------------------------------------------

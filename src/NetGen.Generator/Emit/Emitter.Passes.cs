@@ -31,7 +31,9 @@ internal static partial class Emitter
             w.WriteLine("// " + Describe(l));
             if (l.FusedInto >= 0)
             {
-                w.WriteLine("// Fused into [" + I(l.FusedInto + 1) + "]: its output is this layer's output.");
+                w.WriteLine(l.Spec.Kind == LayerKind.Dropout
+                    ? "// Fused into [" + I(l.FusedInto + 1) + "]: its kernel applies this mask in training; its output is this layer's output."
+                    : "// Fused into [" + I(l.FusedInto + 1) + "]: its output is this layer's output.");
                 continue;
             }
             string preSlot = l.TrainPreActivation < 0 ? "-1"
@@ -106,6 +108,7 @@ internal static partial class Emitter
                     w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training, momentum: " + F(l.Spec.Value) + ", epsilon: " + F(l.Spec.Epsilon) +
                         ", unbiasedMovingVariance: " + (l.InputShape.Length == 3 ? "true" : "false") + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
                     w.Indent();
+                    w.WriteLine(FusedDropoutArguments(net, l));
                     w.WriteLine("x: " + x + ", gamma: p + P" + n + "_Gamma, beta: p + P" + n + "_Beta, movingMean: p + S" + n + ", movingVariance: p + S" + n + " + " + I(c) + ",");
                     w.WriteLine("savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(c) + ", preActivation: " + preSlot + ", y: " + y + ");");
                     w.Unindent();
@@ -231,7 +234,9 @@ internal static partial class Emitter
             w.WriteLine("// " + Describe(l));
             if (l.FusedInto >= 0)
             {
-                w.WriteLine("// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this activation's derivative.");
+                w.WriteLine(l.Spec.Kind == LayerKind.Dropout
+                    ? "// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this mask first."
+                    : "// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this activation's derivative.");
                 continue;
             }
             switch (l.Spec.Kind)
@@ -264,6 +269,7 @@ internal static partial class Emitter
                 case LayerKind.BatchNormalization:
                     w.WriteLine("b.BatchNormBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
                     w.Indent();
+                    w.WriteLine(FusedDropoutArguments(net, l));
                     w.WriteLine("x: Train(T" + prev + ", batch), gamma: p + P" + n + "_Gamma, savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(l.LastOutput) +
                         ", preActivation: " + (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
                     w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
@@ -316,6 +322,12 @@ internal static partial class Emitter
         }
         w.CloseBlock();
     }
+
+    /// <summary>The batch-norm calls' dropout arguments: the rate and key of the dropout layer fused into it, or none.</summary>
+    private static string FusedDropoutArguments(ResolvedNetwork net, ResolvedLayer bn) => bn.FusedDropout < 0
+        ? "dropoutRate: 0f, dropoutKey: 0,"
+        : "dropoutRate: " + F(net.Layers[bn.FusedDropout].Spec.Value) + ", dropoutKey: DropoutKey(" + I(bn.FusedDropout) + "), // [" +
+          I(bn.FusedDropout + 1) + "] " + OneLine(net.Layers[bn.FusedDropout].Name) + ", in training";
 
     /// <summary>The alpha of the LeakyReLU, ELU or leaky ReLU fused into a layer (0 otherwise).</summary>
     private static double FusedAlpha(ResolvedNetwork net, ResolvedLayer l) =>

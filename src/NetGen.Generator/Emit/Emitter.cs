@@ -286,7 +286,8 @@ internal static partial class Emitter
                 (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid"),
-            LayerKind.BatchNormalization => l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "",
+            LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "") +
+                (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
             LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D => ", " + ResamplingDetail(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),

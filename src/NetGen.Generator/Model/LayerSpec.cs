@@ -136,7 +136,8 @@ internal sealed record ResolvedLayer(
     int TrainMiddle = -1,
     int InferMiddle = -1,
     int PooledBy = -1,
-    int PoolsActivationOf = -1)
+    int PoolsActivationOf = -1,
+    int FusedDropout = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;

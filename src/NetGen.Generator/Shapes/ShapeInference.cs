@@ -327,6 +327,21 @@ internal static partial class ShapeInference
             layers[i + 1] = act with { FusedInto = i };
         }
 
+        // Dropout fused into batch norm in training: a Dropout right after a BatchNormalization, or after the activation
+        // fused into it, is applied by the batch-norm kernel as it writes its output (same mask, keyed by the dropout
+        // layer), and the dropout layer aliases that output. The batch-norm backward masks the gradient first and takes
+        // the activation's derivative from the pre-activation, which it keeps. Not for the output layer.
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var bn = layers[i];
+            int d = bn.FusedWith >= 0 ? bn.FusedWith + 1 : i + 1;
+            if (bn.Spec.Kind != LayerKind.BatchNormalization || d >= layers.Count - 1) continue;
+            var dropout = layers[d];
+            if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0)) continue;
+            layers[i] = bn with { FusedDropout = d };
+            layers[d] = dropout with { FusedInto = i };
+        }
+
         // Inference folding, decided here: a BatchNormalization right after a Dense, Conv2D, DepthwiseConv2D or
         // SeparableConv2D layer (its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy

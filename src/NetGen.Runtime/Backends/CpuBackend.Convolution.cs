@@ -1004,6 +1004,22 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>dy ⊙= act'(z) in place, with the output recomputed from z where the derivative reads it.</summary>
+    private void ActivationBackwardFromPreActivation(ActivationFunction act, float alpha, int rows, int cols, int z, int dy)
+    {
+        if (act == ActivationFunction.Linear) return;
+        if (act is ActivationFunction.Relu or ActivationFunction.LeakyRelu)
+        {
+            // Both read the sign of z (relu's y > 0 exactly when z > 0).
+            ActivationBackwardRows(act, alpha, rows, cols, z, z, dy);
+            return;
+        }
+        long count = (long)rows * cols;
+        float* pz = At(z), d = At(dy);
+        for (long i = 0; i < count; i++)
+            d[i] *= Activations.Derivative(act, alpha, pz[i], Activations.Forward(act, alpha, pz[i]));
+    }
+
     // ============================================================================================
     // Pooling
     // ============================================================================================
@@ -1228,11 +1244,14 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc/>
     public void BatchNormForward(int rows, int channels, bool training, float momentum, float epsilon, bool unbiasedMovingVariance,
-        ActivationFunction activation, float alpha,
+        ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y)
     {
+        if (training) CheckFusedDropout(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var w = GetWork();
+        w.DropRate = training ? dropoutRate : 0f;
+        w.DropKey = dropoutKey;
         int items = BnItems(rows, channels);
         BnAux(w, channels, items);
         w.Channels = channels;
@@ -1281,23 +1300,39 @@ public sealed unsafe partial class CpuBackend
                 w.ChC[c] = 0f;
             }
         }
-        // Pass 2: z = ((x - shift) - m1)·scale + beta, y = act(z).
+        // Pass 2: z = ((x - shift) - m1)·scale + beta, y = act(z), masked by the fused dropout.
         RunWork(w, WorkKind.BnNormalize, rows, items);
     }
 
+    /// <summary>The preconditions of a dropout fused into batch norm (see <see cref="IBackend.BatchNormForward"/>).</summary>
+    internal static void CheckFusedDropout(ActivationFunction activation, float dropoutRate, int preActivation)
+    {
+        if (dropoutRate == 0f) return;
+        if (!(dropoutRate > 0f && dropoutRate < 1f))
+            throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "The fused dropout rate must be in [0, 1).");
+        if (activation == ActivationFunction.Softmax)
+            throw new ArgumentException("A dropout cannot be fused with a softmax batch norm: run DropoutForward after it.", nameof(dropoutRate));
+        if (activation != ActivationFunction.Linear && preActivation < 0)
+            throw new ArgumentException("A dropout fused after an activation needs the pre-activation stored (y holds the masked output): pass a preActivation slot.",
+                nameof(preActivation));
+    }
+
     /// <inheritdoc/>
-    public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha,
+    public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
     {
+        CheckFusedDropout(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var w = GetWork();
+        w.DropRate = dropoutRate;
+        w.DropKey = dropoutKey;
         int items = BnItems(rows, channels);
         BnAux(w, channels, items);
         w.Channels = channels;
         w.X = x; w.Y = y; w.Z = preActivation; w.Dy = dy; w.Dx = dx; w.Activation = activation; w.Alpha = alpha;
         float* mean = At(savedMean), inv = At(savedInvStd);
         for (int c = 0; c < channels; c++) w.ChMean[c] = mean[c];
-        // Pass 1: dz = dy·act' in place, per-channel Σdz and Σdz·(x - mean).
+        // Pass 1: dz = dy·m/(1-rate)·act' in place, per-channel Σdz and Σdz·(x - mean).
         RunWork(w, WorkKind.BnBackwardSums, rows, items);
         float* pg = gamma >= 0 ? At(gamma) : null;
         float* dg = dGamma >= 0 ? At(dGamma) : null, dbeta = dBeta >= 0 ? At(dBeta) : null;
@@ -1364,46 +1399,63 @@ public sealed unsafe partial class CpuBackend
         bool storeZ = z != y;
         var va = Vector512.Create(w.Alpha);
         float alpha = w.Alpha;
-        for (int r = r0; r < r1; r++)
+        bool drop = w.DropRate > 0f;
+        for (int b0 = r0; b0 < r1; b0 += BnBlockRows)
         {
-            long o = (long)r * C;
-            float* xr = x + o, zr = z + o, yr = y + o;
-            int c = 0;
-            for (; c <= C - 16; c += 16)
+            int b1 = Math.Min(r1, b0 + BnBlockRows);
+            for (int r = b0; r < b1; r++)
             {
-                var v = (Vector512.Load(xr + c) - Vector512.Load(m + c) - Vector512.Load(m1 + c)) * Vector512.Load(a + c) + Vector512.Load(b + c);
-                if (!fast || storeZ) Vector512.Store(v, zr + c);
-                if (fast)
-                    Vector512.Store(act switch
-                    {
-                        ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
-                        ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * va),
-                        _ => v,
-                    }, yr + c);
+                long o = (long)r * C;
+                float* xr = x + o, zr = z + o, yr = y + o;
+                int c = 0;
+                for (; c <= C - 16; c += 16)
+                {
+                    var v = (Vector512.Load(xr + c) - Vector512.Load(m + c) - Vector512.Load(m1 + c)) * Vector512.Load(a + c) + Vector512.Load(b + c);
+                    if (!fast || storeZ) Vector512.Store(v, zr + c);
+                    if (fast)
+                        Vector512.Store(act switch
+                        {
+                            ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
+                            ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * va),
+                            _ => v,
+                        }, yr + c);
+                }
+                for (; c < C; c++)
+                {
+                    float v = (xr[c] - m[c] - m1[c]) * a[c] + b[c];
+                    if (!fast || storeZ) zr[c] = v;
+                    if (fast)
+                        yr[c] = act switch
+                        {
+                            ActivationFunction.Relu => v > 0 ? v : 0f,
+                            ActivationFunction.LeakyRelu => v > 0 ? v : alpha * v,
+                            _ => v,
+                        };
+                }
             }
-            for (; c < C; c++)
-            {
-                float v = (xr[c] - m[c] - m1[c]) * a[c] + b[c];
-                if (!fast || storeZ) zr[c] = v;
-                if (fast)
-                    yr[c] = act switch
-                    {
-                        ActivationFunction.Relu => v > 0 ? v : 0f,
-                        ActivationFunction.LeakyRelu => v > 0 ? v : alpha * v,
-                        _ => v,
-                    };
-            }
+            // The fused dropout on the block just written, while it is in cache.
+            if (fast && drop) Dropout((long)b0 * C, (long)(b1 - b0) * C, w.DropRate, w.DropKey, y + (long)b0 * C, y + (long)b0 * C);
         }
         if (!fast)
+        {
             ActivationForward(act, alpha, r1 - r0, C, (int)(w.Z + (long)r0 * C), (int)(w.Y + (long)r0 * C));
+            if (drop) Dropout((long)r0 * C, (long)(r1 - r0) * C, w.DropRate, w.DropKey, y + (long)r0 * C, y + (long)r0 * C);
+        }
     }
 
     private void BnBackwardSums(Work w, int r0, int r1, int item)
     {
         int C = w.Channels;
-        if (w.Activation != ActivationFunction.Linear)
-            ActivationBackwardRows(w.Activation, w.Alpha, r1 - r0, C, w.Z >= 0 ? (int)(w.Z + (long)r0 * C) : -1,
-                (int)(w.Y + (long)r0 * C), (int)(w.Dy + (long)r0 * C));
+        long o0 = (long)r0 * C;
+        if (w.DropRate > 0f)
+        {
+            // The fused dropout's backward, then act' from the pre-activation: y holds the masked output.
+            Dropout(o0, (long)(r1 - r0) * C, w.DropRate, w.DropKey, At(w.Dy) + o0, At(w.Dy) + o0);
+            ActivationBackwardFromPreActivation(w.Activation, w.Alpha, r1 - r0, C, (int)(w.Z + o0), (int)(w.Dy + o0));
+        }
+        else if (w.Activation != ActivationFunction.Linear)
+            ActivationBackwardRows(w.Activation, w.Alpha, r1 - r0, C, w.Z >= 0 ? (int)(w.Z + o0) : -1,
+                (int)(w.Y + o0), (int)(w.Dy + o0));
         double* part = w.Partials + item * w.PartialStride;
         float* blk = w.Blocks + item * w.BlockStride;
         new Span<double>(part, 2 * C).Clear();
@@ -1518,6 +1570,8 @@ public sealed unsafe partial class CpuBackend
         public int ChunkFloats, ChunkRows;
         public ActivationFunction Activation;
         public float Alpha;
+        public float DropRate;
+        public ulong DropKey;
         public float* Cols;
         public int L0, L1, R0, Begin, ZeroFrom;
         public float* ChA, ChB, ChC, ChMean, Blocks;

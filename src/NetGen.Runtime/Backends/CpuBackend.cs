@@ -164,17 +164,20 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void DropoutForward(int count, float rate, ulong key, int x, int y) => Dropout(count, rate, key, At(x), At(y));
+    public void DropoutForward(int count, float rate, ulong key, int x, int y) => Dropout(0, count, rate, key, At(x), At(y));
 
     /// <inheritdoc/>
-    public void DropoutBackward(int count, float rate, ulong key, int dy, int dx) => Dropout(count, rate, key, At(dy), At(dx));
+    public void DropoutBackward(int count, float rate, ulong key, int dy, int dx) => Dropout(0, count, rate, key, At(dy), At(dx));
 
-    /// <summary>dst = src·m/(1-rate), m = [CounterRng.Uniform(key, i) ≥ rate], eight counters per vector.</summary>
-    private static void Dropout(int count, float rate, ulong key, float* src, float* dst)
+    /// <summary>
+    /// dst[i] = src[i]·m/(1-rate), m = [CounterRng.Uniform(key, start + i) ≥ rate], eight counters per vector: elements
+    /// start .. start + count of a tensor whose dropout mask counts from its first element.
+    /// </summary>
+    internal static void Dropout(long start, long count, float rate, ulong key, float* src, float* dst)
     {
         float scale = 1f / (1f - rate);
         ulong threshold = CounterRng.DropThreshold(rate);
-        int i = 0;
+        long i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             var golden = Vector512.Create(0x9E3779B97F4A7C15UL);
@@ -184,8 +187,8 @@ public sealed unsafe partial class CpuBackend : IBackend
             var lanes = Vector512.Create(1UL, 2, 3, 4, 5, 6, 7, 8);
             for (; i <= count - 16; i += 16)
             {
-                var lo = CounterRng.Mix(keyV + (Vector512.Create((ulong)i) + lanes) * golden);
-                var hi = CounterRng.Mix(keyV + (Vector512.Create((ulong)i + 8) + lanes) * golden);
+                var lo = CounterRng.Mix(keyV + (Vector512.Create((ulong)(start + i)) + lanes) * golden);
+                var hi = CounterRng.Mix(keyV + (Vector512.Create((ulong)(start + i) + 8) + lanes) * golden);
                 var keepLo = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(lo, 40), thresholdV);
                 var keepHi = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(hi, 40), thresholdV);
                 var keep = Vector512.Narrow(keepLo, keepHi).AsSingle();
@@ -193,7 +196,7 @@ public sealed unsafe partial class CpuBackend : IBackend
             }
         }
         for (; i < count; i++)
-            dst[i] = (CounterRng.Bits(key, (ulong)i) >> 40) >= threshold ? src[i] * scale : 0f;
+            dst[i] = (CounterRng.Bits(key, (ulong)(start + i)) >> 40) >= threshold ? src[i] * scale : 0f;
     }
 
     /// <inheritdoc/>

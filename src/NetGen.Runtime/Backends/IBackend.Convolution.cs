@@ -40,16 +40,22 @@ public partial interface IBackend
     /// when it is not -1. <paramref name="gamma"/> or <paramref name="beta"/> may be -1 (Keras <c>scale</c> or
     /// <c>center</c> off: γ = 1, β = 0). <paramref name="savedMean"/> and <paramref name="savedInvStd"/> are written in
     /// training only (-1 skips them; the backward needs them).
+    /// With a <paramref name="dropoutRate"/> above 0 a dropout layer after the activation runs in the same pass in
+    /// training: y = act(z)·m/(1-rate) with exactly <see cref="DropoutForward"/>'s mask for element row·channels + channel
+    /// under <paramref name="dropoutKey"/> (inference ignores both). The pre-activation must then be stored for any
+    /// activation but linear, since y no longer holds act(z). Softmax cannot take a dropout.
     /// </summary>
     void BatchNormForward(int rows, int channels, bool training, float momentum, float epsilon, bool unbiasedMovingVariance,
-        ActivationFunction activation, float alpha,
+        ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y);
 
     /// <summary>
     /// Backward of <see cref="BatchNormForward"/> in training: dz = dy ⊙ act'(z, y) in place in dy, then dGamma,
     /// dBeta and dx (if not -1), all overwritten; dGamma and dBeta may be -1. The pre-activation is only read for
-    /// activations whose derivative needs it (as <see cref="ActivationBackward"/>).
+    /// activations whose derivative needs it (as <see cref="ActivationBackward"/>). With a <paramref name="dropoutRate"/>
+    /// above 0 (the forward pass's, same key) dy is first masked as <see cref="DropoutBackward"/> does, and act' is
+    /// computed from the pre-activation alone (y holds the masked output).
     /// </summary>
-    void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha,
+    void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta);
 }

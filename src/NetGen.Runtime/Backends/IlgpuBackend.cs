@@ -523,9 +523,10 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <inheritdoc/>
     public void BatchNormForward(int rows, int channels, bool training, float momentum, float epsilon, bool unbiasedMovingVariance,
-        ActivationFunction activation, float alpha,
+        ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y)
     {
+        if (training) CpuBackend.CheckFusedDropout(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var ck = _k.Convolution;
         long count = (long)rows * channels;
@@ -548,7 +549,8 @@ public sealed partial class IlgpuBackend : IBackend
         }
         bool softmax = activation == ActivationFunction.Softmax;
         _k.For(softmax ? ActivationFunction.Linear : activation).BatchNormApply(count, V(x, count), coefficients,
-            VOrDummy(preActivation, count), V(y, count), new EpilogueParams(channels, false, preActivation >= 0), alpha);
+            VOrDummy(preActivation, count), V(y, count), new EpilogueParams(channels, false, preActivation >= 0),
+            FusedDropout(training ? dropoutRate : 0f, dropoutKey), alpha);
         if (softmax) _k.SoftmaxForward(rows, V(y, count), V(y, count), channels);
     }
 
@@ -564,13 +566,17 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha,
+    public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
     {
+        CpuBackend.CheckFusedDropout(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var ck = _k.Convolution;
         long count = (long)rows * channels;
-        if (activation != ActivationFunction.Linear) ActivationBackward(activation, alpha, rows, channels, preActivation, y, dy, dy);
+        if (dropoutRate > 0f)
+            _k.For(activation).BatchNormDropoutBackward(count, VOrDummy(preActivation, count), V(dy, count),
+                FusedDropout(dropoutRate, dropoutKey), new ActivationBackwardParams(preActivation >= 0 ? 1 : 0), alpha);
+        else if (activation != ActivationFunction.Linear) ActivationBackward(activation, alpha, rows, channels, preActivation, y, dy, dy);
         int blocks = (rows + BatchNormKernels.BlockRows - 1) / BatchNormKernels.BlockRows;
         var partial = Scratch(2L * blocks * channels);
         var coefficients = ScratchF(4L * channels);
@@ -580,6 +586,10 @@ public sealed partial class IlgpuBackend : IBackend
             new BatchNormBackwardParams(rows, channels, blocks, gamma >= 0, dGamma >= 0, dBeta >= 0));
         if (dx >= 0) ck.BackwardDx(checked((int)count), V(x, count), V(dy, count), coefficients, V(dx, count), channels);
     }
+
+    /// <summary>The parameters of a dropout fused into batch norm; a threshold of 0 (rate 0) turns it off.</summary>
+    private static DropoutParams FusedDropout(float rate, ulong key) =>
+        rate > 0f ? new DropoutParams(key, CounterRng.DropThreshold(rate), 1f / (1f - rate)) : default;
 
     /// <summary>Waits until every launched kernel has finished.</summary>
     public void Synchronize() => Accelerator.Synchronize();
@@ -839,6 +849,15 @@ public sealed partial class IlgpuBackend : IBackend
             Record(kernel, false);
             return _cpu ? _acc.LoadImplicitlyGroupedStreamKernel(kernel, 1) : _acc.LoadAutoGroupedStreamKernel(kernel);
         }
+
+        internal Action<Index1D, T1, T2, T3, T4, T5, T6, T7> Elementwise<T1, T2, T3, T4, T5, T6, T7>(
+            Action<Index1D, T1, T2, T3, T4, T5, T6, T7> kernel)
+            where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
+            where T7 : struct
+        {
+            Record(kernel, false);
+            return _cpu ? _acc.LoadImplicitlyGroupedStreamKernel(kernel, 1) : _acc.LoadAutoGroupedStreamKernel(kernel);
+        }
     }
 
     /// <summary>The element-wise kernels of one activation, behind a non-generic face.</summary>
@@ -855,9 +874,16 @@ public sealed partial class IlgpuBackend : IBackend
         /// <summary>Loads the batch-norm kernel of this activation.</summary>
         public abstract void LoadBatchNorm();
 
-        /// <summary>Batch-norm normalisation + activation (see <see cref="BatchNormKernels.Apply{TAct}"/>); loaded on first use.</summary>
+        /// <summary>Batch-norm normalisation + activation (+ dropout) (see <see cref="BatchNormKernels.Apply{TAct}"/>); loaded on first use.</summary>
         public abstract void BatchNormApply(long count, ArrayView<float> x, ArrayView<float> coefficients, ArrayView<float> pre,
-            ArrayView<float> y, EpilogueParams p, float alpha);
+            ArrayView<float> y, EpilogueParams p, DropoutParams drop, float alpha);
+
+        /// <summary>
+        /// The backward of a dropout fused into batch norm, then act' (see
+        /// <see cref="BatchNormKernels.DropoutActivationBackward{TAct}"/>); loaded on first use.
+        /// </summary>
+        public abstract void BatchNormDropoutBackward(long count, ArrayView<float> pre, ArrayView<float> dy, DropoutParams drop,
+            ActivationBackwardParams p, float alpha);
     }
 
     private sealed class ActivationKernels<TAct>(
@@ -875,22 +901,41 @@ public sealed partial class IlgpuBackend : IBackend
             ActivationBackwardParams p, float alpha) =>
             backward(checked((int)count), x, y, dy, dx, p, make(alpha));
 
-        private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, EpilogueParams, TAct>? _batchNormApply;
+        private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, EpilogueParams, DropoutParams, TAct>? _batchNormApply;
+        private Action<Index1D, ArrayView<float>, ArrayView<float>, DropoutParams, ActivationBackwardParams, TAct>? _batchNormDropoutBackward;
 
-        public override void LoadBatchNorm() => GetBatchNormApply();
+        public override void LoadBatchNorm()
+        {
+            GetBatchNormApply();
+            GetBatchNormDropoutBackward();
+        }
 
         public override void BatchNormApply(long count, ArrayView<float> x, ArrayView<float> coefficients, ArrayView<float> pre,
-            ArrayView<float> y, EpilogueParams p, float alpha) =>
-            GetBatchNormApply()(checked((int)count), x, coefficients, pre, y, p, make(alpha));
+            ArrayView<float> y, EpilogueParams p, DropoutParams drop, float alpha) =>
+            GetBatchNormApply()(checked((int)count), x, coefficients, pre, y, p, drop, make(alpha));
 
-        private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, EpilogueParams, TAct> GetBatchNormApply()
+        public override void BatchNormDropoutBackward(long count, ArrayView<float> pre, ArrayView<float> dy, DropoutParams drop,
+            ActivationBackwardParams p, float alpha) =>
+            GetBatchNormDropoutBackward()(checked((int)count), pre, dy, drop, p, make(alpha));
+
+        private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, EpilogueParams, DropoutParams, TAct> GetBatchNormApply()
         {
             var kernel = Volatile.Read(ref _batchNormApply);
             if (kernel is not null) return kernel;
             lock (owner)
                 return _batchNormApply ??=
-                    owner.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, EpilogueParams, TAct>(
+                    owner.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, EpilogueParams, DropoutParams, TAct>(
                         BatchNormKernels.Apply<TAct>);
+        }
+
+        private Action<Index1D, ArrayView<float>, ArrayView<float>, DropoutParams, ActivationBackwardParams, TAct> GetBatchNormDropoutBackward()
+        {
+            var kernel = Volatile.Read(ref _batchNormDropoutBackward);
+            if (kernel is not null) return kernel;
+            lock (owner)
+                return _batchNormDropoutBackward ??=
+                    owner.Elementwise<ArrayView<float>, ArrayView<float>, DropoutParams, ActivationBackwardParams, TAct>(
+                        BatchNormKernels.DropoutActivationBackward<TAct>);
         }
     }
 

@@ -144,16 +144,20 @@ internal static class BatchNormKernels
         coefficients[3 * channels + c] = 0f;
     }
 
-    /// <summary>z = ((x - mean) - c)·a + b; pre = z (when stored); y = act(z). y may alias x.</summary>
+    /// <summary>
+    /// z = ((x - mean) - c)·a + b; pre = z (when stored); y = act(z), times the fused dropout's m/(1-rate) (the mask of
+    /// <see cref="ElementwiseKernels.Dropout"/>) when its threshold is not 0. y may alias x.
+    /// </summary>
     /// <param name="index">Element, [rows·channels].</param>
     /// <param name="x">Input [rows, channels].</param>
     /// <param name="coefficients">[4, channels]: a, b, mean, c.</param>
     /// <param name="pre">Pre-activation [rows, channels], or any view.</param>
     /// <param name="y">Output [rows, channels].</param>
     /// <param name="p">Channels and whether pre is stored (EpilogueParams.Cols and HasPreActivation).</param>
+    /// <param name="drop">The fused dropout's key, threshold (0: none) and scale.</param>
     /// <param name="act">The activation functor.</param>
     internal static void Apply<TAct>(Index1D index, ArrayView<float> x, ArrayView<float> coefficients, ArrayView<float> pre,
-        ArrayView<float> y, EpilogueParams p, TAct act)
+        ArrayView<float> y, EpilogueParams p, DropoutParams drop, TAct act)
         where TAct : struct, IActivation
     {
         int i = index.X;
@@ -161,7 +165,29 @@ internal static class BatchNormKernels
         int c = i % channels;
         float v = (x[i] - coefficients[2 * channels + c] - coefficients[3 * channels + c]) * coefficients[c] + coefficients[channels + c];
         if (p.HasPreActivation != 0) pre[i] = v;
-        y[i] = act.Forward(v);
+        float a = act.Forward(v);
+        if (drop.Threshold != 0) a = (CounterRng.Bits(drop.Key, (ulong)i) >> 40) >= drop.Threshold ? a * drop.Scale : 0f;
+        y[i] = a;
+    }
+
+    /// <summary>
+    /// The backward of a dropout fused after the activation: dz = act'(z)·dy·m/(1-rate) in place, with act(z)
+    /// recomputed from the pre-activation (y holds the masked output). Without a pre-activation (linear) z is not read.
+    /// </summary>
+    /// <param name="index">Element, [rows·channels].</param>
+    /// <param name="pre">Pre-activation [rows, channels], or any view when <see cref="ActivationBackwardParams.HasInput"/> is 0.</param>
+    /// <param name="dy">Gradient of the dropout's output, overwritten with the pre-activation's [rows, channels].</param>
+    /// <param name="drop">The fused dropout's key, threshold and scale.</param>
+    /// <param name="p">Whether pre is present.</param>
+    /// <param name="act">The activation functor.</param>
+    internal static void DropoutActivationBackward<TAct>(Index1D index, ArrayView<float> pre, ArrayView<float> dy, DropoutParams drop,
+        ActivationBackwardParams p, TAct act)
+        where TAct : struct, IActivation
+    {
+        int i = index.X;
+        float g = (CounterRng.Bits(drop.Key, (ulong)i) >> 40) >= drop.Threshold ? dy[i] * drop.Scale : 0f;
+        float z = p.HasInput != 0 ? pre[i] : 0f;
+        dy[i] = act.Backward(g, z, act.Forward(z));
     }
 
     /// <summary>partial[b, c] = Σ dz and partial[blocks + b, c] = Σ dz·(x - mean) over the rows of block b.</summary>
