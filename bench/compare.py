@@ -25,3 +25,10 @@ for b, p in keys:
     ortm = statistics.median(ort) if ort else float("nan")
     ort_text = f"   {ortm:>12,.1f} {ngm / ortm:>6.2f}x" if ort and ng else ""
     print(f"{b:<34} {p if p != 'gflops' else '':<10} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x{ort_text}  ({unit})")
+
+# The dropout fused into batch norm against the same network with its dropouts as their own passes (NetGen only).
+for p in sorted({p for (b, p, _) in values if b == "bn-dropout-cnn"}):
+    fused = values.get(("bn-dropout-cnn", p, "netgen"))
+    apart = values.get(("bn-dropout-apart-cnn", p, "netgen"))
+    if fused and apart:
+        print(f"{'bn-dropout-cnn fused / apart':<34} {p:<10} {statistics.median(fused) / statistics.median(apart):>6.2f}x")

@@ -156,6 +156,22 @@ def fashion_cnn():
         nn.Linear(1024, 10))
 
 
+def bn_dropout_cnn():
+    """The Keras Conv-BN-ReLU-Dropout pattern (not a seed network; it measures NetGen's dropout fused into
+    batch norm): [Conv2D 3x3 same -> BatchNormalization -> ReLU -> Dropout] with 32 (.2), 32 (.2), MaxPooling2D(2),
+    64 (.3), MaxPooling2D(2), Flatten, Dense 128 -> BatchNormalization -> ReLU -> Dropout .5, Dense 10 softmax.
+    Keras BatchNormalization defaults as in fashion_cnn."""
+    def block(cin, cout, rate):
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01), nn.ReLU(), nn.Dropout(rate)]
+
+    return nn.Sequential(
+        *block(1, 32, 0.2), *block(32, 32, 0.2), nn.MaxPool2d(2),       # 28 -> 14
+        *block(32, 64, 0.3), nn.MaxPool2d(2),                           # 14 -> 7
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 128), nn.BatchNorm1d(128, eps=1e-3, momentum=0.01), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(128, 10))
+
+
 BENCHES: Dict[str, Bench] = {
     "mlp-small": Bench(
         build=lambda: dense_stack([20, 64, 64, 10]),
@@ -191,6 +207,13 @@ BENCHES: Dict[str, Bench] = {
         warmup=4, min_steps=2,                  # ~1.2 s a training step here
         description="seed-002 Fashion CNN: 4x[Conv 3x3 same (32,64,128,128)-BN-LeakyReLU .1]-MaxPool2-Flatten-"
                     "2x[Dense1024-BN-LeakyReLU .1]-Dense10 softmax, BN momentum .99 eps 1e-3, Adam(1e-4, eps 1e-7), CCE"),
+    "bn-dropout-cnn": Bench(
+        build=bn_dropout_cnn,
+        input_shape=(1, 28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
+        batch=128, output_activation=softmax, infer_batches=(1, 128), channels_last=CNN_CHANNELS_LAST,
+        description="3x[Conv 3x3 same (32,32,64)-BN-ReLU-Dropout (.2,.2,.3)] with MaxPool2 after the 2nd and 3rd-"
+                    "Flatten-Dense128-BN-ReLU-Dropout .5-Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
 }
 
 

@@ -147,6 +147,53 @@ public static unsafe class ConvBench
     /// Milliseconds per call: the best of 7 samples of about 100 ms each, after a warm-up (the best, not the median,
     /// because the machine this runs on is often shared and the slow samples measure the neighbours).
     /// </summary>
+    /// <summary>
+    /// Batch norm + LeakyReLU(0.1) + Dropout(0.3) at batch 256 on the Fashion CNN's activation shapes, training: the
+    /// dropout fused into the batch-norm kernels (<c>"impl":"fused"</c>) against the batch norm followed by the
+    /// dropout's own passes (<c>"impl":"apart"</c>), forward and backward (best of 7 repeats, milliseconds).
+    /// </summary>
+    public static void RunBatchNormDropout()
+    {
+        const int batch = 256;
+        const float rate = 0.3f;
+        const ulong key = 12345;
+        foreach (var (h, c) in new[] { (28, 32), (28, 64), (28, 128), (14, 128) })
+        {
+            int rows = batch * h * h;
+            long n = (long)rows * c;
+            using var be = new CpuBackend();
+            be.EnsureCapacity(n * 6 + 8L * c, 0);
+            int x = 0, z = (int)n, y = (int)(2 * n), d = (int)(3 * n), dy = (int)(4 * n), dx = (int)(5 * n), ch = (int)(6 * n);
+            var host = new float[n];
+            var rng = new Random(2);
+            for (long i = 0; i < n; i++) host[i] = (float)rng.NextDouble();
+            be.Upload(host, x);
+            be.Fill(ch, c, 1f);
+            be.Fill(ch + c, 2 * c, 0f);
+            be.Fill(ch + 3 * c, c, 1f);
+            double upload = Time(() => be.Upload(host, dy));
+            foreach (bool fused in new[] { true, false })
+            {
+                float r = fused ? rate : 0f;
+                double f = Time(() =>
+                {
+                    be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f, r, key,
+                        x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, z, y);
+                    if (!fused) be.DropoutForward((int)n, rate, key, y, d);
+                });
+                double b = Time(() =>
+                {
+                    be.Upload(host, dy);
+                    if (!fused) be.DropoutBackward((int)n, rate, key, dy, dy);
+                    be.BatchNormBackward(rows, c, ActivationFunction.LeakyRelu, 0.1f, r, key, x, ch, ch + 4 * c, ch + 5 * c, z, y, dy, dx,
+                        ch + 6 * c, ch + 7 * c);
+                }) - upload;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"bench\":\"bn-dropout-op\",\"shape\":\"{h}x{h}x{c}\",\"batch\":{batch},\"impl\":\"{(fused ? "fused" : "apart")}\",\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2}}}"));
+            }
+        }
+    }
+
     private static double Time(Action op)
     {
         var sw = Stopwatch.StartNew();

@@ -67,10 +67,65 @@ public partial class MnistCnn;
 [Dense(10, Activation = Activation.Softmax)]
 public partial class FashionCnn;
 
+/// <summary>
+/// The Keras Conv-BN-ReLU-Dropout pattern (not a seed network): each Dropout runs inside the batch-norm kernel before
+/// it in training. <see cref="BnDropoutApartCnn"/> is the same network with the dropouts as their own passes.
+/// </summary>
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.2)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.2)]
+[MaxPooling2D(2)]
+[Conv2D(64, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.3)]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(128)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.5)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class BnDropoutCnn;
+
+/// <summary><see cref="BnDropoutCnn"/> with a Dropout(0) (an alias) before each dropout, which keeps it out of the batch norm.</summary>
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0)]
+[Dropout(0.2)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0)]
+[Dropout(0.2)]
+[MaxPooling2D(2)]
+[Conv2D(64, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0)]
+[Dropout(0.3)]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(128)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0)]
+[Dropout(0.5)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class BnDropoutApartCnn;
+
 /// <summary>Training and inference throughput of the benchmark networks, on random data (fixed seed).</summary>
 public static class NetworkBench
 {
-    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn"];
+    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn", "bn-dropout-cnn", "bn-dropout-apart-cnn"];
 
     private sealed record Case(Func<Model> Create, Func<Optimizer> Optimizer, Loss Loss, int Batch, int Inputs, int Outputs, bool Classes);
 
@@ -81,6 +136,8 @@ public static class NetworkBench
         "autoencoder" => new(() => new Autoencoder(), () => new Adam(), Loss.MeanSquaredError, 64, 29, 29, false),
         "mnist-cnn" => new(() => new MnistCnn(), () => new Adam(1e-3f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
         "fashion-cnn" => new(() => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
+        "bn-dropout-cnn" => new(() => new BnDropoutCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
+        "bn-dropout-apart-cnn" => new(() => new BnDropoutApartCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
 

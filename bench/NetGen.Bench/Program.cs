@@ -1,5 +1,5 @@
 // NetGen side of the benchmark. Prints one JSON object per line, in the same format as bench/torch_bench.py:
-//   dotnet run -c Release --project bench/NetGen.Bench -- [sgemm] [gpu] [mlp-small] [mlp] [autoencoder]
+//   dotnet run -c Release --project bench/NetGen.Bench -- [sgemm] [gpu] [conv] [bn-dropout-op] [mlp-small] [mlp] [autoencoder] ...
 // bench/run.sh runs both sides in the same run and prints the ratios.
 using NetGen.Bench;
 
@@ -8,5 +8,7 @@ foreach (var name in names)
 {
     if (name == "sgemm") SgemmBench.Run([]);
     else if (name == "gpu") GpuBench.Run();
+    else if (name == "conv") ConvBench.Run();
+    else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else NetworkBench.Run(name);
 }

@@ -1247,7 +1247,7 @@ public sealed unsafe partial class CpuBackend
         ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y)
     {
-        if (training) CheckFusedDropout(activation, dropoutRate, preActivation);
+        if (training) BatchNormDropout.Check(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var w = GetWork();
         w.DropRate = training ? dropoutRate : 0f;
@@ -1304,24 +1304,11 @@ public sealed unsafe partial class CpuBackend
         RunWork(w, WorkKind.BnNormalize, rows, items);
     }
 
-    /// <summary>The preconditions of a dropout fused into batch norm (see <see cref="IBackend.BatchNormForward"/>).</summary>
-    internal static void CheckFusedDropout(ActivationFunction activation, float dropoutRate, int preActivation)
-    {
-        if (dropoutRate == 0f) return;
-        if (!(dropoutRate > 0f && dropoutRate < 1f))
-            throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "The fused dropout rate must be in [0, 1).");
-        if (activation == ActivationFunction.Softmax)
-            throw new ArgumentException("A dropout cannot be fused with a softmax batch norm: run DropoutForward after it.", nameof(dropoutRate));
-        if (activation != ActivationFunction.Linear && preActivation < 0)
-            throw new ArgumentException("A dropout fused after an activation needs the pre-activation stored (y holds the masked output): pass a preActivation slot.",
-                nameof(preActivation));
-    }
-
     /// <inheritdoc/>
     public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
     {
-        CheckFusedDropout(activation, dropoutRate, preActivation);
+        BatchNormDropout.Check(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var w = GetWork();
         w.DropRate = dropoutRate;
@@ -1446,16 +1433,6 @@ public sealed unsafe partial class CpuBackend
     private void BnBackwardSums(Work w, int r0, int r1, int item)
     {
         int C = w.Channels;
-        long o0 = (long)r0 * C;
-        if (w.DropRate > 0f)
-        {
-            // The fused dropout's backward, then act' from the pre-activation: y holds the masked output.
-            Dropout(o0, (long)(r1 - r0) * C, w.DropRate, w.DropKey, At(w.Dy) + o0, At(w.Dy) + o0);
-            ActivationBackwardFromPreActivation(w.Activation, w.Alpha, r1 - r0, C, (int)(w.Z + o0), (int)(w.Dy + o0));
-        }
-        else if (w.Activation != ActivationFunction.Linear)
-            ActivationBackwardRows(w.Activation, w.Alpha, r1 - r0, C, w.Z >= 0 ? (int)(w.Z + o0) : -1,
-                (int)(w.Y + o0), (int)(w.Dy + o0));
         double* part = w.Partials + item * w.PartialStride;
         float* blk = w.Blocks + item * w.BlockStride;
         new Span<double>(part, 2 * C).Clear();
@@ -1463,6 +1440,17 @@ public sealed unsafe partial class CpuBackend
         for (int b0 = r0; b0 < r1; b0 += BnBlockRows)
         {
             int b1 = Math.Min(r1, b0 + BnBlockRows);
+            // dz = dy·act' on this block, so the sums below read it from cache.
+            long o0 = (long)b0 * C;
+            if (w.DropRate > 0f)
+            {
+                // The fused dropout's backward, then act' from the pre-activation: y holds the masked output.
+                Dropout(o0, (long)(b1 - b0) * C, w.DropRate, w.DropKey, dz + o0, dz + o0);
+                ActivationBackwardFromPreActivation(w.Activation, w.Alpha, b1 - b0, C, (int)(w.Z + o0), (int)(w.Dy + o0));
+            }
+            else if (w.Activation != ActivationFunction.Linear)
+                ActivationBackwardRows(w.Activation, w.Alpha, b1 - b0, C, w.Z >= 0 ? (int)(w.Z + o0) : -1,
+                    (int)(w.Y + o0), (int)(w.Dy + o0));
             new Span<float>(blk, 2 * C).Clear();
             for (int r = b0; r < b1; r++)
             {

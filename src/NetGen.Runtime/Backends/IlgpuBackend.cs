@@ -526,7 +526,7 @@ public sealed partial class IlgpuBackend : IBackend
         ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y)
     {
-        if (training) CpuBackend.CheckFusedDropout(activation, dropoutRate, preActivation);
+        if (training) BatchNormDropout.Check(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var ck = _k.Convolution;
         long count = (long)rows * channels;
@@ -569,7 +569,7 @@ public sealed partial class IlgpuBackend : IBackend
     public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
         int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
     {
-        CpuBackend.CheckFusedDropout(activation, dropoutRate, preActivation);
+        BatchNormDropout.Check(activation, dropoutRate, preActivation);
         if (rows <= 0 || channels <= 0) return;
         var ck = _k.Convolution;
         long count = (long)rows * channels;
