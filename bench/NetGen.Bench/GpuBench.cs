@@ -5,12 +5,13 @@ using NetGen.Backends;
 
 namespace NetGen.Bench;
 
-/// <summary>Every layer kind of the CNN issue in one small network, for the CUDA parity check.</summary>
+/// <summary>Every layer kind of the CNN issue in one small network, for the CUDA parity check (both dropouts run fused into the batch norm before them).</summary>
 [Network(16, 16, 3)]
 [GaussianNoise(0.1)]
 [Conv2D(8, 3, Padding = Padding.Same)]
 [BatchNormalization]
 [ELU]
+[Dropout(0.1)]
 [DepthwiseConv2D(3, DepthMultiplier = 2, Padding = Padding.Same)]
 [BatchNormalization]
 [ReLU(MaxValue = 6)]
