@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch reference for samples/FashionCnn: the same network (torch_bench.fashion_cnn), data,
-settings and epochs, with Keras 2 semantics where PyTorch's defaults differ:
-Glorot-uniform kernels and zero biases, BN momentum 0.99 / epsilon 1e-3 (in fashion_cnn),
-Adam(lr 1e-4, epsilon 1e-7) with Keras's time-based decay lr / (1 + 1e-5 * iterations),
-batch 256, shuffled every epoch, test set as validation data.
+"""PyTorch reference for samples/FashionCnn (and, with --net bn-dropout-cnn, samples/FashionBnDropout):
+the same network (torch_bench.fashion_cnn / bn_dropout_cnn), data, settings and epochs, with Keras 2
+semantics where PyTorch's defaults differ: Glorot-uniform kernels and zero biases, BN momentum 0.99 /
+epsilon 1e-3 (in the network builders), Adam with epsilon 1e-7. fashion-cnn: Adam(lr 1e-4) with Keras's
+time-based decay lr / (1 + 1e-5 * iterations), batch 256. bn-dropout-cnn: Adam(lr 1e-3), no decay, batch 128.
+Shuffled every epoch, test set as validation data.
 
-  python3 bench/fashion_cnn_torch.py [--epochs 10] [--device cuda|cpu] [--seed 2] [--threads 2]
+  python3 bench/fashion_cnn_torch.py [--net fashion-cnn|bn-dropout-cnn] [--epochs 10] [--device cuda|cpu] [--seed 2] [--threads 2]
 
 Prints one line per epoch (train loss/accuracy, test loss/accuracy, seconds) and a final JSON line."""
 import argparse
@@ -21,7 +22,10 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_bench import fashion_cnn  # noqa: E402
+from torch_bench import bn_dropout_cnn, fashion_cnn  # noqa: E402
+
+# network builder, learning rate, Keras decay, batch size
+NETS = {"fashion-cnn": (fashion_cnn, 1e-4, 1e-5, 256), "bn-dropout-cnn": (bn_dropout_cnn, 1e-3, 0.0, 128)}
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "fashion-mnist")
 
@@ -36,6 +40,7 @@ def idx(name):
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--net", choices=sorted(NETS), default="fashion-cnn")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--seed", type=int, default=2)
@@ -52,16 +57,16 @@ def main():
     xtr, ytr = images("train-images-idx3-ubyte.gz").to(dev), torch.tensor(idx("train-labels-idx1-ubyte.gz"), dtype=torch.long).to(dev)
     xte, yte = images("t10k-images-idx3-ubyte.gz").to(dev), torch.tensor(idx("t10k-labels-idx1-ubyte.gz"), dtype=torch.long).to(dev)
 
-    model = fashion_cnn()
+    build, lr, decay, batch = NETS[a.net]
+    model = build()
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
             nn.init.zeros_(m.bias)
     model.to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-7)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: 1.0 / (1.0 + 1e-5 * it))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: 1.0 / (1.0 + decay * it))
     lossf = nn.CrossEntropyLoss()
-    batch = 256
     start = time.time()
     history = []
     for epoch in range(a.epochs):
@@ -93,7 +98,7 @@ def main():
         history.append(row)
         print(f"Epoch {epoch + 1}/{a.epochs} - {row['seconds']:.1f}s - loss: {row['loss']:.4f} - accuracy: {row['accuracy']:.4f}"
               f" - val_loss: {row['val_loss']:.4f} - val_accuracy: {row['val_accuracy']:.4f}", flush=True)
-    print(json.dumps(dict(impl="pytorch", device=str(dev), torch=torch.__version__, seed=a.seed,
+    print(json.dumps(dict(impl="pytorch", net=a.net, device=str(dev), torch=torch.__version__, seed=a.seed,
                           test_accuracy=history[-1]["val_accuracy"], seconds=time.time() - start, history=history)))
 
 

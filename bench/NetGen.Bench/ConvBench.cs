@@ -144,10 +144,6 @@ public static unsafe class ConvBench
     }
 
     /// <summary>
-    /// Milliseconds per call: the best of 7 samples of about 100 ms each, after a warm-up (the best, not the median,
-    /// because the machine this runs on is often shared and the slow samples measure the neighbours).
-    /// </summary>
-    /// <summary>
     /// Batch norm + LeakyReLU(0.1) + Dropout(0.3) at batch 256 on the Fashion CNN's activation shapes, training: the
     /// dropout fused into the batch-norm kernels (<c>"impl":"fused"</c>) against the batch norm followed by the
     /// dropout's own passes (<c>"impl":"apart"</c>), forward and backward (best of 7 repeats, milliseconds).
@@ -194,6 +190,10 @@ public static unsafe class ConvBench
         }
     }
 
+    /// <summary>
+    /// Milliseconds per call: the best of 7 samples of about 100 ms each, after a warm-up (the best, not the median,
+    /// because the machine this runs on is often shared and the slow samples measure the neighbours).
+    /// </summary>
     private static double Time(Action op)
     {
         var sw = Stopwatch.StartNew();

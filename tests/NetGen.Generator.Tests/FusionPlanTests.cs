@@ -111,6 +111,10 @@ public class FusionPlanTests
             Layer(LayerKind.Dropout, value: 0.5), Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
         Assert.Equal(-1, afterUnfused.Layers[1].FusedDropout); // softmax is not fused, so the dropout does not follow the batch norm's kernel
 
+        var almostOne = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.Dropout, value: 0.99999999),
+            Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
+        Assert.Equal(-1, almostOne.Layers[1].FusedDropout); // 1f as a float: the kernels take rates below 1 only
+
         var dense = Plan(Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 4, ActivationKind.Relu), Layer(LayerKind.Dropout, value: 0.5), Layer(LayerKind.Dense, 2));
         Assert.Equal(-1, dense.Layers[2].FusedInto); // only batch norm takes a dropout
     }

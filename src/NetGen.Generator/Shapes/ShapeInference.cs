@@ -337,7 +337,8 @@ internal static partial class ShapeInference
             int d = bn.FusedWith >= 0 ? bn.FusedWith + 1 : i + 1;
             if (bn.Spec.Kind != LayerKind.BatchNormalization || d >= layers.Count - 1) continue;
             var dropout = layers[d];
-            if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0)) continue;
+            // A rate that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.
+            if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0) || !((float)dropout.Spec.Value < 1f)) continue;
             layers[i] = bn with { FusedDropout = d };
             layers[d] = dropout with { FusedInto = i };
         }

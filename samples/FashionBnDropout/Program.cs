@@ -1,0 +1,52 @@
+// The Keras Conv-BN-ReLU-Dropout pattern on Fashion-MNIST: three 3x3 same convolutions, each followed by
+// BatchNormalization, ReLU and Dropout, a Dense(128) block of the same kind and a softmax classifier; Adam(1e-3),
+// batch 128. NetGen runs each BatchNormalization + ReLU + Dropout as one kernel in training (and folds the batch
+// norms into the convolutions in inference): see the "fused relu + dropout" comments in the generated code.
+//   dotnet run -c Release --project samples/FashionBnDropout -- [epochs (5)] [training samples (60000)]
+using System.Diagnostics;
+using System.Globalization;
+using NetGen;
+using NetGen.Data;
+
+int epochs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+int limit = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60000;
+
+var (xTrain, yTrain, xTest, yTest) = FashionMnist.Load();
+xTrain = xTrain.Slice(0, limit).Reshape(-1, 28, 28, 1) / 255f;
+yTrain = Utils.ToCategorical(yTrain.Slice(0, limit), 10);
+xTest = xTest.Reshape(-1, 28, 28, 1) / 255f;
+yTest = Utils.ToCategorical(yTest, 10);
+
+using var model = new FashionBnDropout();
+Console.WriteLine(model.Summary());
+Console.WriteLine($"Backend: {model.Backend.Name}");
+model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+var clock = Stopwatch.StartNew();
+model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+var (loss, accuracy) = model.Evaluate(xTest, yTest, batchSize: 256);
+Console.WriteLine($"Test loss: {loss:F4}");
+Console.WriteLine($"Test accuracy: {accuracy:F4}");
+Console.WriteLine($"Training took {clock.Elapsed.TotalSeconds:F1} s");
+
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.2)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.2)]
+[MaxPooling2D(2)]
+[Conv2D(64, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.3)]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(128)]
+[BatchNormalization]
+[Activation(Activation.Relu)]
+[Dropout(0.5)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class FashionBnDropout;
