@@ -106,6 +106,22 @@ public class DiagnosticTests
         Diagnostic(Descriptors.BadUnits).WithLocation(0).WithMessage(
             $"Dense #2 has {units} units; units must be a positive number such as 64"));
 
+    [Fact]
+    public Task NG0018_two_layers_with_one_name() => Verify("""
+        [Network(10)]
+        [Dense(8, Name = "hidden")]
+        [{|#0:Dense(8, Name = "hidden")|}]
+        [Dense(4, Name = "dense_1")]
+        [Dense(4)]
+        [{|#1:Dense(2, Activation = Activation.Softmax)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.DuplicateName).WithLocation(0).WithMessage(
+            "Dense #2 is named 'hidden', like Dense #1; layer names must be unique in a network, as Keras requires: give it another Name, or leave Name out for a default one"),
+        // Named layers draw no default name (as Keras), so the second unnamed Dense is dense_1 again.
+        Diagnostic(Descriptors.DuplicateName).WithLocation(1).WithMessage(
+            "Dense #5 is named 'dense_1', like Dense #3; layer names must be unique in a network, as Keras requires: give it another Name, or leave Name out for a default one"));
+
     [Theory]
     [InlineData("1.0", "1")]
     [InlineData("-0.1", "-0.1")]

@@ -46,6 +46,16 @@ public class SummaryTests
     }
 
     [Fact]
+    public void A_named_layer_draws_no_default_name_as_in_Keras()
+    {
+        // Keras names a layer from its kind's counter only when no name is given: encoder, dense, dense_1.
+        string summary = Summary(Named("Named", [29], Dense(40, name: "encoder"), Dense(20), Dense(29)));
+        string[] names = summary.Split('\n').Where(l => l.Contains("(Dense)", StringComparison.Ordinal))
+            .Select(l => l.Split(' ')[0]).ToArray();
+        Assert.Equal(["encoder", "dense", "dense_1"], names);
+    }
+
+    [Fact]
     public void Every_row_and_rule_is_65_characters_with_columns_at_29_and_55()
     {
         string[] lines = Summary(Named("sequential", [28, 28, 1], Flatten(), Dense(128, ActivationKind.Relu), Dropout(0.5),

@@ -26,6 +26,7 @@ internal static class Descriptors
     public const string BadReshapeDimensionId = "NG0015";
     public const string TooLargeId = "NG0016";
     public const string BadWindowId = "NG0017";
+    public const string DuplicateNameId = "NG0018";
     public const string NeedsImageId = "NG0103";
     public const string EmptyOutputId = "NG0104";
     public const string StridesWithDilationId = "NG0105";
@@ -110,6 +111,10 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor BadWindow = Error(BadWindowId, "Invalid layer argument",
         "{0} #{1} has {2} {3}; {4}");
 
+    /// <summary>"{0} #{1} is named '{2}', like {3} #{4}"</summary>
+    public static readonly DiagnosticDescriptor DuplicateName = Error(DuplicateNameId, "Duplicate layer name",
+        "{0} #{1} is named '{2}', like {3} #{4}; layer names must be unique in a network, as Keras requires: give it another Name, or leave Name out for a default one");
+
     /// <summary>"{0} #{1} needs a (height, width, channels) input but receives {2}"</summary>
     public static readonly DiagnosticDescriptor NeedsImage = Error(NeedsImageId, "Layer needs an image input",
         "{0} #{1} needs a (height, width, channels) input but receives {2}; reshape the samples first, e.g. [Network(28, 28, 1)] or [Reshape(28, 28, 1)]");
@@ -149,6 +154,7 @@ internal static class Descriptors
         BadReshapeDimensionId => BadReshapeDimension,
         TooLargeId => TooLarge,
         BadWindowId => BadWindow,
+        DuplicateNameId => DuplicateName,
         NeedsImageId => NeedsImage,
         EmptyOutputId => EmptyOutput,
         StridesWithDilationId => StridesWithDilation,

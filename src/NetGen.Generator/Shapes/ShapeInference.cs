@@ -34,6 +34,7 @@ internal static partial class ShapeInference
 
         var layers = new List<ResolvedLayer>();
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var taken = new Dictionary<string, int>(StringComparer.Ordinal); // layer name -> index of the layer
         int[] shape = input;
         long paramOffset = 0;
         bool broken = false;
@@ -209,10 +210,18 @@ internal static partial class ShapeInference
                 }
             }
 
-            string baseName = KerasName(layer.Kind);
-            names.TryGetValue(baseName, out int seen);
-            names[baseName] = seen + 1;
-            string name = layer.Name ?? (seen == 0 ? baseName : baseName + "_" + Invariant(seen));
+            // As Keras: only a layer without a name of its own draws the next default name of its kind.
+            string? name = layer.Name;
+            if (name is null)
+            {
+                string baseName = KerasName(layer.Kind);
+                names.TryGetValue(baseName, out int seen);
+                names[baseName] = seen + 1;
+                name = seen == 0 ? baseName : baseName + "_" + Invariant(seen);
+            }
+            if (taken.TryGetValue(name, out int first))
+                errors.Add(new ShapeError(i, "NG0018", new[] { kind, index, name, spec.Layers[first].Kind.ToString(), Invariant(first + 1) }));
+            else taken[name] = i;
 
             layers.Add(new ResolvedLayer(i, layer, name, kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
                 activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
