@@ -20,6 +20,7 @@ namespace NetGen.Bench;
 [ZeroPadding2D(1)]
 [Cropping2D(1, 1, 2, 0)]
 [Conv2DTranspose(8, 3, Strides = 2, Padding = Padding.Same)]
+[BatchNormalization]
 [LeakyReLU(0.1)]
 [UpSampling2D(2)]
 [GaussianDropout(0.2)]

@@ -170,7 +170,7 @@ public class FusionPlanTests
     }
 
     [Fact]
-    public void Batch_norms_fold_into_depthwise_and_separable_convolutions()
+    public void Batch_norms_fold_into_depthwise_separable_and_transposed_convolutions()
     {
         var run = GeneratorTest.Run("""
             using NetGen;
@@ -180,15 +180,21 @@ public class FusionPlanTests
             [BatchNormalization]
             [SeparableConv2D(5, 3, Strides = 2)]
             [BatchNormalization]
+            [Conv2DTranspose(4, 3, Strides = 2)]
+            [BatchNormalization]
             [Flatten]
             [Dense(4, Activation = Activation.Softmax)]
             public partial class Net;
             """);
         Assert.Empty(run.Diagnostics);
         string code = run.GeneratedTrees.Single().ToString();
-        Assert.Contains("b.FoldBatchNorm(9, 6, epsilon: 0.001f,", code);                     // depthwise [3, 3, 3, 2]
+        Assert.Contains("b.FoldBatchNorm(9, 6, inner: 1, epsilon: 0.001f,", code);           // depthwise [3, 3, 3, 2]
         Assert.Contains("kernel: p + P1_Kernel, bias: p + P1_Bias, gamma: p + P2_Gamma", code);
-        Assert.Contains("b.FoldBatchNorm(6, 5, epsilon: 0.001f,", code);                     // pointwise [1, 1, 6, 5]
+        Assert.Contains("b.FoldBatchNorm(6, 5, inner: 1, epsilon: 0.001f,", code);           // pointwise [1, 1, 6, 5]
         Assert.Contains("kernel: p + P3_Pointwise, bias: p + P3_Bias, gamma: p + P4_Gamma", code);
+        Assert.Contains("b.FoldBatchNorm(9, 4, inner: 5, epsilon: 0.001f,", code);           // transposed [3, 3, 4, 5]
+        Assert.Contains("kernel: p + P5_Kernel, bias: p + P5_Bias, gamma: p + P6_Gamma", code);
+        Assert.Contains("b.Conv2DTransposeForward(G5, batch, global::NetGen.Backends.ActivationFunction.Linear, 0f,\n" +
+            "                x: Slot(false, T4, I4, batch), kernel: p + F5, bias: p + F5 + 180,", code.ReplaceLineEndings("\n"));
     }
 }

@@ -25,7 +25,7 @@ namespace NetGen.Tests;
 [Dense(4, Activation = Activation.Softmax)]
 public partial class FusedCnnNet;
 
-/// <summary>Batch norms after a depthwise and a separable convolution: folded into them in inference.</summary>
+/// <summary>Batch norms after a depthwise, a separable and a transposed convolution: folded into them in inference.</summary>
 [Network(9, 8, 3)]
 [DepthwiseConv2D(3, DepthMultiplier = 2, Padding = Padding.Same)]
 [BatchNormalization]
@@ -33,6 +33,9 @@ public partial class FusedCnnNet;
 [SeparableConv2D(5, 3, Strides = 2, UseBias = false)]
 [BatchNormalization]
 [Activation(Activation.Relu)]
+[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same)]
+[BatchNormalization]
+[LeakyReLU(0.2)]
 [Flatten]
 [Dense(4, Activation = Activation.Softmax)]
 public partial class FoldedSeparableNet;
@@ -47,6 +50,10 @@ public partial class FoldedSeparableNet;
 [Dropout(0)]
 [BatchNormalization]
 [Activation(Activation.Relu)]
+[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same)]
+[Dropout(0)]
+[BatchNormalization]
+[LeakyReLU(0.2)]
 [Flatten]
 [Dense(4, Activation = Activation.Softmax)]
 public partial class UnfoldedSeparableNet;
@@ -224,12 +231,15 @@ public class FusionTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void FoldBatchNormMatchesDoubleReference(bool withBias)
+    [InlineData(true, 1)]
+    [InlineData(false, 1)]
+    [InlineData(true, 3)]  // a transposed convolution's [kh, kw, filters, C] kernel: runs of C weights per filter
+    [InlineData(false, 5)]
+    public void FoldBatchNormMatchesDoubleReference(bool withBias, int inner)
     {
         const int fanIn = 13, channels = 7;
-        var kernel = Num.Uniform(fanIn * channels, 1);
+        int count = fanIn * channels * inner;
+        var kernel = Num.Uniform(count, 1);
         var bias = Num.Uniform(channels, 2);
         var gamma = Num.Uniform(channels, 3, 0.5f, 2f);
         var beta = Num.Uniform(channels, 4);
@@ -239,23 +249,27 @@ public class FusionTests(ITestOutputHelper output)
         using var ilgpu = IlgpuBackend.TryCreate(AcceleratorType.CPU)!;
         foreach (IBackend be in new IBackend[] { cpu, ilgpu })
         {
-            be.EnsureCapacity(1000, 0);
+            be.EnsureCapacity(2000, 0);
             be.Upload(kernel, 0);
-            be.Upload(bias, 100);
-            be.Upload(gamma, 200);
-            be.Upload(beta, 300);
-            be.Upload(mean, 400);
-            be.Upload(variance, 500);
-            be.FoldBatchNorm(fanIn, channels, 1e-3f, 0, withBias ? 100 : -1, 200, 300, 400, 500, 600, 600 + fanIn * channels);
-            var folded = new float[fanIn * channels + channels];
-            be.Download(600, folded);
+            be.Upload(bias, 500);
+            be.Upload(gamma, 600);
+            be.Upload(beta, 700);
+            be.Upload(mean, 800);
+            be.Upload(variance, 900);
+            be.FoldBatchNorm(fanIn, channels, inner, 1e-3f, 0, withBias ? 500 : -1, 600, 700, 800, 900, 1000, 1000 + count);
+            var folded = new float[count + channels];
+            be.Download(1000, folded);
             for (int c = 0; c < channels; c++)
             {
                 double s = gamma[c] / Math.Sqrt(variance[c] + 1e-3);
                 for (int r = 0; r < fanIn; r++)
-                    Assert.Equal(kernel[r * channels + c] * s, folded[r * channels + c], 1e-5 * (1 + Math.Abs(kernel[r * channels + c] * s)));
+                    for (int j = 0; j < inner; j++)
+                    {
+                        int at = (r * channels + c) * inner + j;
+                        Assert.Equal(kernel[at] * s, folded[at], 1e-5 * (1 + Math.Abs(kernel[at] * s)));
+                    }
                 double b = ((withBias ? bias[c] : 0) - mean[c]) * s + beta[c];
-                Assert.Equal(b, folded[fanIn * channels + c], 1e-5 * (1 + Math.Abs(b)));
+                Assert.Equal(b, folded[count + c], 1e-5 * (1 + Math.Abs(b)));
             }
         }
     }
@@ -263,7 +277,7 @@ public class FusionTests(ITestOutputHelper output)
     [Theory]
     [InlineData("cpu")]
     [InlineData("ilgpu-cpu")]
-    public void BatchNormsFoldedIntoDepthwiseAndSeparableMatchTheUnfoldedNetwork(string backend)
+    public void BatchNormsFoldedIntoDepthwiseSeparableAndTransposedMatchTheUnfoldedNetwork(string backend)
     {
         using var folded = new FoldedSeparableNet { Seed = 8 };
         using var unfolded = new UnfoldedSeparableNet();

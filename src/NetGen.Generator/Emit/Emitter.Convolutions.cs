@@ -157,9 +157,9 @@ internal static partial class Emitter
                 break;
             }
             default:
-                w.WriteLine("b.Conv2DTransposeForward(G" + n + ", batch, " + Act(l) + ", " + alpha + ",");
+                w.WriteLine("b.Conv2DTransposeForward(G" + n + ", batch, " + act + ", " + alpha + ",");
                 w.Indent();
-                w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Kernel, bias: " + bias + ",");
+                w.WriteLine("x: " + x + ", kernel: " + kernel + ", bias: " + bias + ",");
                 w.WriteLine("preActivation: " + preSlot + ", y: " + y + ");");
                 w.Unindent();
                 break;

@@ -188,9 +188,11 @@ internal static partial class Emitter
             var bn = net.Layers[l.FoldsBatchNorm];
             string n = I(l.Index + 1), m = I(bn.Index + 1);
             int c = l.LastOutput, count = Shapes.ShapeInference.FoldedKernelCount(l);
+            // A transposed convolution's kernel is [kh, kw, filters, C]: each output channel's weights are runs of C.
+            int inner = l.Spec.Kind == LayerKind.Conv2DTranspose ? l.LastInput : 1;
             string kernel = l.Spec.Kind == LayerKind.SeparableConv2D ? "_Pointwise" : "_Kernel";
             w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name) + (kernel == "_Pointwise" ? "'s pointwise kernel" : ""));
-            w.WriteLine("b.FoldBatchNorm(" + I(count / c) + ", " + I(c) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
+            w.WriteLine("b.FoldBatchNorm(" + I(count / c / inner) + ", " + I(c) + ", inner: " + I(inner) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
             w.Indent();
             w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") +
                 ", gamma: p + P" + m + "_Gamma, beta: p + P" + m + "_Beta,");

@@ -352,15 +352,15 @@ internal static partial class ShapeInference
             layers[d] = dropout with { FusedInto = i };
         }
 
-        // Inference folding, decided here: a BatchNormalization right after a Dense, Conv2D, DepthwiseConv2D or
-        // SeparableConv2D layer (its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
+        // Inference folding, decided here: a BatchNormalization right after a Dense, Conv2D, DepthwiseConv2D,
+        // SeparableConv2D (its pointwise part) or Conv2DTranspose layer without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
         // lives in scratch after the parameters; training runs the layers as declared.
         for (int i = 0; i + 1 < layers.Count - 1; i++)
         {
             var layer = layers[i];
             var bn = layers[i + 1];
-            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D) ||
+            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) ||
                 layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization) continue;
             layers[i] = layer with { FoldsBatchNorm = i + 1, FoldOffset = bufferCount };
             layers[i + 1] = bn with { FoldedInto = i };

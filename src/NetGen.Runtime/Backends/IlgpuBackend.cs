@@ -555,14 +555,14 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void FoldBatchNorm(int fanIn, int channels, float epsilon, int kernel, int bias, int gamma, int beta,
+    public void FoldBatchNorm(int fanIn, int channels, int inner, float epsilon, int kernel, int bias, int gamma, int beta,
         int movingMean, int movingVariance, int foldedKernel, int foldedBias)
     {
-        if (fanIn <= 0 || channels <= 0) return;
-        long count = (long)fanIn * channels;
+        if (fanIn <= 0 || channels <= 0 || inner <= 0) return;
+        long count = (long)fanIn * channels * inner;
         _k.Convolution.Fold(checked((int)count), V(kernel, count), VOrDummy(bias, channels), VOrDummy(gamma, channels), VOrDummy(beta, channels),
             V(movingMean, channels), V(movingVariance, channels), V(foldedKernel, count), V(foldedBias, channels),
-            new FoldParams(channels, epsilon, bias >= 0, gamma >= 0, beta >= 0));
+            new FoldParams(channels, inner, epsilon, bias >= 0, gamma >= 0, beta >= 0));
     }
 
     /// <inheritdoc/>

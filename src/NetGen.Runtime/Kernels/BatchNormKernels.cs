@@ -21,10 +21,12 @@ internal struct BatchNormStatsParams(int rows, int channels, int blocks, float m
 }
 
 /// <summary>Parameters of <see cref="BatchNormKernels.Fold"/>.</summary>
-internal struct FoldParams(int channels, float epsilon, bool hasBias, bool hasGamma, bool hasBeta)
+internal struct FoldParams(int channels, int inner, float epsilon, bool hasBias, bool hasGamma, bool hasBeta)
 {
-    /// <summary>Output channels (the kernel's innermost axis).</summary>
+    /// <summary>Output channels: the kernel is [fanIn, Channels, Inner].</summary>
     public int Channels = channels;
+    /// <summary>Weights per (row, channel) after the channel axis: 1, or the input channels of a transposed convolution.</summary>
+    public int Inner = inner;
     /// <summary>ε added to the moving variance.</summary>
     public float Epsilon = epsilon;
     /// <summary>Presence flags of the layer's bias, γ and β.</summary>
@@ -269,27 +271,27 @@ internal static class BatchNormKernels
 
     /// <summary>
     /// Folds inference batch normalisation into the layer before it (see <c>IBackend.FoldBatchNorm</c>): element
-    /// (r, c) of the kernel becomes kernel·s[c], and row 0 also writes the folded bias, with
+    /// (r, c, j) of the kernel becomes kernel·s[c], and the elements (0, c, 0) also write the folded bias, with
     /// s = γ / √(movingVariance + ε) computed in double as the other batch-norm kernels do.
     /// </summary>
-    /// <param name="index">Kernel element, [fanIn·channels].</param>
-    /// <param name="kernel">Kernel [fanIn, channels].</param>
+    /// <param name="index">Kernel element, [fanIn·channels·inner].</param>
+    /// <param name="kernel">Kernel [fanIn, channels, inner].</param>
     /// <param name="bias">Bias [channels], or any view when <see cref="FoldParams.HasBias"/> is 0.</param>
     /// <param name="gamma">γ [channels], or any view.</param>
     /// <param name="beta">β [channels], or any view.</param>
     /// <param name="movingMean">Moving mean [channels].</param>
     /// <param name="movingVariance">Moving variance [channels].</param>
-    /// <param name="foldedKernel">Folded kernel [fanIn, channels].</param>
+    /// <param name="foldedKernel">Folded kernel [fanIn, channels, inner].</param>
     /// <param name="foldedBias">Folded bias [channels].</param>
     /// <param name="p">Channels, ε and the bias/γ/β flags.</param>
     internal static void Fold(Index1D index, ArrayView<float> kernel, ArrayView<float> bias, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> movingMean, ArrayView<float> movingVariance, ArrayView<float> foldedKernel, ArrayView<float> foldedBias,
         FoldParams p)
     {
-        int c = index.X % p.Channels;
+        int c = index.X / p.Inner % p.Channels;
         float scale = (float)((p.HasGamma != 0 ? gamma[c] : 1.0) / Math.Sqrt((double)movingVariance[c] + p.Epsilon));
         foldedKernel[index] = kernel[index] * scale;
-        if (index.X < p.Channels)
+        if (index.X < p.Channels * p.Inner && index.X % p.Inner == 0)
             foldedBias[c] = (float)(((p.HasBias != 0 ? bias[c] : 0.0) - movingMean[c]) * scale + (p.HasBeta != 0 ? beta[c] : 0.0));
     }
 }
