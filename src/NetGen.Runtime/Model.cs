@@ -286,13 +286,19 @@ public abstract class Model : IDisposable
         return TrainStep(batch);
     }
 
+    /// <summary>The compiled optimizer (null before <see cref="Compile"/>); callbacks change its learning rate.</summary>
+    public Optimizer? Optimizer => _optimizer;
+
+    /// <summary>Set (by a callback) to end <see cref="Fit"/> after the current batch, as Keras's <c>model.stop_training</c>.</summary>
+    public bool StopTraining { get; set; }
+
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs, as Keras's <c>fit</c>: prints one line per epoch (verbose 1 with a
-    /// progress bar on a terminal, 2 without), evaluates on validation data at each epoch end and returns the
-    /// history of loss and metrics.
+    /// progress bar on a terminal, 2 without), evaluates on validation data at each epoch end, runs the
+    /// <paramref name="callbacks"/> in order and returns the history of loss, metrics and what the callbacks logged.
     /// </summary>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null,
-        float validationSplit = 0f, bool shuffle = true, int verbose = 1)
+        float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null)
     {
         RequireCompiled();
         CheckInput(x, nameof(x));
@@ -321,9 +327,20 @@ public abstract class Model : IDisposable
         EnsureBatchCapacity(Math.Min(batchSize, n));
         var history = new History();
         bool live = verbose == 1 && !Console.IsOutputRedirected;
-        for (int epoch = 0; epoch < epochs; epoch++)
+        Callback[] hooks = callbacks is null ? [] : [.. callbacks];
+        var terminateOnNaN = hooks.OfType<TerminateOnNaN>().FirstOrDefault();
+        var batchLogs = new Dictionary<string, double>(StringComparer.Ordinal); // reused: no allocation per batch
+        StopTraining = false;
+        foreach (var hook in hooks)
+        {
+            ArgumentNullException.ThrowIfNull(hook, nameof(callbacks));
+            hook.Model = this;
+            hook.OnTrainBegin();
+        }
+        for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
         {
             _epoch = epoch;
+            foreach (var hook in hooks) hook.OnEpochBegin(epoch);
             EnsureOrder(n);
             if (shuffle) Shuffle(_order.AsSpan(0, n), CounterRng.Key(Seed, ulong.MaxValue - 1, (ulong)epoch));
             if (verbose > 0) Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
@@ -336,7 +353,16 @@ public abstract class Model : IDisposable
                 _batchIndex = step;
                 int start = step * batchSize, batch = Math.Min(batchSize, n - start);
                 LoadBatch(x, y, _order.AsSpan(start, batch), batch);
-                float loss = TrainStep(batch);
+                float loss;
+                try
+                {
+                    loss = TrainStep(batch);
+                }
+                catch (TrainingDivergedException) when (terminateOnNaN is not null)
+                {
+                    terminateOnNaN.Terminate(step); // the weights are still those from before this batch
+                    break;
+                }
                 lossSum += (double)loss * batch;
                 seen += batch;
                 if (_hasAccuracy)
@@ -349,25 +375,36 @@ public abstract class Model : IDisposable
                     lastPrint = clock.ElapsedMilliseconds;
                     Console.Write("\r" + ProgressLine(step + 1, steps, clock.Elapsed, lossSum / seen, rowsSeen == 0 ? 0 : (double)correct / rowsSeen, final: false));
                 }
+                if (hooks.Length > 0)
+                {
+                    batchLogs["loss"] = lossSum / seen;
+                    if (_hasAccuracy) batchLogs[MetricName] = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
+                    foreach (var hook in hooks) hook.OnBatchEnd(step, batchLogs);
+                    if (StopTraining) break;
+                }
             }
             double epochLoss = lossSum / seen;
             double epochAccuracy = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
-            history.Add("loss", epochLoss);
-            if (_hasAccuracy) history.Add(MetricName, epochAccuracy);
+            var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = epochLoss };
+            if (_hasAccuracy) logs[MetricName] = epochAccuracy;
             string line = ProgressLine(steps, steps, clock.Elapsed, epochLoss, epochAccuracy, final: true);
             if (validationData is { } val)
             {
                 var (valLoss, valAccuracy) = EvaluateCore(val.X, val.Y, batchSize);
-                history.Add("val_loss", valLoss);
+                logs["val_loss"] = valLoss;
                 line += " - val_loss: " + Number(valLoss);
                 if (_hasAccuracy)
                 {
-                    history.Add("val_" + MetricName, valAccuracy);
+                    logs["val_" + MetricName] = valAccuracy;
                     line += $" - val_{MetricName}: " + Number(valAccuracy);
                 }
             }
             if (verbose > 0) Console.WriteLine((live ? "\r" : "") + line);
+            // As Keras: the progress bar first, then the callbacks in order, then the history (which so records what they logged).
+            foreach (var hook in hooks) hook.OnEpochEnd(epoch, logs);
+            foreach (var (name, value) in logs) history.Add(name, value);
         }
+        foreach (var hook in hooks) hook.OnTrainEnd();
         return history;
     }
 

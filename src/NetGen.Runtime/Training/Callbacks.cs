@@ -1,0 +1,359 @@
+using System.Globalization;
+
+namespace NetGen;
+
+/// <summary>
+/// Hooks into <see cref="Model.Fit"/>, as Keras's <c>tf.keras.callbacks.Callback</c>. The logs are the epoch's (or,
+/// at batch end, the running) values by their Keras names: <c>loss</c>, the metric (<c>accuracy</c>, ...), and at
+/// epoch end <c>val_loss</c> and <c>val_accuracy</c>; a callback may add entries (ReduceLROnPlateau adds <c>lr</c>),
+/// which the returned <see cref="History"/> records. Set <see cref="Model.StopTraining"/> to end training after the
+/// current batch.
+/// </summary>
+public abstract class Callback
+{
+    /// <summary>The model being trained; set by <see cref="Model.Fit"/> before <see cref="OnTrainBegin"/>.</summary>
+    public Model Model { get; internal set; } = null!;
+
+    /// <summary>Before the first epoch.</summary>
+    public virtual void OnTrainBegin() { }
+
+    /// <summary>After the last epoch (or after training was stopped).</summary>
+    public virtual void OnTrainEnd() { }
+
+    /// <summary>Before epoch <paramref name="epoch"/> (0-based, as Keras).</summary>
+    public virtual void OnEpochBegin(int epoch) { }
+
+    /// <summary>After epoch <paramref name="epoch"/> (0-based) and its validation.</summary>
+    public virtual void OnEpochEnd(int epoch, IDictionary<string, double> logs) { }
+
+    /// <summary>After batch <paramref name="batch"/> (0-based within the epoch); the logs hold the epoch's running means.</summary>
+    public virtual void OnBatchEnd(int batch, IDictionary<string, double> logs) { }
+
+    /// <summary>Keras's mode argument: whether a larger monitored value is better.</summary>
+    private protected static bool Maximizes(string mode, bool auto) => mode switch
+    {
+        "min" => false,
+        "max" => true,
+        "auto" => auto,
+        _ => throw new ArgumentException($"Unknown mode '{mode}': use \"auto\", \"min\" or \"max\".", nameof(mode)),
+    };
+
+    /// <summary>The learning rate the model's optimizer starts from (before Keras's decay).</summary>
+    private protected float LearningRate
+    {
+        get => Model.Optimizer?.LearningRate ?? throw new InvalidOperationException("Compile the model before training it.");
+        set => Model.Optimizer!.LearningRate = value;
+    }
+
+    /// <summary>A float32 value as Keras logs it: the double its shortest form names (0.001f gives 0.001, not 0.0010000000474974513).</summary>
+    private protected static double Logged(float v) => double.Parse(v.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    /// <summary>Keras's float formatting in callback messages.</summary>
+    private protected static string Show(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Stops training when a monitored value has stopped improving, with Keras 2.12's semantics: an epoch improves when
+/// the value beats the best so far by more than |<c>minDelta</c>|; after <c>patience</c> epochs without improvement
+/// (and not on the first epoch) training stops, and with <c>restoreBestWeights</c> the weights of the best epoch are
+/// restored then (only then, as Keras). With a <c>baseline</c>, an improvement resets the wait only if it also beats
+/// the baseline.
+/// </summary>
+public sealed class EarlyStopping : Callback
+{
+    private readonly string _monitor;
+    private readonly double _minDelta;
+    private readonly int _patience, _verbose, _startFromEpoch;
+    private readonly bool _maximize, _restoreBestWeights;
+    private readonly double? _baseline;
+    private int _wait, _stoppedEpoch, _bestEpoch;
+    private double _best;
+    private float[]? _bestWeights;
+    private bool _warned;
+
+    /// <summary>Keras's <c>EarlyStopping</c>, same defaults.</summary>
+    /// <param name="monitor">The log entry to watch, e.g. <c>val_loss</c> or <c>val_accuracy</c>.</param>
+    /// <param name="minDelta">The least change that counts as an improvement (its absolute value is used).</param>
+    /// <param name="patience">Epochs without improvement before stopping.</param>
+    /// <param name="verbose">1 prints the epoch at which training stopped and the restore.</param>
+    /// <param name="mode"><c>auto</c> (larger is better for a monitor ending in acc, accuracy or auc), <c>min</c> or <c>max</c>.</param>
+    /// <param name="baseline">A value the monitor must beat for an improvement to reset the wait.</param>
+    /// <param name="restoreBestWeights">Restore the best epoch's weights when training stops early.</param>
+    /// <param name="startFromEpoch">Epochs to let pass before watching (warm-up).</param>
+    public EarlyStopping(string monitor = "val_loss", double minDelta = 0, int patience = 0, int verbose = 0, string mode = "auto",
+        double? baseline = null, bool restoreBestWeights = false, int startFromEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(monitor);
+        if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be 0 or more.");
+        _monitor = monitor;
+        _minDelta = Math.Abs(minDelta);
+        _patience = patience;
+        _verbose = verbose;
+        _maximize = Maximizes(mode,
+            monitor.EndsWith("acc", StringComparison.Ordinal) || monitor.EndsWith("accuracy", StringComparison.Ordinal) ||
+            monitor.EndsWith("auc", StringComparison.Ordinal));
+        _baseline = baseline;
+        _restoreBestWeights = restoreBestWeights;
+        _startFromEpoch = startFromEpoch;
+    }
+
+    /// <summary>The epoch (0-based) at which training was stopped, or 0 if it was not.</summary>
+    public int StoppedEpoch => _stoppedEpoch;
+
+    /// <summary>The epoch (0-based) with the best monitored value.</summary>
+    public int BestEpoch => _bestEpoch;
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin()
+    {
+        _wait = 0;
+        _stoppedEpoch = 0;
+        _best = _maximize ? double.NegativeInfinity : double.PositiveInfinity;
+        _bestWeights = null;
+        _bestEpoch = 0;
+    }
+
+    private bool Improves(double current, double reference) =>
+        _maximize ? current - _minDelta > reference : current + _minDelta < reference;
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(int epoch, IDictionary<string, double> logs)
+    {
+        if (!logs.TryGetValue(_monitor, out double current))
+        {
+            if (!_warned) Console.WriteLine($"Early stopping conditioned on metric `{_monitor}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}");
+            _warned = true;
+            return;
+        }
+        if (epoch < _startFromEpoch) return;
+        if (_restoreBestWeights && _bestWeights is null) _bestWeights = Model.GetWeights();
+        _wait++;
+        if (Improves(current, _best))
+        {
+            _best = current;
+            _bestEpoch = epoch;
+            if (_restoreBestWeights) _bestWeights = Model.GetWeights();
+            if (_baseline is not { } b || Improves(current, b)) _wait = 0;
+            return;
+        }
+        if (_wait >= _patience && epoch > 0)
+        {
+            _stoppedEpoch = epoch;
+            Model.StopTraining = true;
+            if (_restoreBestWeights && _bestWeights is not null)
+            {
+                if (_verbose > 0) Console.WriteLine($"Restoring model weights from the end of the best epoch: {_bestEpoch + 1}.");
+                Model.SetWeights(_bestWeights);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void OnTrainEnd()
+    {
+        if (_stoppedEpoch > 0 && _verbose > 0) Console.WriteLine($"Epoch {_stoppedEpoch + 1}: early stopping");
+    }
+}
+
+/// <summary>
+/// Multiplies the learning rate by <c>factor</c> when a monitored value has stopped improving, with Keras 2's
+/// semantics: an epoch improves when the value beats the best so far by more than <c>minDelta</c>; after
+/// <c>patience</c> epochs without improvement the rate becomes max(rate·factor, minLr) (if it is above minLr), then
+/// <c>cooldown</c> epochs pass before waiting starts again. Each epoch's rate goes into the logs as <c>lr</c>.
+/// </summary>
+public sealed class ReduceLROnPlateau : Callback
+{
+    private readonly string _monitor;
+    private readonly float _factor, _minLr;
+    private readonly int _patience, _verbose, _cooldown;
+    private readonly double _minDelta;
+    private readonly bool _maximize;
+    private int _wait, _cooldownCounter;
+    private double _best;
+    private bool _warned;
+
+    /// <summary>Keras's <c>ReduceLROnPlateau</c>, same defaults.</summary>
+    /// <param name="monitor">The log entry to watch.</param>
+    /// <param name="factor">The factor the rate is multiplied by; below 1.</param>
+    /// <param name="patience">Epochs without improvement before the rate is reduced.</param>
+    /// <param name="verbose">1 prints each reduction.</param>
+    /// <param name="mode"><c>auto</c> (larger is better when the monitor contains acc), <c>min</c> or <c>max</c>.</param>
+    /// <param name="minDelta">The least change that counts as an improvement.</param>
+    /// <param name="cooldown">Epochs after a reduction before waiting resumes.</param>
+    /// <param name="minLr">The lowest rate.</param>
+    public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, int verbose = 0, string mode = "auto",
+        double minDelta = 1e-4, int cooldown = 0, float minLr = 0f)
+    {
+        ArgumentNullException.ThrowIfNull(monitor);
+        if (!(factor < 1f)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "ReduceLROnPlateau does not support a factor >= 1.0: use e.g. 0.1 or 0.5.");
+        if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be 0 or more.");
+        _monitor = monitor;
+        _factor = factor;
+        _patience = patience;
+        _verbose = verbose;
+        _maximize = Maximizes(mode, monitor.Contains("acc", StringComparison.Ordinal));
+        _minDelta = minDelta;
+        _cooldown = cooldown;
+        _minLr = minLr;
+    }
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin()
+    {
+        _best = _maximize ? double.NegativeInfinity : double.PositiveInfinity;
+        _cooldownCounter = 0;
+        _wait = 0;
+    }
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(int epoch, IDictionary<string, double> logs)
+    {
+        float lr = LearningRate;
+        logs["lr"] = Logged(lr);
+        if (!logs.TryGetValue(_monitor, out double current))
+        {
+            if (!_warned) Console.WriteLine($"Learning rate reduction is conditioned on metric `{_monitor}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}");
+            _warned = true;
+            return;
+        }
+        if (_cooldownCounter > 0)
+        {
+            _cooldownCounter--;
+            _wait = 0;
+        }
+        if (_maximize ? current > _best + _minDelta : current < _best - _minDelta)
+        {
+            _best = current;
+            _wait = 0;
+        }
+        else if (_cooldownCounter == 0)
+        {
+            _wait++;
+            if (_wait >= _patience && lr > _minLr)
+            {
+                float reduced = Math.Max(lr * _factor, _minLr);
+                LearningRate = reduced;
+                if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {Show(reduced)}.");
+                _cooldownCounter = _cooldown;
+                _wait = 0;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Sets the learning rate at the start of each epoch from a schedule (epoch, current rate) → new rate, as Keras's
+/// <c>LearningRateScheduler</c>; each epoch's rate goes into the logs as <c>lr</c>.
+/// </summary>
+public sealed class LearningRateScheduler : Callback
+{
+    private readonly Func<int, float, float> _schedule;
+    private readonly int _verbose;
+
+    /// <summary>Keras's <c>LearningRateScheduler(schedule, verbose=0)</c>.</summary>
+    /// <param name="schedule">The new rate from the epoch (0-based) and the current rate.</param>
+    /// <param name="verbose">1 prints each rate.</param>
+    public LearningRateScheduler(Func<int, float, float> schedule, int verbose = 0)
+    {
+        _schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
+        _verbose = verbose;
+    }
+
+    /// <inheritdoc/>
+    public override void OnEpochBegin(int epoch)
+    {
+        float lr = _schedule(epoch, LearningRate);
+        if (!float.IsFinite(lr) || lr < 0)
+            throw new InvalidOperationException($"The learning-rate schedule returned {Show(lr)} for epoch {epoch}; it must return a finite rate of 0 or more.");
+        LearningRate = lr;
+        if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {Show(lr)}.");
+    }
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(int epoch, IDictionary<string, double> logs) => logs["lr"] = Logged(LearningRate);
+}
+
+/// <summary>
+/// Ends training when the loss becomes NaN or infinite, as Keras's <c>TerminateOnNaN</c>, instead of letting
+/// <see cref="Model.Fit"/> throw <see cref="TrainingDivergedException"/>. Unlike Keras, the diverged batch has not
+/// changed the weights: they are the ones from before it.
+/// </summary>
+public sealed class TerminateOnNaN : Callback
+{
+    /// <summary>The batch (0-based, within its epoch) whose loss was not finite, or -1.</summary>
+    public int TerminatedBatch { get; private set; } = -1;
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin() => TerminatedBatch = -1;
+
+    internal void Terminate(int batch)
+    {
+        TerminatedBatch = batch;
+        Console.WriteLine($"Batch {batch}: Invalid loss, terminating training");
+        Model.StopTraining = true;
+    }
+}
+
+/// <summary>
+/// Streams each epoch's logs to a CSV file, as Keras's <c>CSVLogger(filename, separator=',', append=False)</c>: a
+/// header <c>epoch</c> plus the sorted log names of the first epoch, then one row per epoch (0-based); a missing
+/// value is written as <c>NA</c>.
+/// </summary>
+public sealed class CSVLogger : Callback
+{
+    private readonly string _path;
+    private readonly string _separator;
+    private readonly bool _append;
+    private StreamWriter? _writer;
+    private string[]? _keys;
+    private bool _writeHeader;
+
+    /// <summary>Keras's <c>CSVLogger</c>.</summary>
+    /// <param name="filename">The file; its folder must exist.</param>
+    /// <param name="separator">Between fields.</param>
+    /// <param name="append">Add to an existing file (the header is written only if the file is empty).</param>
+    public CSVLogger(string filename, string separator = ",", bool append = false)
+    {
+        _path = filename ?? throw new ArgumentNullException(nameof(filename));
+        _separator = separator ?? throw new ArgumentNullException(nameof(separator));
+        _append = append;
+    }
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin()
+    {
+        _writeHeader = !(_append && File.Exists(_path) && new FileInfo(_path).Length > 0);
+        _keys = null;
+        try
+        {
+            _writer = new StreamWriter(_path, _append) { AutoFlush = true };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"CSVLogger cannot write '{Path.GetFullPath(_path)}': {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(int epoch, IDictionary<string, double> logs)
+    {
+        if (_writer is null) return;
+        if (_keys is null)
+        {
+            _keys = logs.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
+            if (_writeHeader) _writer.WriteLine(string.Join(_separator, ["epoch", .. _keys]));
+        }
+        var fields = new string[_keys.Length + 1];
+        fields[0] = epoch.ToString(CultureInfo.InvariantCulture);
+        for (int i = 0; i < _keys.Length; i++)
+            fields[i + 1] = logs.TryGetValue(_keys[i], out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : "NA";
+        _writer.WriteLine(string.Join(_separator, fields));
+    }
+
+    /// <inheritdoc/>
+    public override void OnTrainEnd()
+    {
+        _writer?.Dispose();
+        _writer = null;
+    }
+}
