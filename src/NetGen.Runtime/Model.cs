@@ -151,6 +151,7 @@ public abstract class Model : IDisposable
     {
         if (_built) return;
         // Layout: [parameters (trainable first) + scratch][gradients][optimizer state][labels][arena][gradient buffers].
+        // The gradients' tail after the trainable ones keeps a copy of the moving statistics during a training step.
         int p = Info.ParameterCount;
         _stateOffset = GradientsOffset + AlignUp(p);
         _labelsOffset = _stateOffset;
@@ -283,7 +284,42 @@ public abstract class Model : IDisposable
         if (_order.Length < batch) EnsureOrder(batch);
         else for (int i = 0; i < batch; i++) _order[i] = i;
         LoadBatch(x, y, _order, batch);
-        return TrainStep(batch);
+        return GuardedTrainStep(batch);
+    }
+
+    /// <summary>
+    /// One training step that changes nothing when the loss is not finite. The training forward pass updates the
+    /// batch norms' moving statistics before the loss is known, so they are copied aside first and put back if the
+    /// step throws <see cref="TrainingDivergedException"/>.
+    /// </summary>
+    private float GuardedTrainStep(int batch)
+    {
+        SaveMovingStatistics();
+        try
+        {
+            return TrainStep(batch);
+        }
+        catch (TrainingDivergedException)
+        {
+            RestoreMovingStatistics();
+            throw;
+        }
+    }
+
+    // The non-trainable parameters (moving statistics) follow the trainable ones; their part of the gradient buffer
+    // holds no gradients, so it keeps their copy.
+    private void SaveMovingStatistics()
+    {
+        int trainable = Info.TrainableParameterCount, count = Info.ParameterCount - trainable;
+        if (count > 0) Backend.Copy(ParametersOffset + trainable, GradientsOffset + trainable, count);
+    }
+
+    private void RestoreMovingStatistics()
+    {
+        int trainable = Info.TrainableParameterCount, count = Info.ParameterCount - trainable;
+        if (count <= 0) return;
+        Backend.Copy(GradientsOffset + trainable, ParametersOffset + trainable, count);
+        MarkWeightsChanged();
     }
 
     /// <summary>The compiled optimizer (null before <see cref="Compile"/>); callbacks change its learning rate.</summary>
@@ -328,81 +364,93 @@ public abstract class Model : IDisposable
         var history = new History();
         bool live = verbose == 1 && !Console.IsOutputRedirected;
         Callback[] hooks = callbacks is null ? [] : [.. callbacks];
+        foreach (var hook in hooks) ArgumentNullException.ThrowIfNull(hook, nameof(callbacks));
         var terminateOnNaN = hooks.OfType<TerminateOnNaN>().FirstOrDefault();
         var batchLogs = new Dictionary<string, double>(StringComparer.Ordinal); // reused: no allocation per batch
         StopTraining = false;
-        foreach (var hook in hooks)
+        try
         {
-            ArgumentNullException.ThrowIfNull(hook, nameof(callbacks));
-            hook.Model = this;
-            hook.OnTrainBegin();
+            foreach (var hook in hooks)
+            {
+                hook.Model = this;
+                hook.OnTrainBegin();
+            }
+            for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+            {
+                _epoch = epoch;
+                foreach (var hook in hooks) hook.OnEpochBegin(epoch);
+                EnsureOrder(n);
+                if (shuffle) Shuffle(_order.AsSpan(0, n), CounterRng.Key(Seed, ulong.MaxValue - 1, (ulong)epoch));
+                if (verbose > 0) Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
+                double lossSum = 0;
+                long correct = 0, seen = 0, rowsSeen = 0;
+                int ran = 0;
+                var clock = Stopwatch.StartNew();
+                long lastPrint = 0;
+                for (int step = 0; step < steps; step++)
+                {
+                    _batchIndex = step;
+                    int start = step * batchSize, batch = Math.Min(batchSize, n - start);
+                    LoadBatch(x, y, _order.AsSpan(start, batch), batch);
+                    float loss;
+                    try
+                    {
+                        loss = GuardedTrainStep(batch);
+                    }
+                    catch (TrainingDivergedException) when (terminateOnNaN is not null)
+                    {
+                        terminateOnNaN.Terminate(step); // the weights are still those from before this batch
+                        lossSum = double.NaN;           // as Keras, whose running mean has taken the NaN in
+                        break;
+                    }
+                    ran++;
+                    lossSum += (double)loss * batch;
+                    seen += batch;
+                    if (_hasAccuracy)
+                    {
+                        correct += Backend.CountCorrect(_accuracy, batch * RowsPerSample, LastAxis, Train(Info.OutputTrainingSlot, batch), _labelsOffset);
+                        rowsSeen += batch * RowsPerSample;
+                    }
+                    if (live && (clock.ElapsedMilliseconds - lastPrint > 200 || step == steps - 1))
+                    {
+                        lastPrint = clock.ElapsedMilliseconds;
+                        Console.Write("\r" + ProgressLine(step + 1, steps, clock.Elapsed, lossSum / seen, rowsSeen == 0 ? 0 : (double)correct / rowsSeen, final: false));
+                    }
+                    if (hooks.Length > 0)
+                    {
+                        batchLogs["loss"] = lossSum / seen;
+                        if (_hasAccuracy) batchLogs[MetricName] = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
+                        foreach (var hook in hooks) hook.OnBatchEnd(step, batchLogs);
+                        if (StopTraining) break;
+                    }
+                }
+                double epochLoss = lossSum / seen;
+                double epochAccuracy = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
+                var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = epochLoss };
+                if (_hasAccuracy) logs[MetricName] = epochAccuracy;
+                if (validationData is { } val)
+                {
+                    var (valLoss, valAccuracy) = EvaluateCore(val.X, val.Y, batchSize);
+                    logs["val_loss"] = valLoss;
+                    if (_hasAccuracy) logs["val_" + MetricName] = valAccuracy;
+                }
+                // As Keras, whose progress bar and History come after the user's callbacks: the callbacks first, then
+                // the epoch's line (with what they logged, e.g. "- lr: 0.0010") and the history.
+                foreach (var hook in hooks) hook.OnEpochEnd(epoch, logs);
+                if (verbose > 0)
+                {
+                    string line = ProgressLine(Math.Max(ran, 1), steps, clock.Elapsed, epochLoss, epochAccuracy, final: true);
+                    foreach (var (name, value) in logs)
+                        if (name != "loss" && name != MetricName) line += $" - {name}: " + Number(value);
+                    Console.WriteLine((live ? "\r" : "") + line);
+                }
+                foreach (var (name, value) in logs) history.Add(name, value);
+            }
         }
-        for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+        catch
         {
-            _epoch = epoch;
-            foreach (var hook in hooks) hook.OnEpochBegin(epoch);
-            EnsureOrder(n);
-            if (shuffle) Shuffle(_order.AsSpan(0, n), CounterRng.Key(Seed, ulong.MaxValue - 1, (ulong)epoch));
-            if (verbose > 0) Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
-            double lossSum = 0;
-            long correct = 0, seen = 0, rowsSeen = 0;
-            var clock = Stopwatch.StartNew();
-            long lastPrint = 0;
-            for (int step = 0; step < steps; step++)
-            {
-                _batchIndex = step;
-                int start = step * batchSize, batch = Math.Min(batchSize, n - start);
-                LoadBatch(x, y, _order.AsSpan(start, batch), batch);
-                float loss;
-                try
-                {
-                    loss = TrainStep(batch);
-                }
-                catch (TrainingDivergedException) when (terminateOnNaN is not null)
-                {
-                    terminateOnNaN.Terminate(step); // the weights are still those from before this batch
-                    break;
-                }
-                lossSum += (double)loss * batch;
-                seen += batch;
-                if (_hasAccuracy)
-                {
-                    correct += Backend.CountCorrect(_accuracy, batch * RowsPerSample, LastAxis, Train(Info.OutputTrainingSlot, batch), _labelsOffset);
-                    rowsSeen += batch * RowsPerSample;
-                }
-                if (live && (clock.ElapsedMilliseconds - lastPrint > 200 || step == steps - 1))
-                {
-                    lastPrint = clock.ElapsedMilliseconds;
-                    Console.Write("\r" + ProgressLine(step + 1, steps, clock.Elapsed, lossSum / seen, rowsSeen == 0 ? 0 : (double)correct / rowsSeen, final: false));
-                }
-                if (hooks.Length > 0)
-                {
-                    batchLogs["loss"] = lossSum / seen;
-                    if (_hasAccuracy) batchLogs[MetricName] = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
-                    foreach (var hook in hooks) hook.OnBatchEnd(step, batchLogs);
-                    if (StopTraining) break;
-                }
-            }
-            double epochLoss = lossSum / seen;
-            double epochAccuracy = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
-            var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = epochLoss };
-            if (_hasAccuracy) logs[MetricName] = epochAccuracy;
-            string line = ProgressLine(steps, steps, clock.Elapsed, epochLoss, epochAccuracy, final: true);
-            if (validationData is { } val)
-            {
-                var (valLoss, valAccuracy) = EvaluateCore(val.X, val.Y, batchSize);
-                logs["val_loss"] = valLoss;
-                line += " - val_loss: " + Number(valLoss);
-                if (_hasAccuracy)
-                {
-                    logs["val_" + MetricName] = valAccuracy;
-                    line += $" - val_{MetricName}: " + Number(valAccuracy);
-                }
-            }
-            if (verbose > 0) Console.WriteLine((live ? "\r" : "") + line);
-            // As Keras: the progress bar first, then the callbacks in order, then the history (which so records what they logged).
-            foreach (var hook in hooks) hook.OnEpochEnd(epoch, logs);
-            foreach (var (name, value) in logs) history.Add(name, value);
+            foreach (var hook in hooks) hook.OnTrainAborted();
+            throw;
         }
         foreach (var hook in hooks) hook.OnTrainEnd();
         return history;
@@ -515,8 +563,9 @@ public abstract class Model : IDisposable
     }
 
     /// <summary>
-    /// The loss of a batch in training mode and the gradient of every parameter, without updating anything
-    /// (dropout masks are those of the current iteration). For gradient checks and custom loops.
+    /// The loss of a batch in training mode and the gradient of every parameter (0 for the non-trainable ones), without
+    /// updating anything: the moving statistics the training forward pass moves are put back (dropout masks are
+    /// those of the current iteration). For gradient checks and custom loops.
     /// </summary>
     public (float Loss, float[] Gradients) ComputeGradients(Tensor x, Tensor y)
     {
@@ -527,11 +576,20 @@ public abstract class Model : IDisposable
         EnsureBatchCapacity(batch);
         EnsureOrder(batch);
         LoadBatch(x, y, _order, batch);
-        Forward(batch, training: true);
-        float loss = LossAndGradient(batch);
-        Backward(batch, LossUsesLogits);
+        SaveMovingStatistics();
+        float loss;
+        try
+        {
+            Forward(batch, training: true);
+            loss = LossAndGradient(batch);
+            Backward(batch, LossUsesLogits);
+        }
+        finally
+        {
+            RestoreMovingStatistics();
+        }
         var g = new float[Info.ParameterCount];
-        Backend.Download(GradientsOffset, g);
+        Backend.Download(GradientsOffset, g.AsSpan(0, Info.TrainableParameterCount)); // the rest stays 0
         return (loss, g);
     }
 

@@ -2,6 +2,12 @@ using Xunit;
 
 namespace NetGen.Tests;
 
+[Network(6)]
+[Dense(4)]
+[BatchNormalization]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class BnTinyNet;
+
 /// <summary>
 /// Fit's callbacks against Keras 2's rules (keras/callbacks.py, summarised in shared/notes/keras2-semantics.md §10):
 /// the monitored sequences below are worked through by hand in the comments, epoch by epoch.
@@ -126,6 +132,8 @@ public class CallbackTests
         // A baseline of 0.5: improvements above it do not reset the wait (but still return early).
         Assert.Equal(-1, Run(new EarlyStopping(patience: 1, baseline: 0.5), m, [1.0, 0.9, 0.8]));
         Assert.Equal(1, Run(new EarlyStopping(patience: 1, baseline: 0.5), m, [1.0, 1.1]));
+        Assert.Equal(1, Run(new EarlyStopping(patience: 2, baseline: 0.5), m, [1.0, 1.1])); // e0's wait was not reset
+        Assert.Equal(-1, Run(new EarlyStopping(patience: 2), m, [1.0, 1.1]));
         // 'accuracy' at the end of the name: larger is better.
         Assert.Equal(2, Run(new EarlyStopping(monitor: "val_accuracy"), m, [0.5, 0.6, 0.6], "val_accuracy"));
         // A missing monitor is skipped (with a warning), never stops.
@@ -145,6 +153,66 @@ public class CallbackTests
         Assert.Equal(new[] { 0.2, 0.2 }, h["lr"]); // float32 0.2 logged as 0.2, as Keras's history shows it
         Assert.Equal(0.1f, m.Optimizer!.LearningRate, 1e-7); // reduced at the end of epoch index 1
         Assert.Equal(new[] { "loss", "accuracy", "lr" }, h.Values.Keys);
+    }
+
+    private sealed class StopAt(int batch) : Callback
+    {
+        public int Batches { get; private set; }
+
+        public override void OnEpochEnd(int epoch, IDictionary<string, double> logs)
+        {
+            if (epoch == 0) logs["extra"] = 42; // only in the first epoch's logs
+        }
+
+        public override void OnBatchEnd(int b, IDictionary<string, double> logs)
+        {
+            Batches++;
+            if (b == batch) Model.StopTraining = true;
+        }
+    }
+
+    [Fact]
+    public void StopTrainingEndsFitAfterTheCurrentBatch()
+    {
+        var (x, y) = Data(64, 6);
+        using var m = Compiled(0.1f);
+        var stop = new StopAt(1);
+        var h = m.Fit(x, y, epochs: 3, batchSize: 8, verbose: 0, callbacks: [stop]);
+        Assert.Equal(2, stop.Batches); // batches 0 and 1 of 8
+        Assert.Equal(1, h.Epochs);     // the epoch still ends (logs, history), as Keras
+
+        // Running out of epochs is not early stopping: the best weights are not restored then.
+        using var n = Compiled(0.1f);
+        var early = new EarlyStopping(monitor: "loss", patience: 5, restoreBestWeights: true);
+        n.Fit(x, y, epochs: 2, batchSize: 8, verbose: 0, callbacks: [early, new LearningRateScheduler((e, lr) => e == 1 ? 10f : 0.1f)]);
+        Assert.Equal(0, early.StoppedEpoch);
+        using var fresh = Compiled(0.1f);
+        fresh.Fit(x, y, epochs: 2, batchSize: 8, verbose: 0, callbacks: [new LearningRateScheduler((e, lr) => e == 1 ? 10f : 0.1f)]);
+        Assert.Equal(fresh.GetWeights(), n.GetWeights());
+    }
+
+    [Fact]
+    public void ADivergedBatchLeavesTheMovingStatisticsAsTheyWere()
+    {
+        var (x, y) = (new Tensor(Num.Uniform(8 * 6, 7, -1, 1), 8, 6), new Tensor(new float[8 * 3].Select((_, i) => i % 3 == 0 ? 1f : 0f).ToArray(), 8, 3));
+        var bad = new Tensor(Enumerable.Repeat(float.NaN, 8 * 6).ToArray(), 8, 6);
+        using var m = new BnTinyNet { Seed = 3 };
+        m.Compile(new SGD(0.1f), Loss.CategoricalCrossEntropy);
+        m.TrainOnBatch(x, y); // moving statistics away from (0, 1)
+        var before = m.GetWeights();
+        Assert.Throws<TrainingDivergedException>(() => m.TrainOnBatch(bad, y));
+        Assert.Equal(before, m.GetWeights());
+        var terminate = new TerminateOnNaN();
+        m.Fit(bad, y, epochs: 2, batchSize: 4, verbose: 0, callbacks: [terminate]);
+        Assert.Equal(0, terminate.TerminatedBatch);
+        Assert.Equal(before, m.GetWeights());
+        Assert.All(m.Predict(x).Data, v => Assert.True(float.IsFinite(v)));
+
+        // ComputeGradients updates nothing either: the moving statistics stay, and they get no gradient.
+        var (_, g) = m.ComputeGradients(x, y);
+        Assert.Equal(before, m.GetWeights());
+        Assert.All(g.AsSpan(BnTinyNet.TrainableParameterCount).ToArray(), v => Assert.Equal(0f, v));
+        Assert.Contains(g.AsSpan(0, BnTinyNet.TrainableParameterCount).ToArray(), v => v != 0f);
     }
 
     [Fact]
@@ -195,16 +263,26 @@ public class CallbackTests
         string path = Path.Combine(Path.GetTempPath(), $"netgen-csv-{Guid.NewGuid():N}.csv");
         try
         {
-            var h = m.Fit(x, y, epochs: 2, batchSize: 8, validationData: (x, y), verbose: 0, callbacks: [new CSVLogger(path)]);
+            // StopAt(-1) never stops; it logs "extra" in the first epoch only, so the second row has NA there.
+            var h = m.Fit(x, y, epochs: 2, batchSize: 8, validationData: (x, y), verbose: 0, callbacks: [new StopAt(-1), new CSVLogger(path)]);
             m.Fit(x, y, epochs: 1, batchSize: 8, validationData: (x, y), verbose: 0, callbacks: [new CSVLogger(path, append: true)]);
+            string text = File.ReadAllText(path);
+            Assert.Contains("\r\n", text); // csv.excel's line ends
             string[] lines = File.ReadAllLines(path);
-            Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss", lines[0]); // sorted, as Keras
-            Assert.Equal(4, lines.Length);                                      // one header, 2 + 1 rows
+            Assert.Equal("epoch,accuracy,extra,loss,val_accuracy,val_loss", lines[0]); // sorted, as Keras
+            Assert.Equal(4, lines.Length);                                            // one header, 2 + 1 rows
+            Assert.Equal("42", lines[1].Split(',')[2]);
             var row = lines[2].Split(',');
             Assert.Equal("1", row[0]);
-            Assert.Equal(h["loss"][1], double.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture));
-            Assert.Equal(h["val_accuracy"][1], double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal("NA", row[2]);
+            Assert.Equal(h["loss"][1], double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(h["val_accuracy"][1], double.Parse(row[4], System.Globalization.CultureInfo.InvariantCulture));
             Assert.StartsWith("0,", lines[3]); // the appended run counts its epochs from 0 again
+
+            // A Fit that throws still closes the file: it can be deleted (or reopened exclusively) at once.
+            var nan = new LearningRateScheduler((e, lr) => float.NaN);
+            Assert.Throws<InvalidOperationException>(() => m.Fit(x, y, epochs: 1, verbose: 0, callbacks: [new CSVLogger(path), nan]));
+            using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
         }
         finally
         {

@@ -50,6 +50,12 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Fill(int offset, int count, float value) => Span(offset, count).Fill(value);
 
     /// <inheritdoc/>
+    public void Copy(int source, int destination, int count)
+    {
+        if (count > 0) Span(source, count).CopyTo(Span(destination, count));
+    }
+
+    /// <inheritdoc/>
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, int a, int lda, int b, int ldb, float beta, int c, int ldc) =>
         Sgemm.Multiply(transA, transB, m, n, k, alpha, At(a), lda, At(b), ldb, beta, At(c), ldc);
 

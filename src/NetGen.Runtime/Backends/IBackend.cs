@@ -70,6 +70,9 @@ public partial interface IBackend : IDisposable
     /// <summary>Sets <paramref name="count"/> floats at <paramref name="offset"/> to <paramref name="value"/>.</summary>
     void Fill(int offset, int count, float value);
 
+    /// <summary>Copies <paramref name="count"/> floats from <paramref name="source"/> to <paramref name="destination"/> in the workspace; the ranges must not overlap.</summary>
+    void Copy(int source, int destination, int count);
+
     /// <summary>C[m,n] = alpha·op(A)·op(B) + beta·C (row-major; op transposes when asked).</summary>
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, int a, int lda, int b, int ldb, float beta, int c, int ldc);
 

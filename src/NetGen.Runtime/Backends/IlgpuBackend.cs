@@ -209,6 +209,13 @@ public sealed partial class IlgpuBackend : IBackend
         _k.Fill(count, V(offset, count), value);
     }
 
+    /// <inheritdoc/>
+    public void Copy(int source, int destination, int count)
+    {
+        if (count <= 0) return;
+        V(source, count).CopyTo(V(destination, count)); // a device-side copy on the accelerator's default stream
+    }
+
     // ---- Dense ---------------------------------------------------------------------------------------------
 
     /// <inheritdoc/>

@@ -29,6 +29,9 @@ public abstract class Callback
     /// <summary>After batch <paramref name="batch"/> (0-based within the epoch); the logs hold the epoch's running means.</summary>
     public virtual void OnBatchEnd(int batch, IDictionary<string, double> logs) { }
 
+    /// <summary>When <see cref="Model.Fit"/> throws after <see cref="OnTrainBegin"/>: release what training holds (open files).</summary>
+    internal virtual void OnTrainAborted() { }
+
     /// <summary>Keras's mode argument: whether a larger monitored value is better.</summary>
     private protected static bool Maximizes(string mode, bool auto) => mode switch
     {
@@ -164,7 +167,8 @@ public sealed class EarlyStopping : Callback
 public sealed class ReduceLROnPlateau : Callback
 {
     private readonly string _monitor;
-    private readonly float _factor, _minLr;
+    private readonly double _factor;
+    private readonly float _minLr;
     private readonly int _patience, _verbose, _cooldown;
     private readonly double _minDelta;
     private readonly bool _maximize;
@@ -181,11 +185,11 @@ public sealed class ReduceLROnPlateau : Callback
     /// <param name="minDelta">The least change that counts as an improvement.</param>
     /// <param name="cooldown">Epochs after a reduction before waiting resumes.</param>
     /// <param name="minLr">The lowest rate.</param>
-    public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, int verbose = 0, string mode = "auto",
+    public ReduceLROnPlateau(string monitor = "val_loss", double factor = 0.1, int patience = 10, int verbose = 0, string mode = "auto",
         double minDelta = 1e-4, int cooldown = 0, float minLr = 0f)
     {
         ArgumentNullException.ThrowIfNull(monitor);
-        if (!(factor < 1f)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "ReduceLROnPlateau does not support a factor >= 1.0: use e.g. 0.1 or 0.5.");
+        if (!(factor < 1)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "ReduceLROnPlateau does not support a factor >= 1.0: use e.g. 0.1 or 0.5.");
         if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be 0 or more.");
         _monitor = monitor;
         _factor = factor;
@@ -231,7 +235,7 @@ public sealed class ReduceLROnPlateau : Callback
             _wait++;
             if (_wait >= _patience && lr > _minLr)
             {
-                float reduced = Math.Max(lr * _factor, _minLr);
+                float reduced = (float)Math.Max(lr * _factor, _minLr); // in double, rounded once, as Keras
                 LearningRate = reduced;
                 if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {Show(reduced)}.");
                 _cooldownCounter = _cooldown;
@@ -326,7 +330,8 @@ public sealed class CSVLogger : Callback
         _keys = null;
         try
         {
-            _writer = new StreamWriter(_path, _append) { AutoFlush = true };
+            _writer?.Dispose();
+            _writer = new StreamWriter(_path, _append) { AutoFlush = true, NewLine = "\r\n" }; // csv.excel's line ends
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -346,9 +351,13 @@ public sealed class CSVLogger : Callback
         var fields = new string[_keys.Length + 1];
         fields[0] = epoch.ToString(CultureInfo.InvariantCulture);
         for (int i = 0; i < _keys.Length; i++)
-            fields[i + 1] = logs.TryGetValue(_keys[i], out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : "NA";
+            fields[i + 1] = logs.TryGetValue(_keys[i], out double v) ? PythonString(v) : "NA";
         _writer.WriteLine(string.Join(_separator, fields));
     }
+
+    /// <summary>Python's str(float): shortest round-trip digits, nan, inf, -inf.</summary>
+    private static string PythonString(double v) =>
+        double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : double.IsNegativeInfinity(v) ? "-inf" : v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
     public override void OnTrainEnd()
@@ -356,4 +365,6 @@ public sealed class CSVLogger : Callback
         _writer?.Dispose();
         _writer = null;
     }
+
+    internal override void OnTrainAborted() => OnTrainEnd();
 }
