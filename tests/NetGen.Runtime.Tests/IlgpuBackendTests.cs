@@ -187,6 +187,18 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
     // ---- Basics ---------------------------------------------------------------------------------------------
 
     [Fact]
+    public void Ilgpu_CopyMovesARangeWithinTheWorkspace()
+    {
+        using var t = NewTwin();
+        int src = t.Put(Rand(37, 31)), dst = t.Alloc(37), after = t.Put(Rand(5, 32));
+        t.Run(be => be.Copy(src, dst, 37));
+        t.Run(be => be.Copy(src, dst, 0)); // nothing
+        t.Same(dst, 37, "copy");
+        t.Same(after, 5, "past the copy");
+        Assert.Equal(t.Get(src, 37).Cpu, t.Get(dst, 37).Gpu);
+    }
+
+    [Fact]
     public void Ilgpu_WorkspaceGrowsKeepsPrefixAndZeroesTheRest()
     {
         using var b = new IlgpuBackend(fixture.Accelerator);
