@@ -563,6 +563,42 @@ public abstract class Model : IDisposable
     }
 
     /// <summary>
+    /// Writes every parameter (moving statistics included) to <paramref name="path"/>, as Keras's <c>save_weights</c>,
+    /// in NetGen's checksummed format; an existing file is replaced only once the new one is complete.
+    /// </summary>
+    public void SaveWeights(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        WeightsFile.Write(path, Info.Name, WeightsFile.Layout(Info.Summary), Info.TrainableParameterCount, GetWeights());
+    }
+
+    /// <summary>
+    /// Loads parameters written by <see cref="SaveWeights"/> from a network with the same layers (types, output shapes
+    /// and parameter counts; names may differ), as Keras's <c>load_weights</c>. A missing, corrupt or mismatched file
+    /// is an error naming the path, and leaves the weights as they were.
+    /// </summary>
+    public void LoadWeights(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var (name, layout, trainable, weights) = WeightsFile.Read(path);
+        string expected = WeightsFile.Layout(Info.Summary);
+        if (layout != expected || weights.Length != Info.ParameterCount || trainable != Info.TrainableParameterCount)
+        {
+            string[] theirs = layout.Split('\n'), ours = expected.Split('\n');
+            int i = 0;
+            while (i < theirs.Length && i < ours.Length && theirs[i] == ours[i]) i++;
+            string where = i < theirs.Length && i < ours.Length
+                ? $"layer {i + 1} is {Row(theirs[i])} there but {Row(ours[i])} here"
+                : $"it has {theirs.Length} layers, {Info.Name} has {ours.Length}";
+            throw new InvalidDataException(
+                $"The weights file '{Path.GetFullPath(path)}' holds the weights of '{name}' ({weights.Length:N0} parameters), which does not match '{Info.Name}' ({Info.ParameterCount:N0} parameters): {where}.");
+        }
+        SetWeights(weights);
+
+        static string Row(string layout) => string.Join(" ", layout.Split('|').Select((part, k) => k == 0 ? part : k == 2 ? part + " params" : part));
+    }
+
+    /// <summary>
     /// The loss of a batch in training mode and the gradient of every parameter (0 for the non-trainable ones), without
     /// updating anything: the moving statistics the training forward pass moves are put back (dropout masks are
     /// those of the current iteration). For gradient checks and custom loops.

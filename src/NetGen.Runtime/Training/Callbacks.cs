@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace NetGen;
 
@@ -295,6 +296,130 @@ public sealed class TerminateOnNaN : Callback
         TerminatedBatch = batch;
         Console.WriteLine($"Batch {batch}: Invalid loss, terminating training");
         Model.StopTraining = true;
+    }
+}
+
+/// <summary>
+/// Saves the weights at the end of each epoch, or only when the monitored value improves, as Keras's
+/// <c>ModelCheckpoint(filepath, monitor='val_loss', save_best_only=False, mode='auto')</c> with
+/// <c>save_weights_only=True</c> (NetGen saves weights, in <see cref="Model.SaveWeights"/>'s format). The path may name
+/// the epoch (1-based) and any log value with Python's format fields, e.g. <c>w.{epoch:02d}-{val_loss:.2f}.ngw</c>.
+/// With <c>saveBestOnly</c> an epoch improves when the value is strictly better than the best so far (no min_delta;
+/// larger is better in auto mode when the monitor contains acc).
+/// </summary>
+public sealed class ModelCheckpoint : Callback
+{
+    private readonly string _filepath, _monitor;
+    private readonly bool _saveBestOnly, _maximize;
+    private readonly int _verbose;
+    private readonly double? _initialValueThreshold;
+    private double _best;
+
+    /// <summary>Keras's <c>ModelCheckpoint</c>, same defaults.</summary>
+    /// <param name="filepath">Where to save; may hold <c>{epoch}</c> and <c>{log name}</c> fields with Python format specs (d, f, e).</param>
+    /// <param name="monitor">The log entry compared with <paramref name="saveBestOnly"/>.</param>
+    /// <param name="verbose">1 prints each save (and each epoch that did not improve).</param>
+    /// <param name="saveBestOnly">Save only when the monitored value beats the best so far.</param>
+    /// <param name="mode"><c>auto</c>, <c>min</c> or <c>max</c>.</param>
+    /// <param name="initialValueThreshold">The value the first save must beat (instead of ±∞).</param>
+    public ModelCheckpoint(string filepath, string monitor = "val_loss", int verbose = 0, bool saveBestOnly = false, string mode = "auto",
+        double? initialValueThreshold = null)
+    {
+        _filepath = filepath ?? throw new ArgumentNullException(nameof(filepath));
+        _monitor = monitor ?? throw new ArgumentNullException(nameof(monitor));
+        _verbose = verbose;
+        _saveBestOnly = saveBestOnly;
+        _maximize = Maximizes(mode, monitor.Contains("acc", StringComparison.Ordinal) || monitor.StartsWith("fmeasure", StringComparison.Ordinal));
+        _initialValueThreshold = initialValueThreshold;
+        _best = initialValueThreshold ?? (_maximize ? double.NegativeInfinity : double.PositiveInfinity);
+    }
+
+    /// <summary>The best monitored value so far (±∞ before the first).</summary>
+    public double Best => _best;
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin() =>
+        _best = _initialValueThreshold ?? (_maximize ? double.NegativeInfinity : double.PositiveInfinity);
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(int epoch, IDictionary<string, double> logs)
+    {
+        string path = FormatPath(_filepath, epoch + 1, logs);
+        if (!_saveBestOnly)
+        {
+            if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1:D5}: saving model to {path}");
+            Model.SaveWeights(path);
+            return;
+        }
+        if (!logs.TryGetValue(_monitor, out double current))
+        {
+            Console.WriteLine($"Can save best model only with {_monitor} available, skipping.");
+            return;
+        }
+        if (_maximize ? current > _best : current < _best)
+        {
+            if (_verbose > 0)
+                Console.WriteLine(FormattableString.Invariant($"\nEpoch {epoch + 1:D5}: {_monitor} improved from {_best:F5} to {current:F5}, saving model to {path}"));
+            _best = current;
+            Model.SaveWeights(path);
+        }
+        else if (_verbose > 0)
+            Console.WriteLine(FormattableString.Invariant($"\nEpoch {epoch + 1:D5}: {_monitor} did not improve from {_best:F5}"));
+    }
+
+    /// <summary>
+    /// Python's <c>filepath.format(epoch=epoch, **logs)</c> for the fields Keras users write: <c>{name}</c> and
+    /// <c>{name:spec}</c> with a spec of [0][width][.precision] and d, f or e.
+    /// </summary>
+    internal static string FormatPath(string filepath, int epoch, IDictionary<string, double> logs)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < filepath.Length; i++)
+        {
+            char ch = filepath[i];
+            if ((ch == '{' || ch == '}') && i + 1 < filepath.Length && filepath[i + 1] == ch) { sb.Append(ch); i++; continue; }
+            if (ch != '{') { sb.Append(ch); continue; }
+            int end = filepath.IndexOf('}', i);
+            if (end < 0) throw new ArgumentException($"The checkpoint path '{filepath}' has a '{{' without its '}}'.", nameof(filepath));
+            string field = filepath[(i + 1)..end];
+            int colon = field.IndexOf(':');
+            string name = colon < 0 ? field : field[..colon], spec = colon < 0 ? "" : field[(colon + 1)..];
+            double value;
+            if (name == "epoch") value = epoch;
+            else if (!logs.TryGetValue(name, out value))
+                throw new ArgumentException($"The checkpoint path '{filepath}' names '{name}', which is not in the logs ({string.Join(", ", ["epoch", .. logs.Keys])}).", nameof(filepath));
+            sb.Append(FormatValue(value, spec, name == "epoch", filepath));
+            i = end;
+        }
+        return sb.ToString();
+    }
+
+    private static string FormatValue(double value, string spec, bool integer, string filepath)
+    {
+        if (spec.Length == 0) return integer ? ((long)value).ToString(CultureInfo.InvariantCulture) : Show(value);
+        var bad = new ArgumentException(
+            $"The checkpoint path '{filepath}' uses the format spec '{spec}'; use [0][width][.precision] with d (the epoch), f or e, e.g. {{epoch:02d}} or {{val_loss:.2f}}.",
+            nameof(filepath));
+        char kind = spec[^1];
+        string body = spec[..^1];
+        bool zero = body.StartsWith('0');
+        int dot = body.IndexOf('.');
+        string widthText = (dot < 0 ? body : body[..dot]).TrimStart('0');
+        int width = 0, precision = 6;
+        if ((widthText.Length > 0 && !int.TryParse(widthText, NumberStyles.None, CultureInfo.InvariantCulture, out width)) ||
+            (dot >= 0 && !int.TryParse(body[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out precision)) ||
+            (kind == 'd' && (!integer || dot >= 0)))
+            throw bad;
+        string text = kind switch
+        {
+            'd' => ((long)value).ToString(CultureInfo.InvariantCulture),
+            'f' => value.ToString("F" + precision, CultureInfo.InvariantCulture),
+            'e' => value.ToString((precision == 0 ? "0" : "0." + new string('0', precision)) + "e+00", CultureInfo.InvariantCulture),
+            _ => throw bad,
+        };
+        if (text.Length >= width) return text;
+        bool negative = text.StartsWith('-');
+        return zero ? (negative ? "-" + text[1..].PadLeft(width - 1, '0') : text.PadLeft(width, '0')) : text.PadLeft(width);
     }
 }
 

@@ -1,0 +1,121 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace NetGen;
+
+/// <summary>
+/// The weights file of <see cref="Model.SaveWeights"/>: the magic <c>NETGENW1</c>, the network's name and layer
+/// layout (each summary row's type, output shape and parameter count), the parameter counts, every parameter
+/// (trainable ones first, then the moving statistics) as little-endian float32, and a SHA-256 of all that, so a
+/// truncated or modified file is detected. Written to a temporary file and moved into place, so an existing file is
+/// never left half-written.
+/// </summary>
+internal static class WeightsFile
+{
+    private static readonly byte[] Magic = "NETGENW1"u8.ToArray();
+    private const int HashBytes = 32;
+
+    /// <summary>The layer layout of a Keras summary: one "type|output shape|params" line per layer row, names left out.</summary>
+    public static string Layout(string summary)
+    {
+        var rows = new List<string>();
+        bool inTable = false;
+        foreach (string line in summary.Split('\n'))
+        {
+            if (line.StartsWith('=')) { if (inTable) break; inTable = true; continue; }
+            if (!inTable || line.StartsWith('_') || line.Length < 56) continue;
+            string first = line[..29];
+            int open = first.LastIndexOf('('), close = first.LastIndexOf(')');
+            string type = open >= 0 && close > open ? first[(open + 1)..close] : first.Trim();
+            rows.Add(type + "|" + line[29..55].Trim() + "|" + line[55..].Trim());
+        }
+        return string.Join("\n", rows);
+    }
+
+    public static void Write(string path, string name, string layout, int trainable, float[] weights)
+    {
+        var body = new MemoryStream();
+        body.Write(Magic);
+        WriteString(body, name);
+        WriteString(body, layout);
+        WriteInt(body, weights.Length);
+        WriteInt(body, trainable);
+        var floats = new byte[4 * weights.Length];
+        for (int i = 0; i < weights.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(floats.AsSpan(4 * i), weights[i]);
+        body.Write(floats);
+        body.Write(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
+
+        string full = Path.GetFullPath(path);
+        string temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            File.WriteAllBytes(temporary, body.ToArray());
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw new IOException($"Cannot write the weights file '{full}': {e.Message}", e);
+        }
+    }
+
+    public static (string Name, string Layout, int Trainable, float[] Weights) Read(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FileNotFoundException($"No weights file at '{full}'.", full);
+        byte[] bytes = File.ReadAllBytes(full);
+        if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new InvalidDataException($"'{full}' is not a NetGen weights file: it does not start with NETGENW1 (write it with Model.SaveWeights).");
+        if (bytes.Length < Magic.Length + HashBytes ||
+            !SHA256.HashData(bytes.AsSpan(0, bytes.Length - HashBytes)).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashBytes)))
+            throw new InvalidDataException($"The weights file '{full}' is corrupt: its checksum does not match its contents (truncated or modified).");
+        try
+        {
+            int at = Magic.Length;
+            string name = ReadString(bytes, ref at);
+            string layout = ReadString(bytes, ref at);
+            int count = ReadInt(bytes, ref at), trainable = ReadInt(bytes, ref at);
+            if (count < 0 || trainable < 0 || trainable > count || at + 4L * count != bytes.Length - HashBytes)
+                throw new InvalidDataException("inconsistent parameter counts");
+            var weights = new float[count];
+            for (int i = 0; i < count; i++) weights[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at + 4 * i));
+            return (name, layout, trainable, weights);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or DecoderFallbackException)
+        {
+            throw new InvalidDataException($"The weights file '{full}' is malformed ({e.Message}).", e);
+        }
+    }
+
+    private static void WriteInt(Stream s, int v)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(b, v);
+        s.Write(b);
+    }
+
+    private static void WriteString(Stream s, string v)
+    {
+        byte[] utf8 = Encoding.UTF8.GetBytes(v);
+        WriteInt(s, utf8.Length);
+        s.Write(utf8);
+    }
+
+    private static int ReadInt(byte[] bytes, ref int at)
+    {
+        if (at + 4 > bytes.Length) throw new InvalidDataException("it ends early");
+        int v = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+        at += 4;
+        return v;
+    }
+
+    private static string ReadString(byte[] bytes, ref int at)
+    {
+        int length = ReadInt(bytes, ref at);
+        if (length < 0 || at + (long)length > bytes.Length) throw new InvalidDataException("a text field runs past the end");
+        string v = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, at, length);
+        at += length;
+        return v;
+    }
+}
