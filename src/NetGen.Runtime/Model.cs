@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using NetGen.Backends;
+using NetGen.Data;
 
 namespace NetGen;
 
@@ -247,12 +248,20 @@ public abstract class Model : IDisposable
         if (_optimizer is null) throw new InvalidOperationException("Call Compile(optimizer, loss, metrics) before training or evaluating.");
     }
 
-    private void LoadBatch(Tensor x, Tensor? y, ReadOnlySpan<int> indices, int batch)
+    private void LoadBatch(Tensor x, Tensor? y, ReadOnlySpan<int> indices, int batch, ImageDataGenerator? augment = null, ulong passKey = 0, int position = 0)
     {
         int inSize = Info.InputSize;
         var xs = x.Data.AsSpan();
         for (int i = 0; i < batch; i++)
             xs.Slice(indices[i] * inSize, inSize).CopyTo(_inputStaging.AsSpan(i * inSize, inSize));
+        if (augment is not null)
+        {
+            // Each sample's transform is drawn from counters of (seed, pass, its position in the pass).
+            var shape = Info.InputShape;
+            for (int i = 0; i < batch; i++)
+                augment.Augment(_inputStaging.AsSpan(i * inSize, inSize), shape[0], shape[1], shape[2],
+                    CounterRng.Key(passKey, (ulong)(position + i), 0));
+        }
         Backend.Upload(_inputStaging.AsSpan(0, batch * inSize), Train(0, batch));
         if (y is null) return;
         int ySize = y.SampleSize;
@@ -325,7 +334,7 @@ public abstract class Model : IDisposable
     /// <summary>The compiled optimizer (null before <see cref="Compile"/>); callbacks change its learning rate.</summary>
     public Optimizer? Optimizer => _optimizer;
 
-    /// <summary>Set (by a callback) to end <see cref="Fit"/> after the current batch, as Keras's <c>model.stop_training</c>.</summary>
+    /// <summary>Set (by a callback) to end <c>Fit</c> after the current batch, as Keras's <c>model.stop_training</c>.</summary>
     public bool StopTraining { get; set; }
 
     /// <summary>
@@ -355,11 +364,47 @@ public abstract class Model : IDisposable
             CheckInput(v.X, "validationData.X");
             CheckLabels(v.X, v.Y, "validationData.Y");
         }
+        return FitCore(x, y, batchSize, epochs, stepsPerEpoch: 0, shuffle, Seed, augment: null, validationData, verbose, callbacks);
+    }
+
+    /// <summary>
+    /// Trains on batches drawn through an <see cref="ImageDataGenerator"/>, as Keras's <c>fit</c> on
+    /// <c>generator.flow(x, y)</c> (<c>fit_generator</c>): each sample is transformed and standardised as its batch is
+    /// loaded; an epoch is <paramref name="stepsPerEpoch"/> batches (0: one pass over the data), and passes continue
+    /// across epochs, reshuffled at each. Validation data is used as given (see <see cref="ImageDataGenerator.Standardize(Tensor)"/>).
+    /// </summary>
+    public History Fit(DataFlow flow, int epochs = 1, int stepsPerEpoch = 0, (Tensor X, Tensor Y)? validationData = null, int verbose = 1,
+        IEnumerable<Callback>? callbacks = null)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        RequireCompiled();
+        CheckInput(flow.X, "flow.X");
+        CheckLabels(flow.X, flow.Y, "flow.Y");
+        if (Info.InputShape.Count != 3)
+            throw new ArgumentException($"An ImageDataGenerator flow needs a network on (height, width, channels) images; {Info.Name} takes {KerasShape(Info.InputShape)}.", nameof(flow));
+        if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
+        if (validationData is { } v)
+        {
+            CheckInput(v.X, "validationData.X");
+            CheckLabels(v.X, v.Y, "validationData.Y");
+        }
+        return FitCore(flow.X, flow.Y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validationData, verbose, callbacks);
+    }
+
+    /// <summary>
+    /// The training loop of both Fit overloads: <paramref name="stepsPerEpoch"/> batches an epoch (0: one pass), passes
+    /// over the data reshuffled each with <paramref name="seed"/>, samples augmented by <paramref name="augment"/> if any.
+    /// </summary>
+    private History FitCore(Tensor x, Tensor y, int batchSize, int epochs, int stepsPerEpoch, bool shuffle, ulong seed,
+        ImageDataGenerator? augment, (Tensor X, Tensor Y)? validationData, int verbose, IEnumerable<Callback>? callbacks)
+    {
         _hasAccuracy = _metrics.Length > 0;
         _accuracy = _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? ResolveAccuracy(y) : (_metrics.Length > 0 ? _metrics[0] : default);
 
         int n = x.Count;
-        int steps = (n + batchSize - 1) / batchSize;
+        int perPass = (n + batchSize - 1) / batchSize;
+        int steps = stepsPerEpoch > 0 ? stepsPerEpoch : perPass;
+        long orderPass = -1;
         EnsureBatchCapacity(Math.Min(batchSize, n));
         var history = new History();
         bool live = verbose == 1 && !Console.IsOutputRedirected;
@@ -379,8 +424,6 @@ public abstract class Model : IDisposable
             {
                 _epoch = epoch;
                 foreach (var hook in hooks) hook.OnEpochBegin(epoch);
-                EnsureOrder(n);
-                if (shuffle) Shuffle(_order.AsSpan(0, n), CounterRng.Key(Seed, ulong.MaxValue - 1, (ulong)epoch));
                 if (verbose > 0) Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
                 double lossSum = 0;
                 long correct = 0, seen = 0, rowsSeen = 0;
@@ -390,8 +433,17 @@ public abstract class Model : IDisposable
                 for (int step = 0; step < steps; step++)
                 {
                     _batchIndex = step;
-                    int start = step * batchSize, batch = Math.Min(batchSize, n - start);
-                    LoadBatch(x, y, _order.AsSpan(start, batch), batch);
+                    // Batch `step` of this epoch is batch `within` of pass `pass` over the data (one pass an epoch unless
+                    // stepsPerEpoch says otherwise); each pass is reshuffled.
+                    long global = (long)epoch * steps + step, pass = global / perPass;
+                    int within = (int)(global % perPass), start = within * batchSize, batch = Math.Min(batchSize, n - start);
+                    if (pass != orderPass)
+                    {
+                        EnsureOrder(n);
+                        if (shuffle) Shuffle(_order.AsSpan(0, n), CounterRng.Key(seed, ulong.MaxValue - 1, (ulong)pass));
+                        orderPass = pass;
+                    }
+                    LoadBatch(x, y, _order.AsSpan(start, batch), batch, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
                     float loss;
                     try
                     {

@@ -4,7 +4,7 @@ using System.Text;
 namespace NetGen;
 
 /// <summary>
-/// Hooks into <see cref="Model.Fit"/>, as Keras's <c>tf.keras.callbacks.Callback</c>. The logs are the epoch's (or,
+/// Hooks into <c>Model.Fit</c>, as Keras's <c>tf.keras.callbacks.Callback</c>. The logs are the epoch's (or,
 /// at batch end, the running) values by their Keras names: <c>loss</c>, the metric (<c>accuracy</c>, ...), and at
 /// epoch end <c>val_loss</c> and <c>val_accuracy</c>; a callback may add entries (ReduceLROnPlateau adds <c>lr</c>),
 /// which the returned <see cref="History"/> records. Set <see cref="Model.StopTraining"/> to end training after the
@@ -12,7 +12,7 @@ namespace NetGen;
 /// </summary>
 public abstract class Callback
 {
-    /// <summary>The model being trained; set by <see cref="Model.Fit"/> before <see cref="OnTrainBegin"/>.</summary>
+    /// <summary>The model being trained; set by <c>Model.Fit</c> before <see cref="OnTrainBegin"/>.</summary>
     public Model Model { get; internal set; } = null!;
 
     /// <summary>Before the first epoch.</summary>
@@ -30,7 +30,7 @@ public abstract class Callback
     /// <summary>After batch <paramref name="batch"/> (0-based within the epoch); the logs hold the epoch's running means.</summary>
     public virtual void OnBatchEnd(int batch, IDictionary<string, double> logs) { }
 
-    /// <summary>When <see cref="Model.Fit"/> throws after <see cref="OnTrainBegin"/>: release what training holds (open files).</summary>
+    /// <summary>When <c>Model.Fit</c> throws after <see cref="OnTrainBegin"/>: release what training holds (open files).</summary>
     internal virtual void OnTrainAborted() { }
 
     /// <summary>Keras's mode argument: whether a larger monitored value is better.</summary>
@@ -280,7 +280,7 @@ public sealed class LearningRateScheduler : Callback
 
 /// <summary>
 /// Ends training when the loss becomes NaN or infinite, as Keras's <c>TerminateOnNaN</c>, instead of letting
-/// <see cref="Model.Fit"/> throw <see cref="TrainingDivergedException"/>. Unlike Keras, the diverged batch has not
+/// <c>Model.Fit</c> throw <see cref="TrainingDivergedException"/>. Unlike Keras, the diverged batch has not
 /// changed the weights: they are the ones from before it.
 /// </summary>
 public sealed class TerminateOnNaN : Callback

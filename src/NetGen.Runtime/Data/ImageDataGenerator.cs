@@ -1,0 +1,260 @@
+namespace NetGen.Data;
+
+/// <summary>How <see cref="ImageDataGenerator"/> fills points that a transform brings in from outside the image.</summary>
+public enum FillMode
+{
+    /// <summary>The nearest edge pixel (Keras's default, scipy's <c>nearest</c>).</summary>
+    Nearest,
+    /// <summary>The constant <see cref="ImageDataGenerator.Cval"/> for every neighbour outside the image.</summary>
+    Constant,
+}
+
+/// <summary>
+/// One image's random transform (Keras's <c>transform_parameters</c> dict): rotation and shear in degrees, shifts in
+/// pixels (Tx down the rows, Ty along the columns), zoom factors, flips. Name what differs from the identity, e.g.
+/// <c>new ImageTransform(Theta: 90)</c>; <c>default</c> has zoom factors 0, so use <see cref="Identity"/> instead.
+/// </summary>
+public readonly record struct ImageTransform(double Theta = 0, double Tx = 0, double Ty = 0, double Shear = 0, double Zx = 1, double Zy = 1,
+    bool FlipHorizontal = false, bool FlipVertical = false)
+{
+    /// <summary>The transform that changes nothing.</summary>
+    public static ImageTransform Identity => new(Zx: 1, Zy: 1);
+}
+
+/// <summary>
+/// Real-time data augmentation for (height, width, channels) images, as Keras 2's
+/// <c>tf.keras.preprocessing.image.ImageDataGenerator</c>: each sample gets a random affine transform (rotation,
+/// shifts, shear, zoom; bilinear, about the image centre as Keras places it), random flips, then standardisation
+/// (rescale, then per-sample centring and scaling). Use it with <see cref="Flow"/> and
+/// <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?)"/>. Draws come
+/// from NetGen's counter-based RNG, so a run is reproducible from its seed (they are not NumPy's draws).
+/// </summary>
+public sealed class ImageDataGenerator
+{
+    /// <summary>Multiplies every value (Keras's <c>rescale</c>; 0 means none), before the centring.</summary>
+    public float Rescale { get; init; }
+    /// <summary>Subtracts each sample's mean.</summary>
+    public bool SamplewiseCenter { get; init; }
+    /// <summary>Divides each sample by its standard deviation (+1e-6).</summary>
+    public bool SamplewiseStdNormalization { get; init; }
+    /// <summary>Rotation in degrees, uniform in [-range, range].</summary>
+    public double RotationRange { get; init; }
+    /// <summary>Horizontal shift: a fraction of the width if below 1, else pixels; uniform in [-range, range].</summary>
+    public double WidthShiftRange { get; init; }
+    /// <summary>Vertical shift: a fraction of the height if below 1, else pixels; uniform in [-range, range].</summary>
+    public double HeightShiftRange { get; init; }
+    /// <summary>Shear angle in degrees (counter-clockwise), uniform in [-range, range].</summary>
+    public double ShearRange { get; init; }
+    /// <summary>Zoom: each axis's factor uniform in [1 - range, 1 + range] (above 1 zooms out, as Keras).</summary>
+    public double ZoomRange { get; init; }
+    /// <summary>Flips half the images left-right.</summary>
+    public bool HorizontalFlip { get; init; }
+    /// <summary>Flips half the images upside down.</summary>
+    public bool VerticalFlip { get; init; }
+    /// <summary>How points outside the image are filled.</summary>
+    public FillMode FillMode { get; init; } = FillMode.Nearest;
+    /// <summary>The value for <see cref="FillMode.Constant"/>.</summary>
+    public float Cval { get; init; }
+
+    /// <summary>Batches of (x, y) for <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?)"/>, as Keras's <c>flow</c>.</summary>
+    /// <param name="x">Images, (samples, height, width, channels).</param>
+    /// <param name="y">Labels, one row per sample.</param>
+    /// <param name="batchSize">Samples per batch (the last batch of a pass may be smaller).</param>
+    /// <param name="shuffle">Reshuffle at every pass over the data.</param>
+    /// <param name="seed">Seed of the shuffling and the transforms; null uses the model's <see cref="Model.Seed"/>.</param>
+    public DataFlow Flow(Tensor x, Tensor y, int batchSize = 32, bool shuffle = true, ulong? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Rank != 4)
+            throw new ArgumentException($"ImageDataGenerator.Flow needs images (samples, height, width, channels) but x has shape {x.ShapeString}; reshape it, e.g. x.Reshape(-1, 28, 28, 1).", nameof(x));
+        if (y.Count != x.Count)
+            throw new ArgumentException($"y has {y.Count} samples but x has {x.Count}; they must match.", nameof(y));
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+        return new DataFlow(this, x, y, batchSize, shuffle, seed);
+    }
+
+    /// <summary>Keras's <c>get_random_transform</c>: draws one image's parameters from counters of <paramref name="key"/>.</summary>
+    public ImageTransform RandomTransform(int height, int width, ulong key)
+    {
+        double U(ulong k, double low, double high) => low + (high - low) * CounterRng.UniformOpen(key, k);
+        double theta = RotationRange != 0 ? U(0, -RotationRange, RotationRange) : 0;
+        double tx = HeightShiftRange != 0 ? U(1, -HeightShiftRange, HeightShiftRange) * (HeightShiftRange < 1 ? height : 1) : 0;
+        double ty = WidthShiftRange != 0 ? U(2, -WidthShiftRange, WidthShiftRange) * (WidthShiftRange < 1 ? width : 1) : 0;
+        double shear = ShearRange != 0 ? U(3, -ShearRange, ShearRange) : 0;
+        double zx = 1, zy = 1;
+        if (ZoomRange != 0)
+        {
+            zx = U(4, 1 - ZoomRange, 1 + ZoomRange);
+            zy = U(5, 1 - ZoomRange, 1 + ZoomRange);
+        }
+        bool flipH = HorizontalFlip && CounterRng.UniformOpen(key, 6) < 0.5;
+        bool flipV = VerticalFlip && CounterRng.UniformOpen(key, 7) < 0.5;
+        return new ImageTransform(theta, tx, ty, shear, zx, zy, flipH, flipV);
+    }
+
+    /// <summary>
+    /// Keras's <c>apply_transform</c> on one (height, width, channels) image: the affine part
+    /// (<c>apply_affine_transform</c>: rotation·shift·shear·zoom about the point (h/2 + 0.5, w/2 + 0.5), bilinear,
+    /// output pixel (i, j) reading the input at M·(i, j) + offset), then the flips. <paramref name="source"/> and
+    /// <paramref name="destination"/> must not overlap.
+    /// </summary>
+    public void ApplyTransform(ReadOnlySpan<float> source, Span<float> destination, int height, int width, int channels, in ImageTransform t)
+    {
+        int size = height * width * channels;
+        if (source.Length < size || destination.Length < size)
+            throw new ArgumentException($"An image of {height}x{width}x{channels} needs {size} values.");
+        var m = AffineMatrix(t, height, width);
+        if (m is null) source[..size].CopyTo(destination);
+        else
+        {
+            var (a, b, c, d, o0, o1) = m.Value;
+            for (int i = 0; i < height; i++)
+                for (int j = 0; j < width; j++)
+                {
+                    double r = a * i + b * j + o0, q = c * i + d * j + o1;
+                    int r0 = (int)Math.Floor(r), q0 = (int)Math.Floor(q);
+                    double fr = r - r0, fq = q - q0;
+                    for (int ch = 0; ch < channels; ch++)
+                    {
+                        double v = (1 - fr) * ((1 - fq) * Pixel(source, height, width, channels, r0, q0, ch) + fq * Pixel(source, height, width, channels, r0, q0 + 1, ch)) +
+                                   fr * ((1 - fq) * Pixel(source, height, width, channels, r0 + 1, q0, ch) + fq * Pixel(source, height, width, channels, r0 + 1, q0 + 1, ch));
+                        destination[(i * width + j) * channels + ch] = (float)v;
+                    }
+                }
+        }
+        if (t.FlipHorizontal)
+            for (int i = 0; i < height; i++)
+                for (int j = 0; j < width / 2; j++)
+                    for (int ch = 0; ch < channels; ch++)
+                        (destination[(i * width + j) * channels + ch], destination[(i * width + width - 1 - j) * channels + ch]) =
+                            (destination[(i * width + width - 1 - j) * channels + ch], destination[(i * width + j) * channels + ch]);
+        if (t.FlipVertical)
+            for (int i = 0; i < height / 2; i++)
+                for (int k = 0; k < width * channels; k++)
+                    (destination[i * width * channels + k], destination[(height - 1 - i) * width * channels + k]) =
+                        (destination[(height - 1 - i) * width * channels + k], destination[i * width * channels + k]);
+    }
+
+    /// <summary>
+    /// The 2x2 matrix and offset that map an output pixel to the input point it reads, or null for the identity:
+    /// Keras composes rotation, shift, shear and zoom (in that order) and centres them on (h/2 + 0.5, w/2 + 0.5).
+    /// </summary>
+    internal static (double A, double B, double C, double D, double O0, double O1)? AffineMatrix(in ImageTransform t, int height, int width)
+    {
+        if (t.Theta == 0 && t.Tx == 0 && t.Ty == 0 && t.Shear == 0 && t.Zx == 1 && t.Zy == 1) return null;
+        // [a b e; c d f; 0 0 1], starting from the identity.
+        double a = 1, b = 0, c = 0, d = 1, e = 0, f = 0;
+        void Then(double a2, double b2, double c2, double d2, double e2, double f2)
+        {
+            (a, b, c, d, e, f) = (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2, a * e2 + b * f2 + e, c * e2 + d * f2 + f);
+        }
+        if (t.Theta != 0)
+        {
+            double th = t.Theta * Math.PI / 180;
+            Then(Math.Cos(th), -Math.Sin(th), Math.Sin(th), Math.Cos(th), 0, 0);
+        }
+        if (t.Tx != 0 || t.Ty != 0) Then(1, 0, 0, 1, t.Tx, t.Ty);
+        if (t.Shear != 0)
+        {
+            double sh = t.Shear * Math.PI / 180;
+            Then(1, -Math.Sin(sh), 0, Math.Cos(sh), 0, 0);
+        }
+        if (t.Zx != 1 || t.Zy != 1) Then(t.Zx, 0, 0, t.Zy, 0, 0);
+        // offset·M·reset with o = (h/2 + 0.5, w/2 + 0.5) (keras transform_matrix_offset_center).
+        double ox = height / 2.0 + 0.5, oy = width / 2.0 + 0.5;
+        return (a, b, c, d, e - a * ox - b * oy + ox, f - c * ox - d * oy + oy);
+    }
+
+    private double Pixel(ReadOnlySpan<float> image, int height, int width, int channels, int r, int q, int ch)
+    {
+        if (r < 0 || r >= height || q < 0 || q >= width)
+        {
+            if (FillMode == FillMode.Constant) return Cval;
+            r = Math.Clamp(r, 0, height - 1);
+            q = Math.Clamp(q, 0, width - 1);
+        }
+        return image[(r * width + q) * channels + ch];
+    }
+
+    /// <summary>Keras's <c>standardize</c> on one sample, in place: rescale, then subtract the mean, then divide by std + 1e-6.</summary>
+    public void Standardize(Span<float> sample)
+    {
+        if (Rescale != 0)
+            for (int i = 0; i < sample.Length; i++) sample[i] *= Rescale;
+        if (!SamplewiseCenter && !SamplewiseStdNormalization) return;
+        double mean = 0;
+        foreach (float v in sample) mean += v;
+        mean /= sample.Length;
+        if (SamplewiseCenter)
+        {
+            for (int i = 0; i < sample.Length; i++) sample[i] = (float)(sample[i] - mean);
+            mean = 0;
+        }
+        if (SamplewiseStdNormalization)
+        {
+            double sq = 0;
+            foreach (float v in sample) sq += (v - mean) * (v - mean);
+            double scale = 1 / (Math.Sqrt(sq / sample.Length) + 1e-6);
+            for (int i = 0; i < sample.Length; i++) sample[i] = (float)(sample[i] * scale);
+        }
+    }
+
+    /// <summary>A copy of <paramref name="x"/> with every sample standardised (no random transform): for validation and test data.</summary>
+    public Tensor Standardize(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var copy = new Tensor((float[])x.Data.Clone(), x.Shape.ToArray());
+        int size = x.SampleSize;
+        for (int s = 0; s < x.Count; s++) Standardize(copy.Data.AsSpan(s * size, size));
+        return copy;
+    }
+
+    /// <summary>Transforms and standardises one sample in place (a flow's per-sample step).</summary>
+    internal void Augment(Span<float> sample, int height, int width, int channels, ulong key)
+    {
+        var t = RandomTransform(height, width, key);
+        if (AffineMatrix(t, height, width) is not null || t.FlipHorizontal || t.FlipVertical)
+        {
+            if (_source.Length < sample.Length) _source = new float[sample.Length];
+            var source = _source.AsSpan(0, sample.Length);
+            sample.CopyTo(source);
+            ApplyTransform(source, sample, height, width, channels, t);
+        }
+        Standardize(sample);
+    }
+
+    private float[] _source = [];
+}
+
+/// <summary>
+/// Batches drawn from arrays through an <see cref="ImageDataGenerator"/> (Keras's <c>NumpyArrayIterator</c>): passes
+/// over the data, reshuffled at each pass, every sample transformed as it is drawn.
+/// </summary>
+public sealed class DataFlow
+{
+    internal DataFlow(ImageDataGenerator generator, Tensor x, Tensor y, int batchSize, bool shuffle, ulong? seed)
+    {
+        Generator = generator;
+        X = x;
+        Y = y;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        Seed = seed;
+    }
+
+    /// <summary>The generator.</summary>
+    public ImageDataGenerator Generator { get; }
+    /// <summary>The images.</summary>
+    public Tensor X { get; }
+    /// <summary>The labels.</summary>
+    public Tensor Y { get; }
+    /// <summary>Samples per batch.</summary>
+    public int BatchSize { get; }
+    /// <summary>Whether each pass is reshuffled.</summary>
+    public bool Shuffle { get; }
+    /// <summary>The seed, or null for the model's.</summary>
+    public ulong? Seed { get; }
+    /// <summary>Batches in one pass over the data (Keras's <c>len(iterator)</c>).</summary>
+    public int BatchesPerPass => (X.Count + BatchSize - 1) / BatchSize;
+}
