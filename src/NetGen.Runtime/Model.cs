@@ -621,33 +621,30 @@ public abstract class Model : IDisposable
     public void SaveWeights(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        WeightsFile.Write(path, Info.Name, WeightsFile.Layout(Info.Summary), Info.TrainableParameterCount, GetWeights());
+        WeightsFile.Write(path, Info.Name, Info.WeightShapes, Info.TrainableParameterCount, GetWeights());
     }
 
     /// <summary>
-    /// Loads parameters written by <see cref="SaveWeights"/> from a network with the same layers (types, output shapes
-    /// and parameter counts; names may differ), as Keras's <c>load_weights</c>. A missing, corrupt or mismatched file
-    /// is an error naming the path, and leaves the weights as they were.
+    /// Loads parameters written by <see cref="SaveWeights"/> from a network whose layers have the same weight shapes
+    /// (names may differ), as Keras's <c>load_weights</c>. A missing, corrupt or mismatched file is an error naming the
+    /// path, and leaves the weights as they were.
     /// </summary>
     public void LoadWeights(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var (name, layout, trainable, weights) = WeightsFile.Read(path);
-        string expected = WeightsFile.Layout(Info.Summary);
-        if (layout != expected || weights.Length != Info.ParameterCount || trainable != Info.TrainableParameterCount)
+        var (name, shapes, trainable, weights) = WeightsFile.Read(path);
+        if (shapes != Info.WeightShapes || weights.Length != Info.ParameterCount || trainable != Info.TrainableParameterCount)
         {
-            string[] theirs = layout.Split('\n'), ours = expected.Split('\n');
+            string[] theirs = shapes.Split("; "), ours = Info.WeightShapes.Split("; ");
             int i = 0;
             while (i < theirs.Length && i < ours.Length && theirs[i] == ours[i]) i++;
             string where = i < theirs.Length && i < ours.Length
-                ? $"layer {i + 1} is {Row(theirs[i])} there but {Row(ours[i])} here"
-                : $"it has {theirs.Length} layers, {Info.Name} has {ours.Length}";
+                ? $"layer with weights #{i + 1} is {theirs[i]} there but {ours[i]} here"
+                : $"it has {theirs.Length} layers with weights, {Info.Name} has {ours.Length}";
             throw new InvalidDataException(
-                $"The weights file '{Path.GetFullPath(path)}' holds the weights of '{name}' ({weights.Length:N0} parameters), which does not match '{Info.Name}' ({Info.ParameterCount:N0} parameters): {where}.");
+                $"The weights file '{Path.GetFullPath(path)}' holds the weights of '{name}' ({weights.Length:N0} parameters), which do not fit '{Info.Name}' ({Info.ParameterCount:N0} parameters): {where}.");
         }
         SetWeights(weights);
-
-        static string Row(string layout) => string.Join(" ", layout.Split('|').Select((part, k) => k == 0 ? part : k == 2 ? part + " params" : part));
     }
 
     /// <summary>

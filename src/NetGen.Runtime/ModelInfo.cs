@@ -9,8 +9,9 @@ public sealed class ModelInfo
     public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainableParameterCount,
         int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
-        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary)
+        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "")
     {
+        WeightShapes = weightShapes;
         Name = name;
         InputShape = inputShape;
         OutputShape = outputShape;
@@ -65,6 +66,8 @@ public sealed class ModelInfo
     public ActivationFunction OutputActivation { get; }
     /// <summary>The Keras-style summary.</summary>
     public string Summary { get; }
+    /// <summary>Each layer with weights: its type and weight shapes, e.g. <c>Conv2D (3, 3, 1, 32) (32,); BatchNormalization (32,) (32,) (32,) (32,)</c>.</summary>
+    public string WeightShapes { get; }
     /// <summary>The memory plan.</summary>
     public MemoryPlan Plan { get; }
 

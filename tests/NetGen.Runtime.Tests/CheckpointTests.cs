@@ -4,9 +4,22 @@ namespace NetGen.Tests;
 
 [Network(6)]
 [Dense(4, Name = "first")]
-[BatchNormalization]
+[BatchNormalization(Name = "bn")]
 [Dense(3, Activation = Activation.Softmax)]
 public partial class BnTinyRenamedNet;
+
+// The same output shapes and parameter counts, different kernels: (3, 1) against (1, 3).
+[Network(6, 6, 2)]
+[Conv2D(3, 3, 1, Padding = Padding.Same)]
+[Flatten]
+[Dense(2)]
+public partial class TallKernelNet;
+
+[Network(6, 6, 2)]
+[Conv2D(3, 1, 3, Padding = Padding.Same)]
+[Flatten]
+[Dense(2)]
+public partial class WideKernelNet;
 
 [Network(6)]
 [Dense(5)]
@@ -89,7 +102,15 @@ public sealed class CheckpointTests : IDisposable
         wider.SaveWeights(widerPath);
         var mismatch = Assert.Throws<InvalidDataException>(() => m.LoadWeights(widerPath));
         Assert.Contains(widerPath, mismatch.Message);
-        Assert.Contains("layer 1 is Dense (None, 5) 35 params there but Dense (None, 4) 28 params here", mismatch.Message);
+        Assert.Contains("layer with weights #1 is Dense (6, 5) (5,) there but Dense (6, 4) (4,) here", mismatch.Message);
+
+        using var tall = new TallKernelNet();
+        using var wide = new WideKernelNet();
+        Assert.Equal(tall.Summary().Split('\n').Skip(1), wide.Summary().Split('\n').Skip(1)); // the summaries cannot tell them apart
+        string tallPath = Path.Combine(_dir, "tall.ngw");
+        tall.SaveWeights(tallPath);
+        Assert.Contains("Conv2D (3, 1, 2, 3) (3,) there but Conv2D (1, 3, 2, 3) (3,) here",
+            Assert.Throws<InvalidDataException>(() => wide.LoadWeights(tallPath)).Message);
 
         Assert.Equal(before, m.GetWeights()); // nothing was half-loaded
 
@@ -107,6 +128,10 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("val_acc", Assert.Throws<ArgumentException>(() => ModelCheckpoint.FormatPath("{val_acc:.2f}", 1, logs)).Message);
         Assert.Throws<ArgumentException>(() => ModelCheckpoint.FormatPath("{val_loss:d}", 1, logs));
         Assert.Throws<ArgumentException>(() => ModelCheckpoint.FormatPath("{epoch:.q}", 1, logs));
+        Assert.Throws<ArgumentException>(() => ModelCheckpoint.FormatPath("x}y", 1, logs));
+        Assert.Equal("007", ModelCheckpoint.FormatPath("{epoch:03}", 7, logs));
+        var odd = new Dictionary<string, double> { ["lr"] = 1e-5, ["v"] = double.NaN, ["w"] = 3 };
+        Assert.Equal("1e-05_nan_3.0", ModelCheckpoint.FormatPath("{lr}_{v:.2f}_{w}", 1, odd)); // Python's repr and format
 
         using var m = Trained();
         var every = new ModelCheckpoint(Path.Combine(_dir, "e{epoch:02d}.ngw"), saveBestOnly: false) { Model = m };
@@ -132,6 +157,23 @@ public sealed class CheckpointTests : IDisposable
         }
         Assert.Equal([1, 3, 4], saved);
         Assert.Equal(0.5, cb.Best);
+
+        // As Keras, the best value carries over to the next Fit: a worse epoch there does not replace the best file.
+        var w2 = m.GetWeights();
+        w2[0] = 99;
+        m.SetWeights(w2);
+        cb.OnTrainBegin();
+        cb.OnEpochEnd(0, new Dictionary<string, double> { ["val_loss"] = 0.7 });
+        using (var probe = new BnTinyNet())
+        {
+            probe.LoadWeights(best);
+            Assert.Equal(3f, probe.GetWeights()[0]);
+        }
+
+        // The folder of a checkpoint path is created, as Keras does.
+        var nested = new ModelCheckpoint(Path.Combine(_dir, "runs", "a", "w{epoch}.ngw")) { Model = m };
+        nested.OnEpochEnd(1, new Dictionary<string, double> { ["val_loss"] = 1 });
+        Assert.True(File.Exists(Path.Combine(_dir, "runs", "a", "w2.ngw")));
     }
 
     [Fact]

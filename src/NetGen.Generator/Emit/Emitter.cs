@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 
@@ -155,7 +157,8 @@ internal static partial class Emitter
             : "ZI" + I(layers.Length);
         w.WriteLine("logitsInferenceSlot: " + inferLogits + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
-        w.WriteLine("summary: SummaryText);");
+        w.WriteLine("summary: SummaryText,");
+        w.WriteLine("weightShapes: " + Literal(WeightShapes(net)) + ");");
         w.Unindent();
         w.WriteLine();
         w.WriteLine("/// <summary>Bytes of parameters, gradients, optimizer state and activations, for a batch size.</summary>");
@@ -199,6 +202,34 @@ internal static partial class Emitter
                     InitializerNames[l.Spec.BiasInitializer] + ", fanIn: " + I(l.BiasCount) + ", fanOut: " + I(l.BiasCount) + ", seed, stream: " + I(2 * l.Index + 1) + ");");
         }
         w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Each layer with weights, in order: its type and the shape of each weight (kernel(s), bias, then for batch norm
+    /// γ, β, moving mean and variance). Weights files record it, so only a network with the same layers loads them.
+    /// </summary>
+    private static string WeightShapes(ResolvedNetwork net)
+    {
+        var parts = new List<string>();
+        foreach (var l in net.Layers)
+        {
+            if (l.ParamCount == 0) continue;
+            int c = l.LastInput, f = l.LastOutput, kh = l.Spec.KernelH, kw = l.Spec.KernelW, dm = l.Spec.DepthMultiplier;
+            var shapes = new List<int[]>();
+            switch (l.Spec.Kind)
+            {
+                case LayerKind.DepthwiseConv2D: shapes.Add([kh, kw, c, dm]); break;
+                case LayerKind.SeparableConv2D: shapes.Add([kh, kw, c, dm]); shapes.Add([1, 1, c * dm, f]); break;
+                case LayerKind.Conv2DTranspose: shapes.Add([kh, kw, f, c]); break;
+                case LayerKind.Conv2D: shapes.Add([kh, kw, c, f]); break;
+                case LayerKind.BatchNormalization: if (l.KernelCount > 0) shapes.Add([f]); break;
+                default: if (l.KernelCount > 0) shapes.Add([c, f]); break;
+            }
+            if (l.BiasCount > 0) shapes.Add([l.BiasCount]);
+            if (l.StateCount > 0) { shapes.Add([f]); shapes.Add([f]); }
+            parts.Add(l.TypeName + " " + string.Join(" ", shapes.Select(s => ShapeMath.Tuple(s))));
+        }
+        return string.Join("; ", parts);
     }
 
     private static string KernelName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Gamma" : "Kernel";

@@ -312,7 +312,6 @@ public sealed class ModelCheckpoint : Callback
     private readonly string _filepath, _monitor;
     private readonly bool _saveBestOnly, _maximize;
     private readonly int _verbose;
-    private readonly double? _initialValueThreshold;
     private double _best;
 
     /// <summary>Keras's <c>ModelCheckpoint</c>, same defaults.</summary>
@@ -330,16 +329,11 @@ public sealed class ModelCheckpoint : Callback
         _verbose = verbose;
         _saveBestOnly = saveBestOnly;
         _maximize = Maximizes(mode, monitor.Contains("acc", StringComparison.Ordinal) || monitor.StartsWith("fmeasure", StringComparison.Ordinal));
-        _initialValueThreshold = initialValueThreshold;
         _best = initialValueThreshold ?? (_maximize ? double.NegativeInfinity : double.PositiveInfinity);
     }
 
-    /// <summary>The best monitored value so far (±∞ before the first).</summary>
+    /// <summary>The best monitored value so far (±∞ before the first). As Keras, it carries over to a later Fit with this callback.</summary>
     public double Best => _best;
-
-    /// <inheritdoc/>
-    public override void OnTrainBegin() =>
-        _best = _initialValueThreshold ?? (_maximize ? double.NegativeInfinity : double.PositiveInfinity);
 
     /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, IDictionary<string, double> logs)
@@ -347,8 +341,8 @@ public sealed class ModelCheckpoint : Callback
         string path = FormatPath(_filepath, epoch + 1, logs);
         if (!_saveBestOnly)
         {
-            if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1:D5}: saving model to {path}");
-            Model.SaveWeights(path);
+            if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: saving model to {path}");
+            Save(path);
             return;
         }
         if (!logs.TryGetValue(_monitor, out double current))
@@ -359,12 +353,37 @@ public sealed class ModelCheckpoint : Callback
         if (_maximize ? current > _best : current < _best)
         {
             if (_verbose > 0)
-                Console.WriteLine(FormattableString.Invariant($"\nEpoch {epoch + 1:D5}: {_monitor} improved from {_best:F5} to {current:F5}, saving model to {path}"));
+                Console.WriteLine($"\nEpoch {epoch + 1}: {_monitor} improved from {Fixed(_best, 5)} to {Fixed(current, 5)}, saving model to {path}");
             _best = current;
-            Model.SaveWeights(path);
+            Save(path);
         }
         else if (_verbose > 0)
-            Console.WriteLine(FormattableString.Invariant($"\nEpoch {epoch + 1:D5}: {_monitor} did not improve from {_best:F5}"));
+            Console.WriteLine($"\nEpoch {epoch + 1}: {_monitor} did not improve from {Fixed(_best, 5)}");
+    }
+
+    /// <summary>Saves, creating the folder first as Keras does.</summary>
+    private void Save(string path)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+        Model.SaveWeights(path);
+    }
+
+    /// <summary>Python's <c>format(v, '.Nf')</c>: fixed digits, and nan, inf, -inf.</summary>
+    private static string Fixed(double v, int digits) =>
+        double.IsNaN(v) ? "nan" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf") : v.ToString("F" + digits, CultureInfo.InvariantCulture);
+
+    /// <summary>Python's <c>repr(float)</c> (shortest round trip, e.g. 1e-05, 0.5, 3.0), and nan, inf, -inf.</summary>
+    private static string PythonRepr(double v)
+    {
+        if (double.IsNaN(v) || double.IsInfinity(v)) return Fixed(v, 0);
+        string r = v.ToString("R", CultureInfo.InvariantCulture);
+        int e = r.IndexOf('E');
+        if (e < 0) return r.Contains('.') ? r : r + ".0";
+        string exponent = r[(e + 1)..];
+        char sign = exponent[0] == '-' ? '-' : '+';
+        string digits = exponent.TrimStart('+', '-');
+        return r[..e] + "e" + sign + digits.PadLeft(2, '0');
     }
 
     /// <summary>
@@ -378,6 +397,7 @@ public sealed class ModelCheckpoint : Callback
         {
             char ch = filepath[i];
             if ((ch == '{' || ch == '}') && i + 1 < filepath.Length && filepath[i + 1] == ch) { sb.Append(ch); i++; continue; }
+            if (ch == '}') throw new ArgumentException($"The checkpoint path '{filepath}' has a single '}}': write '}}}}' for one.", nameof(filepath));
             if (ch != '{') { sb.Append(ch); continue; }
             int end = filepath.IndexOf('}', i);
             if (end < 0) throw new ArgumentException($"The checkpoint path '{filepath}' has a '{{' without its '}}'.", nameof(filepath));
@@ -396,7 +416,8 @@ public sealed class ModelCheckpoint : Callback
 
     private static string FormatValue(double value, string spec, bool integer, string filepath)
     {
-        if (spec.Length == 0) return integer ? ((long)value).ToString(CultureInfo.InvariantCulture) : Show(value);
+        if (spec.Length == 0) return integer ? ((long)value).ToString(CultureInfo.InvariantCulture) : PythonRepr(value);
+        if (integer && char.IsDigit(spec[^1])) spec += "d"; // {epoch:03} formats an int as {epoch:03d}
         var bad = new ArgumentException(
             $"The checkpoint path '{filepath}' uses the format spec '{spec}'; use [0][width][.precision] with d (the epoch), f or e, e.g. {{epoch:02d}} or {{val_loss:.2f}}.",
             nameof(filepath));
@@ -413,6 +434,7 @@ public sealed class ModelCheckpoint : Callback
         string text = kind switch
         {
             'd' => ((long)value).ToString(CultureInfo.InvariantCulture),
+            'f' or 'e' when !double.IsFinite(value) => Fixed(value, 0),
             'f' => value.ToString("F" + precision, CultureInfo.InvariantCulture),
             'e' => value.ToString((precision == 0 ? "0" : "0." + new string('0', precision)) + "e+00", CultureInfo.InvariantCulture),
             _ => throw bad,

@@ -5,8 +5,8 @@ using System.Text;
 namespace NetGen;
 
 /// <summary>
-/// The weights file of <see cref="Model.SaveWeights"/>: the magic <c>NETGENW1</c>, the network's name and layer
-/// layout (each summary row's type, output shape and parameter count), the parameter counts, every parameter
+/// The weights file of <see cref="Model.SaveWeights"/>: the magic <c>NETGENW1</c>, the network's name and the shapes
+/// of its weights (<see cref="ModelInfo.WeightShapes"/>), the parameter counts, every parameter
 /// (trainable ones first, then the moving statistics) as little-endian float32, and a SHA-256 of all that, so a
 /// truncated or modified file is detected. Written to a temporary file and moved into place, so an existing file is
 /// never left half-written.
@@ -16,29 +16,12 @@ internal static class WeightsFile
     private static readonly byte[] Magic = "NETGENW1"u8.ToArray();
     private const int HashBytes = 32;
 
-    /// <summary>The layer layout of a Keras summary: one "type|output shape|params" line per layer row, names left out.</summary>
-    public static string Layout(string summary)
-    {
-        var rows = new List<string>();
-        bool inTable = false;
-        foreach (string line in summary.Split('\n'))
-        {
-            if (line.StartsWith('=')) { if (inTable) break; inTable = true; continue; }
-            if (!inTable || line.StartsWith('_') || line.Length < 56) continue;
-            string first = line[..29];
-            int open = first.LastIndexOf('('), close = first.LastIndexOf(')');
-            string type = open >= 0 && close > open ? first[(open + 1)..close] : first.Trim();
-            rows.Add(type + "|" + line[29..55].Trim() + "|" + line[55..].Trim());
-        }
-        return string.Join("\n", rows);
-    }
-
-    public static void Write(string path, string name, string layout, int trainable, float[] weights)
+    public static void Write(string path, string name, string weightShapes, int trainable, float[] weights)
     {
         var body = new MemoryStream();
         body.Write(Magic);
         WriteString(body, name);
-        WriteString(body, layout);
+        WriteString(body, weightShapes);
         WriteInt(body, weights.Length);
         WriteInt(body, trainable);
         var floats = new byte[4 * weights.Length];
@@ -47,10 +30,16 @@ internal static class WeightsFile
         body.Write(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
 
         string full = Path.GetFullPath(path);
-        string temporary = full + ".tmp-" + Guid.NewGuid().ToString("N");
+        // A short name beside the target (a long target name must not push it past the file-name limit), flushed to
+        // the disk before it replaces the target, so a crash leaves the old file or the new one, never a torn one.
+        string temporary = Path.Combine(Path.GetDirectoryName(full) ?? ".", ".ngw-" + Guid.NewGuid().ToString("N")[..12] + ".tmp");
         try
         {
-            File.WriteAllBytes(temporary, body.ToArray());
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.Write(body.GetBuffer(), 0, (int)body.Length);
+                file.Flush(flushToDisk: true);
+            }
             File.Move(temporary, full, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -60,7 +49,7 @@ internal static class WeightsFile
         }
     }
 
-    public static (string Name, string Layout, int Trainable, float[] Weights) Read(string path)
+    public static (string Name, string WeightShapes, int Trainable, float[] Weights) Read(string path)
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"No weights file at '{full}'.", full);
@@ -74,13 +63,13 @@ internal static class WeightsFile
         {
             int at = Magic.Length;
             string name = ReadString(bytes, ref at);
-            string layout = ReadString(bytes, ref at);
+            string weightShapes = ReadString(bytes, ref at);
             int count = ReadInt(bytes, ref at), trainable = ReadInt(bytes, ref at);
             if (count < 0 || trainable < 0 || trainable > count || at + 4L * count != bytes.Length - HashBytes)
                 throw new InvalidDataException("inconsistent parameter counts");
             var weights = new float[count];
             for (int i = 0; i < count; i++) weights[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at + 4 * i));
-            return (name, layout, trainable, weights);
+            return (name, weightShapes, trainable, weights);
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or DecoderFallbackException)
         {
