@@ -28,6 +28,7 @@ public abstract class Model : IDisposable
     private float[] _inputStaging = [];
     private float[] _labelStaging = [];
     private int[] _order = [];
+    private int[] _passOrder = []; // Fit's shuffled order of the current pass over the data
     private int _epoch, _batchIndex;
 
     /// <summary>Generated: shapes, plan and summary of this network.</summary>
@@ -378,10 +379,10 @@ public abstract class Model : IDisposable
     {
         ArgumentNullException.ThrowIfNull(flow);
         RequireCompiled();
-        CheckInput(flow.X, "flow.X");
-        CheckLabels(flow.X, flow.Y, "flow.Y");
         if (Info.InputShape.Count != 3)
             throw new ArgumentException($"An ImageDataGenerator flow needs a network on (height, width, channels) images; {Info.Name} takes {KerasShape(Info.InputShape)}.", nameof(flow));
+        CheckInput(flow.X, "flow.X");
+        CheckLabels(flow.X, flow.Y, "flow.Y");
         if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
         if (validationData is { } v)
         {
@@ -439,11 +440,13 @@ public abstract class Model : IDisposable
                     int within = (int)(global % perPass), start = within * batchSize, batch = Math.Min(batchSize, n - start);
                     if (pass != orderPass)
                     {
-                        EnsureOrder(n);
-                        if (shuffle) Shuffle(_order.AsSpan(0, n), CounterRng.Key(seed, ulong.MaxValue - 1, (ulong)pass));
+                        // Its own index buffer: validation, Predict or TrainOnBatch in a callback reuse _order.
+                        if (_passOrder.Length < n) _passOrder = new int[n];
+                        for (int i = 0; i < n; i++) _passOrder[i] = i;
+                        if (shuffle) Shuffle(_passOrder.AsSpan(0, n), CounterRng.Key(seed, ulong.MaxValue - 1, (ulong)pass));
                         orderPass = pass;
                     }
-                    LoadBatch(x, y, _order.AsSpan(start, batch), batch, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
+                    LoadBatch(x, y, _passOrder.AsSpan(start, batch), batch, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
                     float loss;
                     try
                     {

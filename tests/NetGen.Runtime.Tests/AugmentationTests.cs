@@ -20,7 +20,7 @@ public class AugmentationTests
     /// Keras: M = R(θ)·T(tx, ty)·Sh(shear)·Z(zx, zy) as 3x3 matrices, centred with o = (h/2 + 0.5, w/2 + 0.5), then
     /// scipy.ndimage.affine_transform(order=1, mode='nearest'): out[i, j] = bilinear(in, M·(i, j, 1)), indices clamped.
     /// </summary>
-    private static double[] Reference(float[] image, int h, int w, int c, ImageTransform t)
+    private static double[] Reference(float[] image, int h, int w, int c, ImageTransform t, double? cval = null)
     {
         static double[,] Mul(double[,] a, double[,] b)
         {
@@ -43,6 +43,11 @@ public class AugmentationTests
             for (int j = 0; j < w; j++)
             {
                 double r = m[0, 0] * i + m[0, 1] * j + m[0, 2], q = m[1, 0] * i + m[1, 1] * j + m[1, 2];
+                if (cval is { } fill && (r < 0 || r > h - 1 || q < 0 || q > w - 1)) // scipy 'constant': outside is cval
+                {
+                    for (int ch = 0; ch < c; ch++) result[(i * w + j) * c + ch] = fill;
+                    continue;
+                }
                 int r0 = (int)Math.Floor(r), q0 = (int)Math.Floor(q);
                 double fr = r - r0, fq = q - q0;
                 for (int ch = 0; ch < c; ch++)
@@ -87,6 +92,18 @@ public class AugmentationTests
         Num.Close(Reference(image, h, w, c, t), actual, 1e-6, 1e-5, $"transform {t}");
     }
 
+    [Theory]
+    [MemberData(nameof(Transforms))]
+    public void ConstantFillMatchesScipyConstantMode(double theta, double tx, double ty, double shear, double zx, double zy, bool flipH, bool flipV)
+    {
+        const int h = 9, w = 7, c = 2;
+        var image = Num.Uniform(h * w * c, 4, -1, 1);
+        var t = new ImageTransform(theta, tx, ty, shear, zx, zy, flipH, flipV);
+        var actual = new float[image.Length];
+        new ImageDataGenerator { FillMode = FillMode.Constant, Cval = -3 }.ApplyTransform(image, actual, h, w, c, t);
+        Num.Close(Reference(image, h, w, c, t, cval: -3), actual, 1e-6, 1e-5, $"constant {t}");
+    }
+
     [Fact]
     public void WholePixelShiftsMoveTheContentAndRepeatTheEdge()
     {
@@ -102,6 +119,12 @@ public class AugmentationTests
         constant.ApplyTransform(image, shifted, h, w, 1, new ImageTransform(Ty: -1));
         for (int i = 0; i < h; i++) Assert.Equal(-7f, shifted[i * w]); // column 0 reads column -1: outside
         Assert.Equal(image[0], shifted[1]);
+
+        // Half a pixel down (scipy, checked with scipy 1.10): the last row reads row 3.5, outside: cval, not a blend.
+        var ramp = Enumerable.Range(0, 16).Select(v => (float)v).ToArray();
+        var half = new float[16];
+        new ImageDataGenerator { FillMode = FillMode.Constant, Cval = -1 }.ApplyTransform(ramp, half, 4, 4, 1, new ImageTransform(Tx: 0.5));
+        Assert.Equal([2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, -1f, -1f, -1f, -1f], half);
     }
 
     [Fact]
@@ -149,6 +172,11 @@ public class AugmentationTests
             Assert.Equal((raw[5] - rawMean) / (rawStd + 1e-6), v[5], 1e-5);
         }
         Assert.NotSame(x.Data, s.Data);
+
+        // samplewise_std_normalization alone centres too, as Keras forces samplewise_center with it.
+        var alone = new ImageDataGenerator { SamplewiseStdNormalization = true }.Standardize(new Tensor([1f, 2f, 3f, 4f], 1, 2, 2, 1));
+        Assert.Equal(0, alone.Data.Sum(), 1e-6);
+        Assert.Equal(-1.5 / (Math.Sqrt(1.25) + 1e-6), alone.Data[0], 1e-6);
     }
 
     private static (Tensor X, Tensor Y) Images(int n)
@@ -192,8 +220,27 @@ public class AugmentationTests
         plain.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
         plain.Fit(x, y, epochs: 2, batchSize: 6, verbose: 0);
         Assert.NotEqual(plain.GetWeights(), Train(1000, 0));
-        // stepsPerEpoch beyond one pass (4 batches of 6 over 20 samples) keeps drawing, across passes.
-        Assert.NotEqual(Train(1000, 0), Train(1000, 7));
+    }
+
+    [Fact]
+    public void PassesContinueAcrossEpochsWhateverTheValidation()
+    {
+        // 20 samples in batches of 6: 4 batches a pass. Epochs of 3 batches cut the passes anywhere; the batches are
+        // still those of one long run (each pass shuffled on its own), and validating between epochs changes nothing.
+        var (x, y) = Images(20);
+        var g = new ImageDataGenerator { RotationRange = 15, HorizontalFlip = true };
+        float[] Train(int epochs, int steps, bool validate)
+        {
+            using var m = new AugmentNet { Seed = 6 };
+            m.Compile(new SGD(0.05f), Loss.CategoricalCrossEntropy);
+            m.Fit(g.Flow(x, y, batchSize: 6, seed: 3), epochs: epochs, stepsPerEpoch: steps, verbose: 0,
+                validationData: validate ? (x.Slice(0, 13), y.Slice(0, 13)) : null);
+            return m.GetWeights();
+        }
+        var oneRun = Train(1, 9, false);
+        Assert.Equal(oneRun, Train(3, 3, false));
+        Assert.Equal(oneRun, Train(3, 3, true));
+        Assert.NotEqual(oneRun, Train(1, 8, false)); // it did train on the 9th batch
     }
 
     [Fact]

@@ -5,7 +5,10 @@ public enum FillMode
 {
     /// <summary>The nearest edge pixel (Keras's default, scipy's <c>nearest</c>).</summary>
     Nearest,
-    /// <summary>The constant <see cref="ImageDataGenerator.Cval"/> for every neighbour outside the image.</summary>
+    /// <summary>
+    /// <see cref="ImageDataGenerator.Cval"/> for every point outside the image (scipy's <c>constant</c>: points inside
+    /// are interpolated from the image alone).
+    /// </summary>
     Constant,
 }
 
@@ -23,7 +26,8 @@ public readonly record struct ImageTransform(double Theta = 0, double Tx = 0, do
 
 /// <summary>
 /// Real-time data augmentation for (height, width, channels) images, as Keras 2's
-/// <c>tf.keras.preprocessing.image.ImageDataGenerator</c>: each sample gets a random affine transform (rotation,
+/// <c>tf.keras.preprocessing.image.ImageDataGenerator</c> (keras_preprocessing up to 1.1.2, the Keras 2 releases:
+/// centre at (h/2 + 0.5, w/2 + 0.5), no axis swap): each sample gets a random affine transform (rotation,
 /// shifts, shear, zoom; bilinear, about the image centre as Keras places it), random flips, then standardisation
 /// (rescale, then per-sample centring and scaling). Use it with <see cref="Flow"/> and
 /// <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?)"/>. Draws come
@@ -35,13 +39,13 @@ public sealed class ImageDataGenerator
     public float Rescale { get; init; }
     /// <summary>Subtracts each sample's mean.</summary>
     public bool SamplewiseCenter { get; init; }
-    /// <summary>Divides each sample by its standard deviation (+1e-6).</summary>
+    /// <summary>Divides each sample by its standard deviation (+1e-6); implies <see cref="SamplewiseCenter"/>, as Keras.</summary>
     public bool SamplewiseStdNormalization { get; init; }
     /// <summary>Rotation in degrees, uniform in [-range, range].</summary>
     public double RotationRange { get; init; }
-    /// <summary>Horizontal shift: a fraction of the width if below 1, else pixels; uniform in [-range, range].</summary>
+    /// <summary>Horizontal shift: a fraction of the width if below 1, else pixels; uniform in [-range, range] (Keras's float form).</summary>
     public double WidthShiftRange { get; init; }
-    /// <summary>Vertical shift: a fraction of the height if below 1, else pixels; uniform in [-range, range].</summary>
+    /// <summary>Vertical shift: a fraction of the height if below 1, else pixels; uniform in [-range, range] (Keras's float form).</summary>
     public double HeightShiftRange { get; init; }
     /// <summary>Shear angle in degrees (counter-clockwise), uniform in [-range, range].</summary>
     public double ShearRange { get; init; }
@@ -113,6 +117,11 @@ public sealed class ImageDataGenerator
                 for (int j = 0; j < width; j++)
                 {
                     double r = a * i + b * j + o0, q = c * i + d * j + o1;
+                    if (FillMode == FillMode.Constant && (r < 0 || r > height - 1 || q < 0 || q > width - 1))
+                    {
+                        for (int ch = 0; ch < channels; ch++) destination[(i * width + j) * channels + ch] = Cval;
+                        continue;
+                    }
                     int r0 = (int)Math.Floor(r), q0 = (int)Math.Floor(q);
                     double fr = r - r0, fq = q - q0;
                     for (int ch = 0; ch < channels; ch++)
@@ -166,16 +175,9 @@ public sealed class ImageDataGenerator
         return (a, b, c, d, e - a * ox - b * oy + ox, f - c * ox - d * oy + oy);
     }
 
-    private double Pixel(ReadOnlySpan<float> image, int height, int width, int channels, int r, int q, int ch)
-    {
-        if (r < 0 || r >= height || q < 0 || q >= width)
-        {
-            if (FillMode == FillMode.Constant) return Cval;
-            r = Math.Clamp(r, 0, height - 1);
-            q = Math.Clamp(q, 0, width - 1);
-        }
-        return image[(r * width + q) * channels + ch];
-    }
+    /// <summary>A pixel, with indices clamped to the image (the neighbours of points on or past the edge).</summary>
+    private static double Pixel(ReadOnlySpan<float> image, int height, int width, int channels, int r, int q, int ch) =>
+        image[(Math.Clamp(r, 0, height - 1) * width + Math.Clamp(q, 0, width - 1)) * channels + ch];
 
     /// <summary>Keras's <c>standardize</c> on one sample, in place: rescale, then subtract the mean, then divide by std + 1e-6.</summary>
     public void Standardize(Span<float> sample)
@@ -186,21 +188,22 @@ public sealed class ImageDataGenerator
         double mean = 0;
         foreach (float v in sample) mean += v;
         mean /= sample.Length;
-        if (SamplewiseCenter)
-        {
-            for (int i = 0; i < sample.Length; i++) sample[i] = (float)(sample[i] - mean);
-            mean = 0;
-        }
+        // Centred either way: Keras turns samplewise_center on with samplewise_std_normalization.
+        for (int i = 0; i < sample.Length; i++) sample[i] = (float)(sample[i] - mean);
         if (SamplewiseStdNormalization)
         {
             double sq = 0;
-            foreach (float v in sample) sq += (v - mean) * (v - mean);
+            foreach (float v in sample) sq += (double)v * v;
             double scale = 1 / (Math.Sqrt(sq / sample.Length) + 1e-6);
             for (int i = 0; i < sample.Length; i++) sample[i] = (float)(sample[i] * scale);
         }
     }
 
-    /// <summary>A copy of <paramref name="x"/> with every sample standardised (no random transform): for validation and test data.</summary>
+    /// <summary>
+    /// A copy of <paramref name="x"/> with every sample standardised on its own (no random transform), as a flow does
+    /// for each sample: for validation and test data. (Keras's <c>standardize</c> called on a whole array would take one
+    /// mean and std over all of it.)
+    /// </summary>
     public Tensor Standardize(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -216,15 +219,15 @@ public sealed class ImageDataGenerator
         var t = RandomTransform(height, width, key);
         if (AffineMatrix(t, height, width) is not null || t.FlipHorizontal || t.FlipVertical)
         {
-            if (_source.Length < sample.Length) _source = new float[sample.Length];
-            var source = _source.AsSpan(0, sample.Length);
+            // A pooled copy of the sample (not a field: one generator may serve several models on several threads).
+            float[] rented = System.Buffers.ArrayPool<float>.Shared.Rent(sample.Length);
+            var source = rented.AsSpan(0, sample.Length);
             sample.CopyTo(source);
             ApplyTransform(source, sample, height, width, channels, t);
+            System.Buffers.ArrayPool<float>.Shared.Return(rented);
         }
         Standardize(sample);
     }
-
-    private float[] _source = [];
 }
 
 /// <summary>
