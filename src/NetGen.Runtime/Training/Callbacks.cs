@@ -238,7 +238,7 @@ public sealed class ReduceLROnPlateau : Callback
             {
                 float reduced = (float)Math.Max(lr * _factor, _minLr); // in double, rounded once, as Keras
                 LearningRate = reduced;
-                if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {Show(reduced)}.");
+                if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {Show(Logged(reduced))}.");
                 _cooldownCounter = _cooldown;
                 _wait = 0;
             }
@@ -271,7 +271,7 @@ public sealed class LearningRateScheduler : Callback
         if (!float.IsFinite(lr) || lr < 0)
             throw new InvalidOperationException($"The learning-rate schedule returned {Show(lr)} for epoch {epoch}; it must return a finite rate of 0 or more.");
         LearningRate = lr;
-        if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {Show(lr)}.");
+        if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {Show(Logged(lr))}.");
     }
 
     /// <inheritdoc/>
