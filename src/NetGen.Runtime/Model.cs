@@ -496,7 +496,9 @@ public abstract class Model : IDisposable
                 {
                     string line = ProgressLine(Math.Max(ran, 1), steps, clock.Elapsed, epochLoss, epochAccuracy, final: true);
                     foreach (var (name, value) in logs)
-                        if (name != "loss" && name != MetricName) line += $" - {name}: " + Number(value);
+                        if (name != "loss" && name != MetricName)
+                            // A learning rate is a float32 in Keras: 0.001f shows as 0.0010 (it is above 1e-3), not 1.0000e-03.
+                            line += $" - {name}: " + Number(name == "lr" ? (double)(float)value : value);
                     Console.WriteLine((live ? "\r" : "") + line);
                 }
                 foreach (var (name, value) in logs) history.Add(name, value);

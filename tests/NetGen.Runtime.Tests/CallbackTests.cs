@@ -216,6 +216,31 @@ public class CallbackTests
     }
 
     [Fact]
+    public void TheEpochLineShowsWhatCallbacksLoggedAsKerasDoes()
+    {
+        var (x, y) = Data(32, 8);
+        using var m = Compiled(0.001f);
+        var console = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            m.Fit(x, y, epochs: 2, batchSize: 16, verbose: 2, validationData: (x, y),
+                callbacks: [new ReduceLROnPlateau(monitor: "loss", patience: 0, minDelta: 10, verbose: 1)]);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        string[] lines = captured.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Epoch 2's reduction message comes before its line, which shows the rate it trained with (float32 0.001: 0.0010).
+        // (0.001f · 0.1 in double, then to float32, as Keras: 1.00000005e-4, not 0.0001f.)
+        int message = Array.FindIndex(lines, l => l == "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.000100000005.");
+        Assert.True(message > 0, captured.ToString());
+        Assert.Matches(@"^2/2 \[=+\] - .* - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+ - lr: 0\.0010$", lines[message + 1]);
+    }
+
+    [Fact]
     public void ALearningRateScheduleTrainsLikeSettingTheRateByHand()
     {
         var (x, y) = Data(48, 4);
