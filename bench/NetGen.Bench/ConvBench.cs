@@ -106,13 +106,7 @@ public static unsafe class ConvBench
             using var be = new CpuBackend();
             be.EnsureCapacity(n * 4 + 8L * c, 0);
             int x = 0, y = (int)n, dy = (int)(2 * n), dx = (int)(3 * n), ch = (int)(4 * n);
-            var host = new float[n];
-            var rng = new Random(2);
-            for (long i = 0; i < n; i++) host[i] = (float)rng.NextDouble();
-            be.Upload(host, x);
-            be.Fill(ch, c, 1f);
-            be.Fill(ch + c, 2 * c, 0f);
-            be.Fill(ch + 3 * c, c, 1f);
+            var host = BatchNormInputs(be, n, c, x, ch);
             double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL,
                 x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, -1, y));
             double b = Time(() =>
@@ -160,13 +154,7 @@ public static unsafe class ConvBench
             using var be = new CpuBackend();
             be.EnsureCapacity(n * 6 + 8L * c, 0);
             int x = 0, z = (int)n, y = (int)(2 * n), d = (int)(3 * n), dy = (int)(4 * n), dx = (int)(5 * n), ch = (int)(6 * n);
-            var host = new float[n];
-            var rng = new Random(2);
-            for (long i = 0; i < n; i++) host[i] = (float)rng.NextDouble();
-            be.Upload(host, x);
-            be.Fill(ch, c, 1f);
-            be.Fill(ch + c, 2 * c, 0f);
-            be.Fill(ch + 3 * c, c, 1f);
+            var host = BatchNormInputs(be, n, c, x, ch);
             double upload = Time(() => be.Upload(host, dy));
             foreach (bool fused in new[] { true, false })
             {
@@ -188,6 +176,22 @@ public static unsafe class ConvBench
                     $"{{\"bench\":\"bn-dropout-op\",\"shape\":\"{h}x{h}x{c}\",\"batch\":{batch},\"impl\":\"{(fused ? "fused" : "apart")}\",\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2}}}"));
             }
         }
+    }
+
+    /// <summary>
+    /// Uploads n random inputs at <paramref name="x"/> and the per-channel γ = 1, β = 0, moving mean 0 and moving
+    /// variance 1 at <paramref name="ch"/>; returns the inputs (the backward benchmarks upload them as dy too).
+    /// </summary>
+    private static float[] BatchNormInputs(CpuBackend be, long n, int c, int x, int ch)
+    {
+        var host = new float[n];
+        var rng = new Random(2);
+        for (long i = 0; i < n; i++) host[i] = (float)rng.NextDouble();
+        be.Upload(host, x);
+        be.Fill(ch, c, 1f);
+        be.Fill(ch + c, 2 * c, 0f);
+        be.Fill(ch + 3 * c, c, 1f);
+        return host;
     }
 
     /// <summary>
