@@ -58,6 +58,37 @@ foreach (var (h, w, c, f, k, s, same, batch) in new[] { (14, 14, 32, 16, 3, 2, t
     foreach (IBackend be in new IBackend[] { cpu, cuda }) be.Conv2DTransposeBackward(g, batch, ActivationFunction.Tanh, 0, false, x, kk, pre, y, dy, dx, dk, db);
     Compare("  dx", dx, batch * g.OutSize, 1e-4); Compare("  dKernel", dk, kf, 1e-4); Compare("  dBias", db, f, 1e-4);
 }
+// Batch norm with a fused activation and dropout (training), its backward, and the fold with inner runs
+// (a transposed convolution's [kh, kw, filters, C] kernel), plus the workspace copy.
+foreach (var (rows, c, act) in new[] { (32 * 28 * 28, 32, ActivationFunction.LeakyRelu), (256, 1024, ActivationFunction.Tanh), (999, 7, ActivationFunction.Linear) })
+{
+    int n = rows * c;
+    int x = Put(Rand(n, 9)), gamma = Put(Rand(c, 10)), beta = Put(Rand(c, 11)), mm = Alloc(c), mv = Alloc(c);
+    cpu.Fill(mm, c, 0f); cuda.Fill(mm, c, 0f); cpu.Fill(mv, c, 1f); cuda.Fill(mv, c, 1f);
+    int sm = Alloc(c), si = Alloc(c), pre = act == ActivationFunction.Linear ? -1 : Alloc(n), y = Alloc(n);
+    foreach (IBackend be in new IBackend[] { cpu, cuda })
+        be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, act, 0.1f, 0.3f, 777UL, x, gamma, beta, mm, mv, sm, si, pre, y);
+    var ya = new float[n]; var yb = new float[n]; cpu.Download(y, ya); cuda.Download(y, yb);
+    int maskDiff = 0; for (int i = 0; i < n; i++) if ((ya[i] == 0f) != (yb[i] == 0f)) maskDiff++;
+    if (maskDiff > 0) failures++;
+    Console.WriteLine($"{(maskDiff == 0 ? "ok  " : "FAIL")} bn + {act} + dropout {rows}x{c}: {maskDiff} mask differences");
+    Compare("  y", y, n, 1e-4);
+    int dy = Put(Rand(n, 12)), dx = Alloc(n), dg = Alloc(c), db = Alloc(c);
+    foreach (IBackend be in new IBackend[] { cpu, cuda })
+        be.BatchNormBackward(rows, c, act, 0.1f, 0.3f, 777UL, x, gamma, sm, si, pre, y, dy, dx, dg, db);
+    Compare("  dx", dx, n, 1e-3); Compare("  dGamma", dg, c, 1e-3); Compare("  dBeta", db, c, 1e-3);
+}
+{
+    const int fanIn = 9, filters = 16, inner = 8;
+    int k = Put(Rand(fanIn * filters * inner, 13)), bias = Put(Rand(filters, 14)), g2 = Put(Rand(filters, 15)), b2 = Put(Rand(filters, 16));
+    int m2 = Put(Rand(filters, 17)), v2 = Put(Rand(filters, 18).Select(v => v + 2).ToArray());
+    int fk = Alloc(fanIn * filters * inner), fb = Alloc(filters);
+    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.FoldBatchNorm(fanIn, filters, inner, 1e-3f, k, bias, g2, b2, m2, v2, fk, fb);
+    Compare("fold into a transposed kernel", fk, fanIn * filters * inner, 1e-6); Compare("  folded bias", fb, filters, 1e-6);
+    int copied = Alloc(fanIn * filters * inner);
+    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.Copy(k, copied, fanIn * filters * inner);
+    Compare("copy", copied, fanIn * filters * inner, 0);
+}
 void Net<T>(Func<T> make, int[] shape, int classes, int batch) where T : Model
 {
     var r = new Random(3);
