@@ -52,6 +52,10 @@ public abstract class Callback
     /// <summary>A float32 value as Keras logs it: the double its shortest form names (0.001f gives 0.001, not 0.0010000000474974513).</summary>
     private protected static double Logged(float v) => double.Parse(v.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
+    /// <summary>Python's <c>format(v, '.Nf')</c>: fixed digits, and nan, inf, -inf.</summary>
+    private protected static string Fixed(double v, int digits) =>
+        double.IsNaN(v) ? "nan" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf") : v.ToString("F" + digits, CultureInfo.InvariantCulture);
+
     /// <summary>Keras's float formatting in callback messages.</summary>
     private protected static string Show(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }
@@ -369,10 +373,6 @@ public sealed class ModelCheckpoint : Callback
         Model.SaveWeights(path);
     }
 
-    /// <summary>Python's <c>format(v, '.Nf')</c>: fixed digits, and nan, inf, -inf.</summary>
-    private static string Fixed(double v, int digits) =>
-        double.IsNaN(v) ? "nan" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf") : v.ToString("F" + digits, CultureInfo.InvariantCulture);
-
     /// <summary>Python's <c>repr(float)</c> (shortest round trip, e.g. 1e-05, 0.5, 3.0), and nan, inf, -inf.</summary>
     private static string PythonRepr(double v)
     {
@@ -503,8 +503,7 @@ public sealed class CSVLogger : Callback
     }
 
     /// <summary>Python's str(float): shortest round-trip digits, nan, inf, -inf.</summary>
-    private static string PythonString(double v) =>
-        double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : double.IsNegativeInfinity(v) ? "-inf" : v.ToString("R", CultureInfo.InvariantCulture);
+    private static string PythonString(double v) => double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : Fixed(v, 0);
 
     /// <inheritdoc/>
     public override void OnTrainEnd()
