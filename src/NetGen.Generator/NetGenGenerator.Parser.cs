@@ -40,7 +40,14 @@ public sealed partial class NetGenGenerator
         ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
-        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose));
+        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
+        ("NetGen.AddAttribute", LayerKind.Add),
+        ("NetGen.SubtractAttribute", LayerKind.Subtract),
+        ("NetGen.MultiplyAttribute", LayerKind.Multiply),
+        ("NetGen.AverageAttribute", LayerKind.Average),
+        ("NetGen.MaximumAttribute", LayerKind.Maximum),
+        ("NetGen.MinimumAttribute", LayerKind.Minimum),
+        ("NetGen.ConcatenateAttribute", LayerKind.Concatenate));
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -128,7 +135,9 @@ public sealed partial class NetGenGenerator
         {
             if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
             if (data.AttributeConstructor is null) return null;
-            layers.Add(ReadLayer(data, kind));
+            layers.Add(ShapeInference.IsMerge(kind)
+                ? Layers.Merge.Read(data, kind, NamedString(data, "Name"))
+                : NamedString(data, "Input") is { } source ? ReadLayer(data, kind) with { Inputs = new EquatableArray<string>(new[] { source }) } : ReadLayer(data, kind));
         }
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
         string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;

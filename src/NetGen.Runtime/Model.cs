@@ -175,7 +175,7 @@ public abstract class Model : IDisposable
         // Memory.TrainingBytes promises. Offsets are computed in long so that a huge batch cannot wrap around.
         long arena = AlignUp((long)_labelsOffset + (long)batch * info.OutputSize);
         long gradientBuffers = AlignUp(arena + (long)info.TrainingArenaPerSample * batch);
-        long total = Math.Max(gradientBuffers + 2L * info.GradientBufferPerSample * batch, arena + (long)info.InferenceArenaPerSample * batch);
+        long total = Math.Max(gradientBuffers + (long)info.GradientBufferCount * info.GradientBufferPerSample * batch, arena + (long)info.InferenceArenaPerSample * batch);
         if (total > int.MaxValue)
             throw new InvalidOperationException($"Batch size {batch} needs {total:N0} floats of workspace, more than one buffer can hold; use a smaller batch (Memory.MaxBatchSize tells the largest that fits a budget).");
         _arenaOffset = (int)arena;

@@ -9,9 +9,10 @@ public sealed class ModelInfo
     public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainableParameterCount,
         int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
-        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "")
+        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2)
     {
         WeightShapes = weightShapes;
+        GradientBufferCount = gradientBufferCount;
         Name = name;
         InputShape = inputShape;
         OutputShape = outputShape;
@@ -29,7 +30,7 @@ public sealed class ModelInfo
         LogitsInferenceSlot = logitsInferenceSlot;
         OutputActivation = outputActivation;
         Summary = summary;
-        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + 2 * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
+        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
     }
 
     /// <summary>The model name.</summary>
@@ -52,8 +53,10 @@ public sealed class ModelInfo
     public int TrainingArenaPerSample { get; }
     /// <summary>Inference activation arena, floats per sample.</summary>
     public int InferenceArenaPerSample { get; }
-    /// <summary>Each of the two gradient buffers, floats per sample.</summary>
+    /// <summary>Each gradient buffer, floats per sample.</summary>
     public int GradientBufferPerSample { get; }
+    /// <summary>How many gradient buffers the backward pass uses (two for a chain; more where branches overlap).</summary>
+    public int GradientBufferCount { get; }
     /// <summary>Arena slot of the output in training.</summary>
     public int OutputTrainingSlot { get; }
     /// <summary>Arena slot of the output in inference.</summary>

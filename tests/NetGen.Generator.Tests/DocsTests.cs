@@ -54,5 +54,5 @@ public partial class DocsTests
     }
 
     private static string Severity(string id) =>
-        id is NetGen.Generator.Diagnostics.Descriptors.DenseOnImageId or NetGen.Generator.Diagnostics.Descriptors.LossMismatchId ? "Warning" : "Error";
+        id is NetGen.Generator.Diagnostics.Descriptors.DenseOnImageId or NetGen.Generator.Diagnostics.Descriptors.LossMismatchId or NetGen.Generator.Diagnostics.Descriptors.UnusedLayerId ? "Warning" : "Error";
 }

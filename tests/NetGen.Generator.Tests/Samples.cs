@@ -156,4 +156,33 @@ internal static class Samples
         nameof(ConvAutoencoder) => ConvAutoencoder,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
+
+    /// <summary>
+    /// A branching network: seed 000's Inception module (1x1, 3x3 and 5x5 branches and a pooling branch, concatenated)
+    /// followed by a residual block whose shortcut is read twice (its gradient is accumulated), with batch norm folded
+    /// and an activation fused on one branch.
+    /// </summary>
+    public const string InceptionResidual = """
+        using NetGen;
+
+        [Network(16, 16, 3, Name = "inception_residual")]
+        [Conv2D(8, 1, Padding = Padding.Same, Activation = Activation.Relu, Name = "tower_1")]
+        [Conv2D(8, 1, Padding = Padding.Same, Activation = Activation.Relu, Input = "input")]
+        [Conv2D(8, 3, Padding = Padding.Same, Activation = Activation.Relu, Name = "tower_2")]
+        [Conv2D(8, 1, Padding = Padding.Same, Activation = Activation.Relu, Input = "input")]
+        [Conv2D(8, 5, Padding = Padding.Same, Activation = Activation.Relu, Name = "tower_3")]
+        [MaxPooling2D(3, Strides = 1, Padding = Padding.Same, Input = "input")]
+        [Conv2D(8, 1, Padding = Padding.Same, Activation = Activation.Relu, Name = "tower_4")]
+        [Concatenate("tower_1", "tower_2", "tower_3", "tower_4", Name = "mixed")]
+        [Conv2D(32, 3, Padding = Padding.Same)]
+        [BatchNormalization]
+        [ReLU]
+        [Conv2D(32, 3, Padding = Padding.Same)]
+        [BatchNormalization(Name = "bn_out")]
+        [Add("mixed", "bn_out")]
+        [ReLU]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class InceptionResidual;
+        """;
 }

@@ -25,4 +25,7 @@ public class SnapshotTests
 
     [Fact]
     public Task ConvAutoencoder() => GeneratorTest.VerifySnapshotAsync(Samples.ConvAutoencoder);
+
+    [Fact]
+    public Task InceptionResidual() => GeneratorTest.VerifySnapshotAsync(Samples.InceptionResidual);
 }

@@ -9,13 +9,11 @@ namespace NetGen
     /// Keras equivalent: <c>BatchNormalization(momentum=0.99, epsilon=0.001)</c>. (PyTorch's momentum 0.01 is Keras's 0.99.)
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class BatchNormalizationAttribute : Attribute
+    public sealed class BatchNormalizationAttribute : LayerAttribute
     {
         /// <summary>Weight of the old moving statistics, in [0, 1]; 0.99 by default.</summary>
         public double Momentum { get; set; } = 0.99;
         /// <summary>Added to the variance before the square root; 1e-3 by default.</summary>
         public double Epsilon { get; set; } = 1e-3;
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -13,7 +13,7 @@ namespace NetGen
     /// use_bias=True, kernel_initializer='glorot_uniform', bias_initializer='zeros')</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class Conv2DTransposeAttribute : Attribute
+    public sealed class Conv2DTransposeAttribute : LayerAttribute
     {
         /// <param name="filters">Number of output channels.</param>
         /// <param name="kernelSize">Height and width of the square kernel.</param>
@@ -47,7 +47,5 @@ namespace NetGen
         public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
         /// <summary>Bias initializer; zeros by default.</summary>
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -9,7 +9,7 @@ namespace NetGen
     /// <c>(rows, cols)</c> pair or <c>((top, bottom), (left, right))</c>: the three constructors below.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class Cropping2DAttribute : Attribute
+    public sealed class Cropping2DAttribute : LayerAttribute
     {
         /// <param name="cropping">Rows removed at the top and at the bottom, and columns removed on the left and on the
         /// right (Keras's <c>cropping=c</c>); 0 by default, as Keras.</param>
@@ -39,7 +39,5 @@ namespace NetGen
         public int Left { get; }
         /// <summary>Columns removed on the right.</summary>
         public int Right { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

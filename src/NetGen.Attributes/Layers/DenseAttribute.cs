@@ -8,7 +8,7 @@ namespace NetGen
     /// bias_initializer='zeros')</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class DenseAttribute : Attribute
+    public sealed class DenseAttribute : LayerAttribute
     {
         /// <param name="units">Number of output units; must be positive.</param>
         public DenseAttribute(int units) => Units = units;
@@ -23,7 +23,5 @@ namespace NetGen
         public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
         /// <summary>Bias initializer; <see cref="Initializer.Zeros"/> by default.</summary>
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
-        /// <summary>Layer name in the summary; defaults to Keras's <c>dense</c>, <c>dense_1</c>, ...</summary>
-        public string? Name { get; set; }
     }
 }

@@ -11,7 +11,7 @@ namespace NetGen
     /// activation=None, use_bias=True, depthwise_initializer='glorot_uniform', bias_initializer='zeros')</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class DepthwiseConv2DAttribute : Attribute
+    public sealed class DepthwiseConv2DAttribute : LayerAttribute
     {
         /// <param name="kernelSize">Height and width of the square kernel.</param>
         public DepthwiseConv2DAttribute(int kernelSize) : this(kernelSize, kernelSize) { }
@@ -44,7 +44,5 @@ namespace NetGen
         public Initializer DepthwiseInitializer { get; set; } = Initializer.GlorotUniform;
         /// <summary>Bias initializer; zeros by default.</summary>
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

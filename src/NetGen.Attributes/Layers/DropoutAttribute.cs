@@ -7,14 +7,12 @@ namespace NetGen
     /// <c>1 / (1 - rate)</c>; identity in inference. Keras equivalent: <c>Dropout(rate)</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class DropoutAttribute : Attribute
+    public sealed class DropoutAttribute : LayerAttribute
     {
         /// <param name="rate">Fraction of elements to drop, in [0, 1).</param>
         public DropoutAttribute(double rate) => Rate = rate;
 
         /// <summary>Fraction of elements to drop.</summary>
         public double Rate { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -7,15 +7,13 @@ namespace NetGen
     /// element and step; identity in inference. No parameters. Keras equivalent: <c>GaussianNoise(stddev)</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class GaussianNoiseAttribute : Attribute
+    public sealed class GaussianNoiseAttribute : LayerAttribute
     {
         /// <param name="stddev">Standard deviation of the noise, a finite number ≥ 0 (0 is the identity).</param>
         public GaussianNoiseAttribute(double stddev) => Stddev = stddev;
 
         /// <summary>Standard deviation of the noise.</summary>
         public double Stddev { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 
     /// <summary>
@@ -24,15 +22,13 @@ namespace NetGen
     /// No parameters. Keras equivalent: <c>GaussianDropout(rate)</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class GaussianDropoutAttribute : Attribute
+    public sealed class GaussianDropoutAttribute : LayerAttribute
     {
         /// <param name="rate">Drop probability of the equivalent dropout, in [0, 1).</param>
         public GaussianDropoutAttribute(double rate) => Rate = rate;
 
         /// <summary>Drop probability of the equivalent dropout.</summary>
         public double Rate { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 
     /// <summary>
@@ -42,14 +38,12 @@ namespace NetGen
     /// Keras equivalent: <c>SpatialDropout2D(rate)</c> (channels_last).
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class SpatialDropout2DAttribute : Attribute
+    public sealed class SpatialDropout2DAttribute : LayerAttribute
     {
         /// <param name="rate">Fraction of channels to drop, in [0, 1).</param>
         public SpatialDropout2DAttribute(double rate) => Rate = rate;
 
         /// <summary>Fraction of channels to drop.</summary>
         public double Rate { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

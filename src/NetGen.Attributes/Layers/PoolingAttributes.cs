@@ -7,7 +7,7 @@ namespace NetGen
     /// padding='valid')</c>; strides default to the pool size.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class MaxPooling2DAttribute : Attribute
+    public sealed class MaxPooling2DAttribute : LayerAttribute
     {
         /// <param name="poolSize">Height and width of the square window.</param>
         public MaxPooling2DAttribute(int poolSize = 2) : this(poolSize, poolSize) { }
@@ -28,8 +28,6 @@ namespace NetGen
         public int Strides { get; set; }
         /// <summary>Valid (default) or Same; padded cells never win.</summary>
         public Padding Padding { get; set; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 
     /// <summary>
@@ -37,7 +35,7 @@ namespace NetGen
     /// only, as Keras does. Keras equivalent: <c>AveragePooling2D(pool_size=(2, 2), strides=None, padding='valid')</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class AveragePooling2DAttribute : Attribute
+    public sealed class AveragePooling2DAttribute : LayerAttribute
     {
         /// <param name="poolSize">Height and width of the square window.</param>
         public AveragePooling2DAttribute(int poolSize = 2) : this(poolSize, poolSize) { }
@@ -58,23 +56,17 @@ namespace NetGen
         public int Strides { get; set; }
         /// <summary>Valid (default) or Same.</summary>
         public Padding Padding { get; set; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 
     /// <summary>Averages each channel over height and width: (H, W, C) → (C). Keras equivalent: <c>GlobalAveragePooling2D()</c>.</summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class GlobalAveragePooling2DAttribute : Attribute
+    public sealed class GlobalAveragePooling2DAttribute : LayerAttribute
     {
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 
     /// <summary>Maximum of each channel over height and width: (H, W, C) → (C). Keras equivalent: <c>GlobalMaxPooling2D()</c>.</summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class GlobalMaxPooling2DAttribute : Attribute
+    public sealed class GlobalMaxPooling2DAttribute : LayerAttribute
     {
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -18,7 +18,7 @@ namespace NetGen
     /// <see cref="BatchNormalizationAttribute"/> like the other activation layers.
     /// </remarks>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class ReLUAttribute : Attribute
+    public sealed class ReLUAttribute : LayerAttribute
     {
         /// <summary>The ceiling, at least 0; <see cref="double.NaN"/> (the default) for none, as Keras's <c>None</c>.</summary>
         public double MaxValue { get; set; } = double.NaN;
@@ -26,7 +26,5 @@ namespace NetGen
         public double NegativeSlope { get; set; }
         /// <summary>Inputs at or below it give <c>negativeSlope·(x - threshold)</c>; at least 0; 0 by default.</summary>
         public double Threshold { get; set; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -7,14 +7,12 @@ namespace NetGen
     /// Keras equivalent: <c>Reshape(target_shape)</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class ReshapeAttribute : Attribute
+    public sealed class ReshapeAttribute : LayerAttribute
     {
         /// <param name="targetShape">The new per-sample shape; its element count must equal the input's.</param>
         public ReshapeAttribute(params int[] targetShape) => TargetShape = targetShape;
 
         /// <summary>The new per-sample shape.</summary>
         public int[] TargetShape { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

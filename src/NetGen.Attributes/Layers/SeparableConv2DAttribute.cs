@@ -12,7 +12,7 @@ namespace NetGen
     /// pointwise_initializer='glorot_uniform', bias_initializer='zeros')</c>.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class SeparableConv2DAttribute : Attribute
+    public sealed class SeparableConv2DAttribute : LayerAttribute
     {
         /// <param name="filters">Number of output channels.</param>
         /// <param name="kernelSize">Height and width of the square depthwise kernel.</param>
@@ -52,7 +52,5 @@ namespace NetGen
         public Initializer PointwiseInitializer { get; set; } = Initializer.GlorotUniform;
         /// <summary>Bias initializer; zeros by default.</summary>
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -9,7 +9,7 @@ namespace NetGen
     /// <c>interpolation='nearest'</c> is supported; <c>'bilinear'</c> is not.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class UpSampling2DAttribute : Attribute
+    public sealed class UpSampling2DAttribute : LayerAttribute
     {
         /// <param name="size">Factor for both rows and columns (Keras's <c>size=s</c>); 2 by default, as Keras.</param>
         public UpSampling2DAttribute(int size = 2) : this(size, size) { }
@@ -26,7 +26,5 @@ namespace NetGen
         public int Rows { get; }
         /// <summary>Factor for the columns (width).</summary>
         public int Cols { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

@@ -9,7 +9,7 @@ namespace NetGen
     /// constructors below.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-    public sealed class ZeroPadding2DAttribute : Attribute
+    public sealed class ZeroPadding2DAttribute : LayerAttribute
     {
         /// <param name="padding">Rows added at the top and at the bottom, and columns added on the left and on the right
         /// (Keras's <c>padding=p</c>); 1 by default, as Keras.</param>
@@ -39,7 +39,5 @@ namespace NetGen
         public int Left { get; }
         /// <summary>Columns added on the right.</summary>
         public int Right { get; }
-        /// <summary>Layer name in the summary.</summary>
-        public string? Name { get; set; }
     }
 }

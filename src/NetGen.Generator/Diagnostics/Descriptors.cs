@@ -3,7 +3,7 @@ using Microsoft.CodeAnalysis;
 namespace NetGen.Generator.Diagnostics;
 
 /// <summary>
-/// Every diagnostic NetGen reports. Ids: NG00xx declarations, NG01xx shapes, NG99xx internal.
+/// Every diagnostic NetGen reports. Ids: NG00xx declarations, NG01xx shapes, NG02xx graph, NG99xx internal.
 /// Each id has a page at docs/diagnostics/{id}.md.
 /// </summary>
 internal static class Descriptors
@@ -35,6 +35,12 @@ internal static class Descriptors
     public const string LossMismatchId = "NG0110";
     public const string ReshapeMismatchId = "NG0101";
     public const string ReshapeTwoUnknownsId = "NG0102";
+    public const string UnknownInputId = "NG0201";
+    public const string CycleId = "NG0202";
+    public const string UnusedLayerId = "NG0203";
+    public const string MergeShapeMismatchId = "NG0204";
+    public const string ConcatenateMismatchId = "NG0205";
+    public const string InputCountId = "NG0206";
     public const string InternalErrorId = "NG9999";
 
     private static DiagnosticDescriptor Error(string id, string title, string format) =>
@@ -141,6 +147,31 @@ internal static class Descriptors
         "'{0}' ends in {1}, but Loss.{2} {3}; {4}",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + LossMismatchId + ".md");
 
+    /// <summary>"{0} #{1} reads '{2}', but no layer has that name; {3}"</summary>
+    public static readonly DiagnosticDescriptor UnknownInput = Error(UnknownInputId, "Unknown input name",
+        "{0} #{1} reads '{2}', but no layer of this network has that name; {3}");
+
+    /// <summary>"{0} #{1} ('{2}') depends on its own output: {3}"</summary>
+    public static readonly DiagnosticDescriptor Cycle = Error(CycleId, "Layers form a cycle",
+        "{0} #{1} ('{2}') depends on its own output: {3}; a network must be acyclic: make one of these layers read an earlier layer or \"input\"");
+
+    /// <summary>"{0} #{1} ('{2}') is not connected to the output ('{3}')"</summary>
+    public static readonly DiagnosticDescriptor UnusedLayer = new(UnusedLayerId, "Layer output is never used",
+        "{0} #{1} ('{2}') is not connected to the output ('{3}', the last layer declared): nothing reads its output, so it never runs and its weights never train; use it as an input of a later layer, or remove it",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + UnusedLayerId + ".md");
+
+    /// <summary>"{0} #{1} merges {2} from '{3}' and {4} from '{5}'; {6}"</summary>
+    public static readonly DiagnosticDescriptor MergeShapeMismatch = Error(MergeShapeMismatchId, "Merged shapes differ",
+        "{0} #{1} merges {2} from '{3}' and {4} from '{5}': an element-wise merge needs inputs of one shape; {6}");
+
+    /// <summary>"{0} #{1} joins along {2}, but {3}"</summary>
+    public static readonly DiagnosticDescriptor ConcatenateMismatch = Error(ConcatenateMismatchId, "Concatenate inputs do not fit",
+        "{0} #{1} joins along {2}, but {3}");
+
+    /// <summary>"{0} #{1} takes {2} but is given {3}; {4}"</summary>
+    public static readonly DiagnosticDescriptor InputCount = Error(InputCountId, "Wrong number of inputs",
+        "{0} #{1} takes {2} but is given {3}; {4}");
+
     /// <summary>The descriptor for an id that shape inference reports.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -162,6 +193,12 @@ internal static class Descriptors
         CroppingEmptiesId => CroppingEmpties,
         ReshapeMismatchId => ReshapeMismatch,
         ReshapeTwoUnknownsId => ReshapeTwoUnknowns,
+        UnknownInputId => UnknownInput,
+        CycleId => Cycle,
+        UnusedLayerId => UnusedLayer,
+        MergeShapeMismatchId => MergeShapeMismatch,
+        ConcatenateMismatchId => ConcatenateMismatch,
+        InputCountId => InputCount,
         _ => InternalError,
     };
 

@@ -19,7 +19,7 @@ internal static partial class Emitter
     //   b.GaussianDropoutBackward(batch * 12, 0.5f, DropoutKey(2), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
     private static void WriteActivationNoiseForward(SourceWriter w, ResolvedLayer l, string x, string y)
     {
-        string n = I(l.Index + 1), prev = I(l.Index);
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string count = "batch * " + I(l.OutputSize);
         string key = "DropoutKey(" + I(l.Index) + ")";
         string trainX = "Train(T" + prev + ", batch)", trainY = "Train(T" + n + ", batch)";
@@ -45,7 +45,7 @@ internal static partial class Emitter
 
     private static void WriteActivationNoiseBackward(SourceWriter w, ResolvedLayer l, string dy)
     {
-        string prev = I(l.Index);
+        string prev = I(l.InputLayer() + 1);
         string count = "batch * " + I(l.OutputSize);
         string key = "DropoutKey(" + I(l.Index) + ")";
         switch (l.Spec.Kind)

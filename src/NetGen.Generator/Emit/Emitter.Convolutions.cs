@@ -166,11 +166,14 @@ internal static partial class Emitter
         }
     }
 
-    /// <summary>Writes the backward of a depthwise, separable or transposed convolution; returns the gradient buffer that holds dx.</summary>
-    private static int WriteConvolutionFamilyBackward(SourceWriter w, ResolvedLayer l, string alpha, bool last, int current, bool first)
+    /// <summary>
+    /// Writes the backward of a depthwise, separable or transposed convolution: dy to dx (-1: none). A separable one
+    /// passes the depthwise output's gradient through its temporary gradient buffer.
+    /// </summary>
+    private static void WriteConvolutionFamilyBackward(SourceWriter w, ResolvedLayer l, string alpha, bool last, string dy, string dx)
     {
-        string n = I(l.Index + 1), prev = I(l.Index);
-        string dy = "GradientBuffer(" + I(current) + ", batch)", other = "GradientBuffer(" + I(1 - current) + ", batch)";
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        string other = "GradientBuffer(" + I(l.GradientTemp) + ", batch)";
         string dBias = l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1";
         string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
         string fromLogits = last ? "fromLogits" : "false";
@@ -186,18 +189,18 @@ internal static partial class Emitter
                 w.WriteLine("b.DepthwiseConv2DBackward(G" + n + ", batch, " + ActivationFunctionType + ".Linear, 0f, true,");
                 w.Indent();
                 w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Depthwise, preActivation: -1, y: Train(M" + n + ", batch),");
-                w.WriteLine("dy: " + other + ", dx: " + (first ? "-1" : dy) + ", dKernel: g + P" + n + "_Depthwise, dBias: -1);");
+                w.WriteLine("dy: " + other + ", dx: " + dx + ", dKernel: g + P" + n + "_Depthwise, dBias: -1);");
                 w.Unindent();
-                return current;
+                return;
             default:
             {
                 string op = l.Spec.Kind == LayerKind.DepthwiseConv2D ? "DepthwiseConv2DBackward" : "Conv2DTransposeBackward";
                 w.WriteLine("b." + op + "(G" + n + ", batch, " + Act(l) + ", " + alpha + ", " + fromLogits + ",");
                 w.Indent();
                 w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " + pre + ", y: Train(T" + n + ", batch),");
-                w.WriteLine("dy: " + dy + ", dx: " + (first ? "-1" : other) + ", dKernel: g + P" + n + "_Kernel, dBias: " + dBias + ");");
+                w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + dBias + ");");
                 w.Unindent();
-                return 1 - current;
+                return;
             }
         }
     }

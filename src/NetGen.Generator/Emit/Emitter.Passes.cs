@@ -22,9 +22,10 @@ internal static partial class Emitter
             w.WriteLine("if (training) MarkWeightsChanged(); // batch statistics move the moving ones");
             w.WriteLine("else if (_foldedVersion != WeightsVersion) FoldBatchNorms();");
         }
-        foreach (var l in net.Layers)
+        foreach (int index in net.Order)
         {
-            string n = I(l.Index + 1), prev = I(l.Index);
+            var l = net.Layers[index];
+            string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
             string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
             string y = "Slot(training, T" + n + ", I" + n + ", batch)";
             string rows = Rows(l);
@@ -72,6 +73,11 @@ internal static partial class Emitter
             {
                 w.WriteLine("// In inference applied by [" + I(l.PooledBy + 1) + "] after its max pooling: I" + n + " aliases its input.");
                 w.OpenBlock("if (training)");
+            }
+            if (l.IsMerge)
+            {
+                WriteMergeForward(w, net, l, y);
+                continue;
             }
             switch (l.Spec.Kind)
             {
@@ -210,9 +216,6 @@ internal static partial class Emitter
     private static void WriteBackward(SourceWriter w, ResolvedNetwork net)
     {
         var layers = net.Layers;
-        int firstParam = -1;
-        for (int i = 0; i < layers.Length && firstParam < 0; i++)
-            if (layers[i].ParamCount > 0) firstParam = i;
 
         w.WriteLine("/// <summary>");
         w.WriteLine("/// Back-propagates the output gradient in gradient buffer 0 and writes every parameter's gradient.");
@@ -224,21 +227,32 @@ internal static partial class Emitter
         w.WriteLine("var b = Backend;");
         w.WriteLine("int p = ParametersOffset;");
         w.WriteLine("int g = GradientsOffset;");
-        int current = 0;
-        for (int i = layers.Length - 1; i >= 0; i--)
+        for (int o = net.Order.Length - 1; o >= 0; o--)
         {
-            var l = layers[i];
-            if (i < firstParam) break;
-            string n = I(l.Index + 1), prev = I(l.Index);
+            var l = layers[net.Order[o]];
+            if (l.GradientOut < 0) continue; // nothing before it has parameters: no gradient is needed here
+            int i = l.Index;
+            string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
             bool last = i == layers.Length - 1;
-            string dy = "GradientBuffer(" + I(current) + ", batch)";
-            string dxOther = i == firstParam ? "-1" : "GradientBuffer(" + I(1 - current) + ", batch)";
+            string dy = Gradient(l.GradientOut);
             w.WriteLine("// " + Describe(l));
+            if (l.IsMerge)
+            {
+                WriteMergeBackward(w, net, l, dy);
+                continue;
+            }
+            var style = Shapes.GradientPlanner.Style(l);
+            int gin = l.GradientIn[0];
+            bool accumulate = l.GradientAccumulate[0] != 0;
+            // Where this layer's dx goes: the input's gradient buffer, or a temporary one when another reader already
+            // wrote that gradient (then it is added), or over dy for the in-place layers.
+            string dxOther = gin < 0 ? "-1" : accumulate && style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : Gradient(gin);
             if (l.FusedInto >= 0)
             {
                 w.WriteLine(l.Spec.Kind == LayerKind.Dropout
                     ? "// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this mask first."
                     : "// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this activation's derivative.");
+                WriteAccumulate(w, l, dy);
                 continue;
             }
             switch (l.Spec.Kind)
@@ -251,22 +265,20 @@ internal static partial class Emitter
                     w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dKernel: g + P" + n + "_Kernel, dBias: " +
                         (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
                     w.Unindent();
-                    current = 1 - current;
                     break;
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
-                    current = WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), last, current, i == firstParam);
+                    WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), last, dy,
+                        style == Shapes.BackwardStyle.Separable && gin >= 0 && accumulate ? dy : dxOther);
                     break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:
                     w.WriteLine("b.MaxPool2DBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dxOther + ");");
-                    current = 1 - current;
                     break;
                 case LayerKind.AveragePooling2D:
                 case LayerKind.GlobalAveragePooling2D:
                     w.WriteLine("b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dxOther + ");");
-                    current = 1 - current;
                     break;
                 case LayerKind.BatchNormalization:
                     w.WriteLine("b.BatchNormBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
@@ -276,22 +288,17 @@ internal static partial class Emitter
                         ", preActivation: " + (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
                     w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
                     w.Unindent();
-                    current = 1 - current;
                     break;
                 case LayerKind.Dense:
-                {
-                    string dx = i == firstParam ? "-1" : "GradientBuffer(" + I(1 - current) + ", batch)";
                     w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
                         (last ? "fromLogits" : "false") + ",");
                     w.Indent();
                     w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
                         (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
-                    w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " +
+                    w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dKernel: g + P" + n + "_Kernel, dBias: " +
                         (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
                     w.Unindent();
-                    current = 1 - current;
                     break;
-                }
                 case LayerKind.Activation:
                 case LayerKind.LeakyReLU:
                 case LayerKind.ELU:
@@ -315,14 +322,29 @@ internal static partial class Emitter
                 case LayerKind.UpSampling2D:
                 case LayerKind.Cropping2D:
                     WriteResamplingBackward(w, l, dy, dxOther);
-                    current = 1 - current;
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
                     break;
             }
+            WriteAccumulate(w, l, style == Shapes.BackwardStyle.Separate ? dxOther : dy);
         }
         w.CloseBlock();
+    }
+
+    /// <summary>A gradient buffer as generated code reads it.</summary>
+    private static string Gradient(int buffer) => "GradientBuffer(" + I(buffer) + ", batch)";
+
+    /// <summary>
+    /// Where another reader of this layer's input already wrote that input's gradient, adds the gradient this layer
+    /// computed (in <paramref name="computed"/>) to it.
+    /// </summary>
+    private static void WriteAccumulate(SourceWriter w, ResolvedLayer l, string computed)
+    {
+        if (l.GradientIn.Length == 0 || l.GradientIn[0] < 0 || l.GradientAccumulate[0] == 0) return;
+        int size = l.InputSize;
+        w.WriteLine("b.Accumulate(batch * " + I(size) + ", x: " + computed + ", y: " + Gradient(l.GradientIn[0]) +
+            "); // another reader of [" + I(l.InputLayer() + 1) + "] wrote its gradient already: add this one");
     }
 
     /// <summary>The batch-norm calls' dropout arguments: the rate and key of the dropout layer fused into it, or none.</summary>

@@ -112,8 +112,9 @@ internal static partial class Emitter
         w.WriteLine("private const int I0 = 0; // input");
         foreach (var l in layers)
         {
+            if (!l.Live) continue; // the output does not depend on it (NG0203): never run
             string n = I(l.Index + 1);
-            string note = l.TrainOutput == l.TrainInput ? " (aliases its input)" : "";
+            string note = l.TrainOutput == l.TrainInput && l.Inputs.Length == 1 ? " (aliases its input)" : "";
             w.WriteLine("private const int T" + n + " = " + I(l.TrainOutput) + "; // " + OneLine(l.Name) + " output" + note);
             if (l.TrainPreActivation >= 0)
                 w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
@@ -124,7 +125,8 @@ internal static partial class Emitter
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
         w.WriteLine("private const int InferenceArenaPerSample = " + I(net.InferArenaPerSample) + ";");
-        w.WriteLine("private const int GradientBufferPerSample = " + I(net.GradientBufferPerSample) + "; // two such buffers");
+        w.WriteLine("private const int GradientBufferPerSample = " + I(net.GradientBufferPerSample) + "; // " +
+            (net.GradientBufferCount == 2 ? "two such buffers" : I(net.GradientBufferCount) + " such buffers"));
         w.WriteLine();
         w.WriteLine("/// <summary>The Keras-style summary table.</summary>");
         w.WriteLine("public const string SummaryText =");
@@ -146,14 +148,15 @@ internal static partial class Emitter
         w.WriteLine("trainingArenaPerSample: TrainingArenaPerSample,");
         w.WriteLine("inferenceArenaPerSample: InferenceArenaPerSample,");
         w.WriteLine("gradientBufferPerSample: GradientBufferPerSample,");
+        if (net.GradientBufferCount != 2) w.WriteLine("gradientBufferCount: " + I(net.GradientBufferCount) + ",");
         w.WriteLine("outputTrainingSlot: T" + I(layers.Length) + ",");
         w.WriteLine("outputInferenceSlot: I" + I(layers.Length) + ",");
         string logits = net.LogitsSlot < 0 ? "-1"
             : net.LogitsSlot == output.TrainPreActivation ? "Z" + I(layers.Length)
-            : "T" + I(layers.Length - 1);
+            : "T" + I(output.InputLayer() + 1);
         w.WriteLine("logitsSlot: " + logits + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
         string inferLogits = net.InferLogitsSlot < 0 ? "-1"
-            : net.InferLogitsSlot == output.InferInput ? "I" + I(layers.Length - 1)
+            : net.InferLogitsSlot == output.InferInput ? "I" + I(output.InputLayer() + 1)
             : "ZI" + I(layers.Length);
         w.WriteLine("logitsInferenceSlot: " + inferLogits + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
@@ -322,6 +325,7 @@ internal static partial class Emitter
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
             LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D => ", " + ResamplingDetail(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
+            _ when l.IsMerge => DescribeMerge(l),
             _ => "",
         };
         if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";

@@ -26,6 +26,13 @@ internal enum LayerKind
     DepthwiseConv2D,
     SeparableConv2D,
     Conv2DTranspose,
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+    Concatenate,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -67,6 +74,9 @@ internal enum InitializerKind
 /// <param name="Sizes">ZeroPadding2D padding or Cropping2D cropping as (top, bottom, left, right); UpSampling2D size as (rows, cols).</param>
 /// <param name="DepthMultiplier">DepthwiseConv2D and SeparableConv2D depth multiplier.</param>
 /// <param name="PointwiseInitializer">SeparableConv2D pointwise kernel initializer id as declared.</param>
+/// <param name="Inputs">The names of the layers it reads, as declared: a merge layer's constructor arguments, or a
+/// layer's <c>Input</c>; empty for "the layer declared before".</param>
+/// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -87,7 +97,9 @@ internal sealed record LayerSpec(
     double Threshold = 0,
     EquatableArray<int> Sizes = default,
     int DepthMultiplier = 1,
-    int PointwiseInitializer = 0);
+    int PointwiseInitializer = 0,
+    EquatableArray<string> Inputs = default,
+    int Axis = -1);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.
@@ -103,7 +115,12 @@ internal sealed record NetworkSpec(
 /// <summary>
 /// A layer after shape inference and planning: everything the emitter writes, as primitives.
 /// Arena slots are offsets in floats per sample; -1 means "none". <c>TrainMiddle</c>/<c>InferMiddle</c> hold the
-/// depthwise output of a SeparableConv2D (the pointwise convolution's input).
+/// depthwise output of a SeparableConv2D (the pointwise convolution's input). <c>Inputs</c> are the layers it reads by
+/// declaration index (-1: the network's input); <c>Live</c> is false for a layer the output does not depend on (never
+/// run). The backward plan: <c>GradientOut</c> is the gradient buffer holding dL/d(output); per input,
+/// <c>GradientIn</c> is the buffer its gradient goes to (-1: none needed) and <c>GradientAccumulate</c> is 1 where
+/// another consumer already wrote that gradient (then it is added, through <c>GradientTemp</c> where the operation
+/// cannot add by itself).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedLayer(
@@ -137,7 +154,13 @@ internal sealed record ResolvedLayer(
     int InferMiddle = -1,
     int PooledBy = -1,
     int PoolsActivationOf = -1,
-    int FusedDropout = -1)
+    int FusedDropout = -1,
+    EquatableArray<int> Inputs = default,
+    bool Live = true,
+    int GradientOut = -1,
+    EquatableArray<int> GradientIn = default,
+    EquatableArray<int> GradientAccumulate = default,
+    int GradientTemp = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;
@@ -145,11 +168,17 @@ internal sealed record ResolvedLayer(
     public int OutputSize => Shapes.ShapeMath.Product(OutputShape.AsSpan());
     public int LastInput => InputShape[InputShape.Length - 1];
     public int LastOutput => OutputShape[OutputShape.Length - 1];
+    /// <summary>The layer whose output is input <paramref name="k"/>, -1 for the network's input.</summary>
+    public int InputLayer(int k = 0) => Inputs[k];
+    /// <summary>A merge layer (several inputs).</summary>
+    public bool IsMerge => Shapes.ShapeInference.IsMerge(Spec.Kind);
     public bool IsAlias => Spec.Kind is LayerKind.Flatten or LayerKind.Reshape || FusedInto >= 0;
 }
 
 /// <summary>
-/// The network ready to emit.
+/// The network ready to emit. <c>Order</c> is the order the live layers run in (topological, declaration order among
+/// ready layers, the output last); <c>IsGraph</c> is true when some layer names its inputs (the summary then shows
+/// Keras's functional table).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedNetwork(
@@ -163,4 +192,11 @@ internal sealed record ResolvedNetwork(
     int GradientBufferPerSample,
     int LogitsSlot,
     int InferLogitsSlot,
-    ActivationKind OutputActivation);
+    ActivationKind OutputActivation,
+    EquatableArray<int> Order = default,
+    int GradientBufferCount = 2,
+    bool IsGraph = false)
+{
+    /// <summary>The output layer (the last declared).</summary>
+    public ResolvedLayer Output => Layers[Layers.Length - 1];
+}

@@ -32,25 +32,52 @@ internal static partial class ShapeInference
             errors.Add(new ShapeError(-1, "NG0002", new[] { spec.ClassName }));
         if (errors.Count > 0) return (null, errors);
 
-        var layers = new List<ResolvedLayer>();
-        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        // As Keras: only a layer without a name of its own draws the next default name of its kind.
+        int count = spec.Layers.Length;
+        var names = new string[count];
+        var defaults = new Dictionary<string, int>(StringComparer.Ordinal);
         var taken = new Dictionary<string, int>(StringComparer.Ordinal); // layer name -> index of the layer
-        int[] shape = input;
+        for (int i = 0; i < count; i++)
+        {
+            var layer = spec.Layers[i];
+            string? name = layer.Name;
+            if (name is null)
+            {
+                string baseName = KerasName(layer.Kind);
+                defaults.TryGetValue(baseName, out int seen);
+                defaults[baseName] = seen + 1;
+                name = seen == 0 ? baseName : baseName + "_" + Invariant(seen);
+            }
+            names[i] = name;
+            if (taken.TryGetValue(name, out int first))
+                errors.Add(new ShapeError(i, "NG0018", new[] { layer.Kind.ToString(), Invariant(i + 1), name, spec.Layers[first].Kind.ToString(), Invariant(first + 1) }));
+            else taken[name] = i;
+        }
+        var graph = Graph.Build(spec, names, errors);
+        if (graph is null) return (null, errors);
+
+        var resolved = new ResolvedLayer?[count];
+        var outputs = new int[count][];
+        var sawImage = new bool[count]; // a Dense on (H, W, C) after convolutions probably wanted a Flatten (NG0106)
         long paramOffset = 0;
         bool broken = false;
-        bool sawImageLayer = false; // a Dense on (H, W, C) after convolutions probably wanted a Flatten (NG0106)
 
-        for (int i = 0; i < spec.Layers.Length && !broken; i++)
+        foreach (int i in graph.Order)
         {
+            if (broken) break;
             LayerSpec layer = spec.Layers[i];
             string kind = layer.Kind.ToString();
             string index = (i + 1).ToString(CultureInfo.InvariantCulture);
+            int[] sources = graph.Inputs[i];
+            int[] shape = sources[0] < 0 ? input : outputs[sources[0]];
             int[] output = shape;
             var activation = ActivationKind.Linear;
             long kernel = 0, bias = 0, state = 0;
             int padTop = 0, padLeft = 0;
-            sawImageLayer |= layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D || IsConvolutionFamily(layer.Kind);
-            sawImageLayer |= layer.Kind is LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D;
+            bool sawImageLayer = layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D || IsConvolutionFamily(layer.Kind) ||
+                layer.Kind is LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D;
+            foreach (int source in sources) sawImageLayer |= source >= 0 && sawImage[source];
+            sawImage[i] = sawImageLayer;
             int errorsBefore = errors.Count;
 
             switch (layer.Kind)
@@ -199,6 +226,25 @@ internal static partial class ShapeInference
                     output = ResamplingShapes.Infer(layer, shape, i, kind, index, errors) ?? shape;
                     broken = errors.Count > errorsBefore;
                     break;
+                case LayerKind.Add:
+                case LayerKind.Subtract:
+                case LayerKind.Multiply:
+                case LayerKind.Average:
+                case LayerKind.Maximum:
+                case LayerKind.Minimum:
+                case LayerKind.Concatenate:
+                {
+                    var shapes = new int[sources.Length][];
+                    var sourceNames = new string[sources.Length];
+                    for (int k = 0; k < sources.Length; k++)
+                    {
+                        shapes[k] = sources[k] < 0 ? input : outputs[sources[k]];
+                        sourceNames[k] = sources[k] < 0 ? "input" : names[sources[k]];
+                    }
+                    output = Layers.Merge.InferShape(layer, i, shapes, sourceNames, errors) ?? shape;
+                    broken = errors.Count > errorsBefore;
+                    break;
+                }
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
@@ -210,27 +256,16 @@ internal static partial class ShapeInference
                 }
             }
 
-            // As Keras: only a layer without a name of its own draws the next default name of its kind.
-            string? name = layer.Name;
-            if (name is null)
-            {
-                string baseName = KerasName(layer.Kind);
-                names.TryGetValue(baseName, out int seen);
-                names[baseName] = seen + 1;
-                name = seen == 0 ? baseName : baseName + "_" + Invariant(seen);
-            }
-            if (taken.TryGetValue(name, out int first))
-                errors.Add(new ShapeError(i, "NG0018", new[] { kind, index, name, spec.Layers[first].Kind.ToString(), Invariant(first + 1) }));
-            else taken[name] = i;
-
-            layers.Add(new ResolvedLayer(i, layer, name, kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
+            outputs[i] = output;
+            resolved[i] = new ResolvedLayer(i, layer, names[i], kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
                 activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
-                padTop, padLeft, StateCount: (int)state));
+                padTop, padLeft, StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i]);
             paramOffset += kernel + bias;
-            shape = output;
         }
 
-        if (errors.Exists(e => !IsWarning(e.Id))) return (null, errors);
+        if (errors.Exists(e => !IsWarning(e.Id)) || Array.IndexOf(resolved, null) >= 0) return (null, errors);
+        var layers = new List<ResolvedLayer>(count);
+        foreach (var l in resolved) layers.Add(l!);
 
         // Non-trainable parameters (BatchNormalization's moving statistics) follow the trainable ones, so the optimizer
         // runs over one contiguous block; per-step scratch (saved batch statistics) follows all parameters.
@@ -249,12 +284,15 @@ internal static partial class ShapeInference
                 layers[i] = layers[i] with { ScratchOffset = (int)next };
                 next += 2L * layers[i].LastOutput;
             }
-        var network = Plan(spec, layers, parameters, trainable, (int)next, errors);
+        var network = Plan(spec, graph, layers, parameters, trainable, (int)next, errors);
         return (errors.Exists(e => !IsWarning(e.Id)) ? null : network, errors);
     }
 
+    /// <summary>Keras's merge layers: several inputs, no parameters.</summary>
+    public static bool IsMerge(LayerKind kind) => kind >= LayerKind.Add && kind <= LayerKind.Concatenate;
+
     /// <summary>Whether a shape-inference id is a warning (code is still generated).</summary>
-    public static bool IsWarning(string id) => id == "NG0106";
+    public static bool IsWarning(string id) => id is "NG0106" or "NG0203";
 
     private static bool RequireImage(int[] shape, int i, string kind, string index, List<ShapeError> errors)
     {
@@ -312,17 +350,30 @@ internal static partial class ShapeInference
     /// output, and the pre-activation where the derivative needs it); inference ping-pongs between two slots.
     /// Flatten, Reshape, and (in inference) Dropout and the noise layers alias their input.
     /// </summary>
-    private static ResolvedNetwork? Plan(NetworkSpec spec, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
+    private static ResolvedNetwork? Plan(NetworkSpec spec, Graph graph, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
         int bufferCount, List<ShapeError> errors)
     {
+        // Who reads each layer's output (live layers only); fusions pair a layer with its sole reader.
+        int outputIndex = layers.Count - 1;
+        var readers = new List<int>[layers.Count];
+        for (int i = 0; i < layers.Count; i++) readers[i] = new List<int>();
+        foreach (int i in graph.Order)
+            if (layers[i].Live)
+                foreach (int source in Distinct(layers[i].Inputs))
+                    if (source >= 0) readers[source].Add(i);
+        // The layer that alone reads i's output, as its only input; -1 when there is none or several.
+        int Next(int i) => i >= 0 && readers[i].Count == 1 && layers[readers[i][0]].Inputs.Length == 1 ? readers[i][0] : -1;
+
         // Fusion, decided here: an element-wise activation layer after BatchNormalization, or after a Dense or
         // convolution layer (any of the Conv2D family) without an activation of its own, runs inside that layer's
         // kernel (the activation layer then aliases its output). Not for the output layer, whose activation the loss
         // may fuse instead.
-        for (int i = 0; i + 1 < layers.Count; i++)
+        foreach (int i in graph.Order)
         {
+            int next = Next(i);
+            if (next < 0) continue;
             var producer = layers[i];
-            var act = layers[i + 1];
+            var act = layers[next];
             bool elementwise = act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU ||
                 (act.Spec.Kind == LayerKind.ReLU && act.Activation != ActivationKind.Linear) || // not max_value/threshold
                 (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
@@ -331,20 +382,20 @@ internal static partial class ShapeInference
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
             // the convolutions rely on.
             if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
-            if (!canTake || producer.FusedWith >= 0 || !elementwise || i + 1 == layers.Count - 1) continue;
-            layers[i] = producer with { Activation = act.Activation, FusedWith = i + 1 };
-            layers[i + 1] = act with { FusedInto = i };
+            if (!canTake || producer.FusedWith >= 0 || !elementwise || next == outputIndex) continue;
+            layers[i] = producer with { Activation = act.Activation, FusedWith = next };
+            layers[next] = act with { FusedInto = i };
         }
 
         // Dropout fused into batch norm in training: a Dropout right after a BatchNormalization, or after the activation
         // fused into it, is applied by the batch-norm kernel as it writes its output (same mask, keyed by the dropout
         // layer), and the dropout layer aliases that output. The batch-norm backward masks the gradient first and takes
         // the activation's derivative from the pre-activation, which it keeps. Not for the output layer.
-        for (int i = 0; i < layers.Count; i++)
+        foreach (int i in graph.Order)
         {
             var bn = layers[i];
-            int d = bn.FusedWith >= 0 ? bn.FusedWith + 1 : i + 1;
-            if (bn.Spec.Kind != LayerKind.BatchNormalization || d >= layers.Count - 1) continue;
+            int d = Next(bn.FusedWith >= 0 ? bn.FusedWith : i);
+            if (bn.Spec.Kind != LayerKind.BatchNormalization || d < 0 || d == outputIndex) continue;
             var dropout = layers[d];
             // A rate that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.
             if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0) || !((float)dropout.Spec.Value < 1f)) continue;
@@ -356,14 +407,16 @@ internal static partial class ShapeInference
         // SeparableConv2D (its pointwise part) or Conv2DTranspose layer without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
         // lives in scratch after the parameters; training runs the layers as declared.
-        for (int i = 0; i + 1 < layers.Count - 1; i++)
+        foreach (int i in graph.Order)
         {
+            int next = Next(i);
+            if (next < 0 || next == outputIndex) continue;
             var layer = layers[i];
-            var bn = layers[i + 1];
+            var bn = layers[next];
             if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) ||
                 layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization) continue;
-            layers[i] = layer with { FoldsBatchNorm = i + 1, FoldOffset = bufferCount };
-            layers[i + 1] = bn with { FoldedInto = i };
+            layers[i] = layer with { FoldsBatchNorm = next, FoldOffset = bufferCount };
+            layers[next] = bn with { FoldedInto = i };
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
 
@@ -371,35 +424,47 @@ internal static partial class ShapeInference
         // activation (max f(x) = f(max x)), so an activation layer that no kernel before it could take runs on the
         // pooled values instead (a quarter of them for 2x2), in place, and its pass over the full tensor disappears.
         // Training keeps the declared order: the backward pass reads both tensors.
-        for (int i = 0; i + 1 < layers.Count; i++)
+        foreach (int i in graph.Order)
         {
+            int next = Next(i);
+            if (next < 0) continue;
             var act = layers[i];
-            var pool = layers[i + 1];
+            var pool = layers[next];
             if (act.FusedInto >= 0 || pool.Spec.Kind is not (LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D) ||
                 !IsNonDecreasingActivationLayer(act)) continue;
-            layers[i] = act with { PooledBy = i + 1 };
-            layers[i + 1] = pool with { PoolsActivationOf = i };
+            layers[i] = act with { PooledBy = next };
+            layers[next] = pool with { PoolsActivationOf = i };
         }
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
         foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, MiddleSize(l)));
 
+        // Training keeps every tensor the backward pass reads, one after the other. Inference reuses memory: slots of
+        // the largest tensor's size, each freed once every reader of the values in it has run (a chain ping-pongs
+        // between two). Aliases (Flatten, Reshape, fused layers, dropout in inference) share their input's slot.
         long trainTop = inputSize; // long: the sum of all kept tensors can pass int.MaxValue (reported below)
-        int trainCurrent = 0;
-        int inferCurrent = 0;
-        int logits = -1, inferLogits = -1, inferTop = 2 * max;
-        var planned = new List<ResolvedLayer>(layers.Count);
-        for (int i = 0; i < layers.Count; i++)
+        var trainSlot = new int[layers.Count];
+        var inferSlot = new int[layers.Count];
+        var pendingReads = new Dictionary<int, int>(); // inference slot -> readers still to run
+        var freeSlots = new SortedSet<int>();
+        int slotCount = 1; // slot 0 holds the input
+        pendingReads[0] = CountReaders(-1, layers, graph);
+        int logits = -1, inferLogits = -1, inferTop = 0;
+        foreach (int i in graph.Order)
         {
             var l = layers[i];
-            bool last = i == layers.Count - 1;
+            if (!l.Live) continue;
+            bool last = i == outputIndex;
+            int source = l.Inputs[0];
+            int trainCurrent = source < 0 ? 0 : trainSlot[source];
+            int inferCurrent = source < 0 ? 0 : inferSlot[source];
             int trainOut, inferOut, pre = -1;
             bool alias = l.IsAlias || (AppliesInTrainingOnly(l.Spec.Kind) && l.Spec.Value == 0);
+            bool inferAlias = alias || AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0;
             if (alias)
             {
                 trainOut = trainCurrent;
-                inferOut = inferCurrent;
             }
             else
             {
@@ -424,32 +489,81 @@ internal static partial class ShapeInference
                         Thousands(trainTop), "floats of activations per sample in training" }));
                     return null;
                 }
-                // In inference dropout and the noise layers are the identity, and a folded batch norm was computed by the
-                // layer before it.
-                inferOut = AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0 ? inferCurrent : (inferCurrent == 0 ? max : 0);
+            }
+            // In inference dropout and the noise layers are the identity, and a folded batch norm was computed by the
+            // layer before it: they alias their input's slot. Any other layer takes the first free slot.
+            int readersOfOutput = last ? int.MaxValue / 2 : CountReaders(i, layers, graph); // the output is never freed
+            if (inferAlias)
+            {
+                inferOut = inferCurrent;
+                pendingReads[inferOut / max] += readersOfOutput;
+            }
+            else
+            {
+                int slot;
+                if (freeSlots.Count > 0) { slot = freeSlots.Min; freeSlots.Remove(slot); }
+                else slot = slotCount++;
+                inferOut = slot * max;
+                pendingReads[slot] = readersOfOutput;
             }
             if (last && IsLogitActivation(l.Activation))
             {
                 // The loss reads the logits in inference too (Evaluate, validation), as Keras's compiled evaluate does:
-                // a Dense layer keeps them in one extra slot after the two ping-pong slots.
+                // a Dense layer keeps them in one extra slot after the others.
                 bool own = OwnsActivation(l.Spec.Kind);
                 logits = own ? pre : trainCurrent;
-                inferLogits = own ? inferTop : inferCurrent;
-                if (own) inferTop += l.OutputSize;
+                inferLogits = own ? -2 : inferCurrent; // -2: placed after the slots, below
             }
-            planned.Add(l with
+            layers[i] = l with
             {
                 TrainInput = trainCurrent, TrainOutput = trainOut, TrainPreActivation = pre,
                 InferInput = inferCurrent, InferOutput = inferOut,
-            });
-            trainCurrent = trainOut;
-            inferCurrent = inferOut;
+            };
+            trainSlot[i] = trainOut;
+            inferSlot[i] = inferOut;
+            // This layer has read its inputs: free the slots nobody reads any more.
+            foreach (int s in Distinct(l.Inputs))
+            {
+                int slot = (s < 0 ? 0 : inferSlot[s]) / max;
+                if (--pendingReads[slot] == 0) freeSlots.Add(slot);
+            }
         }
-        var output = planned[planned.Count - 1];
+        slotCount = Math.Max(slotCount, 2); // a chain always had two: keep its layout
+        inferTop = slotCount * max;
+        var output = layers[outputIndex];
+        if (inferLogits == -2)
+        {
+            inferLogits = inferTop;
+            inferTop += output.OutputSize;
+        }
         var outputActivation = OwnsActivation(output.Spec.Kind) || output.Spec.Kind == LayerKind.Activation ? output.Activation : ActivationKind.Linear;
-        inferTop = PlanInferenceMiddles(planned, inferTop);
-        return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(planned.ToArray()), parameterCount, trainableCount, bufferCount,
-            (int)trainTop, inferTop, max, logits, inferLogits, outputActivation);
+        inferTop = PlanInferenceMiddles(layers, inferTop);
+        int gradientBuffers = GradientPlanner.Plan(layers, graph, outputIndex);
+        var order = new List<int>();
+        foreach (int i in graph.Order)
+            if (layers[i].Live) order.Add(i);
+        return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(layers.ToArray()), parameterCount, trainableCount, bufferCount,
+            (int)trainTop, inferTop, max, logits, inferLogits, outputActivation, new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain);
+    }
+
+    /// <summary>How many live layers read layer <paramref name="i"/>'s output (-1: the network's input), counting a layer once.</summary>
+    private static int CountReaders(int i, List<ResolvedLayer> layers, Graph graph)
+    {
+        int n = 0;
+        foreach (var l in layers)
+            if (l.Live && Array.IndexOf(l.Inputs.AsSpan().ToArray(), i) >= 0) n++;
+        return n;
+    }
+
+    /// <summary>The distinct values, in first-seen order.</summary>
+    internal static IEnumerable<int> Distinct(EquatableArray<int> values)
+    {
+        for (int k = 0; k < values.Length; k++)
+        {
+            bool seen = false;
+            for (int j = 0; j < k && !seen; j++) seen = values[j] == values[k];
+            if (!seen) yield return values[k];
+        }
     }
 
     /// <summary>
@@ -613,6 +727,7 @@ internal static partial class ShapeInference
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",
+        _ when IsMerge(kind) => Layers.Merge.KerasName(kind),
         _ => "layer",
     };
 

@@ -748,6 +748,7 @@ public sealed partial class IlgpuBackend : IBackend
             _ = ActivationNoise;
             _ = Resampling;
             _ = DepthwiseConvolution;
+            _ = Merge;
         }
 
         /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>

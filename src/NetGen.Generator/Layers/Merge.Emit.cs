@@ -1,0 +1,107 @@
+using System.Collections.Generic;
+using NetGen.Generator.Layers;
+using NetGen.Generator.Model;
+
+namespace NetGen.Generator.Emit;
+
+// The merge layers' calls. What they write, e.g. for [Add("shortcut", "conv2d_1")] and [Concatenate("a", "b")]:
+//
+//   // forward
+//   b.MergeForward(MergeOperation.Add, batch * 784, y: Slot(training, T6, I6, batch),
+//       Slot(training, T2, I2, batch), Slot(training, T5, I5, batch));
+//   b.ConcatenateForward(batch * 196, 16, 48, 0, x: Slot(training, T3, I3, batch), y: Slot(training, T7, I7, batch));
+//   b.ConcatenateForward(batch * 196, 32, 48, 16, x: Slot(training, T5, I5, batch), y: Slot(training, T7, I7, batch));
+//
+//   // backward: Add hands dy on as one input's gradient (same buffer, nothing runs) and copies or adds it for the
+//   // others; the other merges compute each input's gradient, adding it where another reader wrote one already
+//   b.MergeBackward(MergeOperation.Multiply, batch * 784, 0, y: Train(T6, batch), dy: GradientBuffer(0, batch),
+//       dx: GradientBuffer(1, batch), accumulate: false, Train(T2, batch), Train(T5, batch));
+//   b.ConcatenateBackward(batch * 196, 16, 48, 0, dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch), accumulate: true);
+internal static partial class Emitter
+{
+    private const string MergeOperationType = "global::NetGen.Backends.MergeOperation";
+
+    private static void WriteMergeForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        if (l.Spec.Kind == LayerKind.Concatenate)
+        {
+            var (outer, widths, total) = ConcatGeometry(net, l);
+            int offset = 0;
+            for (int k = 0; k < widths.Length; k++)
+            {
+                string src = I(l.InputLayer(k) + 1);
+                w.WriteLine("b.ConcatenateForward(" + Rows(outer) + ", " + I(widths[k]) + ", " + I(total) + ", " + I(offset) +
+                    ", x: Slot(training, T" + src + ", I" + src + ", batch), y: " + y + ");");
+                offset += widths[k];
+            }
+            return;
+        }
+        var inputs = new List<string>();
+        for (int k = 0; k < l.Inputs.Length; k++)
+        {
+            string src = I(l.InputLayer(k) + 1);
+            inputs.Add("Slot(training, T" + src + ", I" + src + ", batch)");
+        }
+        w.WriteLine("b.MergeForward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", y: " + y + ",");
+        w.Indent();
+        w.WriteLine(string.Join(", ", inputs) + ");");
+        w.Unindent();
+    }
+
+    private static void WriteMergeBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy)
+    {
+        (int Outer, int[] Widths, int Total) concat = l.Spec.Kind == LayerKind.Concatenate ? ConcatGeometry(net, l) : default;
+        int offset = 0;
+        var inputs = new List<string>();
+        for (int k = 0; k < l.Inputs.Length; k++) inputs.Add("Train(T" + I(l.InputLayer(k) + 1) + ", batch)");
+        for (int k = 0; k < l.Inputs.Length; k++)
+        {
+            int gin = l.GradientIn[k];
+            bool accumulate = l.GradientAccumulate[k] != 0;
+            string source = "[" + I(l.InputLayer(k) + 1) + "]";
+            if (gin < 0)
+            {
+                w.WriteLine("// " + source + " needs no gradient.");
+            }
+            else if (l.Spec.Kind == LayerKind.Concatenate)
+            {
+                w.WriteLine("b.ConcatenateBackward(" + Rows(concat.Outer) + ", " + I(concat.Widths[k]) + ", " + I(concat.Total) + ", " + I(offset) +
+                    ", dy: " + dy + ", dx: " + Gradient(gin) + ", accumulate: " + (accumulate ? "true" : "false") + "); // " + source);
+            }
+            else if (gin == l.GradientOut && !accumulate)
+            {
+                w.WriteLine("// " + source + "'s gradient is dy itself: it reads this gradient buffer.");
+            }
+            else
+            {
+                w.WriteLine("b.MergeBackward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", " + I(k) +
+                    ", y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ",");
+                w.Indent();
+                w.WriteLine("dx: " + Gradient(gin) + ", accumulate: " + (accumulate ? "true" : "false") + ", " + string.Join(", ", inputs) + "); // " + source);
+                w.Unindent();
+            }
+            if (l.Spec.Kind == LayerKind.Concatenate) offset += concat.Widths[k];
+        }
+    }
+
+    private static (int Outer, int[] Widths, int Total) ConcatGeometry(ResolvedNetwork net, ResolvedLayer l)
+    {
+        var shapes = new int[l.Inputs.Length][];
+        for (int k = 0; k < shapes.Length; k++)
+        {
+            int s = l.InputLayer(k);
+            shapes[k] = (s < 0 ? net.Spec.InputShape : net.Layers[s].OutputShape).AsSpan().ToArray();
+        }
+        return Merge.ConcatGeometry(l.OutputShape.AsSpan().ToArray(), shapes, l.Spec.Axis);
+    }
+
+    private static string Rows(int perSample) => perSample == 1 ? "batch" : "batch * " + I(perSample);
+
+    /// <summary>The merge's inputs for comments: <c>of [2], [5]</c>, and Concatenate's axis.</summary>
+    private static string DescribeMerge(ResolvedLayer l)
+    {
+        var parts = new List<string>();
+        for (int k = 0; k < l.Inputs.Length; k++) parts.Add("[" + I(l.InputLayer(k) + 1) + "]");
+        return " of " + string.Join(", ", parts) + (l.Spec.Kind == LayerKind.Concatenate ? ", axis " + I(l.Spec.Axis) : "");
+    }
+}

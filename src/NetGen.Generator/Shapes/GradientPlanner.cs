@@ -1,0 +1,141 @@
+using System.Collections.Generic;
+using NetGen.Generator.Model;
+
+namespace NetGen.Generator.Shapes;
+
+/// <summary>How a layer's backward pass hands the gradient to its input.</summary>
+internal enum BackwardStyle
+{
+    /// <summary>The input's gradient is the output's (Flatten, Reshape, a fused layer, a rate-0 dropout): nothing runs.</summary>
+    PassThrough,
+    /// <summary>dx may be written over dy (activations, dropout, noise).</summary>
+    InPlace,
+    /// <summary>dx goes to its own buffer (Dense, convolutions, pooling, batch norm, padding).</summary>
+    Separate,
+    /// <summary>A SeparableConv2D: the pointwise gradient goes through a temporary buffer, dx may be written over dy.</summary>
+    Separable,
+    /// <summary>A merge layer: one call per input, which can add into a gradient that is already there.</summary>
+    Merge,
+}
+
+/// <summary>
+/// Plans the gradient buffers of the backward pass, in reverse running order: each tensor's gradient lives in one
+/// buffer (of the largest tensor's size) from the first reader that writes it until its producer has used it; a
+/// gradient that several readers contribute to is added into that buffer, never copied first. A chain alternates
+/// between two buffers, with activations and dropout working in place.
+/// </summary>
+internal static class GradientPlanner
+{
+    public static BackwardStyle Style(ResolvedLayer l)
+    {
+        if (ShapeInference.IsMerge(l.Spec.Kind)) return BackwardStyle.Merge;
+        if (l.FusedInto >= 0) return BackwardStyle.PassThrough;
+        switch (l.Spec.Kind)
+        {
+            case LayerKind.Flatten:
+            case LayerKind.Reshape:
+                return BackwardStyle.PassThrough;
+            case LayerKind.Activation:
+            case LayerKind.LeakyReLU:
+            case LayerKind.ELU:
+            case LayerKind.ReLU:
+                return BackwardStyle.InPlace;
+            case LayerKind.Dropout:
+            case LayerKind.GaussianNoise:
+            case LayerKind.GaussianDropout:
+            case LayerKind.SpatialDropout2D:
+                return l.Spec.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
+            case LayerKind.SeparableConv2D:
+                return BackwardStyle.Separable;
+            default:
+                return BackwardStyle.Separate;
+        }
+    }
+
+    /// <summary>
+    /// Whether the layer's backward runs: it has parameters, or something before it has (otherwise no gradient is
+    /// needed there). Indexed by declaration index.
+    /// </summary>
+    public static bool[] NeedsBackward(List<ResolvedLayer> layers, Graph graph)
+    {
+        var needs = new bool[layers.Count];
+        foreach (int i in graph.Order)
+        {
+            var l = layers[i];
+            bool n = l.ParamCount > 0;
+            foreach (int s in l.Inputs.AsSpan()) n |= s >= 0 && needs[s];
+            needs[i] = n;
+        }
+        return needs;
+    }
+
+    /// <summary>Fills each layer's gradient slots; returns the number of gradient buffers (at least two).</summary>
+    public static int Plan(List<ResolvedLayer> layers, Graph graph, int outputIndex)
+    {
+        var needs = NeedsBackward(layers, graph);
+        var slotOf = new int[layers.Count];
+        for (int i = 0; i < slotOf.Length; i++) slotOf[i] = -1;
+        var free = new SortedSet<int>();
+        int count = 0;
+        int Take()
+        {
+            if (free.Count == 0) return count++;
+            int s = free.Min;
+            free.Remove(s);
+            return s;
+        }
+
+        slotOf[outputIndex] = Take(); // the loss writes dL/d(output) into buffer 0
+        for (int o = graph.Order.Length - 1; o >= 0; o--)
+        {
+            int i = graph.Order[o];
+            var l = layers[i];
+            if (!l.Live || !needs[i] || slotOf[i] < 0) continue;
+            int dy = slotOf[i];
+            var style = Style(l);
+            var gin = new int[l.Inputs.Length];
+            var acc = new int[l.Inputs.Length];
+            int temp = -1;
+            bool dyGiven = false;
+            if (style == BackwardStyle.Separable) temp = Take(); // the depthwise output's gradient
+            for (int k = 0; k < l.Inputs.Length; k++)
+            {
+                int s = l.Inputs[k];
+                if (s < 0 || !needs[s])
+                {
+                    gin[k] = -1;
+                    continue;
+                }
+                if (slotOf[s] >= 0)
+                {
+                    // Another reader wrote this gradient already: add to it.
+                    gin[k] = slotOf[s];
+                    acc[k] = 1;
+                    if (style == BackwardStyle.Separate && temp < 0) temp = Take();
+                    continue;
+                }
+                bool unique = true;
+                for (int j = 0; j < l.Inputs.Length; j++) unique &= j == k || l.Inputs[j] != s;
+                bool share = style is BackwardStyle.PassThrough or BackwardStyle.InPlace or BackwardStyle.Separable ||
+                    (l.Spec.Kind == LayerKind.Add && unique);
+                if (share && !dyGiven)
+                {
+                    slotOf[s] = dy;
+                    dyGiven = true;
+                }
+                else slotOf[s] = Take();
+                gin[k] = slotOf[s];
+            }
+            if (temp >= 0) free.Add(temp);
+            if (!dyGiven) free.Add(dy);
+            layers[i] = l with
+            {
+                GradientOut = dy,
+                GradientIn = new EquatableArray<int>(gin),
+                GradientAccumulate = new EquatableArray<int>(acc),
+                GradientTemp = temp,
+            };
+        }
+        return count < 2 ? 2 : count;
+    }
+}

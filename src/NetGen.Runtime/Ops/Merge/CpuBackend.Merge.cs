@@ -1,0 +1,123 @@
+using System.Numerics.Tensors;
+
+namespace NetGen.Backends;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void MergeForward(MergeOperation operation, int count, int y, params ReadOnlySpan<int> inputs)
+    {
+        MergeChecks.Elementwise(operation, count, inputs.Length);
+        var dst = Span(y, count);
+        var first = Span(inputs[0], count);
+        for (int k = 1; k < inputs.Length; k++)
+        {
+            var a = k == 1 ? first : dst;
+            var b = Span(inputs[k], count);
+            switch (operation)
+            {
+                case MergeOperation.Add or MergeOperation.Average: TensorPrimitives.Add(a, b, dst); break;
+                case MergeOperation.Subtract: TensorPrimitives.Subtract(a, b, dst); break;
+                case MergeOperation.Multiply: TensorPrimitives.Multiply(a, b, dst); break;
+                case MergeOperation.Maximum: MaxFirst(a, b, dst); break;
+                case MergeOperation.Minimum: MinFirst(a, b, dst); break;
+            }
+        }
+        if (operation == MergeOperation.Average) TensorPrimitives.Multiply(dst, 1f / inputs.Length, dst);
+    }
+
+    // Keras folds with backend maximum/minimum; NaN handling follows IEEE maxNum-free comparison: a when a >= b.
+    private static void MaxFirst(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst)
+    {
+        for (int i = 0; i < dst.Length; i++) dst[i] = a[i] >= b[i] ? a[i] : b[i];
+    }
+
+    private static void MinFirst(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst)
+    {
+        for (int i = 0; i < dst.Length; i++) dst[i] = a[i] <= b[i] ? a[i] : b[i];
+    }
+
+    /// <inheritdoc/>
+    public void MergeBackward(MergeOperation operation, int count, int index, int y, int dy, int dx, bool accumulate, params ReadOnlySpan<int> inputs)
+    {
+        MergeChecks.Elementwise(operation, count, inputs.Length, index);
+        float* g = At(dy), d = At(dx), o = At(y);
+        int n = inputs.Length;
+        switch (operation)
+        {
+            case MergeOperation.Add:
+            case MergeOperation.Subtract:
+            case MergeOperation.Average:
+            {
+                float scale = operation == MergeOperation.Average ? 1f / n : operation == MergeOperation.Subtract && index == 1 ? -1f : 1f;
+                var src = Span(dy, count);
+                var dst = Span(dx, count);
+                if (accumulate)
+                {
+                    if (scale == 1f) TensorPrimitives.Add(dst, src, dst);
+                    else TensorPrimitives.MultiplyAdd(src, scale, dst, dst);
+                }
+                else if (scale == 1f)
+                {
+                    if (dy != dx) src.CopyTo(dst);
+                }
+                else TensorPrimitives.Multiply(src, scale, dst);
+                break;
+            }
+            case MergeOperation.Multiply:
+                for (int i = 0; i < count; i++)
+                {
+                    // The product of the other inputs in input order, then times dy (the ILGPU kernels' order).
+                    float p = 1f;
+                    bool first = true;
+                    for (int k = 0; k < n; k++)
+                    {
+                        if (k == index) continue;
+                        p = first ? At(inputs[k])[i] : p * At(inputs[k])[i];
+                        first = false;
+                    }
+                    float v = g[i] * p;
+                    d[i] = accumulate ? d[i] + v : v;
+                }
+                break;
+            default: // Maximum, Minimum: the first input equal to the output takes the gradient
+                for (int i = 0; i < count; i++)
+                {
+                    int winner = 0;
+                    while (winner < n - 1 && At(inputs[winner])[i] != o[i]) winner++;
+                    float v = winner == index ? g[i] : 0f;
+                    d[i] = accumulate ? d[i] + v : v;
+                }
+                break;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ConcatenateForward(int rows, int width, int total, int offset, int x, int y)
+    {
+        MergeChecks.Concatenate(rows, width, total, offset);
+        for (int r = 0; r < rows; r++)
+            Span(x + r * width, width).CopyTo(Span(y + r * total + offset, width));
+    }
+
+    /// <inheritdoc/>
+    public void ConcatenateBackward(int rows, int width, int total, int offset, int dy, int dx, bool accumulate)
+    {
+        MergeChecks.Concatenate(rows, width, total, offset);
+        for (int r = 0; r < rows; r++)
+        {
+            var src = Span(dy + r * total + offset, width);
+            var dst = Span(dx + r * width, width);
+            if (accumulate) TensorPrimitives.Add(dst, src, dst);
+            else src.CopyTo(dst);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Accumulate(int count, int x, int y)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var dst = Span(y, count);
+        TensorPrimitives.Add(dst, Span(x, count), dst);
+    }
+}

@@ -1,0 +1,148 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Testing;
+using NetGen.Generator.Diagnostics;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>
+/// The graph diagnostics (NG02xx), each with markup on the attribute that is wrong. Errors generate no source, and
+/// the compiler must agree; the NG0203 warning still generates code that compiles.
+/// </summary>
+public class GraphDiagnosticTests
+{
+    private static async Task Verify(string source, bool generatesCode, params DiagnosticResult[] expected)
+    {
+        var test = GeneratorTest.Create("using NetGen;\n\n" + source);
+        if (generatesCode) test.TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck; // the code must still compile
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+    }
+
+    private static DiagnosticResult Diagnostic(DiagnosticDescriptor descriptor) => new(descriptor);
+
+    [Fact]
+    public Task NG0201_unknown_input_suggests_the_closest_name() => Verify("""
+        [Network(28, 28, 1)]
+        [Conv2D(16, 3, Padding = Padding.Same, Name = "branch_a")]
+        [Conv2D(16, 5, Padding = Padding.Same, Name = "branch_b", Input = "input")]
+        [{|#0:Concatenate("brnch_a", "branch_b")|}]
+        [Flatten]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.UnknownInput).WithLocation(0).WithMessage(
+            "Concatenate #3 reads 'brnch_a', but no layer of this network has that name; did you mean 'branch_a'?"));
+
+    [Fact]
+    public Task NG0201_unknown_input_with_nothing_close() => Verify("""
+        [Network(8)]
+        [Dense(4)]
+        [{|#0:Dense(2, Input = "encoder_output")|}]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.UnknownInput).WithLocation(0).WithMessage(
+            "Dense #2 reads 'encoder_output', but no layer of this network has that name; use the Name of a layer of this network, or \"input\" for the network's input"));
+
+    [Fact]
+    public Task NG0202_cycle_shows_the_path() => Verify("""
+        [Network(16)]
+        [{|#0:Dense(8, Name = "a", Input = "b")|}]
+        [Dense(8, Name = "b")]
+        [Dense(1, Activation = Activation.Sigmoid)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.Cycle).WithLocation(0).WithMessage(
+            "Dense #1 ('a') depends on its own output: 'a' -> 'b' -> 'a'; a network must be acyclic: make one of these layers read an earlier layer or \"input\""));
+
+    [Fact]
+    public Task NG0202_layer_reading_itself() => Verify("""
+        [Network(16)]
+        [Dense(8)]
+        [{|#0:Dense(8, Name = "self", Input = "self")|}]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.Cycle).WithLocation(0).WithArguments("Dense", "2", "self", "'self' -> 'self'"));
+
+    [Fact]
+    public Task NG0203_unused_layer_is_a_warning_and_still_generates() => Verify("""
+        [Network(16)]
+        [Dense(8, Name = "hidden")]
+        [{|#0:Dense(4, Name = "probe")|}]
+        [Dense(1, Activation = Activation.Sigmoid, Input = "hidden")]
+        public partial class Net;
+        """, true,
+        Diagnostic(Descriptors.UnusedLayer).WithLocation(0).WithMessage(
+            "Dense #2 ('probe') is not connected to the output ('dense', the last layer declared): nothing reads its output, so it never runs and its weights never train; use it as an input of a later layer, or remove it"));
+
+    [Fact]
+    public Task NG0204_strided_block_suggests_a_projection_shortcut() => Verify("""
+        [Network(28, 28, 1)]
+        [Conv2D(64, 3, Padding = Padding.Same, Name = "stem")]
+        [Conv2D(64, 3, Strides = 2, Padding = Padding.Same, Name = "down")]
+        [{|#0:Add("stem", "down")|}]
+        [Flatten]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.MergeShapeMismatch).WithLocation(0).WithMessage(
+            "Add #3 merges (None, 28, 28, 64) from 'stem' and (None, 14, 14, 64) from 'down': an element-wise merge needs inputs of one shape; " +
+            "give the shortcut 'stem' a 1x1 convolution with Strides = 2 and 64 filters, e.g. [Conv2D(64, 1, Strides = 2, Input = \"stem\")], and add that instead"));
+
+    [Fact]
+    public Task NG0204_different_filters() => Verify("""
+        [Network(8, 8, 3)]
+        [Conv2D(16, 3, Padding = Padding.Same, Name = "a")]
+        [Conv2D(32, 3, Padding = Padding.Same, Name = "b")]
+        [{|#0:Multiply("a", "b")|}]
+        [GlobalAveragePooling2D]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.MergeShapeMismatch).WithLocation(0).WithArguments("Multiply", "3", "(None, 8, 8, 16)", "a", "(None, 8, 8, 32)", "b",
+            "give 'a' a 1x1 Conv2D with 32 filters, or give both branches the same number of filters"));
+
+    [Fact]
+    public Task NG0205_concatenate_off_axis_mismatch() => Verify("""
+        [Network(28, 28, 1)]
+        [Conv2D(16, 1, Name = "b1")]
+        [Conv2D(16, 3, Name = "b3", Input = "input")]
+        [{|#0:Concatenate("b1", "b3")|}]
+        [Flatten]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.ConcatenateMismatch).WithLocation(0).WithMessage(
+            "Concatenate #3 joins along axis -1, but 'b1' gives (None, 28, 28, 16) and 'b3' gives (None, 26, 26, 16), which differ off that axis; " +
+            "every other axis must match: give the branches the same height and width (Padding = Padding.Same and the same strides on 'b3')"));
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("4")]
+    [InlineData("-4")]
+    public Task NG0205_concatenate_axis_outside_the_rank(string axis) => Verify($$"""
+        [Network(4, 4, 2)]
+        [Conv2D(2, 1, Name = "a")]
+        [Conv2D(2, 1, Name = "b", Input = "input")]
+        [{|#0:Concatenate("a", "b", Axis = {{axis}})|}]
+        [Flatten]
+        [Dense(2)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.ConcatenateMismatch).WithLocation(0).WithArguments("Concatenate", "3", "axis " + axis,
+            "its inputs (None, 4, 4, 2) have axes 1 to 3 (or -1 to -3) after the batch axis 0; use Axis = -1 (the default) to join the channels"));
+
+    [Theory]
+    [InlineData("Add(\"a\")", "Add", "at least 2 inputs", "1")]
+    [InlineData("Subtract(\"a\", \"a\", \"a\")", "Subtract", "exactly 2 inputs", "3")]
+    [InlineData("Maximum", "Maximum", "at least 2 inputs", "0")]
+    public Task NG0206_wrong_number_of_inputs(string merge, string kind, string wanted, string given) => Verify($$"""
+        [Network(16)]
+        [Dense(8, Name = "a")]
+        [{|#0:{{merge}}|}]
+        [Dense(1)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.InputCount).WithLocation(0).WithArguments(kind, "2", wanted, given,
+            "name the layers to combine, e.g. [" + kind + "(\"branch_a\", \"branch_b\")]"));
+}
