@@ -440,16 +440,14 @@ internal static partial class ShapeInference
         int max = inputSize;
         foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, MiddleSize(l)));
 
-        // Training keeps every tensor the backward pass reads, one after the other. Inference reuses memory: slots of
-        // the largest tensor's size, each freed once every reader of the values in it has run (a chain ping-pongs
-        // between two). Aliases (Flatten, Reshape, fused layers, dropout in inference) share their input's slot.
+        // Training keeps every tensor the backward pass reads, one after the other. Inference reuses memory: a block is
+        // free once every reader of the values in it has run (ArenaPlanner: a chain ping-pongs between two blocks of
+        // the largest tensor; a graph packs exact sizes). Aliases (Flatten, Reshape, fused layers, dropout in
+        // inference) share their input's block.
         long trainTop = inputSize; // long: the sum of all kept tensors can pass int.MaxValue (reported below)
         var trainSlot = new int[layers.Count];
         var inferSlot = new int[layers.Count];
-        var pendingReads = new Dictionary<int, int>(); // inference slot -> readers still to run
-        var freeSlots = new SortedSet<int>();
-        int slotCount = 1; // slot 0 holds the input
-        pendingReads[0] = CountReaders(-1, layers, graph);
+        var arena = new ArenaPlanner(graph.IsChain ? max : 0, inputSize, CountReaders(-1, layers, graph));
         int logits = -1, inferLogits = -1, inferTop = 0;
         foreach (int i in graph.Order)
         {
@@ -496,15 +494,11 @@ internal static partial class ShapeInference
             if (inferAlias)
             {
                 inferOut = inferCurrent;
-                pendingReads[inferOut / max] += readersOfOutput;
+                arena.Share(inferOut, readersOfOutput);
             }
             else
             {
-                int slot;
-                if (freeSlots.Count > 0) { slot = freeSlots.Min; freeSlots.Remove(slot); }
-                else slot = slotCount++;
-                inferOut = slot * max;
-                pendingReads[slot] = readersOfOutput;
+                inferOut = arena.Allocate(l.OutputSize, readersOfOutput);
             }
             if (last && IsLogitActivation(l.Activation))
             {
@@ -524,12 +518,10 @@ internal static partial class ShapeInference
             // This layer has read its inputs: free the slots nobody reads any more.
             foreach (int s in Distinct(l.Inputs))
             {
-                int slot = (s < 0 ? 0 : inferSlot[s]) / max;
-                if (--pendingReads[slot] == 0) freeSlots.Add(slot);
+                arena.Read(s < 0 ? 0 : inferSlot[s]);
             }
         }
-        slotCount = Math.Max(slotCount, 2); // a chain always had two: keep its layout
-        inferTop = slotCount * max;
+        inferTop = graph.IsChain ? Math.Max(arena.Top, 2 * max) : arena.Top; // a chain always had two blocks: keep its layout
         var output = layers[outputIndex];
         if (inferLogits == -2)
         {
