@@ -7,7 +7,11 @@ from collections import defaultdict
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 values = defaultdict(list)
+memory = defaultdict(list)
 for r in rows:
+    if r.get("phase") == "memory":
+        memory[(r["bench"], r["impl"])].append(r["bytes"])
+        continue
     if r.get("bench") == "sgemm":
         values[("sgemm " + r["shape"], "gflops", r["impl"])].append(r["gflops"])
     else:
@@ -32,3 +36,11 @@ for p in sorted({p for (b, p, _) in values if b == "bn-dropout-cnn"}):
     apart = values.get(("bn-dropout-apart-cnn", p, "netgen"))
     if fused and apart:
         print(f"{'bn-dropout-cnn fused / apart':<34} {p:<10} {statistics.median(fused) / statistics.median(apart):>6.2f}x")
+
+# Training memory: NetGen's plan (everything it reserves at the batch) against PyTorch's peak resident memory growth
+# while training (run in its own process, so the peak is that benchmark's).
+for b in sorted({b for (b, _) in memory}):
+    ng = memory.get((b, "netgen"))
+    pt = memory.get((b, "pytorch"))
+    if ng and pt:
+        print(f"{b + ' training memory':<34} {'':<10} {statistics.median(ng) / 1e6:>10,.1f}MB {statistics.median(pt) / 1e6:>10,.1f}MB {statistics.median(ng) / statistics.median(pt):>6.2f}x")

@@ -49,6 +49,7 @@ To add a benchmark, add an entry to BENCHES: a Bench with a model builder, input
 target kind, loss and optimizer factory.
 """
 import argparse
+import resource
 import json
 import os
 import statistics
@@ -172,6 +173,34 @@ def bn_dropout_cnn():
         nn.Linear(128, 10))
 
 
+class ResNet(nn.Module):
+    """samples/InceptionResNet's residual network: a Conv-BN-ReLU stem (32), an identity block at 28x28x32, then two
+    blocks that halve the resolution and double the filters (64, 128) with strided 1x1 Conv-BN projection shortcuts,
+    global average pooling, Dense 10. Keras BatchNormalization defaults as in fashion_cnn."""
+
+    def __init__(self):
+        super().__init__()
+
+        def conv_bn(cin, cout, k, stride):
+            return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2),
+                                 nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01))
+
+        self.stem = nn.Sequential(conv_bn(1, 32, 3, 1), nn.ReLU())
+        self.b1 = nn.Sequential(conv_bn(32, 32, 3, 1), nn.ReLU(), conv_bn(32, 32, 3, 1))
+        self.b2 = nn.Sequential(conv_bn(32, 64, 3, 2), nn.ReLU(), conv_bn(64, 64, 3, 1))
+        self.s2 = conv_bn(32, 64, 1, 2)
+        self.b3 = nn.Sequential(conv_bn(64, 128, 3, 2), nn.ReLU(), conv_bn(128, 128, 3, 1))
+        self.s3 = conv_bn(64, 128, 1, 2)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.relu(x + self.b1(x))
+        x = torch.relu(self.s2(x) + self.b2(x))
+        x = torch.relu(self.s3(x) + self.b3(x))
+        return self.head(x.mean(dim=(2, 3)))
+
+
 BENCHES: Dict[str, Bench] = {
     "mlp-small": Bench(
         build=lambda: dense_stack([20, 64, 64, 10]),
@@ -214,6 +243,15 @@ BENCHES: Dict[str, Bench] = {
         batch=128, output_activation=softmax, infer_batches=(1, 128), channels_last=CNN_CHANNELS_LAST,
         description="3x[Conv 3x3 same (32,32,64)-BN-ReLU-Dropout (.2,.2,.3)] with MaxPool2 after the 2nd and 3rd-"
                     "Flatten-Dense128-BN-ReLU-Dropout .5-Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
+    "resnet": Bench(
+        build=ResNet,
+        input_shape=(1, 28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
+        batch=128, output_activation=softmax, infer_batches=(1, 128), channels_last=CNN_CHANNELS_LAST,
+        warmup=4, min_steps=2,
+        description="samples/InceptionResNet ResNet: stem Conv32-BN-ReLU, 3 residual blocks (32, 64/2, 128/2) of "
+                    "2x[Conv 3x3-BN] with ReLU between, Add shortcuts (1x1/2 Conv-BN projections), ReLU, GAP, "
+                    "Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
 }
 
 
@@ -401,7 +439,11 @@ def main(argv=None):
         if args.phase in ("train", "both"):
             torch.manual_seed(args.seed)
             gen = torch.Generator().manual_seed(args.seed)
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
             print(json.dumps(record(name, "train", *bench_train(bench, args, gen), args)), flush=True)
+            # Peak resident memory growth while training (meaningful when this is the process's first benchmark).
+            grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
+            print(json.dumps({"bench": name, "phase": "memory", "impl": "pytorch", "bytes": grown, "batch": bench.batch}), flush=True)
         if args.phase in ("infer", "both"):
             for batch in ([args.infer_batch] if args.infer_batch else bench.infer_batches):
                 torch.manual_seed(args.seed)

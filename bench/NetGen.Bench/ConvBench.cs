@@ -93,6 +93,64 @@ public static unsafe class ConvBench
     }
 
     /// <summary>
+    /// The convolutions, batch norms and merges of the residual network (bench "resnet") at batch 128, one JSON line
+    /// each with its share of a training step's compute: where a residual step's time goes.
+    /// </summary>
+    public static void RunResNetOps()
+    {
+        const int batch = 128;
+        // (in, out, channels in, channels out, kernel, stride, how many in the network)
+        var convs = new (int H, int O, int C, int F, int K, int S, int Count)[]
+        {
+            (28, 28, 1, 32, 3, 1, 1), (28, 28, 32, 32, 3, 1, 2), (28, 14, 32, 64, 3, 2, 1), (14, 14, 64, 64, 3, 1, 1),
+            (28, 14, 32, 64, 1, 2, 1), (14, 7, 64, 128, 3, 2, 1), (7, 7, 128, 128, 3, 1, 1), (14, 7, 64, 128, 1, 2, 1),
+        };
+        foreach (var (h, o, cin, f, k, stride, count) in convs)
+        {
+            int pad = Math.Max((o - 1) * stride + k - h, 0) / 2;
+            var g = new Conv2DGeometry(h, h, cin, o, o, f, k, k, stride, stride, 1, 1, pad, pad);
+            long inSize = (long)batch * g.InSize, outSize = (long)batch * g.OutSize, kSize = (long)g.Patch * g.OutC;
+            using var be = new CpuBackend();
+            int x = 0, kk = (int)inSize, b = (int)(inSize + kSize), y = b + f, dy = (int)(y + outSize), dx = (int)(dy + outSize),
+                dk = (int)(dx + inSize), db = (int)(dk + kSize);
+            be.EnsureCapacity(db + f, 0);
+            var rng = new Random(1);
+            var host = new float[Math.Max(inSize, Math.Max(outSize, kSize))];
+            for (int i = 0; i < host.Length; i++) host[i] = (float)rng.NextDouble() - 0.5f;
+            be.Upload(host.AsSpan(0, (int)inSize), x);
+            be.Upload(host.AsSpan(0, (int)kSize), kk);
+            bool first = cin == 1;
+            double fwd = Time(() => be.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, x, kk, b, -1, y));
+            double bwd = Time(() => { be.Upload(host.AsSpan(0, (int)outSize), dy); be.Conv2DBackward(g, batch, ActivationFunction.Linear, 0f, false, x, kk, -1, y, dy, first ? -1 : dx, dk, db); })
+                - Time(() => be.Upload(host.AsSpan(0, (int)outSize), dy));
+            double flops = 2.0 * batch * g.Pixels * g.OutC * g.Patch * (first ? 2 : 3);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"resnet-op\",\"op\":\"conv {h}x{h}x{cin}->{o}x{o}x{f} k{k} s{stride}\",\"count\":{count},\"ms_fwd\":{fwd:F2},\"ms_bwd\":{bwd:F2},\"gflops\":{flops / ((fwd + bwd) * 1e6):F1}}}"));
+        }
+        foreach (var (h, c, count) in new[] { (28, 32, 3), (14, 64, 3), (7, 128, 3) })
+        {
+            int rows = batch * h * h;
+            long n = (long)rows * c;
+            using var be = new CpuBackend();
+            be.EnsureCapacity(n * 5 + 8L * c, 0);
+            int x = 0, y = (int)n, dy = (int)(2 * n), dx = (int)(3 * n), ch = (int)(4 * n), z = (int)(4 * n + 8L * c);
+            var host = BatchNormInputs(be, n, c, x, ch);
+            double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0f, 0f, 0UL,
+                x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, z, y));
+            double b = Time(() =>
+            {
+                be.Upload(host, dy);
+                be.BatchNormBackward(rows, c, ActivationFunction.Relu, 0f, 0f, 0UL, x, ch, ch + 4 * c, ch + 5 * c, z, y, dy, dx, ch + 6 * c, ch + 7 * c);
+            }) - Time(() => be.Upload(host, dy));
+            double add = Time(() => be.MergeForward(MergeOperation.Add, (int)n, y, x, dy));
+            double acc = Time(() => be.Accumulate((int)n, x, dx));
+            double relu = Time(() => be.ActivationForward(ActivationFunction.Relu, 0f, rows, c, y, y));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"resnet-op\",\"op\":\"bn+relu {h}x{h}x{c}\",\"count\":{count},\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2},\"ms_add\":{add:F2},\"ms_accumulate\":{acc:F2},\"ms_relu\":{relu:F2}}}"));
+        }
+    }
+
+    /// <summary>
     /// Batch norm (fused LeakyReLU) and pooling of the same networks at batch 256, one JSON line each:
     /// <c>{"bench":"bn","shape":"28x28x128",...}</c>, <c>{"bench":"pool","shape":"28x28x128 max 2",...}</c>.
     /// </summary>

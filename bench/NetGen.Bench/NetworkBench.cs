@@ -122,10 +122,44 @@ public partial class BnDropoutCnn;
 [Dense(10, Activation = Activation.Softmax)]
 public partial class BnDropoutApartCnn;
 
+/// <summary>The residual network of samples/InceptionResNet (three blocks, Add shortcuts, strided 1x1 projections).</summary>
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "block1_bn2")]
+[Add("stem", "block1_bn2")]
+[ReLU(Name = "block1")]
+[Conv2D(64, 3, Strides = 2, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(64, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "block2_bn2")]
+[Conv2D(64, 1, Strides = 2, Input = "block1", Name = "block2_shortcut")]
+[BatchNormalization(Name = "block2_shortcut_bn")]
+[Add("block2_shortcut_bn", "block2_bn2")]
+[ReLU(Name = "block2")]
+[Conv2D(128, 3, Strides = 2, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(128, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "block3_bn2")]
+[Conv2D(128, 1, Strides = 2, Input = "block2", Name = "block3_shortcut")]
+[BatchNormalization(Name = "block3_shortcut_bn")]
+[Add("block3_shortcut_bn", "block3_bn2")]
+[ReLU]
+[GlobalAveragePooling2D]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class ResNet;
+
 /// <summary>Training and inference throughput of the benchmark networks, on random data (fixed seed).</summary>
 public static class NetworkBench
 {
-    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn", "bn-dropout-cnn", "bn-dropout-apart-cnn"];
+    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn", "bn-dropout-cnn", "bn-dropout-apart-cnn", "resnet"];
 
     private sealed record Case(Func<Model> Create, Func<Optimizer> Optimizer, Loss Loss, int Batch, int Inputs, int Outputs, bool Classes);
 
@@ -138,6 +172,7 @@ public static class NetworkBench
         "fashion-cnn" => new(() => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
         "bn-dropout-cnn" => new(() => new BnDropoutCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "bn-dropout-apart-cnn" => new(() => new BnDropoutApartCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
+        "resnet" => new(() => new ResNet(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
 
@@ -147,7 +182,7 @@ public static class NetworkBench
         using var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
         var random = new Random(0);
-        bool slow = name.EndsWith("cnn", StringComparison.Ordinal);
+        bool slow = name.EndsWith("cnn", StringComparison.Ordinal) || name == "resnet";
         int pool = slow ? 2 : 16;
         var xs = new Tensor[pool];
         var ys = new Tensor[pool];
@@ -159,7 +194,7 @@ public static class NetworkBench
             for (int r = 0; r < c.Batch; r++)
                 if (c.Classes) y[r * c.Outputs + random.Next(c.Outputs)] = 1;
                 else for (int k = 0; k < c.Outputs; k++) y[r * c.Outputs + k] = x[r * c.Inputs + k];
-            xs[i] = c.Inputs == 784 && name.EndsWith("cnn", StringComparison.Ordinal) ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
+            xs[i] = c.Inputs == 784 && slow ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
             ys[i] = new Tensor(y, c.Batch, c.Outputs);
         }
 
@@ -182,6 +217,10 @@ public static class NetworkBench
                 for (int i = 0; i < n; i++) model.Predict(one, 1);
             }, seconds, repeats, 20), model.Backend.Name);
         }
+        // What the memory plan reserves for training at this batch (parameters, gradients, Adam's two slots, arena,
+        // gradient buffers and labels): compared with PyTorch's peak resident memory growth.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"bench\":\"{name}\",\"phase\":\"memory\",\"impl\":\"netgen\",\"bytes\":{model.Memory.TrainingBytes(c.Batch)},\"batch\":{c.Batch}}}"));
     }
 
     /// <summary>Warm-up, then the median steps/s of <paramref name="repeats"/> runs of about <paramref name="seconds"/> each.</summary>

@@ -10,5 +10,6 @@ foreach (var name in names)
     else if (name == "gpu") GpuBench.Run();
     else if (name == "conv") ConvBench.Run();
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
+    else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else NetworkBench.Run(name);
 }

@@ -1,0 +1,88 @@
+// Branching networks on Fashion-MNIST: seed 000's Inception module (3x3, 5x5 and 7x7 branches of one layer,
+// concatenated) and a small ResNet (two-convolution blocks with batch norm, identity and strided 1x1 projection
+// shortcuts joined by Add), both declared with attributes: a layer reads the layer declared before it unless it
+// names another with Input = "...", and merge layers name the layers they combine.
+//   dotnet run -c Release --project samples/InceptionResNet -- [inception|resnet|both (both)] [epochs (2)] [training samples (60000)]
+using System.Diagnostics;
+using System.Globalization;
+using NetGen;
+using NetGen.Data;
+
+string which = args.Length > 0 ? args[0] : "both";
+int epochs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+int limit = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 60000;
+
+var (xTrain, yTrain, xTest, yTest) = FashionMnist.Load();
+xTrain = xTrain.Slice(0, limit).Reshape(-1, 28, 28, 1) / 255f;
+yTrain = Utils.ToCategorical(yTrain.Slice(0, limit), 10);
+xTest = xTest.Reshape(-1, 28, 28, 1) / 255f;
+yTest = Utils.ToCategorical(yTest, 10);
+
+if (which is "inception" or "both") Train(new FashionInception(), "inception");
+if (which is "resnet" or "both") Train(new FashionResNet(), "resnet");
+
+void Train(Model model, string name)
+{
+    using var _ = model;
+    Console.WriteLine(model.Summary());
+    Console.WriteLine($"Backend: {model.Backend.Name}");
+    Console.WriteLine($"Memory plan: {model.Memory.TrainingBytes(128) / 1e6:F1} MB to train at batch 128, {model.Memory.InferenceActivationBytes(256) / 1e6:F1} MB of inference activations at batch 256");
+    model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+    var clock = Stopwatch.StartNew();
+    model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+    double seconds = clock.Elapsed.TotalSeconds;
+    var (loss, accuracy) = model.Evaluate(xTest, yTest, batchSize: 256);
+    Console.WriteLine($"{name}: test loss {loss:F4}");
+    Console.WriteLine($"{name}: Test accuracy: {accuracy:F4}");
+    Console.WriteLine($"{name}: {epochs} epochs in {seconds:F1} s ({seconds / epochs:F1} s per epoch, {epochs * (double)xTrain.Shape[0] / seconds:F0} samples/s)");
+}
+
+// Seed 000's Inception module after a stem: three branches of different kernel sizes read the same layer, and
+// Concatenate joins them along the channels (14x14x96).
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+[MaxPooling2D(2, Name = "stem")]
+[Conv2D(32, 3, Activation = Activation.Relu, Padding = Padding.Same, Name = "one")]
+[Conv2D(32, 5, Activation = Activation.Relu, Padding = Padding.Same, Name = "two", Input = "stem")]
+[Conv2D(32, 7, Activation = Activation.Relu, Padding = Padding.Same, Name = "three", Input = "stem")]
+[Concatenate("one", "two", "three")]
+[Conv2D(64, 3, Activation = Activation.Relu, Padding = Padding.Same)]
+[MaxPooling2D(2)]
+[GlobalAveragePooling2D]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class FashionInception;
+
+// A small ResNet: conv-BN-ReLU stem, one identity block at 28x28x32, then two blocks that halve the resolution and
+// double the filters, whose shortcuts are strided 1x1 convolutions with batch norm (what NG0204 suggests).
+[Network(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(32, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "block1_bn2")]
+[Add("stem", "block1_bn2")]
+[ReLU(Name = "block1")]
+[Conv2D(64, 3, Strides = 2, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(64, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "block2_bn2")]
+[Conv2D(64, 1, Strides = 2, Input = "block1", Name = "block2_shortcut")]
+[BatchNormalization(Name = "block2_shortcut_bn")]
+[Add("block2_shortcut_bn", "block2_bn2")]
+[ReLU(Name = "block2")]
+[Conv2D(128, 3, Strides = 2, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(128, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "block3_bn2")]
+[Conv2D(128, 1, Strides = 2, Input = "block2", Name = "block3_shortcut")]
+[BatchNormalization(Name = "block3_shortcut_bn")]
+[Add("block3_shortcut_bn", "block3_bn2")]
+[ReLU]
+[GlobalAveragePooling2D]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class FashionResNet;
