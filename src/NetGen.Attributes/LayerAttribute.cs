@@ -20,5 +20,12 @@ namespace NetGen
         /// (or Keras's <c>"input_1"</c>) is the network's input. Null: the layer declared before this one.
         /// </summary>
         public string? Input { get; set; }
+
+        /// <summary>
+        /// False freezes the layer (Keras's <c>trainable=False</c>): the optimizer leaves its weights as they are, and a
+        /// frozen BatchNormalization runs in inference mode (moving statistics, not updated), as in TensorFlow 2.
+        /// Can be changed at run time with <c>model.GetLayer(name).Trainable</c>.
+        /// </summary>
+        public bool Trainable { get; set; } = true;
     }
 }

@@ -135,9 +135,10 @@ public sealed partial class NetGenGenerator
         {
             if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
             if (data.AttributeConstructor is null) return null;
-            layers.Add(ShapeInference.IsMerge(kind)
+            var layer = ShapeInference.IsMerge(kind)
                 ? Layers.Merge.Read(data, kind, NamedString(data, "Name"))
-                : NamedString(data, "Input") is { } source ? ReadLayer(data, kind) with { Inputs = new EquatableArray<string>(new[] { source }) } : ReadLayer(data, kind));
+                : NamedString(data, "Input") is { } source ? ReadLayer(data, kind) with { Inputs = new EquatableArray<string>(new[] { source }) } : ReadLayer(data, kind);
+            layers.Add(NamedBool(data, "Trainable") == false ? layer with { Trainable = false } : layer);
         }
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
         string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;

@@ -10,7 +10,7 @@ namespace NetGen;
 /// activation arena) and the Keras-style training API. The generated partial class supplies the shapes, the
 /// memory plan and the forward and backward passes.
 /// </summary>
-public abstract class Model : IDisposable
+public abstract partial class Model : IDisposable
 {
     private const int Align = 16; // floats: 64 bytes
 
@@ -78,7 +78,7 @@ public abstract class Model : IDisposable
     public long Iterations => _iteration;
 
     /// <summary>Keras's <c>model.summary()</c> table.</summary>
-    public string Summary() => Info.Summary;
+    public string Summary() => SummaryWithCurrentTrainable();
 
     // ---- Workspace, used by the generated code --------------------------------------------------------------
 
@@ -93,7 +93,7 @@ public abstract class Model : IDisposable
 
     /// <summary>Workspace offset of a slot in the training or the inference plan.</summary>
     protected int Slot(bool training, int trainingSlot, int inferenceSlot, int batch) =>
-        _arenaOffset + (training ? trainingSlot : inferenceSlot) * batch;
+        _arenaOffset + (training || Inspecting ? trainingSlot : inferenceSlot) * batch;
 
     /// <summary>Workspace offset of gradient buffer 0 or 1 for a batch size.</summary>
     protected int GradientBuffer(int which, int batch) => _gradientBuffersOffset + which * Info.GradientBufferPerSample * batch;
@@ -138,7 +138,13 @@ public abstract class Model : IDisposable
     protected void ApplyOptimizer()
     {
         var update = _optimizer!.UpdateFor(_iteration);
-        Backend.OptimizerStep(update, ParametersOffset, GradientsOffset, _stateOffset, Info.TrainableParameterCount);
+        var ranges = OptimizerRanges();
+        if (ranges is null)
+            Backend.OptimizerStep(update, ParametersOffset, GradientsOffset, _stateOffset, Info.TrainableParameterCount);
+        else // some layers are frozen: only the weights of the others, with the whole block's slot layout
+            foreach (var (start, count) in ranges)
+                Backend.OptimizerStep(update, ParametersOffset + start, GradientsOffset + start, _stateOffset + start, count,
+                    AlignUp(Info.TrainableParameterCount));
         MarkWeightsChanged();
         _iteration++;
     }
@@ -164,6 +170,7 @@ public abstract class Model : IDisposable
         Backend.Fill(GradientsOffset, p, 0f);
         MarkWeightsChanged();
         _built = true;
+        ApplyDeclaredTrainable();
     }
 
     private void EnsureBatchCapacity(int batch)
@@ -175,7 +182,8 @@ public abstract class Model : IDisposable
         // Memory.TrainingBytes promises. Offsets are computed in long so that a huge batch cannot wrap around.
         long arena = AlignUp((long)_labelsOffset + (long)batch * info.OutputSize);
         long gradientBuffers = AlignUp(arena + (long)info.TrainingArenaPerSample * batch);
-        long total = Math.Max(gradientBuffers + (long)info.GradientBufferCount * info.GradientBufferPerSample * batch, arena + (long)info.InferenceArenaPerSample * batch);
+        long total = Math.Max(gradientBuffers + (long)info.GradientBufferCount * info.GradientBufferPerSample * batch,
+            arena + (long)Math.Max(info.InferenceArenaPerSample, info.InspectionArenaPerSample) * batch);
         if (total > int.MaxValue)
             throw new InvalidOperationException($"Batch size {batch} needs {total:N0} floats of workspace, more than one buffer can hold; use a smaller batch (Memory.MaxBatchSize tells the largest that fits a budget).");
         _arenaOffset = (int)arena;
@@ -626,7 +634,7 @@ public abstract class Model : IDisposable
     public void SaveWeights(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        WeightsFile.Write(path, Info.Name, Info.WeightShapes, Info.TrainableParameterCount, GetWeights());
+        WeightsFile.Write(path, Info.Name, Info.WeightShapes, Info.TrainableParameterCount, GetWeights(), Info.Layers);
     }
 
     /// <summary>
@@ -637,7 +645,7 @@ public abstract class Model : IDisposable
     public void LoadWeights(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var (name, shapes, trainable, weights) = WeightsFile.Read(path);
+        var (name, shapes, trainable, weights, _) = WeightsFile.Read(path);
         if (shapes != Info.WeightShapes || weights.Length != Info.ParameterCount || trainable != Info.TrainableParameterCount)
         {
             string[] theirs = shapes.Split("; "), ours = Info.WeightShapes.Split("; ");

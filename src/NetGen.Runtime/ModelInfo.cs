@@ -9,10 +9,12 @@ public sealed class ModelInfo
     public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainableParameterCount,
         int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
-        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2)
+        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2, LayerInfo[]? layers = null, int inspectionArenaPerSample = 0)
     {
         WeightShapes = weightShapes;
         GradientBufferCount = gradientBufferCount;
+        Layers = layers ?? [];
+        InspectionArenaPerSample = Math.Max(inspectionArenaPerSample, trainingArenaPerSample);
         Name = name;
         InputShape = inputShape;
         OutputShape = outputShape;
@@ -71,6 +73,10 @@ public sealed class ModelInfo
     public string Summary { get; }
     /// <summary>Each layer with weights: its type and weight shapes, e.g. <c>Conv2D (3, 3, 1, 32) (32,); BatchNormalization (32,) (32,) (32,) (32,)</c>.</summary>
     public string WeightShapes { get; }
+    /// <summary>Floats per sample that reading every layer's output needs (the training arena and the fused layers' own outputs).</summary>
+    public int InspectionArenaPerSample { get; }
+    /// <summary>Every layer, in declaration order.</summary>
+    public IReadOnlyList<LayerInfo> Layers { get; }
     /// <summary>The memory plan.</summary>
     public MemoryPlan Plan { get; }
 

@@ -137,10 +137,12 @@ public class FusionPlanTests
         Assert.Empty(run.Diagnostics);
         string code = run.GeneratedTrees.Single().ToString();
         Assert.Contains("(BatchNormalization, fused sigmoid + dropout [4])", code);
-        Assert.Equal(2, code.Split("dropoutRate: 0.25f, dropoutKey: DropoutKey(3), // [4] dropout, in training").Length - 1); // forward and backward
+        Assert.Equal(3, code.Split("dropoutRate: 0.25f, dropoutKey: DropoutKey(3), // [4] dropout, in training").Length - 1); // forward, backward, and the frozen backward
         Assert.Contains("// Fused into [2]: its kernel applies this mask in training; its output is this layer's output.", code);
         Assert.Contains("// Fused into [2], whose backward applies this mask first.", code);
-        Assert.DoesNotContain("b.DropoutForward", code);
+        // The dropout runs on its own only when the batch norm is frozen at run time (inference-mode batch norm).
+        Assert.Single(code.Split('\n'), line => line.Contains("b.DropoutForward", StringComparison.Ordinal));
+        Assert.Contains("if (training && !LayerTrainable(1)) b.DropoutForward(", code);
         Assert.DoesNotContain("b.DropoutBackward", code);
     }
 

@@ -22,6 +22,8 @@ internal static partial class Emitter
             w.WriteLine("if (training) MarkWeightsChanged(); // batch statistics move the moving ones");
             w.WriteLine("else if (_foldedVersion != WeightsVersion) FoldBatchNorms();");
         }
+        if (folds || HasPooledActivations(net))
+            w.WriteLine("bool unfolded = training || Inspecting; // every layer as declared: in training, and when PredictLayers reads layer outputs");
         foreach (int index in net.Order)
         {
             var l = net.Layers[index];
@@ -37,15 +39,17 @@ internal static partial class Emitter
                     : "// Fused into [" + I(l.FusedInto + 1) + "]: its output is this layer's output.");
                 continue;
             }
-            string preSlot = l.TrainPreActivation < 0 ? "-1"
+            // A layer with a fused activation layer also writes its own output (the pre-activation) for PredictLayers.
+            string preSlot = l.TrainPreActivation < 0 ? (l.InspectPreActivation >= 0 ? "Inspecting ? Train(ZX" + n + ", batch) : -1" : "-1")
                 : l.Index == net.Layers.Length - 1 && net.InferLogitsSlot >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
+                : l.FusedWith >= 0 ? "training || Inspecting ? Train(Z" + n + ", batch) : -1"
                 : "training ? Train(Z" + n + ", batch) : -1";
             if (l.FoldsBatchNorm >= 0)
             {
                 // Training runs the layer as declared; inference runs it with the folded kernel, the batch norm and its activation.
                 var bn = net.Layers[l.FoldsBatchNorm];
                 bool family = Shapes.ShapeInference.IsConvolutionFamily(l.Spec.Kind);
-                w.OpenBlock("if (training)");
+                w.OpenBlock("if (unfolded)");
                 if (family)
                     WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", "-1");
                 else
@@ -67,12 +71,12 @@ internal static partial class Emitter
             if (l.FoldedInto >= 0)
             {
                 w.WriteLine("// In inference folded into [" + I(l.FoldedInto + 1) + "]: I" + n + " aliases its output.");
-                w.OpenBlock("if (training)");
+                w.OpenBlock("if (unfolded)");
             }
             else if (l.PooledBy >= 0)
             {
                 w.WriteLine("// In inference applied by [" + I(l.PooledBy + 1) + "] after its max pooling: I" + n + " aliases its input.");
-                w.OpenBlock("if (training)");
+                w.OpenBlock("if (unfolded)");
             }
             if (l.IsMerge)
             {
@@ -98,7 +102,7 @@ internal static partial class Emitter
                     {
                         var act = net.Layers[l.PoolsActivationOf];
                         w.WriteLine("// Inference: [" + I(act.Index + 1) + "]'s activation, on the pooled values (max commutes with it).");
-                        w.WriteLine("if (!training) b.ActivationForward(" + Act(act) + ", " + F(LayerAlpha(act)) + ", " + rows + ", " + I(l.LastOutput) +
+                        w.WriteLine("if (!unfolded) b.ActivationForward(" + Act(act) + ", " + F(LayerAlpha(act)) + ", " + rows + ", " + I(l.LastOutput) +
                             ", x: " + y + ", y: " + y + ");");
                     }
                     break;
@@ -111,13 +115,20 @@ internal static partial class Emitter
                     int c = l.LastOutput;
                     string fused = l.FusedWith >= 0 ? " (fused with [" + I(l.FusedWith + 1) + "])" : "";
                     w.WriteLine("// Training: batch statistics, moving statistics updated; inference: moving statistics" + fused + ".");
-                    w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training, momentum: " + F(l.Spec.Value) + ", epsilon: " + F(l.Spec.Epsilon) +
+                    w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training && LayerTrainable(" + I(l.Index) + "), momentum: " + F(l.Spec.Value) + ", epsilon: " + F(l.Spec.Epsilon) +
                         ", unbiasedMovingVariance: " + (l.InputShape.Length == 3 ? "true" : "false") + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
                     w.Indent();
                     w.WriteLine(FusedDropoutArguments(net, l));
                     w.WriteLine("x: " + x + ", gamma: p + P" + n + "_Gamma, beta: p + P" + n + "_Beta, movingMean: p + S" + n + ", movingVariance: p + S" + n + " + " + I(c) + ",");
                     w.WriteLine("savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(c) + ", preActivation: " + preSlot + ", y: " + y + ");");
                     w.Unindent();
+                    if (l.FusedDropout >= 0)
+                    {
+                        var d = net.Layers[l.FusedDropout];
+                        w.WriteLine("// Frozen: the batch norm runs in inference mode, which applies no dropout; [" + I(d.Index + 1) + "]'s mask on its own.");
+                        w.WriteLine("if (training && !LayerTrainable(" + I(l.Index) + ")) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(d.Spec.Value) +
+                            ", DropoutKey(" + I(d.Index) + "), x: Train(T" + n + ", batch), y: Train(T" + n + ", batch));");
+                    }
                     break;
                 }
                 case LayerKind.Activation:
@@ -164,6 +175,13 @@ internal static partial class Emitter
         w.WriteLine("x: " + x + ", kernel: " + kernel + ", bias: " + bias + ",");
         w.WriteLine("preActivation: " + pre + ", y: " + y + ");");
         w.Unindent();
+    }
+
+    private static bool HasPooledActivations(ResolvedNetwork net)
+    {
+        foreach (var l in net.Layers)
+            if (l.PooledBy >= 0) return true;
+        return false;
     }
 
     private static bool HasFolds(ResolvedNetwork net)
@@ -246,7 +264,11 @@ internal static partial class Emitter
             bool accumulate = l.GradientAccumulate[0] != 0;
             // Where this layer's dx goes: the input's gradient buffer, or a temporary one when another reader already
             // wrote that gradient (then it is added), or over dy for the in-place layers.
-            string dxOther = gin < 0 ? "-1" : accumulate && style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : Gradient(gin);
+            // At run time a frozen part of the network needs no gradient: Backprop(i) says whether layer i, or any
+            // layer before it, has trainable weights now.
+            string src = I(l.InputLayer());
+            string dxOther = gin < 0 ? "-1"
+                : "Backprop(" + src + ") ? " + (accumulate && style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : Gradient(gin)) + " : -1";
             if (l.FusedInto >= 0)
             {
                 w.WriteLine(l.Spec.Kind == LayerKind.Dropout
@@ -255,6 +277,13 @@ internal static partial class Emitter
                 WriteAccumulate(w, l, dy);
                 continue;
             }
+            if (style == Shapes.BackwardStyle.PassThrough)
+            {
+                w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
+                WriteAccumulate(w, l, dy);
+                continue;
+            }
+            w.OpenBlock("if (Backprop(" + I(i) + "))");
             switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
@@ -270,7 +299,7 @@ internal static partial class Emitter
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
                     WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), last, dy,
-                        style == Shapes.BackwardStyle.Separable && gin >= 0 && accumulate ? dy : dxOther);
+                        style == Shapes.BackwardStyle.Separable && gin >= 0 && accumulate ? "Backprop(" + src + ") ? " + dy + " : -1" : dxOther);
                     break;
                 case LayerKind.MaxPooling2D:
                 case LayerKind.GlobalMaxPooling2D:
@@ -281,14 +310,28 @@ internal static partial class Emitter
                     w.WriteLine("b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dxOther + ");");
                     break;
                 case LayerKind.BatchNormalization:
+                {
+                    string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
+                    w.OpenBlock("if (LayerTrainable(" + I(i) + "))");
                     w.WriteLine("b.BatchNormBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
                     w.Indent();
                     w.WriteLine(FusedDropoutArguments(net, l));
                     w.WriteLine("x: Train(T" + prev + ", batch), gamma: p + P" + n + "_Gamma, savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(l.LastOutput) +
-                        ", preActivation: " + (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+                        ", preActivation: " + pre + ", y: Train(T" + n + ", batch),");
                     w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
                     w.Unindent();
+                    w.CloseBlock();
+                    w.OpenBlock("else");
+                    w.WriteLine("// Frozen: it ran in inference mode, an affine map per channel with the moving statistics.");
+                    w.WriteLine("b.BatchNormFrozenBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
+                    w.Indent();
+                    w.WriteLine(FusedDropoutArguments(net, l));
+                    w.WriteLine("epsilon: " + F(l.Spec.Epsilon) + ", gamma: p + P" + n + "_Gamma, movingVariance: p + S" + n + " + " + I(l.LastOutput) +
+                        ", preActivation: " + pre + ", dy: " + dy + ", dx: " + dxOther + ");");
+                    w.Unindent();
+                    w.CloseBlock();
                     break;
+                }
                 case LayerKind.Dense:
                     w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
                         (last ? "fromLogits" : "false") + ",");
@@ -327,7 +370,8 @@ internal static partial class Emitter
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
                     break;
             }
-            WriteAccumulate(w, l, style == Shapes.BackwardStyle.Separate ? dxOther : dy);
+            WriteAccumulate(w, l, style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : dy);
+            w.CloseBlock();
         }
         w.CloseBlock();
     }
@@ -343,7 +387,7 @@ internal static partial class Emitter
     {
         if (l.GradientIn.Length == 0 || l.GradientIn[0] < 0 || l.GradientAccumulate[0] == 0) return;
         int size = l.InputSize;
-        w.WriteLine("b.Accumulate(batch * " + I(size) + ", x: " + computed + ", y: " + Gradient(l.GradientIn[0]) +
+        w.WriteLine("if (Backprop(" + I(l.InputLayer()) + ")) b.Accumulate(batch * " + I(size) + ", x: " + computed + ", y: " + Gradient(l.GradientIn[0]) +
             "); // another reader of [" + I(l.InputLayer() + 1) + "] wrote its gradient already: add this one");
     }
 

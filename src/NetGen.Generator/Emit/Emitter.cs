@@ -118,6 +118,9 @@ internal static partial class Emitter
             w.WriteLine("private const int T" + n + " = " + I(l.TrainOutput) + "; // " + OneLine(l.Name) + " output" + note);
             if (l.TrainPreActivation >= 0)
                 w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
+            if (l.InspectPreActivation >= 0)
+                w.WriteLine("private const int ZX" + n + " = " + I(l.InspectPreActivation) + "; // " + OneLine(l.Name) + " own output, before [" +
+                    I(l.FusedWith + 1) + "] (PredictLayers only)");
             w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + OneLine(l.Name) + " output (inference)");
             WriteMiddleSlots(w, l);
             if (l.Index == layers.Length - 1 && ShapeInference.OwnsActivation(l.Spec.Kind) && net.InferLogitsSlot >= 0)
@@ -148,6 +151,8 @@ internal static partial class Emitter
         w.WriteLine("trainingArenaPerSample: TrainingArenaPerSample,");
         w.WriteLine("inferenceArenaPerSample: InferenceArenaPerSample,");
         w.WriteLine("gradientBufferPerSample: GradientBufferPerSample,");
+        if (net.InspectionArenaPerSample > net.TrainArenaPerSample)
+            w.WriteLine("inspectionArenaPerSample: " + I(net.InspectionArenaPerSample) + ", // the training arena and the fused layers' own outputs (PredictLayers)");
         if (net.GradientBufferCount != 2) w.WriteLine("gradientBufferCount: " + I(net.GradientBufferCount) + ",");
         w.WriteLine("outputTrainingSlot: T" + I(layers.Length) + ",");
         w.WriteLine("outputInferenceSlot: I" + I(layers.Length) + ",");
@@ -161,7 +166,8 @@ internal static partial class Emitter
         w.WriteLine("logitsInferenceSlot: " + inferLogits + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
         w.WriteLine("summary: SummaryText,");
-        w.WriteLine("weightShapes: " + Literal(WeightShapes(net)) + ");");
+        w.WriteLine("weightShapes: " + Literal(WeightShapes(net)) + ",");
+        WriteLayerTable(w, net);
         w.Unindent();
         w.WriteLine();
         w.WriteLine("/// <summary>Bytes of parameters, gradients, optimizer state and activations, for a batch size.</summary>");
@@ -233,6 +239,84 @@ internal static partial class Emitter
             parts.Add(l.TypeName + " " + string.Join(" ", shapes.Select(s => ShapeMath.Tuple(s))));
         }
         return string.Join("; ", parts);
+    }
+
+    /// <summary>
+    /// The layers for <c>model.Layers</c>: name, type, output shape, the layers it reads, the training-arena slot that
+    /// holds its inference output while PredictLayers runs (-1: never run), whether it is declared trainable, and its
+    /// weights (Keras's names, offsets, shapes; moving statistics are not trainable).
+    /// </summary>
+    private static void WriteLayerTable(SourceWriter w, ResolvedNetwork net)
+    {
+        w.WriteLine("layers: new " + LayerInfoType + "[]");
+        w.WriteLine("{");
+        w.Indent();
+        foreach (var l in net.Layers)
+        {
+            var inputs = new List<string>();
+            for (int k = 0; k < l.Inputs.Length; k++) inputs.Add(I(l.InputLayer(k)));
+            var weights = new List<string>();
+            foreach (var (name, offset, shape, trainable) in Weights(l))
+                weights.Add("new(" + Literal(name) + ", " + offset + ", new int[] { " + string.Join(", ", shape.Select(I)) + " }, " + (trainable ? "true" : "false") + ")");
+            w.WriteLine("new(" + Literal(l.Name) + ", " + Literal(l.TypeName) + ", new int[] { " + Join(l.OutputShape) + " }, new int[] { " +
+                string.Join(", ", inputs) + " }, " + InspectSlot(net, l) + ", " + (l.Spec.Trainable ? "true" : "false") + ",");
+            w.Indent();
+            w.WriteLine(weights.Count == 0 ? "global::System.Array.Empty<" + WeightInfoType + ">())," : "new " + WeightInfoType + "[] { " + string.Join(", ", weights) + " }),");
+            w.Unindent();
+        }
+        w.Unindent();
+        w.WriteLine("});");
+    }
+
+    private const string LayerInfoType = "global::NetGen.LayerInfo";
+    private const string WeightInfoType = "global::NetGen.WeightInfo";
+
+    /// <summary>
+    /// The training slot holding the layer's inference output when every layer runs as declared (PredictLayers): its
+    /// own, except for layers that are the identity in inference (dropout, noise), which show their input's, and layers
+    /// whose activation layer was fused into them, whose own output is their pre-activation (Z, or ZX beyond the arena).
+    /// </summary>
+    private static string InspectSlot(ResolvedNetwork net, ResolvedLayer l)
+    {
+        if (!l.Live) return "-1";
+        if (l.InspectPreActivation >= 0) return "ZX" + I(l.Index + 1); // its activation layer was fused into it
+        if (l.FusedWith >= 0 && l.TrainPreActivation >= 0) return "Z" + I(l.Index + 1);
+        var at = l;
+        while (ShapeInference.AppliesInTrainingOnly(at.Spec.Kind) && at.FusedInto < 0)
+        {
+            int source = at.InputLayer();
+            if (source < 0) return "T0";
+            at = net.Layers[source];
+        }
+        return "T" + I(at.Index + 1);
+    }
+
+    /// <summary>Each weight of a layer: Keras's name, its offset constant, its shape, and whether it is trainable.</summary>
+    private static List<(string Name, string Offset, int[] Shape, bool Trainable)> Weights(ResolvedLayer l)
+    {
+        var list = new List<(string, string, int[], bool)>();
+        if (l.ParamCount == 0) return list;
+        string n = I(l.Index + 1);
+        int c = l.LastInput, f = l.LastOutput, kh = l.Spec.KernelH, kw = l.Spec.KernelW, dm = l.Spec.DepthMultiplier;
+        switch (l.Spec.Kind)
+        {
+            case LayerKind.DepthwiseConv2D: list.Add(("depthwise_kernel", "P" + n + "_Kernel", [kh, kw, c, dm], true)); break;
+            case LayerKind.SeparableConv2D:
+                list.Add(("depthwise_kernel", "P" + n + "_Depthwise", [kh, kw, c, dm], true));
+                list.Add(("pointwise_kernel", "P" + n + "_Pointwise", [1, 1, c * dm, f], true));
+                break;
+            case LayerKind.Conv2DTranspose: list.Add(("kernel", "P" + n + "_Kernel", [kh, kw, f, c], true)); break;
+            case LayerKind.Conv2D: list.Add(("kernel", "P" + n + "_Kernel", [kh, kw, c, f], true)); break;
+            case LayerKind.BatchNormalization:
+                list.Add(("gamma", "P" + n + "_Gamma", [f], true));
+                list.Add(("beta", "P" + n + "_Beta", [f], true));
+                list.Add(("moving_mean", "S" + n, [f], false));
+                list.Add(("moving_variance", "S" + n + " + " + I(f), [f], false));
+                return list;
+            default: list.Add(("kernel", "P" + n + "_Kernel", [c, f], true)); break;
+        }
+        if (l.BiasCount > 0) list.Add(("bias", "P" + n + "_Bias", [l.BiasCount], true));
+        return list;
     }
 
     private static string KernelName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Gamma" : "Kernel";

@@ -36,8 +36,8 @@ internal static class SummaryFormatter
             lines.Add(new string(i == layers.Length - 1 ? '=' : '_', 65));
         }
         lines.Add("Total params: " + Thousands(network.ParameterCount));
-        lines.Add("Trainable params: " + Thousands(network.TrainableCount));
-        lines.Add("Non-trainable params: " + Thousands(network.ParameterCount - network.TrainableCount));
+        lines.Add("Trainable params: " + Thousands(Trainable(network)));
+        lines.Add("Non-trainable params: " + Thousands(network.ParameterCount - Trainable(network)));
         lines.Add(new string('_', 65));
         return string.Join("\n", lines);
     }
@@ -70,10 +70,19 @@ internal static class SummaryFormatter
         }
         lines.Add(new string('=', width));
         lines.Add("Total params: " + Thousands(network.ParameterCount));
-        lines.Add("Trainable params: " + Thousands(network.TrainableCount));
-        lines.Add("Non-trainable params: " + Thousands(network.ParameterCount - network.TrainableCount));
+        lines.Add("Trainable params: " + Thousands(Trainable(network)));
+        lines.Add("Non-trainable params: " + Thousands(network.ParameterCount - Trainable(network)));
         lines.Add(new string('_', width));
         return string.Join("\n", lines);
+    }
+
+    /// <summary>Trainable parameters of the layers not declared <c>Trainable = false</c> (moving statistics never are).</summary>
+    private static int Trainable(ResolvedNetwork network)
+    {
+        int n = 0;
+        foreach (var l in network.Layers)
+            if (l.Spec.Trainable) n += l.TrainableCount;
+        return n;
     }
 
     public static string Thousands(long n) => n.ToString("#,0", CultureInfo.InvariantCulture);

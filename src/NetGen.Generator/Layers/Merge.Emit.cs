@@ -65,7 +65,7 @@ internal static partial class Emitter
             }
             else if (l.Spec.Kind == LayerKind.Concatenate)
             {
-                w.WriteLine("b.ConcatenateBackward(" + Rows(concat.Outer) + ", " + I(concat.Widths[k]) + ", " + I(concat.Total) + ", " + I(offset) +
+                w.WriteLine("if (Backprop(" + I(l.InputLayer(k)) + ")) b.ConcatenateBackward(" + Rows(concat.Outer) + ", " + I(concat.Widths[k]) + ", " + I(concat.Total) + ", " + I(offset) +
                     ", dy: " + dy + ", dx: " + Gradient(gin) + ", accumulate: " + (accumulate ? "true" : "false") + "); // " + source);
             }
             else if (gin == l.GradientOut && !accumulate)
@@ -74,7 +74,7 @@ internal static partial class Emitter
             }
             else
             {
-                w.WriteLine("b.MergeBackward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", " + I(k) +
+                w.WriteLine("if (Backprop(" + I(l.InputLayer(k)) + ")) b.MergeBackward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", " + I(k) +
                     ", y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ",");
                 w.Indent();
                 w.WriteLine("dx: " + Gradient(gin) + ", accumulate: " + (accumulate ? "true" : "false") + ", " + string.Join(", ", inputs) + "); // " + source);

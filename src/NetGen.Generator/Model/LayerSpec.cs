@@ -77,6 +77,7 @@ internal enum InitializerKind
 /// <param name="Inputs">The names of the layers it reads, as declared: a merge layer's constructor arguments, or a
 /// layer's <c>Input</c>; empty for "the layer declared before".</param>
 /// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
+/// <param name="Trainable">False for a layer declared <c>Trainable = false</c> (frozen; can change at run time).</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -99,7 +100,8 @@ internal sealed record LayerSpec(
     int DepthMultiplier = 1,
     int PointwiseInitializer = 0,
     EquatableArray<string> Inputs = default,
-    int Axis = -1);
+    int Axis = -1,
+    bool Trainable = true);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.
@@ -120,7 +122,8 @@ internal sealed record NetworkSpec(
 /// run). The backward plan: <c>GradientOut</c> is the gradient buffer holding dL/d(output); per input,
 /// <c>GradientIn</c> is the buffer its gradient goes to (-1: none needed) and <c>GradientAccumulate</c> is 1 where
 /// another consumer already wrote that gradient (then it is added, through <c>GradientTemp</c> where the operation
-/// cannot add by itself).
+/// cannot add by itself). <c>InspectPreActivation</c>: for a layer whose activation layer was fused into it and that
+/// keeps no pre-activation in training, where PredictLayers has it write its own output (after the training arena).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedLayer(
@@ -160,7 +163,8 @@ internal sealed record ResolvedLayer(
     int GradientOut = -1,
     EquatableArray<int> GradientIn = default,
     EquatableArray<int> GradientAccumulate = default,
-    int GradientTemp = -1)
+    int GradientTemp = -1,
+    int InspectPreActivation = -1)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;
@@ -195,7 +199,8 @@ internal sealed record ResolvedNetwork(
     ActivationKind OutputActivation,
     EquatableArray<int> Order = default,
     int GradientBufferCount = 2,
-    bool IsGraph = false)
+    bool IsGraph = false,
+    int InspectionArenaPerSample = 0)
 {
     /// <summary>The output layer (the last declared).</summary>
     public ResolvedLayer Output => Layers[Layers.Length - 1];

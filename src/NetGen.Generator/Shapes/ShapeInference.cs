@@ -531,11 +531,27 @@ internal static partial class ShapeInference
         var outputActivation = OwnsActivation(output.Spec.Kind) || output.Spec.Kind == LayerKind.Activation ? output.Activation : ActivationKind.Linear;
         inferTop = PlanInferenceMiddles(layers, inferTop);
         int gradientBuffers = GradientPlanner.Plan(layers, graph, outputIndex);
+        // PredictLayers reads each layer's own output: a layer with a fused activation layer writes its pre-activation
+        // too, into its training pre-activation slot or, where it keeps none, into a slot after the training arena.
+        long inspectTop = trainTop;
+        foreach (int i in graph.Order)
+        {
+            var l = layers[i];
+            if (!l.Live || l.FusedWith < 0 || l.TrainPreActivation >= 0) continue;
+            layers[i] = l with { InspectPreActivation = (int)inspectTop };
+            inspectTop += l.OutputSize;
+        }
+        if (inspectTop > MaxFloats)
+        {
+            errors.Add(new ShapeError(-1, "NG0016", new[] { "Network", "0", Thousands(inspectTop), "floats of activations per sample to read every layer's output" }));
+            return null;
+        }
         var order = new List<int>();
         foreach (int i in graph.Order)
             if (layers[i].Live) order.Add(i);
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(layers.ToArray()), parameterCount, trainableCount, bufferCount,
-            (int)trainTop, inferTop, max, logits, inferLogits, outputActivation, new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain);
+            (int)trainTop, inferTop, max, logits, inferLogits, outputActivation, new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain,
+            (int)inspectTop);
     }
 
     /// <summary>How many live layers read layer <paramref name="i"/>'s output (-1: the network's input), counting a layer once.</summary>

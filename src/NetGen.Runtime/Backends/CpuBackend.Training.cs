@@ -160,10 +160,10 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void OptimizerStep(in OptimizerUpdate u, int parameters, int gradients, int state, int count)
+    public void OptimizerStep(in OptimizerUpdate u, int parameters, int gradients, int state, int count, int slotStride = 0)
     {
         float* w = At(parameters), g = At(gradients), s = At(state);
-        int stride = (count + 15) / 16 * 16; // the model aligns each state slot to 16 floats
+        int stride = slotStride > 0 ? slotStride : (count + 15) / 16 * 16; // the model aligns each state slot to 16 floats
         switch (u.Kind)
         {
             case OptimizerKind.Sgd:

@@ -120,6 +120,10 @@ public partial interface IBackend : IDisposable
     /// <summary>Counts correct predictions for an accuracy metric.</summary>
     int CountCorrect(Metric metric, int rows, int cols, int prediction, int labels);
 
-    /// <summary>One optimizer update over <paramref name="count"/> parameters.</summary>
-    void OptimizerStep(in OptimizerUpdate update, int parameters, int gradients, int state, int count);
+    /// <summary>
+    /// One optimizer update over <paramref name="count"/> parameters. The optimizer's slots (moments) lie at
+    /// <paramref name="state"/> + k·<paramref name="slotStride"/>; 0 means <paramref name="count"/> rounded up to 16
+    /// floats (a model updating only part of its parameters passes the stride of the whole block).
+    /// </summary>
+    void OptimizerStep(in OptimizerUpdate update, int parameters, int gradients, int state, int count, int slotStride = 0);
 }

@@ -410,10 +410,10 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void OptimizerStep(in OptimizerUpdate u, int parameters, int gradients, int state, int count)
+    public void OptimizerStep(in OptimizerUpdate u, int parameters, int gradients, int state, int count, int slotStride = 0)
     {
         if (count <= 0) return;
-        int stride = (count + 15) / 16 * 16; // the model aligns each state slot to 16 floats
+        int stride = slotStride > 0 ? slotStride : (count + 15) / 16 * 16; // the model aligns each state slot to 16 floats
         var w = V(parameters, count);
         var g = V(gradients, count);
         ArrayView<float> Slot(int i) => V(state + i * stride, count);
@@ -749,6 +749,7 @@ public sealed partial class IlgpuBackend : IBackend
             _ = Resampling;
             _ = DepthwiseConvolution;
             _ = Merge;
+            _ = BatchNormFrozen;
         }
 
         /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>

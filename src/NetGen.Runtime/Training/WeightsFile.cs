@@ -5,18 +5,23 @@ using System.Text;
 namespace NetGen;
 
 /// <summary>
-/// The weights file of <see cref="Model.SaveWeights"/>: the magic <c>NETGENW1</c>, the network's name and the shapes
-/// of its weights (<see cref="ModelInfo.WeightShapes"/>), the parameter counts, every parameter
+/// The weights file of <see cref="Model.SaveWeights"/>: the magic <c>NETGENW2</c>, the network's name and the shapes
+/// of its weights (<see cref="ModelInfo.WeightShapes"/>), the parameter counts, each layer with weights (its name, and
+/// each weight's name, shape and offset, for loading by layer name), every parameter
 /// (trainable ones first, then the moving statistics) as little-endian float32, and a SHA-256 of all that, so a
 /// truncated or modified file is detected. Written to a temporary file and moved into place, so an existing file is
 /// never left half-written.
 /// </summary>
 internal static class WeightsFile
 {
-    private static readonly byte[] Magic = "NETGENW1"u8.ToArray();
+    private static readonly byte[] Magic = "NETGENW2"u8.ToArray();
+    private static readonly byte[] MagicV1 = "NETGENW1"u8.ToArray(); // before layer names: still read
+
+    /// <summary>A layer's weights as the file records them.</summary>
+    public sealed record FileLayer(string Name, (string Name, int[] Shape, int Offset)[] Weights);
     private const int HashBytes = 32;
 
-    public static void Write(string path, string name, string weightShapes, int trainable, float[] weights)
+    public static void Write(string path, string name, string weightShapes, int trainable, float[] weights, IReadOnlyList<LayerInfo> layers)
     {
         var body = new MemoryStream();
         body.Write(Magic);
@@ -24,6 +29,20 @@ internal static class WeightsFile
         WriteString(body, weightShapes);
         WriteInt(body, weights.Length);
         WriteInt(body, trainable);
+        var withWeights = layers.Where(l => l.Weights.Length > 0).ToArray();
+        WriteInt(body, withWeights.Length);
+        foreach (var layer in withWeights)
+        {
+            WriteString(body, layer.Name);
+            WriteInt(body, layer.Weights.Length);
+            foreach (var w in layer.Weights)
+            {
+                WriteString(body, w.Name);
+                WriteInt(body, w.Shape.Length);
+                foreach (int d in w.Shape) WriteInt(body, d);
+                WriteInt(body, w.Offset);
+            }
+        }
         var floats = new byte[4 * weights.Length];
         for (int i = 0; i < weights.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(floats.AsSpan(4 * i), weights[i]);
         body.Write(floats);
@@ -49,13 +68,14 @@ internal static class WeightsFile
         }
     }
 
-    public static (string Name, string WeightShapes, int Trainable, float[] Weights) Read(string path)
+    public static (string Name, string WeightShapes, int Trainable, float[] Weights, FileLayer[]? Layers) Read(string path)
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"No weights file at '{full}'.", full);
         byte[] bytes = File.ReadAllBytes(full);
-        if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new InvalidDataException($"'{full}' is not a NetGen weights file: it does not start with NETGENW1 (write it with Model.SaveWeights).");
+        bool v1 = bytes.Length >= MagicV1.Length && bytes.AsSpan(0, MagicV1.Length).SequenceEqual(MagicV1);
+        if (!v1 && (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)))
+            throw new InvalidDataException($"'{full}' is not a NetGen weights file: it does not start with NETGENW2 or NETGENW1 (write it with Model.SaveWeights).");
         if (bytes.Length < Magic.Length + HashBytes ||
             !SHA256.HashData(bytes.AsSpan(0, bytes.Length - HashBytes)).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashBytes)))
             throw new InvalidDataException($"The weights file '{full}' is corrupt: its checksum does not match its contents (truncated or modified).");
@@ -65,13 +85,42 @@ internal static class WeightsFile
             string name = ReadString(bytes, ref at);
             string weightShapes = ReadString(bytes, ref at);
             int count = ReadInt(bytes, ref at), trainable = ReadInt(bytes, ref at);
-            if (count < 0 || trainable < 0 || trainable > count || at + 4L * count != bytes.Length - HashBytes)
+            if (count < 0 || trainable < 0 || trainable > count)
                 throw new InvalidDataException("inconsistent parameter counts");
+            FileLayer[]? layers = null;
+            if (!v1)
+            {
+                int layerCount = ReadInt(bytes, ref at);
+                if (layerCount < 0 || layerCount > bytes.Length) throw new InvalidDataException("a bad layer count");
+                layers = new FileLayer[layerCount];
+                for (int l = 0; l < layerCount; l++)
+                {
+                    string layerName = ReadString(bytes, ref at);
+                    int weightCount = ReadInt(bytes, ref at);
+                    if (weightCount < 0 || weightCount > 64) throw new InvalidDataException($"layer '{layerName}' has {weightCount} weights");
+                    var list = new (string, int[], int)[weightCount];
+                    for (int k = 0; k < weightCount; k++)
+                    {
+                        string weightName = ReadString(bytes, ref at);
+                        int rank = ReadInt(bytes, ref at);
+                        if (rank < 0 || rank > 8) throw new InvalidDataException($"weight '{layerName}/{weightName}' has rank {rank}");
+                        var shape = new int[rank];
+                        long size = 1;
+                        for (int d = 0; d < rank; d++) { shape[d] = ReadInt(bytes, ref at); size *= shape[d]; }
+                        int offset = ReadInt(bytes, ref at);
+                        if (shape.Any(d => d < 0) || offset < 0 || offset + size > count)
+                            throw new InvalidDataException($"weight '{layerName}/{weightName}' lies outside the parameters");
+                        list[k] = (weightName, shape, offset);
+                    }
+                    layers[l] = new FileLayer(layerName, list);
+                }
+            }
+            if (at + 4L * count != bytes.Length - HashBytes) throw new InvalidDataException("inconsistent parameter counts");
             var weights = new float[count];
             for (int i = 0; i < count; i++) weights[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at + 4 * i));
-            return (name, weightShapes, trainable, weights);
+            return (name, weightShapes, trainable, weights, layers);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or DecoderFallbackException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or DecoderFallbackException or OverflowException)
         {
             throw new InvalidDataException($"The weights file '{full}' is malformed ({e.Message}).", e);
         }

@@ -1,0 +1,33 @@
+namespace NetGen.Backends;
+
+/// <summary>A frozen BatchNormalization (Keras's <c>trainable=False</c>), which runs in inference mode in training too.</summary>
+public partial interface IBackend
+{
+    /// <summary>
+    /// dx[r, c] = dy[r, c]·γ[c] / √(movingVariance[c] + ε): the input gradient of batch norm in inference mode, an
+    /// affine map per channel (no batch statistics, so no centring terms). dx may be dy.
+    /// </summary>
+    void BatchNormFrozenScale(int rows, int channels, float epsilon, int gamma, int movingVariance, int dy, int dx);
+
+    /// <summary>
+    /// Backward of a frozen batch norm with its fused activation and dropout: dy is masked by the dropout (same mask as
+    /// the forward pass), multiplied by act'(z) (z the stored pre-activation), then scaled per channel into dx. dy is
+    /// overwritten; nothing is computed when dx is -1 (a frozen layer has no weight gradients).
+    /// </summary>
+    void BatchNormFrozenBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
+        float epsilon, int gamma, int movingVariance, int preActivation, int dy, int dx)
+    {
+        if (dx < 0 || rows <= 0 || channels <= 0) return;
+        int count = checked(rows * channels);
+        if (dropoutRate > 0) DropoutBackward(count, dropoutRate, dropoutKey, dy, dy);
+        if (activation != ActivationFunction.Linear)
+        {
+            if (preActivation < 0)
+                throw new ArgumentException($"A frozen batch norm with {activation} needs its stored pre-activation.", nameof(preActivation));
+            // act(z) into dx (overwritten below anyway), so that every activation can take its derivative from x and y.
+            ActivationForward(activation, alpha, rows, channels, preActivation, dx);
+            ActivationBackward(activation, alpha, rows, channels, preActivation, dx, dy, dy);
+        }
+        BatchNormFrozenScale(rows, channels, epsilon, gamma, movingVariance, dy, dx);
+    }
+}
