@@ -16,7 +16,7 @@ public sealed partial class NetGenGenerator
 {
     internal const string NetworkAttributeName = "NetGen.NetworkAttribute";
 
-    /// <summary>Layer attribute metadata names, in one table: adding a layer adds one line here.</summary>
+    /// <summary>Layer attribute metadata names of the older kinds, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
     internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
         ("NetGen.DenseAttribute", LayerKind.Dense),
         ("NetGen.ActivationAttribute", LayerKind.Activation),
@@ -40,14 +40,8 @@ public sealed partial class NetGenGenerator
         ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
-        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
-        ("NetGen.AddAttribute", LayerKind.Add),
-        ("NetGen.SubtractAttribute", LayerKind.Subtract),
-        ("NetGen.MultiplyAttribute", LayerKind.Multiply),
-        ("NetGen.AverageAttribute", LayerKind.Average),
-        ("NetGen.MaximumAttribute", LayerKind.Maximum),
-        ("NetGen.MinimumAttribute", LayerKind.Minimum),
-        ("NetGen.ConcatenateAttribute", LayerKind.Concatenate));
+        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose))
+        .AddRange(Layers.LayerRegistry.Rules.Select(static r => (r.AttributeName, r.Kind))); // the rule-based kinds
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(
@@ -135,9 +129,12 @@ public sealed partial class NetGenGenerator
         {
             if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
             if (data.AttributeConstructor is null) return null;
-            var layer = ShapeInference.IsMerge(kind)
-                ? Layers.Merge.Read(data, kind, NamedString(data, "Name"))
-                : NamedString(data, "Input") is { } source ? ReadLayer(data, kind) with { Inputs = new EquatableArray<string>(new[] { source }) } : ReadLayer(data, kind);
+            // A rule-based kind reads its own attribute; the older kinds are read here. Inputs come from a merge's
+            // arguments, or from the Input every layer attribute has.
+            var rule = Layers.LayerRegistry.Get(kind);
+            var layer = rule?.Read(data, NamedString(data, "Name")) ?? ReadLayer(data, kind);
+            if (rule is not { InputsFromArguments: true } && NamedString(data, "Input") is { } source)
+                layer = layer with { Inputs = new EquatableArray<string>(new[] { source }) };
             layers.Add(NamedBool(data, "Trainable") == false ? layer with { Trainable = false } : layer);
         }
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();

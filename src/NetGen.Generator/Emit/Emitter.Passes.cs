@@ -78,9 +78,9 @@ internal static partial class Emitter
                 w.WriteLine("// In inference applied by [" + I(l.PooledBy + 1) + "] after its max pooling: I" + n + " aliases its input.");
                 w.OpenBlock("if (unfolded)");
             }
-            if (l.IsMerge)
+            if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule)
             {
-                WriteMergeForward(w, net, l, y);
+                rule.WriteForward(w, net, l, y);
                 continue;
             }
             switch (l.Spec.Kind)
@@ -254,9 +254,9 @@ internal static partial class Emitter
             bool last = i == layers.Length - 1;
             string dy = Gradient(l.GradientOut);
             w.WriteLine("// " + Describe(l));
-            if (l.IsMerge)
+            if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule)
             {
-                WriteMergeBackward(w, net, l, dy);
+                rule.WriteBackward(w, net, l, dy);
                 continue;
             }
             var style = Shapes.GradientPlanner.Style(l);
@@ -377,7 +377,7 @@ internal static partial class Emitter
     }
 
     /// <summary>A gradient buffer as generated code reads it.</summary>
-    private static string Gradient(int buffer) => "GradientBuffer(" + I(buffer) + ", batch)";
+    internal static string Gradient(int buffer) => "GradientBuffer(" + I(buffer) + ", batch)";
 
     /// <summary>
     /// Where another reader of this layer's input already wrote that input's gradient, adds the gradient this layer

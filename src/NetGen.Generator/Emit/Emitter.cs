@@ -409,7 +409,7 @@ internal static partial class Emitter
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
             LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D => ", " + ResamplingDetail(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
-            _ when l.IsMerge => DescribeMerge(l),
+            _ when Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule => rule.Describe(l),
             _ => "",
         };
         if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";
@@ -436,7 +436,7 @@ internal static partial class Emitter
     private static string Identifier(string name) =>
         Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
 
-    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+    internal static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A float literal that round-trips, e.g. <c>0.2f</c> (<c>float.PositiveInfinity</c> where the float overflows).</summary>
     private static string F(double v)

@@ -1,8 +1,9 @@
 using System.Collections.Generic;
-using NetGen.Generator.Layers;
+using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
+using static NetGen.Generator.Emit.Emitter;
 
-namespace NetGen.Generator.Emit;
+namespace NetGen.Generator.Layers;
 
 // The merge layers' calls. What they write, e.g. for [Add("shortcut", "conv2d_1")] and [Concatenate("a", "b")]:
 //
@@ -17,11 +18,11 @@ namespace NetGen.Generator.Emit;
 //   b.MergeBackward(MergeOperation.Multiply, batch * 784, 0, y: Train(T6, batch), dy: GradientBuffer(0, batch),
 //       dx: GradientBuffer(1, batch), accumulate: false, Train(T2, batch), Train(T5, batch));
 //   b.ConcatenateBackward(batch * 196, 16, 48, 0, dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch), accumulate: true);
-internal static partial class Emitter
+internal sealed partial class MergeRule
 {
     private const string MergeOperationType = "global::NetGen.Backends.MergeOperation";
 
-    private static void WriteMergeForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         if (l.Spec.Kind == LayerKind.Concatenate)
         {
@@ -48,7 +49,7 @@ internal static partial class Emitter
         w.Unindent();
     }
 
-    private static void WriteMergeBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy)
+    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy)
     {
         (int Outer, int[] Widths, int Total) concat = l.Spec.Kind == LayerKind.Concatenate ? ConcatGeometry(net, l) : default;
         int offset = 0;
@@ -92,10 +93,12 @@ internal static partial class Emitter
             int s = l.InputLayer(k);
             shapes[k] = (s < 0 ? net.Spec.InputShape : net.Layers[s].OutputShape).AsSpan().ToArray();
         }
-        return Merge.ConcatGeometry(l.OutputShape.AsSpan().ToArray(), shapes, l.Spec.Axis);
+        return ConcatGeometry(l.OutputShape.AsSpan().ToArray(), shapes, l.Spec.Axis);
     }
 
     private static string Rows(int perSample) => perSample == 1 ? "batch" : "batch * " + I(perSample);
+
+    public string Describe(ResolvedLayer l) => DescribeMerge(l);
 
     /// <summary>The merge's inputs for comments: <c>of [2], [5]</c>, and Concatenate's axis.</summary>
     private static string DescribeMerge(ResolvedLayer l)

@@ -9,13 +9,30 @@ namespace NetGen.Generator.Layers;
 
 /// <summary>
 /// The merge layers, Keras 2's <c>merge.py</c>: Add, Subtract, Multiply, Average, Maximum, Minimum (element-wise over
-/// inputs of one shape) and Concatenate (joined along one axis). Everything about them but the emitted calls
-/// (<c>Merge.Emit.cs</c>) is here: reading the attribute, the shape rule, names and the description.
+/// inputs of one shape) and Concatenate (joined along one axis). One rule per kind (<see cref="LayerRegistry"/>):
+/// reading the attribute, the shape rule, names and the description here, the emitted calls in <c>Merge.Emit.cs</c>.
 /// </summary>
-internal static class Merge
+internal sealed partial class MergeRule(LayerKind kind, int minInputs, int maxInputs) : ILayerRule
 {
+    public LayerKind Kind => kind;
+
+    public string AttributeName => "NetGen." + kind + "Attribute";
+
+    public string KerasName => kind.ToString().ToLowerInvariant();
+
+    public (int Min, int Max) InputCount => (minInputs, maxInputs);
+
+    public bool InputsFromArguments => true;
+
+    public BackwardStyle Backward => BackwardStyle.Merge;
+
+    public LayerSpec Read(AttributeData data, string? name) => Read(data, kind, name);
+
+    public int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
+        InferShape(layer, index, inputShapes, inputNames, errors, 0);
+
     /// <summary>Reads a merge attribute: its input names (the constructor's <c>params string[]</c>) and Concatenate's axis.</summary>
-    public static LayerSpec Read(AttributeData data, LayerKind kind, string? name)
+    private static LayerSpec Read(AttributeData data, LayerKind kind, string? name)
     {
         var args = data.ConstructorArguments;
         var inputs = new List<string>();
@@ -27,14 +44,11 @@ internal static class Merge
         return new LayerSpec(kind, name, 0, 0, true, 0, 1, 0, default, Inputs: new EquatableArray<string>(inputs.ToArray()), Axis: axis);
     }
 
-    /// <summary>Keras's default name stem.</summary>
-    public static string KerasName(LayerKind kind) => kind.ToString().ToLowerInvariant();
-
     /// <summary>
     /// The output shape, or null with an error: element-wise merges need one shape (NG0204), Concatenate needs every
     /// axis but its own to match and an axis inside the rank (NG0205).
     /// </summary>
-    public static int[]? InferShape(LayerSpec layer, int i, int[][] shapes, string[] inputNames, List<ShapeError> errors)
+    private static int[]? InferShape(LayerSpec layer, int i, int[][] shapes, string[] inputNames, List<ShapeError> errors, int _)
     {
         string kind = layer.Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         int[] first = shapes[0];

@@ -28,7 +28,7 @@ internal static class GradientPlanner
 {
     public static BackwardStyle Style(ResolvedLayer l)
     {
-        if (ShapeInference.IsMerge(l.Spec.Kind)) return BackwardStyle.Merge;
+        if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule) return rule.Backward;
         if (l.FusedInto >= 0) return BackwardStyle.PassThrough;
         switch (l.Spec.Kind)
         {

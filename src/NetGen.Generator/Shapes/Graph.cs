@@ -48,11 +48,11 @@ internal sealed class Graph
         {
             var layer = spec.Layers[i];
             string kind = layer.Kind.ToString(), index = Invariant(i + 1);
-            bool merge = ShapeInference.IsMerge(layer.Kind);
+            var rule = Layers.LayerRegistry.Get(layer.Kind);
             var declared = layer.Inputs;
-            if (merge)
+            if (rule is { InputsFromArguments: true })
             {
-                int min = layer.Kind == LayerKind.Subtract ? 2 : 2, max = layer.Kind == LayerKind.Subtract ? 2 : int.MaxValue;
+                var (min, max) = rule.InputCount;
                 if (declared.Length < min || declared.Length > max)
                 {
                     string wanted = max == min ? "exactly " + Invariant(min) + " inputs" : "at least " + Invariant(min) + " inputs";

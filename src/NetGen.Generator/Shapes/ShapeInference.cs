@@ -226,14 +226,11 @@ internal static partial class ShapeInference
                     output = ResamplingShapes.Infer(layer, shape, i, kind, index, errors) ?? shape;
                     broken = errors.Count > errorsBefore;
                     break;
-                case LayerKind.Add:
-                case LayerKind.Subtract:
-                case LayerKind.Multiply:
-                case LayerKind.Average:
-                case LayerKind.Maximum:
-                case LayerKind.Minimum:
-                case LayerKind.Concatenate:
+                default:
                 {
+                    // A layer kind with a rule (Layers/LayerRegistry): its own shape rule, on every input's shape.
+                    var rule = Layers.LayerRegistry.Get(layer.Kind);
+                    if (rule is null) break;
                     var shapes = new int[sources.Length][];
                     var sourceNames = new string[sources.Length];
                     for (int k = 0; k < sources.Length; k++)
@@ -241,7 +238,7 @@ internal static partial class ShapeInference
                         shapes[k] = sources[k] < 0 ? input : outputs[sources[k]];
                         sourceNames[k] = sources[k] < 0 ? "input" : names[sources[k]];
                     }
-                    output = Layers.Merge.InferShape(layer, i, shapes, sourceNames, errors) ?? shape;
+                    output = rule.InferShape(layer, i, shapes, sourceNames, errors) ?? shape;
                     broken = errors.Count > errorsBefore;
                     break;
                 }
@@ -289,7 +286,7 @@ internal static partial class ShapeInference
     }
 
     /// <summary>Keras's merge layers: several inputs, no parameters.</summary>
-    public static bool IsMerge(LayerKind kind) => kind >= LayerKind.Add && kind <= LayerKind.Concatenate;
+    public static bool IsMerge(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.InputsFromArguments == true;
 
     /// <summary>Whether a shape-inference id is a warning (code is still generated).</summary>
     public static bool IsWarning(string id) => id is "NG0106" or "NG0203";
@@ -735,7 +732,7 @@ internal static partial class ShapeInference
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",
-        _ when IsMerge(kind) => Layers.Merge.KerasName(kind),
+        _ when Layers.LayerRegistry.Get(kind) is { } rule => rule.KerasName,
         _ => "layer",
     };
 

@@ -1,0 +1,77 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// Everything the generator knows about one layer kind, in one place: reading its attribute, checking its arguments
+/// and inferring its output shape, its Keras name and description, how its backward pass hands gradients on, and the
+/// forward and backward code it emits. The central steps (parser, shape inference, planners, emitter) ask the
+/// <see cref="LayerRegistry"/> for the rule instead of switching on the kind. The merge layers are the first rules;
+/// the older kinds are still handled by the switches (docs/contributing.md).
+/// </summary>
+internal interface ILayerRule
+{
+    /// <summary>The kind this rule handles.</summary>
+    LayerKind Kind { get; }
+
+    /// <summary>The attribute's metadata name, e.g. <c>NetGen.AddAttribute</c>.</summary>
+    string AttributeName { get; }
+
+    /// <summary>Keras's default name stem (<c>add</c>, <c>add_1</c>, ...).</summary>
+    string KerasName { get; }
+
+    /// <summary>The fewest and most inputs the layer takes (a merge: 2 and more).</summary>
+    (int Min, int Max) InputCount { get; }
+
+    /// <summary>True when the inputs are the attribute's constructor arguments (merges); false when the layer reads one layer (its <c>Input</c>).</summary>
+    bool InputsFromArguments { get; }
+
+    /// <summary>How its backward pass hands gradients to its inputs (the gradient planner's view of it).</summary>
+    BackwardStyle Backward { get; }
+
+    /// <summary>Reads the attribute into primitives; values stay as declared (<see cref="InferShape"/> reports bad ones).</summary>
+    LayerSpec Read(AttributeData data, string? name);
+
+    /// <summary>The output shape for these input shapes, or null after adding errors that name the layer and the fix.</summary>
+    int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors);
+
+    /// <summary>The detail in the layer's comment line, e.g. <c> of [2], [5]</c>.</summary>
+    string Describe(ResolvedLayer layer);
+
+    /// <summary>Writes the forward pass; <paramref name="y"/> is the output slot expression.</summary>
+    void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string y);
+
+    /// <summary>Writes the backward pass from <paramref name="dy"/> into the planned input gradients.</summary>
+    void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy);
+}
+
+/// <summary>The rules, in one table: adding a rule-based layer adds one line here.</summary>
+internal static class LayerRegistry
+{
+    public static readonly ILayerRule[] Rules =
+    {
+        new MergeRule(LayerKind.Add, 2, int.MaxValue),
+        new MergeRule(LayerKind.Subtract, 2, 2),
+        new MergeRule(LayerKind.Multiply, 2, int.MaxValue),
+        new MergeRule(LayerKind.Average, 2, int.MaxValue),
+        new MergeRule(LayerKind.Maximum, 2, int.MaxValue),
+        new MergeRule(LayerKind.Minimum, 2, int.MaxValue),
+        new MergeRule(LayerKind.Concatenate, 2, int.MaxValue),
+    };
+
+    private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();
+
+    private static Dictionary<LayerKind, ILayerRule> Index()
+    {
+        var map = new Dictionary<LayerKind, ILayerRule>();
+        foreach (var rule in Rules) map[rule.Kind] = rule;
+        return map;
+    }
+
+    /// <summary>The rule of a kind, or null for a kind the older switches handle.</summary>
+    public static ILayerRule? Get(LayerKind kind) => ByKind.TryGetValue(kind, out var rule) ? rule : null;
+}
