@@ -26,6 +26,8 @@ void Train(Model model, string name)
     using var _ = model;
     Console.WriteLine(model.Summary());
     Console.WriteLine($"Backend: {model.Backend.Name}");
+    Directory.CreateDirectory("plots");
+    model.PlotModel(Path.Combine("plots", model.Name + ".svg")); // Keras's plot_model(model, show_shapes=True)
     Console.WriteLine($"Memory plan: {model.Memory.TrainingBytes(128) / 1e6:F1} MB to train at batch 128, {model.Memory.InferenceActivationBytes(256) / 1e6:F1} MB of inference activations at batch 256");
     model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
     var clock = Stopwatch.StartNew();

@@ -12,7 +12,8 @@ namespace NetGen;
 /// </summary>
 public static class ModelPlot
 {
-    private const int CharWidth = 7, LineHeight = 16, Padding = 8, RowGap = 36, BoxGap = 24, Margin = 16;
+    private const double CharWidth = 7.5; // 12 px monospace is 7.2 px a character; a little room on the right
+    private const int LineHeight = 16, Padding = 8, RowGap = 36, BoxGap = 24, Margin = 16;
 
     /// <summary>The picture as SVG text.</summary>
     public static string ToSvg(Model model, bool showShapes = true)
@@ -120,7 +121,7 @@ public static class ModelPlot
             bool merge = k >= 0 && model.Layers[k].Info.Inputs.Length > 1;
             string fill = k < 0 ? "#e8f0fe" : merge ? "#fdf0e0" : model.Layers[k].Trainable ? "#f4f4f4" : "#e0e0e0";
             svg.Append(CultureInfo.InvariantCulture,
-                $"  <g class=\"layer\"><rect x=\"{left:0.#}\" y=\"{top:0.#}\" width=\"{width[k]}\" height=\"{height}\" rx=\"4\" fill=\"{fill}\" stroke=\"#333\"/>\n");
+                $"  <g class=\"layer\"><rect x=\"{left:0.#}\" y=\"{top:0.#}\" width=\"{width[k]:0.#}\" height=\"{height}\" rx=\"4\" fill=\"{fill}\" stroke=\"#333\"/>\n");
             for (int i = 0; i < text.Length; i++)
                 svg.Append(CultureInfo.InvariantCulture,
                     $"    <text x=\"{left + Padding:0.#}\" y=\"{top + Padding + 12 + i * LineHeight:0.#}\"{(i == 0 ? " font-weight=\"bold\"" : "")}>{Escape(text[i])}</text>\n");
