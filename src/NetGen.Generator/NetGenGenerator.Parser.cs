@@ -135,6 +135,8 @@ public sealed partial class NetGenGenerator
             var layer = rule?.Read(data, NamedString(data, "Name")) ?? ReadLayer(data, kind);
             if (rule is not { InputsFromArguments: true } && NamedString(data, "Input") is { } source)
                 layer = layer with { Inputs = new EquatableArray<string>(new[] { source }) };
+            else if (rule is { InputsFromArguments: true } && NamedString(data, "Input") is not null)
+                layer = layer with { InputProperty = true };
             layers.Add(NamedBool(data, "Trainable") == false ? layer with { Trainable = false } : layer);
         }
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();

@@ -145,4 +145,16 @@ public class GraphDiagnosticTests
         """, false,
         Diagnostic(Descriptors.InputCount).WithLocation(0).WithArguments(kind, "2", wanted, given,
             "name the layers to combine, e.g. [" + kind + "(\"branch_a\", \"branch_b\")]"));
+
+    [Fact]
+    public Task NG0206_merge_with_Input_as_well() => Verify("""
+        [Network(16)]
+        [Dense(8, Name = "a")]
+        [Dense(8, Name = "b", Input = "input")]
+        [{|#0:Add("a", "b", Input = "a")|}]
+        [Dense(1)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.InputCount).WithLocation(0).WithMessage(
+            "Add #3 takes its inputs as arguments but is given Input = \"...\" as well; remove Input and list every layer to combine, e.g. [Add(\"branch_a\", \"branch_b\")]"));
 }

@@ -78,6 +78,7 @@ internal enum InitializerKind
 /// layer's <c>Input</c>; empty for "the layer declared before".</param>
 /// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
 /// <param name="Trainable">False for a layer declared <c>Trainable = false</c> (frozen; can change at run time).</param>
+/// <param name="InputProperty">True for a merge that also sets <c>Input</c> (its inputs are its arguments: an error).</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
@@ -101,7 +102,8 @@ internal sealed record LayerSpec(
     int PointwiseInitializer = 0,
     EquatableArray<string> Inputs = default,
     int Axis = -1,
-    bool Trainable = true);
+    bool Trainable = true,
+    bool InputProperty = false);
 
 /// <summary>
 /// A declared network: the class it lives in, its input shape and its layers in source order.

@@ -53,6 +53,13 @@ internal sealed class Graph
             if (rule is { InputsFromArguments: true })
             {
                 var (min, max) = rule.InputCount;
+                if (layer.InputProperty)
+                {
+                    errors.Add(new ShapeError(i, "NG0206", new[] { kind, index, "its inputs as arguments", "Input = \"...\" as well",
+                        "remove Input and list every layer to combine, e.g. [" + kind + "(\"branch_a\", \"branch_b\")]" }));
+                    ok = false;
+                    continue;
+                }
                 if (declared.Length < min || declared.Length > max)
                 {
                     string wanted = max == min ? "exactly " + Invariant(min) + " inputs" : "at least " + Invariant(min) + " inputs";

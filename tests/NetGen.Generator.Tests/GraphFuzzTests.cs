@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>
+/// Random branching declarations (valid and invalid: forward references, unknown names, self-reads, merges of
+/// mismatched shapes, unused layers, fusible chains inside branches, merges of the network input with itself) through
+/// the generator: each ends in generated code that compiles without warnings, or in NG diagnostics alone, never in an
+/// exception (NG9999), a lost file or a compiler error in generated code. A failing seed is printed; keep it as a
+/// regression case in <see cref="Regressions"/>.
+/// </summary>
+public class GraphFuzzTests(ITestOutputHelper output)
+{
+    private static readonly string[] Regressions = [];
+
+    private static string RandomNetwork(int seed)
+    {
+        var rng = new Random(seed);
+        bool image = rng.Next(2) == 0;
+        var sb = new StringBuilder("using NetGen;\n\n");
+        sb.Append(image ? "[Network(8, 8, 3)]\n" : "[Network(12)]\n");
+        int count = rng.Next(2, 12);
+        var names = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            string name = "l" + i.ToString(CultureInfo.InvariantCulture);
+            string Pick() => rng.Next(12) == 0 ? "missing" : rng.Next(5) == 0 || names.Count == 0 ? "input"
+                : rng.Next(20) == 0 ? "l" + (i + rng.Next(1, 3)).ToString(CultureInfo.InvariantCulture) // forward reference (maybe a cycle)
+                : names[rng.Next(names.Count)];
+            string input = rng.Next(3) == 0 ? $", Input = \"{Pick()}\"" : "";
+            string frozen = rng.Next(10) == 0 ? ", Trainable = false" : "";
+            string attr;
+            int kind = rng.Next(image ? 14 : 9);
+            if (kind < 3)
+            {
+                string merge = new[] { "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate" }[rng.Next(7)];
+                int n = rng.Next(10) == 0 ? 1 : rng.Next(2, 4);
+                var inputs = Enumerable.Range(0, n).Select(_ => "\"" + Pick() + "\"");
+                string axis = merge == "Concatenate" && rng.Next(4) == 0 ? ", Axis = " + rng.Next(-4, 4).ToString(CultureInfo.InvariantCulture) : "";
+                attr = $"{merge}({string.Join(", ", inputs)}{axis}, Name = \"{name}\"{frozen})";
+            }
+            else
+            {
+                attr = (image ? kind : kind % 9) switch
+                {
+                    3 => $"Dense({rng.Next(1, 6)}, Activation = Activation.{(rng.Next(2) == 0 ? "Relu" : "Tanh")}",
+                    4 => "Dense(" + rng.Next(1, 6).ToString(CultureInfo.InvariantCulture),
+                    5 => "Activation(Activation.Sigmoid",
+                    6 => "Dropout(0.25",
+                    7 => "BatchNormalization(",
+                    8 => "LeakyReLU(0.2",
+                    9 => $"Conv2D({rng.Next(1, 5)}, {rng.Next(1, 4)}, Padding = Padding.{(rng.Next(3) == 0 ? "Valid" : "Same")}",
+                    10 => "MaxPooling2D(2, Strides = 1, Padding = Padding.Same",
+                    11 => "Flatten(",
+                    12 => "GlobalAveragePooling2D(",
+                    _ => "ReLU(",
+                };
+                bool noArgs = attr.EndsWith('(');
+                attr += (noArgs ? "" : ", ") + $"Name = \"{name}\"{input}{frozen})";
+            }
+            sb.Append('[').Append(attr).Append("]\n");
+            names.Add(name);
+        }
+        sb.Append(image ? "[Flatten(Name = \"out_flat\")]\n" : "").Append("[Dense(3, Activation = Activation.Softmax, Name = \"out\")]\n");
+        sb.Append("public partial class Net;\n");
+        return sb.ToString();
+    }
+
+    [Fact]
+    public void RandomGraphsCompileOrGiveOnlyNetGenDiagnostics()
+    {
+        int generated = 0, rejected = 0;
+        var seeds = Enumerable.Range(1, 600).Select(i => RandomNetwork(i)).Concat(Regressions).ToList();
+        foreach (var (source, index) in seeds.Select((s, i) => (s, i)))
+        {
+            var result = GeneratorTest.Run([source], runtime: true, out var compilation);
+            var ngErrors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            Assert.DoesNotContain(result.Diagnostics, d => d.Id == "NG9999" || !d.Id.StartsWith("NG", StringComparison.Ordinal));
+            var compilerProblems = compilation.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            if (ngErrors.Count == 0)
+            {
+                Assert.True(result.GeneratedTrees.Length == 1, $"seed {index + 1}: no generated file without an error\n{source}");
+                Assert.True(compilerProblems.Count == 0, $"seed {index + 1}: {string.Join("; ", compilerProblems.Take(3))}\n{source}");
+                generated++;
+            }
+            else
+            {
+                Assert.True(result.GeneratedTrees.Length == 0, $"seed {index + 1}: code generated despite {ngErrors[0].Id}\n{source}");
+                Assert.True(compilerProblems.All(d => d.Severity < DiagnosticSeverity.Error), $"seed {index + 1}: {string.Join("; ", compilerProblems.Take(3))}\n{source}");
+                rejected++;
+            }
+        }
+        output.WriteLine($"{seeds.Count} random graphs: {generated} generated code that compiles, {rejected} rejected with NG diagnostics only");
+        Assert.True(generated > 100 && rejected > 100, $"the generator should see both kinds: {generated} generated, {rejected} rejected");
+    }
+}
