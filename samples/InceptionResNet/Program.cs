@@ -55,36 +55,39 @@ void Train(Model model, string name)
 public partial class FashionInception;
 
 // A small ResNet: conv-BN-ReLU stem, one identity block at 28x28x32, then two blocks that halve the resolution and
-// double the filters, whose shortcuts are strided 1x1 convolutions with batch norm (what NG0204 suggests).
+// double the filters, whose shortcuts are strided 1x1 convolutions with batch norm (what NG0204 suggests). Each block
+// is declared once ([Block]) and used with its own filters and strides ([UseBlock]).
 [Network(28, 28, 1)]
 [Conv2D(32, 3, Padding = Padding.Same)]
 [BatchNormalization]
 [ReLU(Name = "stem")]
-[Conv2D(32, 3, Padding = Padding.Same)]
-[BatchNormalization]
-[ReLU]
-[Conv2D(32, 3, Padding = Padding.Same)]
-[BatchNormalization(Name = "block1_bn2")]
-[Add("stem", "block1_bn2")]
-[ReLU(Name = "block1")]
-[Conv2D(64, 3, Strides = 2, Padding = Padding.Same)]
-[BatchNormalization]
-[ReLU]
-[Conv2D(64, 3, Padding = Padding.Same)]
-[BatchNormalization(Name = "block2_bn2")]
-[Conv2D(64, 1, Strides = 2, Input = "block1", Name = "block2_shortcut")]
-[BatchNormalization(Name = "block2_shortcut_bn")]
-[Add("block2_shortcut_bn", "block2_bn2")]
-[ReLU(Name = "block2")]
-[Conv2D(128, 3, Strides = 2, Padding = Padding.Same)]
-[BatchNormalization]
-[ReLU]
-[Conv2D(128, 3, Padding = Padding.Same)]
-[BatchNormalization(Name = "block3_bn2")]
-[Conv2D(128, 1, Strides = 2, Input = "block2", Name = "block3_shortcut")]
-[BatchNormalization(Name = "block3_shortcut_bn")]
-[Add("block3_shortcut_bn", "block3_bn2")]
-[ReLU]
+[UseBlock(typeof(IdentityBlock), Filters = 32, Name = "block1")]
+[UseBlock(typeof(ProjectionBlock), Filters = 64, Strides = 2, Name = "block2")]
+[UseBlock(typeof(ProjectionBlock), Filters = 128, Strides = 2, Name = "block3")]
 [GlobalAveragePooling2D]
 [Dense(10, Activation = Activation.Softmax)]
 public partial class FashionResNet;
+
+// Two 3x3 Conv-BN pairs with a ReLU between, the block's input added back, then a ReLU.
+[Block]
+[Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "bn2")]
+[Add("input", "bn2")]
+[ReLU]
+public sealed class IdentityBlock;
+
+// The same with strides on the first convolution, and a strided 1x1 Conv-BN projection of the input as the shortcut.
+[Block]
+[Conv2D(BlockArg.Filters, 3, Strides = BlockArg.Strides, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "bn2")]
+[Conv2D(BlockArg.Filters, 1, Strides = BlockArg.Strides, Input = "input", Name = "shortcut")]
+[BatchNormalization(Name = "shortcut_bn")]
+[Add("shortcut_bn", "bn2")]
+[ReLU]
+public sealed class ProjectionBlock;

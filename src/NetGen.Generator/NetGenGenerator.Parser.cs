@@ -40,7 +40,8 @@ public sealed partial class NetGenGenerator
         ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
-        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose))
+        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
+        ("NetGen.UseBlockAttribute", LayerKind.UseBlock))
         .AddRange(Layers.LayerRegistry.Rules.Select(static r => (r.AttributeName, r.Kind))); // the rule-based kinds
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
@@ -80,14 +81,19 @@ public sealed partial class NetGenGenerator
                 return (null, diagnostics.ToEquatableArray());
             }
             ct.ThrowIfCancellationRequested();
-            var spec = SpecOf(symbol, networkAttribute, layerAttributes, ct);
-            if (spec is null) return (null, diagnostics.ToEquatableArray()); // the compiler reports the broken attribute
+            var origins = new List<AttributeData>();
+            var blockErrors = new List<(AttributeData Origin, string[] Args)>();
+            var spec = SpecOf(symbol, networkAttribute, layerAttributes, origins, blockErrors, ct);
+            foreach (var (origin, args) in blockErrors)
+                diagnostics.Add(Diagnostic.Create(Descriptors.BadBlock, LocationOf(origin, ct) ?? networkLocation, args.Cast<object>().ToArray()));
+            if (spec is null || blockErrors.Count > 0) return (null, diagnostics.ToEquatableArray()); // the compiler reports a broken attribute
 
             ct.ThrowIfCancellationRequested();
             var (network, errors) = ShapeInference.Run(spec);
             foreach (var error in errors)
             {
-                Location location = error.LayerIndex < 0 ? networkLocation : LocationOf(layerAttributes[error.LayerIndex].Data, ct) ?? networkLocation;
+                // A layer of a block is reported on the [UseBlock] that inserted it.
+                Location location = error.LayerIndex < 0 ? networkLocation : LocationOf(origins[error.LayerIndex], ct) ?? networkLocation;
                 diagnostics.Add(Diagnostic.Create(Descriptors.ById(error.Id), location, error.Args.Cast<object>().ToArray()));
             }
             return (network, diagnostics.ToEquatableArray());
@@ -122,27 +128,157 @@ public sealed partial class NetGenGenerator
 
     /// <summary>The declared network as primitives, or null when an attribute does not bind (the compiler reports it).</summary>
     internal static NetworkSpec? SpecOf(INamedTypeSymbol symbol, AttributeData networkAttribute,
-        List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)> layerAttributes, CancellationToken ct)
+        List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)> layerAttributes, CancellationToken ct) =>
+        SpecOf(symbol, networkAttribute, layerAttributes, new List<AttributeData>(), new List<(AttributeData, string[])>(), ct);
+
+    /// <summary>
+    /// The declared network as primitives, with every [UseBlock] expanded into its block's layers; <paramref name="origins"/>
+    /// gets, per layer, the attribute to report its problems on (the outermost [UseBlock] for a block's layers), and
+    /// <paramref name="blockErrors"/> the NG0207 problems of the block uses.
+    /// </summary>
+    internal static NetworkSpec? SpecOf(INamedTypeSymbol symbol, AttributeData networkAttribute,
+        List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)> layerAttributes, List<AttributeData> origins,
+        List<(AttributeData Origin, string[] Args)> blockErrors, CancellationToken ct)
     {
         var layers = new List<LayerSpec>(layerAttributes.Count);
-        foreach (var (data, kind, _) in layerAttributes)
-        {
-            if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
-            if (data.AttributeConstructor is null) return null;
-            // A rule-based kind reads its own attribute; the older kinds are read here. Inputs come from a merge's
-            // arguments, or from the Input every layer attribute has.
-            var rule = Layers.LayerRegistry.Get(kind);
-            var layer = rule?.Read(data, NamedString(data, "Name")) ?? ReadLayer(data, kind);
-            if (rule is not { InputsFromArguments: true } && NamedString(data, "Input") is { } source)
-                layer = layer with { Inputs = new EquatableArray<string>(new[] { source }) };
-            else if (rule is { InputsFromArguments: true } && NamedString(data, "Input") is not null)
-                layer = layer with { InputProperty = true };
-            layers.Add(NamedBool(data, "Trainable") == false ? layer with { Trainable = false } : layer);
-        }
+        var scope = new BlockScope(null, null, null, null, new Dictionary<string, string>(StringComparer.Ordinal), new Dictionary<string, int>(StringComparer.Ordinal));
+        if (!ReadLayers(layerAttributes, scope, layers, origins, blockErrors, new List<INamedTypeSymbol>(), ct)) return null;
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
         string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;
         string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
         return new NetworkSpec(ns, symbol.Name, modelName, new EquatableArray<int>(input), layers.ToEquatableArray());
+    }
+
+    internal const string BlockAttributeName = "NetGen.BlockAttribute";
+    private const int FiltersArg = -1_000_001, StridesArg = -1_000_002, KernelSizeArg = -1_000_003; // NetGen.BlockArg
+
+    /// <summary>
+    /// Where layers are read: at the top of the network (no prefix), or inside a block use, whose layers are named
+    /// <c>{Prefix}{name}</c>, whose <c>"input"</c> is <see cref="Input"/>, and whose arguments replace the BlockArg constants.
+    /// </summary>
+    private sealed record BlockScope(string? Prefix, string? Input, int[]? Args, AttributeData? Origin,
+        Dictionary<string, string> Names, Dictionary<string, int> Defaults);
+
+    /// <summary>Reads layer attributes into <paramref name="layers"/>, expanding block uses; false when an attribute does not bind.</summary>
+    private static bool ReadLayers(List<(AttributeData Data, LayerKind Kind, SyntaxReference Ref)> attributes, BlockScope scope,
+        List<LayerSpec> layers, List<AttributeData> origins, List<(AttributeData, string[])> errors, List<INamedTypeSymbol> active, CancellationToken ct)
+    {
+        // Inside a block, every layer's final name first, so that inputs (also forward ones) can be renamed.
+        var finalNames = new string?[attributes.Count];
+        if (scope.Prefix is not null)
+        {
+            for (int i = 0; i < attributes.Count; i++)
+            {
+                var (data, kind, _) = attributes[i];
+                string inner = NamedString(data, "Name") ?? DefaultName(kind == LayerKind.UseBlock ? BlockStem(data) : ShapeInference.KerasName(kind), scope.Defaults);
+                finalNames[i] = i == attributes.Count - 1 ? scope.Prefix.Substring(0, scope.Prefix.Length - 1) : scope.Prefix + inner;
+                scope.Names[inner] = finalNames[i]!;
+            }
+        }
+        for (int i = 0; i < attributes.Count; i++)
+        {
+            var (data, kind, _) = attributes[i];
+            if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
+            if (data.AttributeConstructor is null) return false;
+            var origin = scope.Origin ?? data;
+            string? declaredInput = NamedString(data, "Input");
+            // The block's first layer without an Input reads the block's input (which may be a named layer).
+            string? input = declaredInput is not null ? Rename(declaredInput, scope) : i == 0 && scope.Input is not null ? scope.Input : null;
+            if (kind == LayerKind.UseBlock)
+            {
+                if (!ExpandBlock(data, finalNames[i], input ?? PreviousLayer(layers), scope, layers, origins, errors, active, origin, ct)) return false;
+                continue;
+            }
+            // A rule-based kind reads its own attribute; the older kinds are read here. Inputs come from a merge's
+            // arguments, or from the Input every layer attribute has.
+            var rule = Layers.LayerRegistry.Get(kind);
+            var layer = rule?.Read(data, NamedString(data, "Name")) ?? ReadLayer(data, kind);
+            if (rule is { InputsFromArguments: true })
+            {
+                if (declaredInput is not null) layer = layer with { InputProperty = true };
+                if (scope.Prefix is not null)
+                    layer = layer with { Inputs = new EquatableArray<string>(layer.Inputs.AsSpan().ToArray().Select(n => Rename(n, scope)).ToArray()) };
+            }
+            else if (input is not null) layer = layer with { Inputs = new EquatableArray<string>(new[] { input }) };
+            if (NamedBool(data, "Trainable") == false) layer = layer with { Trainable = false };
+            if (scope.Prefix is not null)
+            {
+                layer = Substitute(layer, scope.Args!) with { Name = finalNames[i] };
+                if (Array.IndexOf(new[] { layer.Units, layer.KernelH, layer.KernelW, layer.Strides }, FiltersArg) >= 0)
+                    errors.Add((origin, new[] { BlockName(scope), "uses BlockArg.Filters, but this [UseBlock] sets no Filters", "add Filters = ..., e.g. [UseBlock(typeof(...), Filters = 64)]" }));
+            }
+            layers.Add(layer);
+            origins.Add(origin);
+        }
+        return true;
+    }
+
+    /// <summary>Inserts the layers of the block a [UseBlock] names, or reports why it cannot (NG0207).</summary>
+    private static bool ExpandBlock(AttributeData data, string? finalName, string blockInput, BlockScope outer, List<LayerSpec> layers,
+        List<AttributeData> origins, List<(AttributeData, string[])> errors, List<INamedTypeSymbol> active, AttributeData origin, CancellationToken ct)
+    {
+        if (data.ConstructorArguments.Length != 1 || data.ConstructorArguments[0].Value is not INamedTypeSymbol block) return false;
+        string useName = finalName ?? NamedString(data, "Name") ?? DefaultName(BlockStem(data), outer.Defaults);
+        string label = "[UseBlock(typeof(" + block.Name + "))]";
+        if (!block.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == BlockAttributeName))
+        {
+            errors.Add((origin, new[] { label, "names '" + block.Name + "', which is not a block", "add [Block] to " + block.Name + " (a class whose layer attributes form the block)" }));
+            return true;
+        }
+        if (active.Any(b => SymbolEqualityComparer.Default.Equals(b, block)) || active.Count >= 8)
+        {
+            errors.Add((origin, new[] { label, active.Count >= 8 ? "nests blocks more than 8 deep" : "uses itself, directly or through another block", "a block may use other blocks, but not itself" }));
+            return true;
+        }
+        var attributes = LayerAttributesOf(block, ct);
+        if (attributes is null || attributes.Count == 0)
+        {
+            errors.Add((origin, new[] { label, attributes is null ? "has layer attributes on several partial declarations" : "has no layers", "declare the block's layers on one declaration of " + block.Name }));
+            return true;
+        }
+        int[] args = { NamedInt(data, "Filters") ?? FiltersArg, NamedInt(data, "Strides") ?? 1, NamedInt(data, "KernelSize") ?? 3 };
+        var scope = new BlockScope(useName + "_", blockInput, args, origin, new Dictionary<string, string>(StringComparer.Ordinal), new Dictionary<string, int>(StringComparer.Ordinal));
+        scope.Names["input"] = blockInput;
+        scope.Names["input_1"] = blockInput;
+        active.Add(block);
+        bool ok = ReadLayers(attributes, scope, layers, origins, errors, active, ct);
+        active.RemoveAt(active.Count - 1);
+        return ok;
+    }
+
+    /// <summary>A reference to the layer read last, by index (-1: the network's input), for inputs that have no name yet.</summary>
+    private static string PreviousLayer(List<LayerSpec> layers) => Shapes.Graph.IndexReference(layers.Count - 1);
+
+    private static string Rename(string name, BlockScope scope) =>
+        scope.Prefix is not null && scope.Names.TryGetValue(name, out var renamed) ? renamed : name;
+
+    private static string BlockName(BlockScope scope) => "The block used as '" + scope.Prefix!.Substring(0, scope.Prefix.Length - 1) + "'";
+
+    private static LayerSpec Substitute(LayerSpec l, int[] args)
+    {
+        int S(int v) => v == FiltersArg ? args[0] : v == StridesArg ? args[1] : v == KernelSizeArg ? args[2] : v;
+        return l with { Units = S(l.Units), KernelH = S(l.KernelH), KernelW = S(l.KernelW), Strides = S(l.Strides) };
+    }
+
+    /// <summary>Keras's default name: the stem for the first use in a scope, then stem_1, stem_2, ...</summary>
+    private static string DefaultName(string stem, Dictionary<string, int> counters)
+    {
+        counters.TryGetValue(stem, out int seen);
+        counters[stem] = seen + 1;
+        return seen == 0 ? stem : stem + "_" + seen.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The default name stem of a block use: the block class's name in snake case (ResidualBlock: residual_block).</summary>
+    private static string BlockStem(AttributeData data)
+    {
+        string name = data.ConstructorArguments.Length == 1 && data.ConstructorArguments[0].Value is INamedTypeSymbol t ? t.Name : "block";
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0 && !char.IsUpper(name[i - 1])) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+        return sb.ToString();
     }
 
     /// <summary>A layer attribute on a class without [Network]: one diagnostic per such attribute.</summary>
@@ -150,7 +286,7 @@ public sealed partial class NetGenGenerator
     {
         var symbol = context.TargetSymbol;
         foreach (var attribute in symbol.GetAttributes())
-            if (attribute.AttributeClass?.ToDisplayString() == NetworkAttributeName)
+            if (attribute.AttributeClass?.ToDisplayString() is NetworkAttributeName or BlockAttributeName)
                 return default;
         var list = new List<Diagnostic>();
         foreach (var attribute in context.Attributes)

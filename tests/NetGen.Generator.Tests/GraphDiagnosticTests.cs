@@ -157,4 +157,64 @@ public class GraphDiagnosticTests
         """, false,
         Diagnostic(Descriptors.InputCount).WithLocation(0).WithMessage(
             "Add #3 takes its inputs as arguments but is given Input = \"...\" as well; remove Input and list every layer to combine, e.g. [Add(\"branch_a\", \"branch_b\")]"));
+
+    private const string Blocks = """
+        [Block]
+        [Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+        [BatchNormalization(Name = "bn")]
+        [Add("input", "bn")]
+        public sealed class Identity;
+
+        [Block]
+        [Dense(4)]
+        [UseBlock(typeof(Loop))]
+        public sealed class Loop;
+
+        public sealed class NotABlock;
+
+        """;
+
+    [Fact]
+    public Task NG0207_use_of_a_class_that_is_not_a_block() => Verify(Blocks + """
+        [Network(8, 8, 4)]
+        [{|#0:UseBlock(typeof(NotABlock), Filters = 4)|}]
+        [Flatten]
+        [Dense(2)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadBlock).WithLocation(0).WithMessage(
+            "[UseBlock(typeof(NotABlock))] names 'NotABlock', which is not a block; add [Block] to NotABlock (a class whose layer attributes form the block)"));
+
+    [Fact]
+    public Task NG0207_block_that_uses_itself() => Verify(Blocks + """
+        [Network(8)]
+        [{|#0:UseBlock(typeof(Loop))|}]
+        [Dense(2)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadBlock).WithLocation(0).WithArguments("[UseBlock(typeof(Loop))]", "uses itself, directly or through another block",
+            "a block may use other blocks, but not itself"));
+
+    [Fact]
+    public Task NG0207_block_argument_not_given() => Verify(Blocks + """
+        [Network(8, 8, 4)]
+        [{|#0:UseBlock(typeof(Identity), Name = "b1")|}]
+        [Flatten]
+        [Dense(2)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadBlock).WithLocation(0).WithArguments("The block used as 'b1'", "uses BlockArg.Filters, but this [UseBlock] sets no Filters",
+            "add Filters = ..., e.g. [UseBlock(typeof(...), Filters = 64)]"));
+
+    [Fact]
+    public Task Shape_error_inside_a_block_is_reported_on_its_use() => Verify(Blocks + """
+        [Network(8, 8, 4)]
+        [UseBlock(typeof(Identity), Filters = 4, Name = "ok")]
+        [{|#0:UseBlock(typeof(Identity), Filters = 8, Name = "wide")|}]
+        [Flatten]
+        [Dense(2)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.MergeShapeMismatch).WithLocation(0).WithArguments("Add", "6", "(None, 8, 8, 4)", "ok", "(None, 8, 8, 8)", "wide_bn",
+            "give 'ok' a 1x1 Conv2D with 8 filters, or give both branches the same number of filters"));
 }

@@ -41,6 +41,7 @@ internal static class Descriptors
     public const string MergeShapeMismatchId = "NG0204";
     public const string ConcatenateMismatchId = "NG0205";
     public const string InputCountId = "NG0206";
+    public const string BadBlockId = "NG0207";
     public const string InternalErrorId = "NG9999";
 
     private static DiagnosticDescriptor Error(string id, string title, string format) =>
@@ -171,6 +172,10 @@ internal static class Descriptors
     /// <summary>"{0} #{1} takes {2} but is given {3}; {4}"</summary>
     public static readonly DiagnosticDescriptor InputCount = Error(InputCountId, "Wrong number of inputs",
         "{0} #{1} takes {2} but is given {3}; {4}");
+
+    /// <summary>"{0} {1}; {2}"</summary>
+    public static readonly DiagnosticDescriptor BadBlock = Error(BadBlockId, "Invalid block use",
+        "{0} {1}; {2}");
 
     /// <summary>The descriptor for an id that shape inference reports.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch

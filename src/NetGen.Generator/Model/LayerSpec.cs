@@ -26,6 +26,7 @@ internal enum LayerKind
     DepthwiseConv2D,
     SeparableConv2D,
     Conv2DTranspose,
+    UseBlock, // [UseBlock]: expanded into the block's layers by the parser, never reaches shape inference
     Add,
     Subtract,
     Multiply,

@@ -12,6 +12,9 @@ namespace NetGen.Generator.Shapes;
 /// </summary>
 internal sealed class Graph
 {
+    /// <summary>An input given by layer index rather than name (-1: the network's input); how block expansion refers to the layer before a block.</summary>
+    public static string IndexReference(int index) => "\0#" + index.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>Names that mean the network's input (Keras names the input layer <c>input_1</c>).</summary>
     public static readonly string[] InputNames = { "input", "input_1" };
 
@@ -79,6 +82,11 @@ internal sealed class Graph
             for (int k = 0; k < declared.Length; k++)
             {
                 string name = declared[k] ?? "";
+                if (name.StartsWith("\0#", StringComparison.Ordinal) && int.TryParse(name.Substring(2), NumberStyles.Integer, CultureInfo.InvariantCulture, out int at) && at >= -1 && at < n)
+                {
+                    inputs[i][k] = at;
+                    continue;
+                }
                 if (Array.IndexOf(InputNames, name) >= 0 && !byName.ContainsKey(name)) { inputs[i][k] = -1; continue; }
                 if (byName.TryGetValue(name, out int source))
                 {
