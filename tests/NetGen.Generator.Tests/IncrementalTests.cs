@@ -143,4 +143,32 @@ public class IncrementalTests
             }
         }
     }
+
+    [Fact]
+    public void Editing_a_block_in_another_file_regenerates_the_network_that_uses_it()
+    {
+        const string network = """
+            using NetGen;
+            [Network(8)]
+            [UseBlock(typeof(Hidden), Filters = 6)]
+            [Dense(2)]
+            public partial class Net;
+            """;
+        const string block = """
+            using NetGen;
+            [Block]
+            [Dense(BlockArg.Filters, Activation = Activation.Relu)]
+            public sealed class Hidden;
+            """;
+        var compilation = GeneratorTest.Compilation([network, block]);
+        var driver = CreateDriver().RunGenerators(compilation);
+        string before = driver.GetRunResult().GeneratedTrees.Single().ToString();
+        Assert.Contains("(Dense, relu): (None, 8) -> (None, 6)", before);
+
+        var tree = compilation.SyntaxTrees.Last();
+        var edited = tree.WithChangedText(SourceText.From(block.Replace("Activation.Relu", "Activation.Tanh")));
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(tree, edited));
+        string after = driver.GetRunResult().GeneratedTrees.Single().ToString();
+        Assert.Contains("(Dense, tanh): (None, 8) -> (None, 6)", after);
+    }
 }
