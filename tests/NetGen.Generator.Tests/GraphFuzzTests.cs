@@ -22,6 +22,9 @@ public class GraphFuzzTests(ITestOutputHelper output)
         var rng = new Random(seed);
         bool image = rng.Next(2) == 0;
         var sb = new StringBuilder("using NetGen;\n\n");
+        // Blocks used by some networks: one with a per-use filter count and the block's input read twice.
+        sb.Append("[Block]\n[Dense(BlockArg.Filters, Activation = Activation.Relu)]\n[Dense(BlockArg.Filters)]\n[Add(\"input\", \"dense_1\")]\ninternal sealed class DenseBlock;\n\n");
+        sb.Append("[Block]\n[Conv2D(BlockArg.Filters, BlockArg.KernelSize, Strides = BlockArg.Strides, Padding = Padding.Same)]\n[BatchNormalization]\n[ReLU]\ninternal sealed class ConvBlock;\n\n");
         sb.Append(image ? "[Network(8, 8, 3)]\n" : "[Network(12)]\n");
         int count = rng.Next(2, 12);
         var names = new List<string>();
@@ -34,8 +37,16 @@ public class GraphFuzzTests(ITestOutputHelper output)
             string input = rng.Next(3) == 0 ? $", Input = \"{Pick()}\"" : "";
             string frozen = rng.Next(10) == 0 ? ", Trainable = false" : "";
             string attr;
-            int kind = rng.Next(image ? 14 : 9);
-            if (kind < 3)
+            int kind = rng.Next(image ? 15 : 10);
+            if (kind == (image ? 14 : 9))
+            {
+                // A block use: Filters sometimes missing or wrong for the block's Add, strides and kernel sizes at random.
+                string block = image && rng.Next(2) == 0 ? "ConvBlock" : "DenseBlock";
+                string filters = rng.Next(8) == 0 ? "" : ", Filters = " + rng.Next(1, 5).ToString(CultureInfo.InvariantCulture);
+                string strides = block == "ConvBlock" ? $", Strides = {rng.Next(1, 3)}, KernelSize = {rng.Next(1, 4)}" : "";
+                attr = $"UseBlock(typeof({block}){filters}{strides}, Name = \"{name}\"{input}{frozen})";
+            }
+            else if (kind < 3)
             {
                 string merge = new[] { "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate" }[rng.Next(7)];
                 int n = rng.Next(10) == 0 ? 1 : rng.Next(2, 4);
