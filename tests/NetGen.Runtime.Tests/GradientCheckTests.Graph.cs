@@ -60,6 +60,7 @@ public partial class GradientCheckTests
     public void ResidualBlockAccumulatesTheShortcutGradient()
     {
         using var m = new GradResidualNet { Seed = 41 };
+        Assert.Equal(["stem_relu", "bn"], m.GetLayer("add").InboundLayers);
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         Check(m, Inputs(4, 42, 6, 6, 2), OneHot(4, 3, 43), trainable: GradResidualNet.TrainableParameterCount);
     }
@@ -68,6 +69,7 @@ public partial class GradientCheckTests
     public void InceptionModuleConcatenatesBranches()
     {
         using var m = new GradInceptionNet { Seed = 44 };
+        Assert.Equal([5, 5, 7], m.GetLayer("concatenate").OutputShape); // 2 + 3 + 2 channels
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         Check(m, Inputs(3, 45, 5, 5, 3), OneHot(3, 4, 46));
     }
@@ -76,6 +78,7 @@ public partial class GradientCheckTests
     public void EveryMergeLayer()
     {
         using var m = new GradMergeZooNet { Seed = 47 };
+        Assert.Equal(["cat", "cat"], m.GetLayer("twice").InboundLayers);
         m.Compile(new SGD(), Loss.MeanSquaredError);
         Check(m, Inputs(5, 48, 5), new Tensor(Num.Uniform(5 * 3, 49), 5, 3));
     }
@@ -84,6 +87,7 @@ public partial class GradientCheckTests
     public void ConcatenateAlongTheFirstAxis()
     {
         using var m = new GradConcatRowsNet { Seed = 50 };
+        Assert.Equal([6, 4], m.Layers[2].OutputShape); // (3, 4) and (3, 4) joined along the rows
         m.Compile(new SGD(), Loss.MeanSquaredError);
         Check(m, Inputs(4, 51, 3, 4), new Tensor(Num.Uniform(4 * 3, 52), 4, 3));
     }
