@@ -238,6 +238,21 @@ public sealed class MergeTests(IlgpuCpuFixture fixture, ITestOutputHelper output
     }
 
     [Fact]
+    public void AnActivationFusedIntoAnAddRunsInPlaceAndPredictLayersStillSeesTheSum()
+    {
+        using var m = new GradResidualNet { Seed = 12 };
+        // The generated comment says the ELU layer runs inside the Add.
+        Assert.Contains("add (Add)", m.Summary());
+        var x = new Tensor(Num.Uniform(3 * 72, 40), 3, 6, 6, 2);
+        var outs = m.PredictLayers(x, ["stem_relu", "bn", "add", "activation"]);
+        var sum = outs[0].Data.Zip(outs[1].Data, (a, b) => (double)a + b).ToArray();
+        Num.Close(sum, outs[2].Data, 1e-6, 1e-6, "add's own output");
+        Num.Close(sum.Select(v => v > 0 ? v : Math.Exp(v) - 1).ToArray(), outs[3].Data, 1e-6, 1e-5, "elu of the sum");
+        Assert.Contains(outs[2].Data, v => v < 0); // the ELU changed something
+        Num.Close(m.Predict(x).Data.Select(v => (double)v).ToArray(), m.PredictLayers(x, ["dense"])[0].Data, 1e-6, 1e-5, "Predict (batch norm folded) vs PredictLayers");
+    }
+
+    [Fact]
     public void Ilgpu_ResidualAndInceptionNetworksTrainLikeCpu()
     {
         void Run<T>(Func<T> create, Tensor x, Tensor y) where T : Model

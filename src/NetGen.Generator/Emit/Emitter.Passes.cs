@@ -398,7 +398,7 @@ internal static partial class Emitter
           I(bn.FusedDropout + 1) + "] " + OneLine(net.Layers[bn.FusedDropout].Name) + ", in training";
 
     /// <summary>The alpha of the LeakyReLU, ELU or leaky ReLU fused into a layer (0 otherwise).</summary>
-    private static double FusedAlpha(ResolvedNetwork net, ResolvedLayer l) =>
+    internal static double FusedAlpha(ResolvedNetwork net, ResolvedLayer l) =>
         l.FusedWith >= 0 ? LayerAlpha(net.Layers[l.FusedWith]) : 0;
 
     /// <summary>The alpha an activation layer passes to the kernels: LeakyReLU's and ELU's alpha, ReLU's negative slope.</summary>
@@ -412,11 +412,11 @@ internal static partial class Emitter
     private static bool ShapeInferenceIsLogit(ResolvedLayer l) => Shapes.ShapeInference.IsLogitActivation(l.Activation);
 
     /// <summary>Rows a layer processes: the batch times every axis but the last (Keras's Dense on rank &gt; 1).</summary>
-    private static string Rows(ResolvedLayer l)
+    internal static string Rows(ResolvedLayer l)
     {
         int perSample = l.OutputSize / l.LastOutput;
         return perSample == 1 ? "batch" : "batch * " + I(perSample);
     }
 
-    private static string Act(ResolvedLayer l) => ActivationFunctionType + "." + ActivationNames[(int)l.Activation];
+    internal static string Act(ResolvedLayer l) => ActivationFunctionType + "." + ActivationNames[(int)l.Activation];
 }

@@ -439,7 +439,7 @@ internal static partial class Emitter
     internal static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A float literal that round-trips, e.g. <c>0.2f</c> (<c>float.PositiveInfinity</c> where the float overflows).</summary>
-    private static string F(double v)
+    internal static string F(double v)
     {
         float f = (float)v;
         if (float.IsNaN(f)) return "float.NaN";

@@ -47,10 +47,24 @@ internal sealed partial class MergeRule
         w.Indent();
         w.WriteLine(string.Join(", ", inputs) + ");");
         w.Unindent();
+        if (l.FusedWith < 0) return;
+        // The activation layer fused into the merge, in place; PredictLayers also keeps the merge's own output.
+        if (l.InspectPreActivation >= 0)
+            w.WriteLine("if (Inspecting) b.Copy(" + y + ", Train(ZX" + I(l.Index + 1) + ", batch), batch * " + I(l.OutputSize) + ");");
+        w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + Emitter.Rows(l) + ", " + I(l.LastOutput) +
+            ", x: " + y + ", y: " + y + "); // [" + I(l.FusedWith + 1) + "]");
     }
 
     public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy)
     {
+        if (l.FusedWith >= 0)
+        {
+            // The fused activation's derivative first, from the output (its input is not kept), in place on dy.
+            w.OpenBlock("if (Backprop(" + I(l.Index) + "))");
+            w.WriteLine("b.ActivationBackward(" + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + Emitter.Rows(l) + ", " + I(l.LastOutput) +
+                ", x: -1, y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ", dx: " + dy + "); // [" + I(l.FusedWith + 1) + "]");
+            w.CloseBlock();
+        }
         (int Outer, int[] Widths, int Total) concat = l.Spec.Kind == LayerKind.Concatenate ? ConcatGeometry(net, l) : default;
         int offset = 0;
         var inputs = new List<string>();
@@ -105,6 +119,7 @@ internal sealed partial class MergeRule
     {
         var parts = new List<string>();
         for (int k = 0; k < l.Inputs.Length; k++) parts.Add("[" + I(l.InputLayer(k) + 1) + "]");
-        return " of " + string.Join(", ", parts) + (l.Spec.Kind == LayerKind.Concatenate ? ", axis " + I(l.Spec.Axis) : "");
+        return " of " + string.Join(", ", parts) + (l.Spec.Kind == LayerKind.Concatenate ? ", axis " + I(l.Spec.Axis) : "") +
+            (l.FusedWith >= 0 ? ", " + (l.Activation == ActivationKind.EluAlpha ? "elu" : Act(l).Substring(Act(l).LastIndexOf('.') + 1).ToLowerInvariant()) : "");
     }
 }

@@ -285,6 +285,9 @@ internal static partial class ShapeInference
         return (errors.Exists(e => !IsWarning(e.Id)) ? null : network, errors);
     }
 
+    /// <summary>Merges whose backward does not read their output (Maximum and Minimum compare with it), so an activation can run in place on it.</summary>
+    private static bool IsArithmeticMerge(LayerKind kind) => kind is LayerKind.Add or LayerKind.Subtract or LayerKind.Multiply or LayerKind.Average;
+
     /// <summary>Keras's merge layers: several inputs, no parameters.</summary>
     public static bool IsMerge(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.InputsFromArguments == true;
 
@@ -374,8 +377,11 @@ internal static partial class ShapeInference
             bool elementwise = act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU ||
                 (act.Spec.Kind == LayerKind.ReLU && act.Activation != ActivationKind.Linear) || // not max_value/threshold
                 (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
+            // An element-wise merge (Add, ...) takes one too, as ResNet's Add + ReLU: the activation runs in place on the
+            // merged values, and the merge's backward takes its derivative from the output first.
             bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
-                (OwnsActivation(producer.Spec.Kind) && producer.Activation == ActivationKind.Linear);
+                ((OwnsActivation(producer.Spec.Kind) || IsArithmeticMerge(producer.Spec.Kind)) &&
+                 producer.Activation == ActivationKind.Linear && !(IsArithmeticMerge(producer.Spec.Kind) && NeedsPreActivation(act.Activation)));
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
             // the convolutions rely on.
             if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
