@@ -234,6 +234,27 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
     }
 
     [Fact]
+    public void Ilgpu_PredictLayersMatchesCpu()
+    {
+        using var cpu = new InspectNet { Seed = 14 };
+        using var gpu = new InspectNet { Seed = 14 };
+        gpu.UseBackend(new IlgpuBackend(fixture.Accelerator));
+        var x = X(3, 15);
+        string[] names = ["conv", "bn", "act", "pool", "hidden", "leaky", "head"];
+        var a = cpu.PredictLayers(x, names);
+        var b = gpu.PredictLayers(x, names);
+        for (int k = 0; k < names.Length; k++)
+            Num.Close(a[k].Data.Select(v => (double)v).ToArray(), b[k].Data, 1e-6, 1e-5, names[k] + " on ILGPU");
+        using var blocks = new GradResidualNet { Seed = 16 };
+        using var blocksGpu = new GradResidualNet { Seed = 16 };
+        blocksGpu.UseBackend(new IlgpuBackend(fixture.Accelerator));
+        var xr = new Tensor(Num.Uniform(2 * 72, 17), 2, 6, 6, 2);
+        var ra = blocks.PredictLayers(xr, ["add", "activation"]);
+        var rb = blocksGpu.PredictLayers(xr, ["add", "activation"]);
+        for (int k = 0; k < 2; k++) Num.Close(ra[k].Data.Select(v => (double)v).ToArray(), rb[k].Data, 1e-6, 1e-5, $"residual output {k} on ILGPU");
+    }
+
+    [Fact]
     public void TransferLearningCopiesTheBaseByName()
     {
         using var trained = new InspectNet { Seed = 11 };
