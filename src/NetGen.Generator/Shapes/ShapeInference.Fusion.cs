@@ -1,0 +1,103 @@
+using System.Collections.Generic;
+using NetGen.Generator.Model;
+
+namespace NetGen.Generator.Shapes;
+
+// The fusion planner, the step between shape inference and arena planning: which layers run inside which kernels.
+internal static partial class ShapeInference
+{
+    /// <summary>
+    /// Decides every fusion and fold on the resolved layers (marking both layers of each pair) and returns the parameter
+    /// buffer's new end (folded kernels take scratch after the parameters). A pair is fused only where the producer's
+    /// output has that one reader, and never into the output layer, whose activation the loss may fuse instead.
+    /// </summary>
+    private static int PlanFusions(Graph graph, List<ResolvedLayer> layers, int outputIndex, int bufferCount)
+    {
+        // Who reads each layer's output (live layers only); fusions pair a layer with its sole reader.
+        var readers = new List<int>[layers.Count];
+        for (int i = 0; i < layers.Count; i++) readers[i] = new List<int>();
+        foreach (int i in graph.Order)
+            if (layers[i].Live)
+                foreach (int source in Distinct(layers[i].Inputs))
+                    if (source >= 0) readers[source].Add(i);
+        // The layer that alone reads i's output, as its only input; -1 when there is none or several.
+        int Next(int i) => i >= 0 && readers[i].Count == 1 && layers[readers[i][0]].Inputs.Length == 1 ? readers[i][0] : -1;
+
+        // Fusion, decided here: an element-wise activation layer after BatchNormalization, or after a Dense or
+        // convolution layer (any of the Conv2D family) without an activation of its own, runs inside that layer's
+        // kernel (the activation layer then aliases its output). Not for the output layer, whose activation the loss
+        // may fuse instead.
+        foreach (int i in graph.Order)
+        {
+            int next = Next(i);
+            if (next < 0) continue;
+            var producer = layers[i];
+            var act = layers[next];
+            bool elementwise = act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU ||
+                (act.Spec.Kind == LayerKind.ReLU && act.Activation != ActivationKind.Linear) || // not max_value/threshold
+                (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
+            // An element-wise merge (Add, ...) takes one too, as ResNet's Add + ReLU: the activation runs in place on the
+            // merged values, and the merge's backward takes its derivative from the output first.
+            bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
+                ((OwnsActivation(producer.Spec.Kind) || IsArithmeticMerge(producer.Spec.Kind)) &&
+                 producer.Activation == ActivationKind.Linear && !(IsArithmeticMerge(producer.Spec.Kind) && NeedsPreActivation(act.Activation)));
+            // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
+            // the convolutions rely on.
+            if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
+            if (!canTake || producer.FusedWith >= 0 || !elementwise || next == outputIndex) continue;
+            layers[i] = producer with { Activation = act.Activation, FusedWith = next };
+            layers[next] = act with { FusedInto = i };
+        }
+
+        // Dropout fused into batch norm in training: a Dropout right after a BatchNormalization, or after the activation
+        // fused into it, is applied by the batch-norm kernel as it writes its output (same mask, keyed by the dropout
+        // layer), and the dropout layer aliases that output. The batch-norm backward masks the gradient first and takes
+        // the activation's derivative from the pre-activation, which it keeps. Not for the output layer.
+        foreach (int i in graph.Order)
+        {
+            var bn = layers[i];
+            int d = Next(bn.FusedWith >= 0 ? bn.FusedWith : i);
+            if (bn.Spec.Kind != LayerKind.BatchNormalization || d < 0 || d == outputIndex) continue;
+            var dropout = layers[d];
+            // A rate that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.
+            if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0) || !((float)dropout.Spec.Value < 1f)) continue;
+            layers[i] = bn with { FusedDropout = d };
+            layers[d] = dropout with { FusedInto = i };
+        }
+
+        // Inference folding, decided here: a BatchNormalization right after a Dense, Conv2D, DepthwiseConv2D,
+        // SeparableConv2D (its pointwise part) or Conv2DTranspose layer without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
+        // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
+        // lives in scratch after the parameters; training runs the layers as declared.
+        foreach (int i in graph.Order)
+        {
+            int next = Next(i);
+            if (next < 0 || next == outputIndex) continue;
+            var layer = layers[i];
+            var bn = layers[next];
+            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) ||
+                layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization) continue;
+            layers[i] = layer with { FoldsBatchNorm = next, FoldOffset = bufferCount };
+            layers[next] = bn with { FoldedInto = i };
+            bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
+        }
+
+        // Pooling fused into the activation before it, in inference: max pooling commutes with a non-decreasing
+        // activation (max f(x) = f(max x)), so an activation layer that no kernel before it could take runs on the
+        // pooled values instead (a quarter of them for 2x2), in place, and its pass over the full tensor disappears.
+        // Training keeps the declared order: the backward pass reads both tensors.
+        foreach (int i in graph.Order)
+        {
+            int next = Next(i);
+            if (next < 0) continue;
+            var act = layers[i];
+            var pool = layers[next];
+            if (act.FusedInto >= 0 || pool.Spec.Kind is not (LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D) ||
+                !IsNonDecreasingActivationLayer(act)) continue;
+            layers[i] = act with { PooledBy = next };
+            layers[next] = pool with { PoolsActivationOf = i };
+        }
+
+        return bufferCount;
+    }
+}
