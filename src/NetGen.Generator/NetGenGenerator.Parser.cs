@@ -35,9 +35,6 @@ public sealed partial class NetGenGenerator
         ("NetGen.GaussianNoiseAttribute", LayerKind.GaussianNoise),
         ("NetGen.GaussianDropoutAttribute", LayerKind.GaussianDropout),
         ("NetGen.SpatialDropout2DAttribute", LayerKind.SpatialDropout2D),
-        ("NetGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D),
-        ("NetGen.UpSampling2DAttribute", LayerKind.UpSampling2D),
-        ("NetGen.Cropping2DAttribute", LayerKind.Cropping2D),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
         ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
@@ -350,10 +347,6 @@ public sealed partial class NetGenGenerator
                 negativeSlope = NamedDouble(data, "NegativeSlope") ?? 0;
                 threshold = NamedDouble(data, "Threshold") ?? 0;
                 break;
-            case LayerKind.ZeroPadding2D:
-            case LayerKind.UpSampling2D:
-            case LayerKind.Cropping2D:
-                return ReadResampling(data, kind);
         }
         return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
             NamedBool(data, "UseBias") ?? true,

@@ -78,12 +78,9 @@ internal static partial class Emitter
                 w.WriteLine("// In inference applied by [" + I(l.PooledBy + 1) + "] after its max pooling: I" + n + " aliases its input.");
                 w.OpenBlock("if (unfolded)");
             }
-            if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule)
-            {
-                rule.WriteForward(w, net, l, y);
-                continue;
-            }
-            switch (l.Spec.Kind)
+            var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
+            if (rule is not null) rule.WriteForward(w, net, l, y);
+            else switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
                 case LayerKind.Dense:
@@ -147,11 +144,6 @@ internal static partial class Emitter
                 case LayerKind.GaussianDropout when l.Spec.Value > 0:
                 case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
                     WriteActivationNoiseForward(w, l, x, y);
-                    break;
-                case LayerKind.ZeroPadding2D:
-                case LayerKind.UpSampling2D:
-                case LayerKind.Cropping2D:
-                    WriteResamplingForward(w, l, x, y);
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
@@ -254,9 +246,10 @@ internal static partial class Emitter
             bool last = i == layers.Length - 1;
             string dy = Gradient(l.GradientOut);
             w.WriteLine("// " + Describe(l));
-            if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule)
+            var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
+            if (rule is { Backward: Shapes.BackwardStyle.Merge })
             {
-                rule.WriteBackward(w, net, l, dy);
+                rule.WriteBackward(w, net, l, dy, "-1"); // a merge plans each input's gradient itself
                 continue;
             }
             var style = Shapes.GradientPlanner.Style(l);
@@ -284,7 +277,8 @@ internal static partial class Emitter
                 continue;
             }
             w.OpenBlock("if (Backprop(" + I(i) + "))");
-            switch (l.Spec.Kind)
+            if (rule is not null) rule.WriteBackward(w, net, l, dy, dxOther);
+            else switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
                     w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (last ? "fromLogits" : "false") + ",");
@@ -360,11 +354,6 @@ internal static partial class Emitter
                 case LayerKind.GaussianDropout when l.Spec.Value > 0:
                 case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
                     WriteActivationNoiseBackward(w, l, dy);
-                    break;
-                case LayerKind.ZeroPadding2D:
-                case LayerKind.UpSampling2D:
-                case LayerKind.Cropping2D:
-                    WriteResamplingBackward(w, l, dy, dxOther);
                     break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");

@@ -369,10 +369,8 @@ internal static partial class Emitter
                     w.WriteLine("private static readonly global::NetGen.Backends.Pool2DGeometry G" + n + " = new(" +
                         I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
                     break;
-                case LayerKind.ZeroPadding2D:
-                case LayerKind.UpSampling2D:
-                case LayerKind.Cropping2D:
-                    WriteResamplingGeometry(w, l);
+                default:
+                    Layers.LayerRegistry.Get(l.Spec.Kind)?.WriteGeometry(w, l);
                     break;
             }
         }
@@ -407,7 +405,6 @@ internal static partial class Emitter
             LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
-            LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D => ", " + ResamplingDetail(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
             _ when Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule => rule.Describe(l),
             _ => "",
@@ -429,7 +426,7 @@ internal static partial class Emitter
     /// User text (a layer or model name) made safe for a <c>//</c> or <c>///</c> comment: C#'s line terminators
     /// (CR, LF, NEL, LS, PS) become spaces, so a name can never end the comment and turn the rest into code.
     /// </summary>
-    private static string OneLine(string s) =>
+    internal static string OneLine(string s) =>
         s.Replace('\r', ' ').Replace('\n', ' ').Replace('\u0085', ' ').Replace('\u2028', ' ').Replace('\u2029', ' ');
 
     /// <summary>A type name as C# code: <c>@class</c> for a class named after a keyword.</summary>

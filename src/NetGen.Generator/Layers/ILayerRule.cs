@@ -33,6 +33,9 @@ internal interface ILayerRule
     /// <summary>How its backward pass hands gradients to its inputs (the gradient planner's view of it).</summary>
     BackwardStyle Backward { get; }
 
+    /// <summary>Whether it works on (height, width, channels) images (a Dense after one probably wanted a Flatten: NG0106).</summary>
+    bool IsImageLayer { get; }
+
     /// <summary>Reads the attribute into primitives; values stay as declared (<see cref="InferShape"/> reports bad ones).</summary>
     LayerSpec Read(AttributeData data, string? name);
 
@@ -42,11 +45,18 @@ internal interface ILayerRule
     /// <summary>The detail in the layer's comment line, e.g. <c> of [2], [5]</c>.</summary>
     string Describe(ResolvedLayer layer);
 
+    /// <summary>Writes its static geometry (a <c>G{n}</c> field), if it has one, with the other constants.</summary>
+    void WriteGeometry(SourceWriter w, ResolvedLayer layer);
+
     /// <summary>Writes the forward pass; <paramref name="y"/> is the output slot expression.</summary>
     void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string y);
 
-    /// <summary>Writes the backward pass from <paramref name="dy"/> into the planned input gradients.</summary>
-    void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy);
+    /// <summary>
+    /// Writes the backward pass from <paramref name="dy"/>. A single-input layer writes into <paramref name="dx"/> (an
+    /// expression: the planned buffer when a gradient is needed, else -1; the emitter adds it where another reader wrote
+    /// one already and skips the layer when nothing before it trains); a merge plans its inputs itself.
+    /// </summary>
+    void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx);
 }
 
 /// <summary>The rules, in one table: adding a rule-based layer adds one line here.</summary>
@@ -61,6 +71,9 @@ internal static class LayerRegistry
         new MergeRule(LayerKind.Maximum, 2, int.MaxValue),
         new MergeRule(LayerKind.Minimum, 2, int.MaxValue),
         new MergeRule(LayerKind.Concatenate, 2, int.MaxValue),
+        new ResamplingRule(LayerKind.ZeroPadding2D),
+        new ResamplingRule(LayerKind.UpSampling2D),
+        new ResamplingRule(LayerKind.Cropping2D),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

@@ -55,7 +55,7 @@ internal sealed partial class MergeRule
             ", x: " + y + ", y: " + y + "); // [" + I(l.FusedWith + 1) + "]");
     }
 
-    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy)
+    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         if (l.FusedWith >= 0)
         {

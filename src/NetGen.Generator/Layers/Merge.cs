@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 
@@ -25,6 +26,10 @@ internal sealed partial class MergeRule(LayerKind kind, int minInputs, int maxIn
     public bool InputsFromArguments => true;
 
     public BackwardStyle Backward => BackwardStyle.Merge;
+
+    public bool IsImageLayer => false;
+
+    public void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
 
     public LayerSpec Read(AttributeData data, string? name) => Read(data, kind, name);
 

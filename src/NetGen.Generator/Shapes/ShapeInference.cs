@@ -75,7 +75,7 @@ internal static partial class ShapeInference
             long kernel = 0, bias = 0, state = 0;
             int padTop = 0, padLeft = 0;
             bool sawImageLayer = layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D || IsConvolutionFamily(layer.Kind) ||
-                layer.Kind is LayerKind.ZeroPadding2D or LayerKind.UpSampling2D or LayerKind.Cropping2D;
+                Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
             foreach (int source in sources) sawImageLayer |= source >= 0 && sawImage[source];
             sawImage[i] = sawImageLayer;
             int errorsBefore = errors.Count;
@@ -219,12 +219,6 @@ internal static partial class ShapeInference
                     if (!(layer.Value >= 0 && layer.Value < 1))
                         errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
                     if (!RequireImage(shape, i, kind, index, errors)) broken = true;
-                    break;
-                case LayerKind.ZeroPadding2D:
-                case LayerKind.UpSampling2D:
-                case LayerKind.Cropping2D:
-                    output = ResamplingShapes.Infer(layer, shape, i, kind, index, errors) ?? shape;
-                    broken = errors.Count > errorsBefore;
                     break;
                 default:
                 {
@@ -649,9 +643,6 @@ internal static partial class ShapeInference
         LayerKind.GaussianNoise => "gaussian_noise",
         LayerKind.GaussianDropout => "gaussian_dropout",
         LayerKind.SpatialDropout2D => "spatial_dropout2d",
-        LayerKind.ZeroPadding2D => "zero_padding2d",
-        LayerKind.UpSampling2D => "up_sampling2d",
-        LayerKind.Cropping2D => "cropping2d",
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",
