@@ -22,8 +22,6 @@ public sealed partial class NetGenGenerator
         ("NetGen.ActivationAttribute", LayerKind.Activation),
         ("NetGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
         ("NetGen.DropoutAttribute", LayerKind.Dropout),
-        ("NetGen.FlattenAttribute", LayerKind.Flatten),
-        ("NetGen.ReshapeAttribute", LayerKind.Reshape),
         ("NetGen.Conv2DAttribute", LayerKind.Conv2D),
         ("NetGen.MaxPooling2DAttribute", LayerKind.MaxPooling2D),
         ("NetGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
@@ -318,9 +316,6 @@ public sealed partial class NetGenGenerator
             case LayerKind.GaussianDropout:
             case LayerKind.SpatialDropout2D:
                 value = args.Length > 0 ? Convert.ToDouble(args[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-                break;
-            case LayerKind.Reshape:
-                target = args.Length > 0 ? ReadInts(args[0]) : Array.Empty<int>();
                 break;
             case LayerKind.Conv2D:
                 units = Int(args, 0);

@@ -36,6 +36,9 @@ internal interface ILayerRule
     /// <summary>Whether it works on (height, width, channels) images (a Dense after one probably wanted a Flatten: NG0106).</summary>
     bool IsImageLayer { get; }
 
+    /// <summary>Whether its output is its input's memory, seen with another shape (Flatten, Reshape): nothing runs.</summary>
+    bool OutputAliasesInput { get; }
+
     /// <summary>Reads the attribute into primitives; values stay as declared (<see cref="InferShape"/> reports bad ones).</summary>
     LayerSpec Read(AttributeData data, string? name);
 
@@ -74,6 +77,8 @@ internal static class LayerRegistry
         new ResamplingRule(LayerKind.ZeroPadding2D),
         new ResamplingRule(LayerKind.UpSampling2D),
         new ResamplingRule(LayerKind.Cropping2D),
+        new AliasRule(LayerKind.Flatten),
+        new AliasRule(LayerKind.Reshape),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

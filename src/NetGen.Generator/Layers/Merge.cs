@@ -29,6 +29,8 @@ internal sealed partial class MergeRule(LayerKind kind, int minInputs, int maxIn
 
     public bool IsImageLayer => false;
 
+    public bool OutputAliasesInput => false;
+
     public void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
 
     public LayerSpec Read(AttributeData data, string? name) => Read(data, kind, name);

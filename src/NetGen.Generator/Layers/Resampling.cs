@@ -45,6 +45,8 @@ internal sealed class ResamplingRule(LayerKind kind) : ILayerRule
 
     public bool IsImageLayer => true;
 
+    public bool OutputAliasesInput => false;
+
     public LayerSpec Read(AttributeData data, string? name) => ReadResampling(data, kind) with { Name = name };
 
     public int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>

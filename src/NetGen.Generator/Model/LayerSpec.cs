@@ -179,7 +179,7 @@ internal sealed record ResolvedLayer(
     public int InputLayer(int k = 0) => Inputs[k];
     /// <summary>A merge layer (several inputs).</summary>
     public bool IsMerge => Shapes.ShapeInference.IsMerge(Spec.Kind);
-    public bool IsAlias => Spec.Kind is LayerKind.Flatten or LayerKind.Reshape || FusedInto >= 0;
+    public bool IsAlias => Layers.LayerRegistry.Get(Spec.Kind)?.OutputAliasesInput == true || FusedInto >= 0;
 }
 
 /// <summary>

@@ -32,9 +32,6 @@ internal static class GradientPlanner
         if (l.FusedInto >= 0) return BackwardStyle.PassThrough;
         switch (l.Spec.Kind)
         {
-            case LayerKind.Flatten:
-            case LayerKind.Reshape:
-                return BackwardStyle.PassThrough;
             case LayerKind.Activation:
             case LayerKind.LeakyReLU:
             case LayerKind.ELU:

@@ -127,13 +127,6 @@ internal static partial class ShapeInference
                     if (!(layer.Value >= 0 && layer.Value < 1))
                         errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
                     break;
-                case LayerKind.Flatten:
-                    output = new[] { ShapeMath.Product(shape) };
-                    break;
-                case LayerKind.Reshape:
-                    output = Reshape(layer, shape, i, index, errors) ?? shape;
-                    broken = errors.Count > errorsBefore;
-                    break;
                 case LayerKind.Conv2D:
                 {
                     if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
@@ -550,63 +543,6 @@ internal static partial class ShapeInference
     /// <summary>Activations whose pre-activation Keras feeds to the loss as logits.</summary>
     public static bool IsLogitActivation(ActivationKind a) => a is ActivationKind.Softmax or ActivationKind.Sigmoid;
 
-    private static int[]? Reshape(LayerSpec layer, int[] shape, int i, string index, List<ShapeError> errors)
-    {
-        int[] target = layer.Target.AsSpan().ToArray();
-        string targetText = ShapeMath.Tuple(target.Length == 0 ? new[] { 0 } : target);
-        if (target.Length == 0)
-        {
-            errors.Add(new ShapeError(i, "NG0015", new[] { index, "()", "give at least one dimension, e.g. [Reshape(28, 28, 1)]" }));
-            return null;
-        }
-        int unknowns = 0;
-        foreach (int d in target)
-        {
-            if (d == -1) unknowns++;
-            else if (d <= 0)
-            {
-                errors.Add(new ShapeError(i, "NG0015", new[] { index, targetText, "every dimension must be positive, or -1 for the one to infer" }));
-                return null;
-            }
-        }
-        if (unknowns > 1)
-        {
-            errors.Add(new ShapeError(i, "NG0102", new[] { index, targetText }));
-            return null;
-        }
-        long count = ShapeMath.LongProduct(shape);
-        long known = 1;
-        foreach (int d in target)
-        {
-            if (d == -1) continue;
-            known *= d; // known <= count < 2^31 before this step and d < 2^31: no overflow
-            if (known > count)
-            {
-                errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
-                    (unknowns == 1 ? "the known dimensions multiply to more than " : "more than ") + Invariant(count) + (unknowns == 1 ? "" : " elements") }));
-                return null;
-            }
-        }
-        if (unknowns == 1)
-        {
-            if (count % known != 0)
-            {
-                errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
-                    "the known dimensions multiply to " + Invariant(known) + ", which does not divide " + Invariant(count) }));
-                return null;
-            }
-            int[] resolved = (int[])target.Clone();
-            resolved[Array.IndexOf(resolved, -1)] = (int)(count / known);
-            return resolved;
-        }
-        if (known != count)
-        {
-            errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText, Invariant(known) + " elements" }));
-            return null;
-        }
-        return target;
-    }
-
     private static ActivationKind CheckActivation(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
     {
         if (layer.Activation < 0 || layer.Activation >= ActivationCount)
@@ -630,8 +566,6 @@ internal static partial class ShapeInference
         LayerKind.Activation => "activation",
         LayerKind.LeakyReLU => "leaky_re_lu",
         LayerKind.Dropout => "dropout",
-        LayerKind.Flatten => "flatten",
-        LayerKind.Reshape => "reshape",
         LayerKind.Conv2D => "conv2d",
         LayerKind.MaxPooling2D => "max_pooling2d",
         LayerKind.AveragePooling2D => "average_pooling2d",
