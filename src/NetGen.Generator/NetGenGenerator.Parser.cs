@@ -23,10 +23,6 @@ public sealed partial class NetGenGenerator
         ("NetGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
         ("NetGen.DropoutAttribute", LayerKind.Dropout),
         ("NetGen.Conv2DAttribute", LayerKind.Conv2D),
-        ("NetGen.MaxPooling2DAttribute", LayerKind.MaxPooling2D),
-        ("NetGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
-        ("NetGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D),
-        ("NetGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
         ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
         ("NetGen.ELUAttribute", LayerKind.ELU),
         ("NetGen.ReLUAttribute", LayerKind.ReLU),
@@ -324,13 +320,6 @@ public sealed partial class NetGenGenerator
                 activation = NamedInt(data, "Activation") ?? 0;
                 strides = NamedInt(data, "Strides") ?? 1;
                 dilation = NamedInt(data, "DilationRate") ?? 1;
-                padding = NamedInt(data, "Padding") ?? 0;
-                break;
-            case LayerKind.MaxPooling2D:
-            case LayerKind.AveragePooling2D:
-                kernelH = Int(args, 0);
-                kernelW = args.Length > 1 ? Int(args, 1) : kernelH;
-                strides = NamedInt(data, "Strides") ?? 0;
                 padding = NamedInt(data, "Padding") ?? 0;
                 break;
             case LayerKind.BatchNormalization:

@@ -92,21 +92,6 @@ internal static partial class Emitter
                 case LayerKind.Conv2DTranspose:
                     WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, l)), x, y, preSlot);
                     break;
-                case LayerKind.MaxPooling2D:
-                case LayerKind.GlobalMaxPooling2D:
-                    w.WriteLine("b.MaxPool2DForward(G" + n + ", batch, x: " + x + ", y: " + y + ");");
-                    if (l.PoolsActivationOf >= 0)
-                    {
-                        var act = net.Layers[l.PoolsActivationOf];
-                        w.WriteLine("// Inference: [" + I(act.Index + 1) + "]'s activation, on the pooled values (max commutes with it).");
-                        w.WriteLine("if (!unfolded) b.ActivationForward(" + Act(act) + ", " + F(LayerAlpha(act)) + ", " + rows + ", " + I(l.LastOutput) +
-                            ", x: " + y + ", y: " + y + ");");
-                    }
-                    break;
-                case LayerKind.AveragePooling2D:
-                case LayerKind.GlobalAveragePooling2D:
-                    w.WriteLine("b.AvgPool2DForward(G" + n + ", batch, x: " + x + ", y: " + y + ");");
-                    break;
                 case LayerKind.BatchNormalization:
                 {
                     int c = l.LastOutput;
@@ -295,14 +280,6 @@ internal static partial class Emitter
                     WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), last, dy,
                         style == Shapes.BackwardStyle.Separable && gin >= 0 && accumulate ? "Backprop(" + src + ") ? " + dy + " : -1" : dxOther);
                     break;
-                case LayerKind.MaxPooling2D:
-                case LayerKind.GlobalMaxPooling2D:
-                    w.WriteLine("b.MaxPool2DBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dxOther + ");");
-                    break;
-                case LayerKind.AveragePooling2D:
-                case LayerKind.GlobalAveragePooling2D:
-                    w.WriteLine("b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dxOther + ");");
-                    break;
                 case LayerKind.BatchNormalization:
                 {
                     string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
@@ -391,7 +368,7 @@ internal static partial class Emitter
         l.FusedWith >= 0 ? LayerAlpha(net.Layers[l.FusedWith]) : 0;
 
     /// <summary>The alpha an activation layer passes to the kernels: LeakyReLU's and ELU's alpha, ReLU's negative slope.</summary>
-    private static double LayerAlpha(ResolvedLayer l) => l.Spec.Kind switch
+    internal static double LayerAlpha(ResolvedLayer l) => l.Spec.Kind switch
     {
         LayerKind.LeakyReLU or LayerKind.ELU => l.Spec.Value,
         LayerKind.ReLU => l.Spec.NegativeSlope,

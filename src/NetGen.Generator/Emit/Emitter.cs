@@ -347,27 +347,10 @@ internal static partial class Emitter
                         I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(l.Spec.Strides) + ", " + I(l.Spec.Strides) + ", " +
                         I(l.Spec.Dilation) + ", " + I(l.Spec.Dilation) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
                     break;
-                case LayerKind.MaxPooling2D:
-                case LayerKind.AveragePooling2D:
-                {
-                    int sh = l.Spec.Strides == 0 ? l.Spec.KernelH : l.Spec.Strides, sw = l.Spec.Strides == 0 ? l.Spec.KernelW : l.Spec.Strides;
-                    w.WriteLine("// " + OneLine(l.Name) + ": pool " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + ", strides " + I(sh) + "x" + I(sw) +
-                        ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
-                    w.WriteLine("private static readonly global::NetGen.Backends.Pool2DGeometry G" + n + " = new(" +
-                        I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " +
-                        I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(sh) + ", " + I(sw) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
-                    break;
-                }
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
                     WriteConvolutionFamilyGeometry(w, l);
-                    break;
-                case LayerKind.GlobalAveragePooling2D:
-                case LayerKind.GlobalMaxPooling2D:
-                    w.WriteLine("// " + OneLine(l.Name) + ": one window over the whole height and width");
-                    w.WriteLine("private static readonly global::NetGen.Backends.Pool2DGeometry G" + n + " = new(" +
-                        I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
                     break;
                 default:
                     Layers.LayerRegistry.Get(l.Spec.Kind)?.WriteGeometry(w, l);
@@ -401,7 +384,6 @@ internal static partial class Emitter
             LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
                 (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
-            LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid"),
             LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
             LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),

@@ -79,6 +79,10 @@ internal static class LayerRegistry
         new ResamplingRule(LayerKind.Cropping2D),
         new AliasRule(LayerKind.Flatten),
         new AliasRule(LayerKind.Reshape),
+        new PoolingRule(LayerKind.MaxPooling2D),
+        new PoolingRule(LayerKind.AveragePooling2D),
+        new PoolingRule(LayerKind.GlobalMaxPooling2D),
+        new PoolingRule(LayerKind.GlobalAveragePooling2D),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

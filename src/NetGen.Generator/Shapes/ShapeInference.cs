@@ -74,7 +74,7 @@ internal static partial class ShapeInference
             var activation = ActivationKind.Linear;
             long kernel = 0, bias = 0, state = 0;
             int padTop = 0, padLeft = 0;
-            bool sawImageLayer = layer.Kind is LayerKind.Conv2D or LayerKind.MaxPooling2D or LayerKind.AveragePooling2D || IsConvolutionFamily(layer.Kind) ||
+            bool sawImageLayer = layer.Kind is LayerKind.Conv2D || IsConvolutionFamily(layer.Kind) ||
                 Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
             foreach (int source in sources) sawImageLayer |= source >= 0 && sawImage[source];
             sawImage[i] = sawImageLayer;
@@ -158,27 +158,6 @@ internal static partial class ShapeInference
                     }
                     break;
                 }
-                case LayerKind.MaxPooling2D:
-                case LayerKind.AveragePooling2D:
-                {
-                    if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
-                    {
-                        broken = true;
-                        break;
-                    }
-                    int strides = layer.Strides == 0 ? 0 : layer.Strides;
-                    var window = Window(layer, shape, strides, 1, i, kind, index, errors, isPool: true);
-                    if (window is null) { broken = true; break; }
-                    output = new[] { window.Value.OutH, window.Value.OutW, shape[2] };
-                    padTop = window.Value.PadTop;
-                    padLeft = window.Value.PadLeft;
-                    break;
-                }
-                case LayerKind.GlobalAveragePooling2D:
-                case LayerKind.GlobalMaxPooling2D:
-                    if (!RequireImage(shape, i, kind, index, errors)) { broken = true; break; }
-                    output = new[] { shape[2] };
-                    break;
                 case LayerKind.BatchNormalization:
                 {
                     if (!(layer.Value >= 0 && layer.Value <= 1))
@@ -281,14 +260,14 @@ internal static partial class ShapeInference
     /// <summary>Whether a shape-inference id is a warning (code is still generated).</summary>
     public static bool IsWarning(string id) => id is "NG0106" or "NG0203";
 
-    private static bool RequireImage(int[] shape, int i, string kind, string index, List<ShapeError> errors)
+    internal static bool RequireImage(int[] shape, int i, string kind, string index, List<ShapeError> errors)
     {
         if (shape.Length == 3) return true;
         errors.Add(new ShapeError(i, "NG0103", new[] { kind, index, ShapeMath.Keras(shape) }));
         return false;
     }
 
-    private static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    internal static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
     {
         bool pool = layer.Kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
         string what = pool ? "pool size" : "kernel size";
@@ -306,7 +285,7 @@ internal static partial class ShapeInference
         return errors.Count == before;
     }
 
-    private static (int OutH, int OutW, int PadTop, int PadLeft)? Window(LayerSpec layer, int[] shape, int strides, int dilation,
+    internal static (int OutH, int OutW, int PadTop, int PadLeft)? Window(LayerSpec layer, int[] shape, int strides, int dilation,
         int i, string kind, string index, List<ShapeError> errors, bool isPool)
     {
         int kh = layer.KernelH, kw = layer.KernelW;
@@ -567,10 +546,6 @@ internal static partial class ShapeInference
         LayerKind.LeakyReLU => "leaky_re_lu",
         LayerKind.Dropout => "dropout",
         LayerKind.Conv2D => "conv2d",
-        LayerKind.MaxPooling2D => "max_pooling2d",
-        LayerKind.AveragePooling2D => "average_pooling2d",
-        LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
-        LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
         LayerKind.BatchNormalization => "batch_normalization",
         LayerKind.ELU => "elu",
         LayerKind.ReLU => "re_lu",

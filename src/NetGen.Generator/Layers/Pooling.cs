@@ -1,0 +1,124 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// MaxPooling2D and AveragePooling2D (pool size, strides, 0 for the pool size as Keras's None, padding valid or same;
+/// a `same` average counts only the cells inside the input, as Keras), and their global forms (one window over the
+/// whole height and width). What they write, e.g. for MaxPooling2D(2) on 28x28x32:
+/// <code>
+///   private static readonly global::NetGen.Backends.Pool2DGeometry G4 = new(28, 28, 32, 14, 14, 2, 2, 2, 2, 0, 0);
+///   b.MaxPool2DForward(G4, batch, x: Slot(training, T3, I3, batch), y: Slot(training, T4, I4, batch));
+///   b.MaxPool2DBackward(G4, batch, x: Train(T3, batch), y: Train(T4, batch), dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch));
+/// </code>
+/// A max pooling after a non-decreasing activation layer applies that activation to the pooled values in inference
+/// (the fusion planner decides it; max commutes with the activation).
+/// </summary>
+internal sealed class PoolingRule(LayerKind kind) : ILayerRule
+{
+    private const string GeometryType = "global::NetGen.Backends.Pool2DGeometry";
+
+    private bool Global => kind is LayerKind.GlobalMaxPooling2D or LayerKind.GlobalAveragePooling2D;
+
+    private bool Max => kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D;
+
+    public LayerKind Kind => kind;
+
+    public string AttributeName => "NetGen." + kind + "Attribute";
+
+    public string KerasName => kind switch
+    {
+        LayerKind.MaxPooling2D => "max_pooling2d",
+        LayerKind.AveragePooling2D => "average_pooling2d",
+        LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
+        _ => "global_max_pooling2d",
+    };
+
+    public (int Min, int Max) InputCount => (1, 1);
+
+    public bool InputsFromArguments => false;
+
+    public BackwardStyle Backward => BackwardStyle.Separate;
+
+    public bool IsImageLayer => !Global;
+
+    public bool OutputAliasesInput => false;
+
+    public LayerSpec Read(AttributeData data, string? name)
+    {
+        var args = data.ConstructorArguments;
+        int kh = Global ? 0 : Int(args, 0), kw = Global ? 0 : args.Length > 1 ? Int(args, 1) : kh;
+        int strides = 0, padding = 0;
+        foreach (var pair in data.NamedArguments)
+        {
+            if (pair.Key == "Strides" && pair.Value.Value is int s) strides = s;
+            if (pair.Key == "Padding" && pair.Value.Value is int p) padding = p;
+        }
+        return new LayerSpec(kind, name, 0, 0, true, 0, 1, 0, default, kh, kw, Global ? 1 : strides, 1, padding);
+    }
+
+    public int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        var shape = inputShapes[0];
+        string name = kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (!ShapeInference.RequireImage(shape, i, name, index, errors)) return null;
+        if (Global) return new[] { shape[2] };
+        if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
+        var window = ShapeInference.Window(layer, shape, layer.Strides, 1, i, name, index, errors, isPool: true);
+        return window is null ? null : new[] { window.Value.OutH, window.Value.OutW, shape[2] };
+    }
+
+    public string Describe(ResolvedLayer l) =>
+        Global ? "" : ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid");
+
+    public void WriteGeometry(SourceWriter w, ResolvedLayer l)
+    {
+        string n = I(l.Index + 1);
+        var input = l.InputShape;
+        if (Global)
+        {
+            w.WriteLine("// " + OneLine(l.Name) + ": one window over the whole height and width");
+            w.WriteLine("private static readonly " + GeometryType + " G" + n + " = new(" +
+                I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
+            return;
+        }
+        var s = l.Spec;
+        int sh = s.Strides == 0 ? s.KernelH : s.Strides, sw = s.Strides == 0 ? s.KernelW : s.Strides;
+        int padTop = s.Padding == 1 ? ShapeMath.SamePadBefore(input[0], l.OutputShape[0], s.KernelH, sh, 1) : 0;
+        int padLeft = s.Padding == 1 ? ShapeMath.SamePadBefore(input[1], l.OutputShape[1], s.KernelW, sw, 1) : 0;
+        w.WriteLine("// " + OneLine(l.Name) + ": pool " + I(s.KernelH) + "x" + I(s.KernelW) + ", strides " + I(sh) + "x" + I(sw) +
+            ", padding top/left " + I(padTop) + "/" + I(padLeft));
+        w.WriteLine("private static readonly " + GeometryType + " G" + n + " = new(" +
+            I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " +
+            I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(sh) + ", " + I(sw) + ", " + I(padTop) + ", " + I(padLeft) + ");");
+    }
+
+    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
+        w.WriteLine("b." + (Max ? "MaxPool2DForward" : "AvgPool2DForward") + "(G" + n + ", batch, x: " + x + ", y: " + y + ");");
+        if (l.PoolsActivationOf < 0) return;
+        var act = net.Layers[l.PoolsActivationOf];
+        w.WriteLine("// Inference: [" + I(act.Index + 1) + "]'s activation, on the pooled values (max commutes with it).");
+        w.WriteLine("if (!unfolded) b.ActivationForward(" + Act(act) + ", " + F(LayerAlpha(act)) + ", " + Emitter.Rows(l) + ", " + I(l.LastOutput) +
+            ", x: " + y + ", y: " + y + ");");
+    }
+
+    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine(Max
+            ? "b.MaxPool2DBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dx + ");"
+            : "b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dx + ");");
+    }
+
+    private static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
+        args.Length > index && args[index].Value is int i ? i : 0;
+}
