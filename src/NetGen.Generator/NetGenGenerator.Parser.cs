@@ -21,14 +21,10 @@ public sealed partial class NetGenGenerator
         ("NetGen.DenseAttribute", LayerKind.Dense),
         ("NetGen.ActivationAttribute", LayerKind.Activation),
         ("NetGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
-        ("NetGen.DropoutAttribute", LayerKind.Dropout),
         ("NetGen.Conv2DAttribute", LayerKind.Conv2D),
         ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
         ("NetGen.ELUAttribute", LayerKind.ELU),
         ("NetGen.ReLUAttribute", LayerKind.ReLU),
-        ("NetGen.GaussianNoiseAttribute", LayerKind.GaussianNoise),
-        ("NetGen.GaussianDropoutAttribute", LayerKind.GaussianDropout),
-        ("NetGen.SpatialDropout2DAttribute", LayerKind.SpatialDropout2D),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
         ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
@@ -306,11 +302,7 @@ public sealed partial class NetGenGenerator
                 activation = args.Length > 0 && args[0].Value is int a ? a : 0;
                 break;
             case LayerKind.LeakyReLU:
-            case LayerKind.Dropout:
             case LayerKind.ELU:
-            case LayerKind.GaussianNoise:
-            case LayerKind.GaussianDropout:
-            case LayerKind.SpatialDropout2D:
                 value = args.Length > 0 ? Convert.ToDouble(args[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
                 break;
             case LayerKind.Conv2D:

@@ -28,18 +28,6 @@ internal static partial class Emitter
             case LayerKind.ReLU:
                 w.WriteLine("b.ReluForward(" + count + ", " + ReluArguments(l) + ", x: " + x + ", y: " + y + ");");
                 return;
-            case LayerKind.GaussianNoise:
-                w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.GaussianNoiseForward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", x: " + trainX + ", y: " + trainY + ");");
-                return;
-            case LayerKind.GaussianDropout:
-                w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.GaussianDropoutForward(" + count + ", " + F(GaussianDropoutStddev(l)) + ", " + key + ", x: " + trainX + ", y: " + trainY + ");");
-                return;
-            case LayerKind.SpatialDropout2D:
-                w.WriteLine("// One mask value per (sample, channel); in inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.SpatialDropout2DForward(batch, " + SpatialArguments(l) + ", " + key + ", x: " + trainX + ", y: " + trainY + ");");
-                return;
         }
     }
 
@@ -53,28 +41,12 @@ internal static partial class Emitter
             case LayerKind.ReLU:
                 w.WriteLine("b.ReluBackward(" + count + ", " + ReluArguments(l) + ", x: Train(T" + prev + ", batch), dy: " + dy + ", dx: " + dy + ");");
                 return;
-            case LayerKind.GaussianNoise:
-                w.WriteLine("// Additive noise: the gradient passes through unchanged.");
-                return;
-            case LayerKind.GaussianDropout:
-                w.WriteLine("b.GaussianDropoutBackward(" + count + ", " + F(GaussianDropoutStddev(l)) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
-                return;
-            case LayerKind.SpatialDropout2D:
-                w.WriteLine("b.SpatialDropout2DBackward(batch, " + SpatialArguments(l) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
-                return;
         }
     }
 
     /// <summary>Max value (+∞ for none), negative slope and threshold, as float literals.</summary>
     private static string ReluArguments(ResolvedLayer l) =>
         (double.IsNaN(l.Spec.Value) ? "float.PositiveInfinity" : F(l.Spec.Value)) + ", " + F(l.Spec.NegativeSlope) + ", " + F(l.Spec.Threshold);
-
-    /// <summary>Pixels per channel (height·width), channels and the rate.</summary>
-    private static string SpatialArguments(ResolvedLayer l) =>
-        I(l.OutputShape[0] * l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " + F(l.Spec.Value);
-
-    /// <summary>Keras's <c>np.sqrt(rate / (1.0 - rate))</c>, in double like numpy, then rounded to float.</summary>
-    private static double GaussianDropoutStddev(ResolvedLayer l) => System.Math.Sqrt(l.Spec.Value / (1.0 - l.Spec.Value));
 
     private static string DescribeActivationNoise(ResolvedLayer l)
     {
@@ -91,10 +63,8 @@ internal static partial class Emitter
                 if (l.Spec.Threshold != 0) detail += ", threshold " + R(l.Spec.Threshold);
                 return detail;
             }
-            case LayerKind.GaussianNoise:
-                return ", stddev " + R(l.Spec.Value);
             default:
-                return ", rate " + R(l.Spec.Value);
+                return "";
         }
     }
 }

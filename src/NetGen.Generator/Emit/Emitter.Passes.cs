@@ -120,14 +120,7 @@ internal static partial class Emitter
                     w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(LayerAlpha(l)) + ", " +
                         rows + ", " + I(l.LastOutput) + ", x: " + x + ", y: " + y + ");");
                     break;
-                case LayerKind.Dropout when l.Spec.Value > 0:
-                    w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
-                    w.WriteLine("if (training) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch));");
-                    break;
                 case LayerKind.ReLU:
-                case LayerKind.GaussianNoise when l.Spec.Value > 0:
-                case LayerKind.GaussianDropout when l.Spec.Value > 0:
-                case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
                     WriteActivationNoiseForward(w, l, x, y);
                     break;
                 default:
@@ -232,7 +225,7 @@ internal static partial class Emitter
             string dy = Gradient(l.GradientOut);
             w.WriteLine("// " + Describe(l));
             var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
-            if (rule is { Backward: Shapes.BackwardStyle.Merge })
+            if (rule is not null && rule.StyleOf(l.Spec) == Shapes.BackwardStyle.Merge)
             {
                 rule.WriteBackward(w, net, l, dy, "-1"); // a merge plans each input's gradient itself
                 continue;
@@ -323,13 +316,7 @@ internal static partial class Emitter
                     w.WriteLine(last && ShapeInferenceIsLogit(l) ? "if (!fromLogits) " + call : call);
                     break;
                 }
-                case LayerKind.Dropout when l.Spec.Value > 0:
-                    w.WriteLine("b.DropoutBackward(batch * " + I(l.OutputSize) + ", " + F(l.Spec.Value) + ", DropoutKey(" + I(l.Index) + "), dy: " + dy + ", dx: " + dy + ");");
-                    break;
                 case LayerKind.ReLU:
-                case LayerKind.GaussianNoise when l.Spec.Value > 0:
-                case LayerKind.GaussianDropout when l.Spec.Value > 0:
-                case LayerKind.SpatialDropout2D when l.Spec.Value > 0:
                     WriteActivationNoiseBackward(w, l, dy);
                     break;
                 default:

@@ -380,13 +380,12 @@ internal static partial class Emitter
             LayerKind.Dense => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.Activation => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant(),
             LayerKind.LeakyReLU => ", alpha " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
-            LayerKind.Dropout => ", rate " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
             LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
                 (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
-            LayerKind.ELU or LayerKind.ReLU or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D => DescribeActivationNoise(l),
+            LayerKind.ELU or LayerKind.ReLU => DescribeActivationNoise(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
             _ when Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule => rule.Describe(l),
             _ => "",

@@ -26,7 +26,9 @@ internal sealed class AliasRule(LayerKind kind) : ILayerRule
 
     public bool InputsFromArguments => false;
 
-    public BackwardStyle Backward => BackwardStyle.PassThrough;
+    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.PassThrough;
+
+    public bool TrainingOnly => false;
 
     public bool IsImageLayer => false;
 

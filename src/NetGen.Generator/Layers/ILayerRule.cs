@@ -31,7 +31,10 @@ internal interface ILayerRule
     bool InputsFromArguments { get; }
 
     /// <summary>How its backward pass hands gradients to its inputs (the gradient planner's view of it).</summary>
-    BackwardStyle Backward { get; }
+    BackwardStyle StyleOf(LayerSpec layer);
+
+    /// <summary>Whether it acts in training only (dropout, noise): in inference its output is its input's slot.</summary>
+    bool TrainingOnly { get; }
 
     /// <summary>Whether it works on (height, width, channels) images (a Dense after one probably wanted a Flatten: NG0106).</summary>
     bool IsImageLayer { get; }
@@ -83,6 +86,10 @@ internal static class LayerRegistry
         new PoolingRule(LayerKind.AveragePooling2D),
         new PoolingRule(LayerKind.GlobalMaxPooling2D),
         new PoolingRule(LayerKind.GlobalAveragePooling2D),
+        new TrainingOnlyRule(LayerKind.Dropout),
+        new TrainingOnlyRule(LayerKind.GaussianNoise),
+        new TrainingOnlyRule(LayerKind.GaussianDropout),
+        new TrainingOnlyRule(LayerKind.SpatialDropout2D),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

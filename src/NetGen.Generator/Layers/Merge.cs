@@ -25,7 +25,9 @@ internal sealed partial class MergeRule(LayerKind kind, int minInputs, int maxIn
 
     public bool InputsFromArguments => true;
 
-    public BackwardStyle Backward => BackwardStyle.Merge;
+    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Merge;
+
+    public bool TrainingOnly => false;
 
     public bool IsImageLayer => false;
 

@@ -44,7 +44,9 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
 
     public bool InputsFromArguments => false;
 
-    public BackwardStyle Backward => BackwardStyle.Separate;
+    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    public bool TrainingOnly => false;
 
     public bool IsImageLayer => !Global;
 

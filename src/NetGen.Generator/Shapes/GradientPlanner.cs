@@ -28,7 +28,7 @@ internal static class GradientPlanner
 {
     public static BackwardStyle Style(ResolvedLayer l)
     {
-        if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule) return rule.Backward;
+        if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule) return l.FusedInto >= 0 ? BackwardStyle.PassThrough : rule.StyleOf(l.Spec);
         if (l.FusedInto >= 0) return BackwardStyle.PassThrough;
         switch (l.Spec.Kind)
         {
@@ -37,11 +37,6 @@ internal static class GradientPlanner
             case LayerKind.ELU:
             case LayerKind.ReLU:
                 return BackwardStyle.InPlace;
-            case LayerKind.Dropout:
-            case LayerKind.GaussianNoise:
-            case LayerKind.GaussianDropout:
-            case LayerKind.SpatialDropout2D:
-                return l.Spec.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
             case LayerKind.SeparableConv2D:
                 return BackwardStyle.Separable;
             default:

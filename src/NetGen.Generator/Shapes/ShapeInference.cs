@@ -123,10 +123,6 @@ internal static partial class ShapeInference
                         errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, Invariant(layer.Value) }));
                     activation = ActivationKind.LeakyRelu;
                     break;
-                case LayerKind.Dropout:
-                    if (!(layer.Value >= 0 && layer.Value < 1))
-                        errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
-                    break;
                 case LayerKind.Conv2D:
                 {
                     if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
@@ -178,20 +174,6 @@ internal static partial class ShapeInference
                 case LayerKind.ReLU:
                     activation = CheckRelu(layer, i, kind, index, errors);
                     break;
-                case LayerKind.GaussianNoise:
-                    if (!(layer.Value >= 0) || !FiniteAsFloat(layer.Value))
-                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "stddev", Invariant(layer.Value),
-                            "the standard deviation must be a finite number of at least 0, e.g. 0.1" }));
-                    break;
-                case LayerKind.GaussianDropout:
-                    if (!(layer.Value >= 0 && layer.Value < 1))
-                        errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
-                    break;
-                case LayerKind.SpatialDropout2D:
-                    if (!(layer.Value >= 0 && layer.Value < 1))
-                        errors.Add(new ShapeError(i, "NG0011", new[] { kind, index, Invariant(layer.Value) }));
-                    if (!RequireImage(shape, i, kind, index, errors)) broken = true;
-                    break;
                 default:
                 {
                     // A layer kind with a rule (Layers/LayerRegistry): its own shape rule, on every input's shape.
@@ -204,8 +186,11 @@ internal static partial class ShapeInference
                         shapes[k] = sources[k] < 0 ? input : outputs[sources[k]];
                         sourceNames[k] = sources[k] < 0 ? "input" : names[sources[k]];
                     }
-                    output = rule.InferShape(layer, i, shapes, sourceNames, errors) ?? shape;
-                    broken = errors.Count > errorsBefore;
+                    // null: no output shape to go on with (an error was reported); a rule may report an argument
+                    // error and still give a shape, so that later layers are checked too.
+                    var inferred = rule.InferShape(layer, i, shapes, sourceNames, errors);
+                    output = inferred ?? shape;
+                    broken = inferred is null;
                     break;
                 }
                 case LayerKind.DepthwiseConv2D:
@@ -464,8 +449,7 @@ internal static partial class ShapeInference
     /// Layers that are the identity in inference (and, with a rate or stddev of 0, in training too): Dropout,
     /// GaussianNoise, GaussianDropout, SpatialDropout2D. Their inference output aliases their input.
     /// </summary>
-    public static bool AppliesInTrainingOnly(LayerKind kind) =>
-        kind is LayerKind.Dropout or LayerKind.GaussianNoise or LayerKind.GaussianDropout or LayerKind.SpatialDropout2D;
+    public static bool AppliesInTrainingOnly(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.TrainingOnly == true;
 
     /// <summary>
     /// Checks a ReLU layer's Keras arguments (none may be negative; max value NaN or +∞ means none). Returns the
@@ -544,14 +528,10 @@ internal static partial class ShapeInference
         LayerKind.Dense => "dense",
         LayerKind.Activation => "activation",
         LayerKind.LeakyReLU => "leaky_re_lu",
-        LayerKind.Dropout => "dropout",
         LayerKind.Conv2D => "conv2d",
         LayerKind.BatchNormalization => "batch_normalization",
         LayerKind.ELU => "elu",
         LayerKind.ReLU => "re_lu",
-        LayerKind.GaussianNoise => "gaussian_noise",
-        LayerKind.GaussianDropout => "gaussian_dropout",
-        LayerKind.SpatialDropout2D => "spatial_dropout2d",
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",

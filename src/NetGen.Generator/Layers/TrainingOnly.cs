@@ -1,0 +1,141 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// The layers that act in training only, with masks and noise from the counter-based RNG keyed by the layer's index:
+/// Dropout (inverted, rate), GaussianNoise (additive, stddev), GaussianDropout (multiplicative 1 + N(0, rate/(1−rate)))
+/// and SpatialDropout2D (one mask value per sample and channel). In inference each is the identity, its output its
+/// input's slot; with a rate or stddev of 0 it is the identity in training too. The backward pass works in place. A
+/// Dropout right after a batch norm runs inside the batch-norm kernel instead (the fusion planner decides it). What
+/// they write, e.g. for GaussianDropout(0.2) as layer 3:
+/// <code>
+///   // In inference the layer is the identity: I3 aliases I2.
+///   if (training) b.GaussianDropoutForward(batch * 12, 0.5f, DropoutKey(2), x: Train(T2, batch), y: Train(T3, batch));
+///   ...
+///   b.GaussianDropoutBackward(batch * 12, 0.5f, DropoutKey(2), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
+/// </code>
+/// </summary>
+internal sealed class TrainingOnlyRule(LayerKind kind) : ILayerRule
+{
+    public LayerKind Kind => kind;
+
+    public string AttributeName => "NetGen." + kind + "Attribute";
+
+    public string KerasName => kind switch
+    {
+        LayerKind.Dropout => "dropout",
+        LayerKind.GaussianNoise => "gaussian_noise",
+        LayerKind.GaussianDropout => "gaussian_dropout",
+        _ => "spatial_dropout2d",
+    };
+
+    public (int Min, int Max) InputCount => (1, 1);
+
+    public bool InputsFromArguments => false;
+
+    public BackwardStyle StyleOf(LayerSpec layer) => layer.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
+
+    public bool TrainingOnly => true;
+
+    public bool IsImageLayer => false;
+
+    public bool OutputAliasesInput => false;
+
+    public LayerSpec Read(AttributeData data, string? name)
+    {
+        var args = data.ConstructorArguments;
+        double value = args.Length > 0 ? Convert.ToDouble(args[0].Value, CultureInfo.InvariantCulture) : 0;
+        return new LayerSpec(kind, name, 0, 0, true, 0, 1, value, default);
+    }
+
+    /// <summary>The input shape; a bad rate or stddev is reported and the layers after it are still checked.</summary>
+    public int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        string name = kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        double v = layer.Value;
+        if (kind == LayerKind.GaussianNoise)
+        {
+            if (!(v >= 0) || float.IsNaN((float)v) || float.IsInfinity((float)v))
+                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "stddev", R(v),
+                    "the standard deviation must be a finite number of at least 0, e.g. 0.1" }));
+        }
+        else if (!(v >= 0 && v < 1))
+            errors.Add(new ShapeError(i, "NG0011", new[] { name, index, R(v) }));
+        if (kind == LayerKind.SpatialDropout2D && !ShapeInference.RequireImage(inputShapes[0], i, name, index, errors)) return null;
+        return inputShapes[0];
+    }
+
+    public string Describe(ResolvedLayer l) =>
+        (kind == LayerKind.GaussianNoise ? ", stddev " : ", rate ") + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture);
+
+    public void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
+
+    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        if (!(l.Spec.Value > 0))
+        {
+            w.WriteLine("// Nothing to compute: the output aliases the input.");
+            return;
+        }
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        string count = "batch * " + I(l.OutputSize), key = "DropoutKey(" + I(l.Index) + ")";
+        string x = "x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch)";
+        switch (kind)
+        {
+            case LayerKind.Dropout:
+                w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
+                w.WriteLine("if (training) b.DropoutForward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", " + x + ");");
+                return;
+            case LayerKind.GaussianNoise:
+                w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
+                w.WriteLine("if (training) b.GaussianNoiseForward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", " + x + ");");
+                return;
+            case LayerKind.GaussianDropout:
+                w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
+                w.WriteLine("if (training) b.GaussianDropoutForward(" + count + ", " + F(GaussianDropoutStddev(l)) + ", " + key + ", " + x + ");");
+                return;
+            default:
+                w.WriteLine("// One mask value per (sample, channel); in inference the layer is the identity: I" + n + " aliases I" + prev + ".");
+                w.WriteLine("if (training) b.SpatialDropout2DForward(batch, " + SpatialArguments(l) + ", " + key + ", " + x + ");");
+                return;
+        }
+    }
+
+    /// <summary>In place on dy (the planner hands dy on as the input's gradient).</summary>
+    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string count = "batch * " + I(l.OutputSize), key = "DropoutKey(" + I(l.Index) + ")";
+        switch (kind)
+        {
+            case LayerKind.Dropout:
+                w.WriteLine("b.DropoutBackward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
+                return;
+            case LayerKind.GaussianNoise:
+                w.WriteLine("// Additive noise: the gradient passes through unchanged.");
+                return;
+            case LayerKind.GaussianDropout:
+                w.WriteLine("b.GaussianDropoutBackward(" + count + ", " + F(GaussianDropoutStddev(l)) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
+                return;
+            default:
+                w.WriteLine("b.SpatialDropout2DBackward(batch, " + SpatialArguments(l) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
+                return;
+        }
+    }
+
+    /// <summary>Pixels per channel (height·width), channels and the rate.</summary>
+    private static string SpatialArguments(ResolvedLayer l) =>
+        I(l.OutputShape[0] * l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " + F(l.Spec.Value);
+
+    /// <summary>Keras's <c>np.sqrt(rate / (1.0 - rate))</c>, in double like numpy, then rounded to float.</summary>
+    private static double GaussianDropoutStddev(ResolvedLayer l) => Math.Sqrt(l.Spec.Value / (1.0 - l.Spec.Value));
+
+    private static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
