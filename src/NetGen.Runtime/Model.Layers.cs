@@ -104,11 +104,8 @@ public abstract partial class Model
         _ranges = ranges.Count == 1 && ranges[0] == (0, Info.TrainableParameterCount) ? null : ranges.ToArray();
     }
 
-    private (int Start, int Count)[]? OptimizerRanges()
-    {
-        ApplyDeclaredTrainable();
-        return _ranges;
-    }
+    /// <summary>The trainable ranges when some layers are frozen, or null for the whole block (no allocation: a training step calls it).</summary>
+    private (int Start, int Count)[]? OptimizerRanges() => _ranges; // EnsureBuilt applied the declared Trainable = false
 
     /// <summary>The generated summary with its trainable and non-trainable counts as the layers are frozen now.</summary>
     private string SummaryWithCurrentTrainable()

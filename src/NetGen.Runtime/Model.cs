@@ -95,7 +95,7 @@ public abstract partial class Model : IDisposable
     protected int Slot(bool training, int trainingSlot, int inferenceSlot, int batch) =>
         _arenaOffset + (training || Inspecting ? trainingSlot : inferenceSlot) * batch;
 
-    /// <summary>Workspace offset of gradient buffer 0 or 1 for a batch size.</summary>
+    /// <summary>Workspace offset of a gradient buffer (0 holds the loss's gradient) for a batch size.</summary>
     protected int GradientBuffer(int which, int batch) => _gradientBuffersOffset + which * Info.GradientBufferPerSample * batch;
 
     /// <summary>The counter-RNG key of a dropout layer at the current step.</summary>

@@ -211,6 +211,12 @@ internal static partial class ShapeInference
             paramOffset += kernel + bias;
         }
 
+        if (!errors.Exists(e => !IsWarning(e.Id)) && Array.IndexOf(resolved, null) >= 0)
+        {
+            // A rule that gave no shape without saying why: never lose the file silently.
+            int missing = Array.IndexOf(resolved, null);
+            errors.Add(new ShapeError(-1, "NG9999", new[] { spec.ClassName, "no output shape for layer #" + Invariant(missing + 1) + " (" + spec.Layers[missing].Kind + ")" }));
+        }
         if (errors.Exists(e => !IsWarning(e.Id)) || Array.IndexOf(resolved, null) >= 0) return (null, errors);
         var layers = new List<ResolvedLayer>(count);
         foreach (var l in resolved) layers.Add(l!);
