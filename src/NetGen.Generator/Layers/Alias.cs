@@ -14,48 +14,34 @@ namespace NetGen.Generator.Layers;
 /// nothing runs in either pass; the arena gives the output the input's slot, and the gradient passes through.
 /// Reshape takes a target with at most one -1, which is inferred (Keras 2 <c>Reshape(target_shape)</c>).
 /// </summary>
-internal sealed class AliasRule(LayerKind kind) : ILayerRule
+internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
 {
-    public LayerKind Kind => kind;
+    public override string KerasName => Kind == LayerKind.Flatten ? "flatten" : "reshape";
 
-    public string AttributeName => "NetGen." + kind + "Attribute";
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.PassThrough;
 
-    public string KerasName => kind == LayerKind.Flatten ? "flatten" : "reshape";
+    public override bool OutputAliasesInput => true;
 
-    public (int Min, int Max) InputCount => (1, 1);
-
-    public bool InputsFromArguments => false;
-
-    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.PassThrough;
-
-    public bool TrainingOnly => false;
-
-    public bool IsImageLayer => false;
-
-    public bool OutputAliasesInput => true;
-
-    public LayerSpec Read(AttributeData data, string? name)
+    public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
-        int[] target = kind == LayerKind.Reshape && args.Length > 0 && args[0].Kind == TypedConstantKind.Array && !args[0].IsNull
+        int[] target = Kind == LayerKind.Reshape && args.Length > 0 && args[0].Kind == TypedConstantKind.Array && !args[0].IsNull
             ? args[0].Values.Select(v => v.Value is int i ? i : 0).ToArray()
             : Array.Empty<int>();
-        return new LayerSpec(kind, name, 0, 0, true, 0, 1, 0, new EquatableArray<int>(target));
+        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, new EquatableArray<int>(target));
     }
 
-    public int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
-        kind == LayerKind.Flatten
+    public override int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
+        Kind == LayerKind.Flatten
             ? new[] { ShapeMath.Product(inputShapes[0]) }
             : Reshape(layer, inputShapes[0], index, (index + 1).ToString(CultureInfo.InvariantCulture), errors);
 
-    public string Describe(ResolvedLayer layer) => "";
+    public override string Describe(ResolvedLayer layer) => "";
 
-    public void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
-
-    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string y) =>
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string y) =>
         w.WriteLine("// Nothing to compute: the output aliases the input.");
 
-    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx) =>
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx) =>
         w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
 
     private static int[]? Reshape(LayerSpec layer, int[] shape, int i, string index, List<ShapeError> errors)

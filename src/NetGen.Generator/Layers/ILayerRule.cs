@@ -65,6 +65,47 @@ internal interface ILayerRule
     void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx);
 }
 
+/// <summary>
+/// The defaults most rules share: one input (its <c>Input</c>, or the layer declared before), not an image layer, not
+/// an alias, not training-only, no geometry; the attribute named after the kind.
+/// </summary>
+internal abstract class LayerRule(LayerKind kind) : ILayerRule
+{
+    public LayerKind Kind => kind;
+
+    public string AttributeName => "NetGen." + kind + "Attribute";
+
+    public abstract string KerasName { get; }
+
+    public virtual (int Min, int Max) InputCount => (1, 1);
+
+    public virtual bool InputsFromArguments => false;
+
+    public abstract BackwardStyle StyleOf(LayerSpec layer);
+
+    public virtual bool TrainingOnly => false;
+
+    public virtual bool IsImageLayer => false;
+
+    public virtual bool OutputAliasesInput => false;
+
+    public abstract LayerSpec Read(AttributeData data, string? name);
+
+    public abstract int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors);
+
+    public abstract string Describe(ResolvedLayer layer);
+
+    public virtual void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
+
+    public abstract void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string y);
+
+    public abstract void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx);
+
+    /// <summary>Constructor argument <paramref name="index"/> as an int, 0 when absent (the compiler reports a wrong type).</summary>
+    protected static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
+        args.Length > index && args[index].Value is int i ? i : 0;
+}
+
 /// <summary>The rules, in one table: adding a rule-based layer adds one line here.</summary>
 internal static class LayerRegistry
 {

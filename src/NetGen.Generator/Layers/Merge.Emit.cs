@@ -22,7 +22,7 @@ internal sealed partial class MergeRule
 {
     private const string MergeOperationType = "global::NetGen.Backends.MergeOperation";
 
-    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         if (l.Spec.Kind == LayerKind.Concatenate)
         {
@@ -55,7 +55,7 @@ internal sealed partial class MergeRule
             ", x: " + y + ", y: " + y + "); // [" + I(l.FusedWith + 1) + "]");
     }
 
-    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         if (l.FusedWith >= 0)
         {
@@ -112,7 +112,7 @@ internal sealed partial class MergeRule
 
     private static string Rows(int perSample) => perSample == 1 ? "batch" : "batch * " + I(perSample);
 
-    public string Describe(ResolvedLayer l) => DescribeMerge(l);
+    public override string Describe(ResolvedLayer l) => DescribeMerge(l);
 
     /// <summary>The merge's inputs for comments: <c>of [2], [5]</c>, and Concatenate's axis.</summary>
     private static string DescribeMerge(ResolvedLayer l)

@@ -13,31 +13,22 @@ namespace NetGen.Generator.Layers;
 /// inputs of one shape) and Concatenate (joined along one axis). One rule per kind (<see cref="LayerRegistry"/>):
 /// reading the attribute, the shape rule, names and the description here, the emitted calls in <c>Merge.Emit.cs</c>.
 /// </summary>
-internal sealed partial class MergeRule(LayerKind kind, int minInputs, int maxInputs) : ILayerRule
+internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int maxInputs) : LayerRule(layerKind)
 {
-    public LayerKind Kind => kind;
+    public override string KerasName => Kind.ToString().ToLowerInvariant();
 
-    public string AttributeName => "NetGen." + kind + "Attribute";
+    public override (int Min, int Max) InputCount => (minInputs, maxInputs);
 
-    public string KerasName => kind.ToString().ToLowerInvariant();
+    public override bool InputsFromArguments => true;
 
-    public (int Min, int Max) InputCount => (minInputs, maxInputs);
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Merge;
 
-    public bool InputsFromArguments => true;
 
-    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Merge;
 
-    public bool TrainingOnly => false;
 
-    public bool IsImageLayer => false;
+    public override LayerSpec Read(AttributeData data, string? name) => Read(data, Kind, name);
 
-    public bool OutputAliasesInput => false;
-
-    public void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
-
-    public LayerSpec Read(AttributeData data, string? name) => Read(data, kind, name);
-
-    public int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
+    public override int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
         InferShape(layer, index, inputShapes, inputNames, errors, 0);
 
     /// <summary>Reads a merge attribute: its input names (the constructor's <c>params string[]</c>) and Concatenate's axis.</summary>

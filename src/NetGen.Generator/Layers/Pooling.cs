@@ -20,19 +20,15 @@ namespace NetGen.Generator.Layers;
 /// A max pooling after a non-decreasing activation layer applies that activation to the pooled values in inference
 /// (the fusion planner decides it; max commutes with the activation).
 /// </summary>
-internal sealed class PoolingRule(LayerKind kind) : ILayerRule
+internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
 {
     private const string GeometryType = "global::NetGen.Backends.Pool2DGeometry";
 
-    private bool Global => kind is LayerKind.GlobalMaxPooling2D or LayerKind.GlobalAveragePooling2D;
+    private bool Global => Kind is LayerKind.GlobalMaxPooling2D or LayerKind.GlobalAveragePooling2D;
 
-    private bool Max => kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D;
+    private bool Max => Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D;
 
-    public LayerKind Kind => kind;
-
-    public string AttributeName => "NetGen." + kind + "Attribute";
-
-    public string KerasName => kind switch
+    public override string KerasName => Kind switch
     {
         LayerKind.MaxPooling2D => "max_pooling2d",
         LayerKind.AveragePooling2D => "average_pooling2d",
@@ -40,19 +36,11 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
         _ => "global_max_pooling2d",
     };
 
-    public (int Min, int Max) InputCount => (1, 1);
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
-    public bool InputsFromArguments => false;
+    public override bool IsImageLayer => !Global;
 
-    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
-
-    public bool TrainingOnly => false;
-
-    public bool IsImageLayer => !Global;
-
-    public bool OutputAliasesInput => false;
-
-    public LayerSpec Read(AttributeData data, string? name)
+    public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
         int kh = Global ? 0 : Int(args, 0), kw = Global ? 0 : args.Length > 1 ? Int(args, 1) : kh;
@@ -62,13 +50,13 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
             if (pair.Key == "Strides" && pair.Value.Value is int s) strides = s;
             if (pair.Key == "Padding" && pair.Value.Value is int p) padding = p;
         }
-        return new LayerSpec(kind, name, 0, 0, true, 0, 1, 0, default, kh, kw, Global ? 1 : strides, 1, padding);
+        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, default, kh, kw, Global ? 1 : strides, 1, padding);
     }
 
-    public int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
-        string name = kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (!ShapeInference.RequireImage(shape, i, name, index, errors)) return null;
         if (Global) return new[] { shape[2] };
         if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
@@ -76,10 +64,10 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
         return window is null ? null : new[] { window.Value.OutH, window.Value.OutW, shape[2] };
     }
 
-    public string Describe(ResolvedLayer l) =>
+    public override string Describe(ResolvedLayer l) =>
         Global ? "" : ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid");
 
-    public void WriteGeometry(SourceWriter w, ResolvedLayer l)
+    public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
         string n = I(l.Index + 1);
         var input = l.InputShape;
@@ -101,7 +89,7 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
             I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(sh) + ", " + I(sw) + ", " + I(padTop) + ", " + I(padLeft) + ");");
     }
 
-    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
@@ -113,7 +101,7 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
             ", x: " + y + ", y: " + y + ");");
     }
 
-    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         w.WriteLine(Max
@@ -121,6 +109,4 @@ internal sealed class PoolingRule(LayerKind kind) : ILayerRule
             : "b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dx + ");");
     }
 
-    private static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
-        args.Length > index && args[index].Value is int i ? i : 0;
 }

@@ -20,52 +20,40 @@ namespace NetGen.Generator.Layers;
 /// </code>
 /// Cropping2D uses the same geometry with negative offsets (the rows and columns it removes at the top and left).
 /// </summary>
-internal sealed class ResamplingRule(LayerKind kind) : ILayerRule
+internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
 {
     private const long MaxFloats = int.MaxValue / 4; // one tensor per sample, as ShapeInference's limit for outputs
     private const string Pad2DGeometryType = "global::NetGen.Backends.Pad2DGeometry";
     private const string UpSample2DGeometryType = "global::NetGen.Backends.UpSample2DGeometry";
 
-    public LayerKind Kind => kind;
-
-    public string AttributeName => "NetGen." + kind + "Attribute";
-
-    public string KerasName => kind switch
+    public override string KerasName => Kind switch
     {
         LayerKind.ZeroPadding2D => "zero_padding2d",
         LayerKind.UpSampling2D => "up_sampling2d",
         _ => "cropping2d",
     };
 
-    public (int Min, int Max) InputCount => (1, 1);
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
-    public bool InputsFromArguments => false;
+    public override bool IsImageLayer => true;
 
-    public BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+    public override LayerSpec Read(AttributeData data, string? name) => ReadResampling(data, Kind) with { Name = name };
 
-    public bool TrainingOnly => false;
-
-    public bool IsImageLayer => true;
-
-    public bool OutputAliasesInput => false;
-
-    public LayerSpec Read(AttributeData data, string? name) => ReadResampling(data, kind) with { Name = name };
-
-    public int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
+    public override int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
         Infer(layer, inputShapes[0], index, layer.Kind.ToString(), (index + 1).ToString(CultureInfo.InvariantCulture), errors);
 
-    public string Describe(ResolvedLayer l) => ", " + ResamplingDetail(l);
+    public override string Describe(ResolvedLayer l) => ", " + ResamplingDetail(l);
 
-    public void WriteGeometry(SourceWriter w, ResolvedLayer l) => WriteResamplingGeometry(w, l);
+    public override void WriteGeometry(SourceWriter w, ResolvedLayer l) => WriteResamplingGeometry(w, l);
 
-    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string op = l.Spec.Kind == LayerKind.UpSampling2D ? "UpSample2DForward" : "Pad2DForward";
         string prev = I(l.InputLayer() + 1);
         w.WriteLine("b." + op + "(G" + I(l.Index + 1) + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), y: " + y + ");");
     }
 
-    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string op = l.Spec.Kind == LayerKind.UpSampling2D ? "UpSample2DBackward" : "Pad2DBackward";
         w.WriteLine("b." + op + "(G" + I(l.Index + 1) + ", batch, dy: " + dy + ", dx: " + dx + ");");
@@ -166,8 +154,6 @@ internal sealed class ResamplingRule(LayerKind kind) : ILayerRule
 
     private static int At(EquatableArray<int> s, int index) => s.Length > index ? s[index] : 0;
 
-    private static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
-        args.Length > index && args[index].Value is int i ? i : 0;
 
     private static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
 

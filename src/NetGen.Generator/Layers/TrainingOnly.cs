@@ -23,13 +23,9 @@ namespace NetGen.Generator.Layers;
 ///   b.GaussianDropoutBackward(batch * 12, 0.5f, DropoutKey(2), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
 /// </code>
 /// </summary>
-internal sealed class TrainingOnlyRule(LayerKind kind) : ILayerRule
+internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKind)
 {
-    public LayerKind Kind => kind;
-
-    public string AttributeName => "NetGen." + kind + "Attribute";
-
-    public string KerasName => kind switch
+    public override string KerasName => Kind switch
     {
         LayerKind.Dropout => "dropout",
         LayerKind.GaussianNoise => "gaussian_noise",
@@ -37,31 +33,23 @@ internal sealed class TrainingOnlyRule(LayerKind kind) : ILayerRule
         _ => "spatial_dropout2d",
     };
 
-    public (int Min, int Max) InputCount => (1, 1);
+    public override BackwardStyle StyleOf(LayerSpec layer) => layer.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
 
-    public bool InputsFromArguments => false;
+    public override bool TrainingOnly => true;
 
-    public BackwardStyle StyleOf(LayerSpec layer) => layer.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
-
-    public bool TrainingOnly => true;
-
-    public bool IsImageLayer => false;
-
-    public bool OutputAliasesInput => false;
-
-    public LayerSpec Read(AttributeData data, string? name)
+    public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
         double value = args.Length > 0 ? Convert.ToDouble(args[0].Value, CultureInfo.InvariantCulture) : 0;
-        return new LayerSpec(kind, name, 0, 0, true, 0, 1, value, default);
+        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, value, default);
     }
 
     /// <summary>The input shape; a bad rate or stddev is reported and the layers after it are still checked.</summary>
-    public int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
-        string name = kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         double v = layer.Value;
-        if (kind == LayerKind.GaussianNoise)
+        if (Kind == LayerKind.GaussianNoise)
         {
             if (!(v >= 0) || float.IsNaN((float)v) || float.IsInfinity((float)v))
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "stddev", R(v),
@@ -69,16 +57,14 @@ internal sealed class TrainingOnlyRule(LayerKind kind) : ILayerRule
         }
         else if (!(v >= 0 && v < 1))
             errors.Add(new ShapeError(i, "NG0011", new[] { name, index, R(v) }));
-        if (kind == LayerKind.SpatialDropout2D && !ShapeInference.RequireImage(inputShapes[0], i, name, index, errors)) return null;
+        if (Kind == LayerKind.SpatialDropout2D && !ShapeInference.RequireImage(inputShapes[0], i, name, index, errors)) return null;
         return inputShapes[0];
     }
 
-    public string Describe(ResolvedLayer l) =>
-        (kind == LayerKind.GaussianNoise ? ", stddev " : ", rate ") + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture);
+    public override string Describe(ResolvedLayer l) =>
+        (Kind == LayerKind.GaussianNoise ? ", stddev " : ", rate ") + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture);
 
-    public void WriteGeometry(SourceWriter w, ResolvedLayer layer) { }
-
-    public void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         if (!(l.Spec.Value > 0))
         {
@@ -88,7 +74,7 @@ internal sealed class TrainingOnlyRule(LayerKind kind) : ILayerRule
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string count = "batch * " + I(l.OutputSize), key = "DropoutKey(" + I(l.Index) + ")";
         string x = "x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch)";
-        switch (kind)
+        switch (Kind)
         {
             case LayerKind.Dropout:
                 w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
@@ -110,10 +96,10 @@ internal sealed class TrainingOnlyRule(LayerKind kind) : ILayerRule
     }
 
     /// <summary>In place on dy (the planner hands dy on as the input's gradient).</summary>
-    public void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string count = "batch * " + I(l.OutputSize), key = "DropoutKey(" + I(l.Index) + ")";
-        switch (kind)
+        switch (Kind)
         {
             case LayerKind.Dropout:
                 w.WriteLine("b.DropoutBackward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
