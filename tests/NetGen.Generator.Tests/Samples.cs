@@ -185,4 +185,42 @@ internal static class Samples
         [Dense(10, Activation = Activation.Softmax)]
         public partial class InceptionResidual;
         """;
+
+    /// <summary>A ResNet from blocks: an identity block and a projection block (strided 1x1 shortcut), each used with its
+    /// own filters; the Add + ReLU of each block runs as one merge with the activation in place.</summary>
+    public const string BlockResNet = """
+        using NetGen;
+
+        [Block]
+        [Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+        [BatchNormalization]
+        [ReLU]
+        [Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+        [BatchNormalization(Name = "bn2")]
+        [Add("input", "bn2")]
+        [ReLU]
+        internal sealed class IdentityBlock;
+
+        [Block]
+        [Conv2D(BlockArg.Filters, 3, Strides = BlockArg.Strides, Padding = Padding.Same)]
+        [BatchNormalization]
+        [ReLU]
+        [Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]
+        [BatchNormalization(Name = "bn2")]
+        [Conv2D(BlockArg.Filters, 1, Strides = BlockArg.Strides, Input = "input", Name = "shortcut")]
+        [BatchNormalization(Name = "shortcut_bn")]
+        [Add("shortcut_bn", "bn2")]
+        [ReLU]
+        internal sealed class ProjectionBlock;
+
+        [Network(12, 12, 3)]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [BatchNormalization]
+        [ReLU(Name = "stem")]
+        [UseBlock(typeof(IdentityBlock), Filters = 8, Name = "block1")]
+        [UseBlock(typeof(ProjectionBlock), Filters = 16, Strides = 2, Name = "block2")]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class BlockResNet;
+        """;
 }

@@ -28,4 +28,7 @@ public class SnapshotTests
 
     [Fact]
     public Task InceptionResidual() => GeneratorTest.VerifySnapshotAsync(Samples.InceptionResidual);
+
+    [Fact]
+    public Task BlockResNet() => GeneratorTest.VerifySnapshotAsync(Samples.BlockResNet);
 }
