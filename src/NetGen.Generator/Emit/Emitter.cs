@@ -383,7 +383,7 @@ internal static partial class Emitter
             LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
                 (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
-            LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + (l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant()) : "") +
+            LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + FusedActivationName(l) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
             LayerKind.ELU or LayerKind.ReLU => DescribeActivationNoise(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
@@ -396,6 +396,10 @@ internal static partial class Emitter
             ShapeMath.Keras(l.InputShape.AsSpan()) + " -> " + ShapeMath.Keras(l.OutputShape.AsSpan()) + ", " +
             SummaryFormatter.Thousands(l.ParamCount) + " params";
     }
+
+    /// <summary>The activation fused into a layer as its comment names it: <c>relu</c>, <c>elu</c> (also the ELU layer's alpha form).</summary>
+    internal static string FusedActivationName(ResolvedLayer l) =>
+        l.Activation == ActivationKind.EluAlpha ? "elu" : ActivationNames[(int)l.Activation].ToLowerInvariant();
 
     private static string XmlEscape(string s) => OneLine(s).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 

@@ -120,6 +120,6 @@ internal sealed partial class MergeRule
         var parts = new List<string>();
         for (int k = 0; k < l.Inputs.Length; k++) parts.Add("[" + I(l.InputLayer(k) + 1) + "]");
         return " of " + string.Join(", ", parts) + (l.Spec.Kind == LayerKind.Concatenate ? ", axis " + I(l.Spec.Axis) : "") +
-            (l.FusedWith >= 0 ? ", " + (l.Activation == ActivationKind.EluAlpha ? "elu" : Act(l).Substring(Act(l).LastIndexOf('.') + 1).ToLowerInvariant()) : "");
+            (l.FusedWith >= 0 ? ", " + FusedActivationName(l) : "");
     }
 }

@@ -151,7 +151,8 @@ internal sealed class Graph
         return new Graph(inputs, order.ToArray(), live, chain);
     }
 
-    private static IEnumerable<int> Distinct(int[] values)
+    /// <summary>The distinct values, in first-seen order (a layer that reads one tensor twice reads it once here).</summary>
+    internal static IEnumerable<int> Distinct(int[] values)
     {
         for (int k = 0; k < values.Length; k++)
             if (Array.IndexOf(values, values[k]) == k) yield return values[k];

@@ -18,7 +18,7 @@ internal static partial class ShapeInference
         for (int i = 0; i < layers.Count; i++) readers[i] = new List<int>();
         foreach (int i in graph.Order)
             if (layers[i].Live)
-                foreach (int source in Distinct(layers[i].Inputs))
+                foreach (int source in Graph.Distinct(layers[i].Inputs.AsSpan().ToArray()))
                     if (source >= 0) readers[source].Add(i);
         // The layer that alone reads i's output, as its only input; -1 when there is none or several.
         int Next(int i) => i >= 0 && readers[i].Count == 1 && layers[readers[i][0]].Inputs.Length == 1 ? readers[i][0] : -1;

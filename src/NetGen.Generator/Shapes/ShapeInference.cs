@@ -393,7 +393,7 @@ internal static partial class ShapeInference
             trainSlot[i] = trainOut;
             inferSlot[i] = inferOut;
             // This layer has read its inputs: free the slots nobody reads any more.
-            foreach (int s in Distinct(l.Inputs))
+            foreach (int s in Graph.Distinct(l.Inputs.AsSpan().ToArray()))
             {
                 arena.Read(s < 0 ? 0 : inferSlot[s]);
             }
@@ -436,19 +436,8 @@ internal static partial class ShapeInference
     {
         int n = 0;
         foreach (var l in layers)
-            if (l.Live && Array.IndexOf(l.Inputs.AsSpan().ToArray(), i) >= 0) n++;
+            if (l.Live && l.Inputs.AsSpan().IndexOf(i) >= 0) n++;
         return n;
-    }
-
-    /// <summary>The distinct values, in first-seen order.</summary>
-    internal static IEnumerable<int> Distinct(EquatableArray<int> values)
-    {
-        for (int k = 0; k < values.Length; k++)
-        {
-            bool seen = false;
-            for (int j = 0; j < k && !seen; j++) seen = values[j] == values[k];
-            if (!seen) yield return values[k];
-        }
     }
 
     /// <summary>
