@@ -18,5 +18,11 @@ namespace NetGen
 
         /// <summary>The model name printed by <c>Summary()</c>; defaults to the class name.</summary>
         public string? Name { get; set; }
+
+        /// <summary>
+        /// The names of the output layers, for a network with several outputs (Keras's <c>Model(inputs, outputs=[...])</c>):
+        /// each gets its own loss and labels, in this order. Null: one output, the last declared layer.
+        /// </summary>
+        public string[]? Outputs { get; set; }
     }
 }

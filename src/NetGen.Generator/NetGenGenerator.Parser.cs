@@ -133,7 +133,10 @@ public sealed partial class NetGenGenerator
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
         string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;
         string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
-        return new NetworkSpec(ns, symbol.Name, modelName, new EquatableArray<int>(input), layers.ToEquatableArray());
+        var outputs = Named(networkAttribute, "Outputs") is { Kind: TypedConstantKind.Array, IsNull: false } o
+            ? o.Values.Select(v => v.Value as string ?? "").ToArray()
+            : Array.Empty<string>();
+        return new NetworkSpec(ns, symbol.Name, modelName, new EquatableArray<int>(input), layers.ToEquatableArray(), new EquatableArray<string>(outputs));
     }
 
     internal const string BlockAttributeName = "NetGen.BlockAttribute";

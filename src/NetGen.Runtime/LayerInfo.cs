@@ -16,7 +16,7 @@ public sealed record WeightInfo(string Name, int Offset, int[] Shape, bool Train
 /// <param name="Type">The layer type, e.g. Conv2D.</param>
 /// <param name="OutputShape">Shape of one sample of its output.</param>
 /// <param name="Inputs">The layers it reads, by index (-1: the network's input).</param>
-/// <param name="InspectSlot">Training-arena slot (floats per sample) of its output while <see cref="Model.PredictLayers"/> runs; -1 for a layer the output does not depend on.</param>
+/// <param name="InspectSlot">Training-arena slot (floats per sample) of its output while <see cref="Model.PredictLayers(Tensor, IReadOnlyList{string}, int)"/> runs; -1 for a layer the output does not depend on.</param>
 /// <param name="Trainable">Whether it is declared trainable (<c>Trainable = false</c> freezes it).</param>
 /// <param name="Weights">Its weights, in Keras's order.</param>
 public sealed record LayerInfo(string Name, string Type, int[] OutputShape, int[] Inputs, int InspectSlot, bool Trainable, WeightInfo[] Weights)

@@ -35,7 +35,7 @@ public abstract partial class Model
     }
 
     /// <summary>
-    /// True while <see cref="PredictLayers"/> runs: the generated forward pass then runs every layer as declared
+    /// True while <see cref="PredictLayers(Tensor, IReadOnlyList{string}, int)"/> runs: the generated forward pass then runs every layer as declared
     /// (no batch norm folded, no activation moved after pooling) in the training slots, so each layer's output stays.
     /// </summary>
     protected bool Inspecting { get; private set; }
@@ -159,17 +159,21 @@ public abstract partial class Model
     /// </summary>
     /// <exception cref="KeyNotFoundException">A name is not a layer of this model.</exception>
     /// <exception cref="ArgumentException">A layer the output does not depend on (it never runs), or x has the wrong shape.</exception>
-    public Tensor[] PredictLayers(Tensor x, IReadOnlyList<string> layerNames, int batchSize = 32)
+    public Tensor[] PredictLayers(Tensor x, IReadOnlyList<string> layerNames, int batchSize = 32) =>
+        PredictLayers(One(x, nameof(x), nameof(PredictLayers)), layerNames, batchSize);
+
+    /// <summary><see cref="PredictLayers(Tensor, IReadOnlyList{string}, int)"/> for a network with several inputs: one tensor per input.</summary>
+    public Tensor[] PredictLayers(Tensor[] x, IReadOnlyList<string> layerNames, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(layerNames);
         var layers = layerNames.Select(GetLayer).ToArray();
         foreach (var l in layers)
             if (l.Info.InspectSlot < 0)
                 throw new ArgumentException($"Layer '{l.Name}' does not lead to the output of {Info.Name}, so it never runs (NG0203).", nameof(layerNames));
-        CheckInput(x, nameof(x));
+        CheckInputs(x, nameof(x));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
         EnsureBuilt();
-        int n = x.Count;
+        int n = x[0].Count;
         var results = layers.Select(l => Tensor.Zeros([n, .. l.Info.OutputShape])).ToArray();
         if (n == 0) return results;
         EnsureBatchCapacity(Math.Min(batchSize, n));
@@ -180,7 +184,7 @@ public abstract partial class Model
             for (int start = 0; start < n; start += batchSize)
             {
                 int batch = Math.Min(batchSize, n - start);
-                LoadBatch(x, null, _order.AsSpan(start, batch), batch);
+                LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
                 Forward(batch, training: false);
                 for (int k = 0; k < layers.Length; k++)
                 {

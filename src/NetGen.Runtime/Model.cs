@@ -17,14 +17,17 @@ public abstract partial class Model : IDisposable
     private IBackend? _backend;
     private bool _built;
     private Optimizer? _optimizer;
-    private Loss _loss;
+    private Loss[] _losses = []; // one per output
+    private float[] _lossWeights = [];
+    private float[] _outputLosses = []; // the last batch's loss per output
     private Metric[] _metrics = [];
-    private Metric _accuracy; // the resolved accuracy kind
+    private Metric[] _accuracy = []; // the resolved accuracy kind, per output
     private bool _hasAccuracy;
     private long _iteration;
     private long _weightsVersion;
     private int _capacity;
     private int _stateOffset, _labelsOffset, _arenaOffset, _gradientBuffersOffset;
+    private int[] _labelPrefix = []; // per output, label floats per sample of the outputs before it
     private float[] _inputStaging = [];
     private float[] _labelStaging = [];
     private int[] _order = [];
@@ -101,24 +104,46 @@ public abstract partial class Model : IDisposable
     /// <summary>The counter-RNG key of a dropout layer at the current step.</summary>
     protected ulong DropoutKey(int layer) => CounterRng.Key(Seed, (ulong)layer, (ulong)_iteration);
 
-    /// <summary>Whether the loss reads the output layer's logits (softmax or sigmoid fused with a cross-entropy).</summary>
-    protected bool LossUsesLogits => Info.LogitsSlot >= 0 &&
-        ((_loss is Loss.CategoricalCrossEntropy or Loss.SparseCategoricalCrossEntropy && Info.OutputActivation == ActivationFunction.Softmax) ||
-         (_loss == Loss.BinaryCrossEntropy && Info.OutputActivation == ActivationFunction.Sigmoid));
+    /// <summary>Whether the loss reads the (first) output layer's logits (softmax or sigmoid fused with a cross-entropy).</summary>
+    protected bool LossUsesLogits => FromLogits(0);
 
-    private int LastAxis => Info.OutputShape[^1];
-    private int RowsPerSample => Info.OutputSize / LastAxis;
+    /// <summary>Whether the loss of output <paramref name="output"/> reads its layer's logits (softmax or sigmoid fused with a cross-entropy).</summary>
+    protected bool FromLogits(int output)
+    {
+        var o = Info.Outputs[output];
+        var loss = _losses[output];
+        return o.LogitsSlot >= 0 &&
+            ((loss is Loss.CategoricalCrossEntropy or Loss.SparseCategoricalCrossEntropy && o.Activation == ActivationFunction.Softmax) ||
+             (loss == Loss.BinaryCrossEntropy && o.Activation == ActivationFunction.Sigmoid));
+    }
 
-    /// <summary>Computes the loss of the batch in the workspace and writes its gradient into gradient buffer 0.</summary>
+    private static int LastAxisOf(OutputInfo o) => o.Shape[^1];
+    private static int RowsOf(OutputInfo o) => o.Size / o.Shape[^1];
+
+    /// <summary>Workspace offset of output <paramref name="k"/>'s labels.</summary>
+    private int LabelsOf(int k) => _labelsOffset + _capacity * _labelPrefix[k];
+
+    /// <summary>
+    /// Computes the loss of the batch in the workspace (with several outputs, the sum of each output's loss times its
+    /// weight) and writes each output's gradient into its gradient buffer (buffer 0 for a single output).
+    /// </summary>
     /// <exception cref="TrainingDivergedException">The loss is NaN or infinite; nothing has been updated.</exception>
     protected float LossAndGradient(int batch)
     {
-        int rows = batch * RowsPerSample;
-        bool logits = LossUsesLogits;
-        int prediction = Train(logits ? Info.LogitsSlot : Info.OutputTrainingSlot, batch);
-        double sum = Backend.Loss(_loss, logits ? LossInput.Logits : LossInput.Probabilities, rows, LastAxis,
-            prediction, _labelsOffset, GradientBuffer(0, batch), 1f / rows);
-        float loss = (float)(sum / rows);
+        var outputs = Info.Outputs;
+        double total = 0;
+        for (int k = 0; k < outputs.Count; k++)
+        {
+            var o = outputs[k];
+            int rows = batch * RowsOf(o);
+            bool logits = FromLogits(k);
+            int prediction = Train(logits ? o.LogitsSlot : o.TrainingSlot, batch);
+            double sum = Backend.Loss(_losses[k], logits ? LossInput.Logits : LossInput.Probabilities, rows, LastAxisOf(o),
+                prediction, LabelsOf(k), o.GradientBuffer < 0 ? -1 : GradientBuffer(o.GradientBuffer, batch), _lossWeights[k] / rows);
+            _outputLosses[k] = (float)(sum / rows);
+            total += _lossWeights[k] * (double)_outputLosses[k];
+        }
+        float loss = (float)total;
         if (!float.IsFinite(loss))
             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
                 $"The loss became {loss} at epoch {_epoch + 1}, batch {_batchIndex + 1} (iteration {_iteration}); the weights are unchanged from before this batch. Lower the learning rate, check the inputs for NaN or huge values, or normalise them (e.g. x / 255f)."));
@@ -180,7 +205,7 @@ public abstract partial class Model : IDisposable
         // Inference (Evaluate, Predict, validation) needs no gradients, so its arena overlays the training arena and the
         // gradient buffers (it is 2 × the largest layer, never more than both together): the workspace is what
         // Memory.TrainingBytes promises. Offsets are computed in long so that a huge batch cannot wrap around.
-        long arena = AlignUp((long)_labelsOffset + (long)batch * info.OutputSize);
+        long arena = AlignUp((long)_labelsOffset + (long)batch * info.Plan.LabelFloatsPerSample);
         long gradientBuffers = AlignUp(arena + (long)info.TrainingArenaPerSample * batch);
         long total = Math.Max(gradientBuffers + (long)info.GradientBufferCount * info.GradientBufferPerSample * batch,
             arena + (long)Math.Max(info.InferenceArenaPerSample, info.InspectionArenaPerSample) * batch);
@@ -189,18 +214,41 @@ public abstract partial class Model : IDisposable
         _arenaOffset = (int)arena;
         _gradientBuffersOffset = (int)gradientBuffers;
         Backend.EnsureCapacity(total, _labelsOffset);
-        _inputStaging = new float[batch * info.InputSize];
-        _labelStaging = new float[batch * info.OutputSize];
+        _inputStaging = new float[batch * info.Inputs.Max(i => i.Size)];
+        _labelStaging = new float[batch * info.Outputs.Max(o => o.Size)];
         _capacity = batch;
     }
 
-    /// <summary>Chooses the optimizer, the loss and the metrics; resets the optimizer state. Keras's <c>compile</c>.</summary>
-    public void Compile(Optimizer optimizer, Loss loss, params Metric[] metrics)
+    /// <summary>
+    /// Chooses the optimizer, the loss and the metrics; resets the optimizer state. Keras's <c>compile</c>. With several
+    /// outputs, each gets this loss (as Keras does with one loss).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss loss, params Metric[] metrics) => Compile(optimizer, [loss], null, metrics);
+
+    /// <summary>
+    /// Chooses the optimizer, one loss per output with its weight, and the metrics (computed for each output); resets
+    /// the optimizer state. Keras's <c>compile(loss=[...], loss_weights=[...])</c>: the loss that training minimises is
+    /// the sum of each output's loss times its weight (default 1).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss[] losses, float[]? lossWeights = null, params Metric[] metrics)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(losses);
+        int outputs = Info.Outputs.Count;
+        if (losses.Length != outputs && losses.Length != 1)
+            throw new ArgumentException($"Got {losses.Length} losses but {Info.Name} has {outputs} outputs ({OutputNames}); give one loss per output, in that order, or one for all.", nameof(losses));
+        if (lossWeights is not null && lossWeights.Length != outputs)
+            throw new ArgumentException($"Got {lossWeights.Length} loss weights but {Info.Name} has {outputs} outputs ({OutputNames}); give one weight per output.", nameof(lossWeights));
+        if (lossWeights is not null && Array.Exists(lossWeights, w => !float.IsFinite(w) || w < 0))
+            throw new ArgumentOutOfRangeException(nameof(lossWeights), $"Loss weights must be finite and at least 0; got [{string.Join(", ", lossWeights.Select(w => w.ToString(CultureInfo.InvariantCulture)))}].");
         EnsureBuilt();
         _optimizer = optimizer;
-        _loss = loss;
+        _losses = losses.Length == outputs ? (Loss[])losses.Clone() : Enumerable.Repeat(losses[0], outputs).ToArray();
+        _lossWeights = lossWeights is null ? Enumerable.Repeat(1f, outputs).ToArray() : (float[])lossWeights.Clone();
+        _outputLosses = new float[outputs];
+        _accuracy = new Metric[outputs];
+        _labelPrefix = new int[outputs];
+        for (int k = 1; k < outputs; k++) _labelPrefix[k] = _labelPrefix[k - 1] + Info.Outputs[k - 1].Size;
         _metrics = metrics ?? [];
         _hasAccuracy = _metrics.Length > 0;
         int p = Info.TrainableParameterCount; // the optimizer's stride: CpuBackend.OptimizerStep aligns slots alike
@@ -214,39 +262,103 @@ public abstract partial class Model : IDisposable
 
     // ---- Data checks ----------------------------------------------------------------------------------------
 
-    private void CheckInput(Tensor x, string argument)
+    private string OutputNames => string.Join(", ", Info.Outputs.Select(o => "'" + o.Name + "'"));
+
+    /// <summary>One input tensor for a single-input network, with a clear error for a network with several.</summary>
+    private Tensor[] One(Tensor x, string argument, string call)
+    {
+        RequireSingleInput(x, argument, call);
+        return [x];
+    }
+
+    private void RequireSingleInput(Tensor x, string argument, string call)
     {
         ArgumentNullException.ThrowIfNull(x, argument);
-        var expected = Info.InputShape;
-        bool ok = x.Rank == expected.Count + 1;
-        for (int i = 0; ok && i < expected.Count; i++) ok = x.Shape[i + 1] == expected[i];
-        if (!ok)
-            throw new ArgumentException(
-                $"{argument} has shape {x.ShapeString} but {Info.Name} expects {KerasShape(expected)}" +
-                (x.SampleSize == Info.InputSize ? $"; reshape it with {argument}.Reshape(-1, {string.Join(", ", expected)})" : "") + ".", argument);
+        if (Info.Inputs.Count > 1)
+            throw new ArgumentException($"{Info.Name} has {Info.Inputs.Count} inputs ({string.Join(", ", Info.Inputs.Select(i => "'" + i.Name + "'"))}); pass one tensor per input, in that order: {call}(new[] {{ x1, x2, ... }}, ...).", argument);
     }
 
-    private Metric ResolveAccuracy(Tensor y)
+    /// <summary>One label tensor for a single-output network, with a clear error for a network with several.</summary>
+    private Tensor[] OneLabel(Tensor y, string argument, string call)
     {
-        if (LastAxis == 1) return Metric.BinaryAccuracy;
-        return y.SampleSize == RowsPerSample ? Metric.SparseCategoricalAccuracy : Metric.CategoricalAccuracy;
+        RequireSingleOutput(y, argument, call);
+        return [y];
     }
 
-    private void CheckLabels(Tensor x, Tensor y, string argument)
+    private void RequireSingleOutput(Tensor y, string argument, string call)
     {
         ArgumentNullException.ThrowIfNull(y, argument);
-        if (y.Count != x.Count)
-            throw new ArgumentException($"{argument} has {y.Count} samples but the inputs have {x.Count}; they must match.", argument);
-        bool sparse = _loss == Loss.SparseCategoricalCrossEntropy;
-        int expected = sparse ? RowsPerSample : Info.OutputSize;
-        if (y.SampleSize != expected)
+        if (Info.Outputs.Count > 1)
+            throw new ArgumentException($"{Info.Name} has {Info.Outputs.Count} outputs ({OutputNames}); pass one label tensor per output, in that order: {call}(x, new[] {{ y1, y2, ... }}).", argument);
+    }
+
+
+    /// <summary>One tensor per input, each of its input's shape, all with the same number of samples.</summary>
+    private void CheckInputs(Tensor[] xs, string argument)
+    {
+        ArgumentNullException.ThrowIfNull(xs, argument);
+        var inputs = Info.Inputs;
+        if (xs.Length != inputs.Count)
+            throw new ArgumentException($"{argument} has {xs.Length} tensors but {Info.Name} has {inputs.Count} inputs ({string.Join(", ", inputs.Select(i => "'" + i.Name + "'"))}); pass one per input, in that order.", argument);
+        for (int k = 0; k < xs.Length; k++)
         {
-            string want = sparse ? KerasShape(RowsPerSample == 1 ? [] : Info.OutputShape.Take(Info.OutputShape.Count - 1).ToArray()) + " class indices"
-                : KerasShape(Info.OutputShape);
-            string hint = !sparse && y.SampleSize == RowsPerSample && _loss == Loss.CategoricalCrossEntropy
-                ? $"; these look like class indices: use Loss.SparseCategoricalCrossEntropy, or one-hot them with Utils.ToCategorical({argument}, {LastAxis})"
-                : sparse && y.SampleSize == Info.OutputSize ? "; these look one-hot: use Loss.CategoricalCrossEntropy" : "";
-            throw new ArgumentException($"{argument} has shape {y.ShapeString} but {Info.Name} with {_loss} expects labels of shape {want}{hint}.", argument);
+            string name = xs.Length == 1 ? argument : $"{argument}[{k}]";
+            var x = xs[k];
+            ArgumentNullException.ThrowIfNull(x, name);
+            var expected = inputs[k].Shape;
+            bool ok = x.Rank == expected.Count + 1;
+            for (int i = 0; ok && i < expected.Count; i++) ok = x.Shape[i + 1] == expected[i];
+            if (!ok)
+                throw new ArgumentException(
+                    $"{name} has shape {x.ShapeString} but {Info.Name} expects {KerasShape(expected)}" + (xs.Length == 1 ? "" : $" for input '{inputs[k].Name}'") +
+                    (x.SampleSize == inputs[k].Size ? $"; reshape it with {name}.Reshape(-1, {string.Join(", ", expected)})" : "") + ".", name);
+            if (x.Count != xs[0].Count)
+                throw new ArgumentException($"{name} has {x.Count} samples but {argument}[0] has {xs[0].Count}; every input needs one row per sample.", name);
+        }
+    }
+
+    private static Metric ResolveAccuracy(OutputInfo o, Tensor y)
+    {
+        if (LastAxisOf(o) == 1) return Metric.BinaryAccuracy;
+        return y.SampleSize == RowsOf(o) ? Metric.SparseCategoricalAccuracy : Metric.CategoricalAccuracy;
+    }
+
+    /// <summary>Resolves each output's accuracy kind from its labels (Keras's "accuracy" picks one by the label shape).</summary>
+    private void ResolveAccuracies(Tensor[] ys)
+    {
+        _hasAccuracy = _metrics.Length > 0;
+        for (int k = 0; k < _accuracy.Length; k++)
+            _accuracy[k] = _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? ResolveAccuracy(Info.Outputs[k], ys[k]) : (_metrics.Length > 0 ? _metrics[0] : default);
+    }
+
+    private void CheckLabels(Tensor[] xs, Tensor[] ys, string argument)
+    {
+        ArgumentNullException.ThrowIfNull(ys, argument);
+        var outputs = Info.Outputs;
+        if (ys.Length != outputs.Count)
+            throw new ArgumentException($"{argument} has {ys.Length} tensors but {Info.Name} has {outputs.Count} outputs ({OutputNames}); pass one label tensor per output, in that order.", argument);
+        for (int k = 0; k < ys.Length; k++)
+        {
+            string name = ys.Length == 1 ? argument : $"{argument}[{k}]";
+            var y = ys[k];
+            var o = outputs[k];
+            var loss = _losses[k];
+            ArgumentNullException.ThrowIfNull(y, name);
+            if (y.Count != xs[0].Count)
+                throw new ArgumentException($"{name} has {y.Count} samples but the inputs have {xs[0].Count}; they must match.", name);
+            bool sparse = loss == Loss.SparseCategoricalCrossEntropy;
+            int rowsPerSample = RowsOf(o), lastAxis = LastAxisOf(o);
+            int expected = sparse ? rowsPerSample : o.Size;
+            if (y.SampleSize != expected)
+            {
+                string want = sparse ? KerasShape(rowsPerSample == 1 ? [] : o.Shape.Take(o.Shape.Count - 1).ToArray()) + " class indices"
+                    : KerasShape(o.Shape);
+                string hint = !sparse && y.SampleSize == rowsPerSample && loss == Loss.CategoricalCrossEntropy
+                    ? $"; these look like class indices: use Loss.SparseCategoricalCrossEntropy, or one-hot them with Utils.ToCategorical({name}, {lastAxis})"
+                    : sparse && y.SampleSize == o.Size ? "; these look one-hot: use Loss.CategoricalCrossEntropy" : "";
+                string of = ys.Length == 1 ? Info.Name : $"output '{o.Name}' of {Info.Name}";
+                throw new ArgumentException($"{name} has shape {y.ShapeString} but {of} with {loss} expects labels of shape {want}{hint}.", name);
+            }
         }
     }
 
@@ -257,27 +369,39 @@ public abstract partial class Model : IDisposable
         if (_optimizer is null) throw new InvalidOperationException("Call Compile(optimizer, loss, metrics) before training or evaluating.");
     }
 
-    private void LoadBatch(Tensor x, Tensor? y, ReadOnlySpan<int> indices, int batch, ImageDataGenerator? augment = null, ulong passKey = 0, int position = 0)
+    /// <summary>
+    /// Copies the samples at <paramref name="indices"/> of every input into its arena slot (the training one when
+    /// <paramref name="training"/>) and, with labels, every output's labels into its label slot.
+    /// </summary>
+    private void LoadBatch(Tensor[] x, Tensor[]? y, ReadOnlySpan<int> indices, int batch, bool training, ImageDataGenerator? augment = null, ulong passKey = 0, int position = 0)
     {
-        int inSize = Info.InputSize;
-        var xs = x.Data.AsSpan();
-        for (int i = 0; i < batch; i++)
-            xs.Slice(indices[i] * inSize, inSize).CopyTo(_inputStaging.AsSpan(i * inSize, inSize));
-        if (augment is not null)
+        for (int k = 0; k < x.Length; k++)
         {
-            // Each sample's transform is drawn from counters of (seed, pass, its position in the pass).
-            var shape = Info.InputShape;
+            var input = Info.Inputs[k];
+            int inSize = input.Size;
+            var xs = x[k].Data.AsSpan();
             for (int i = 0; i < batch; i++)
-                augment.Augment(_inputStaging.AsSpan(i * inSize, inSize), shape[0], shape[1], shape[2],
-                    CounterRng.Key(passKey, (ulong)(position + i), 0));
+                xs.Slice(indices[i] * inSize, inSize).CopyTo(_inputStaging.AsSpan(i * inSize, inSize));
+            if (augment is not null && k == 0)
+            {
+                // Each sample's transform is drawn from counters of (seed, pass, its position in the pass).
+                var shape = input.Shape;
+                for (int i = 0; i < batch; i++)
+                    augment.Augment(_inputStaging.AsSpan(i * inSize, inSize), shape[0], shape[1], shape[2],
+                        CounterRng.Key(passKey, (ulong)(position + i), 0));
+            }
+            // The network's own input is at slot 0 in both arenas.
+            Backend.Upload(_inputStaging.AsSpan(0, batch * inSize), k == 0 ? Train(0, batch) : Slot(training, input.TrainingSlot, input.InferenceSlot, batch));
         }
-        Backend.Upload(_inputStaging.AsSpan(0, batch * inSize), Train(0, batch));
         if (y is null) return;
-        int ySize = y.SampleSize;
-        var ys = y.Data.AsSpan();
-        for (int i = 0; i < batch; i++)
-            ys.Slice(indices[i] * ySize, ySize).CopyTo(_labelStaging.AsSpan(i * ySize, ySize));
-        Backend.Upload(_labelStaging.AsSpan(0, batch * ySize), _labelsOffset);
+        for (int k = 0; k < y.Length; k++)
+        {
+            int ySize = y[k].SampleSize;
+            var ys = y[k].Data.AsSpan();
+            for (int i = 0; i < batch; i++)
+                ys.Slice(indices[i] * ySize, ySize).CopyTo(_labelStaging.AsSpan(i * ySize, ySize));
+            Backend.Upload(_labelStaging.AsSpan(0, batch * ySize), LabelsOf(k));
+        }
     }
 
     private void EnsureOrder(int n)
@@ -294,14 +418,34 @@ public abstract partial class Model : IDisposable
     /// </summary>
     public float TrainOnBatch(Tensor x, Tensor y)
     {
+        // Reused one-element arrays: a training loop of TrainOnBatch calls allocates nothing.
+        RequireSingleInput(x, nameof(x), nameof(TrainOnBatch));
+        RequireSingleOutput(y, nameof(y), nameof(TrainOnBatch));
+        _oneX[0] = x;
+        _oneY[0] = y;
+        try
+        {
+            return TrainOnBatch(_oneX, _oneY);
+        }
+        finally
+        {
+            _oneX[0] = _oneY[0] = null!;
+        }
+    }
+
+    private readonly Tensor[] _oneX = new Tensor[1], _oneY = new Tensor[1];
+
+    /// <summary>Trains on one batch of a network with several inputs or outputs: one tensor per input, one label tensor per output.</summary>
+    public float TrainOnBatch(Tensor[] x, Tensor[] y)
+    {
         RequireCompiled();
-        CheckInput(x, nameof(x));
+        CheckInputs(x, nameof(x));
         CheckLabels(x, y, nameof(y));
-        int batch = x.Count;
+        int batch = x[0].Count;
         EnsureBatchCapacity(batch);
         if (_order.Length < batch) EnsureOrder(batch);
         else for (int i = 0; i < batch; i++) _order[i] = i;
-        LoadBatch(x, y, _order, batch);
+        LoadBatch(x, y, _order, batch, training: true);
         return GuardedTrainStep(batch);
     }
 
@@ -340,7 +484,7 @@ public abstract partial class Model : IDisposable
         MarkWeightsChanged();
     }
 
-    /// <summary>The compiled optimizer (null before <see cref="Compile"/>); callbacks change its learning rate.</summary>
+    /// <summary>The compiled optimizer (null before <see cref="Compile(Optimizer, Loss, Metric[])"/>); callbacks change its learning rate.</summary>
     public Optimizer? Optimizer => _optimizer;
 
     /// <summary>Set (by a callback) to end <c>Fit</c> after the current batch, as Keras's <c>model.stop_training</c>.</summary>
@@ -352,10 +496,21 @@ public abstract partial class Model : IDisposable
     /// <paramref name="callbacks"/> in order and returns the history of loss, metrics and what the callbacks logged.
     /// </summary>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null,
+        float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null) =>
+        Fit(One(x, nameof(x), nameof(Fit)), OneLabel(y, nameof(y), nameof(Fit)), epochs, batchSize,
+            validationData is { } v ? ([v.X], [v.Y]) : null, validationSplit, shuffle, verbose, callbacks);
+
+    /// <summary>
+    /// Trains a network with several inputs or outputs (Keras's <c>fit([x1, x2], [y1, y2])</c>): one tensor per input
+    /// (the network's own first, then each <c>[Input]</c> layer in declaration order) and one label tensor per output
+    /// (in the order of <c>Outputs</c>). The history has <c>loss</c> (the weighted sum), and per output
+    /// <c>{name}_loss</c> and <c>{name}_{metric}</c>, as Keras logs them.
+    /// </summary>
+    public History Fit(Tensor[] x, Tensor[] y, int epochs = 1, int batchSize = 32, (Tensor[] X, Tensor[] Y)? validationData = null,
         float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null)
     {
         RequireCompiled();
-        CheckInput(x, nameof(x));
+        CheckInputs(x, nameof(x));
         CheckLabels(x, y, nameof(y));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
         if (!(validationSplit >= 0 && validationSplit < 1))
@@ -363,14 +518,14 @@ public abstract partial class Model : IDisposable
         if (validationData is null && validationSplit > 0)
         {
             // Keras takes the last fraction of the data, before any shuffling.
-            int train = (int)(x.Count * (1 - validationSplit));
-            validationData = (x.Slice(train, x.Count - train), y.Slice(train, y.Count - train));
-            x = x.Slice(0, train);
-            y = y.Slice(0, train);
+            int n = x[0].Count, train = (int)(n * (1 - validationSplit));
+            validationData = (x.Select(t => t.Slice(train, n - train)).ToArray(), y.Select(t => t.Slice(train, n - train)).ToArray());
+            x = x.Select(t => t.Slice(0, train)).ToArray();
+            y = y.Select(t => t.Slice(0, train)).ToArray();
         }
         if (validationData is { } v)
         {
-            CheckInput(v.X, "validationData.X");
+            CheckInputs(v.X, "validationData.X");
             CheckLabels(v.X, v.Y, "validationData.Y");
         }
         return FitCore(x, y, batchSize, epochs, stepsPerEpoch: 0, shuffle, Seed, augment: null, validationData, verbose, callbacks);
@@ -389,28 +544,71 @@ public abstract partial class Model : IDisposable
         RequireCompiled();
         if (Info.InputShape.Count != 3)
             throw new ArgumentException($"An ImageDataGenerator flow needs a network on (height, width, channels) images; {Info.Name} takes {KerasShape(Info.InputShape)}.", nameof(flow));
-        CheckInput(flow.X, "flow.X");
-        CheckLabels(flow.X, flow.Y, "flow.Y");
+        Tensor[] x = One(flow.X, "flow.X", nameof(Fit)), y = OneLabel(flow.Y, "flow.Y", nameof(Fit));
+        CheckInputs(x, "flow.X");
+        CheckLabels(x, y, "flow.Y");
         if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
-        if (validationData is { } v)
+        (Tensor[] X, Tensor[] Y)? validation = validationData is { } v ? ([v.X], [v.Y]) : null;
+        if (validation is { } w)
         {
-            CheckInput(v.X, "validationData.X");
-            CheckLabels(v.X, v.Y, "validationData.Y");
+            CheckInputs(w.X, "validationData.X");
+            CheckLabels(w.X, w.Y, "validationData.Y");
         }
-        return FitCore(flow.X, flow.Y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validationData, verbose, callbacks);
+        return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validation, verbose, callbacks);
+    }
+
+    /// <summary>Sums of one pass's losses and correct predictions, per output, and the log entries Keras names them by.</summary>
+    private sealed class Tally(Model model)
+    {
+        private readonly double[] _loss = new double[model.Info.Outputs.Count];
+        private readonly long[] _correct = new long[model.Info.Outputs.Count];
+        private readonly long[] _rows = new long[model.Info.Outputs.Count];
+        private double _total;
+        private long _samples;
+
+        public void Add(int batch, float loss, ReadOnlySpan<float> outputLosses, bool training)
+        {
+            _total += (double)loss * batch;
+            for (int k = 0; k < _loss.Length; k++) _loss[k] += (double)outputLosses[k] * batch;
+            _samples += batch;
+            if (!model._hasAccuracy) return;
+            for (int k = 0; k < _loss.Length; k++)
+            {
+                var o = model.Info.Outputs[k];
+                int rows = batch * RowsOf(o);
+                int slot = training ? model.Train(o.TrainingSlot, batch) : model.Slot(false, o.TrainingSlot, o.InferenceSlot, batch);
+                _correct[k] += model.Backend.CountCorrect(model._accuracy[k], rows, LastAxisOf(o), slot, model.LabelsOf(k));
+                _rows[k] += rows;
+            }
+        }
+
+        public double Loss => _total / _samples;
+
+        public double Accuracy(int k) => _rows[k] == 0 ? 0 : (double)_correct[k] / _rows[k];
+
+        /// <summary>Keras's log entries: loss, then (several outputs) each output's loss, then each output's metric.</summary>
+        public void Write(IDictionary<string, double> logs, string prefix = "")
+        {
+            logs[prefix + "loss"] = Loss;
+            var outputs = model.Info.Outputs;
+            if (outputs.Count > 1)
+                for (int k = 0; k < outputs.Count; k++) logs[prefix + outputs[k].Name + "_loss"] = _loss[k] / _samples;
+            if (!model._hasAccuracy) return;
+            for (int k = 0; k < outputs.Count; k++)
+                logs[prefix + (outputs.Count > 1 ? outputs[k].Name + "_" : "") + model.MetricName(k)] = Accuracy(k);
+        }
     }
 
     /// <summary>
-    /// The training loop of both Fit overloads: <paramref name="stepsPerEpoch"/> batches an epoch (0: one pass), passes
+    /// The training loop of the Fit overloads: <paramref name="stepsPerEpoch"/> batches an epoch (0: one pass), passes
     /// over the data reshuffled each with <paramref name="seed"/>, samples augmented by <paramref name="augment"/> if any.
     /// </summary>
-    private History FitCore(Tensor x, Tensor y, int batchSize, int epochs, int stepsPerEpoch, bool shuffle, ulong seed,
-        ImageDataGenerator? augment, (Tensor X, Tensor Y)? validationData, int verbose, IEnumerable<Callback>? callbacks)
+    private History FitCore(Tensor[] x, Tensor[] y, int batchSize, int epochs, int stepsPerEpoch, bool shuffle, ulong seed,
+        ImageDataGenerator? augment, (Tensor[] X, Tensor[] Y)? validationData, int verbose, IEnumerable<Callback>? callbacks)
     {
-        _hasAccuracy = _metrics.Length > 0;
-        _accuracy = _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? ResolveAccuracy(y) : (_metrics.Length > 0 ? _metrics[0] : default);
+        ResolveAccuracies(y);
 
-        int n = x.Count;
+        int n = x[0].Count;
         int perPass = (n + batchSize - 1) / batchSize;
         int steps = stepsPerEpoch > 0 ? stepsPerEpoch : perPass;
         long orderPass = -1;
@@ -421,6 +619,7 @@ public abstract partial class Model : IDisposable
         foreach (var hook in hooks) ArgumentNullException.ThrowIfNull(hook, nameof(callbacks));
         var terminateOnNaN = hooks.OfType<TerminateOnNaN>().FirstOrDefault();
         var batchLogs = new Dictionary<string, double>(StringComparer.Ordinal); // reused: no allocation per batch
+        var progress = new Dictionary<string, double>(StringComparer.Ordinal);
         StopTraining = false;
         try
         {
@@ -434,8 +633,8 @@ public abstract partial class Model : IDisposable
                 _epoch = epoch;
                 foreach (var hook in hooks) hook.OnEpochBegin(epoch);
                 if (verbose > 0) Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
-                double lossSum = 0;
-                long correct = 0, seen = 0, rowsSeen = 0;
+                var tally = new Tally(this);
+                bool diverged = false;
                 int ran = 0;
                 var clock = Stopwatch.StartNew();
                 long lastPrint = 0;
@@ -454,7 +653,7 @@ public abstract partial class Model : IDisposable
                         if (shuffle) Shuffle(_passOrder.AsSpan(0, n), CounterRng.Key(seed, ulong.MaxValue - 1, (ulong)pass));
                         orderPass = pass;
                     }
-                    LoadBatch(x, y, _passOrder.AsSpan(start, batch), batch, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
+                    LoadBatch(x, y, _passOrder.AsSpan(start, batch), batch, training: true, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
                     float loss;
                     try
                     {
@@ -463,48 +662,38 @@ public abstract partial class Model : IDisposable
                     catch (TrainingDivergedException) when (terminateOnNaN is not null)
                     {
                         terminateOnNaN.Terminate(step); // the weights are still those from before this batch
-                        lossSum = double.NaN;           // as Keras, whose running mean has taken the NaN in
+                        diverged = true;                // as Keras, whose running mean has taken the NaN in
                         break;
                     }
                     ran++;
-                    lossSum += (double)loss * batch;
-                    seen += batch;
-                    if (_hasAccuracy)
-                    {
-                        correct += Backend.CountCorrect(_accuracy, batch * RowsPerSample, LastAxis, Train(Info.OutputTrainingSlot, batch), _labelsOffset);
-                        rowsSeen += batch * RowsPerSample;
-                    }
+                    tally.Add(batch, loss, _outputLosses, training: true);
                     if (live && (clock.ElapsedMilliseconds - lastPrint > 200 || step == steps - 1))
                     {
                         lastPrint = clock.ElapsedMilliseconds;
-                        Console.Write("\r" + ProgressLine(step + 1, steps, clock.Elapsed, lossSum / seen, rowsSeen == 0 ? 0 : (double)correct / rowsSeen, final: false));
+                        progress.Clear();
+                        tally.Write(progress);
+                        Console.Write("\r" + ProgressLine(step + 1, steps, clock.Elapsed, progress, final: false));
                     }
                     if (hooks.Length > 0)
                     {
-                        batchLogs["loss"] = lossSum / seen;
-                        if (_hasAccuracy) batchLogs[MetricName] = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
+                        tally.Write(batchLogs);
                         foreach (var hook in hooks) hook.OnBatchEnd(step, batchLogs);
                         if (StopTraining) break;
                     }
                 }
-                double epochLoss = lossSum / seen;
-                double epochAccuracy = rowsSeen == 0 ? 0 : (double)correct / rowsSeen;
-                var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = epochLoss };
-                if (_hasAccuracy) logs[MetricName] = epochAccuracy;
-                if (validationData is { } val)
-                {
-                    var (valLoss, valAccuracy) = EvaluateCore(val.X, val.Y, batchSize);
-                    logs["val_loss"] = valLoss;
-                    if (_hasAccuracy) logs["val_" + MetricName] = valAccuracy;
-                }
+                var logs = new Dictionary<string, double>(StringComparer.Ordinal);
+                tally.Write(logs);
+                if (diverged) logs["loss"] = double.NaN;
+                var trained = logs.Keys.ToHashSet();
+                if (validationData is { } val) EvaluateCore(val.X, val.Y, batchSize).Write(logs, "val_");
                 // As Keras, whose progress bar and History come after the user's callbacks: the callbacks first, then
                 // the epoch's line (with what they logged, e.g. "- lr: 0.0010") and the history.
                 foreach (var hook in hooks) hook.OnEpochEnd(epoch, logs);
                 if (verbose > 0)
                 {
-                    string line = ProgressLine(Math.Max(ran, 1), steps, clock.Elapsed, epochLoss, epochAccuracy, final: true);
+                    string line = ProgressLine(Math.Max(ran, 1), steps, clock.Elapsed, logs.Where(e => trained.Contains(e.Key)), final: true);
                     foreach (var (name, value) in logs)
-                        if (name != "loss" && name != MetricName)
+                        if (!trained.Contains(name))
                             // A learning rate is a float32 in Keras: 0.001f shows as 0.0010 (it is above 1e-3), not 1.0000e-03.
                             line += $" - {name}: " + Number(name == "lr" ? (double)(float)value : value);
                     Console.WriteLine((live ? "\r" : "") + line);
@@ -521,7 +710,7 @@ public abstract partial class Model : IDisposable
         return history;
     }
 
-    private string MetricName => _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? "accuracy" : _accuracy switch
+    private string MetricName(int output) => _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? "accuracy" : _accuracy[output] switch
     {
         Metric.CategoricalAccuracy => "categorical_accuracy",
         Metric.SparseCategoricalAccuracy => "sparse_categorical_accuracy",
@@ -529,7 +718,7 @@ public abstract partial class Model : IDisposable
         _ => "accuracy",
     };
 
-    private string ProgressLine(int step, int steps, TimeSpan elapsed, double loss, double accuracy, bool final)
+    private static string ProgressLine(int step, int steps, TimeSpan elapsed, IEnumerable<KeyValuePair<string, double>> entries, bool final)
     {
         string count = $"{step}/{steps}".PadLeft(2 * steps.ToString(CultureInfo.InvariantCulture).Length + 1);
         int filled = (int)(30.0 * step / steps);
@@ -537,8 +726,8 @@ public abstract partial class Model : IDisposable
         double msPerStep = elapsed.TotalMilliseconds / Math.Max(1, step);
         string time = final ? $"{(int)Math.Round(elapsed.TotalSeconds)}s {Math.Round(msPerStep)}ms/step"
             : $"ETA: {TimeSpan.FromMilliseconds(msPerStep * (steps - step)):m\\:ss}";
-        string text = $"{count} [{bar}] - {time} - loss: {Number(loss)}";
-        if (_hasAccuracy) text += $" - {MetricName}: {Number(accuracy)}";
+        string text = $"{count} [{bar}] - {time}";
+        foreach (var (name, value) in entries) text += $" - {name}: {Number(value)}";
         return text;
     }
 
@@ -549,63 +738,103 @@ public abstract partial class Model : IDisposable
     /// <summary>Loss and accuracy on data, in inference mode (Keras's <c>evaluate</c>).</summary>
     public (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y, int batchSize = 32, int verbose = 0)
     {
-        RequireCompiled();
-        CheckInput(x, nameof(x));
-        CheckLabels(x, y, nameof(y));
-        if (_metrics.Length > 0 && _metrics[0] == Metric.Accuracy) _accuracy = ResolveAccuracy(y);
-        else if (_metrics.Length > 0) _accuracy = _metrics[0];
-        var result = EvaluateCore(x, y, batchSize);
-        if (verbose > 0)
-            Console.WriteLine($"{x.Count} samples - loss: {Number(result.Loss)}" + (_hasAccuracy ? $" - {MetricName}: {Number(result.Accuracy)}" : ""));
-        return result;
+        var xs = One(x, nameof(x), nameof(Evaluate));
+        var ys = OneLabel(y, nameof(y), nameof(Evaluate));
+        var tally = EvaluateChecked(xs, ys, batchSize, verbose);
+        return (tally.Loss, tally.Accuracy(0));
     }
 
-    private (double Loss, double Accuracy) EvaluateCore(Tensor x, Tensor y, int batchSize)
+    /// <summary>
+    /// Loss and metrics of a network with several inputs or outputs, in inference mode (Keras's
+    /// <c>evaluate(..., return_dict=True)</c>): <c>loss</c> (the weighted sum), and per output <c>{name}_loss</c> and
+    /// <c>{name}_{metric}</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Evaluate(Tensor[] x, Tensor[] y, int batchSize = 32, int verbose = 0)
     {
-        int n = x.Count;
+        var logs = new Dictionary<string, double>(StringComparer.Ordinal);
+        EvaluateChecked(x, y, batchSize, verbose).Write(logs);
+        return logs;
+    }
+
+    private Tally EvaluateChecked(Tensor[] x, Tensor[] y, int batchSize, int verbose)
+    {
+        RequireCompiled();
+        CheckInputs(x, nameof(x));
+        CheckLabels(x, y, nameof(y));
+        ResolveAccuracies(y);
+        var tally = EvaluateCore(x, y, batchSize);
+        if (verbose > 0)
+        {
+            var logs = new Dictionary<string, double>(StringComparer.Ordinal);
+            tally.Write(logs);
+            Console.WriteLine($"{x[0].Count} samples" + string.Concat(logs.Select(e => $" - {e.Key}: {Number(e.Value)}")));
+        }
+        return tally;
+    }
+
+    private Tally EvaluateCore(Tensor[] x, Tensor[] y, int batchSize)
+    {
+        int n = x[0].Count;
         EnsureBatchCapacity(Math.Min(batchSize, n));
         EnsureOrder(n);
-        double lossSum = 0;
-        long correct = 0, rows = 0;
+        var tally = new Tally(this);
+        var outputs = Info.Outputs;
+        var outputLosses = new float[outputs.Count];
         for (int start = 0; start < n; start += batchSize)
         {
             int batch = Math.Min(batchSize, n - start);
-            LoadBatch(x, y, _order.AsSpan(start, batch), batch);
+            LoadBatch(x, y, _order.AsSpan(start, batch), batch, training: false);
             Forward(batch, training: false);
-            int r = batch * RowsPerSample;
-            int output = Slot(false, Info.OutputTrainingSlot, Info.OutputInferenceSlot, batch);
-            bool logits = LossUsesLogits; // as Keras's compiled evaluate: the loss from the logits, unclipped
-            int prediction = logits ? Slot(false, Info.LogitsSlot, Info.LogitsInferenceSlot, batch) : output;
-            lossSum += Backend.Loss(_loss, logits ? LossInput.Logits : LossInput.Probabilities, r, LastAxis, prediction, _labelsOffset, -1, 1f / r);
-            if (_hasAccuracy) correct += Backend.CountCorrect(_accuracy, r, LastAxis, output, _labelsOffset);
-            rows += r;
+            double total = 0;
+            for (int k = 0; k < outputs.Count; k++)
+            {
+                var o = outputs[k];
+                int r = batch * RowsOf(o);
+                bool logits = FromLogits(k); // as Keras's compiled evaluate: the loss from the logits, unclipped
+                int prediction = logits ? Slot(false, o.LogitsSlot, o.LogitsInferenceSlot, batch) : Slot(false, o.TrainingSlot, o.InferenceSlot, batch);
+                double sum = Backend.Loss(_losses[k], logits ? LossInput.Logits : LossInput.Probabilities, r, LastAxisOf(o), prediction, LabelsOf(k), -1, 1f / r);
+                outputLosses[k] = (float)(sum / r);
+                total += _lossWeights[k] * (sum / r);
+            }
+            tally.Add(batch, (float)total, outputLosses, training: false);
         }
-        return (lossSum / rows, rows == 0 ? 0 : (double)correct / rows);
+        return tally;
     }
 
     /// <summary>The network's outputs for <paramref name="x"/>, in inference mode (Keras's <c>predict</c>).</summary>
     public Tensor Predict(Tensor x, int batchSize = 32)
     {
-        CheckInput(x, nameof(x));
+        if (Info.Outputs.Count > 1)
+            throw new InvalidOperationException($"{Info.Name} has {Info.Outputs.Count} outputs ({OutputNames}); use Predict(new[] {{ x }}), which returns one tensor per output.");
+        return Predict(One(x, nameof(x), nameof(Predict)), batchSize)[0];
+    }
+
+    /// <summary>
+    /// The outputs of a network with several inputs or outputs, in inference mode (Keras's <c>predict([x1, x2])</c>):
+    /// one tensor per input in, one tensor per output out (in the order of <c>Outputs</c>).
+    /// </summary>
+    public Tensor[] Predict(Tensor[] x, int batchSize = 32)
+    {
+        CheckInputs(x, nameof(x));
         EnsureBuilt();
-        int n = x.Count;
-        var shape = new int[Info.OutputShape.Count + 1];
-        shape[0] = n;
-        for (int i = 0; i < Info.OutputShape.Count; i++) shape[i + 1] = Info.OutputShape[i];
-        var result = Tensor.Zeros(shape);
-        if (n == 0) return result;
+        int n = x[0].Count;
+        var outputs = Info.Outputs;
+        var results = outputs.Select(o => Tensor.Zeros([n, .. o.Shape])).ToArray();
+        if (n == 0) return results;
         EnsureBatchCapacity(Math.Min(batchSize, n));
         EnsureOrder(n);
-        int outSize = Info.OutputSize;
         for (int start = 0; start < n; start += batchSize)
         {
             int batch = Math.Min(batchSize, n - start);
-            LoadBatch(x, null, _order.AsSpan(start, batch), batch);
+            LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
             Forward(batch, training: false);
-            Backend.Download(Slot(false, Info.OutputTrainingSlot, Info.OutputInferenceSlot, batch),
-                result.Data.AsSpan(start * outSize, batch * outSize));
+            for (int k = 0; k < outputs.Count; k++)
+            {
+                int size = outputs[k].Size;
+                Backend.Download(Slot(false, outputs[k].TrainingSlot, outputs[k].InferenceSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
+            }
         }
-        return result;
+        return results;
     }
 
     /// <summary>A copy of all parameters, in the flat layout of the generated offsets (Keras kernels are [in, units]).</summary>
@@ -665,15 +894,19 @@ public abstract partial class Model : IDisposable
     /// updating anything: the moving statistics the training forward pass moves are put back (dropout masks are
     /// those of the current iteration). For gradient checks and custom loops.
     /// </summary>
-    public (float Loss, float[] Gradients) ComputeGradients(Tensor x, Tensor y)
+    public (float Loss, float[] Gradients) ComputeGradients(Tensor x, Tensor y) =>
+        ComputeGradients(One(x, nameof(x), nameof(ComputeGradients)), OneLabel(y, nameof(y), nameof(ComputeGradients)));
+
+    /// <summary><see cref="ComputeGradients(Tensor, Tensor)"/> for a network with several inputs or outputs.</summary>
+    public (float Loss, float[] Gradients) ComputeGradients(Tensor[] x, Tensor[] y)
     {
         RequireCompiled();
-        CheckInput(x, nameof(x));
+        CheckInputs(x, nameof(x));
         CheckLabels(x, y, nameof(y));
-        int batch = x.Count;
+        int batch = x[0].Count;
         EnsureBatchCapacity(batch);
         EnsureOrder(batch);
-        LoadBatch(x, y, _order, batch);
+        LoadBatch(x, y, _order, batch, training: true);
         SaveMovingStatistics();
         float loss;
         try

@@ -9,7 +9,8 @@ public sealed class ModelInfo
     public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainableParameterCount,
         int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
-        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2, LayerInfo[]? layers = null, int inspectionArenaPerSample = 0)
+        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2, LayerInfo[]? layers = null, int inspectionArenaPerSample = 0,
+        InputInfo[]? inputs = null, OutputInfo[]? outputs = null)
     {
         WeightShapes = weightShapes;
         GradientBufferCount = gradientBufferCount;
@@ -32,8 +33,19 @@ public sealed class ModelInfo
         LogitsInferenceSlot = logitsInferenceSlot;
         OutputActivation = outputActivation;
         Summary = summary;
-        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, OutputSize);
+        // The network's own input first (at slot 0 in both arenas), then the extra inputs; one output unless listed.
+        Inputs = [new InputInfo("input_1", inputShape, 0, 0), .. inputs ?? []];
+        Outputs = outputs ?? [new OutputInfo(Layers.Count > 0 ? Layers[^1].Name : name, outputShape, outputTrainingSlot, outputInferenceSlot,
+            logitsSlot, logitsInferenceSlot, outputActivation, 0)];
+        int labels = 0;
+        foreach (var o in Outputs) labels += o.Size;
+        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, labels);
     }
+
+    /// <summary>The inputs: the network's own (<c>input_1</c>), then each <c>[Input]</c> layer in declaration order.</summary>
+    public IReadOnlyList<InputInfo> Inputs { get; }
+    /// <summary>The outputs, in the order of <c>[Network(Outputs = ...)]</c> (one, the last layer, by default).</summary>
+    public IReadOnlyList<OutputInfo> Outputs { get; }
 
     /// <summary>The model name.</summary>
     public string Name { get; }
@@ -86,6 +98,48 @@ public sealed class ModelInfo
         foreach (int d in shape) p *= d;
         return p;
     }
+}
+
+/// <summary>One input of a network: its name, sample shape, and arena slots (floats per sample) in training and inference.</summary>
+public sealed class InputInfo(string name, int[] shape, int trainingSlot, int inferenceSlot)
+{
+    /// <summary>The input's name (<c>input_1</c> for the network's own, else the <c>[Input]</c> layer's).</summary>
+    public string Name { get; } = name;
+    /// <summary>Shape of one sample.</summary>
+    public IReadOnlyList<int> Shape { get; } = shape;
+    /// <summary>Elements per sample.</summary>
+    public int Size { get; } = shape.Aggregate(1, (a, d) => a * d);
+    /// <summary>Training arena slot.</summary>
+    public int TrainingSlot { get; } = trainingSlot;
+    /// <summary>Inference arena slot.</summary>
+    public int InferenceSlot { get; } = inferenceSlot;
+}
+
+/// <summary>
+/// One output of a network: its layer's name and shape, its arena slots, where the loss reads its logits (-1: it reads
+/// the output), its activation, and the gradient buffer the loss writes its gradient into (-1: none needed).
+/// </summary>
+public sealed class OutputInfo(string name, int[] shape, int trainingSlot, int inferenceSlot, int logitsSlot, int logitsInferenceSlot,
+    ActivationFunction activation, int gradientBuffer)
+{
+    /// <summary>The output layer's name.</summary>
+    public string Name { get; } = name;
+    /// <summary>Shape of one sample.</summary>
+    public IReadOnlyList<int> Shape { get; } = shape;
+    /// <summary>Elements per sample.</summary>
+    public int Size { get; } = shape.Aggregate(1, (a, d) => a * d);
+    /// <summary>Training arena slot of the output.</summary>
+    public int TrainingSlot { get; } = trainingSlot;
+    /// <summary>Inference arena slot of the output.</summary>
+    public int InferenceSlot { get; } = inferenceSlot;
+    /// <summary>Training arena slot of its logits, or -1.</summary>
+    public int LogitsSlot { get; } = logitsSlot;
+    /// <summary>Inference arena slot of its logits, or -1.</summary>
+    public int LogitsInferenceSlot { get; } = logitsInferenceSlot;
+    /// <summary>The output layer's activation.</summary>
+    public ActivationFunction Activation { get; } = activation;
+    /// <summary>The gradient buffer holding dL/d(this output) in the backward pass, or -1.</summary>
+    public int GradientBuffer { get; } = gradientBuffer;
 }
 
 /// <summary>

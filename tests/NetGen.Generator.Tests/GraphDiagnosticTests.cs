@@ -158,6 +158,69 @@ public class GraphDiagnosticTests
         Diagnostic(Descriptors.InputCount).WithLocation(0).WithMessage(
             "Add #3 takes its inputs as arguments but is given Input = \"...\" as well; remove Input and list every layer to combine, e.g. [Add(\"branch_a\", \"branch_b\")]"));
 
+    [Fact]
+    public Task NG0208_unknown_output_suggests_the_closest_name() => Verify("""
+        [{|#0:Network(16, Outputs = new[] { "digit", "is_evn" })|}]
+        [Dense(8, Name = "features")]
+        [Dense(10, Activation = Activation.Softmax, Name = "digit")]
+        [Dense(1, Activation = Activation.Sigmoid, Input = "features", Name = "is_even")]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadOutput).WithLocation(0).WithMessage(
+            "[Network(Outputs = ...)] lists 'is_evn', but no layer of this network has that name; did you mean 'is_even'?"));
+
+    [Fact]
+    public Task NG0208_output_listed_twice() => Verify("""
+        [{|#0:Network(16, Outputs = new[] { "a", "a" })|}]
+        [Dense(8, Name = "a")]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadOutput).WithLocation(0).WithArguments("a", "it is listed twice", "list each output layer once"));
+
+    [Fact]
+    public Task NG0208_an_input_is_not_an_output() => Verify("""
+        [{|#0:Network(16, Outputs = new[] { "dense", "meta" })|}]
+        [Input(4, Name = "meta")]
+        [Dense(8)]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadOutput).WithLocation(0).WithArguments("meta", "it is an Input layer", "list layers that compute something from the inputs"));
+
+    [Fact]
+    public Task NG0206_input_layer_with_Input_property() => Verify("""
+        [Network(16)]
+        [Dense(8, Name = "a")]
+        [{|#0:Input(4, Name = "meta", Input = "a")|}]
+        [Concatenate("a", "meta")]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.InputCount).WithLocation(0).WithMessage(
+            "Input #2 takes no inputs but is given Input = \"...\"; remove Input: an Input layer is where the data of a second network input enters; layers read it by its Name"));
+
+    [Theory]
+    [InlineData("", "(0,)", "give the shape of one sample, e.g. [Input(10, Name = \"meta\")]")]
+    [InlineData("4, 0", "(4, 0)", "every dimension must be positive (the batch axis is not part of the shape)")]
+    [InlineData("65536, 65536", "(65536, 65536)", "one sample may have at most 536,870,911 elements")]
+    public Task NG0017_input_layer_with_a_bad_shape(string shape, string shown, string fix) => Verify($$"""
+        [Network(16)]
+        [Dense(8, Name = "a")]
+        [{|#0:Input({{shape}}{{(shape.Length == 0 ? "" : ", ")}}Name = "meta")|}]
+        [Concatenate("a", "meta")]
+        public partial class Net;
+        """, false,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Input", "2", "shape", shown, fix));
+
+    [Fact]
+    public Task NG0203_names_every_output() => Verify("""
+        [Network(16, Outputs = new[] { "a", "b" })]
+        [Dense(8, Name = "a")]
+        [Dense(2, Name = "b")]
+        [{|#0:Dense(3, Name = "probe", Input = "input")|}]
+        public partial class Net;
+        """, true,
+        Diagnostic(Descriptors.UnusedLayer).WithLocation(0).WithMessage(
+            "Dense #3 ('probe') is not connected to any output ('a', 'b'): nothing reads its output, so it never runs and its weights never train; use it as an input of a later layer, or remove it"));
+
     private const string Blocks = """
         [Block]
         [Conv2D(BlockArg.Filters, 3, Padding = Padding.Same)]

@@ -25,7 +25,7 @@ public class GraphFuzzTests(ITestOutputHelper output)
         // Blocks used by some networks: one with a per-use filter count and the block's input read twice.
         sb.Append("[Block]\n[Dense(BlockArg.Filters, Activation = Activation.Relu)]\n[Dense(BlockArg.Filters)]\n[Add(\"input\", \"dense_1\")]\ninternal sealed class DenseBlock;\n\n");
         sb.Append("[Block]\n[Conv2D(BlockArg.Filters, BlockArg.KernelSize, Strides = BlockArg.Strides, Padding = Padding.Same)]\n[BatchNormalization]\n[ReLU]\ninternal sealed class ConvBlock;\n\n");
-        sb.Append(image ? "[Network(8, 8, 3)]\n" : "[Network(12)]\n");
+        int networkAt = sb.Length; // the [Network] line goes here once the layer names are known
         int count = rng.Next(2, 12);
         var names = new List<string>();
         for (int i = 0; i < count; i++)
@@ -38,7 +38,13 @@ public class GraphFuzzTests(ITestOutputHelper output)
             string frozen = rng.Next(10) == 0 ? ", Trainable = false" : "";
             string attr;
             int kind = rng.Next(image ? 15 : 10);
-            if (kind == (image ? 14 : 9))
+            if (rng.Next(14) == 0)
+            {
+                // A second input: sometimes with a bad shape or an Input property (NG0017, NG0206).
+                string shape = image ? $"8, 8, {rng.Next(0, 4)}" : rng.Next(1, 6).ToString(CultureInfo.InvariantCulture);
+                attr = $"Input({shape}, Name = \"{name}\"{(rng.Next(15) == 0 ? input : "")})";
+            }
+            else if (kind == (image ? 14 : 9))
             {
                 // A block use: Filters sometimes missing or wrong for the block's Add, strides and kernel sizes at random.
                 string block = image && rng.Next(2) == 0 ? "ConvBlock" : "DenseBlock";
@@ -77,6 +83,10 @@ public class GraphFuzzTests(ITestOutputHelper output)
             names.Add(name);
         }
         sb.Append(image ? "[Flatten(Name = \"out_flat\")]\n" : "").Append("[Dense(3, Activation = Activation.Softmax, Name = \"out\")]\n");
+        // Sometimes several outputs: the last layer and others (maybe unknown, an input, or listed twice: NG0208).
+        string outputs = rng.Next(4) != 0 || names.Count == 0 ? ""
+            : ", Outputs = new[] { \"out\", " + string.Join(", ", Enumerable.Range(0, rng.Next(1, 3)).Select(_ => "\"" + (rng.Next(10) == 0 ? "nope" : names[rng.Next(names.Count)]) + "\"")) + " }";
+        sb.Insert(networkAt, (image ? "[Network(8, 8, 3" : "[Network(12") + outputs + ")]\n");
         sb.Append("public partial class Net;\n");
         return sb.ToString();
     }

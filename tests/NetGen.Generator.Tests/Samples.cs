@@ -223,4 +223,22 @@ internal static class Samples
         [Dense(10, Activation = Activation.Softmax)]
         public partial class BlockResNet;
         """;
+
+    /// <summary>Two inputs and two outputs (Keras's multi-input, multi-output functional model): an extra Input layer, a
+    /// Concatenate of both inputs' features, a softmax head and a sigmoid head reading one shared layer.</summary>
+    public const string MultiInputOutput = """
+        using NetGen;
+
+        [Network(28, 28, 1, Name = "two_heads", Outputs = new[] { "digit", "is_even" })]
+        [Conv2D(8, 3, Activation = Activation.Relu)]
+        [MaxPooling2D(2)]
+        [Flatten(Name = "image_features")]
+        [Input(4, Name = "meta")]
+        [Dense(8, Activation = Activation.Relu, Name = "meta_features")]
+        [Concatenate("image_features", "meta_features")]
+        [Dense(32, Activation = Activation.Relu, Name = "shared")]
+        [Dense(10, Activation = Activation.Softmax, Name = "digit")]
+        [Dense(1, Activation = Activation.Sigmoid, Name = "is_even", Input = "shared")]
+        public partial class MultiInputOutput;
+        """;
 }

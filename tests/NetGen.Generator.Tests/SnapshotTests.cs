@@ -31,4 +31,7 @@ public class SnapshotTests
 
     [Fact]
     public Task BlockResNet() => GeneratorTest.VerifySnapshotAsync(Samples.BlockResNet);
+
+    [Fact]
+    public Task MultiInputOutput() => GeneratorTest.VerifySnapshotAsync(Samples.MultiInputOutput);
 }

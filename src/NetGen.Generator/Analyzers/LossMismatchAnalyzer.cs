@@ -55,7 +55,8 @@ public sealed class LossMismatchAnalyzer : DiagnosticAnalyzer
         var network = Resolve(type, attribute, context.CancellationToken);
         if (network is null) return; // the generator reports what is wrong with the declaration
 
-        var output = network.Layers[network.Layers.Length - 1];
+        if (network.Outputs.Length != 1) return; // several outputs: a loss per output, checked at run time
+        var output = network.Output;
         if (!ShapeInference.OwnsActivation(output.Spec.Kind) && output.Spec.Kind != LayerKind.Activation) return;
         string? problem = Problem(loss, output.Activation, output.LastOutput, out string lossName, out string fix);
         if (problem is null) return;

@@ -42,6 +42,7 @@ internal static class Descriptors
     public const string ConcatenateMismatchId = "NG0205";
     public const string InputCountId = "NG0206";
     public const string BadBlockId = "NG0207";
+    public const string BadOutputId = "NG0208";
     public const string InternalErrorId = "NG9999";
 
     private static DiagnosticDescriptor Error(string id, string title, string format) =>
@@ -158,7 +159,7 @@ internal static class Descriptors
 
     /// <summary>"{0} #{1} ('{2}') is not connected to the output ('{3}')"</summary>
     public static readonly DiagnosticDescriptor UnusedLayer = new(UnusedLayerId, "Layer output is never used",
-        "{0} #{1} ('{2}') is not connected to the output ('{3}', the last layer declared): nothing reads its output, so it never runs and its weights never train; use it as an input of a later layer, or remove it",
+        "{0} #{1} ('{2}') is not connected to {3}: nothing reads its output, so it never runs and its weights never train; use it as an input of a later layer, or remove it",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + UnusedLayerId + ".md");
 
     /// <summary>"{0} #{1} merges {2} from '{3}' and {4} from '{5}'; {6}"</summary>
@@ -176,6 +177,10 @@ internal static class Descriptors
     /// <summary>"{0} {1}; {2}"</summary>
     public static readonly DiagnosticDescriptor BadBlock = Error(BadBlockId, "Invalid block use",
         "{0} {1}; {2}");
+
+    /// <summary>"Outputs lists '{0}', but {1}; {2}"</summary>
+    public static readonly DiagnosticDescriptor BadOutput = Error(BadOutputId, "Invalid output",
+        "[Network(Outputs = ...)] lists '{0}', but {1}; {2}");
 
     /// <summary>The descriptor for an id that shape inference reports.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
@@ -204,6 +209,7 @@ internal static class Descriptors
         MergeShapeMismatchId => MergeShapeMismatch,
         ConcatenateMismatchId => ConcatenateMismatch,
         InputCountId => InputCount,
+        BadOutputId => BadOutput,
         _ => InternalError,
     };
 

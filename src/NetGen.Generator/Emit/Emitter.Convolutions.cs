@@ -170,13 +170,13 @@ internal static partial class Emitter
     /// Writes the backward of a depthwise, separable or transposed convolution: dy to dx (-1: none). A separable one
     /// passes the depthwise output's gradient through its temporary gradient buffer.
     /// </summary>
-    private static void WriteConvolutionFamilyBackward(SourceWriter w, ResolvedLayer l, string alpha, bool last, string dy, string dx)
+    private static void WriteConvolutionFamilyBackward(SourceWriter w, ResolvedLayer l, string alpha, string? logitsFlag, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string other = "GradientBuffer(" + I(l.GradientTemp) + ", batch)";
         string dBias = l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1";
         string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
-        string fromLogits = last ? "fromLogits" : "false";
+        string fromLogits = logitsFlag ?? "false";
         switch (l.Spec.Kind)
         {
             case LayerKind.SeparableConv2D:

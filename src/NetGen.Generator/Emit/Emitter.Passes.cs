@@ -27,7 +27,7 @@ internal static partial class Emitter
         foreach (int index in net.Order)
         {
             var l = net.Layers[index];
-            string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+            string n = I(l.Index + 1), prev = l.Inputs.Length == 0 ? n : I(l.InputLayer() + 1); // an Input layer reads nothing
             string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
             string y = "Slot(training, T" + n + ", I" + n + ", batch)";
             string rows = Rows(l);
@@ -41,7 +41,7 @@ internal static partial class Emitter
             }
             // A layer with a fused activation layer also writes its own output (the pre-activation) for PredictLayers.
             string preSlot = l.TrainPreActivation < 0 ? (l.InspectPreActivation >= 0 ? "Inspecting ? Train(ZX" + n + ", batch) : -1" : "-1")
-                : l.Index == net.Layers.Length - 1 && net.InferLogitsSlot >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
+                : InferLogitsOf(net, l.Index) >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
                 : l.FusedWith >= 0 ? "training || Inspecting ? Train(Z" + n + ", batch) : -1"
                 : "training ? Train(Z" + n + ", batch) : -1";
             if (l.FoldsBatchNorm >= 0)
@@ -133,6 +133,23 @@ internal static partial class Emitter
         if (folds) WriteFoldBatchNorms(w, net);
     }
 
+    /// <summary>Where the loss reads output layer <paramref name="layer"/>'s logits in inference, or -1 (not an output, or no logits).</summary>
+    internal static int InferLogitsOf(ResolvedNetwork net, int layer)
+    {
+        int k = net.OutputPosition(layer);
+        return k < 0 ? -1 : net.Outputs[k].InferLogitsSlot;
+    }
+
+    /// <summary>
+    /// For an output layer, the expression telling its backward that the loss already gave the gradient of its logits:
+    /// the <c>fromLogits</c> argument with one output, <c>FromLogits(k)</c> with several; null for any other layer.
+    /// </summary>
+    private static string? FromLogitsFlag(ResolvedNetwork net, int layer)
+    {
+        int k = net.OutputPosition(layer);
+        return k < 0 ? null : net.Outputs.Length == 1 ? "fromLogits" : "FromLogits(" + I(k) + ")";
+    }
+
     /// <summary>A Dense or Conv2D forward call.</summary>
     private static void WriteLayerCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string kernel, string bias,
         string pre, string y, string rows)
@@ -220,8 +237,8 @@ internal static partial class Emitter
             var l = layers[net.Order[o]];
             if (l.GradientOut < 0) continue; // nothing before it has parameters: no gradient is needed here
             int i = l.Index;
-            string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-            bool last = i == layers.Length - 1;
+            string n = I(l.Index + 1), prev = l.Inputs.Length == 0 ? "" : I(l.InputLayer() + 1);
+            string? logitsFlag = FromLogitsFlag(net, i);
             string dy = Gradient(l.GradientOut);
             w.WriteLine("// " + Describe(l));
             var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
@@ -231,13 +248,13 @@ internal static partial class Emitter
                 continue;
             }
             var style = Shapes.GradientPlanner.Style(l);
-            int gin = l.GradientIn[0];
-            bool accumulate = l.GradientAccumulate[0] != 0;
+            int gin = l.GradientIn.Length == 0 ? -1 : l.GradientIn[0];
+            bool accumulate = l.GradientIn.Length > 0 && l.GradientAccumulate[0] != 0;
             // Where this layer's dx goes: the input's gradient buffer, or a temporary one when another reader already
             // wrote that gradient (then it is added), or over dy for the in-place layers.
             // At run time a frozen part of the network needs no gradient: Backprop(i) says whether layer i, or any
             // layer before it, has trainable weights now.
-            string src = I(l.InputLayer());
+            string src = l.Inputs.Length == 0 ? "-1" : I(l.InputLayer());
             string dxOther = gin < 0 ? "-1"
                 : "Backprop(" + src + ") ? " + (accumulate && style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : Gradient(gin)) + " : -1";
             if (l.FusedInto >= 0)
@@ -259,7 +276,7 @@ internal static partial class Emitter
             else switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
-                    w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (last ? "fromLogits" : "false") + ",");
+                    w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (logitsFlag ?? "false") + ",");
                     w.Indent();
                     w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
                         (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
@@ -270,7 +287,7 @@ internal static partial class Emitter
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
-                    WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), last, dy,
+                    WriteConvolutionFamilyBackward(w, l, F(FusedAlpha(net, l)), logitsFlag, dy,
                         style == Shapes.BackwardStyle.Separable && gin >= 0 && accumulate ? "Backprop(" + src + ") ? " + dy + " : -1" : dxOther);
                     break;
                 case LayerKind.BatchNormalization:
@@ -298,7 +315,7 @@ internal static partial class Emitter
                 }
                 case LayerKind.Dense:
                     w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
-                        (last ? "fromLogits" : "false") + ",");
+                        (logitsFlag ?? "false") + ",");
                     w.Indent();
                     w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
                         (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
@@ -313,7 +330,7 @@ internal static partial class Emitter
                 {
                     string call = "b.ActivationBackward(" + Act(l) + ", " + F(LayerAlpha(l)) + ", " +
                         Rows(l) + ", " + I(l.LastOutput) + ", x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dy + ");";
-                    w.WriteLine(last && ShapeInferenceIsLogit(l) ? "if (!fromLogits) " + call : call);
+                    w.WriteLine(logitsFlag is not null && ShapeInferenceIsLogit(l) ? "if (!" + logitsFlag + ") " + call : call);
                     break;
                 }
                 case LayerKind.ReLU:

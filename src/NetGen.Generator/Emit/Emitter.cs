@@ -68,7 +68,7 @@ internal static partial class Emitter
     private static void WriteConstants(SourceWriter w, ResolvedNetwork net, string summary)
     {
         var layers = net.Layers;
-        var output = layers[layers.Length - 1];
+        var output = net.Output; // the first output
         w.WriteLine("// Per-sample shapes; the batch size is the only run-time dimension.");
         w.WriteLine("/// <summary>Elements in one input sample, shape " + ShapeMath.Tuple(net.Spec.InputShape.AsSpan()) + ".</summary>");
         w.WriteLine("public const int InputSize = " + I(ShapeMath.Product(net.Spec.InputShape.AsSpan())) + ";");
@@ -123,8 +123,8 @@ internal static partial class Emitter
                     I(l.FusedWith + 1) + "] (PredictLayers only)");
             w.WriteLine("private const int I" + n + " = " + I(l.InferOutput) + "; // " + OneLine(l.Name) + " output (inference)");
             WriteMiddleSlots(w, l);
-            if (l.Index == layers.Length - 1 && ShapeInference.OwnsActivation(l.Spec.Kind) && net.InferLogitsSlot >= 0)
-                w.WriteLine("private const int ZI" + n + " = " + I(net.InferLogitsSlot) + "; // " + OneLine(l.Name) + " logits (inference)");
+            if (ShapeInference.OwnsActivation(l.Spec.Kind) && InferLogitsOf(net, l.Index) >= 0)
+                w.WriteLine("private const int ZI" + n + " = " + I(InferLogitsOf(net, l.Index)) + "; // " + OneLine(l.Name) + " logits (inference)");
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
         w.WriteLine("private const int InferenceArenaPerSample = " + I(net.InferArenaPerSample) + ";");
@@ -154,17 +154,13 @@ internal static partial class Emitter
         if (net.InspectionArenaPerSample > net.TrainArenaPerSample)
             w.WriteLine("inspectionArenaPerSample: " + I(net.InspectionArenaPerSample) + ", // the training arena and the fused layers' own outputs (PredictLayers)");
         if (net.GradientBufferCount != 2) w.WriteLine("gradientBufferCount: " + I(net.GradientBufferCount) + ",");
-        w.WriteLine("outputTrainingSlot: T" + I(layers.Length) + ",");
-        w.WriteLine("outputInferenceSlot: I" + I(layers.Length) + ",");
-        string logits = net.LogitsSlot < 0 ? "-1"
-            : net.LogitsSlot == output.TrainPreActivation ? "Z" + I(layers.Length)
-            : "T" + I(output.InputLayer() + 1);
-        w.WriteLine("logitsSlot: " + logits + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
-        string inferLogits = net.InferLogitsSlot < 0 ? "-1"
-            : net.InferLogitsSlot == output.InferInput ? "I" + I(output.InputLayer() + 1)
-            : "ZI" + I(layers.Length);
-        w.WriteLine("logitsInferenceSlot: " + inferLogits + ",");
+        string outN = I(output.Index + 1);
+        w.WriteLine("outputTrainingSlot: T" + outN + ",");
+        w.WriteLine("outputInferenceSlot: I" + outN + ",");
+        w.WriteLine("logitsSlot: " + LogitsSlotName(net.Outputs[0], output) + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
+        w.WriteLine("logitsInferenceSlot: " + InferLogitsSlotName(net.Outputs[0], output) + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
+        if (net.IsMultiIO) WriteInputsAndOutputs(w, net);
         w.WriteLine("summary: SummaryText,");
         w.WriteLine("weightShapes: " + Literal(WeightShapes(net)) + ",");
         WriteLayerTable(w, net);
@@ -175,6 +171,42 @@ internal static partial class Emitter
         w.WriteLine();
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("protected override " + ModelInfoType + " Info => s_info;");
+    }
+
+    private static string LogitsSlotName(OutputPlan plan, ResolvedLayer output) =>
+        plan.LogitsSlot < 0 ? "-1"
+            : plan.LogitsSlot == output.TrainPreActivation ? "Z" + I(output.Index + 1)
+            : "T" + I(output.InputLayer() + 1);
+
+    private static string InferLogitsSlotName(OutputPlan plan, ResolvedLayer output) =>
+        plan.InferLogitsSlot < 0 ? "-1"
+            : plan.InferLogitsSlot == output.InferInput ? "I" + I(output.InputLayer() + 1)
+            : "ZI" + I(output.Index + 1);
+
+    /// <summary>A network with several inputs or outputs lists them: the extra inputs' slots, and every output's slots and loss.</summary>
+    private static void WriteInputsAndOutputs(SourceWriter w, ResolvedNetwork net)
+    {
+        w.WriteLine("inputs: new global::NetGen.InputInfo[]");
+        w.WriteLine("{");
+        w.Indent();
+        foreach (var l in net.ExtraInputs)
+            w.WriteLine("new(" + Literal(l.Name) + ", new int[] { " + Join(l.OutputShape) + " }, trainingSlot: T" + I(l.Index + 1) +
+                ", inferenceSlot: I" + I(l.Index + 1) + "),");
+        w.Unindent();
+        w.WriteLine("},");
+        w.WriteLine("outputs: new global::NetGen.OutputInfo[]");
+        w.WriteLine("{");
+        w.Indent();
+        foreach (var plan in net.Outputs)
+        {
+            var l = net.Layers[plan.Layer];
+            w.WriteLine("new(" + Literal(l.Name) + ", new int[] { " + Join(l.OutputShape) + " }, trainingSlot: T" + I(l.Index + 1) +
+                ", inferenceSlot: I" + I(l.Index + 1) + ", logitsSlot: " + LogitsSlotName(plan, l) + ", logitsInferenceSlot: " +
+                InferLogitsSlotName(plan, l) + ", " + ActivationFunctionType + "." + ActivationNames[(int)plan.Activation] +
+                ", gradientBuffer: " + I(l.GradientOut) + "),");
+        }
+        w.Unindent();
+        w.WriteLine("},");
     }
 
     private static void WriteInitialize(SourceWriter w, ResolvedNetwork net)

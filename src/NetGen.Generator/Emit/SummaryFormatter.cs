@@ -64,8 +64,10 @@ internal static class SummaryFormatter
             var sources = new List<string>();
             for (int k = 0; k < l.Inputs.Length; k++)
                 sources.Add((l.InputLayer(k) < 0 ? "input_1" : network.Layers[l.InputLayer(k)].Name) + "[0][0]");
-            lines.Add(Row(FunctionalPositions, l.Name + " (" + l.TypeName + ")", ShapeMath.Keras(l.OutputShape.AsSpan()),
-                l.ParamCount.ToString(CultureInfo.InvariantCulture), sources[0]));
+            bool isInput = l.Inputs.Length == 0; // an extra input: Keras shows it as an InputLayer with its shape in brackets
+            lines.Add(Row(FunctionalPositions, l.Name + " (" + l.TypeName + ")",
+                isInput ? "[" + ShapeMath.Keras(l.OutputShape.AsSpan()) + "]" : ShapeMath.Keras(l.OutputShape.AsSpan()),
+                l.ParamCount.ToString(CultureInfo.InvariantCulture), isInput ? "" : sources[0]));
             for (int k = 1; k < sources.Count; k++) lines.Add(Row(FunctionalPositions, "", "", "", sources[k]));
         }
         lines.Add(new string('=', width));

@@ -131,6 +131,7 @@ internal static class LayerRegistry
         new TrainingOnlyRule(LayerKind.GaussianNoise),
         new TrainingOnlyRule(LayerKind.GaussianDropout),
         new TrainingOnlyRule(LayerKind.SpatialDropout2D),
+        new InputRule(),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

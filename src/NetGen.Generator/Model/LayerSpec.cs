@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 namespace NetGen.Generator.Model;
 
 /// <summary>The layer kinds the generator knows; names match the attribute classes without "Attribute".</summary>
@@ -34,6 +35,7 @@ internal enum LayerKind
     Maximum,
     Minimum,
     Concatenate,
+    Input,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -115,7 +117,8 @@ internal sealed record NetworkSpec(
     string ClassName,
     string ModelName,
     EquatableArray<int> InputShape,
-    EquatableArray<LayerSpec> Layers);
+    EquatableArray<LayerSpec> Layers,
+    EquatableArray<string> Outputs = default);
 
 /// <summary>
 /// A layer after shape inference and planning: everything the emitter writes, as primitives.
@@ -203,8 +206,36 @@ internal sealed record ResolvedNetwork(
     EquatableArray<int> Order = default,
     int GradientBufferCount = 2,
     bool IsGraph = false,
-    int InspectionArenaPerSample = 0)
+    int InspectionArenaPerSample = 0,
+    EquatableArray<OutputPlan> Outputs = default)
 {
-    /// <summary>The output layer (the last declared).</summary>
-    public ResolvedLayer Output => Layers[Layers.Length - 1];
+    /// <summary>The first output layer (the last declared, unless <c>Outputs</c> names others).</summary>
+    public ResolvedLayer Output => Layers[Outputs[0].Layer];
+
+    /// <summary>The extra inputs (Input layers) in declaration order; the network's own input comes before them.</summary>
+    public IEnumerable<ResolvedLayer> ExtraInputs
+    {
+        get
+        {
+            foreach (var l in Layers)
+                if (l.Live && l.Spec.Kind == LayerKind.Input) yield return l;
+        }
+    }
+
+    /// <summary>Several inputs or several outputs: the model info lists them.</summary>
+    public bool IsMultiIO => Outputs.Length > 1 || ExtraInputs.GetEnumerator().MoveNext();
+
+    /// <summary>Which output a layer is (its position in <c>Outputs</c>), or -1.</summary>
+    public int OutputPosition(int layer)
+    {
+        for (int k = 0; k < Outputs.Length; k++)
+            if (Outputs[k].Layer == layer) return k;
+        return -1;
+    }
 }
+
+/// <summary>
+/// One output of the network: its layer, where the loss reads its logits (-1: the loss reads its output), in training
+/// and in inference, and its activation. This type must be immutable and structurally equatable.
+/// </summary>
+internal sealed record OutputPlan(int Layer, int LogitsSlot, int InferLogitsSlot, ActivationKind Activation);

@@ -62,7 +62,7 @@ internal static class GradientPlanner
     }
 
     /// <summary>Fills each layer's gradient slots; returns the number of gradient buffers (at least two).</summary>
-    public static int Plan(List<ResolvedLayer> layers, Graph graph, int outputIndex)
+    public static int Plan(List<ResolvedLayer> layers, Graph graph, int[] outputs)
     {
         var needs = NeedsBackward(layers, graph);
         var slotOf = new int[layers.Count];
@@ -77,7 +77,9 @@ internal static class GradientPlanner
             return s;
         }
 
-        slotOf[outputIndex] = Take(); // the loss writes dL/d(output) into buffer 0
+        // The loss writes dL/d(output k) into buffer k; a layer that also reads an output adds its gradient there.
+        foreach (int o in outputs)
+            if (needs[o]) slotOf[o] = Take();
         for (int o = graph.Order.Length - 1; o >= 0; o--)
         {
             int i = graph.Order[o];

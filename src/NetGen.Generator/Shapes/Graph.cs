@@ -18,8 +18,9 @@ internal sealed class Graph
     /// <summary>Names that mean the network's input (Keras names the input layer <c>input_1</c>).</summary>
     public static readonly string[] InputNames = { "input", "input_1" };
 
-    private Graph(int[][] inputs, int[] order, bool[] live, bool isChain)
+    private Graph(int[][] inputs, int[] order, bool[] live, bool isChain, int[] outputs)
     {
+        Outputs = outputs;
         Inputs = inputs;
         Order = order;
         Live = live;
@@ -28,6 +29,9 @@ internal sealed class Graph
 
     /// <summary>Per layer, the layers it reads by declaration index (-1: the network's input).</summary>
     public int[][] Inputs { get; }
+
+    /// <summary>The output layers, in the order of <c>[Network(Outputs = ...)]</c>; by default the last declared layer.</summary>
+    public int[] Outputs { get; }
 
     /// <summary>Every layer in a topological order: declaration order among the layers that are ready.</summary>
     public int[] Order { get; }
@@ -53,6 +57,19 @@ internal sealed class Graph
             string kind = layer.Kind.ToString(), index = Invariant(i + 1);
             var rule = Layers.LayerRegistry.Get(layer.Kind);
             var declared = layer.Inputs;
+            if (rule is { InputCount.Max: 0 })
+            {
+                // An Input layer: where data enters the network; it reads nothing.
+                if (layer.InputProperty)
+                {
+                    errors.Add(new ShapeError(i, "NG0206", new[] { kind, index, "no inputs", "Input = \"...\"",
+                        "remove Input: an Input layer is where the data of a second network input enters; layers read it by its Name" }));
+                    ok = false;
+                }
+                inputs[i] = Array.Empty<int>();
+                chain = false;
+                continue;
+            }
             if (rule is { InputsFromArguments: true })
             {
                 var (min, max) = rule.InputCount;
@@ -102,7 +119,8 @@ internal sealed class Graph
                 ok = false;
             }
         }
-        if (!ok) return null;
+        var outputs = ResolveOutputs(spec, byName, names, errors);
+        if (!ok || outputs is null) return null;
 
         // Kahn's algorithm, taking the first ready layer in declaration order, so a chain keeps its order.
         var pending = new int[n];
@@ -134,10 +152,10 @@ internal sealed class Graph
             return null;
         }
 
-        // The output is the last declared layer; a layer it does not depend on is never run.
+        // A layer no output depends on is never run.
         var live = new bool[n];
         var stack = new Stack<int>();
-        stack.Push(n - 1);
+        foreach (int o in outputs) stack.Push(o);
         while (stack.Count > 0)
         {
             int i = stack.Pop();
@@ -147,8 +165,38 @@ internal sealed class Graph
         }
         for (int i = 0; i < n; i++)
             if (!live[i])
-                errors.Add(new ShapeError(i, "NG0203", new[] { spec.Layers[i].Kind.ToString(), Invariant(i + 1), names[i], names[n - 1] }));
-        return new Graph(inputs, order.ToArray(), live, chain);
+                errors.Add(new ShapeError(i, "NG0203", new[] { spec.Layers[i].Kind.ToString(), Invariant(i + 1), names[i],
+                    spec.Outputs.Length == 0 ? "the output ('" + names[n - 1] + "', the last layer declared)"
+                        : "any output (" + string.Join(", ", Array.ConvertAll(outputs, o => "'" + names[o] + "'")) + ")" }));
+        return new Graph(inputs, order.ToArray(), live, chain && spec.Outputs.Length == 0, outputs);
+    }
+
+    /// <summary>The declared outputs by index (the last layer when none are declared), or null after NG0208.</summary>
+    private static int[]? ResolveOutputs(NetworkSpec spec, Dictionary<string, int> byName, string[] names, List<ShapeError> errors)
+    {
+        int n = spec.Layers.Length;
+        if (spec.Outputs.Length == 0) return new[] { n - 1 };
+        var outputs = new int[spec.Outputs.Length];
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            string name = spec.Outputs[k] ?? "";
+            if (!byName.TryGetValue(name, out outputs[k]))
+            {
+                errors.Add(new ShapeError(-1, "NG0208", new[] { name, "no layer of this network has that name", Suggest(name, names, -1) }));
+                return null;
+            }
+            if (Array.IndexOf(outputs, outputs[k], 0, k) >= 0)
+            {
+                errors.Add(new ShapeError(-1, "NG0208", new[] { name, "it is listed twice", "list each output layer once" }));
+                return null;
+            }
+            if (Layers.LayerRegistry.Get(spec.Layers[outputs[k]].Kind) is { InputCount.Max: 0 })
+            {
+                errors.Add(new ShapeError(-1, "NG0208", new[] { name, "it is an Input layer", "list layers that compute something from the inputs" }));
+                return null;
+            }
+        }
+        return outputs;
     }
 
     /// <summary>The distinct values, in first-seen order (a layer that reads one tensor twice reads it once here).</summary>

@@ -9,9 +9,9 @@ internal static partial class ShapeInference
     /// <summary>
     /// Decides every fusion and fold on the resolved layers (marking both layers of each pair) and returns the parameter
     /// buffer's new end (folded kernels take scratch after the parameters). A pair is fused only where the producer's
-    /// output has that one reader, and never into the output layer, whose activation the loss may fuse instead.
+    /// output has that one reader, and never into or out of an output layer, whose activation the loss may fuse instead.
     /// </summary>
-    private static int PlanFusions(Graph graph, List<ResolvedLayer> layers, int outputIndex, int bufferCount)
+    private static int PlanFusions(Graph graph, List<ResolvedLayer> layers, bool[] isOutput, int bufferCount)
     {
         // Who reads each layer's output (live layers only); fusions pair a layer with its sole reader.
         var readers = new List<int>[layers.Count];
@@ -20,8 +20,10 @@ internal static partial class ShapeInference
             if (layers[i].Live)
                 foreach (int source in Graph.Distinct(layers[i].Inputs.AsSpan().ToArray()))
                     if (source >= 0) readers[source].Add(i);
-        // The layer that alone reads i's output, as its only input; -1 when there is none or several.
-        int Next(int i) => i >= 0 && readers[i].Count == 1 && layers[readers[i][0]].Inputs.Length == 1 ? readers[i][0] : -1;
+        // The layer that alone reads i's output, as its only input; -1 when there is none or several, or when either is
+        // an output (whose values the loss and Predict read as declared).
+        int Next(int i) => i >= 0 && !isOutput[i] && readers[i].Count == 1 && layers[readers[i][0]].Inputs.Length == 1 && !isOutput[readers[i][0]]
+            ? readers[i][0] : -1;
 
         // Fusion, decided here: an element-wise activation layer after BatchNormalization, or after a Dense or
         // convolution layer (any of the Conv2D family) without an activation of its own, runs inside that layer's
@@ -44,7 +46,7 @@ internal static partial class ShapeInference
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
             // the convolutions rely on.
             if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
-            if (!canTake || producer.FusedWith >= 0 || !elementwise || next == outputIndex) continue;
+            if (!canTake || producer.FusedWith >= 0 || !elementwise) continue;
             layers[i] = producer with { Activation = act.Activation, FusedWith = next };
             layers[next] = act with { FusedInto = i };
         }
@@ -57,7 +59,7 @@ internal static partial class ShapeInference
         {
             var bn = layers[i];
             int d = Next(bn.FusedWith >= 0 ? bn.FusedWith : i);
-            if (bn.Spec.Kind != LayerKind.BatchNormalization || d < 0 || d == outputIndex) continue;
+            if (bn.Spec.Kind != LayerKind.BatchNormalization || d < 0) continue;
             var dropout = layers[d];
             // A rate that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.
             if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0) || !((float)dropout.Spec.Value < 1f)) continue;
@@ -72,7 +74,7 @@ internal static partial class ShapeInference
         foreach (int i in graph.Order)
         {
             int next = Next(i);
-            if (next < 0 || next == outputIndex) continue;
+            if (next < 0) continue;
             var layer = layers[i];
             var bn = layers[next];
             if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) ||

@@ -41,7 +41,14 @@ internal static partial class ShapeInference
         {
             var layer = spec.Layers[i];
             string? name = layer.Name;
-            if (name is null)
+            if (name is null && layer.Kind == LayerKind.Input)
+            {
+                // Keras numbers the inputs: the network's own is input_1, the next input_2, ...
+                defaults.TryGetValue("\0input", out int inputs);
+                defaults["\0input"] = inputs + 1;
+                name = "input_" + Invariant(inputs + 2);
+            }
+            else if (name is null)
             {
                 string baseName = KerasName(layer.Kind);
                 defaults.TryGetValue(baseName, out int seen);
@@ -69,7 +76,8 @@ internal static partial class ShapeInference
             string kind = layer.Kind.ToString();
             string index = (i + 1).ToString(CultureInfo.InvariantCulture);
             int[] sources = graph.Inputs[i];
-            int[] shape = sources[0] < 0 ? input : outputs[sources[0]];
+            int[] shape = sources.Length == 0 ? layer.Sizes.AsSpan().ToArray() // an Input layer: its own shape
+                : sources[0] < 0 ? input : outputs[sources[0]];
             int[] output = shape;
             var activation = ActivationKind.Linear;
             long kernel = 0, bias = 0, state = 0;
@@ -205,7 +213,7 @@ internal static partial class ShapeInference
             }
 
             outputs[i] = output;
-            resolved[i] = new ResolvedLayer(i, layer, names[i], kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
+            resolved[i] = new ResolvedLayer(i, layer, names[i], layer.Kind == LayerKind.Input ? "InputLayer" : kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
                 activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
                 padTop, padLeft, StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i]);
             paramOffset += kernel + bias;
@@ -310,8 +318,9 @@ internal static partial class ShapeInference
     private static ResolvedNetwork? Plan(NetworkSpec spec, Graph graph, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
         int bufferCount, List<ShapeError> errors)
     {
-        int outputIndex = layers.Count - 1;
-        bufferCount = PlanFusions(graph, layers, outputIndex, bufferCount);
+        var isOutput = new bool[layers.Count];
+        foreach (int o in graph.Outputs) isOutput[o] = true;
+        bufferCount = PlanFusions(graph, layers, isOutput, bufferCount);
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
@@ -325,12 +334,32 @@ internal static partial class ShapeInference
         var trainSlot = new int[layers.Count];
         var inferSlot = new int[layers.Count];
         var arena = new ArenaPlanner(graph.IsChain ? max : 0, inputSize, CountReaders(-1, layers, graph));
-        int logits = -1, inferLogits = -1, inferTop = 0;
+        int inferTop = 0;
+        var logitsOf = new Dictionary<int, (int Train, int Infer)>(); // output layer -> its logits slots (-2: placed below)
+        // An extra input (Input layer) is written before the pass starts: its block is placed before any other tensor's.
+        var inputSlot = new Dictionary<int, (int Train, int Infer)>();
+        foreach (int i in graph.Order)
+        {
+            var l = layers[i];
+            if (!l.Live || l.Inputs.Length > 0) continue;
+            inputSlot[i] = ((int)trainTop, arena.Allocate(l.OutputSize, CountReaders(i, layers, graph)));
+            trainTop += l.OutputSize;
+        }
         foreach (int i in graph.Order)
         {
             var l = layers[i];
             if (!l.Live) continue;
-            bool last = i == outputIndex;
+            bool last = isOutput[i];
+            // The loss reads an output's logits only when no layer reads that output (else its gradient would mix
+            // the logits' with the probabilities').
+            bool lossLogits = last && CountReaders(i, layers, graph) == 0;
+            if (inputSlot.TryGetValue(i, out var at))
+            {
+                layers[i] = l with { TrainInput = at.Train, TrainOutput = at.Train, InferInput = at.Infer, InferOutput = at.Infer };
+                trainSlot[i] = at.Train;
+                inferSlot[i] = at.Infer;
+                continue;
+            }
             int source = l.Inputs[0];
             int trainCurrent = source < 0 ? 0 : trainSlot[source];
             int inferCurrent = source < 0 ? 0 : inferSlot[source];
@@ -351,7 +380,7 @@ internal static partial class ShapeInference
                     l = l with { TrainMiddle = (int)trainTop };
                     trainTop += MiddleSize(l);
                 }
-                if (computesActivation && (NeedsPreActivation(l.Activation) || bnWithActivation || (last && IsLogitActivation(l.Activation))))
+                if (computesActivation && (NeedsPreActivation(l.Activation) || bnWithActivation || (lossLogits && IsLogitActivation(l.Activation))))
                 {
                     pre = (int)trainTop;
                     trainTop += l.OutputSize;
@@ -367,7 +396,7 @@ internal static partial class ShapeInference
             }
             // In inference dropout and the noise layers are the identity, and a folded batch norm was computed by the
             // layer before it: they alias their input's slot. Any other layer takes the first free slot.
-            int readersOfOutput = last ? int.MaxValue / 2 : CountReaders(i, layers, graph); // the output is never freed
+            int readersOfOutput = last ? int.MaxValue / 2 : CountReaders(i, layers, graph); // an output is never freed
             if (inferAlias)
             {
                 inferOut = inferCurrent;
@@ -377,13 +406,12 @@ internal static partial class ShapeInference
             {
                 inferOut = arena.Allocate(l.OutputSize, readersOfOutput);
             }
-            if (last && IsLogitActivation(l.Activation))
+            if (lossLogits && IsLogitActivation(l.Activation))
             {
                 // The loss reads the logits in inference too (Evaluate, validation), as Keras's compiled evaluate does:
                 // a Dense layer keeps them in one extra slot after the others.
                 bool own = OwnsActivation(l.Spec.Kind);
-                logits = own ? pre : trainCurrent;
-                inferLogits = own ? -2 : inferCurrent; // -2: placed after the slots, below
+                logitsOf[i] = (own ? pre : trainCurrent, own ? -2 : inferCurrent); // -2: placed after the slots, below
             }
             layers[i] = l with
             {
@@ -399,15 +427,21 @@ internal static partial class ShapeInference
             }
         }
         inferTop = graph.IsChain ? Math.Max(arena.Top, 2 * max) : arena.Top; // a chain always had two blocks: keep its layout
-        var output = layers[outputIndex];
-        if (inferLogits == -2)
+        var outputPlans = new OutputPlan[graph.Outputs.Length];
+        for (int k = 0; k < outputPlans.Length; k++)
         {
-            inferLogits = inferTop;
-            inferTop += output.OutputSize;
+            var output = layers[graph.Outputs[k]];
+            var (logits, inferLogits) = logitsOf.TryGetValue(output.Index, out var found) ? found : (-1, -1);
+            if (inferLogits == -2)
+            {
+                inferLogits = inferTop;
+                inferTop += output.OutputSize;
+            }
+            var activation = OwnsActivation(output.Spec.Kind) || output.Spec.Kind == LayerKind.Activation ? output.Activation : ActivationKind.Linear;
+            outputPlans[k] = new OutputPlan(output.Index, logits, inferLogits, activation);
         }
-        var outputActivation = OwnsActivation(output.Spec.Kind) || output.Spec.Kind == LayerKind.Activation ? output.Activation : ActivationKind.Linear;
         inferTop = PlanInferenceMiddles(layers, inferTop);
-        int gradientBuffers = GradientPlanner.Plan(layers, graph, outputIndex);
+        int gradientBuffers = GradientPlanner.Plan(layers, graph, graph.Outputs);
         // PredictLayers reads each layer's own output: a layer with a fused activation layer writes its pre-activation
         // too, into its training pre-activation slot or, where it keeps none, into a slot after the training arena.
         long inspectTop = trainTop;
@@ -427,8 +461,8 @@ internal static partial class ShapeInference
         foreach (int i in graph.Order)
             if (layers[i].Live) order.Add(i);
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(layers.ToArray()), parameterCount, trainableCount, bufferCount,
-            (int)trainTop, inferTop, max, logits, inferLogits, outputActivation, new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain,
-            (int)inspectTop);
+            (int)trainTop, inferTop, max, outputPlans[0].LogitsSlot, outputPlans[0].InferLogitsSlot, outputPlans[0].Activation,
+            new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain, (int)inspectTop, new EquatableArray<OutputPlan>(outputPlans));
     }
 
     /// <summary>How many live layers read layer <paramref name="i"/>'s output (-1: the network's input), counting a layer once.</summary>

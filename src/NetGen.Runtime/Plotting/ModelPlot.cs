@@ -30,7 +30,7 @@ public static class ModelPlot
             foreach (var l in layers)
             {
                 if (!l.Info.Inputs.All(rank.ContainsKey)) continue;
-                int r = l.Info.Inputs.Max(s => rank[s]) + 1;
+                int r = l.Info.Inputs.Length == 0 ? 0 : l.Info.Inputs.Max(s => rank[s]) + 1; // an extra input sits in the first row
                 if (!rank.TryGetValue(l.Index, out int old) || old != r) { rank[l.Index] = r; changed = true; }
             }
         }
@@ -41,7 +41,9 @@ public static class ModelPlot
         foreach (var l in layers)
         {
             string inShape = string.Join(", ", l.Info.Inputs.Select(s => Shape(s < 0 ? input : model.Layers[s].OutputShape)));
-            lines[l.Index] = Lines(l.Name, l.Type, l.Info.Inputs.Length > 1 ? "[" + inShape + "]" : inShape, Shape(l.OutputShape), showShapes);
+            lines[l.Index] = l.Info.Inputs.Length == 0
+                ? Lines(l.Name, l.Type, null, Shape(l.OutputShape), showShapes)
+                : Lines(l.Name, l.Type, l.Info.Inputs.Length > 1 ? "[" + inShape + "]" : inShape, Shape(l.OutputShape), showShapes);
         }
         var width = lines.ToDictionary(p => p.Key, p => (double)(p.Value.Max(s => s.Length) * CharWidth + 2 * Padding));
         int height = (showShapes ? 3 : 1) * LineHeight + 2 * Padding - 4;
