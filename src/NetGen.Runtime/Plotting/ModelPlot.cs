@@ -121,7 +121,7 @@ public static class ModelPlot
         {
             double left = Margin + x[k] - width[k] / 2.0, top = Margin + y[k];
             bool merge = k >= 0 && model.Layers[k].Info.Inputs.Length > 1;
-            string fill = k < 0 ? "#e8f0fe" : merge ? "#fdf0e0" : model.Layers[k].Trainable ? "#f4f4f4" : "#e0e0e0";
+            string fill = k < 0 || model.Layers[k].Info.Inputs.Length == 0 ? "#e8f0fe" : merge ? "#fdf0e0" : model.Layers[k].Trainable ? "#f4f4f4" : "#e0e0e0";
             svg.Append(CultureInfo.InvariantCulture,
                 $"  <g class=\"layer\"><rect x=\"{left:0.#}\" y=\"{top:0.#}\" width=\"{width[k]:0.#}\" height=\"{height}\" rx=\"4\" fill=\"{fill}\" stroke=\"#333\"/>\n");
             for (int i = 0; i < text.Length; i++)
