@@ -28,7 +28,7 @@ public sealed partial class NetGenGenerator
         kernelInitializer = kind == LayerKind.Conv2DTranspose
             ? NamedInt(data, "KernelInitializer") ?? 0
             : NamedInt(data, "DepthwiseInitializer") ?? 0;
-        return new LayerSpec(kind, NamedString(data, "Name"), filters, NamedInt(data, "Activation") ?? 0,
+        return new LayerSpec(kind, LayerName(data), filters, NamedInt(data, "Activation") ?? 0,
             NamedBool(data, "UseBias") ?? true, kernelInitializer, NamedInt(data, "BiasInitializer") ?? 1, 0, default,
             kernelH, kernelW,
             Strides: NamedInt(data, "Strides") ?? 1,

@@ -61,6 +61,17 @@ public sealed partial class NetGenGenerator
                 return (null, diagnostics.ToEquatableArray());
             }
 
+            // [Network] on two partial declarations (the compiler reports CS0579): the first one generates, once.
+            if (symbol.DeclaringSyntaxReferences.Length > 1 &&
+                symbol.GetAttributes().Count(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName) > 1 &&
+                FirstNetworkDeclaration(symbol, ct) is { } first && first != context.TargetNode)
+                return (null, diagnostics.ToEquatableArray());
+            if (NameClashes(symbol, declaration, ct) is { Count: > 0 } clashes)
+            {
+                diagnostics.AddRange(clashes);
+                return (null, diagnostics.ToEquatableArray());
+            }
+
             var layerAttributes = LayerAttributesOf(symbol, ct);
             if (layerAttributes is null)
             {
@@ -94,6 +105,62 @@ public sealed partial class NetGenGenerator
             diagnostics.Add(Diagnostic.Create(Descriptors.InternalError, networkLocation, symbol.Name, e.GetType().Name + ": " + e.Message));
             return (null, diagnostics.ToEquatableArray());
         }
+    }
+
+    /// <summary>The first declaration (in source order) of a class that carries a [Network] attribute.</summary>
+    private static SyntaxNode? FirstNetworkDeclaration(INamedTypeSymbol symbol, CancellationToken ct) =>
+        symbol.GetAttributes()
+            .Where(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName && a.ApplicationSyntaxReference is not null)
+            .Select(a => a.ApplicationSyntaxReference!.GetSyntax(ct).Parent?.Parent)
+            .Where(n => n is not null)
+            .OrderBy(n => n!.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(n => n!.SpanStart)
+            .FirstOrDefault();
+
+    /// <summary>
+    /// The names the generated code declares or calls on the class (besides its per-layer constants, see
+    /// <see cref="IsGeneratedConstantName"/>): a user member with one of these names would collide with a generated one
+    /// or be called instead of NetGen.Model's, and a class with one of them could not hold a member of that name.
+    /// </summary>
+    internal static readonly ImmutableHashSet<string> ReservedNames = ImmutableHashSet.Create(StringComparer.Ordinal,
+        // generated members
+        "InputSize", "OutputSize", "ParameterCount", "TrainableParameterCount", "ParameterBufferSize", "TrainingArenaPerSample",
+        "InferenceArenaPerSample", "GradientBufferPerSample", "SummaryText", "s_info", "Plan", "Info", "InitializeParameters",
+        "Forward", "Backward", "TrainStep", "FoldBatchNorms", "_foldedVersion",
+        // NetGen.Model members the generated code calls
+        "Backend", "ParametersOffset", "GradientsOffset", "Train", "Slot", "GradientBuffer", "DropoutKey", "LossUsesLogits",
+        "FromLogits", "LossAndGradient", "WeightsVersion", "MarkWeightsChanged", "ApplyOptimizer", "Inspecting", "Backprop",
+        "LayerTrainable",
+        // a type named like this would capture the generated code's `var`
+        "var");
+
+    /// <summary>The per-layer constants of the generated code: P3_Kernel, S3, X3, F3, G3, T3, I3, Z3, ZI3, ZX3.</summary>
+    internal static bool IsGeneratedConstantName(string name)
+    {
+        int i = 0;
+        if (name.StartsWith("ZI", StringComparison.Ordinal) || name.StartsWith("ZX", StringComparison.Ordinal)) i = 2;
+        else if (name.Length > 0 && "PSXFGTIZ".IndexOf(name[0]) >= 0) i = 1;
+        else return false;
+        int digits = i;
+        while (digits < name.Length && char.IsDigit(name[digits])) digits++;
+        if (digits == i) return false;
+        return digits == name.Length || (name[0] == 'P' && i == 1 && name[digits] == '_');
+    }
+
+    /// <summary>NG0008 for the class name and for each member the user declared with a name the generated code uses.</summary>
+    private static List<Diagnostic> NameClashes(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, CancellationToken ct)
+    {
+        var list = new List<Diagnostic>();
+        static bool Reserved(string name) => ReservedNames.Contains(name) || IsGeneratedConstantName(name);
+        if (Reserved(symbol.Name))
+            list.Add(Diagnostic.Create(Descriptors.NameClash, declaration.Identifier.GetLocation(), symbol.Name, "the class name", symbol.Name,
+                "rename the class, e.g. " + symbol.Name + "Net"));
+        foreach (var member in symbol.GetMembers())
+        {
+            if (member.IsImplicitlyDeclared || !Reserved(member.Name) || member.Locations.Length == 0 || !member.Locations[0].IsInSource) continue;
+            list.Add(Diagnostic.Create(Descriptors.NameClash, member.Locations[0], member.Name, "a member of the class", symbol.Name,
+                "rename the member, e.g. " + (member.Name.StartsWith("_", StringComparison.Ordinal) ? member.Name + "Value" : "My" + member.Name)));
+        }
+        return list;
     }
 
     /// <summary>The layer attributes of a class in source order, or null when they sit on several partial declarations.</summary>
@@ -131,7 +198,8 @@ public sealed partial class NetGenGenerator
         var scope = new BlockScope(null, null, null, null, new Dictionary<string, string>(StringComparer.Ordinal), new Dictionary<string, int>(StringComparer.Ordinal));
         if (!ReadLayers(layerAttributes, scope, layers, origins, blockErrors, new List<INamedTypeSymbol>(), ct)) return null;
         var input = networkAttribute.ConstructorArguments.Length == 1 ? ReadInts(networkAttribute.ConstructorArguments[0]) : Array.Empty<int>();
-        string modelName = NamedString(networkAttribute, "Name") ?? symbol.Name;
+        if (HasBadArguments(networkAttribute)) return null;
+        string modelName = LayerName(networkAttribute) ?? symbol.Name;
         string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
         var outputs = Named(networkAttribute, "Outputs") is { Kind: TypedConstantKind.Array, IsNull: false } o
             ? o.Values.Select(v => v.Value as string ?? "").ToArray()
@@ -160,7 +228,7 @@ public sealed partial class NetGenGenerator
             for (int i = 0; i < attributes.Count; i++)
             {
                 var (data, kind, _) = attributes[i];
-                string inner = NamedString(data, "Name") ?? DefaultName(kind == LayerKind.UseBlock ? BlockStem(data) : ShapeInference.KerasName(kind), scope.Defaults);
+                string inner = LayerName(data) ?? DefaultName(kind == LayerKind.UseBlock ? BlockStem(data) : ShapeInference.KerasName(kind), scope.Defaults);
                 finalNames[i] = i == attributes.Count - 1 ? scope.Prefix.Substring(0, scope.Prefix.Length - 1) : scope.Prefix + inner;
                 scope.Names[inner] = finalNames[i]!;
             }
@@ -169,7 +237,7 @@ public sealed partial class NetGenGenerator
         {
             var (data, kind, _) = attributes[i];
             if (layers.Count % 16 == 15) ct.ThrowIfCancellationRequested();
-            if (data.AttributeConstructor is null) return false;
+            if (HasBadArguments(data)) return false;
             var origin = scope.Origin ?? data;
             string? declaredInput = NamedString(data, "Input");
             // The block's first layer without an Input reads the block's input (which may be a named layer).
@@ -182,7 +250,7 @@ public sealed partial class NetGenGenerator
             // A rule-based kind reads its own attribute; the older kinds are read here. Inputs come from a merge's
             // arguments, or from the Input every layer attribute has.
             var rule = Layers.LayerRegistry.Get(kind);
-            var layer = rule?.Read(data, NamedString(data, "Name")) ?? ReadLayer(data, kind);
+            var layer = rule?.Read(data, LayerName(data)) ?? ReadLayer(data, kind);
             if (rule is { InputsFromArguments: true })
             {
                 if (declaredInput is not null) layer = layer with { InputProperty = true };
@@ -208,7 +276,7 @@ public sealed partial class NetGenGenerator
         List<AttributeData> origins, List<(AttributeData, string[])> errors, List<INamedTypeSymbol> active, AttributeData origin, CancellationToken ct)
     {
         if (data.ConstructorArguments.Length != 1 || data.ConstructorArguments[0].Value is not INamedTypeSymbol block) return false;
-        string useName = finalName ?? NamedString(data, "Name") ?? DefaultName(BlockStem(data), outer.Defaults);
+        string useName = finalName ?? LayerName(data) ?? DefaultName(BlockStem(data), outer.Defaults);
         string label = "[UseBlock(typeof(" + block.Name + "))]";
         if (!block.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == BlockAttributeName))
         {
@@ -327,7 +395,7 @@ public sealed partial class NetGenGenerator
                 threshold = NamedDouble(data, "Threshold") ?? 0;
                 break;
         }
-        return new LayerSpec(kind, NamedString(data, "Name"), units, activation,
+        return new LayerSpec(kind, LayerName(data), units, activation,
             NamedBool(data, "UseBias") ?? true,
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
@@ -369,6 +437,18 @@ public sealed partial class NetGenGenerator
     private static int? NamedInt(AttributeData data, string name) => Named(data, name)?.Value is int i ? i : null;
     private static bool? NamedBool(AttributeData data, string name) => Named(data, name)?.Value is bool b ? b : null;
     private static string? NamedString(AttributeData data, string name) => Named(data, name)?.Value as string;
+
+    /// <summary>The layer's Name; an empty or blank one means Keras's default name, as in Keras.</summary>
+    private static string? LayerName(AttributeData data) => NamedString(data, "Name") is { } name && name.Trim().Length > 0 ? name : null;
+
+    /// <summary>
+    /// Whether an argument did not bind to a constant (CS0182 for <c>[Dense(K.Units)]</c>, a wrong type): the compiler
+    /// reports it, and NetGen says nothing more about that declaration rather than guess at a value.
+    /// </summary>
+    private static bool HasBadArguments(AttributeData data) =>
+        data.AttributeConstructor is null ||
+        data.ConstructorArguments.Any(static a => a.Kind == TypedConstantKind.Error) ||
+        data.NamedArguments.Any(static a => a.Value.Kind == TypedConstantKind.Error);
 
     private static Location? LocationOf(AttributeData attribute, CancellationToken ct) =>
         attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation();

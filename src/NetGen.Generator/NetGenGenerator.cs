@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -37,18 +39,37 @@ public sealed partial class NetGenGenerator : IIncrementalGenerator
             .Select(static (c, _) => c.ReferencedAssemblyNames.Any(static a => a.Name == "NetGen.Runtime"))
             .WithTrackingName(NetGenStepNames.HasRuntime);
 
-        // 3. Source: one file per valid network.
+        // 3. Source: one file per valid network. All networks together, so that file names that differ only in case
+        //    (Mlp and MLP) get distinct names on case-insensitive file systems; each network is emitted on its own, and
+        //    a failure is a diagnostic on that network, never a lost file for the others.
         var specs = parsed.Select(static (t, _) => t.Network).WithTrackingName(NetGenStepNames.Spec);
-        context.RegisterSourceOutput(specs.Combine(hasRuntime), static (spc, pair) =>
+        context.RegisterSourceOutput(specs.Collect().Combine(hasRuntime), static (spc, pair) =>
         {
-            var (network, runtime) = pair;
-            if (network is null) return;
-            if (!runtime)
+            var (networks, runtime) = pair;
+            var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var network in networks)
             {
-                spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.Descriptors.MissingRuntime, null, network.Spec.ClassName));
-                return;
+                if (network is null) continue;
+                if (!runtime)
+                {
+                    spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.Descriptors.MissingRuntime, null, network.Spec.ClassName));
+                    continue;
+                }
+                string hint = Emitter.HintName(network.Spec);
+                for (int n = 2; !used.Add(hint); n++) hint = Emitter.HintName(network.Spec, n);
+                string source;
+                try
+                {
+                    source = Emitter.Emit(network);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.Descriptors.InternalError, null, network.Spec.ClassName,
+                        "emitting the code: " + e.GetType().Name + ": " + e.Message));
+                    continue;
+                }
+                spc.AddSource(hint, source);
             }
-            spc.AddSource(Emitter.HintName(network.Spec), Emitter.Emit(network));
         });
 
         // 4. Diagnostics of [Network] classes.

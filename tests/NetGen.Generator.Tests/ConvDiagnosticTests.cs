@@ -40,7 +40,7 @@ public class ConvDiagnosticTests
 
     [Theory]
     [InlineData("Momentum = 1.5", "momentum", "1.5", "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)")]
-    [InlineData("Epsilon = 0", "epsilon", "0", "epsilon must be a small positive number, e.g. 0.001 (Keras's default)")]
+    [InlineData("Epsilon = 0", "epsilon", "0", "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)")]
     public Task NG0017_invalid_batch_normalization_argument(string argument, string what, string value, string fix) => Verify($$"""
         [Network(16)]
         [Dense(8)]

@@ -18,6 +18,7 @@ internal static class Descriptors
     public const string UnsupportedClassId = "NG0005";
     public const string LayersInSeveralPartsId = "NG0006";
     public const string MissingRuntimeId = "NG0007";
+    public const string NameClashId = "NG0008";
     public const string BadUnitsId = "NG0010";
     public const string BadDropoutRateId = "NG0011";
     public const string UnknownActivationId = "NG0012";
@@ -78,6 +79,10 @@ internal static class Descriptors
     /// <summary>"Network '{0}' needs a reference to NetGen.Runtime"</summary>
     public static readonly DiagnosticDescriptor MissingRuntime = Error(MissingRuntimeId, "NetGen.Runtime is not referenced",
         "Network '{0}' needs a reference to NetGen.Runtime, which holds the kernels and the training loop: add a reference to the NetGen.Runtime project or package");
+
+    /// <summary>"'{0}' ({1}) is a name that the generated code of network '{2}' uses; {3}"</summary>
+    public static readonly DiagnosticDescriptor NameClash = Error(NameClashId, "Name used by the generated code",
+        "'{0}' ({1}) is a name that the generated code of network '{2}' uses, so it would not compile or would call the wrong member; {3}");
 
     /// <summary>"{0} #{1} has {2} units; units must be positive"</summary>
     public static readonly DiagnosticDescriptor BadUnits = Error(BadUnitsId, "Invalid number of units",

@@ -31,8 +31,10 @@ internal static partial class Emitter
 
     // Namespace and class names are C# identifiers, escaped with '@' where they are keywords ("namespace @event");
     // a hint name may not contain '@'.
-    public static string HintName(NetworkSpec spec) =>
-        ((spec.Namespace is null ? "" : spec.Namespace + ".") + spec.ClassName + ".g.cs").Replace("@", "");
+    /// <summary>The generated file's name: <c>Namespace.Class.g.cs</c>, or <c>Namespace.Class.2.g.cs</c> for the second of two names that differ only in case.</summary>
+    public static string HintName(NetworkSpec spec, int occurrence = 1) =>
+        ((spec.Namespace is null ? "" : spec.Namespace + ".") + spec.ClassName +
+         (occurrence > 1 ? "." + occurrence.ToString(System.Globalization.CultureInfo.InvariantCulture) : "") + ".g.cs").Replace("@", "");
 
     public static string Emit(ResolvedNetwork net)
     {

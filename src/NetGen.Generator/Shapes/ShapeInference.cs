@@ -127,7 +127,7 @@ internal static partial class ShapeInference
                     activation = CheckActivation(layer, i, kind, index, errors);
                     break;
                 case LayerKind.LeakyReLU:
-                    if (double.IsNaN(layer.Value) || double.IsInfinity(layer.Value))
+                    if (!FiniteAsFloat(layer.Value)) // 1e300 is finite, but not as the kernels' float
                         errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, Invariant(layer.Value) }));
                     activation = ActivationKind.LeakyRelu;
                     break;
@@ -152,7 +152,7 @@ internal static partial class ShapeInference
                     output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
                     padTop = window.Value.PadTop;
                     padLeft = window.Value.PadLeft;
-                    kernel = (long)layer.KernelH * layer.KernelW * shape[2] * layer.Units;
+                    kernel = ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply((long)layer.KernelH * layer.KernelW, shape[2]), layer.Units);
                     bias = layer.UseBias ? layer.Units : 0;
                     if (paramOffset + kernel + bias > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4)
                     {
@@ -166,8 +166,9 @@ internal static partial class ShapeInference
                 {
                     if (!(layer.Value >= 0 && layer.Value <= 1))
                         errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", Invariant(layer.Value), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
-                    if (!(layer.Epsilon > 0) || double.IsInfinity(layer.Epsilon))
-                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", Invariant(layer.Epsilon), "epsilon must be a small positive number, e.g. 0.001 (Keras's default)" }));
+                    if (!((float)layer.Epsilon > 0) || !FiniteAsFloat(layer.Epsilon)) // 1e-50 is 0 as the kernels' float
+                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", Invariant(layer.Epsilon),
+                            "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)" }));
                     int channels = shape[shape.Length - 1];
                     kernel = channels; // gamma
                     bias = channels;   // beta
@@ -212,6 +213,19 @@ internal static partial class ShapeInference
                 }
             }
 
+            // Every layer: its weights (and moving statistics) and its output must fit the flat buffers, whatever the
+            // kind; a kind's own check may have said so already.
+            if (!broken && errors.Count == errorsBefore &&
+                (paramOffset + kernel + bias + 3 * state > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4))
+            {
+                bool weights = paramOffset + kernel + bias + 3 * state > MaxFloats / 4;
+                errors.Add(new ShapeError(i, "NG0016", new[] { kind, index,
+                    Thousands(weights ? Math.Min(ShapeMath.Huge, paramOffset + kernel + bias + 3 * state) : ShapeMath.LongProduct(output)),
+                    weights ? "floats of parameters and scratch, more than the 536,870,911 that fit with their gradients and optimizer state"
+                        : "output floats per sample, more than the 536,870,911 one tensor may hold" }));
+                broken = true;
+            }
+            if (broken) break;
             outputs[i] = output;
             resolved[i] = new ResolvedLayer(i, layer, names[i], layer.Kind == LayerKind.Input ? "InputLayer" : kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
                 activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
@@ -569,7 +583,10 @@ internal static partial class ShapeInference
     };
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);
-    private static string Thousands(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+    /// <summary>A size with thousands separators; a saturated one (<see cref="ShapeMath.Huge"/>, where the true count would overflow) as "more than" it.</summary>
+    private static string Thousands(long v) => v >= ShapeMath.Huge
+        ? "more than " + (ShapeMath.Huge - 1).ToString("N0", CultureInfo.InvariantCulture)
+        : v.ToString("N0", CultureInfo.InvariantCulture);
     private static string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);
     private static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }

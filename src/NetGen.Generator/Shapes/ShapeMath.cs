@@ -6,18 +6,31 @@ namespace NetGen.Generator.Shapes;
 /// <summary>Pure shape helpers shared by all layer rules.</summary>
 internal static class ShapeMath
 {
+    /// <summary>The element count, saturated at int.MaxValue (callers check sizes with <see cref="LongProduct"/> first).</summary>
     public static int Product(ReadOnlySpan<int> shape)
     {
-        long p = 1;
-        foreach (int d in shape) p *= d;
-        return p > int.MaxValue ? int.MaxValue : (int)p;
+        long p = LongProduct(shape);
+        return p > int.MaxValue ? int.MaxValue : p < int.MinValue ? int.MinValue : (int)p;
     }
 
+    /// <summary>A count far beyond anything that fits: where a product saturates, so that it can never wrap around.</summary>
+    public const long Huge = 1L << 62;
+
+    /// <summary>The element count in long, saturated at ±<see cref="Huge"/>: 4194304³ is Huge, never 0 after wrapping.</summary>
     public static long LongProduct(ReadOnlySpan<int> shape)
     {
         long p = 1;
-        foreach (int d in shape) p *= d;
+        foreach (int d in shape) p = SaturatingMultiply(p, d);
         return p;
+    }
+
+    /// <summary>a·b for |a| ≤ Huge, saturated at ±<see cref="Huge"/>.</summary>
+    public static long SaturatingMultiply(long a, long b)
+    {
+        if (a == 0 || b == 0) return 0;
+        bool negative = (a < 0) != (b < 0);
+        ulong x = (ulong)Math.Abs(a), y = (ulong)Math.Abs(b == long.MinValue ? long.MaxValue : b);
+        return x > (ulong)Huge / y ? (negative ? -Huge : Huge) : (negative ? -(long)(x * y) : (long)(x * y));
     }
 
     /// <summary>A per-sample shape as Keras prints it with the batch axis: <c>(None, 28, 28, 1)</c>.</summary>
