@@ -50,9 +50,13 @@ public abstract partial class Model
 
     internal void SetLayerTrainable(int layer, bool value)
     {
-        EnsureTrainableState();
-        _trainable![layer] = value;
-        UpdateTrainableState();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            EnsureTrainableState();
+            _trainable![layer] = value;
+            UpdateTrainableState();
+        }
     }
 
     /// <summary>Freezes (false) or unfreezes (true) several layers by name, e.g. a whole pre-trained base.</summary>
@@ -126,29 +130,37 @@ public abstract partial class Model
 
     internal float[][] ReadWeights(WeightInfo[] weights)
     {
-        EnsureBuilt();
-        var result = new float[weights.Length][];
-        for (int k = 0; k < weights.Length; k++)
+        lock (_gate)
         {
-            result[k] = new float[weights[k].Count];
-            Backend.Download(ParametersOffset + weights[k].Offset, result[k]);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            EnsureBuilt();
+            var result = new float[weights.Length][];
+            for (int k = 0; k < weights.Length; k++)
+            {
+                result[k] = new float[weights[k].Count];
+                Backend.Download(ParametersOffset + weights[k].Offset, result[k]);
+            }
+            return result;
         }
-        return result;
     }
 
     internal void WriteWeights(string layer, WeightInfo[] weights, float[][] values)
     {
-        ArgumentNullException.ThrowIfNull(values);
-        if (values.Length != weights.Length)
-            throw new ArgumentException($"Layer '{layer}' has {weights.Length} weights ({string.Join(", ", weights.Select(w => w.Name))}) but {values.Length} arrays were given.", nameof(values));
-        for (int k = 0; k < weights.Length; k++)
+        lock (_gate)
         {
-            if (values[k] is null || values[k].Length != weights[k].Count)
-                throw new ArgumentException($"Layer '{layer}' weight '{weights[k].Name}' has shape ({string.Join(", ", weights[k].Shape)}), {weights[k].Count} floats, but {values[k]?.Length ?? 0} were given.", nameof(values));
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(values);
+            if (values.Length != weights.Length)
+                throw new ArgumentException($"Layer '{layer}' has {weights.Length} weights ({string.Join(", ", weights.Select(w => w.Name))}) but {values.Length} arrays were given.", nameof(values));
+            for (int k = 0; k < weights.Length; k++)
+            {
+                if (values[k] is null || values[k].Length != weights[k].Count)
+                    throw new ArgumentException($"Layer '{layer}' weight '{weights[k].Name}' has shape ({string.Join(", ", weights[k].Shape)}), {weights[k].Count} floats, but {values[k]?.Length ?? 0} were given.", nameof(values));
+            }
+            EnsureBuilt();
+            for (int k = 0; k < weights.Length; k++) Backend.Upload(values[k], ParametersOffset + weights[k].Offset);
+            MarkWeightsChanged();
         }
-        EnsureBuilt();
-        for (int k = 0; k < weights.Length; k++) Backend.Upload(values[k], ParametersOffset + weights[k].Offset);
-        MarkWeightsChanged();
     }
 
     /// <summary>
@@ -165,39 +177,43 @@ public abstract partial class Model
     /// <summary><see cref="PredictLayers(Tensor, IReadOnlyList{string}, int)"/> for a network with several inputs: one tensor per input.</summary>
     public Tensor[] PredictLayers(Tensor[] x, IReadOnlyList<string> layerNames, int batchSize = 32)
     {
-        ArgumentNullException.ThrowIfNull(layerNames);
-        var layers = layerNames.Select(GetLayer).ToArray();
-        foreach (var l in layers)
-            if (l.Info.InspectSlot < 0)
-                throw new ArgumentException($"Layer '{l.Name}' does not lead to the output of {Info.Name}, so it never runs (NG0203).", nameof(layerNames));
-        CheckInputs(x, nameof(x));
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
-        EnsureBuilt();
-        int n = x[0].Count;
-        var results = layers.Select(l => Tensor.Zeros([n, .. l.Info.OutputShape])).ToArray();
-        if (n == 0) return results;
-        EnsureBatchCapacity(Math.Min(batchSize, n));
-        EnsureOrder(n);
-        Inspecting = true;
-        try
+        lock (_gate)
         {
-            for (int start = 0; start < n; start += batchSize)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(layerNames);
+            var layers = layerNames.Select(GetLayer).ToArray();
+            foreach (var l in layers)
+                if (l.Info.InspectSlot < 0)
+                    throw new ArgumentException($"Layer '{l.Name}' does not lead to the output of {Info.Name}, so it never runs (NG0203).", nameof(layerNames));
+            CheckInputs(x, nameof(x));
+            if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+            EnsureBuilt();
+            int n = x[0].Count;
+            var results = layers.Select(l => Tensor.Zeros([n, .. l.Info.OutputShape])).ToArray();
+            if (n == 0) return results;
+            EnsureBatchCapacity(Math.Min(batchSize, n));
+            EnsureOrder(n);
+            Inspecting = true;
+            try
             {
-                int batch = Math.Min(batchSize, n - start);
-                LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
-                Forward(batch, training: false);
-                for (int k = 0; k < layers.Length; k++)
+                for (int start = 0; start < n; start += batchSize)
                 {
-                    int size = results[k].SampleSize;
-                    Backend.Download(Train(layers[k].Info.InspectSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
+                    int batch = Math.Min(batchSize, n - start);
+                    LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
+                    Forward(batch, training: false);
+                    for (int k = 0; k < layers.Length; k++)
+                    {
+                        int size = results[k].SampleSize;
+                        Backend.Download(Train(layers[k].Info.InspectSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
+                    }
                 }
             }
+            finally
+            {
+                Inspecting = false;
+            }
+            return results;
         }
-        finally
-        {
-            Inspecting = false;
-        }
-        return results;
     }
 
     /// <summary>
@@ -208,26 +224,30 @@ public abstract partial class Model
     /// <exception cref="ArgumentException">A layer of that name has other weight shapes here (unless <paramref name="skipMismatch"/>); nothing is copied.</exception>
     public IReadOnlyList<string> CopyWeightsFrom(Model source, bool skipMismatch = false)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        var plan = new List<(Layer Target, float[][] Values)>();
-        foreach (var theirs in source.Layers)
+        lock (_gate)
         {
-            var ours = Layers.FirstOrDefault(l => l.Name == theirs.Name);
-            if (ours is null || (theirs.Info.Weights.Length == 0 && ours.Info.Weights.Length == 0)) continue;
-            bool same = ours.Info.Weights.Length == theirs.Info.Weights.Length &&
-                ours.Info.Weights.Zip(theirs.Info.Weights).All(p => p.First.Shape.SequenceEqual(p.Second.Shape));
-            if (!same)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(source);
+            var plan = new List<(Layer Target, float[][] Values)>();
+            foreach (var theirs in source.Layers)
             {
-                if (skipMismatch) continue;
-                throw new ArgumentException($"Layer '{ours.Name}' has weights {Shapes(ours)} in {Info.Name} but {Shapes(theirs)} in {source.Info.Name}; " +
-                    "rename one of them, or pass skipMismatch: true to leave it as it is.", nameof(source));
+                var ours = Layers.FirstOrDefault(l => l.Name == theirs.Name);
+                if (ours is null || (theirs.Info.Weights.Length == 0 && ours.Info.Weights.Length == 0)) continue;
+                bool same = ours.Info.Weights.Length == theirs.Info.Weights.Length &&
+                    ours.Info.Weights.Zip(theirs.Info.Weights).All(p => p.First.Shape.SequenceEqual(p.Second.Shape));
+                if (!same)
+                {
+                    if (skipMismatch) continue;
+                    throw new ArgumentException($"Layer '{ours.Name}' has weights {Shapes(ours)} in {Info.Name} but {Shapes(theirs)} in {source.Info.Name}; " +
+                        "rename one of them, or pass skipMismatch: true to leave it as it is.", nameof(source));
+                }
+                plan.Add((ours, theirs.GetWeights()));
             }
-            plan.Add((ours, theirs.GetWeights()));
-        }
-        foreach (var (target, values) in plan) target.SetWeights(values);
-        return plan.Select(p => p.Target.Name).ToArray();
+            foreach (var (target, values) in plan) target.SetWeights(values);
+            return plan.Select(p => p.Target.Name).ToArray();
 
-        static string Shapes(Layer l) => string.Join(" ", l.Info.Weights.Select(w => "(" + string.Join(", ", w.Shape) + ")"));
+            static string Shapes(Layer l) => string.Join(" ", l.Info.Weights.Select(w => "(" + string.Join(", ", w.Shape) + ")"));
+        }
     }
 
     /// <summary>
@@ -239,28 +259,32 @@ public abstract partial class Model
     /// namesake has other weight shapes (unless <paramref name="skipMismatch"/>); nothing is changed.</exception>
     public IReadOnlyList<string> LoadWeightsByName(string path, bool skipMismatch = false)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var (name, _, _, weights, fileLayers) = WeightsFile.Read(path);
-        string full = Path.GetFullPath(path);
-        if (fileLayers is null)
-            throw new InvalidDataException($"The weights file '{full}' was written before weights files named their layers; load it with LoadWeights into the network that saved it, and save it again.");
-        var plan = new List<(Layer Target, float[][] Values)>();
-        foreach (var theirs in fileLayers)
+        lock (_gate)
         {
-            var ours = Layers.FirstOrDefault(l => l.Name == theirs.Name);
-            if (ours is null) continue;
-            bool same = ours.Info.Weights.Length == theirs.Weights.Length &&
-                ours.Info.Weights.Zip(theirs.Weights).All(p => p.First.Shape.SequenceEqual(p.Second.Shape));
-            if (!same)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(path);
+            var (name, _, _, weights, fileLayers) = WeightsFile.Read(path);
+            string full = Path.GetFullPath(path);
+            if (fileLayers is null)
+                throw new InvalidDataException($"The weights file '{full}' was written before weights files named their layers; load it with LoadWeights into the network that saved it, and save it again.");
+            var plan = new List<(Layer Target, float[][] Values)>();
+            foreach (var theirs in fileLayers)
             {
-                if (skipMismatch) continue;
-                throw new InvalidDataException($"Layer '{ours.Name}' has weights {string.Join(" ", ours.Info.Weights.Select(w => "(" + string.Join(", ", w.Shape) + ")"))} in {Info.Name} " +
-                    $"but {string.Join(" ", theirs.Weights.Select(w => "(" + string.Join(", ", w.Shape) + ")"))} in '{full}' (saved from {name}); rename one of them, or pass skipMismatch: true.");
+                var ours = Layers.FirstOrDefault(l => l.Name == theirs.Name);
+                if (ours is null) continue;
+                bool same = ours.Info.Weights.Length == theirs.Weights.Length &&
+                    ours.Info.Weights.Zip(theirs.Weights).All(p => p.First.Shape.SequenceEqual(p.Second.Shape));
+                if (!same)
+                {
+                    if (skipMismatch) continue;
+                    throw new InvalidDataException($"Layer '{ours.Name}' has weights {string.Join(" ", ours.Info.Weights.Select(w => "(" + string.Join(", ", w.Shape) + ")"))} in {Info.Name} " +
+                        $"but {string.Join(" ", theirs.Weights.Select(w => "(" + string.Join(", ", w.Shape) + ")"))} in '{full}' (saved from {name}); rename one of them, or pass skipMismatch: true.");
+                }
+                plan.Add((ours, theirs.Weights.Select(w => weights.AsSpan(w.Offset, w.Shape.Aggregate(1, (a, b) => a * b)).ToArray()).ToArray()));
             }
-            plan.Add((ours, theirs.Weights.Select(w => weights.AsSpan(w.Offset, w.Shape.Aggregate(1, (a, b) => a * b)).ToArray()).ToArray()));
+            foreach (var (target, values) in plan) target.SetWeights(values);
+            return plan.Select(p => p.Target.Name).ToArray();
         }
-        foreach (var (target, values) in plan) target.SetWeights(values);
-        return plan.Select(p => p.Target.Name).ToArray();
     }
 
     private static int Distance(string a, string b)

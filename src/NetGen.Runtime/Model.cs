@@ -16,6 +16,11 @@ public abstract partial class Model : IDisposable
 
     private IBackend? _backend;
     private bool _built;
+    private bool _disposed;
+    // One operation at a time on the workspace: Predict, Evaluate, Fit and the weight accessors hold this lock (a
+    // thread that calls one while another runs waits for it). Fit runs once at a time: _fitThread says which thread.
+    private readonly object _gate = new();
+    private int _fitThread;
     private Optimizer? _optimizer;
     private Loss[] _losses = []; // one per output
     private float[] _lossWeights = [];
@@ -53,7 +58,14 @@ public abstract partial class Model : IDisposable
     public ulong Seed { get; init; } = 1234;
 
     /// <summary>The backend that runs the kernels: CUDA, then OpenCL, then the managed CPU backend (<c>NETGEN_BACKEND=cpu|cuda|opencl|ilgpu-cpu</c> overrides), unless <see cref="UseBackend"/> chose one.</summary>
-    public IBackend Backend => _backend ??= BackendSelector.Default();
+    public IBackend Backend
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _backend ??= BackendSelector.Default();
+        }
+    }
 
     /// <summary>Runs this model on <paramref name="backend"/>; call before the first use of the model.</summary>
     public void UseBackend(IBackend backend)
@@ -144,10 +156,38 @@ public abstract partial class Model : IDisposable
             total += _lossWeights[k] * (double)_outputLosses[k];
         }
         float loss = (float)total;
+        if (float.IsFinite(loss)) CheckMovingStatistics();
         if (!float.IsFinite(loss))
             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
                 $"The loss became {loss} at epoch {_epoch + 1}, batch {_batchIndex + 1} (iteration {_iteration}); the weights are unchanged from before this batch. Lower the learning rate, check the inputs for NaN or huge values, or normalise them (e.g. x / 255f)."));
         return loss;
+    }
+
+    private float[] _statistics = [];
+
+    /// <summary>
+    /// After a training forward pass: the moving statistics it updated must be finite. A moving variance can overflow
+    /// while the batch's own loss is still finite (huge activations), and every later Predict would return NaN; this
+    /// stops the step there, before any weight changes, with the layer named.
+    /// </summary>
+    private void CheckMovingStatistics()
+    {
+        int trainable = Info.TrainableParameterCount, count = Info.ParameterCount - trainable;
+        if (count <= 0) return;
+        if (_statistics.Length < count) _statistics = new float[count];
+        var values = _statistics.AsSpan(0, count);
+        Backend.Download(ParametersOffset + trainable, values);
+        int bad = -1;
+        for (int i = 0; i < values.Length && bad < 0; i++)
+            if (!float.IsFinite(values[i])) bad = i;
+        if (bad < 0) return;
+        int offset = trainable + bad;
+        string where = "a moving statistic";
+        foreach (var layer in Info.Layers)
+            foreach (var w in layer.Weights)
+                if (!w.Trainable && offset >= w.Offset && offset < w.Offset + w.Count) where = $"the {w.Name} of '{layer.Name}'";
+        throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
+            $"{char.ToUpperInvariant(where[0])}{where[1..]} became {values[bad]} at epoch {_epoch + 1}, batch {_batchIndex + 1} (iteration {_iteration}), although the loss was finite; the weights and moving statistics are unchanged from before this batch. The activations before it are too large: lower the learning rate, normalise the inputs (e.g. x / 255f), or check them for huge values."));
     }
 
     /// <summary>
@@ -232,32 +272,36 @@ public abstract partial class Model : IDisposable
     /// </summary>
     public void Compile(Optimizer optimizer, Loss[] losses, float[]? lossWeights = null, params Metric[] metrics)
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentNullException.ThrowIfNull(losses);
-        int outputs = Info.Outputs.Count;
-        if (losses.Length != outputs && losses.Length != 1)
-            throw new ArgumentException($"Got {losses.Length} losses but {Info.Name} has {outputs} outputs ({OutputNames}); give one loss per output, in that order, or one for all.", nameof(losses));
-        if (lossWeights is not null && lossWeights.Length != outputs)
-            throw new ArgumentException($"Got {lossWeights.Length} loss weights but {Info.Name} has {outputs} outputs ({OutputNames}); give one weight per output.", nameof(lossWeights));
-        if (lossWeights is not null && Array.Exists(lossWeights, w => !float.IsFinite(w) || w < 0))
-            throw new ArgumentOutOfRangeException(nameof(lossWeights), $"Loss weights must be finite and at least 0; got [{string.Join(", ", lossWeights.Select(w => w.ToString(CultureInfo.InvariantCulture)))}].");
-        EnsureBuilt();
-        _optimizer = optimizer;
-        _losses = losses.Length == outputs ? (Loss[])losses.Clone() : Enumerable.Repeat(losses[0], outputs).ToArray();
-        _lossWeights = lossWeights is null ? Enumerable.Repeat(1f, outputs).ToArray() : (float[])lossWeights.Clone();
-        _outputLosses = new float[outputs];
-        _accuracy = new Metric[outputs];
-        _labelPrefix = new int[outputs];
-        for (int k = 1; k < outputs; k++) _labelPrefix[k] = _labelPrefix[k - 1] + Info.Outputs[k - 1].Size;
-        _metrics = metrics ?? [];
-        _hasAccuracy = _metrics.Length > 0;
-        int p = Info.TrainableParameterCount; // the optimizer's stride: CpuBackend.OptimizerStep aligns slots alike
-        int slots = optimizer.StateSlots;
-        _labelsOffset = _stateOffset + slots * AlignUp(p);
-        _capacity = 0;
-        Backend.EnsureCapacity(_labelsOffset, _stateOffset);
-        if (slots > 0) Backend.Fill(_stateOffset, slots * AlignUp(p), optimizer.InitialState);
-        _iteration = 0;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(optimizer);
+            ArgumentNullException.ThrowIfNull(losses);
+            int outputs = Info.Outputs.Count;
+            if (losses.Length != outputs && losses.Length != 1)
+                throw new ArgumentException($"Got {losses.Length} losses but {Info.Name} has {outputs} outputs ({OutputNames}); give one loss per output, in that order, or one for all.", nameof(losses));
+            if (lossWeights is not null && lossWeights.Length != outputs)
+                throw new ArgumentException($"Got {lossWeights.Length} loss weights but {Info.Name} has {outputs} outputs ({OutputNames}); give one weight per output.", nameof(lossWeights));
+            if (lossWeights is not null && Array.Exists(lossWeights, w => !float.IsFinite(w) || w < 0))
+                throw new ArgumentOutOfRangeException(nameof(lossWeights), $"Loss weights must be finite and at least 0; got [{string.Join(", ", lossWeights.Select(w => w.ToString(CultureInfo.InvariantCulture)))}].");
+            EnsureBuilt();
+            _optimizer = optimizer;
+            _losses = losses.Length == outputs ? (Loss[])losses.Clone() : Enumerable.Repeat(losses[0], outputs).ToArray();
+            _lossWeights = lossWeights is null ? Enumerable.Repeat(1f, outputs).ToArray() : (float[])lossWeights.Clone();
+            _outputLosses = new float[outputs];
+            _accuracy = new Metric[outputs];
+            _labelPrefix = new int[outputs];
+            for (int k = 1; k < outputs; k++) _labelPrefix[k] = _labelPrefix[k - 1] + Info.Outputs[k - 1].Size;
+            _metrics = metrics ?? [];
+            _hasAccuracy = _metrics.Length > 0;
+            int p = Info.TrainableParameterCount; // the optimizer's stride: CpuBackend.OptimizerStep aligns slots alike
+            int slots = optimizer.StateSlots;
+            _labelsOffset = _stateOffset + slots * AlignUp(p);
+            _capacity = 0;
+            Backend.EnsureCapacity(_labelsOffset, _stateOffset);
+            if (slots > 0) Backend.Fill(_stateOffset, slots * AlignUp(p), optimizer.InitialState);
+            _iteration = 0;
+        }
     }
 
     // ---- Data checks ----------------------------------------------------------------------------------------
@@ -359,6 +403,25 @@ public abstract partial class Model : IDisposable
                 string of = ys.Length == 1 ? Info.Name : $"output '{o.Name}' of {Info.Name}";
                 throw new ArgumentException($"{name} has shape {y.ShapeString} but {of} with {loss} expects labels of shape {want}{hint}.", name);
             }
+            if (sparse) CheckClassIndices(y, lastAxis, name);
+        }
+    }
+
+    /// <summary>
+    /// Sparse labels must be whole class indices in [0, classes): 1.5 or NaN would otherwise be truncated to a class
+    /// silently. The error names the sample as given (before any shuffling).
+    /// </summary>
+    private static void CheckClassIndices(Tensor y, int classes, string argument)
+    {
+        var data = y.Data;
+        int perSample = Math.Max(1, y.SampleSize);
+        for (int i = 0; i < data.Length; i++)
+        {
+            float v = data[i];
+            if (v >= 0 && v < classes && v == MathF.Floor(v)) continue;
+            string at = perSample == 1 ? $"sample {i}" : $"sample {i / perSample}, position {i % perSample}";
+            throw new ArgumentException(
+                $"{argument} at {at} is {v.ToString(CultureInfo.InvariantCulture)}, which is not a class index in [0, {classes}); sparse labels are whole numbers 0 to {classes - 1}.", argument);
         }
     }
 
@@ -418,18 +481,22 @@ public abstract partial class Model : IDisposable
     /// </summary>
     public float TrainOnBatch(Tensor x, Tensor y)
     {
-        // Reused one-element arrays: a training loop of TrainOnBatch calls allocates nothing.
-        RequireSingleInput(x, nameof(x), nameof(TrainOnBatch));
-        RequireSingleOutput(y, nameof(y), nameof(TrainOnBatch));
-        _oneX[0] = x;
-        _oneY[0] = y;
-        try
+        lock (_gate)
         {
-            return TrainOnBatch(_oneX, _oneY);
-        }
-        finally
-        {
-            _oneX[0] = _oneY[0] = null!;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            // Reused one-element arrays: a training loop of TrainOnBatch calls allocates nothing.
+            RequireSingleInput(x, nameof(x), nameof(TrainOnBatch));
+            RequireSingleOutput(y, nameof(y), nameof(TrainOnBatch));
+            _oneX[0] = x;
+            _oneY[0] = y;
+            try
+            {
+                return TrainOnBatch(_oneX, _oneY);
+            }
+            finally
+            {
+                _oneX[0] = _oneY[0] = null!;
+            }
         }
     }
 
@@ -438,15 +505,19 @@ public abstract partial class Model : IDisposable
     /// <summary>Trains on one batch of a network with several inputs or outputs: one tensor per input, one label tensor per output.</summary>
     public float TrainOnBatch(Tensor[] x, Tensor[] y)
     {
-        RequireCompiled();
-        CheckInputs(x, nameof(x));
-        CheckLabels(x, y, nameof(y));
-        int batch = x[0].Count;
-        EnsureBatchCapacity(batch);
-        if (_order.Length < batch) EnsureOrder(batch);
-        else for (int i = 0; i < batch; i++) _order[i] = i;
-        LoadBatch(x, y, _order, batch, training: true);
-        return GuardedTrainStep(batch);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            RequireCompiled();
+            CheckInputs(x, nameof(x));
+            CheckLabels(x, y, nameof(y));
+            int batch = x[0].Count;
+            EnsureBatchCapacity(batch);
+            if (_order.Length < batch) EnsureOrder(batch);
+            else for (int i = 0; i < batch; i++) _order[i] = i;
+            LoadBatch(x, y, _order, batch, training: true);
+            return GuardedTrainStep(batch);
+        }
     }
 
     /// <summary>
@@ -509,26 +580,43 @@ public abstract partial class Model : IDisposable
     public History Fit(Tensor[] x, Tensor[] y, int epochs = 1, int batchSize = 32, (Tensor[] X, Tensor[] Y)? validationData = null,
         float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null)
     {
-        RequireCompiled();
-        CheckInputs(x, nameof(x));
-        CheckLabels(x, y, nameof(y));
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
-        if (!(validationSplit >= 0 && validationSplit < 1))
-            throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit must be in [0, 1).");
-        if (validationData is null && validationSplit > 0)
+        BeginFit(); // before the lock: a second Fit on another thread throws instead of waiting
+        try
         {
-            // Keras takes the last fraction of the data, before any shuffling.
-            int n = x[0].Count, train = (int)(n * (1 - validationSplit));
-            validationData = (x.Select(t => t.Slice(train, n - train)).ToArray(), y.Select(t => t.Slice(train, n - train)).ToArray());
-            x = x.Select(t => t.Slice(0, train)).ToArray();
-            y = y.Select(t => t.Slice(0, train)).ToArray();
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                RequireCompiled();
+                CheckInputs(x, nameof(x));
+                if (x[0].Count == 0) throw new ArgumentException("The training data has no samples; Fit needs at least one.", nameof(x));
+                CheckLabels(x, y, nameof(y));
+                if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+                if (!(validationSplit >= 0 && validationSplit < 1))
+                    throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit must be in [0, 1).");
+                if (validationData is null && validationSplit > 0)
+                {
+                    // Keras takes the last fraction of the data, before any shuffling.
+                    int n = x[0].Count, train = (int)(n * (1 - validationSplit));
+                    if (train == 0 || train == n)
+                        throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit,
+                            $"validationSplit {validationSplit} of {n} samples leaves {(train == 0 ? "no training sample" : "no validation sample")}; use a split that leaves both some, or pass validationData.");
+                    validationData = (x.Select(t => t.Slice(train, n - train)).ToArray(), y.Select(t => t.Slice(train, n - train)).ToArray());
+                    x = x.Select(t => t.Slice(0, train)).ToArray();
+                    y = y.Select(t => t.Slice(0, train)).ToArray();
+                }
+                if (validationData is { } v)
+                {
+                    CheckInputs(v.X, "validationData.X");
+                    if (v.X[0].Count == 0) throw new ArgumentException("validationData has no samples; pass at least one, or none.", nameof(validationData));
+                    CheckLabels(v.X, v.Y, "validationData.Y");
+                }
+                return FitCore(x, y, batchSize, epochs, stepsPerEpoch: 0, shuffle, Seed, augment: null, validationData, verbose, callbacks);
+            }
         }
-        if (validationData is { } v)
+        finally
         {
-            CheckInputs(v.X, "validationData.X");
-            CheckLabels(v.X, v.Y, "validationData.Y");
+            EndFit();
         }
-        return FitCore(x, y, batchSize, epochs, stepsPerEpoch: 0, shuffle, Seed, augment: null, validationData, verbose, callbacks);
     }
 
     /// <summary>
@@ -540,21 +628,34 @@ public abstract partial class Model : IDisposable
     public History Fit(DataFlow flow, int epochs = 1, int stepsPerEpoch = 0, (Tensor X, Tensor Y)? validationData = null, int verbose = 1,
         IEnumerable<Callback>? callbacks = null)
     {
-        ArgumentNullException.ThrowIfNull(flow);
-        RequireCompiled();
-        if (Info.InputShape.Count != 3)
-            throw new ArgumentException($"An ImageDataGenerator flow needs a network on (height, width, channels) images; {Info.Name} takes {KerasShape(Info.InputShape)}.", nameof(flow));
-        Tensor[] x = One(flow.X, "flow.X", nameof(Fit)), y = OneLabel(flow.Y, "flow.Y", nameof(Fit));
-        CheckInputs(x, "flow.X");
-        CheckLabels(x, y, "flow.Y");
-        if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
-        (Tensor[] X, Tensor[] Y)? validation = validationData is { } v ? ([v.X], [v.Y]) : null;
-        if (validation is { } w)
+        BeginFit(); // before the lock: a second Fit on another thread throws instead of waiting
+        try
         {
-            CheckInputs(w.X, "validationData.X");
-            CheckLabels(w.X, w.Y, "validationData.Y");
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                ArgumentNullException.ThrowIfNull(flow);
+                RequireCompiled();
+                if (Info.InputShape.Count != 3)
+                    throw new ArgumentException($"An ImageDataGenerator flow needs a network on (height, width, channels) images; {Info.Name} takes {KerasShape(Info.InputShape)}.", nameof(flow));
+                Tensor[] x = One(flow.X, "flow.X", nameof(Fit)), y = OneLabel(flow.Y, "flow.Y", nameof(Fit));
+                CheckInputs(x, "flow.X");
+                CheckLabels(x, y, "flow.Y");
+                if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
+                (Tensor[] X, Tensor[] Y)? validation = validationData is { } v ? ([v.X], [v.Y]) : null;
+                if (validation is { } w)
+                {
+                    CheckInputs(w.X, "validationData.X");
+                    if (w.X[0].Count == 0) throw new ArgumentException("validationData has no samples; pass at least one, or none.", nameof(validationData));
+                    CheckLabels(w.X, w.Y, "validationData.Y");
+                }
+                return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validation, verbose, callbacks);
+            }
         }
-        return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validation, verbose, callbacks);
+        finally
+        {
+            EndFit();
+        }
     }
 
     /// <summary>Sums of one pass's losses and correct predictions, per output, and the log entries Keras names them by.</summary>
@@ -609,6 +710,8 @@ public abstract partial class Model : IDisposable
         ResolveAccuracies(y);
 
         int n = x[0].Count;
+        if (n == 0) throw new ArgumentException("The training data has no samples; Fit needs at least one.", nameof(x));
+        batchSize = Math.Min(batchSize, n); // a batch larger than the data is the whole data (and int.MaxValue cannot overflow below)
         int perPass = (n + batchSize - 1) / batchSize;
         int steps = stepsPerEpoch > 0 ? stepsPerEpoch : perPass;
         long orderPass = -1;
@@ -758,18 +861,24 @@ public abstract partial class Model : IDisposable
 
     private Tally EvaluateChecked(Tensor[] x, Tensor[] y, int batchSize, int verbose)
     {
-        RequireCompiled();
-        CheckInputs(x, nameof(x));
-        CheckLabels(x, y, nameof(y));
-        ResolveAccuracies(y);
-        var tally = EvaluateCore(x, y, batchSize);
-        if (verbose > 0)
+        lock (_gate)
         {
-            var logs = new Dictionary<string, double>(StringComparer.Ordinal);
-            tally.Write(logs);
-            Console.WriteLine($"{x[0].Count} samples" + string.Concat(logs.Select(e => $" - {e.Key}: {Number(e.Value)}")));
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            RequireCompiled();
+            CheckInputs(x, nameof(x));
+            if (x[0].Count == 0) throw new ArgumentException("The data has no samples; Evaluate needs at least one.", nameof(x));
+            CheckLabels(x, y, nameof(y));
+            if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+            ResolveAccuracies(y);
+            var tally = EvaluateCore(x, y, batchSize);
+            if (verbose > 0)
+            {
+                var logs = new Dictionary<string, double>(StringComparer.Ordinal);
+                tally.Write(logs);
+                Console.WriteLine($"{x[0].Count} samples" + string.Concat(logs.Select(e => $" - {e.Key}: {Number(e.Value)}")));
+            }
+            return tally;
         }
-        return tally;
     }
 
     private Tally EvaluateCore(Tensor[] x, Tensor[] y, int batchSize)
@@ -815,45 +924,58 @@ public abstract partial class Model : IDisposable
     /// </summary>
     public Tensor[] Predict(Tensor[] x, int batchSize = 32)
     {
-        CheckInputs(x, nameof(x));
-        EnsureBuilt();
-        int n = x[0].Count;
-        var outputs = Info.Outputs;
-        var results = outputs.Select(o => Tensor.Zeros([n, .. o.Shape])).ToArray();
-        if (n == 0) return results;
-        EnsureBatchCapacity(Math.Min(batchSize, n));
-        EnsureOrder(n);
-        for (int start = 0; start < n; start += batchSize)
+        lock (_gate)
         {
-            int batch = Math.Min(batchSize, n - start);
-            LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
-            Forward(batch, training: false);
-            for (int k = 0; k < outputs.Count; k++)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            CheckInputs(x, nameof(x));
+            if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+            EnsureBuilt();
+            int n = x[0].Count;
+            var outputs = Info.Outputs;
+            var results = outputs.Select(o => Tensor.Zeros([n, .. o.Shape])).ToArray();
+            if (n == 0) return results;
+            EnsureBatchCapacity(Math.Min(batchSize, n));
+            EnsureOrder(n);
+            for (int start = 0; start < n; start += batchSize)
             {
-                int size = outputs[k].Size;
-                Backend.Download(Slot(false, outputs[k].TrainingSlot, outputs[k].InferenceSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
+                int batch = Math.Min(batchSize, n - start);
+                LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
+                Forward(batch, training: false);
+                for (int k = 0; k < outputs.Count; k++)
+                {
+                    int size = outputs[k].Size;
+                    Backend.Download(Slot(false, outputs[k].TrainingSlot, outputs[k].InferenceSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
+                }
             }
+            return results;
         }
-        return results;
     }
 
     /// <summary>A copy of all parameters, in the flat layout of the generated offsets (Keras kernels are [in, units]).</summary>
     public float[] GetWeights()
     {
-        EnsureBuilt();
-        var w = new float[Info.ParameterCount];
-        Backend.Download(ParametersOffset, w);
-        return w;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            EnsureBuilt();
+            var w = new float[Info.ParameterCount];
+            Backend.Download(ParametersOffset, w);
+            return w;
+        }
     }
 
     /// <summary>Replaces all parameters.</summary>
     public void SetWeights(ReadOnlySpan<float> weights)
     {
-        EnsureBuilt();
-        if (weights.Length != Info.ParameterCount)
-            throw new ArgumentException($"Got {weights.Length} weights but {Info.Name} has {Info.ParameterCount} parameters.", nameof(weights));
-        Backend.Upload(weights, ParametersOffset);
-        MarkWeightsChanged();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            EnsureBuilt();
+            if (weights.Length != Info.ParameterCount)
+                throw new ArgumentException($"Got {weights.Length} weights but {Info.Name} has {Info.ParameterCount} parameters.", nameof(weights));
+            Backend.Upload(weights, ParametersOffset);
+            MarkWeightsChanged();
+        }
     }
 
     /// <summary>
@@ -862,8 +984,12 @@ public abstract partial class Model : IDisposable
     /// </summary>
     public void SaveWeights(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        WeightsFile.Write(path, Info.Name, Info.WeightShapes, Info.TrainableParameterCount, GetWeights(), Info.Layers);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(path);
+            WeightsFile.Write(path, Info.Name, Info.WeightShapes, Info.TrainableParameterCount, GetWeights(), Info.Layers);
+        }
     }
 
     /// <summary>
@@ -873,20 +999,24 @@ public abstract partial class Model : IDisposable
     /// </summary>
     public void LoadWeights(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var (name, shapes, trainable, weights, _) = WeightsFile.Read(path);
-        if (shapes != Info.WeightShapes || weights.Length != Info.ParameterCount || trainable != Info.TrainableParameterCount)
+        lock (_gate)
         {
-            string[] theirs = shapes.Split("; "), ours = Info.WeightShapes.Split("; ");
-            int i = 0;
-            while (i < theirs.Length && i < ours.Length && theirs[i] == ours[i]) i++;
-            string where = i < theirs.Length && i < ours.Length
-                ? $"layer with weights #{i + 1} is {theirs[i]} there but {ours[i]} here"
-                : $"it has {theirs.Length} layers with weights, {Info.Name} has {ours.Length}";
-            throw new InvalidDataException(
-                $"The weights file '{Path.GetFullPath(path)}' holds the weights of '{name}' ({weights.Length:N0} parameters), which do not fit '{Info.Name}' ({Info.ParameterCount:N0} parameters): {where}.");
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(path);
+            var (name, shapes, trainable, weights, _) = WeightsFile.Read(path);
+            if (shapes != Info.WeightShapes || weights.Length != Info.ParameterCount || trainable != Info.TrainableParameterCount)
+            {
+                string[] theirs = shapes.Split("; "), ours = Info.WeightShapes.Split("; ");
+                int i = 0;
+                while (i < theirs.Length && i < ours.Length && theirs[i] == ours[i]) i++;
+                string where = i < theirs.Length && i < ours.Length
+                    ? $"layer with weights #{i + 1} is {theirs[i]} there but {ours[i]} here"
+                    : $"it has {theirs.Length} layers with weights, {Info.Name} has {ours.Length}";
+                throw new InvalidDataException(
+                    $"The weights file '{Path.GetFullPath(path)}' holds the weights of '{name}' ({weights.Length:N0} parameters), which do not fit '{Info.Name}' ({Info.ParameterCount:N0} parameters): {where}.");
+            }
+            SetWeights(weights);
         }
-        SetWeights(weights);
     }
 
     /// <summary>
@@ -900,28 +1030,32 @@ public abstract partial class Model : IDisposable
     /// <summary><see cref="ComputeGradients(Tensor, Tensor)"/> for a network with several inputs or outputs.</summary>
     public (float Loss, float[] Gradients) ComputeGradients(Tensor[] x, Tensor[] y)
     {
-        RequireCompiled();
-        CheckInputs(x, nameof(x));
-        CheckLabels(x, y, nameof(y));
-        int batch = x[0].Count;
-        EnsureBatchCapacity(batch);
-        EnsureOrder(batch);
-        LoadBatch(x, y, _order, batch, training: true);
-        SaveMovingStatistics();
-        float loss;
-        try
+        lock (_gate)
         {
-            Forward(batch, training: true);
-            loss = LossAndGradient(batch);
-            Backward(batch, LossUsesLogits);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            RequireCompiled();
+            CheckInputs(x, nameof(x));
+            CheckLabels(x, y, nameof(y));
+            int batch = x[0].Count;
+            EnsureBatchCapacity(batch);
+            EnsureOrder(batch);
+            LoadBatch(x, y, _order, batch, training: true);
+            SaveMovingStatistics();
+            float loss;
+            try
+            {
+                Forward(batch, training: true);
+                loss = LossAndGradient(batch);
+                Backward(batch, LossUsesLogits);
+            }
+            finally
+            {
+                RestoreMovingStatistics();
+            }
+            var g = new float[Info.ParameterCount];
+            Backend.Download(GradientsOffset, g.AsSpan(0, Info.TrainableParameterCount)); // the rest stays 0
+            return (loss, g);
         }
-        finally
-        {
-            RestoreMovingStatistics();
-        }
-        var g = new float[Info.ParameterCount];
-        Backend.Download(GradientsOffset, g.AsSpan(0, Info.TrainableParameterCount)); // the rest stays 0
-        return (loss, g);
     }
 
     private static void Shuffle(Span<int> order, ulong key)
@@ -934,11 +1068,36 @@ public abstract partial class Model : IDisposable
     }
 
     /// <summary>Releases the backend's memory.</summary>
+    /// <remarks>
+    /// Waits for an operation running on another thread to finish. After it, every call that needs the workspace
+    /// (Fit, Predict, Evaluate, GetWeights, ...) throws <see cref="ObjectDisposedException"/>; calling it again does
+    /// nothing. A model that is never disposed gives its CPU memory back when it is collected.
+    /// </remarks>
     public void Dispose()
     {
-        _backend?.Dispose();
-        GC.SuppressFinalize(this);
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _backend?.Dispose();
+            _backend = null;
+            GC.SuppressFinalize(this);
+        }
     }
+
+    /// <summary>Marks the start of a Fit; throws when one is already running on this model (another thread, or a callback).</summary>
+    private void BeginFit()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int me = Environment.CurrentManagedThreadId;
+        int running = Interlocked.CompareExchange(ref _fitThread, me, 0);
+        if (running != 0)
+            throw new InvalidOperationException(running == me
+                ? $"Fit is already running on {Info.Name} (called from one of its callbacks?): a model trains one Fit at a time; use TrainOnBatch in a callback instead."
+                : $"Fit is already running on {Info.Name} in another thread: a model trains one Fit at a time; wait for it to return, or train a second model.");
+    }
+
+    private void EndFit() => Volatile.Write(ref _fitThread, 0);
 }
 
 /// <summary>Helpers Keras users know from <c>keras.utils</c>.</summary>

@@ -544,7 +544,8 @@ internal static partial class ShapeInference
     }
 
     /// <summary>Activations whose derivative needs the input, not only the output.</summary>
-    public static bool NeedsPreActivation(ActivationKind a) => a is ActivationKind.Gelu or ActivationKind.Swish or ActivationKind.Softplus;
+    /// <remarks>HardSigmoid: its Keras gradient at x = ±2.5 (the ends of the clip) is 0.2, which the output alone cannot tell from beyond.</remarks>
+    public static bool NeedsPreActivation(ActivationKind a) => a is ActivationKind.Gelu or ActivationKind.Swish or ActivationKind.Softplus or ActivationKind.HardSigmoid;
 
     /// <summary>Activations whose pre-activation Keras feeds to the loss as logits.</summary>
     public static bool IsLogitActivation(ActivationKind a) => a is ActivationKind.Softmax or ActivationKind.Sigmoid;

@@ -13,16 +13,16 @@ public static class Activations
     {
         ActivationFunction.Linear => x,
         ActivationFunction.Relu => x > 0 ? x : 0,
-        ActivationFunction.Sigmoid => 1f / (1f + MathF.Exp(-x)),
-        ActivationFunction.Tanh => MathF.Tanh(x),
+        ActivationFunction.Sigmoid => Cpu.VectorMath.Sigmoid(x),
+        ActivationFunction.Tanh => Cpu.VectorMath.Tanh(x),
         ActivationFunction.Elu => x > 0 ? x : MathF.Exp(x) - 1,
         ActivationFunction.Selu => x > 0 ? SeluScale * x : SeluScale * SeluAlpha * (MathF.Exp(x) - 1),
-        ActivationFunction.Softplus => x > 20 ? x : MathF.Log(1 + MathF.Exp(x)),
+        ActivationFunction.Softplus => Softplus(x),
         ActivationFunction.Softsign => x / (1 + MathF.Abs(x)),
         ActivationFunction.HardSigmoid => Math.Clamp(0.2f * x + 0.5f, 0f, 1f),
         ActivationFunction.Swish => x / (1f + MathF.Exp(-x)),
         ActivationFunction.Gelu => 0.5f * x * (1f + Erf(x * 0.70710678f)),
-        ActivationFunction.Exponential => MathF.Exp(x),
+        ActivationFunction.Exponential => Cpu.VectorMath.Exp(x),
         ActivationFunction.LeakyRelu => x > 0 ? x : alpha * x,
         ActivationFunction.EluAlpha => x > 0 ? x : alpha * (MathF.Exp(x) - 1),
         _ => float.NaN,
@@ -37,10 +37,10 @@ public static class Activations
         ActivationFunction.Sigmoid => y * (1 - y),
         ActivationFunction.Tanh => 1 - y * y,
         ActivationFunction.Elu => y > 0 ? 1 : y + 1,
-        ActivationFunction.Selu => y > 0 ? SeluScale : y + SeluScale * SeluAlpha,
+        ActivationFunction.Selu => y < 0 ? y + SeluScale * SeluAlpha : SeluScale, // TensorFlow's SeluGrad: selu'(0) = scale
         ActivationFunction.Softplus => 1f / (1f + MathF.Exp(-x)),
         ActivationFunction.Softsign => (1 - MathF.Abs(y)) * (1 - MathF.Abs(y)),
-        ActivationFunction.HardSigmoid => y > 0 && y < 1 ? 0.2f : 0,
+        ActivationFunction.HardSigmoid => HardSigmoidDerivative(x, y),
         ActivationFunction.Swish => Swish(x),
         ActivationFunction.Gelu => 0.5f * (1f + Erf(x * 0.70710678f)) + x * 0.39894228f * MathF.Exp(-0.5f * x * x),
         ActivationFunction.Exponential => y,
@@ -48,6 +48,26 @@ public static class Activations
         ActivationFunction.EluAlpha => (float.IsNaN(x) ? y > 0 : x > 0) ? 1 : y + alpha,
         _ => float.NaN,
     };
+
+    /// <summary>log(1 + eˣ) in double: accurate where float's 1 + eˣ would drop eˣ's digits (x below about −8); eˣ below −20.</summary>
+    private static float Softplus(float x)
+    {
+        if (x > 20) return x;
+        if (x < -20) return MathF.Exp(x); // log1p(u) = u(1 − u/2 + ...): u alone is within 1e-9
+        double u = Math.Exp(x), w = 1 + u;
+        return (float)(Math.Log(w) * u / (w - 1)); // log1p(u), exact to double rounding (Goldberg's correction)
+    }
+
+    /// <summary>
+    /// Keras 2's hard_sigmoid gradient: clip_by_value passes it where 0 ≤ 0.2x + 0.5 ≤ 1, ends included (0.2 at
+    /// x = ±2.5). From x where it was kept; from y otherwise, which cannot tell the end from beyond it.
+    /// </summary>
+    private static float HardSigmoidDerivative(float x, float y)
+    {
+        if (float.IsNaN(x)) return y > 0 && y < 1 ? 0.2f : 0;
+        float v = 0.2f * x + 0.5f;
+        return v >= 0 && v <= 1 ? 0.2f : 0;
+    }
 
     private static float Swish(float x)
     {

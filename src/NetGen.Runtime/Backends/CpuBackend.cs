@@ -25,8 +25,9 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void EnsureCapacity(long floats, long preserve)
     {
         if (floats <= _capacity) return;
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var next = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-        new Span<byte>(next, checked((int)Math.Min(floats * 4, int.MaxValue))).Clear();
+        NativeMemory.Clear(next, (nuint)(floats * sizeof(float)));
         if (_memory != null)
         {
             Buffer.MemoryCopy(_memory, next, floats * 4, Math.Min(preserve, _capacity) * 4);
@@ -107,9 +108,10 @@ public sealed unsafe partial class CpuBackend : IBackend
         {
             case ActivationFunction.Linear: if (x != y) src.CopyTo(dst); break;
             case ActivationFunction.Relu: TensorPrimitives.Max(src, 0f, dst); break;
-            case ActivationFunction.Sigmoid: TensorPrimitives.Sigmoid(src, dst); break;
-            case ActivationFunction.Tanh: TensorPrimitives.Tanh(src, dst); break;
-            case ActivationFunction.Exponential: TensorPrimitives.Exp(src, dst); break;
+            // VectorMath, not TensorPrimitives: accurate near 0, and the same for an element wherever it sits in the batch.
+            case ActivationFunction.Sigmoid: VectorMath.Sigmoid(src, dst); break;
+            case ActivationFunction.Tanh: VectorMath.Tanh(src, dst); break;
+            case ActivationFunction.Exponential: VectorMath.Exp(src, dst); break;
             case ActivationFunction.Softmax:
                 for (int r = 0; r < rows; r++)
                 {
@@ -117,7 +119,7 @@ public sealed unsafe partial class CpuBackend : IBackend
                     var rowIn = Span(x + r * cols, cols);
                     var rowOut = Span(y + r * cols, cols);
                     TensorPrimitives.Subtract(rowIn, TensorPrimitives.Max(rowIn), rowOut);
-                    TensorPrimitives.Exp(rowOut, rowOut);
+                    VectorMath.Exp(rowOut, rowOut);
                     TensorPrimitives.Multiply(rowOut, 1f / TensorPrimitives.Sum(rowOut), rowOut);
                 }
                 break;
@@ -205,8 +207,29 @@ public sealed unsafe partial class CpuBackend : IBackend
             dst[i] = (CounterRng.Bits(key, (ulong)(start + i)) >> 40) >= threshold ? src[i] * scale : 0f;
     }
 
-    /// <inheritdoc/>
+    private bool _disposed;
+
+    /// <summary>Frees the native workspace and scratch buffers; a backend that is never disposed frees them when collected.</summary>
     public void Dispose()
+    {
+        FreeNative();
+        _disposed = true;
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The native memory is not the garbage collector's: give it back if the backend was never disposed.</summary>
+    ~CpuBackend()
+    {
+        if (_memory != null) Interlocked.Increment(ref s_reclaimedByFinalizer);
+        FreeNative();
+    }
+
+    private static long s_reclaimedByFinalizer;
+
+    /// <summary>How many backends that were never disposed had their workspace freed by the finalizer (for tests).</summary>
+    internal static long ReclaimedByFinalizer => Interlocked.Read(ref s_reclaimedByFinalizer);
+
+    private void FreeNative()
     {
         if (_memory != null) NativeMemory.AlignedFree(_memory);
         FreeConvolutionBuffers();

@@ -113,7 +113,14 @@ public static class Idx
         long dataBytes = count * elementSize;
         long expected = headerBytes + dataBytes;
         string declared = $"shape {Tensor.Format(shape)} of {typeName}";
-        var data = new float[count];
+        string Truncated(long have) =>
+            $"truncated data: the header declares {declared}, which needs {Bytes(expected)} " +
+            $"({headerBytes}-byte header + {Bytes(dataBytes)} of elements), but {holds} {Bytes(have)}.";
+        // Never allocate what a header claims before the data is there: a 24-byte file may declare gigabytes. A raw
+        // file's length is known; a compressed one's elements go into an array that grows as they arrive.
+        if (!compressed && stream.CanSeek && stream.Length < expected)
+            throw new DataFormatException(path, Truncated(stream.Length));
+        var data = new float[compressed ? Math.Min(count, ChunkBytes) : count];
         var buffer = new byte[(int)Math.Min(ChunkBytes, Math.Max(dataBytes, 1))];
         long done = 0;
         while (done < dataBytes)
@@ -121,9 +128,9 @@ public static class Idx
             int want = (int)Math.Min(buffer.Length, dataBytes - done);
             got = ReadFully(stream, buffer.AsSpan(0, want));
             if (got < want)
-                throw new DataFormatException(path,
-                    $"truncated data: the header declares {declared}, which needs {Bytes(expected)} " +
-                    $"({headerBytes}-byte header + {Bytes(dataBytes)} of elements), but {holds} {Bytes(headerBytes + done + got)}.");
+                throw new DataFormatException(path, Truncated(headerBytes + done + got));
+            long end = (done + got) / elementSize;
+            if (end > data.Length) Array.Resize(ref data, (int)Math.Min(count, Math.Max(end, 2L * data.Length)));
             Convert(code, buffer.AsSpan(0, got), data.AsSpan((int)(done / elementSize), got / elementSize));
             done += got;
         }

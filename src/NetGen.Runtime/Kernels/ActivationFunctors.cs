@@ -62,14 +62,20 @@ internal struct SeluActivation : IActivation
 {
     private const float Alpha = 1.67326324f, Scale = 1.05070098f;
     public readonly float Forward(float x) => x > 0f ? Scale * x : Scale * Alpha * (DeviceMath.Exp(x) - 1f);
-    public readonly float Derivative(float x, float y) => y > 0f ? Scale : y + Scale * Alpha;
+    // As TensorFlow's SeluGrad: the positive branch unless the output is negative, so selu'(0) is the scale.
+    public readonly float Derivative(float x, float y) => y < 0f ? y + Scale * Alpha : Scale;
     public readonly float Backward(float dy, float x, float y) => dy * Derivative(x, y);
 }
 
-/// <summary>log(1 + e^x), linear above 20.</summary>
+/// <summary>log(1 + e^x): linear above 20, and log1p(u) ≈ u − u²/2 (u = e^x) below −8, where 1 + u loses u's digits.</summary>
 internal struct SoftplusActivation : IActivation
 {
-    public readonly float Forward(float x) => x > 20f ? x : DeviceMath.Log(1f + DeviceMath.Exp(x));
+    public readonly float Forward(float x)
+    {
+        if (x > 20f) return x;
+        float u = DeviceMath.Exp(x);
+        return x < -8f ? u - 0.5f * u * u : DeviceMath.Log(1f + u);
+    }
     public readonly float Derivative(float x, float y) => 1f / (1f + DeviceMath.Exp(-x));
     public readonly float Backward(float dy, float x, float y) => dy * Derivative(x, y);
 }
@@ -90,7 +96,14 @@ internal struct HardSigmoidActivation : IActivation
         float v = 0.2f * x + 0.5f;
         return v < 0f ? 0f : v > 1f ? 1f : v;
     }
-    public readonly float Derivative(float x, float y) => y > 0f && y < 1f ? 0.2f : 0f;
+    // As Keras 2 (clip_by_value passes the gradient where 0 ≤ 0.2x + 0.5 ≤ 1, ends included): from x where it is
+    // kept, else from y, which cannot tell x = 2.5 from x = 3.
+    public readonly float Derivative(float x, float y)
+    {
+        if (float.IsNaN(x)) return y > 0f && y < 1f ? 0.2f : 0f; // the input was not kept
+        float v = 0.2f * x + 0.5f;
+        return v >= 0f && v <= 1f ? 0.2f : 0f;
+    }
     public readonly float Backward(float dy, float x, float y) => dy * Derivative(x, y);
 }
 

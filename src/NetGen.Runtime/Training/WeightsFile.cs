@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -49,9 +50,16 @@ internal static class WeightsFile
         body.Write(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
 
         string full = Path.GetFullPath(path);
+        // As Keras (h5py cannot open a read-only file for writing): a read-only file is not replaced.
+        if (File.Exists(full) && (File.GetAttributes(full) & FileAttributes.ReadOnly) != 0)
+            throw new UnauthorizedAccessException($"Cannot write the weights file '{full}': it is read-only; make it writable, or save to another path.");
         // A short name beside the target (a long target name must not push it past the file-name limit), flushed to
-        // the disk before it replaces the target, so a crash leaves the old file or the new one, never a torn one.
-        string temporary = Path.Combine(Path.GetDirectoryName(full) ?? ".", ".ngw-" + Guid.NewGuid().ToString("N")[..12] + ".tmp");
+        // the disk before it replaces the target, so a crash leaves the old file or the new one, never a torn one. The
+        // name says which target and which process: a later save of the same target removes what a killed one left.
+        string directory = Path.GetDirectoryName(full) ?? ".";
+        string prefix = ".ngw-" + TargetTag(full) + "-";
+        RemoveAbandonedTemporaries(directory, prefix);
+        string temporary = Path.Combine(directory, prefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6] + ".tmp");
         try
         {
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
@@ -60,12 +68,66 @@ internal static class WeightsFile
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
+            SyncDirectory(directory); // the rename itself reaches the disk
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw new IOException($"Cannot write the weights file '{full}': {e.Message}", e);
         }
+    }
+
+    /// <summary>Eight hex digits of the target's full path: temporaries of one target share them.</summary>
+    private static string TargetTag(string full) =>
+        Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(full)).AsSpan(0, 4)).ToLowerInvariant();
+
+    /// <summary>Deletes this target's temporaries whose writing process is gone (killed during a save).</summary>
+    private static void RemoveAbandonedTemporaries(string directory, string prefix)
+    {
+        string[] files;
+        try { files = Directory.GetFiles(directory, prefix + "*.tmp"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (string file in files)
+        {
+            string rest = Path.GetFileName(file)[prefix.Length..];
+            int dash = rest.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || IsRunning(pid)) continue;
+            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return false; // this process writes one temporary at a time and deletes it on failure
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }    // no such process
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>fsync of the directory on Linux and macOS, so that the rename survives a power loss; best effort elsewhere.</summary>
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        int fd = Native.open(directory, 0 /* O_RDONLY */);
+        if (fd < 0) return;
+        Native.fsync(fd);
+        Native.close(fd);
+    }
+
+    private static class Native
+    {
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int fsync(int fd);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int close(int fd);
     }
 
     public static (string Name, string WeightShapes, int Trainable, float[] Weights, FileLayer[]? Layers) Read(string path)
