@@ -83,6 +83,24 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TwoModelsTrainOnTwoThreadsAsTheyDoOneAfterTheOther()
+    {
+        var x = Uniform(96, 1, 6);
+        var y = Classes(96, 3, 2);
+        float[] Train()
+        {
+            using var m = new ThreadNet { Seed = 12 };
+            m.Compile(new Adam(0.01f), Loss.SparseCategoricalCrossEntropy);
+            m.Fit(x, y, epochs: 3, batchSize: 8, verbose: 0);
+            return m.GetWeights();
+        }
+        var alone = Train();
+        var together = new Task<float[]>[3];
+        for (int t = 0; t < together.Length; t++) together[t] = Task.Run(Train);
+        foreach (var task in together) Assert.Equal(alone, task.Result);
+    }
+
+    [Fact]
     public void FitFromItsOwnCallbackThrows()
     {
         using var m = new ThreadNet();

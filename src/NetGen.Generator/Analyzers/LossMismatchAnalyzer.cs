@@ -116,9 +116,16 @@ public sealed class LossMismatchAnalyzer : DiagnosticAnalyzer
 
     private static ResolvedNetwork? Resolve(INamedTypeSymbol type, AttributeData attribute, CancellationToken ct)
     {
-        var layers = NetGenGenerator.LayerAttributesOf(type, ct);
-        if (layers is null || layers.Count == 0) return null;
-        var spec = NetGenGenerator.SpecOf(type, attribute, layers, ct);
-        return spec is null ? null : ShapeInference.Run(spec).Network;
+        try
+        {
+            var layers = NetGenGenerator.LayerAttributesOf(type, ct);
+            if (layers is null || layers.Count == 0) return null;
+            var spec = NetGenGenerator.SpecOf(type, attribute, layers, ct);
+            return spec is null ? null : ShapeInference.Run(spec).Network;
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            return null; // the generator reports the failure (NG9999) on the declaration; an analyzer must never throw (AD0001)
+        }
     }
 }
