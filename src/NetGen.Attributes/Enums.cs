@@ -62,5 +62,10 @@ namespace NetGen
         Valid = 0,
         /// <summary>Output size ceil(in / stride); the odd extra padding goes to the bottom/right, as in TensorFlow.</summary>
         Same,
+        /// <summary>
+        /// Conv1D only: all the padding before the sequence, so output step t sees input steps up to t and none after
+        /// (Keras's <c>padding='causal'</c>, as in WaveNet).
+        /// </summary>
+        Causal,
     }
 }

@@ -65,7 +65,7 @@ public class ConvLayerDiagnosticTests
     [InlineData("SeparableConv2D(8, 3, Strides = 0)", "strides", "0", "strides must be positive, e.g. 1 or 2")]
     [InlineData("Conv2DTranspose(8, 3, 0)", "kernel size", "3x0", "both dimensions must be positive, e.g. 3")]
     [InlineData("Conv2DTranspose(8, 3, Strides = -1)", "strides", "-1", "strides must be positive, e.g. 1 or 2")]
-    [InlineData("Conv2DTranspose(8, 3, Padding = (Padding)2)", "padding value", "2", "use Padding.Valid or Padding.Same")]
+    [InlineData("Conv2DTranspose(8, 3, Padding = (Padding)2)", "padding value", "2", "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)")]
     [InlineData("DepthwiseConv2D(3, DilationRate = 0)", "dilation rate", "0", "the dilation rate must be positive, e.g. 1")]
     public Task NG0017_invalid_argument(string attribute, string what, string value, string fix)
     {

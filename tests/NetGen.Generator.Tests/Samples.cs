@@ -241,4 +241,23 @@ internal static class Samples
         [Dense(1, Activation = Activation.Sigmoid, Name = "is_even", Input = "shared")]
         public partial class MultiInputOutput;
         """;
+
+    /// <summary>Seed 001's 1-D convolution classifier, on (28, 28) sequences, with a causal dilated convolution, a
+    /// ReLU layer fused into a Conv1D, and the 1-D poolings.</summary>
+    public const string Conv1DClassifier = """
+        using NetGen;
+
+        [Network(28, 28)]
+        [Conv1D(16, 3, Activation = Activation.Relu)]
+        [Conv1D(16, 3)]
+        [ReLU]
+        [MaxPooling1D(3)]
+        [Conv1D(32, 3, Padding = Padding.Causal, DilationRate = 2, Activation = Activation.Relu)]
+        [AveragePooling1D(2, Strides = 1, Padding = Padding.Same)]
+        [Conv1D(32, 3, Padding = Padding.Same, Strides = 2, UseBias = false, Activation = Activation.Tanh)]
+        [GlobalAveragePooling1D]
+        [Dropout(0.5)]
+        [Dense(1, Activation = Activation.Sigmoid)]
+        public partial class Conv1DClassifier;
+        """;
 }

@@ -34,4 +34,7 @@ public class SnapshotTests
 
     [Fact]
     public Task MultiInputOutput() => GeneratorTest.VerifySnapshotAsync(Samples.MultiInputOutput);
+
+    [Fact]
+    public Task Conv1DClassifier() => GeneratorTest.VerifySnapshotAsync(Samples.Conv1DClassifier);
 }

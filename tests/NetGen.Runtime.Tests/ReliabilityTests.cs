@@ -58,7 +58,7 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ASecondConcurrentFitThrowsAndTheFirstFinishes()
+    public async Task ASecondConcurrentFitThrowsAndTheFirstFinishes()
     {
         using var m = new ThreadNet();
         m.Compile(new SGD(0.1f), Loss.SparseCategoricalCrossEntropy);
@@ -76,14 +76,14 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
         var e = Assert.Throws<InvalidOperationException>(() => m.Fit(x, y, verbose: 0));
         tried.Set();
         Assert.Contains("Fit is already running on ThreadNet in another thread", e.Message);
-        var history = first.Result;
+        var history = await first;
         Assert.Equal(2, history.Epochs);
         Assert.All(history["loss"], l => Assert.True(double.IsFinite(l)));
         m.Fit(x, y, verbose: 0); // and Fit works again afterwards
     }
 
     [Fact]
-    public void TwoModelsTrainOnTwoThreadsAsTheyDoOneAfterTheOther()
+    public async Task TwoModelsTrainOnTwoThreadsAsTheyDoOneAfterTheOther()
     {
         var x = Uniform(96, 1, 6);
         var y = Classes(96, 3, 2);
@@ -97,7 +97,7 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
         var alone = Train();
         var together = new Task<float[]>[3];
         for (int t = 0; t < together.Length; t++) together[t] = Task.Run(Train);
-        foreach (var task in together) Assert.Equal(alone, task.Result);
+        foreach (var task in together) Assert.Equal(alone, await task);
     }
 
     [Fact]

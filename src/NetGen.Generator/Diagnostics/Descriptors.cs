@@ -33,6 +33,7 @@ internal static class Descriptors
     public const string StridesWithDilationId = "NG0105";
     public const string DenseOnImageId = "NG0106";
     public const string CroppingEmptiesId = "NG0107";
+    public const string NeedsSequenceId = "NG0108";
     public const string LossMismatchId = "NG0110";
     public const string ReshapeMismatchId = "NG0101";
     public const string ReshapeTwoUnknownsId = "NG0102";
@@ -149,6 +150,10 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor CroppingEmpties = Error(CroppingEmptiesId, "Cropping leaves an empty image",
         "{0} #{1} (cropping {2}) receives {3} and would output {4}: the cropping removes every row or every column; {5}");
 
+    /// <summary>"{0} #{1} needs (steps, channels) samples but receives {2}; {3}"</summary>
+    public static readonly DiagnosticDescriptor NeedsSequence = Error(NeedsSequenceId, "Layer needs a sequence",
+        "{0} #{1} needs (steps, channels) samples but receives {2}; {3}");
+
     /// <summary>"'{0}' ends in {1}, but Loss.{2} {3}; {4}"</summary>
     public static readonly DiagnosticDescriptor LossMismatch = new(LossMismatchId, "Loss does not match the output layer",
         "'{0}' ends in {1}, but Loss.{2} {3}; {4}",
@@ -206,6 +211,7 @@ internal static class Descriptors
         StridesWithDilationId => StridesWithDilation,
         DenseOnImageId => DenseOnImage,
         CroppingEmptiesId => CroppingEmpties,
+        NeedsSequenceId => NeedsSequence,
         ReshapeMismatchId => ReshapeMismatch,
         ReshapeTwoUnknownsId => ReshapeTwoUnknowns,
         UnknownInputId => UnknownInput,

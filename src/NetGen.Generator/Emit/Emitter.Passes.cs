@@ -39,11 +39,7 @@ internal static partial class Emitter
                     : "// Fused into [" + I(l.FusedInto + 1) + "]: its output is this layer's output.");
                 continue;
             }
-            // A layer with a fused activation layer also writes its own output (the pre-activation) for PredictLayers.
-            string preSlot = l.TrainPreActivation < 0 ? (l.InspectPreActivation >= 0 ? "Inspecting ? Train(ZX" + n + ", batch) : -1" : "-1")
-                : InferLogitsOf(net, l.Index) >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
-                : l.FusedWith >= 0 ? "training || Inspecting ? Train(Z" + n + ", batch) : -1"
-                : "training ? Train(Z" + n + ", batch) : -1";
+            string preSlot = PreActivationSlot(net, l);
             if (l.FoldsBatchNorm >= 0)
             {
                 // Training runs the layer as declared; inference runs it with the folded kernel, the batch norm and its activation.
@@ -133,6 +129,20 @@ internal static partial class Emitter
         if (folds) WriteFoldBatchNorms(w, net);
     }
 
+    /// <summary>
+    /// Where a layer that applies its own activation writes its pre-activation: the training slot when the backward
+    /// pass or the loss reads it, the inference logits slot of an output, and, for a layer with a fused activation
+    /// layer, its own output for PredictLayers.
+    /// </summary>
+    internal static string PreActivationSlot(ResolvedNetwork net, ResolvedLayer l)
+    {
+        string n = I(l.Index + 1);
+        return l.TrainPreActivation < 0 ? (l.InspectPreActivation >= 0 ? "Inspecting ? Train(ZX" + n + ", batch) : -1" : "-1")
+            : InferLogitsOf(net, l.Index) >= 0 ? "Slot(training, Z" + n + ", ZI" + n + ", batch)"
+            : l.FusedWith >= 0 ? "training || Inspecting ? Train(Z" + n + ", batch) : -1"
+            : "training ? Train(Z" + n + ", batch) : -1";
+    }
+
     /// <summary>Where the loss reads output layer <paramref name="layer"/>'s logits in inference, or -1 (not an output, or no logits).</summary>
     internal static int InferLogitsOf(ResolvedNetwork net, int layer)
     {
@@ -144,7 +154,7 @@ internal static partial class Emitter
     /// For an output layer, the expression telling its backward that the loss already gave the gradient of its logits:
     /// the <c>fromLogits</c> argument with one output, <c>FromLogits(k)</c> with several; null for any other layer.
     /// </summary>
-    private static string? FromLogitsFlag(ResolvedNetwork net, int layer)
+    internal static string? FromLogitsFlag(ResolvedNetwork net, int layer)
     {
         int k = net.OutputPosition(layer);
         return k < 0 ? null : net.Outputs.Length == 1 ? "fromLogits" : "FromLogits(" + I(k) + ")";

@@ -90,6 +90,9 @@ internal static partial class Emitter
                 WriteConvolutionFamilyOffsets(w, l);
                 continue;
             }
+            foreach (var (slot, offset) in RuleWeightOffsets(l))
+                w.WriteLine("private const int P" + n + "_" + slot.Constant + " = " + I(offset) + "; // " + OneLine(l.Name) + " " + slot.Name + " " + ShapeMath.Tuple(slot.Shape.AsSpan()));
+            if (l.RuleWeights.Length > 0) continue;
             if (l.KernelCount > 0)
                 w.WriteLine("private const int P" + n + "_" + KernelName(l) + " = " + I(l.KernelOffset) + "; // " + OneLine(l.Name) + " " + KernelName(l).ToLowerInvariant() + " " + KernelShape(l));
             if (l.BiasCount > 0)
@@ -226,6 +229,20 @@ internal static partial class Emitter
                 WriteConvolutionFamilyInitialize(w, l);
                 continue;
             }
+            if (l.RuleWeights.Length > 0)
+            {
+                // A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 as Dense's, then far above the others.
+                int k = 0;
+                foreach (var slot in l.RuleWeights)
+                {
+                    long stream = k < 2 ? 2L * l.Index + k : (1L << 32) + 16L * l.Index + k;
+                    w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + "), " + InitializerType + "." +
+                        InitializerNames[slot.Initializer] + ", fanIn: " + I(slot.FanIn) + ", fanOut: " + I(slot.FanOut) + ", seed, stream: " +
+                        stream.ToString(CultureInfo.InvariantCulture) + ");");
+                    k++;
+                }
+                continue;
+            }
             if (l.Spec.Kind == LayerKind.BatchNormalization)
             {
                 int c = l.LastOutput;
@@ -259,6 +276,12 @@ internal static partial class Emitter
             if (l.ParamCount == 0) continue;
             int c = l.LastInput, f = l.LastOutput, kh = l.Spec.KernelH, kw = l.Spec.KernelW, dm = l.Spec.DepthMultiplier;
             var shapes = new List<int[]>();
+            foreach (var slot in l.RuleWeights) shapes.Add(slot.Shape.AsSpan().ToArray());
+            if (l.RuleWeights.Length > 0)
+            {
+                parts.Add(l.TypeName + " " + string.Join(" ", shapes.Select(s => ShapeMath.Tuple(s))));
+                continue;
+            }
             switch (l.Spec.Kind)
             {
                 case LayerKind.DepthwiseConv2D: shapes.Add([kh, kw, c, dm]); break;
@@ -331,6 +354,8 @@ internal static partial class Emitter
         var list = new List<(string, string, int[], bool)>();
         if (l.ParamCount == 0) return list;
         string n = I(l.Index + 1);
+        foreach (var slot in l.RuleWeights) list.Add((slot.Name, "P" + n + "_" + slot.Constant, slot.Shape.AsSpan().ToArray(), true));
+        if (l.RuleWeights.Length > 0) return list;
         int c = l.LastInput, f = l.LastOutput, kh = l.Spec.KernelH, kw = l.Spec.KernelW, dm = l.Spec.DepthMultiplier;
         switch (l.Spec.Kind)
         {
@@ -351,6 +376,17 @@ internal static partial class Emitter
         }
         if (l.BiasCount > 0) list.Add(("bias", "P" + n + "_Bias", [l.BiasCount], true));
         return list;
+    }
+
+    /// <summary>A rule-based layer's weights with their offsets: one after the other from its KernelOffset.</summary>
+    private static IEnumerable<(WeightSlot Slot, int Offset)> RuleWeightOffsets(ResolvedLayer l)
+    {
+        int offset = l.KernelOffset;
+        foreach (var slot in l.RuleWeights)
+        {
+            yield return (slot, offset);
+            offset += slot.Count;
+        }
     }
 
     private static string KernelName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Gamma" : "Kernel";

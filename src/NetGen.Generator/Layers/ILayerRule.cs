@@ -42,6 +42,21 @@ internal interface ILayerRule
     /// <summary>Whether its output is its input's memory, seen with another shape (Flatten, Reshape): nothing runs.</summary>
     bool OutputAliasesInput { get; }
 
+    /// <summary>
+    /// Its trainable weights for this input and output shape, in buffer order (empty for a layer without weights). The
+    /// generator lays them out, initialises them, lists them in <c>model.Layers</c> and in weights files.
+    /// </summary>
+    IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape);
+
+    /// <summary>
+    /// The activation it applies itself (Dense-like layers), which the fusion planner may replace by a following
+    /// activation layer's and the loss may read the logits of; <see cref="ActivationKind.Linear"/> for the others.
+    /// </summary>
+    ActivationKind ActivationOf(LayerSpec layer);
+
+    /// <summary>Whether it applies an activation of its own (see <see cref="ActivationOf"/>).</summary>
+    bool OwnsActivation { get; }
+
     /// <summary>Reads the attribute into primitives; values stay as declared (<see cref="InferShape"/> reports bad ones).</summary>
     LayerSpec Read(AttributeData data, string? name);
 
@@ -89,6 +104,12 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual bool OutputAliasesInput => false;
 
+    public virtual IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape) => System.Array.Empty<WeightSlot>();
+
+    public virtual ActivationKind ActivationOf(LayerSpec layer) => ActivationKind.Linear;
+
+    public virtual bool OwnsActivation => false;
+
     public abstract LayerSpec Read(AttributeData data, string? name);
 
     public abstract int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors);
@@ -132,6 +153,11 @@ internal static class LayerRegistry
         new TrainingOnlyRule(LayerKind.GaussianDropout),
         new TrainingOnlyRule(LayerKind.SpatialDropout2D),
         new InputRule(),
+        new Conv1DRule(),
+        new PoolingRule(LayerKind.MaxPooling1D),
+        new PoolingRule(LayerKind.AveragePooling1D),
+        new PoolingRule(LayerKind.GlobalAveragePooling1D),
+        new PoolingRule(LayerKind.GlobalMaxPooling1D),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

@@ -18,32 +18,40 @@ namespace NetGen.Generator.Layers;
 ///   b.MaxPool2DBackward(G4, batch, x: Train(T3, batch), y: Train(T4, batch), dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch));
 /// </code>
 /// A max pooling after a non-decreasing activation layer applies that activation to the pooled values in inference
-/// (the fusion planner decides it; max commutes with the activation).
+/// (the fusion planner decides it; max commutes with the activation). The 1-D kinds (MaxPooling1D, AveragePooling1D
+/// and their global forms) pool (steps, channels) samples: the same kernels on (steps, 1, channels).
 /// </summary>
 internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
 {
     private const string GeometryType = "global::NetGen.Backends.Pool2DGeometry";
 
-    private bool Global => Kind is LayerKind.GlobalMaxPooling2D or LayerKind.GlobalAveragePooling2D;
+    private bool Global => Kind is LayerKind.GlobalMaxPooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling1D or LayerKind.GlobalAveragePooling1D;
 
-    private bool Max => Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D;
+    private bool Max => Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.MaxPooling1D or LayerKind.GlobalMaxPooling1D;
+
+    /// <summary>A 1-D kind: (steps, channels) samples, seen as (steps, 1, channels).</summary>
+    private bool OneD => Kind is LayerKind.MaxPooling1D or LayerKind.AveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.GlobalAveragePooling1D;
 
     public override string KerasName => Kind switch
     {
         LayerKind.MaxPooling2D => "max_pooling2d",
         LayerKind.AveragePooling2D => "average_pooling2d",
         LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
+        LayerKind.MaxPooling1D => "max_pooling1d",
+        LayerKind.AveragePooling1D => "average_pooling1d",
+        LayerKind.GlobalAveragePooling1D => "global_average_pooling1d",
+        LayerKind.GlobalMaxPooling1D => "global_max_pooling1d",
         _ => "global_max_pooling2d",
     };
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
-    public override bool IsImageLayer => !Global;
+    public override bool IsImageLayer => !Global && !OneD;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
-        int kh = Global ? 0 : Int(args, 0), kw = Global ? 0 : args.Length > 1 ? Int(args, 1) : kh;
+        int kh = Global ? 0 : Int(args, 0), kw = Global ? 0 : OneD ? 1 : args.Length > 1 ? Int(args, 1) : kh;
         int strides = 0, padding = 0;
         foreach (var pair in data.NamedArguments)
         {
@@ -57,6 +65,15 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
     {
         var shape = inputShapes[0];
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (OneD)
+        {
+            if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
+            if (Global) return new[] { shape[1] };
+            if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
+            // (steps, 1, channels), a window of (pool, 1) with strides (s, 1): the width stays 1.
+            var steps = ShapeInference.Window(layer with { KernelW = 1 }, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, i, name, index, errors, isPool: true);
+            return steps is null ? null : new[] { steps.Value.OutH, shape[1] };
+        }
         if (!ShapeInference.RequireImage(shape, i, name, index, errors)) return null;
         if (Global) return new[] { shape[2] };
         if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
@@ -65,27 +82,29 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
     }
 
     public override string Describe(ResolvedLayer l) =>
-        Global ? "" : ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid");
+        Global ? "" : ", " + (OneD ? I(l.Spec.KernelH) : I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW)) + (l.Spec.Padding == 1 ? " same" : " valid");
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
         string n = I(l.Index + 1);
-        var input = l.InputShape;
+        var input = OneD ? new EquatableArray<int>(new[] { l.InputShape[0], 1, l.InputShape[1] }) : l.InputShape;
+        var output = OneD ? new[] { Global ? 1 : l.OutputShape[0], 1 } : l.OutputShape.AsSpan().ToArray();
         if (Global)
         {
-            w.WriteLine("// " + OneLine(l.Name) + ": one window over the whole height and width");
+            w.WriteLine("// " + OneLine(l.Name) + (OneD ? ": one window over all the steps" : ": one window over the whole height and width"));
             w.WriteLine("private static readonly " + GeometryType + " G" + n + " = new(" +
                 I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
             return;
         }
         var s = l.Spec;
         int sh = s.Strides == 0 ? s.KernelH : s.Strides, sw = s.Strides == 0 ? s.KernelW : s.Strides;
-        int padTop = s.Padding == 1 ? ShapeMath.SamePadBefore(input[0], l.OutputShape[0], s.KernelH, sh, 1) : 0;
-        int padLeft = s.Padding == 1 ? ShapeMath.SamePadBefore(input[1], l.OutputShape[1], s.KernelW, sw, 1) : 0;
+        if (OneD) sw = 1;
+        int padTop = s.Padding == 1 ? ShapeMath.SamePadBefore(input[0], output[0], s.KernelH, sh, 1) : 0;
+        int padLeft = s.Padding == 1 ? ShapeMath.SamePadBefore(input[1], output[1], s.KernelW, sw, 1) : 0;
         w.WriteLine("// " + OneLine(l.Name) + ": pool " + I(s.KernelH) + "x" + I(s.KernelW) + ", strides " + I(sh) + "x" + I(sw) +
             ", padding top/left " + I(padTop) + "/" + I(padLeft));
         w.WriteLine("private static readonly " + GeometryType + " G" + n + " = new(" +
-            I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " +
+            I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(output[0]) + ", " + I(output[1]) + ", " +
             I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(sh) + ", " + I(sw) + ", " + I(padTop) + ", " + I(padLeft) + ");");
     }
 

@@ -36,6 +36,11 @@ internal enum LayerKind
     Minimum,
     Concatenate,
     Input,
+    Conv1D,
+    MaxPooling1D,
+    AveragePooling1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
@@ -170,7 +175,8 @@ internal sealed record ResolvedLayer(
     EquatableArray<int> GradientIn = default,
     EquatableArray<int> GradientAccumulate = default,
     int GradientTemp = -1,
-    int InspectPreActivation = -1)
+    int InspectPreActivation = -1,
+    EquatableArray<WeightSlot> RuleWeights = default)
 {
     public int ParamCount => KernelCount + BiasCount + StateCount;
     public int TrainableCount => KernelCount + BiasCount;
@@ -232,6 +238,17 @@ internal sealed record ResolvedNetwork(
             if (Outputs[k].Layer == layer) return k;
         return -1;
     }
+}
+
+/// <summary>
+/// A trainable weight of a rule-based layer (<see cref="Layers.ILayerRule.Weights"/>): Keras's name, the suffix of its
+/// offset constant (<c>P3_Kernel</c>), its shape, its initializer id and the fans the initializer scales by. A layer's
+/// weights lie one after the other from its <c>KernelOffset</c>, in this order.
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// </summary>
+internal sealed record WeightSlot(string Name, string Constant, EquatableArray<int> Shape, int Initializer, int FanIn, int FanOut)
+{
+    public int Count => Shapes.ShapeMath.Product(Shape.AsSpan());
 }
 
 /// <summary>

@@ -81,6 +81,7 @@ internal static partial class ShapeInference
             int[] output = shape;
             var activation = ActivationKind.Linear;
             long kernel = 0, bias = 0, state = 0;
+            IReadOnlyList<WeightSlot> ruleWeights = Array.Empty<WeightSlot>(); // a rule's weights, from KernelOffset on
             int padTop = 0, padLeft = 0;
             bool sawImageLayer = layer.Kind is LayerKind.Conv2D || IsConvolutionFamily(layer.Kind) ||
                 Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
@@ -200,6 +201,14 @@ internal static partial class ShapeInference
                     var inferred = rule.InferShape(layer, i, shapes, sourceNames, errors);
                     output = inferred ?? shape;
                     broken = inferred is null;
+                    if (inferred is null) break;
+                    if (rule.OwnsActivation) activation = CheckActivation(layer, i, kind, index, errors);
+                    ruleWeights = rule.Weights(layer, shape, inferred);
+                    foreach (var slot in ruleWeights)
+                    {
+                        CheckInitializer(slot.Initializer, slot.Constant + "Initializer", i, kind, index, errors);
+                        kernel = Math.Min(ShapeMath.Huge, kernel + ShapeMath.LongProduct(slot.Shape.AsSpan()));
+                    }
                     break;
                 }
                 case LayerKind.DepthwiseConv2D:
@@ -229,7 +238,8 @@ internal static partial class ShapeInference
             outputs[i] = output;
             resolved[i] = new ResolvedLayer(i, layer, names[i], layer.Kind == LayerKind.Input ? "InputLayer" : kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
                 activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
-                padTop, padLeft, StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i]);
+                padTop, padLeft, StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i],
+                RuleWeights: new EquatableArray<WeightSlot>(ruleWeights.ToArrayFast()));
             paramOffset += kernel + bias;
         }
 
@@ -273,6 +283,19 @@ internal static partial class ShapeInference
     /// <summary>Whether a shape-inference id is a warning (code is still generated).</summary>
     public static bool IsWarning(string id) => id is "NG0106" or "NG0203";
 
+    /// <summary>A 1-D layer needs (steps, channels) samples; NG0108 says how to get them otherwise.</summary>
+    internal static bool RequireSequence(int[] shape, int i, string kind, string index, List<ShapeError> errors)
+    {
+        if (shape.Length == 2) return true;
+        string fix = shape.Length == 1
+            ? "add [Reshape(" + Invariant(shape[0]) + ", 1)] before it to read the values as " + Invariant(shape[0]) + " steps of one channel"
+            : shape.Length == 3
+                ? "use the 2-D layer, or [Reshape(" + Invariant(shape[0]) + ", " + Invariant(ShapeMath.Product(new[] { shape[1], shape[2] })) + ")] to read each row as one step"
+                : "reshape the samples to (steps, channels)";
+        errors.Add(new ShapeError(i, "NG0108", new[] { kind, index, ShapeMath.Keras(shape), fix }));
+        return false;
+    }
+
     internal static bool RequireImage(int[] shape, int i, string kind, string index, List<ShapeError> errors)
     {
         if (shape.Length == 3) return true;
@@ -282,7 +305,7 @@ internal static partial class ShapeInference
 
     internal static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
     {
-        bool pool = layer.Kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D;
+        bool pool = layer.Kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D or LayerKind.MaxPooling1D or LayerKind.AveragePooling1D;
         string what = pool ? "pool size" : "kernel size";
         int before = errors.Count;
         if (layer.KernelH <= 0 || layer.KernelW <= 0)
@@ -292,7 +315,9 @@ internal static partial class ShapeInference
         if (layer.Dilation <= 0)
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation), "the dilation rate must be positive, e.g. 1" }));
         if (layer.Padding is not (0 or 1))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "padding value", Invariant(layer.Padding), "use Padding.Valid or Padding.Same" }));
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "padding value", Invariant(layer.Padding),
+                kind == "Conv1D" ? "use Padding.Valid, Padding.Same or Padding.Causal"
+                : layer.Padding == 2 ? "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)" : "use Padding.Valid or Padding.Same" }));
         if (errors.Count == before && layer.Strides > 1 && layer.Dilation > 1)
             errors.Add(new ShapeError(i, "NG0105", new[] { kind, index, Invariant(layer.Strides), Invariant(layer.Dilation) }));
         return errors.Count == before;

@@ -1,0 +1,83 @@
+using System;
+
+namespace NetGen
+{
+    /// <summary>
+    /// 1-D convolution over the steps of (steps, channels) samples: <c>y = activation(conv(x, kernel) + bias)</c>,
+    /// kernel (kernel size, channels, filters). Keras equivalent: <c>Conv1D(filters, kernel_size, strides=1,
+    /// padding='valid', dilation_rate=1, activation=None, use_bias=True, kernel_initializer='glorot_uniform',
+    /// bias_initializer='zeros')</c>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class Conv1DAttribute : LayerAttribute
+    {
+        /// <param name="filters">Number of output channels.</param>
+        /// <param name="kernelSize">Steps the kernel spans.</param>
+        public Conv1DAttribute(int filters, int kernelSize)
+        {
+            Filters = filters;
+            KernelSize = kernelSize;
+        }
+
+        /// <summary>Number of output channels.</summary>
+        public int Filters { get; }
+        /// <summary>Steps the kernel spans.</summary>
+        public int KernelSize { get; }
+        /// <summary>Step between windows (Keras <c>strides</c>); 1 by default.</summary>
+        public int Strides { get; set; } = 1;
+        /// <summary>Dilation (Keras <c>dilation_rate</c>); 1 by default. Cannot be combined with strides &gt; 1.</summary>
+        public int DilationRate { get; set; } = 1;
+        /// <summary><see cref="NetGen.Padding.Valid"/> (default), <see cref="NetGen.Padding.Same"/> or <see cref="NetGen.Padding.Causal"/>.</summary>
+        public Padding Padding { get; set; }
+        /// <summary>Activation applied after the bias; linear by default.</summary>
+        public Activation Activation { get; set; }
+        /// <summary>Whether the layer has a bias vector.</summary>
+        public bool UseBias { get; set; } = true;
+        /// <summary>Kernel initializer; glorot_uniform by default.</summary>
+        public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
+        /// <summary>Bias initializer; zeros by default.</summary>
+        public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
+    }
+
+    /// <summary>Max over windows of steps of (steps, channels) samples. Keras equivalent: <c>MaxPooling1D(pool_size=2, strides=None, padding='valid')</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class MaxPooling1DAttribute : LayerAttribute
+    {
+        /// <param name="poolSize">Steps per window.</param>
+        public MaxPooling1DAttribute(int poolSize = 2) => PoolSize = poolSize;
+
+        /// <summary>Steps per window.</summary>
+        public int PoolSize { get; }
+        /// <summary>Step between windows; 0 (the default) means the pool size, as Keras's <c>None</c>.</summary>
+        public int Strides { get; set; }
+        /// <summary><see cref="NetGen.Padding.Valid"/> (default) or <see cref="NetGen.Padding.Same"/>.</summary>
+        public Padding Padding { get; set; }
+    }
+
+    /// <summary>Mean over windows of steps of (steps, channels) samples. Keras equivalent: <c>AveragePooling1D(pool_size=2, strides=None, padding='valid')</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class AveragePooling1DAttribute : LayerAttribute
+    {
+        /// <param name="poolSize">Steps per window.</param>
+        public AveragePooling1DAttribute(int poolSize = 2) => PoolSize = poolSize;
+
+        /// <summary>Steps per window.</summary>
+        public int PoolSize { get; }
+        /// <summary>Step between windows; 0 (the default) means the pool size, as Keras's <c>None</c>.</summary>
+        public int Strides { get; set; }
+        /// <summary><see cref="NetGen.Padding.Valid"/> (default) or <see cref="NetGen.Padding.Same"/> (the mean counts only the steps inside the input).</summary>
+        public Padding Padding { get; set; }
+    }
+
+    /// <summary>Mean over all steps of (steps, channels) samples: (steps, channels) → (channels). Keras equivalent: <c>GlobalAveragePooling1D()</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class GlobalAveragePooling1DAttribute : LayerAttribute
+    {
+    }
+
+    /// <summary>Max over all steps of (steps, channels) samples: (steps, channels) → (channels). Keras equivalent: <c>GlobalMaxPooling1D()</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class GlobalMaxPooling1DAttribute : LayerAttribute
+    {
+    }
+}
