@@ -63,15 +63,27 @@ public abstract partial class Model : IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _backend ??= BackendSelector.Default();
+            if (_backend is null)
+            {
+                _backend = BackendSelector.Default();
+                s_owners.AddOrUpdate(_backend, this);
+            }
+            return _backend;
         }
     }
+
+    // Which model each backend holds the workspace of: a backend serves one model (two would overwrite each other).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IBackend, Model> s_owners = new();
 
     /// <summary>Runs this model on <paramref name="backend"/>; call before the first use of the model.</summary>
     public void UseBackend(IBackend backend)
     {
+        ArgumentNullException.ThrowIfNull(backend);
         if (_built) throw new InvalidOperationException("Choose the backend before the model is compiled or used.");
+        if (s_owners.TryGetValue(backend, out var owner) && owner != this)
+            throw new InvalidOperationException($"This backend already holds the workspace of model '{owner.Name}'; a backend serves one model: give each model its own (e.g. new CpuBackend()).");
         _backend = backend;
+        s_owners.AddOrUpdate(backend, this);
     }
 
     /// <summary>The model's name.</summary>
@@ -202,6 +214,11 @@ public abstract partial class Model : IDisposable
     /// <summary>Applies the compiled optimizer to the gradients and advances the iteration counter.</summary>
     protected void ApplyOptimizer()
     {
+        // A NaN or infinite gradient (an infinite input value, say, that the forward pass absorbed: tanh(∞) = 1, but
+        // ∞·0 = NaN on the way back) would turn the weights into NaN while the loss looked fine: stop here instead.
+        if (!Backend.AllFinite(GradientsOffset, Info.TrainableParameterCount))
+            throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
+                $"A gradient became NaN or infinite at epoch {_epoch + 1}, batch {_batchIndex + 1} (iteration {_iteration}) although the loss was finite; the weights are unchanged from before this batch. Check the inputs for NaN or infinite values, lower the learning rate, or normalise the inputs (e.g. x / 255f)."));
         var update = _optimizer!.UpdateFor(_iteration);
         var ranges = OptimizerRanges();
         if (ranges is null)
@@ -277,6 +294,12 @@ public abstract partial class Model : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             ArgumentNullException.ThrowIfNull(optimizer);
             ArgumentNullException.ThrowIfNull(losses);
+            if (Volatile.Read(ref _fitThread) != 0)
+                throw new InvalidOperationException($"Compile was called while Fit runs on {Info.Name} (from a callback?): it would change the optimizer state and labels Fit is using. Compile before Fit, or change the learning rate with model.Optimizer.LearningRate.");
+            foreach (var loss in losses)
+                if (!Enum.IsDefined(loss)) throw new ArgumentOutOfRangeException(nameof(losses), loss, "Unknown loss.");
+            foreach (var metric in metrics ?? [])
+                if (!Enum.IsDefined(metric)) throw new ArgumentOutOfRangeException(nameof(metrics), metric, "Unknown metric.");
             int outputs = Info.Outputs.Count;
             if (losses.Length != outputs && losses.Length != 1)
                 throw new ArgumentException($"Got {losses.Length} losses but {Info.Name} has {outputs} outputs ({OutputNames}); give one loss per output, in that order, or one for all.", nameof(losses));
@@ -510,6 +533,7 @@ public abstract partial class Model : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             RequireCompiled();
             CheckInputs(x, nameof(x));
+            if (x[0].Count == 0) throw new ArgumentException("The batch has no samples; TrainOnBatch needs at least one.", nameof(x));
             CheckLabels(x, y, nameof(y));
             int batch = x[0].Count;
             EnsureBatchCapacity(batch);
@@ -640,6 +664,7 @@ public abstract partial class Model : IDisposable
                     throw new ArgumentException($"An ImageDataGenerator flow needs a network on (height, width, channels) images; {Info.Name} takes {KerasShape(Info.InputShape)}.", nameof(flow));
                 Tensor[] x = One(flow.X, "flow.X", nameof(Fit)), y = OneLabel(flow.Y, "flow.Y", nameof(Fit));
                 CheckInputs(x, "flow.X");
+                if (x[0].Count == 0) throw new ArgumentException("The flow has no samples; Fit needs at least one.", nameof(flow));
                 CheckLabels(x, y, "flow.Y");
                 if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
                 (Tensor[] X, Tensor[] Y)? validation = validationData is { } v ? ([v.X], [v.Y]) : null;
@@ -1035,6 +1060,7 @@ public abstract partial class Model : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             RequireCompiled();
             CheckInputs(x, nameof(x));
+            if (x[0].Count == 0) throw new ArgumentException("The batch has no samples; ComputeGradients needs at least one.", nameof(x));
             CheckLabels(x, y, nameof(y));
             int batch = x[0].Count;
             EnsureBatchCapacity(batch);
@@ -1107,6 +1133,9 @@ public static class Utils
     public static Tensor ToCategorical(Tensor labels, int numClasses)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        if (numClasses <= 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "The number of classes must be positive.");
+        if ((long)labels.Data.Length * numClasses > Array.MaxLength)
+            throw new ArgumentException($"{labels.Data.Length:N0} labels of {numClasses:N0} classes need more values than one array holds.", nameof(numClasses));
         var result = new float[(long)labels.Data.Length * numClasses];
         for (int i = 0; i < labels.Data.Length; i++)
         {

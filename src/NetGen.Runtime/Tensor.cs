@@ -23,8 +23,9 @@ public sealed class Tensor
         {
             if (d < 0)
                 throw new ArgumentException($"Shape {Format(shape)} has a negative dimension.", nameof(shape));
-            count *= d;
+            count = count > Array.MaxLength ? count : count * d; // saturates: 65536⁴ must not wrap around to 0
         }
+        if (Array.IndexOf(shape, 0) >= 0) count = 0;
         if (count != data.Length)
             throw new ArgumentException(
                 $"Shape {Format(shape)} holds {count} elements but the data has {data.Length}.", nameof(shape));
@@ -35,8 +36,16 @@ public sealed class Tensor
     /// <summary>A zero-filled tensor of the given shape.</summary>
     public static Tensor Zeros(params int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         long count = 1;
-        foreach (int d in shape) count *= d;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"Shape {Format(shape)} has a negative dimension.", nameof(shape));
+            count = count > Array.MaxLength ? count : count * d;
+        }
+        if (Array.IndexOf(shape, 0) >= 0) count = 0;
+        if (count > Array.MaxLength)
+            throw new ArgumentException($"Shape {Format(shape)} has more elements than one array can hold ({Array.MaxLength:N0}).", nameof(shape));
         return new Tensor(new float[count], shape);
     }
 
@@ -79,9 +88,9 @@ public sealed class Tensor
     /// <summary>Copies samples <c>[start, start + count)</c> into a new tensor.</summary>
     public Tensor Slice(int start, int count)
     {
-        if (start < 0 || count < 0 || start + count > Count)
+        if (start < 0 || count < 0 || (long)start + count > Count)
             throw new ArgumentOutOfRangeException(nameof(start),
-                $"Samples [{start}, {start + count}) are outside a tensor of shape {ShapeString}.");
+                $"Samples [{start}, {(long)start + count}) are outside a tensor of shape {ShapeString}.");
         int size = SampleSize;
         var data = new float[(long)count * size];
         Array.Copy(Data, (long)start * size, data, 0, data.Length);

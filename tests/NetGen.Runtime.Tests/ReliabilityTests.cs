@@ -395,4 +395,97 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
         for (int s = 0; s < 37; s += 4)
             Assert.Equal(all.AsSpan(s * 3, 3).ToArray(), m.Predict(x.Slice(s, 1)).Data);
     }
+
+    // ---- Found by a hostile-user run (issue 10's "go looking for the next ones") ----------------------------------
+
+    [Fact]
+    public void CompileFromACallbackDuringFitThrowsInsteadOfCorruptingMemory()
+    {
+        using var m = new ThreadNet();
+        m.Compile(new SGD(0.1f), Loss.SparseCategoricalCrossEntropy);
+        var x = Uniform(64, 1, 6);
+        var y = Classes(64, 3, 2);
+        var e = Assert.Throws<InvalidOperationException>(() => m.Fit(x, y, epochs: 2, batchSize: 4, verbose: 0,
+            callbacks: [new Gate(_ => m.Compile(new Adam(), Loss.CategoricalCrossEntropy))]));
+        Assert.Contains("Compile was called while Fit runs", e.Message);
+        m.Fit(x, y, batchSize: 4, verbose: 0); // the model is intact
+        Assert.All(m.GetWeights(), w => Assert.True(float.IsFinite(w)));
+    }
+
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NaN)]
+    public void ANonFiniteInputTheForwardPassAbsorbsNeverReachesTheWeights(float bad)
+    {
+        using var m = new ThreadNet { Seed = 2 };
+        m.Compile(new Adam(0.01f), Loss.SparseCategoricalCrossEntropy);
+        var x = Uniform(20, 1, 6);
+        x.Data[3] = bad; // tanh(∞) = 1: the loss stays finite, the kernel's gradient does not
+        var y = Classes(20, 3, 2);
+        var before = m.GetWeights();
+        var e = Assert.Throws<TrainingDivergedException>(() => m.Fit(x, y, batchSize: 20, verbose: 0));
+        Assert.Contains(float.IsNaN(bad) ? "The loss became NaN" : "A gradient became NaN or infinite", e.Message); // NaN reaches the loss; ∞ only the gradient
+        Assert.Equal(before, m.GetWeights());
+        Assert.Throws<TrainingDivergedException>(() => m.TrainOnBatch(x, y));
+        Assert.Equal(before, m.GetWeights());
+        Assert.Equal(0, m.Iterations);
+    }
+
+    [Fact]
+    public void OptimizerHyperparametersAreChecked()
+    {
+        Action[] bad =
+        [
+            () => new SGD(0.1f, decay: float.PositiveInfinity), () => new Adam(beta1: 1f), () => new Adam(beta1: 1.5f),
+            () => new Adam(beta2: -0.1f), () => new Adam(epsilon: float.NaN), () => new Adam(epsilon: 0f), () => new RMSprop(rho: -1f),
+            () => new RMSprop(rho: float.NaN), () => new RMSprop(momentum: 2f), () => new Adagrad(initialAccumulatorValue: -1f),
+            () => new Adagrad(epsilon: float.PositiveInfinity),
+        ];
+        foreach (var create in bad) Assert.Throws<ArgumentOutOfRangeException>(create);
+        var sgd = new SGD(0.1f);
+        foreach (float rate in new[] { float.NaN, float.PositiveInfinity, -0.5f })
+            Assert.Throws<ArgumentOutOfRangeException>(() => sgd.LearningRate = rate);
+        sgd.LearningRate = 0f; // a scheduler may stop learning
+        Assert.Equal(0f, sgd.LearningRate);
+    }
+
+    [Fact]
+    public void ABackendServesOneModel()
+    {
+        using var a = new ThreadNet();
+        using var b = new NormNet();
+        var e = Assert.Throws<InvalidOperationException>(() => b.UseBackend(a.Backend));
+        Assert.Contains("already holds the workspace of model 'ThreadNet'", e.Message);
+    }
+
+    [Fact]
+    public void CallbackAndAugmentationArgumentsThatWouldSilentlyMisbehaveAreRejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceLROnPlateau(cooldown: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceLROnPlateau(factor: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceLROnPlateau(minLr: -1));
+        var images = Uniform(4, 1, 8, 8, 1);
+        var labels = Classes(4, 3, 2);
+        foreach (var g in new[] { new ImageDataGenerator { RotationRange = double.NaN }, new ImageDataGenerator { ShearRange = double.PositiveInfinity },
+                     new ImageDataGenerator { HeightShiftRange = 1e300 }, new ImageDataGenerator { Rescale = float.NaN }, new ImageDataGenerator { Cval = float.NaN } })
+            Assert.Throws<ArgumentOutOfRangeException>(() => g.Flow(images, labels));
+        var ok = new ImageDataGenerator { RotationRange = 10 };
+        Assert.Throws<ArgumentOutOfRangeException>(() => ok.ApplyTransform(new float[64], new float[64], -8, -8, 1, default));
+    }
+
+    [Fact]
+    public void EmptyBatchesAndHugeShapesAreClearErrors()
+    {
+        using var m = new ThreadNet();
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Assert.Contains("no samples", Assert.Throws<ArgumentException>(() => m.TrainOnBatch(Tensor.Zeros(0, 6), Tensor.Zeros(0, 3))).Message);
+        Assert.Contains("no samples", Assert.Throws<ArgumentException>(() => m.ComputeGradients(Tensor.Zeros(0, 6), Tensor.Zeros(0, 3))).Message);
+        Assert.Throws<ArgumentException>(() => new Tensor([], 65536, 65536, 65536, 65536));
+        Assert.Throws<ArgumentException>(() => Tensor.Zeros(65536, 65536, 65536, 65536));
+        Assert.Throws<ArgumentException>(() => Tensor.Zeros(-2, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Uniform(4, 1, 3).Slice(2, int.MaxValue));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Utils.ToCategorical(Classes(3, 2, 1), -1));
+        Assert.Equal([0, 5], new Tensor([], 0, 5).Shape.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.Compile(new SGD(), Loss.MeanSquaredError, (Metric)99));
+    }
 }

@@ -71,6 +71,17 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
         // The window checks of Conv2D, on (steps, 1, channels); causal padding is checked as `same` (both keep every step).
         var asImage = layer with { Padding = causal ? 1 : layer.Padding };
         if (!ShapeInference.CheckWindow(asImage, i, name, index, errors)) return null;
+        long span = ShapeMath.EffectiveKernel(layer.KernelH, layer.Dilation);
+        if (layer.Padding == 0 && span > shape[0])
+        {
+            long maxKernel = (shape[0] - 1) / layer.Dilation + 1;
+            errors.Add(new ShapeError(i, "NG0104", new[] { name, index,
+                "kernel " + I(layer.KernelH) + ", strides " + I(layer.Strides) + ", dilation " + I(layer.Dilation) + ", Padding.Valid",
+                ShapeMath.Keras(shape), "0 steps",
+                "use Padding = Padding.Same or Padding.Causal, or a kernel of at most " + maxKernel.ToString(CultureInfo.InvariantCulture) +
+                (layer.Dilation > 1 ? " (or a smaller dilation rate)" : "") }));
+            return null;
+        }
         var window = ShapeInference.Window(asImage, new[] { shape[0], 1, shape[1] }, layer.Strides, layer.Dilation, i, name, index, errors, isPool: false);
         return window is null ? null : new[] { window.Value.OutH, layer.Units };
     }

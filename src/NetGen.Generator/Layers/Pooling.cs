@@ -70,6 +70,13 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
             if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
             if (Global) return new[] { shape[1] };
             if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
+            if (layer.Padding == 0 && layer.KernelH > shape[0])
+            {
+                int s = layer.Strides == 0 ? layer.KernelH : layer.Strides;
+                errors.Add(new ShapeError(i, "NG0104", new[] { name, index, "pool " + I(layer.KernelH) + ", strides " + I(s) + ", Padding.Valid",
+                    ShapeMath.Keras(shape), "0 steps", "use Padding = Padding.Same, a pool of at most " + I(shape[0]) + ", or remove the pooling" }));
+                return null;
+            }
             // (steps, 1, channels), a window of (pool, 1) with strides (s, 1): the width stays 1.
             var steps = ShapeInference.Window(layer with { KernelW = 1 }, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, i, name, index, errors, isPool: true);
             return steps is null ? null : new[] { steps.Value.OutH, shape[1] };

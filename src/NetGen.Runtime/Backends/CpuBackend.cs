@@ -48,6 +48,24 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Download(int offset, Span<float> destination) => Span(offset, destination.Length).CopyTo(destination);
 
     /// <inheritdoc/>
+    public bool AllFinite(int offset, int count)
+    {
+        // x − x is 0 for a finite x and NaN for NaN and ±∞: the sum of the differences is 0 exactly when all are finite.
+        var values = Span(offset, count);
+        int i = 0;
+        var acc = Vector256<float>.Zero;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= values.Length; i += 8)
+            {
+                var v = Vector256.Create<float>(values.Slice(i, 8));
+                acc += v - v;
+            }
+        float tail = 0;
+        for (; i < values.Length; i++) tail += values[i] - values[i];
+        return Vector256.Sum(acc) + tail == 0;
+    }
+
+    /// <inheritdoc/>
     public void Fill(int offset, int count, float value) => Span(offset, count).Fill(value);
 
     /// <inheritdoc/>

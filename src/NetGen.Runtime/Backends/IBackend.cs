@@ -67,6 +67,23 @@ public partial interface IBackend : IDisposable
     /// <summary>Copies workspace data at <paramref name="offset"/> to the host.</summary>
     void Download(int offset, Span<float> destination);
 
+    /// <summary>
+    /// Whether the <paramref name="count"/> floats at <paramref name="offset"/> are all finite (no NaN, no ±∞); the
+    /// training step checks the gradients with it before the optimizer runs. The default reads them back in chunks.
+    /// </summary>
+    bool AllFinite(int offset, int count)
+    {
+        Span<float> chunk = stackalloc float[1024];
+        for (int done = 0; done < count; done += chunk.Length)
+        {
+            var part = chunk[..Math.Min(chunk.Length, count - done)];
+            Download(offset + done, part);
+            foreach (float v in part)
+                if (!float.IsFinite(v)) return false;
+        }
+        return true;
+    }
+
     /// <summary>Sets <paramref name="count"/> floats at <paramref name="offset"/> to <paramref name="value"/>.</summary>
     void Fill(int offset, int count, float value);
 

@@ -389,6 +389,17 @@ public sealed partial class IlgpuBackend : IBackend
         return loss is NetGen.Loss.CategoricalCrossEntropy or NetGen.Loss.SparseCategoricalCrossEntropy ? sum : sum / cols;
     }
 
+    /// <inheritdoc/>
+    public bool AllFinite(int offset, int count)
+    {
+        if (count <= 0) return true;
+        var scratch = Scratch(2L * count);
+        var differences = scratch.SubView(0, count);
+        _k.FiniteDifference(count, V(offset, count), differences);
+        var (sum, _) = Reduce(differences, scratch.SubView(count, count), count, useFlags: false);
+        return sum == 0;
+    }
+
     /// <summary>Sums values[0..count) on the device; returns the sum and the first flagged index (or -1). Synchronises.</summary>
     private (double Sum, int FirstFlagged) Reduce(ArrayView<double> values, ArrayView<double> flags, int count, bool useFlags)
     {
@@ -659,6 +670,7 @@ public sealed partial class IlgpuBackend : IBackend
             LossRows = Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<double>, LossParams>(
                 LossKernels.LossRows);
             CorrectRows = Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int>(LossKernels.CorrectRows);
+            FiniteDifference = Elementwise<ArrayView<float>, ArrayView<double>>(LossKernels.FiniteDifference);
             Sgd = Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, SgdParams>(OptimizerKernels.Sgd);
             Adam = Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams>(
                 OptimizerKernels.Adam);
@@ -686,6 +698,9 @@ public sealed partial class IlgpuBackend : IBackend
         public Action<Index1D, ArrayView<float>, ArrayView<float>, DropoutParams> Dropout { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> ColumnSum { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<double>, LossParams> LossRows { get; }
+
+        /// <summary>y[i] = x[i] − x[i]: 0 for a finite value, NaN otherwise (<see cref="IlgpuBackend.AllFinite"/> sums them).</summary>
+        public Action<Index1D, ArrayView<float>, ArrayView<double>> FiniteDifference { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int> CorrectRows { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SgdParams> Sgd { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams> Adam { get; }

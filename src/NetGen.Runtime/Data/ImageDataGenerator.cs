@@ -75,7 +75,28 @@ public sealed class ImageDataGenerator
         if (y.Count != x.Count)
             throw new ArgumentException($"y has {y.Count} samples but x has {x.Count}; they must match.", nameof(y));
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+        Validate();
         return new DataFlow(this, x, y, batchSize, shuffle, seed);
+    }
+
+    /// <summary>
+    /// Every range must be a finite number of at least 0 (a NaN or infinite one would turn every image into NaN), and
+    /// the rescale factor and fill value finite.
+    /// </summary>
+    private void Validate()
+    {
+        static void Range(string name, double value)
+        {
+            if (!(value >= 0) || !double.IsFinite(value) || value > 1e6)
+                throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number of at least 0 (Keras's ranges are like 10 degrees or 0.1 of the image).");
+        }
+        Range(nameof(RotationRange), RotationRange);
+        Range(nameof(WidthShiftRange), WidthShiftRange);
+        Range(nameof(HeightShiftRange), HeightShiftRange);
+        Range(nameof(ShearRange), ShearRange);
+        Range(nameof(ZoomRange), ZoomRange);
+        if (!float.IsFinite(Rescale)) throw new ArgumentOutOfRangeException(nameof(Rescale), Rescale, "Rescale must be a finite number (0 for none), e.g. 1f / 255.");
+        if (!float.IsFinite(Cval)) throw new ArgumentOutOfRangeException(nameof(Cval), Cval, "Cval must be a finite number, e.g. 0.");
     }
 
     /// <summary>Keras's <c>get_random_transform</c>: draws one image's parameters from counters of <paramref name="key"/>.</summary>
@@ -105,9 +126,13 @@ public sealed class ImageDataGenerator
     /// </summary>
     public void ApplyTransform(ReadOnlySpan<float> source, Span<float> destination, int height, int width, int channels, in ImageTransform t)
     {
-        int size = height * width * channels;
-        if (source.Length < size || destination.Length < size)
-            throw new ArgumentException($"An image of {height}x{width}x{channels} needs {size} values.");
+        if (height <= 0 || width <= 0 || channels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(height), $"An image is at least 1x1x1; got {height}x{width}x{channels}.");
+        Validate();
+        long needed = (long)height * width * channels;
+        if (source.Length < needed || destination.Length < needed)
+            throw new ArgumentException($"An image of {height}x{width}x{channels} needs {needed} values.");
+        int size = (int)needed;
         var m = AffineMatrix(t, height, width);
         if (m is null) source[..size].CopyTo(destination);
         else

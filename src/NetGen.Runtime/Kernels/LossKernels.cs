@@ -283,4 +283,11 @@ internal static class LossKernels
             result[1] = firsts[0] == int.MaxValue ? -1 : firsts[0];
         }
     }
+
+    /// <summary>y[i] = x[i] − x[i], in double: 0 for a finite value, NaN for NaN and ±∞; their sum says whether all are finite.</summary>
+    internal static void FiniteDifference(Index1D index, ArrayView<float> x, ArrayView<double> y)
+    {
+        float v = x[index];
+        y[index] = v - v;
+    }
 }

@@ -196,6 +196,9 @@ public sealed class ReduceLROnPlateau : Callback
         ArgumentNullException.ThrowIfNull(monitor);
         if (!(factor < 1)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "ReduceLROnPlateau does not support a factor >= 1.0: use e.g. 0.1 or 0.5.");
         if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be 0 or more.");
+        if (!(factor > 0)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "factor must be in (0, 1), e.g. 0.1 or 0.5.");
+        if (cooldown < 0) throw new ArgumentOutOfRangeException(nameof(cooldown), cooldown, "cooldown must be 0 (none) or more epochs.");
+        if (!(minLr >= 0) || float.IsInfinity(minLr)) throw new ArgumentOutOfRangeException(nameof(minLr), minLr, "minLr must be a finite number of at least 0.");
         _monitor = monitor;
         _factor = factor;
         _patience = patience;

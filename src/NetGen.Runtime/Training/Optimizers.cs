@@ -37,14 +37,34 @@ public abstract class Optimizer
     {
         if (!(learningRate > 0) || float.IsInfinity(learningRate))
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be a positive number, e.g. 1e-3.");
-        if (!(decay >= 0))
-            throw new ArgumentOutOfRangeException(nameof(decay), decay, "Decay must be zero or positive.");
+        if (!(decay >= 0) || float.IsInfinity(decay))
+            throw new ArgumentOutOfRangeException(nameof(decay), decay, "Decay must be a finite number of at least 0.");
         LearningRate = learningRate;
         Decay = decay;
     }
 
-    /// <summary>The initial learning rate.</summary>
-    public float LearningRate { get; set; }
+    private float _learningRate;
+
+    /// <summary>The initial learning rate; callbacks change it. A finite number of at least 0.</summary>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = value >= 0 && !float.IsInfinity(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be a finite number of at least 0, e.g. 1e-3.");
+    }
+
+    /// <summary>A hyperparameter in [<paramref name="low"/>, <paramref name="high"/>) (or ] with <paramref name="highIncluded"/>), else an error naming it.</summary>
+    protected static float InRange(float value, string name, float low, float high, bool highIncluded, string example)
+    {
+        bool ok = value >= low && (highIncluded ? value <= high : value < high);
+        return ok ? value : throw new ArgumentOutOfRangeException(name, value,
+            $"{name} must be in [{low}, {high}{(highIncluded ? "]" : ")")}, e.g. {example}.");
+    }
+
+    /// <summary>A positive finite ε (0 or NaN would divide by zero on the first step).</summary>
+    protected static float PositiveEpsilon(float value, string name = "epsilon") =>
+        value > 0 && !float.IsInfinity(value) ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be a small positive number, e.g. 1e-7 (Keras's default).");
 
     /// <summary>Keras's <c>decay</c>: lr_t = lr / (1 + decay·iterations).</summary>
     public float Decay { get; }
@@ -83,11 +103,11 @@ public sealed class Adam(float learningRate = 0.001f, float beta1 = 0.9f, float 
     bool amsgrad = false, float decay = 0f) : Optimizer(learningRate, decay)
 {
     /// <summary>β1.</summary>
-    public float Beta1 { get; } = beta1;
+    public float Beta1 { get; } = InRange(beta1, nameof(beta1), 0f, 1f, false, "0.9");
     /// <summary>β2.</summary>
-    public float Beta2 { get; } = beta2;
+    public float Beta2 { get; } = InRange(beta2, nameof(beta2), 0f, 1f, false, "0.999");
     /// <summary>ε, added to the uncorrected √v as Keras does.</summary>
-    public float Epsilon { get; } = epsilon;
+    public float Epsilon { get; } = PositiveEpsilon(epsilon);
     /// <summary>Whether to use AMSGrad.</summary>
     public bool AmsGrad { get; } = amsgrad;
     /// <inheritdoc/>
@@ -102,11 +122,11 @@ public sealed class RMSprop(float learningRate = 0.001f, float rho = 0.9f, float
     bool centered = false, float decay = 0f) : Optimizer(learningRate, decay)
 {
     /// <summary>ρ, the decay of the mean square.</summary>
-    public float Rho { get; } = rho;
+    public float Rho { get; } = InRange(rho, nameof(rho), 0f, 1f, false, "0.9");
     /// <summary>Momentum factor.</summary>
-    public float Momentum { get; } = momentum;
+    public float Momentum { get; } = InRange(momentum, nameof(momentum), 0f, 1f, true, "0.9");
     /// <summary>ε.</summary>
-    public float Epsilon { get; } = epsilon;
+    public float Epsilon { get; } = PositiveEpsilon(epsilon);
     /// <summary>Whether to divide by the centred second moment.</summary>
     public bool Centered { get; } = centered;
     /// <inheritdoc/>
@@ -121,9 +141,10 @@ public sealed class Adagrad(float learningRate = 0.001f, float initialAccumulato
     float decay = 0f) : Optimizer(learningRate, decay)
 {
     /// <summary>The accumulator's starting value.</summary>
-    public float InitialAccumulatorValue { get; } = initialAccumulatorValue;
+    public float InitialAccumulatorValue { get; } = initialAccumulatorValue >= 0 && !float.IsInfinity(initialAccumulatorValue) ? initialAccumulatorValue
+        : throw new ArgumentOutOfRangeException(nameof(initialAccumulatorValue), initialAccumulatorValue, "initialAccumulatorValue must be a finite number of at least 0, e.g. 0.1.");
     /// <summary>ε.</summary>
-    public float Epsilon { get; } = epsilon;
+    public float Epsilon { get; } = PositiveEpsilon(epsilon);
     /// <inheritdoc/>
     public override int StateSlots => 1;
     /// <inheritdoc/>

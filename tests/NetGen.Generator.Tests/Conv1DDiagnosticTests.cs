@@ -1,0 +1,79 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Testing;
+using NetGen.Generator.Diagnostics;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>The 1-D layers' diagnostics, each with markup on the attribute that is wrong.</summary>
+public class Conv1DDiagnosticTests
+{
+    private static async Task Verify(string source, params DiagnosticResult[] expected)
+    {
+        var test = GeneratorTest.Create("using NetGen;\n\n" + source);
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+    }
+
+    private static DiagnosticResult Diagnostic(DiagnosticDescriptor descriptor) => new(descriptor);
+
+    [Fact]
+    public Task NG0108_Conv1D_on_a_flat_vector_says_to_reshape() => Verify("""
+        [Network(784)]
+        [{|#0:Conv1D(16, 3)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.NeedsSequence).WithLocation(0).WithArguments("Conv1D", "1", "(None, 784)",
+            "add [Reshape(784, 1)] before it to read the values as 784 steps of one channel"));
+
+    [Fact]
+    public Task NG0108_1D_pooling_on_an_image_says_which_layer_to_use() => Verify("""
+        [Network(28, 28, 1)]
+        [{|#0:MaxPooling1D(2)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.NeedsSequence).WithLocation(0).WithArguments("MaxPooling1D", "1", "(None, 28, 28, 1)",
+            "use the 2-D layer, or [Reshape(28, 28)] to read each row as one step"));
+
+    [Fact]
+    public Task NG0104_Conv1D_kernel_longer_than_the_sequence() => Verify("""
+        [Network(4, 2)]
+        [{|#0:Conv1D(8, 5)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.EmptyOutput).WithLocation(0).WithArguments("Conv1D", "1", "kernel 5, strides 1, dilation 1, Padding.Valid", "(None, 4, 2)", "0 steps",
+            "use Padding = Padding.Same or Padding.Causal, or a kernel of at most 4"));
+
+    [Fact]
+    public Task NG0104_1D_pool_longer_than_the_sequence() => Verify("""
+        [Network(3, 2)]
+        [{|#0:AveragePooling1D(4)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.EmptyOutput).WithLocation(0).WithArguments("AveragePooling1D", "1", "pool 4, strides 4, Padding.Valid", "(None, 3, 2)", "0 steps",
+            "use Padding = Padding.Same, a pool of at most 3, or remove the pooling"));
+
+    [Fact]
+    public Task NG0017_causal_padding_on_Conv2D() => Verify("""
+        [Network(8, 8, 1)]
+        [{|#0:Conv2D(4, 3, Padding = Padding.Causal)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Conv2D", "1", "padding value", "2", "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)"));
+
+    [Fact]
+    public Task NG0010_Conv1D_without_filters() => Verify("""
+        [Network(8, 2)]
+        [{|#0:Conv1D(0, 3)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadUnits).WithLocation(0).WithArguments("Conv1D", "1", "0"));
+
+    [Fact]
+    public Task NG0012_Conv1D_with_an_unknown_activation() => Verify("""
+        [Network(8, 2)]
+        [{|#0:Conv1D(4, 3, Activation = (Activation)40)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.UnknownActivation).WithLocation(0).WithArguments("Conv1D", "1", "40"));
+}
