@@ -46,15 +46,21 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
         string I(int v) => v == int.MaxValue ? "int.MaxValue" : v == int.MinValue ? "int.MinValue" : v.ToString(CultureInfo.InvariantCulture);
         string D() => rng.Next(7) == 0 ? Doubles[rng.Next(Doubles.Length)] : (rng.Next(1, 9) / 10.0).ToString(CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
-        int rank = rng.Next(12) == 0 ? rng.Next(0, 5) : rng.Next(2) == 0 ? 1 : 3;
+        int rank = rng.Next(12) == 0 ? rng.Next(0, 5) : rng.Next(3) switch { 0 => 1, 1 => 2, _ => 3 };
         var shape = Enumerable.Range(0, rank).Select(_ => rng.Next(10) == 0 ? I(Ints[rng.Next(Ints.Length)]) : I(rng.Next(1, 10)));
         sb.Append("[Network(").Append(string.Join(", ", shape)).Append(")]\n");
         int count = rng.Next(0, 7);
         string Named() => rng.Next(8) == 0 ? ", Name = \"" + (rng.Next(2) == 0 ? "" : "x") + "\"" : "";
         for (int i = 0; i < count; i++)
         {
-            string attr = rng.Next(21) switch
+            string attr = rng.Next(27) switch
             {
+                21 => $"Conv1D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 4)}), DilationRate = {I(Int())}, Activation = Activation.Relu)",
+                22 => $"MaxPooling1D({I(Int())}, Strides = {I(Int())}, Padding = Padding.{(rng.Next(2) == 0 ? "Same" : "Valid")})",
+                23 => rng.Next(2) == 0 ? "GlobalAveragePooling1D" : "GlobalMaxPooling1D",
+                24 => $"UpSampling1D({I(Int())})",
+                25 => $"ZeroPadding1D({I(Int())}, {I(Int())})",
+                26 => rng.Next(2) == 0 ? $"Cropping1D({I(Int())})" : $"SpatialDropout1D({D()})",
                 0 => $"Dense({I(Int())}, Activation = (Activation)({rng.Next(-1, 15)}){Named()})",
                 1 => $"Dense({I(Int())}, UseBias = {(rng.Next(2) == 0 ? "true" : "false")}, KernelInitializer = (Initializer)({rng.Next(-1, 9)}))",
                 2 => $"Conv2D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 3)}), DilationRate = {I(Int())})",

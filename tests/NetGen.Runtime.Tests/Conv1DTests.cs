@@ -129,3 +129,76 @@ public sealed class Conv1DTests
         for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 4);
     }
 }
+
+// The 1-D resampling layers and SpatialDropout1D around a convolution.
+[Network(7, 3)]
+[ZeroPadding1D(2, 1)]
+[Conv1D(4, 3, Activation = Activation.Tanh)]
+[UpSampling1D(2)]
+[Cropping1D(1, 2)]
+[SpatialDropout1D(0.3)]
+[GlobalAveragePooling1D]
+[Dense(2, Activation = Activation.Softmax)]
+public partial class Resample1DNet;
+
+[Network(4, 2)]
+[ZeroPadding1D(1, 2, Name = "pad")]
+[UpSampling1D(3, Name = "up")]
+[Cropping1D(2, 4, Name = "crop")]
+public partial class Move1DNet;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void ZeroPaddingUpSamplingCroppingAndSpatialDropout1D()
+    {
+        using var m = new Resample1DNet { Seed = 66 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(4, 67, 7, 3), OneHot(4, 2, 68));
+    }
+}
+
+public sealed class Resample1DTests
+{
+    [Fact]
+    public void PaddingUpSamplingAndCroppingMoveTheStepsAsKeras()
+    {
+        using var m = new Move1DNet();
+        var x = new Tensor([1, 2, 3, 4, 5, 6, 7, 8], 1, 4, 2); // steps (1,2) (3,4) (5,6) (7,8)
+        var outs = m.PredictLayers(x, ["pad", "up", "crop"]);
+        Assert.Equal([1, 7, 2], outs[0].Shape.ToArray());
+        Assert.Equal(new float[] { 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0 }, outs[0].Data);
+        Assert.Equal([1, 21, 2], outs[1].Shape.ToArray());
+        Assert.Equal(new float[] { 0, 0, 0, 0, 0, 0, 1, 2, 1, 2, 1, 2 }, outs[1].Data.AsSpan(0, 12).ToArray());
+        Assert.Equal([1, 15, 2], outs[2].Shape.ToArray());
+        Assert.Equal(outs[1].Data.AsSpan(4, 30).ToArray(), outs[2].Data);
+        Assert.Equal(m.Predict(x).Data, outs[2].Data);
+    }
+
+    [Fact]
+    public void SpatialDropout1DDropsWholeChannels()
+    {
+        // The probe's kernel gradient for channel c sums that channel over all 6 steps: exactly 0 when the channel is
+        // dropped as a whole, and almost never when single values are dropped (0.5⁶ of the time).
+        int zeros = 0, total = 0;
+        var x = new Tensor(Num.Uniform(6 * 4, 3, 0.5, 1.5), 1, 6, 4);
+        var y = new Tensor([0.5f], 1, 1);
+        for (ulong seed = 1; seed <= 10; seed++)
+        {
+            using var m = new SpatialProbe { Seed = seed };
+            m.Compile(new SGD(), Loss.MeanSquaredError);
+            var (_, g) = m.ComputeGradients(x, y);
+            var probe = g.AsSpan(0, 4); // the Conv1D kernel comes first
+            foreach (float v in probe) { total++; if (v == 0) zeros++; }
+        }
+        Assert.InRange(zeros, 8, 32); // about half the channels of ten draws
+        Assert.Equal(40, total);
+    }
+}
+
+[Network(6, 4)]
+[SpatialDropout1D(0.5)]
+[Conv1D(1, 1, UseBias = false, Name = "probe")]
+[Flatten]
+[Dense(1)]
+public partial class SpatialProbe;

@@ -81,3 +81,73 @@ namespace NetGen
     {
     }
 }
+
+namespace NetGen
+{
+    /// <summary>Repeats each step of (steps, channels) samples: (steps·size, channels). Keras equivalent: <c>UpSampling1D(size=2)</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class UpSampling1DAttribute : LayerAttribute
+    {
+        /// <param name="size">How many times each step is repeated.</param>
+        public UpSampling1DAttribute(int size = 2) => Size = size;
+
+        /// <summary>How many times each step is repeated.</summary>
+        public int Size { get; }
+    }
+
+    /// <summary>Zero steps before and after (steps, channels) samples. Keras equivalent: <c>ZeroPadding1D(padding=1)</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class ZeroPadding1DAttribute : LayerAttribute
+    {
+        /// <param name="padding">Zero steps on each side.</param>
+        public ZeroPadding1DAttribute(int padding = 1) : this(padding, padding) { }
+
+        /// <param name="left">Zero steps before the sequence.</param>
+        /// <param name="right">Zero steps after it.</param>
+        public ZeroPadding1DAttribute(int left, int right)
+        {
+            Left = left;
+            Right = right;
+        }
+
+        /// <summary>Zero steps before the sequence.</summary>
+        public int Left { get; }
+        /// <summary>Zero steps after it.</summary>
+        public int Right { get; }
+    }
+
+    /// <summary>Removes steps at the start and the end of (steps, channels) samples. Keras equivalent: <c>Cropping1D(cropping=(1, 1))</c>.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class Cropping1DAttribute : LayerAttribute
+    {
+        /// <param name="cropping">Steps removed at each end.</param>
+        public Cropping1DAttribute(int cropping = 1) : this(cropping, cropping) { }
+
+        /// <param name="start">Steps removed at the start.</param>
+        /// <param name="end">Steps removed at the end.</param>
+        public Cropping1DAttribute(int start, int end)
+        {
+            Start = start;
+            End = end;
+        }
+
+        /// <summary>Steps removed at the start.</summary>
+        public int Start { get; }
+        /// <summary>Steps removed at the end.</summary>
+        public int End { get; }
+    }
+
+    /// <summary>
+    /// Dropout of whole channels of (steps, channels) samples (one mask value per sample and channel), in training
+    /// only. Keras equivalent: <c>SpatialDropout1D(rate)</c>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class SpatialDropout1DAttribute : LayerAttribute
+    {
+        /// <param name="rate">Fraction of the channels to drop, in [0, 1).</param>
+        public SpatialDropout1DAttribute(double rate) => Rate = rate;
+
+        /// <summary>Fraction of the channels to drop.</summary>
+        public double Rate { get; }
+    }
+}

@@ -158,6 +158,10 @@ internal static class LayerRegistry
         new PoolingRule(LayerKind.AveragePooling1D),
         new PoolingRule(LayerKind.GlobalAveragePooling1D),
         new PoolingRule(LayerKind.GlobalMaxPooling1D),
+        new ResamplingRule(LayerKind.UpSampling1D),
+        new ResamplingRule(LayerKind.ZeroPadding1D),
+        new ResamplingRule(LayerKind.Cropping1D),
+        new TrainingOnlyRule(LayerKind.SpatialDropout1D),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

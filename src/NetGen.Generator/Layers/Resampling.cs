@@ -19,6 +19,7 @@ namespace NetGen.Generator.Layers;
 ///   b.Pad2DBackward(G2, batch, dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch));
 /// </code>
 /// Cropping2D uses the same geometry with negative offsets (the rows and columns it removes at the top and left).
+/// The 1-D kinds (ZeroPadding1D, Cropping1D, UpSampling1D) act on (steps, channels) samples as on (steps, 1, channels).
 /// </summary>
 internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
 {
@@ -30,17 +31,39 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
     {
         LayerKind.ZeroPadding2D => "zero_padding2d",
         LayerKind.UpSampling2D => "up_sampling2d",
+        LayerKind.ZeroPadding1D => "zero_padding1d",
+        LayerKind.UpSampling1D => "up_sampling1d",
+        LayerKind.Cropping1D => "cropping1d",
         _ => "cropping2d",
+    };
+
+    /// <summary>A 1-D kind, which runs as its 2-D form on (steps, 1, channels).</summary>
+    private bool OneD => Kind is LayerKind.ZeroPadding1D or LayerKind.UpSampling1D or LayerKind.Cropping1D;
+
+    /// <summary>The 2-D kind that does the work.</summary>
+    private static LayerKind Kind2D(LayerKind kind) => kind switch
+    {
+        LayerKind.ZeroPadding1D => LayerKind.ZeroPadding2D,
+        LayerKind.UpSampling1D => LayerKind.UpSampling2D,
+        LayerKind.Cropping1D => LayerKind.Cropping2D,
+        _ => kind,
     };
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
-    public override bool IsImageLayer => true;
+    public override bool IsImageLayer => !OneD;
 
     public override LayerSpec Read(AttributeData data, string? name) => ReadResampling(data, Kind) with { Name = name };
 
-    public override int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
-        Infer(layer, inputShapes[0], index, layer.Kind.ToString(), (index + 1).ToString(CultureInfo.InvariantCulture), errors);
+    public override int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        string kind = layer.Kind.ToString(), number = (index + 1).ToString(CultureInfo.InvariantCulture);
+        if (!OneD) return Infer(layer, inputShapes[0], index, kind, number, errors);
+        var shape = inputShapes[0];
+        if (!ShapeInference.RequireSequence(shape, index, kind, number, errors)) return null;
+        var output = Infer(layer with { Kind = Kind2D(layer.Kind) }, new[] { shape[0], 1, shape[1] }, index, kind, number, errors);
+        return output is null ? null : new[] { output[0], output[2] };
+    }
 
     public override string Describe(ResolvedLayer l) => ", " + ResamplingDetail(l);
 
@@ -48,14 +71,14 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
-        string op = l.Spec.Kind == LayerKind.UpSampling2D ? "UpSample2DForward" : "Pad2DForward";
+        string op = Kind2D(l.Spec.Kind) == LayerKind.UpSampling2D ? "UpSample2DForward" : "Pad2DForward";
         string prev = I(l.InputLayer() + 1);
         w.WriteLine("b." + op + "(G" + I(l.Index + 1) + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), y: " + y + ");");
     }
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
-        string op = l.Spec.Kind == LayerKind.UpSampling2D ? "UpSample2DBackward" : "Pad2DBackward";
+        string op = Kind2D(l.Spec.Kind) == LayerKind.UpSampling2D ? "UpSample2DBackward" : "Pad2DBackward";
         w.WriteLine("b." + op + "(G" + I(l.Index + 1) + ", batch, dy: " + dy + ", dx: " + dx + ");");
     }
 
@@ -68,7 +91,10 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
     {
         var args = data.ConstructorArguments;
         int[] sizes;
-        if (kind == LayerKind.UpSampling2D)
+        if (kind == LayerKind.UpSampling1D) sizes = new[] { Int(args, 0), 1 };
+        else if (kind is LayerKind.ZeroPadding1D or LayerKind.Cropping1D)
+            sizes = new[] { Int(args, 0), args.Length > 1 ? Int(args, 1) : Int(args, 0), 0, 0 };
+        else if (kind == LayerKind.UpSampling2D)
         {
             int rows = Int(args, 0);
             sizes = new[] { rows, args.Length > 1 ? Int(args, 1) : rows };
@@ -160,20 +186,22 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
     private static void WriteResamplingGeometry(SourceWriter w, ResolvedLayer l)
     {
         string n = I(l.Index + 1);
-        var input = l.InputShape;
+        bool oneD = Kind2D(l.Spec.Kind) != l.Spec.Kind;
+        var input = oneD ? new[] { l.InputShape[0], 1, l.InputShape[1] } : l.InputShape.AsSpan().ToArray();
+        var output = oneD ? new[] { l.OutputShape[0], 1 } : l.OutputShape.AsSpan().ToArray();
         var s = l.Spec.Sizes;
-        if (l.Spec.Kind == LayerKind.UpSampling2D)
+        if (Kind2D(l.Spec.Kind) == LayerKind.UpSampling2D)
         {
             w.WriteLine("// " + OneLine(l.Name) + ": size " + I(s[0]) + "x" + I(s[1]) + ", nearest");
             w.WriteLine("private static readonly " + UpSample2DGeometryType + " G" + n + " = new(" +
                 I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(s[0]) + ", " + I(s[1]) + ");");
             return;
         }
-        bool pad = l.Spec.Kind == LayerKind.ZeroPadding2D;
+        bool pad = Kind2D(l.Spec.Kind) == LayerKind.ZeroPadding2D;
         int sign = pad ? 1 : -1;
         w.WriteLine("// " + OneLine(l.Name) + ": " + ResamplingDetail(l) + (pad ? "" : " (negative offsets: a crop)"));
         w.WriteLine("private static readonly " + Pad2DGeometryType + " G" + n + " = new(" +
-            I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " +
+            I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(output[0]) + ", " + I(output[1]) + ", " +
             I(sign * s[0]) + ", " + I(sign * s[2]) + ");");
     }
 
@@ -183,6 +211,9 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
         var s = l.Spec.Sizes;
         return l.Spec.Kind switch
         {
+            LayerKind.UpSampling1D => "size " + I(s[0]),
+            LayerKind.ZeroPadding1D => "padding (" + I(s[0]) + ", " + I(s[1]) + ")",
+            LayerKind.Cropping1D => "cropping (" + I(s[0]) + ", " + I(s[1]) + ")",
             LayerKind.UpSampling2D => "size " + I(s[0]) + "x" + I(s[1]) + " nearest",
             LayerKind.ZeroPadding2D => "padding " + Amounts(s[0], s[1], s[2], s[3]),
             _ => "cropping " + Amounts(s[0], s[1], s[2], s[3]),

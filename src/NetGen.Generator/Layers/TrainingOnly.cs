@@ -30,6 +30,7 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         LayerKind.Dropout => "dropout",
         LayerKind.GaussianNoise => "gaussian_noise",
         LayerKind.GaussianDropout => "gaussian_dropout",
+        LayerKind.SpatialDropout1D => "spatial_dropout1d",
         _ => "spatial_dropout2d",
     };
 
@@ -58,6 +59,7 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         else if (!(v >= 0 && v < 1))
             errors.Add(new ShapeError(i, "NG0011", new[] { name, index, R(v) }));
         if (Kind == LayerKind.SpatialDropout2D && !ShapeInference.RequireImage(inputShapes[0], i, name, index, errors)) return null;
+        if (Kind == LayerKind.SpatialDropout1D && !ShapeInference.RequireSequence(inputShapes[0], i, name, index, errors)) return null;
         return inputShapes[0];
     }
 
@@ -117,8 +119,9 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
     }
 
     /// <summary>Pixels per channel (height·width), channels and the rate.</summary>
-    private static string SpatialArguments(ResolvedLayer l) =>
-        I(l.OutputShape[0] * l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " + F(l.Spec.Value);
+    private static string SpatialArguments(ResolvedLayer l) => l.OutputShape.Length == 2
+        ? I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + F(l.Spec.Value) // SpatialDropout1D: steps, channels
+        : I(l.OutputShape[0] * l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " + F(l.Spec.Value);
 
     /// <summary>Keras's <c>np.sqrt(rate / (1.0 - rate))</c>, in double like numpy, then rounded to float.</summary>
     private static double GaussianDropoutStddev(ResolvedLayer l) => Math.Sqrt(l.Spec.Value / (1.0 - l.Spec.Value));

@@ -41,6 +41,10 @@ internal enum LayerKind
     AveragePooling1D,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
+    UpSampling1D,
+    ZeroPadding1D,
+    Cropping1D,
+    SpatialDropout1D,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
