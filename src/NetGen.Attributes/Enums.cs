@@ -50,6 +50,10 @@ namespace NetGen
         RandomNormal,
         /// <summary>Truncated normal, sigma = sqrt(2 / (fan_in + fan_out)) / 0.8796...</summary>
         GlorotNormal,
+        /// <summary>A random orthogonal matrix (rows = the product of all axes but the last). Keras's default for recurrent kernels.</summary>
+        Orthogonal,
+        /// <summary>U(-0.05, 0.05) (Keras's <c>'uniform'</c>). Keras's default for embeddings.</summary>
+        RandomUniform,
     }
 }
 

@@ -28,8 +28,42 @@ public static class Initializers
             case Initializer.RandomNormal:
                 for (int i = 0; i < target.Length; i++) target[i] = (float)(0.05 * CounterRng.Normal(key, (ulong)i));
                 break;
+            case Initializer.RandomUniform: Uniform(target, 0.05, key); break;
+            case Initializer.Orthogonal: Orthogonal(target, fanIn, fanOut, key); break;
             default: throw new ArgumentOutOfRangeException(nameof(initializer), initializer, "Unknown initializer.");
         }
+    }
+
+    /// <summary>
+    /// Keras's Orthogonal (gain 1) for a (rows, cols) matrix, <paramref name="rows"/> = the product of all axes but
+    /// the last: the Q of a QR decomposition of a normal matrix (of the transposed shape when rows &lt; cols), its
+    /// columns' signs fixed by R's diagonal. Modified Gram-Schmidt in double.
+    /// </summary>
+    private static void Orthogonal(Span<float> target, int rows, int cols, ulong key)
+    {
+        if ((long)rows * cols != target.Length)
+            throw new ArgumentException($"An orthogonal {rows}x{cols} matrix has {(long)rows * cols} values, not {target.Length}.", nameof(target));
+        bool flip = rows < cols;
+        int n = flip ? cols : rows, m = flip ? rows : cols; // q is n x m with m <= n orthonormal columns
+        var a = new double[n * m];
+        for (int i = 0; i < a.Length; i++) a[i] = CounterRng.Normal(key, (ulong)i);
+        for (int j = 0; j < m; j++)
+        {
+            for (int k = 0; k < j; k++)
+            {
+                double dot = 0;
+                for (int i = 0; i < n; i++) dot += a[i * m + j] * a[i * m + k];
+                for (int i = 0; i < n; i++) a[i * m + j] -= dot * a[i * m + k];
+            }
+            double norm = 0;
+            for (int i = 0; i < n; i++) norm += a[i * m + j] * a[i * m + j];
+            norm = Math.Sqrt(norm);
+            // R's diagonal is this norm (positive): the sign correction of Keras leaves Gram-Schmidt's Q as it is.
+            for (int i = 0; i < n; i++) a[i * m + j] = norm > 0 ? a[i * m + j] / norm : 0;
+        }
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                target[r * cols + c] = (float)(flip ? a[c * m + r] : a[r * m + c]);
     }
 
     private static void Uniform(Span<float> target, double limit, ulong key)

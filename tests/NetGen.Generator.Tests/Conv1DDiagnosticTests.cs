@@ -76,4 +76,31 @@ public class Conv1DDiagnosticTests
         public partial class Net;
         """,
         Diagnostic(Descriptors.UnknownActivation).WithLocation(0).WithArguments("Conv1D", "1", "40"));
+
+    [Fact]
+    public Task NG0108_LSTM_on_a_flat_vector_says_to_reshape() => Verify("""
+        [Network(16)]
+        [Dense(8)]
+        [{|#0:LSTM(4)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.NeedsSequence).WithLocation(0).WithArguments("LSTM", "2", "(None, 8)",
+            "add [Reshape(8, 1)] before it to read the values as 8 steps of one channel"));
+
+    [Fact]
+    public Task NG0017_LSTM_with_a_softmax_gate() => Verify("""
+        [Network(6, 2)]
+        [{|#0:LSTM(4, RecurrentActivation = Activation.Softmax)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("LSTM", "1", "recurrent activation", "Softmax",
+            "use an element-wise activation, e.g. Activation.Tanh (the cell) or Activation.Sigmoid (the gates)"));
+
+    [Fact]
+    public Task NG0010_LSTM_without_units() => Verify("""
+        [Network(6, 2)]
+        [{|#0:LSTM(0)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadUnits).WithLocation(0).WithArguments("LSTM", "1", "0"));
 }

@@ -117,17 +117,17 @@ public class ConvLayerDiagnosticTests
     [Fact]
     public Task NG0012_and_NG0013_name_the_Keras_properties() => Verify("""
         [Network(8, 8, 3)]
-        [{|#0:DepthwiseConv2D(3, DepthwiseInitializer = (Initializer)9, Activation = (Activation)20)|}]
+        [{|#0:DepthwiseConv2D(3, DepthwiseInitializer = (Initializer)19, Activation = (Activation)20)|}]
         [{|#1:SeparableConv2D(4, 3, PointwiseInitializer = (Initializer)(-1), BiasInitializer = (Initializer)11)|}]
-        [{|#2:Conv2DTranspose(2, 3, KernelInitializer = (Initializer)8)|}]
+        [{|#2:Conv2DTranspose(2, 3, KernelInitializer = (Initializer)18)|}]
         public partial class Net;
         """,
         Diagnostic(Descriptors.UnknownActivation).WithLocation(0).WithArguments("DepthwiseConv2D", "1", "20"),
         Diagnostic(Descriptors.UnknownInitializer).WithLocation(0).WithMessage(
-            "DepthwiseConv2D #1 uses DepthwiseInitializer value 9, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, Zeros, Ones"),
+            "DepthwiseConv2D #1 uses DepthwiseInitializer value 19, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, RandomUniform, Orthogonal, Zeros, Ones"),
         Diagnostic(Descriptors.UnknownInitializer).WithLocation(1).WithArguments("SeparableConv2D", "2", "PointwiseInitializer", "-1"),
         Diagnostic(Descriptors.UnknownInitializer).WithLocation(1).WithArguments("SeparableConv2D", "2", "BiasInitializer", "11"),
-        Diagnostic(Descriptors.UnknownInitializer).WithLocation(2).WithArguments("Conv2DTranspose", "3", "KernelInitializer", "8"));
+        Diagnostic(Descriptors.UnknownInitializer).WithLocation(2).WithArguments("Conv2DTranspose", "3", "KernelInitializer", "18"));
 
     [Fact]
     public Task NG0016_transposed_output_too_large() => Verify("""

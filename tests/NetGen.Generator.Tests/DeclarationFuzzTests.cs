@@ -53,8 +53,9 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
         string Named() => rng.Next(8) == 0 ? ", Name = \"" + (rng.Next(2) == 0 ? "" : "x") + "\"" : "";
         for (int i = 0; i < count; i++)
         {
-            string attr = rng.Next(27) switch
+            string attr = rng.Next(28) switch
             {
+                27 => $"LSTM({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, RecurrentActivation = (Activation)({rng.Next(-1, 14)}))",
                 21 => $"Conv1D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 4)}), DilationRate = {I(Int())}, Activation = Activation.Relu)",
                 22 => $"MaxPooling1D({I(Int())}, Strides = {I(Int())}, Padding = Padding.{(rng.Next(2) == 0 ? "Same" : "Valid")})",
                 23 => rng.Next(2) == 0 ? "GlobalAveragePooling1D" : "GlobalMaxPooling1D",

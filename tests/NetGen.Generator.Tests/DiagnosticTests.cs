@@ -150,11 +150,11 @@ public class DiagnosticTests
     [Fact]
     public Task NG0013_initializer_value_that_is_not_an_Initializer_member() => Verify("""
         [Network(10)]
-        [{|#0:Dense(4, KernelInitializer = (Initializer)8, BiasInitializer = (Initializer)(-2))|}]
+        [{|#0:Dense(4, KernelInitializer = (Initializer)18, BiasInitializer = (Initializer)(-2))|}]
         public partial class Net;
         """,
         Diagnostic(Descriptors.UnknownInitializer).WithLocation(0).WithMessage(
-            "Dense #1 uses KernelInitializer value 8, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, Zeros, Ones"),
+            "Dense #1 uses KernelInitializer value 18, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, RandomUniform, Orthogonal, Zeros, Ones"),
         Diagnostic(Descriptors.UnknownInitializer).WithLocation(0).WithArguments("Dense", "1", "BiasInitializer", "-2"));
 
     [Theory]

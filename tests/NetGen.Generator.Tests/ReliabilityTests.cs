@@ -147,7 +147,7 @@ public class ReservedNameTests
             var model = compilation.GetSemanticModel(tree);
             foreach (var id in tree.GetRoot().DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.IdentifierNameSyntax>())
             {
-                var symbol = model.GetSymbolInfo(id).Symbol ?? model.GetDeclaredSymbol(id);
+                var symbol = model.GetSymbolInfo(id).Symbol;
                 if (symbol is null || symbol.Kind is not (SymbolKind.Field or SymbolKind.Property or SymbolKind.Method)) continue;
                 string? owner = symbol.ContainingType?.ToDisplayString();
                 if (owner != "NetGen.Model" && symbol.ContainingType?.Locations.Any(l => l.SourceTree == tree || l.IsInSource) != true) continue;

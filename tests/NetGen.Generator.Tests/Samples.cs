@@ -260,4 +260,16 @@ internal static class Samples
         [Dense(1, Activation = Activation.Sigmoid)]
         public partial class Conv1DClassifier;
         """;
+
+    /// <summary>Seed 001's stacked LSTM classifier: two LSTMs returning sequences, then one returning its last step.</summary>
+    public const string StackedLstm = """
+        using NetGen;
+
+        [Network(8, 16)]
+        [LSTM(32, ReturnSequences = true)]
+        [LSTM(32, ReturnSequences = true)]
+        [LSTM(32)]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class StackedLstm;
+        """;
 }

@@ -37,4 +37,7 @@ public class SnapshotTests
 
     [Fact]
     public Task Conv1DClassifier() => GeneratorTest.VerifySnapshotAsync(Samples.Conv1DClassifier);
+
+    [Fact]
+    public Task StackedLstm() => GeneratorTest.VerifySnapshotAsync(Samples.StackedLstm);
 }

@@ -99,7 +99,7 @@ internal static class Descriptors
 
     /// <summary>"{0} #{1} uses initializer value {2}, which is not a NetGen.Initializer member"</summary>
     public static readonly DiagnosticDescriptor UnknownInitializer = Error(UnknownInitializerId, "Unknown initializer",
-        "{0} #{1} uses {2} value {3}, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, Zeros, Ones");
+        "{0} #{1} uses {2} value {3}, which is not a NetGen.Initializer member: use one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, RandomNormal, RandomUniform, Orthogonal, Zeros, Ones");
 
     /// <summary>"{0} #{1} has alpha {2}; alpha must be a finite number"</summary>
     public static readonly DiagnosticDescriptor BadAlpha = Error(BadAlphaId, "Invalid alpha",

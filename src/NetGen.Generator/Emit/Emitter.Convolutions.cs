@@ -57,6 +57,11 @@ internal static partial class Emitter
     {
         if (l.TrainMiddle < 0) return;
         string n = I(l.Index + 1);
+        if (l.Spec.Kind != LayerKind.SeparableConv2D)
+        {
+            w.WriteLine("private const int M" + n + " = " + I(l.TrainMiddle) + "; // " + OneLine(l.Name) + " training cache (kept from its forward pass for its backward)");
+            return;
+        }
         w.WriteLine("private const int M" + n + " = " + I(l.TrainMiddle) + "; // " + OneLine(l.Name) + " depthwise output (the pointwise convolution's input)");
         w.WriteLine("private const int MI" + n + " = " + I(l.InferMiddle) + "; // " + OneLine(l.Name) + " depthwise output (inference)");
     }

@@ -13,12 +13,12 @@ internal static partial class Emitter
     private const string ModelType = "global::NetGen.Model";
     private const string ModelInfoType = "global::NetGen.ModelInfo";
     private const string MemoryPlanType = "global::NetGen.MemoryPlan";
-    private const string ActivationFunctionType = "global::NetGen.Backends.ActivationFunction";
+    internal const string ActivationFunctionType = "global::NetGen.Backends.ActivationFunction";
     private const string InitializerType = "global::NetGen.Initializer";
     private const string InitializersType = "global::NetGen.Initializers";
     private const string GeneratedCodeAttribute = "[global::System.CodeDom.Compiler.GeneratedCode(\"NetGen\", \"0.1.0\")]";
 
-    private static readonly string[] ActivationNames =
+    internal static readonly string[] ActivationNames =
     {
         "Linear", "Relu", "Sigmoid", "Tanh", "Softmax", "Elu", "Selu", "Softplus", "Softsign", "HardSigmoid", "Swish",
         "Gelu", "Exponential", "LeakyRelu", "EluAlpha",
@@ -26,7 +26,7 @@ internal static partial class Emitter
 
     private static readonly string[] InitializerNames =
     {
-        "GlorotUniform", "Zeros", "Ones", "HeNormal", "HeUniform", "LecunNormal", "RandomNormal", "GlorotNormal",
+        "GlorotUniform", "Zeros", "Ones", "HeNormal", "HeUniform", "LecunNormal", "RandomNormal", "GlorotNormal", "Orthogonal", "RandomUniform",
     };
 
     // Namespace and class names are C# identifiers, escaped with '@' where they are keywords ("namespace @event");
@@ -231,16 +231,17 @@ internal static partial class Emitter
             }
             if (l.RuleWeights.Length > 0)
             {
-                // A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 as Dense's, then far above the others.
+                // A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 as Dense's, then from 10⁹ up.
                 int k = 0;
                 foreach (var slot in l.RuleWeights)
                 {
-                    long stream = k < 2 ? 2L * l.Index + k : (1L << 32) + 16L * l.Index + k;
+                    long stream = k < 2 ? 2L * l.Index + k : 1_000_000_000L + 16L * l.Index + k; // Fill's stream is an int
                     w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + "), " + InitializerType + "." +
                         InitializerNames[slot.Initializer] + ", fanIn: " + I(slot.FanIn) + ", fanOut: " + I(slot.FanOut) + ", seed, stream: " +
                         stream.ToString(CultureInfo.InvariantCulture) + ");");
                     k++;
                 }
+                Layers.LayerRegistry.Get(l.Spec.Kind)?.WriteInitialize(w, l);
                 continue;
             }
             if (l.Spec.Kind == LayerKind.BatchNormalization)

@@ -57,6 +57,15 @@ internal interface ILayerRule
     /// <summary>Whether it applies an activation of its own (see <see cref="ActivationOf"/>).</summary>
     bool OwnsActivation { get; }
 
+    /// <summary>
+    /// Floats per sample it keeps between its training forward and backward passes besides its output (an LSTM's
+    /// gates and states), in the training arena at <c>M{n}</c>; 0 for none.
+    /// </summary>
+    int CachePerSample(ResolvedLayer layer);
+
+    /// <summary>Initialisation beyond each weight's initializer (the LSTM's forget-gate bias of 1), written after them.</summary>
+    void WriteInitialize(SourceWriter w, ResolvedLayer layer);
+
     /// <summary>Reads the attribute into primitives; values stay as declared (<see cref="InferShape"/> reports bad ones).</summary>
     LayerSpec Read(AttributeData data, string? name);
 
@@ -110,6 +119,10 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual bool OwnsActivation => false;
 
+    public virtual int CachePerSample(ResolvedLayer layer) => 0;
+
+    public virtual void WriteInitialize(SourceWriter w, ResolvedLayer layer) { }
+
     public abstract LayerSpec Read(AttributeData data, string? name);
 
     public abstract int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors);
@@ -162,6 +175,7 @@ internal static class LayerRegistry
         new ResamplingRule(LayerKind.ZeroPadding1D),
         new ResamplingRule(LayerKind.Cropping1D),
         new TrainingOnlyRule(LayerKind.SpatialDropout1D),
+        new LstmRule(),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

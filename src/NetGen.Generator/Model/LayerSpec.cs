@@ -45,6 +45,7 @@ internal enum LayerKind
     ZeroPadding1D,
     Cropping1D,
     SpatialDropout1D,
+    LSTM,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>

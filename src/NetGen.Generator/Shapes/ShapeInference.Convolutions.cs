@@ -17,6 +17,10 @@ internal static partial class ShapeInference
 
     /// <summary>Floats per sample of a SeparableConv2D's depthwise output (0 for other layers).</summary>
     public static int MiddleSize(ResolvedLayer l) =>
+        l.Spec.Kind == LayerKind.SeparableConv2D ? SeparableMiddleSize(l) : Layers.LayerRegistry.Get(l.Spec.Kind)?.CachePerSample(l) ?? 0;
+
+    /// <summary>A SeparableConv2D's depthwise output, a tensor like the others (a rule's cache is not one: it never holds a gradient).</summary>
+    public static int SeparableMiddleSize(ResolvedLayer l) =>
         l.Spec.Kind == LayerKind.SeparableConv2D ? l.OutputShape[0] * l.OutputShape[1] * MiddleChannels(l) : 0;
 
     /// <summary>Channels of a SeparableConv2D's depthwise output: input channels · depth multiplier.</summary>
@@ -112,7 +116,7 @@ internal static partial class ShapeInference
     private static int PlanInferenceMiddles(List<ResolvedLayer> planned, int inferTop)
     {
         int largest = 0;
-        foreach (var l in planned) largest = Math.Max(largest, MiddleSize(l));
+        foreach (var l in planned) largest = Math.Max(largest, SeparableMiddleSize(l));
         if (largest == 0) return inferTop;
         for (int i = 0; i < planned.Count; i++)
             if (planned[i].Spec.Kind == LayerKind.SeparableConv2D)

@@ -15,7 +15,7 @@ internal sealed record ShapeError(int LayerIndex, string Id, string[] Args);
 internal static partial class ShapeInference
 {
     private const int ActivationCount = 13; // members of NetGen.Activation
-    private const int InitializerCount = 8; // members of NetGen.Initializer
+    private const int InitializerCount = 10; // members of NetGen.Initializer
     private const long MaxFloats = int.MaxValue;
 
     public static (ResolvedNetwork? Network, List<ShapeError> Errors) Run(NetworkSpec spec)
@@ -363,7 +363,7 @@ internal static partial class ShapeInference
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
-        foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, MiddleSize(l)));
+        foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, SeparableMiddleSize(l)));
 
         // Training keeps every tensor the backward pass reads, one after the other. Inference reuses memory: a block is
         // free once every reader of the values in it has run (ArenaPlanner: a chain ping-pongs between two blocks of
@@ -413,9 +413,10 @@ internal static partial class ShapeInference
             {
                 bool computesActivation = OwnsActivation(l.Spec.Kind) || (l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0);
                 bool bnWithActivation = l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0;
-                if (l.Spec.Kind == LayerKind.SeparableConv2D)
+                if (MiddleSize(l) > 0)
                 {
-                    // The depthwise output: the pointwise convolution's input, which its backward reads.
+                    // A SeparableConv2D's depthwise output (the pointwise convolution's input, which its backward reads),
+                    // or a rule's training cache (an LSTM's gates and states).
                     l = l with { TrainMiddle = (int)trainTop };
                     trainTop += MiddleSize(l);
                 }

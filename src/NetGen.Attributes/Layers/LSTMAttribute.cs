@@ -1,0 +1,38 @@
+using System;
+
+namespace NetGen
+{
+    /// <summary>
+    /// Long short-term memory over the steps of (steps, features) samples: per step, gates i, f, o =
+    /// recurrent_activation(x·W + h·U + b), a candidate g = activation(...), c = f·c + i·g, h = o·activation(c).
+    /// Outputs the last step's h (units), or every step's (steps, units) with <see cref="ReturnSequences"/>.
+    /// Keras equivalent: <c>LSTM(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
+    /// kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal', bias_initializer='zeros',
+    /// unit_forget_bias=True, return_sequences=False)</c> (TF 2 Keras's defaults).
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class LSTMAttribute : LayerAttribute
+    {
+        /// <param name="units">Size of the state and of each step's output.</param>
+        public LSTMAttribute(int units) => Units = units;
+
+        /// <summary>Size of the state and of each step's output.</summary>
+        public int Units { get; }
+        /// <summary>The candidate's and the output's activation; tanh by default.</summary>
+        public Activation Activation { get; set; } = Activation.Tanh;
+        /// <summary>The gates' activation; sigmoid by default (Keras before TF 2 used hard_sigmoid).</summary>
+        public Activation RecurrentActivation { get; set; } = Activation.Sigmoid;
+        /// <summary>Whether the layer has a bias vector.</summary>
+        public bool UseBias { get; set; } = true;
+        /// <summary>Kernel initializer; glorot_uniform by default.</summary>
+        public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
+        /// <summary>Recurrent kernel initializer; orthogonal by default.</summary>
+        public Initializer RecurrentInitializer { get; set; } = Initializer.Orthogonal;
+        /// <summary>Bias initializer; zeros by default.</summary>
+        public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
+        /// <summary>Adds 1 to the forget gate's bias at initialisation (Jozefowicz et al.); true by default.</summary>
+        public bool UnitForgetBias { get; set; } = true;
+        /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
+        public bool ReturnSequences { get; set; }
+    }
+}

@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// LSTM on (steps, features) samples, as TF 2 Keras: units, activation (tanh), recurrent activation (sigmoid),
+/// use_bias, kernel / recurrent / bias initializers (glorot_uniform, orthogonal, zeros), unit_forget_bias,
+/// return_sequences. Weights kernel (features, 4u), recurrent_kernel (u, 4u), bias (4u), gates in Keras's order
+/// i, f, c, o. The spec keeps the recurrent activation, unit_forget_bias and return_sequences in <c>Sizes</c> and the
+/// recurrent initializer in <c>PointwiseInitializer</c>. What it writes, e.g. for LSTM(32) on (28, 28):
+/// <code>
+///   private static readonly global::NetGen.Backends.LstmGeometry G1 = new(28, 28, 32, false, Tanh, Sigmoid);
+///   b.LstmForward(G1, batch, x: ..., kernel: p + P1_Kernel, recurrent: p + P1_Recurrent, bias: p + P1_Bias,
+///       cache: training ? Train(M1, batch) : -1, y: ...);
+///   b.LstmBackward(G1, batch, x: Train(T0, batch), kernel: ..., recurrent: ..., cache: Train(M1, batch), dy: ..., dx: ...,
+///       dKernel: g + P1_Kernel, dRecurrent: g + P1_Recurrent, dBias: g + P1_Bias);
+/// </code>
+/// </summary>
+internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
+{
+    private const string GeometryType = "global::NetGen.Backends.LstmGeometry";
+    private const int Tanh = 3, Sigmoid = 2, Orthogonal = 8; // NetGen.Activation and NetGen.Initializer values
+
+    public override string KerasName => "lstm";
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
+    private static bool UnitForgetBias(LayerSpec l) => l.Sizes.Length > 1 && l.Sizes[1] != 0;
+    private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        int units = Int(data.ConstructorArguments, 0);
+        int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
+        bool useBias = true, unitForgetBias = true, returnSequences = false;
+        foreach (var pair in data.NamedArguments)
+        {
+            switch (pair.Key)
+            {
+                case "Activation" when pair.Value.Value is int v: activation = v; break;
+                case "RecurrentActivation" when pair.Value.Value is int v: recurrentActivation = v; break;
+                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
+                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
+                case "RecurrentInitializer" when pair.Value.Value is int v: recurrentInit = v; break;
+                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
+                case "UnitForgetBias" when pair.Value.Value is bool v: unitForgetBias = v; break;
+                case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
+            }
+        }
+        return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, 0, default,
+            Sizes: new EquatableArray<int>(new[] { recurrentActivation, unitForgetBias ? 1 : 0, returnSequences ? 1 : 0 }),
+            PointwiseInitializer: recurrentInit);
+    }
+
+    /// <summary>The activations an LSTM's kernels compute element-wise (not softmax, whose rows are not one cell).</summary>
+    private static bool Supported(int activation) => activation is >= 0 and < 13 && activation != 4;
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        var shape = inputShapes[0];
+        string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
+        if (layer.Units <= 0)
+        {
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(layer.Units) }));
+            return null;
+        }
+        bool ok = true;
+        foreach (var (what, value) in new[] { ("activation", layer.Activation), ("recurrent activation", RecurrentActivation(layer)) })
+            if (!Supported(value))
+            {
+                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, value == 4 ? "Softmax" : I(value),
+                    "use an element-wise activation, e.g. Activation.Tanh (the cell) or Activation.Sigmoid (the gates)" }));
+                ok = false;
+            }
+        if (layer.PointwiseInitializer is < 0 or >= 10)
+        {
+            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(layer.PointwiseInitializer) }));
+            ok = false;
+        }
+        if (!ok) return null;
+        return ReturnSequences(layer) ? new[] { shape[0], layer.Units } : new[] { layer.Units };
+    }
+
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
+    {
+        int f = inputShape[1], u = layer.Units, u4 = (int)Math.Min(int.MaxValue, 4L * u);
+        var list = new List<WeightSlot>
+        {
+            new("kernel", "Kernel", new EquatableArray<int>(new[] { f, u4 }), layer.KernelInitializer, f, u4),
+            new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, u4 }), layer.PointwiseInitializer, u, u4),
+        };
+        if (layer.UseBias) list.Add(new("bias", "Bias", new EquatableArray<int>(new[] { u4 }), layer.BiasInitializer, u4, u4));
+        return list;
+    }
+
+    public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
+    {
+        if (!l.Spec.UseBias || !UnitForgetBias(l.Spec)) return;
+        int u = l.Spec.Units;
+        w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_Bias + " + I(u) + ", " + I(u) + ").Fill(1f); // unit_forget_bias: the forget gate's bias starts at 1");
+    }
+
+    public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, 6L * l.InputShape[0] * l.Spec.Units);
+
+    public override string Describe(ResolvedLayer l) =>
+        ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() + "/" +
+        ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant() + (ReturnSequences(l.Spec) ? ", sequences" : "") +
+        (l.Spec.UseBias ? "" : ", no bias");
+
+    public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
+    {
+        w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(l.Spec.Units) + " units");
+        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
+            I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
+            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)] + ");");
+    }
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.LstmForward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
+            "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
+        w.Indent();
+        w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + ");");
+        w.Unindent();
+    }
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.LstmBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
+        w.Indent();
+        w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
+            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+        w.Unindent();
+    }
+}

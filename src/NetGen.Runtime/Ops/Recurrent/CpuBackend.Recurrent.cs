@@ -1,0 +1,24 @@
+namespace NetGen.Backends;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    {
+        LstmChecks.Check(g, batch);
+        if (batch == 0) return;
+        // Without a cache (inference), the scratch buffer holds the steps' gates, cells and outputs.
+        float* c = cache >= 0 ? At(cache) : Scratch((long)batch * g.CachePerSample);
+        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y));
+    }
+
+    /// <inheritdoc/>
+    public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias)
+    {
+        LstmChecks.Check(g, batch);
+        if (batch == 0) return;
+        LstmMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), At(dy), dx >= 0 ? At(dx) : null,
+            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, (float*)Aux(2L * batch * g.Units * sizeof(float)));
+    }
+}

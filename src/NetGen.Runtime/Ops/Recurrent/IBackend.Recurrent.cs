@@ -1,0 +1,75 @@
+namespace NetGen.Backends;
+
+/// <summary>
+/// Recurrent layers. The default implementations run the managed kernels (<see cref="LstmMath"/>) on host copies of
+/// the tensors, so every backend computes them (the CPU backend works in place, without the copies).
+/// </summary>
+public partial interface IBackend
+{
+    /// <summary>
+    /// An LSTM over <paramref name="batch"/> samples (x: [batch, steps, features]) into y ([batch, units], or
+    /// [batch, steps, units] with return_sequences). With a <paramref name="cache"/> (training: [batch,
+    /// <see cref="LstmGeometry.CachePerSample"/>]), it keeps what the backward pass reads. <paramref name="bias"/> −1: none.
+    /// </summary>
+    unsafe void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    {
+        LstmChecks.Check(g, batch);
+        int u4 = 4 * g.Units;
+        var hx = Read(this, x, (long)batch * g.Steps * g.Features);
+        var hk = Read(this, kernel, (long)g.Features * u4);
+        var hr = Read(this, recurrent, (long)g.Units * u4);
+        var hb = bias >= 0 ? Read(this, bias, u4) : null;
+        var hc = new float[(long)batch * g.CachePerSample];
+        var hy = new float[(long)batch * g.OutputPerSample];
+        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy)
+            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py);
+        Upload(hy, y);
+        if (cache >= 0) Upload(hc, cache);
+    }
+
+    /// <summary>
+    /// The LSTM's backward pass from dy, with the cache its training forward pass kept (which it overwrites): writes
+    /// the kernel, recurrent kernel and bias gradients, and dx when <paramref name="dx"/> ≥ 0.
+    /// </summary>
+    unsafe void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias)
+    {
+        LstmChecks.Check(g, batch);
+        int u4 = 4 * g.Units;
+        var hx = Read(this, x, (long)batch * g.Steps * g.Features);
+        var hk = Read(this, kernel, (long)g.Features * u4);
+        var hr = Read(this, recurrent, (long)g.Units * u4);
+        var hc = Read(this, cache, (long)batch * g.CachePerSample);
+        var hdy = Read(this, dy, (long)batch * g.OutputPerSample);
+        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
+        var hdk = new float[(long)g.Features * u4];
+        var hdr = new float[(long)g.Units * u4];
+        var hdb = dBias >= 0 ? new float[u4] : null;
+        var carry = new float[2L * batch * g.Units];
+        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry)
+            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry);
+        Upload(hdk, dKernel);
+        Upload(hdr, dRecurrent);
+        if (hdb is not null) Upload(hdb, dBias);
+        if (hdx is not null) Upload(hdx, dx);
+        Upload(hc, cache);
+    }
+
+    private static float[] Read(IBackend backend, int offset, long count)
+    {
+        var values = new float[count];
+        backend.Download(offset, values);
+        return values;
+    }
+}
+
+/// <summary>Argument checks of the recurrent operations, shared by every backend.</summary>
+public static class LstmChecks
+{
+    /// <summary>Throws for a geometry or batch no LSTM has.</summary>
+    public static void Check(in LstmGeometry g, int batch)
+    {
+        if (batch < 0 || g.Steps <= 0 || g.Features <= 0 || g.Units <= 0)
+            throw new ArgumentOutOfRangeException(nameof(g), $"An LSTM needs positive steps, features and units and a batch of 0 or more; got {g} with batch {batch}.");
+    }
+}

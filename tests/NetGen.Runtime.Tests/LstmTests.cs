@@ -1,0 +1,126 @@
+using ILGPU.Runtime;
+using NetGen.Backends;
+using Xunit;
+
+namespace NetGen.Tests;
+
+// Seed 001's stacked LSTMs, small: two LSTMs returning sequences, one returning its last step, a softmax.
+[Network(5, 3)]
+[LSTM(4, ReturnSequences = true, Name = "first")]
+[LSTM(3, ReturnSequences = true, RecurrentActivation = Activation.HardSigmoid, Name = "second")]
+[LSTM(4, UseBias = false, Name = "last")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class StackedLstm;
+
+[Network(28, 28)]
+[LSTM(16, Name = "lstm")]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class RowLstm;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void StackedLstmsThroughTime()
+    {
+        using var m = new StackedLstm { Seed = 71 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 72, 5, 3), OneHot(3, 3, 73));
+    }
+}
+
+public sealed class LstmTests
+{
+    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    /// <summary>Keras's LSTM in double, for one sample: every step's h.</summary>
+    private static double[][] Reference(float[] x, int steps, int features, float[] kernel, float[] recurrent, float[]? bias, int u,
+        Func<double, double> gate)
+    {
+        var h = new double[u];
+        var c = new double[u];
+        var outputs = new double[steps][];
+        for (int t = 0; t < steps; t++)
+        {
+            var z = new double[4 * u];
+            for (int j = 0; j < 4 * u; j++)
+            {
+                double sum = bias?[j] ?? 0;
+                for (int f = 0; f < features; f++) sum += x[t * features + f] * (double)kernel[f * 4 * u + j];
+                for (int k = 0; k < u; k++) sum += h[k] * recurrent[k * 4 * u + j];
+                z[j] = sum;
+            }
+            for (int j = 0; j < u; j++)
+            {
+                double i = gate(z[j]), fg = gate(z[u + j]), g = Math.Tanh(z[2 * u + j]), o = gate(z[3 * u + j]);
+                c[j] = fg * c[j] + i * g;
+                h[j] = o * Math.Tanh(c[j]);
+            }
+            outputs[t] = (double[])h.Clone();
+        }
+        return outputs;
+    }
+
+    [Fact]
+    public void ForwardMatchesADoubleReferenceWithSequencesAndWithout()
+    {
+        using var m = new StackedLstm { Seed = 5 };
+        var x = new Tensor(Num.Uniform(2 * 15, 6), 2, 5, 3);
+        var outs = m.PredictLayers(x, ["first", "second", "last"]);
+        Assert.Equal([2, 5, 4], outs[0].Shape.ToArray());
+        Assert.Equal([2, 4], outs[2].Shape.ToArray());
+        double HardSigmoid(double v) => Math.Clamp(0.2 * v + 0.5, 0, 1);
+        for (int s = 0; s < 2; s++)
+        {
+            var w1 = m.GetLayer("first").GetWeights();
+            var r1 = Reference(x.Data.AsSpan(s * 15, 15).ToArray(), 5, 3, w1[0], w1[1], w1[2], 4, Sigmoid);
+            for (int t = 0; t < 5; t++)
+                for (int j = 0; j < 4; j++) Assert.True(Math.Abs(r1[t][j] - outs[0].Data[s * 20 + t * 4 + j]) < 2e-6);
+            var w2 = m.GetLayer("second").GetWeights();
+            var r2 = Reference(outs[0].Data.AsSpan(s * 20, 20).ToArray(), 5, 4, w2[0], w2[1], w2[2], 3, HardSigmoid);
+            for (int t = 0; t < 5; t++)
+                for (int j = 0; j < 3; j++) Assert.True(Math.Abs(r2[t][j] - outs[1].Data[s * 15 + t * 3 + j]) < 2e-6);
+            var w3 = m.GetLayer("last").GetWeights();
+            Assert.Equal(2, w3.Length); // no bias
+            var r3 = Reference(outs[1].Data.AsSpan(s * 15, 15).ToArray(), 5, 3, w3[0], w3[1], null, 4, Sigmoid);
+            for (int j = 0; j < 4; j++) Assert.True(Math.Abs(r3[4][j] - outs[2].Data[s * 4 + j]) < 2e-6);
+        }
+    }
+
+    [Fact]
+    public void WeightsAreKerasShapedAndInitialised()
+    {
+        using var m = new RowLstm();
+        var layer = m.GetLayer("lstm");
+        Assert.Equal(["kernel", "recurrent_kernel", "bias"], layer.WeightNames);
+        Assert.Equal(4 * (16 * (28 + 16) + 16), layer.CountParams());
+        var w = layer.GetWeights();
+        // The recurrent kernel (16, 64) has orthonormal rows, as Keras's Orthogonal.
+        for (int a = 0; a < 16; a++)
+            for (int b = 0; b < 16; b++)
+            {
+                double dot = 0;
+                for (int j = 0; j < 64; j++) dot += (double)w[1][a * 64 + j] * w[1][b * 64 + j];
+                Assert.True(Math.Abs(dot - (a == b ? 1 : 0)) < 1e-5, $"row {a}·row {b} = {dot}");
+            }
+        // unit_forget_bias: the forget gate's bias (the second quarter) is 1, the others 0.
+        for (int j = 0; j < 64; j++) Assert.Equal(j is >= 16 and < 32 ? 1f : 0f, w[2][j]);
+    }
+
+    [Fact]
+    public void TheIlgpuBackendTrainsAsTheManagedOne()
+    {
+        var x = new Tensor(Num.Uniform(8 * 15, 9), 8, 5, 3);
+        var y = new Tensor(Enumerable.Range(0, 8).Select(i => (float)(i % 3)).ToArray(), 8);
+        using var cpu = new StackedLstm { Seed = 4 };
+        using var ilgpu = new StackedLstm { Seed = 4 };
+        ilgpu.UseBackend(IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+        foreach (var m in new Model[] { cpu, ilgpu })
+        {
+            m.Compile(new Adam(0.01f), Loss.SparseCategoricalCrossEntropy);
+            m.Fit(x, y, epochs: 3, batchSize: 4, shuffle: false, verbose: 0);
+        }
+        var a = cpu.GetWeights();
+        var b = ilgpu.GetWeights();
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
+    }
+}
