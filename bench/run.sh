@@ -4,6 +4,7 @@
 #   CNN=1 bench/run.sh 1           (also the seed-002 CNNs, and ONNX Runtime inference of their PyTorch exports; slow)
 #   BNDROPOUT=1 bench/run.sh 3     (also the Conv-BN-ReLU-Dropout CNN, with its dropouts fused into batch norm and apart)
 #   RESNET=1 bench/run.sh 3        (also the residual network of samples/InceptionResNet, and training memory)
+#   SEQ=1 bench/run.sh 3           (also samples/Sequences' LSTM(128) and Conv1D classifiers on 28 steps of 28)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -35,6 +36,10 @@ for round in $(seq "$rounds"); do
     NETGEN_THREADS=2 $netgen resnet >>"$results"
     # Its own process, so that its peak resident memory is this network's.
     "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py resnet >>"$results"
+  fi
+  if [ -n "${SEQ:-}" ]; then
+    NETGEN_THREADS=2 $netgen lstm conv1d >>"$results"
+    "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py lstm conv1d >>"$results"
   fi
   if [ -n "${CNN:-}" ]; then dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$out" >>"$results"; fi
 done

@@ -201,6 +201,33 @@ class ResNet(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+class RowLstm(nn.Module):
+    """samples/Sequences RowLstm: LSTM(128) over 28 steps of 28 values, its last state into Dense 10."""
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1, :])
+
+
+class RowConv1D(nn.Module):
+    """seed 001's Conv1D classifier on 28 steps of 28 values (PyTorch's Conv1d is channels-first: transposed in)."""
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv1d(28, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(), nn.MaxPool1d(3),
+            nn.Conv1d(64, 128, 3), nn.ReLU(), nn.Conv1d(128, 128, 3), nn.ReLU())
+        self.dropout = nn.Dropout(0.5)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        h = self.body(x.transpose(1, 2)).mean(dim=2)
+        return self.head(self.dropout(h))
+
+
 BENCHES: Dict[str, Bench] = {
     "mlp-small": Bench(
         build=lambda: dense_stack([20, 64, 64, 10]),
@@ -251,6 +278,19 @@ BENCHES: Dict[str, Bench] = {
         warmup=4, min_steps=2,
         description="samples/InceptionResNet ResNet: stem Conv32-BN-ReLU, 3 residual blocks (32, 64/2, 128/2) of "
                     "2x[Conv 3x3-BN] with ReLU between, Add shortcuts (1x1/2 Conv-BN projections), ReLU, GAP, "
+                    "Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
+    "lstm": Bench(
+        build=RowLstm,
+        input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
+        batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
+        description="samples/Sequences RowLstm: LSTM(128) over 28 steps of 28, Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
+    "conv1d": Bench(
+        build=RowConv1D,
+        input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
+        batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
+        description="seed 001 Conv1D classifier: 2x Conv1D 64 relu, MaxPool1D 3, 2x Conv1D 128 relu, GAP1D, Dropout .5, "
                     "Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
 }
 

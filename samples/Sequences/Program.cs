@@ -1,7 +1,8 @@
 // Seed 001's 1-D convolution classifier ("基于 1D 卷积的序列分类") on Fashion-MNIST, each picture read as a sequence
 // of 28 steps (its rows) of 28 values: Conv1D 64, Conv1D 64, MaxPooling1D(3), Conv1D 128, Conv1D 128,
 // GlobalAveragePooling1D, Dropout(0.5), and a softmax over the 10 classes (the seed ends in one sigmoid unit for its
-// two-class task). A second model reads the rows causally (each step sees only the rows above it), with dilations.
+// two-class task). A second model reads the rows causally (each step sees only the rows above it), with dilations; a
+// third reads them with an LSTM(128).
 //   dotnet run -c Release --project samples/Sequences -- [epochs (5)] [training samples (60000)]
 using System.Diagnostics;
 using System.Globalization;
@@ -16,7 +17,7 @@ xTrain = xTrain.Slice(0, limit).Reshape(-1, 28, 28) / 255f; // (samples, steps, 
 yTrain = yTrain.Slice(0, limit);
 xTest = xTest.Reshape(-1, 28, 28) / 255f;
 
-foreach (Model model in new Model[] { new RowConv1D(), new CausalConv1D() })
+foreach (Model model in new Model[] { new RowConv1D(), new CausalConv1D(), new RowLstm() })
 {
     using var m = model;
     Console.WriteLine(m.Summary());
@@ -27,6 +28,13 @@ foreach (Model model in new Model[] { new RowConv1D(), new CausalConv1D() })
     var (_, accuracy) = m.Evaluate(xTest, yTest, batchSize: 256);
     Console.WriteLine($"{m.Name}: Test accuracy: {accuracy:F4} ({seconds / epochs:F1} s an epoch)");
 }
+
+// An LSTM reading the rows top to bottom, its last state classified (seed 001's "基于 LSTM 的序列分类" without the
+// Embedding: the rows are already vectors).
+[Network(28, 28)]
+[LSTM(128)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class RowLstm;
 
 // Seed 001's Conv1D classifier, on 28 steps of 28 values.
 [Network(28, 28)]

@@ -24,63 +24,76 @@ public readonly record struct LstmGeometry(int Steps, int Features, int Units, b
 /// z = x_t·W + h_{t−1}·U + b; i = σ(z_i), f = σ(z_f), g = tanh(z_c), o = σ(z_o); c_t = f·c_{t−1} + i·g;
 /// h_t = o·tanh(c_t). The input projection of all steps is one GEMM, each step adds h_{t−1}·U (one GEMM for the
 /// four gates); the backward pass keeps dz of every step in the cache and ends with one GEMM each for dW and dx.
-/// Cache layout per sample: gates [steps, 4u] (post-activation; dz after the backward pass), cell states [steps, u],
-/// outputs [steps, u].
+/// Cache layout for a batch: gates [batch·steps, 4u] (post-activation; dz after the backward pass), then cell states
+/// [batch·steps, u], then outputs [batch·steps, u], rows in (sample, step) order, so that the input projection, dW and
+/// dx are one GEMM each over all samples and steps, and a step's rows have one stride.
 /// </summary>
 internal static unsafe class LstmMath
 {
     public static void Forward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
-        long perSample = g.CachePerSample;
-        float* gates = cache, cells = cache + (long)T * u4, hs = cells + (long)T * u;
-        // The cache's three parts are strided per sample: sample s, step t of gates at s·perSample + t·4u.
-        int gateStride = checked((int)perSample), stateStride = gateStride;
-        // z for every (sample, step) = x·W (+ b), into the gate slots: rows are (s, t) with a row stride of 4u within
-        // a sample and perSample between samples, so one GEMM per sample.
-        for (int s = 0; s < batch; s++)
-        {
-            float* zs = gates + s * perSample;
-            Sgemm.Multiply(false, false, T, u4, F, 1f, x + (long)s * T * F, F, kernel, u4, 0f, zs, u4);
-            if (bias != null)
-                for (int t = 0; t < T; t++)
-                {
-                    float* row = zs + (long)t * u4;
-                    for (int j = 0; j < u4; j++) row[j] += bias[j];
-                }
-        }
+        long rows = (long)batch * T;
+        float* gates = cache, cells = cache + rows * u4, hs = cells + rows * u;
+        int gateStride = checked(T * u4), stateStride = checked(T * u); // from sample s to s + 1 at one step
+        // z for every (sample, step) = x·W (+ b): one GEMM.
+        Sgemm.Multiply(false, false, checked((int)rows), u4, F, 1f, x, F, kernel, u4, 0f, gates, u4);
+        if (bias != null)
+            for (long r = 0; r < rows; r++)
+            {
+                float* row = gates + r * u4;
+                for (int j = 0; j < u4; j++) row[j] += bias[j];
+            }
         for (int t = 0; t < T; t++)
         {
-            // z_t += h_{t−1}·U for all samples at once (rows strided by the cache's per-sample size).
+            // z_t += h_{t−1}·U for all samples at once (rows strided by a sample's steps).
             if (t > 0)
                 Sgemm.Multiply(false, false, batch, u4, u, 1f, hs + (long)(t - 1) * u, stateStride, recurrent, u4, 1f, gates + (long)t * u4, gateStride);
             for (int s = 0; s < batch; s++)
             {
-                float* z = gates + s * perSample + (long)t * u4;
-                float* c = cells + s * perSample + (long)t * u;
-                float* h = hs + s * perSample + (long)t * u;
+                float* z = gates + ((long)s * T + t) * u4;
+                float* c = cells + ((long)s * T + t) * u;
+                float* h = hs + ((long)s * T + t) * u;
                 float* cPrev = t > 0 ? c - u : null;
-                for (int j = 0; j < u; j++)
-                {
-                    float ig = Activations.Forward(g.RecurrentActivation, 0, z[j]);
-                    float fg = Activations.Forward(g.RecurrentActivation, 0, z[u + j]);
-                    float gg = Activations.Forward(g.Activation, 0, z[2 * u + j]);
-                    float og = Activations.Forward(g.RecurrentActivation, 0, z[3 * u + j]);
-                    z[j] = ig; z[u + j] = fg; z[2 * u + j] = gg; z[3 * u + j] = og;
-                    float cell = ig * gg + (cPrev != null ? fg * cPrev[j] : 0f);
-                    c[j] = cell;
-                    h[j] = og * Activations.Forward(g.Activation, 0, cell);
-                }
+                Apply(g.RecurrentActivation, z, z, 2 * u);     // i, f
+                Apply(g.Activation, z + 2 * u, z + 2 * u, u);  // g
+                Apply(g.RecurrentActivation, z + 3 * u, z + 3 * u, u); // o
+                for (int j = 0; j < u; j++) c[j] = z[j] * z[2 * u + j] + (cPrev != null ? z[u + j] * cPrev[j] : 0f);
+                Apply(g.Activation, c, h, u);
+                for (int j = 0; j < u; j++) h[j] *= z[3 * u + j];
             }
         }
         // The output: every step's h, or the last one.
         for (int s = 0; s < batch; s++)
         {
-            float* h = hs + s * perSample;
+            float* h = hs + (long)s * T * u;
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
             else new ReadOnlySpan<float>(h + (long)(T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
         }
     }
+
+    /// <summary>y = f(x) over n values: the vector forms for sigmoid and tanh (the same values as the scalar ones), else element by element.</summary>
+    private static void Apply(ActivationFunction f, float* x, float* y, int n)
+    {
+        var src = new ReadOnlySpan<float>(x, n);
+        var dst = new Span<float>(y, n);
+        switch (f)
+        {
+            case ActivationFunction.Sigmoid: VectorMath.Sigmoid(src, dst); break;
+            case ActivationFunction.Tanh: VectorMath.Tanh(src, dst); break;
+            default:
+                for (int i = 0; i < n; i++) y[i] = Activations.Forward(f, 0, x[i]);
+                break;
+        }
+    }
+
+    /// <summary>f'(y) from the output, with the common cases inlined.</summary>
+    private static float FromOutput(ActivationFunction f, float y) => f switch
+    {
+        ActivationFunction.Sigmoid => y * (1 - y),
+        ActivationFunction.Tanh => 1 - y * y,
+        _ => Activations.Derivative(f, 0, float.NaN, y),
+    };
 
     /// <summary>
     /// Backward through time from dy; writes dW, dU, db (overwriting) and dx (when not null), and leaves dz of every
@@ -90,54 +103,56 @@ internal static unsafe class LstmMath
         float* dx, float* dKernel, float* dRecurrent, float* dBias, float* carry)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
-        long perSample = g.CachePerSample;
-        int stride = checked((int)perSample);
-        float* gates = cache, cells = cache + (long)T * u4, hs = cells + (long)T * u;
+        long rows = (long)batch * T;
+        float* gates = cache, cells = cache + rows * u4, hs = cells + rows * u;
+        int gateStride = checked(T * u4), stateStride = checked(T * u);
         float* dhNext = carry, dcNext = carry + (long)batch * u; // dL/dh_{t} and dL/dc_{t} carried from step t + 1
         new Span<float>(carry, checked(2 * batch * u)).Clear();
         new Span<float>(dRecurrent, u * u4).Clear();
+        float[] tanhCells = new float[u];
+        fixed (float* tcs = tanhCells)
         for (int t = T - 1; t >= 0; t--)
         {
             for (int s = 0; s < batch; s++)
             {
-                float* z = gates + s * perSample + (long)t * u4;
-                float* c = cells + s * perSample + (long)t * u;
+                float* z = gates + ((long)s * T + t) * u4;
+                float* c = cells + ((long)s * T + t) * u;
                 float* cPrev = t > 0 ? c - u : null;
                 float* dh = dhNext + (long)s * u;
                 float* dc = dcNext + (long)s * u;
                 float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : t == T - 1 ? dy + (long)s * u : null;
+                Apply(g.Activation, c, tcs, u);
                 for (int j = 0; j < u; j++)
                 {
                     float ig = z[j], fg = z[u + j], gg = z[2 * u + j], og = z[3 * u + j];
                     float dhj = dh[j] + (dyt != null ? dyt[j] : 0f);
-                    float tc = Activations.Forward(g.Activation, 0, c[j]);
-                    float dcj = dhj * og * Activations.Derivative(g.Activation, 0, c[j], tc) + dc[j];
+                    float tc = tcs[j];
+                    float dActivation = g.Activation == ActivationFunction.Tanh ? 1 - tc * tc : Activations.Derivative(g.Activation, 0, c[j], tc);
+                    float dcj = dhj * og * dActivation + dc[j];
                     float dog = dhj * tc;
                     float dig = dcj * gg, dgg = dcj * ig, dfg = cPrev != null ? dcj * cPrev[j] : 0f;
                     dc[j] = dcj * fg; // to c_{t−1}
-                    z[j] = dig * Activations.Derivative(g.RecurrentActivation, 0, float.NaN, ig);
-                    z[u + j] = dfg * Activations.Derivative(g.RecurrentActivation, 0, float.NaN, fg);
-                    z[2 * u + j] = dgg * Activations.Derivative(g.Activation, 0, float.NaN, gg);
-                    z[3 * u + j] = dog * Activations.Derivative(g.RecurrentActivation, 0, float.NaN, og);
+                    z[j] = dig * FromOutput(g.RecurrentActivation, ig);
+                    z[u + j] = dfg * FromOutput(g.RecurrentActivation, fg);
+                    z[2 * u + j] = dgg * FromOutput(g.Activation, gg);
+                    z[3 * u + j] = dog * FromOutput(g.RecurrentActivation, og);
                 }
             }
             // dh_{t−1} = dz_t·Uᵀ, dU += h_{t−1}ᵀ·dz_t.
             float* dzt = gates + (long)t * u4;
-            Sgemm.Multiply(false, true, batch, u, u4, 1f, dzt, stride, recurrent, u4, 0f, dhNext, u);
+            Sgemm.Multiply(false, true, batch, u, u4, 1f, dzt, gateStride, recurrent, u4, 0f, dhNext, u);
             if (t > 0)
-                Sgemm.Multiply(true, false, u, u4, batch, 1f, hs + (long)(t - 1) * u, stride, dzt, stride, 1f, dRecurrent, u4);
+                Sgemm.Multiply(true, false, u, u4, batch, 1f, hs + (long)(t - 1) * u, stateStride, dzt, gateStride, 1f, dRecurrent, u4);
         }
-        // dW = Σ_samples x_sᵀ·dz_s, db = Σ dz, dx_s = dz_s·Wᵀ.
-        new Span<float>(dKernel, F * u4).Clear();
-        if (dBias != null) new Span<float>(dBias, u4).Clear();
-        for (int s = 0; s < batch; s++)
+        // dW = xᵀ·dz, db = Σ dz, dx = dz·Wᵀ over all (sample, step) rows.
+        int n = checked((int)rows);
+        Sgemm.Multiply(true, false, F, u4, n, 1f, x, F, gates, u4, 0f, dKernel, u4);
+        if (dBias != null)
         {
-            float* dz = gates + s * perSample;
-            Sgemm.Multiply(true, false, F, u4, T, 1f, x + (long)s * T * F, F, dz, u4, 1f, dKernel, u4);
-            if (dBias != null)
-                for (int t = 0; t < T; t++)
-                    for (int j = 0; j < u4; j++) dBias[j] += dz[(long)t * u4 + j];
-            if (dx != null) Sgemm.Multiply(false, true, T, F, u4, 1f, dz, u4, kernel, u4, 0f, dx + (long)s * T * F, F);
+            new Span<float>(dBias, u4).Clear();
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < u4; j++) dBias[j] += gates[r * u4 + j];
         }
+        if (dx != null) Sgemm.Multiply(false, true, n, F, u4, 1f, gates, u4, kernel, u4, 0f, dx, F);
     }
 }
