@@ -381,6 +381,21 @@ public abstract partial class Model : IDisposable
                     (x.SampleSize == inputs[k].Size ? $"; reshape it with {name}.Reshape(-1, {string.Join(", ", expected)})" : "") + ".", name);
             if (x.Count != xs[0].Count)
                 throw new ArgumentException($"{name} has {x.Count} samples but {argument}[0] has {xs[0].Count}; every input needs one row per sample.", name);
+            if (inputs[k].IndexLimit > 0) CheckIndices(x, inputs[k].IndexLimit, name);
+        }
+    }
+
+    /// <summary>An input that an Embedding reads holds whole numbers in [0, limit): the error names the first that is not.</summary>
+    private static void CheckIndices(Tensor x, int limit, string argument)
+    {
+        var data = x.Data;
+        int perSample = Math.Max(1, x.SampleSize);
+        for (int i = 0; i < data.Length; i++)
+        {
+            float v = data[i];
+            if (v >= 0 && v < limit && v == MathF.Floor(v)) continue;
+            throw new ArgumentException(
+                $"{argument} at sample {i / perSample}, position {i % perSample} is {v.ToString(CultureInfo.InvariantCulture)}, which is not an index in [0, {limit}) for the Embedding that reads it; token ids are whole numbers below the vocabulary size.", argument);
         }
     }
 

@@ -10,7 +10,7 @@ public sealed class ModelInfo
         int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
         int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2, LayerInfo[]? layers = null, int inspectionArenaPerSample = 0,
-        InputInfo[]? inputs = null, OutputInfo[]? outputs = null)
+        InputInfo[]? inputs = null, OutputInfo[]? outputs = null, int inputIndexLimit = 0)
     {
         WeightShapes = weightShapes;
         GradientBufferCount = gradientBufferCount;
@@ -34,7 +34,7 @@ public sealed class ModelInfo
         OutputActivation = outputActivation;
         Summary = summary;
         // The network's own input first (at slot 0 in both arenas), then the extra inputs; one output unless listed.
-        Inputs = [new InputInfo("input_1", inputShape, 0, 0), .. inputs ?? []];
+        Inputs = [new InputInfo("input_1", inputShape, 0, 0, inputIndexLimit), .. inputs ?? []];
         Outputs = outputs ?? [new OutputInfo(Layers.Count > 0 ? Layers[^1].Name : name, outputShape, outputTrainingSlot, outputInferenceSlot,
             logitsSlot, logitsInferenceSlot, outputActivation, 0)];
         int labels = 0;
@@ -101,8 +101,11 @@ public sealed class ModelInfo
 }
 
 /// <summary>One input of a network: its name, sample shape, and arena slots (floats per sample) in training and inference.</summary>
-public sealed class InputInfo(string name, int[] shape, int trainingSlot, int inferenceSlot)
+public sealed class InputInfo(string name, int[] shape, int trainingSlot, int inferenceSlot, int indexLimit = 0)
 {
+    /// <summary>For an input an Embedding reads: its values must be whole numbers in [0, IndexLimit); 0 for a float input.</summary>
+    public int IndexLimit { get; } = indexLimit;
+
     /// <summary>The input's name (<c>input_1</c> for the network's own, else the <c>[Input]</c> layer's).</summary>
     public string Name { get; } = name;
     /// <summary>Shape of one sample.</summary>

@@ -103,4 +103,42 @@ public class Conv1DDiagnosticTests
         public partial class Net;
         """,
         Diagnostic(Descriptors.BadUnits).WithLocation(0).WithArguments("LSTM", "1", "0"));
+
+    [Fact]
+    public Task NG0109_Embedding_after_a_float_layer() => Verify("""
+        [Network(20)]
+        [Dense(20)]
+        [{|#0:Embedding(1000, 64)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.IndicesFromLayer).WithLocation(0).WithArguments("Embedding", "2", "dense", "Dense"));
+
+    [Fact]
+    public Task NG0017_Embedding_without_a_vocabulary() => Verify("""
+        [Network(20)]
+        [{|#0:Embedding(0, 64)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Embedding", "1", "input dimension", "0",
+            "give the number of distinct indices (the vocabulary size), e.g. [Embedding(10000, 64)]"));
+
+    [Fact]
+    public void An_Embedding_on_an_Input_layer_checks_that_input()
+    {
+        var result = GeneratorTest.Run("""
+            using NetGen;
+            [Network(4, Outputs = new[] { "out" })]
+            [Dense(3, Name = "numbers")]
+            [Input(6, Name = "tokens")]
+            [Embedding(50, 8)]
+            [LSTM(3, Name = "text")]
+            [Concatenate("numbers", "text")]
+            [Dense(1, Name = "out")]
+            public partial class Net;
+            """);
+        Assert.Empty(result.Diagnostics);
+        string code = result.GeneratedTrees[0].ToString();
+        Assert.Contains("new(\"tokens\", new int[] { 6 }, trainingSlot: T2, inferenceSlot: I2, indexLimit: 50),", code);
+        Assert.DoesNotContain("inputIndexLimit", code);
+    }
 }

@@ -49,12 +49,13 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
         int rank = rng.Next(12) == 0 ? rng.Next(0, 5) : rng.Next(3) switch { 0 => 1, 1 => 2, _ => 3 };
         var shape = Enumerable.Range(0, rank).Select(_ => rng.Next(10) == 0 ? I(Ints[rng.Next(Ints.Length)]) : I(rng.Next(1, 10)));
         sb.Append("[Network(").Append(string.Join(", ", shape)).Append(")]\n");
-        int count = rng.Next(0, 7);
+        int count = rng.Next(0, 5);
         string Named() => rng.Next(8) == 0 ? ", Name = \"" + (rng.Next(2) == 0 ? "" : "x") + "\"" : "";
         for (int i = 0; i < count; i++)
         {
-            string attr = rng.Next(28) switch
+            string attr = rng.Next(29) switch
             {
+                28 => $"Embedding({I(Int())}, {I(Int())})",
                 27 => $"LSTM({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, RecurrentActivation = (Activation)({rng.Next(-1, 14)}))",
                 21 => $"Conv1D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 4)}), DilationRate = {I(Int())}, Activation = Activation.Relu)",
                 22 => $"MaxPooling1D({I(Int())}, Strides = {I(Int())}, Padding = Padding.{(rng.Next(2) == 0 ? "Same" : "Valid")})",

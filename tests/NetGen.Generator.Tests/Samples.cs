@@ -271,5 +271,13 @@ internal static class Samples
         [LSTM(32)]
         [Dense(10, Activation = Activation.Softmax)]
         public partial class StackedLstm;
+
+        // Seed 001's Embedding + LSTM text classifier.
+        [Network(80)]
+        [Embedding(20000, 128)]
+        [LSTM(64)]
+        [Dropout(0.5)]
+        [Dense(1, Activation = Activation.Sigmoid)]
+        public partial class TextLstm;
         """;
 }

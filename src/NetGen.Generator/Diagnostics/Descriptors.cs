@@ -34,6 +34,7 @@ internal static class Descriptors
     public const string DenseOnImageId = "NG0106";
     public const string CroppingEmptiesId = "NG0107";
     public const string NeedsSequenceId = "NG0108";
+    public const string IndicesFromLayerId = "NG0109";
     public const string LossMismatchId = "NG0110";
     public const string ReshapeMismatchId = "NG0101";
     public const string ReshapeTwoUnknownsId = "NG0102";
@@ -154,6 +155,10 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor NeedsSequence = Error(NeedsSequenceId, "Layer needs a sequence",
         "{0} #{1} needs (steps, channels) samples but receives {2}; {3}");
 
+    /// <summary>"{0} #{1} reads '{2}' ({3}), ..."</summary>
+    public static readonly DiagnosticDescriptor IndicesFromLayer = Error(IndicesFromLayerId, "Embedding needs integer indices",
+        "{0} #{1} reads '{2}' ({3}), whose output is floats; an Embedding looks up whole-number indices (token ids): make it read the network's input or an [Input] layer, e.g. put it first");
+
     /// <summary>"'{0}' ends in {1}, but Loss.{2} {3}; {4}"</summary>
     public static readonly DiagnosticDescriptor LossMismatch = new(LossMismatchId, "Loss does not match the output layer",
         "'{0}' ends in {1}, but Loss.{2} {3}; {4}",
@@ -212,6 +217,7 @@ internal static class Descriptors
         DenseOnImageId => DenseOnImage,
         CroppingEmptiesId => CroppingEmpties,
         NeedsSequenceId => NeedsSequence,
+        IndicesFromLayerId => IndicesFromLayer,
         ReshapeMismatchId => ReshapeMismatch,
         ReshapeTwoUnknownsId => ReshapeTwoUnknowns,
         UnknownInputId => UnknownInput,

@@ -165,6 +165,8 @@ internal static partial class Emitter
         w.WriteLine("logitsSlot: " + LogitsSlotName(net.Outputs[0], output) + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
         w.WriteLine("logitsInferenceSlot: " + InferLogitsSlotName(net.Outputs[0], output) + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
+        if (IndexLimitOf(net, -1) > 0)
+            w.WriteLine("inputIndexLimit: " + I(IndexLimitOf(net, -1)) + ", // an Embedding reads it: whole numbers in [0, limit)");
         if (net.IsMultiIO) WriteInputsAndOutputs(w, net);
         w.WriteLine("summary: SummaryText,");
         w.WriteLine("weightShapes: " + Literal(WeightShapes(net)) + ",");
@@ -196,7 +198,7 @@ internal static partial class Emitter
         w.Indent();
         foreach (var l in net.ExtraInputs)
             w.WriteLine("new(" + Literal(l.Name) + ", new int[] { " + Join(l.OutputShape) + " }, trainingSlot: T" + I(l.Index + 1) +
-                ", inferenceSlot: I" + I(l.Index + 1) + "),");
+                ", inferenceSlot: I" + I(l.Index + 1) + (IndexLimitOf(net, l.Index) > 0 ? ", indexLimit: " + I(IndexLimitOf(net, l.Index)) : "") + "),");
         w.Unindent();
         w.WriteLine("},");
         w.WriteLine("outputs: new global::NetGen.OutputInfo[]");
@@ -212,6 +214,21 @@ internal static partial class Emitter
         }
         w.Unindent();
         w.WriteLine("},");
+    }
+
+    /// <summary>
+    /// The smallest index limit of the Embeddings that read an input (−1: the network's own, else an [Input] layer's
+    /// index), or 0 when none does: the model checks that input's values are whole numbers below it.
+    /// </summary>
+    private static int IndexLimitOf(ResolvedNetwork net, int input)
+    {
+        int limit = 0;
+        foreach (var l in net.Layers)
+        {
+            int own = l.Live && l.Inputs.Length == 1 && l.InputLayer() == input ? Layers.LayerRegistry.Get(l.Spec.Kind)?.IndexLimit(l.Spec) ?? 0 : 0;
+            if (own > 0) limit = limit == 0 ? own : System.Math.Min(limit, own);
+        }
+        return limit;
     }
 
     private static void WriteInitialize(SourceWriter w, ResolvedNetwork net)

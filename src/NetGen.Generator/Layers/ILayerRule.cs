@@ -66,6 +66,12 @@ internal interface ILayerRule
     /// <summary>Initialisation beyond each weight's initializer (the LSTM's forget-gate bias of 1), written after them.</summary>
     void WriteInitialize(SourceWriter w, ResolvedLayer layer);
 
+    /// <summary>
+    /// For a layer that reads integer indices (Embedding): how many there are, so indices lie in [0, limit); its input
+    /// must be the network's input or an [Input] layer (NG0109), whose data the model checks. 0 for the others.
+    /// </summary>
+    int IndexLimit(LayerSpec layer);
+
     /// <summary>Reads the attribute into primitives; values stay as declared (<see cref="InferShape"/> reports bad ones).</summary>
     LayerSpec Read(AttributeData data, string? name);
 
@@ -123,6 +129,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual void WriteInitialize(SourceWriter w, ResolvedLayer layer) { }
 
+    public virtual int IndexLimit(LayerSpec layer) => 0;
+
     public abstract LayerSpec Read(AttributeData data, string? name);
 
     public abstract int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors);
@@ -176,6 +184,7 @@ internal static class LayerRegistry
         new ResamplingRule(LayerKind.Cropping1D),
         new TrainingOnlyRule(LayerKind.SpatialDropout1D),
         new LstmRule(),
+        new EmbeddingRule(),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

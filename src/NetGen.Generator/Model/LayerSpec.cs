@@ -46,6 +46,7 @@ internal enum LayerKind
     Cropping1D,
     SpatialDropout1D,
     LSTM,
+    Embedding,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>

@@ -189,6 +189,13 @@ internal static partial class ShapeInference
                     // A layer kind with a rule (Layers/LayerRegistry): its own shape rule, on every input's shape.
                     var rule = Layers.LayerRegistry.Get(layer.Kind);
                     if (rule is null) break;
+                    if (rule.IndexLimit(layer) > 0 && sources.Length == 1 && sources[0] >= 0 && spec.Layers[sources[0]].Kind != LayerKind.Input)
+                    {
+                        // Integer indices come only from the data: a layer's output is floats.
+                        errors.Add(new ShapeError(i, "NG0109", new[] { kind, index, names[sources[0]], spec.Layers[sources[0]].Kind.ToString() }));
+                        broken = true;
+                        break;
+                    }
                     var shapes = new int[sources.Length][];
                     var sourceNames = new string[sources.Length];
                     for (int k = 0; k < sources.Length; k++)

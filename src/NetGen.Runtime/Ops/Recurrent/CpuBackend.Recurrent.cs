@@ -22,3 +22,14 @@ public sealed unsafe partial class CpuBackend
             At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, (float*)Aux(2L * batch * g.Units * sizeof(float)));
     }
 }
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void EmbeddingForward(int rows, int dim, int inputDim, int x, int table, int y) =>
+        EmbeddingMath.Forward(Span(x, rows), dim, inputDim, Span(table, inputDim * dim), Span(y, rows * dim));
+
+    /// <inheritdoc/>
+    public void EmbeddingBackward(int rows, int dim, int inputDim, int x, int dy, int dTable) =>
+        EmbeddingMath.Backward(Span(x, rows), dim, inputDim, Span(dy, rows * dim), Span(dTable, inputDim * dim));
+}

@@ -1,0 +1,82 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// Embedding (input_dim, output_dim, embeddings_initializer): integer indices in, one learned vector each out, an axis
+/// appended (Keras 2). It reads the network's input or an [Input] layer (NG0109 otherwise), whose values the model
+/// checks are whole numbers in [0, input_dim). The spec keeps input_dim in <c>KernelH</c> and output_dim in
+/// <c>Units</c>. What it writes, e.g. for Embedding(1000, 64) on (20,):
+/// <code>
+///   b.EmbeddingForward(batch * 20, 64, 1000, x: Slot(training, T0, I0, batch), table: p + P1_Embeddings, y: ...);
+///   b.EmbeddingBackward(batch * 20, 64, 1000, x: Train(T0, batch), dy: GradientBuffer(0, batch), dTable: g + P1_Embeddings);
+/// </code>
+/// </summary>
+internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)
+{
+    public override string KerasName => "embedding";
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    public override int IndexLimit(LayerSpec layer) => layer.KernelH;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        var args = data.ConstructorArguments;
+        int init = 9; // NetGen.Initializer.RandomUniform
+        foreach (var pair in data.NamedArguments)
+            if (pair.Key == "EmbeddingsInitializer" && pair.Value.Value is int v) init = v;
+        return new LayerSpec(Kind, name, Int(args, 1), 0, false, init, 1, 0, default, KernelH: Int(args, 0));
+    }
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (layer.KernelH <= 0)
+        {
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "input dimension", I(layer.KernelH),
+                "give the number of distinct indices (the vocabulary size), e.g. [Embedding(10000, 64)]" }));
+            return null;
+        }
+        if (layer.Units <= 0)
+        {
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(layer.Units) }));
+            return null;
+        }
+        var shape = inputShapes[0];
+        var output = new int[shape.Length + 1];
+        shape.CopyTo(output, 0);
+        output[shape.Length] = layer.Units;
+        return output;
+    }
+
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape) => new[]
+    {
+        new WeightSlot("embeddings", "Embeddings", new EquatableArray<int>(new[] { layer.KernelH, layer.Units }), layer.KernelInitializer,
+            layer.KernelH, layer.Units),
+    };
+
+    public override string Describe(ResolvedLayer l) => ", " + I(l.Spec.KernelH) + " x " + I(l.Spec.Units);
+
+    private static string Rows(ResolvedLayer l) => "batch * " + I(l.InputSize);
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.EmbeddingForward(" + Rows(l) + ", " + I(l.Spec.Units) + ", " + I(l.Spec.KernelH) + ", x: Slot(training, T" + prev + ", I" + prev +
+            ", batch), table: p + P" + n + "_Embeddings, y: " + y + ");");
+    }
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.EmbeddingBackward(" + Rows(l) + ", " + I(l.Spec.Units) + ", " + I(l.Spec.KernelH) + ", x: Train(T" + prev + ", batch), dy: " + dy +
+            ", dTable: g + P" + n + "_Embeddings); // indices have no gradient");
+    }
+}
