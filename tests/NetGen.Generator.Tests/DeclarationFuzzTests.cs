@@ -53,8 +53,10 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
         string Named() => rng.Next(8) == 0 ? ", Name = \"" + (rng.Next(2) == 0 ? "" : "x") + "\"" : "";
         for (int i = 0; i < count; i++)
         {
-            string attr = rng.Next(29) switch
+            string attr = rng.Next(31) switch
             {
+                29 => $"GRU({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, UseBias = {(rng.Next(2) == 0 ? "true" : "false")})",
+                30 => $"SimpleRNN({I(Int())}, Activation = (Activation)({rng.Next(-1, 14)}), ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")})",
                 28 => $"Embedding({I(Int())}, {I(Int())})",
                 27 => $"LSTM({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, RecurrentActivation = (Activation)({rng.Next(-1, 14)}))",
                 21 => $"Conv1D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 4)}), DilationRate = {I(Int())}, Activation = Activation.Relu)",

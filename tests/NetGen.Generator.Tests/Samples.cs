@@ -272,6 +272,13 @@ internal static class Samples
         [Dense(10, Activation = Activation.Softmax)]
         public partial class StackedLstm;
 
+        // The other recurrent layers: a GRU (TF 2's reset_after) returning sequences into a SimpleRNN.
+        [Network(8, 16)]
+        [GRU(24, ReturnSequences = true)]
+        [SimpleRNN(12, Activation = Activation.Relu)]
+        [Dense(10, Activation = Activation.Softmax)]
+        public partial class GruRnn;
+
         // Seed 001's Embedding + LSTM text classifier.
         [Network(80)]
         [Embedding(20000, 128)]

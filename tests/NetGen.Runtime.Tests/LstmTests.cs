@@ -124,3 +124,130 @@ public sealed class LstmTests
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
     }
 }
+
+// SimpleRNN and GRU stacked, with sequences, without bias, and with another activation.
+[Network(5, 3)]
+[GRU(4, ReturnSequences = true, Name = "gru")]
+[SimpleRNN(3, ReturnSequences = true, Name = "rnn")]
+[GRU(3, UseBias = false, RecurrentActivation = Activation.HardSigmoid, Name = "gru_last")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GruStack;
+
+[Network(4, 2)]
+[SimpleRNN(3, Activation = Activation.Relu, Name = "relu_rnn")]
+[Dense(1)]
+public partial class ReluRnn;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void GruAndSimpleRnnThroughTime()
+    {
+        using var m = new GruStack { Seed = 91 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 92, 5, 3), OneHot(3, 3, 93));
+    }
+}
+
+public sealed class GruTests
+{
+    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    /// <summary>TF 2 Keras's GRU (reset_after) in double for one sample: every step's h.</summary>
+    private static double[][] Gru(float[] x, int steps, int features, float[] kernel, float[] recurrent, float[]? bias, int u, Func<double, double> gate)
+    {
+        var h = new double[u];
+        var outputs = new double[steps][];
+        int g = 3 * u;
+        for (int t = 0; t < steps; t++)
+        {
+            var xw = new double[g];
+            var hu = new double[g];
+            for (int j = 0; j < g; j++)
+            {
+                double a = bias?[j] ?? 0, b = bias?[g + j] ?? 0;
+                for (int f = 0; f < features; f++) a += x[t * features + f] * (double)kernel[f * g + j];
+                for (int k = 0; k < u; k++) b += h[k] * recurrent[k * g + j];
+                xw[j] = a;
+                hu[j] = b;
+            }
+            var next = new double[u];
+            for (int j = 0; j < u; j++)
+            {
+                double z = gate(xw[j] + hu[j]), r = gate(xw[u + j] + hu[u + j]);
+                double hh = Math.Tanh(xw[2 * u + j] + r * hu[2 * u + j]);
+                next[j] = z * h[j] + (1 - z) * hh;
+            }
+            h = next;
+            outputs[t] = (double[])h.Clone();
+        }
+        return outputs;
+    }
+
+    [Fact]
+    public void GruAndSimpleRnnMatchDoubleReferences()
+    {
+        using var m = new GruStack { Seed = 6 };
+        var x = new Tensor(Num.Uniform(2 * 15, 7), 2, 5, 3);
+        var outs = m.PredictLayers(x, ["gru", "rnn", "gru_last"]);
+        var w = m.GetLayer("gru").GetWeights();
+        Assert.Equal([2, 12], m.GetLayer("gru").Info.Weights[2].Shape);
+        Assert.Equal(3 * 4 * (3 + 4) + 2 * 12, m.GetLayer("gru").CountParams());
+        var wr = m.GetLayer("rnn").GetWeights();
+        Assert.Equal(3 * (4 + 3) + 3, m.GetLayer("rnn").CountParams());
+        var wl = m.GetLayer("gru_last").GetWeights();
+        for (int s = 0; s < 2; s++)
+        {
+            var r1 = Gru(x.Data.AsSpan(s * 15, 15).ToArray(), 5, 3, w[0], w[1], w[2], 4, Sigmoid);
+            for (int t = 0; t < 5; t++)
+                for (int j = 0; j < 4; j++) Assert.True(Math.Abs(r1[t][j] - outs[0].Data[s * 20 + t * 4 + j]) < 2e-6, $"gru {t} {j}");
+            // SimpleRNN: h = tanh(x·W + h·U + b)
+            var h = new double[3];
+            for (int t = 0; t < 5; t++)
+            {
+                var next = new double[3];
+                for (int j = 0; j < 3; j++)
+                {
+                    double v = wr[2][j];
+                    for (int f = 0; f < 4; f++) v += outs[0].Data[s * 20 + t * 4 + f] * (double)wr[0][f * 3 + j];
+                    for (int k = 0; k < 3; k++) v += h[k] * wr[1][k * 3 + j];
+                    next[j] = Math.Tanh(v);
+                }
+                h = next;
+                for (int j = 0; j < 3; j++) Assert.True(Math.Abs(h[j] - outs[1].Data[s * 15 + t * 3 + j]) < 2e-6, $"rnn {t} {j}");
+            }
+            var r3 = Gru(outs[1].Data.AsSpan(s * 15, 15).ToArray(), 5, 3, wl[0], wl[1], null, 3, v => Math.Clamp(0.2 * v + 0.5, 0, 1));
+            for (int j = 0; j < 3; j++) Assert.True(Math.Abs(r3[4][j] - outs[2].Data[s * 3 + j]) < 2e-6, $"gru_last {j}");
+        }
+    }
+
+    [Fact]
+    public void AReluSimpleRnnHasItsGradient()
+    {
+        using var m = new ReluRnn { Seed = 3 };
+        m.Compile(new SGD(0.01f), Loss.MeanSquaredError);
+        var x = new Tensor(Num.Uniform(16 * 8, 4), 16, 4, 2);
+        var y = new Tensor(Num.Uniform(16, 5), 16, 1);
+        double first = m.Evaluate(x, y).Loss;
+        m.Fit(x, y, epochs: 20, batchSize: 8, verbose: 0);
+        Assert.True(m.Evaluate(x, y).Loss < first);
+    }
+
+    [Fact]
+    public void TheIlgpuBackendTrainsAsTheManagedOne()
+    {
+        var x = new Tensor(Num.Uniform(8 * 15, 9), 8, 5, 3);
+        var y = new Tensor(Enumerable.Range(0, 8).Select(i => (float)(i % 3)).ToArray(), 8);
+        using var cpu = new GruStack { Seed = 4 };
+        using var ilgpu = new GruStack { Seed = 4 };
+        ilgpu.UseBackend(IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+        foreach (var m in new Model[] { cpu, ilgpu })
+        {
+            m.Compile(new Adam(0.01f), Loss.SparseCategoricalCrossEntropy);
+            m.Fit(x, y, epochs: 3, batchSize: 4, shuffle: false, verbose: 0);
+        }
+        var a = cpu.GetWeights();
+        var b = ilgpu.GetWeights();
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
+    }
+}

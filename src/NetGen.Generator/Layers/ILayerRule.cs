@@ -185,6 +185,8 @@ internal static class LayerRegistry
         new TrainingOnlyRule(LayerKind.SpatialDropout1D),
         new LstmRule(),
         new EmbeddingRule(),
+        new RnnRule(LayerKind.SimpleRNN),
+        new RnnRule(LayerKind.GRU),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

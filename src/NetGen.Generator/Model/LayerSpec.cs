@@ -47,6 +47,8 @@ internal enum LayerKind
     SpatialDropout1D,
     LSTM,
     Embedding,
+    SimpleRNN,
+    GRU,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>

@@ -33,3 +33,27 @@ public sealed unsafe partial class CpuBackend
     public void EmbeddingBackward(int rows, int dim, int inputDim, int x, int dy, int dTable) =>
         EmbeddingMath.Backward(Span(x, rows), dim, inputDim, Span(dy, rows * dim), Span(dTable, inputDim * dim));
 }
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    {
+        RnnChecks.Check(g, batch);
+        if (batch == 0) return;
+        float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
+        float* c = cache >= 0 ? At(cache) : Scratch((long)batch * g.CachePerSample);
+        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y), scratch);
+    }
+
+    /// <inheritdoc/>
+    public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias)
+    {
+        RnnChecks.Check(g, batch);
+        if (batch == 0) return;
+        float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
+        RnnMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), At(dy), dx >= 0 ? At(dx) : null,
+            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, scratch);
+    }
+}

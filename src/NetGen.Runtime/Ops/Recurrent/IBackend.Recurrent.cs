@@ -73,3 +73,72 @@ public static class LstmChecks
             throw new ArgumentOutOfRangeException(nameof(g), $"An LSTM needs positive steps, features and units and a batch of 0 or more; got {g} with batch {batch}.");
     }
 }
+
+/// <summary>SimpleRNN and GRU, with host-copy defaults as the LSTM's.</summary>
+public partial interface IBackend
+{
+    /// <summary>
+    /// A SimpleRNN or GRU over <paramref name="batch"/> samples (x: [batch, steps, features]) into y; with a
+    /// <paramref name="cache"/> (training: [batch, <see cref="RnnGeometry.CachePerSample"/>]) it keeps what the
+    /// backward pass reads. <paramref name="bias"/> −1: none.
+    /// </summary>
+    unsafe void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    {
+        RnnChecks.Check(g, batch);
+        int G = g.Gates * g.Units;
+        var hx = ReadHost(this, x, (long)batch * g.Steps * g.Features);
+        var hk = ReadHost(this, kernel, (long)g.Features * G);
+        var hr = ReadHost(this, recurrent, (long)g.Units * G);
+        var hb = bias >= 0 ? ReadHost(this, bias, g.Cell == RnnCell.Gru ? 2 * G : G) : null;
+        var hc = new float[(long)batch * g.CachePerSample];
+        var hy = new float[(long)batch * g.OutputPerSample];
+        var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
+        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ps = scratch)
+            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps);
+        Upload(hy, y);
+        if (cache >= 0) Upload(hc, cache);
+    }
+
+    /// <summary>The SimpleRNN or GRU backward pass, as <see cref="LstmBackward"/>.</summary>
+    unsafe void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias)
+    {
+        RnnChecks.Check(g, batch);
+        int G = g.Gates * g.Units;
+        var hx = ReadHost(this, x, (long)batch * g.Steps * g.Features);
+        var hk = ReadHost(this, kernel, (long)g.Features * G);
+        var hr = ReadHost(this, recurrent, (long)g.Units * G);
+        var hc = ReadHost(this, cache, (long)batch * g.CachePerSample);
+        var hdy = ReadHost(this, dy, (long)batch * g.OutputPerSample);
+        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
+        var hdk = new float[(long)g.Features * G];
+        var hdr = new float[(long)g.Units * G];
+        var hdb = dBias >= 0 ? new float[g.Cell == RnnCell.Gru ? 2 * G : G] : null;
+        var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
+        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch)
+            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps);
+        Upload(hdk, dKernel);
+        Upload(hdr, dRecurrent);
+        if (hdb is not null) Upload(hdb, dBias);
+        if (hdx is not null) Upload(hdx, dx);
+        Upload(hc, cache);
+    }
+
+    private static float[] ReadHost(IBackend backend, int offset, long count)
+    {
+        var values = new float[count];
+        backend.Download(offset, values);
+        return values;
+    }
+}
+
+/// <summary>Argument checks of SimpleRNN and GRU.</summary>
+public static class RnnChecks
+{
+    /// <summary>Throws for a geometry or batch no recurrent layer has.</summary>
+    public static void Check(in RnnGeometry g, int batch)
+    {
+        if (batch < 0 || g.Steps <= 0 || g.Features <= 0 || g.Units <= 0)
+            throw new ArgumentOutOfRangeException(nameof(g), $"A recurrent layer needs positive steps, features and units and a batch of 0 or more; got {g} with batch {batch}.");
+    }
+}

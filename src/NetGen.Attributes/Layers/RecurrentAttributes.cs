@@ -1,0 +1,63 @@
+using System;
+
+namespace NetGen
+{
+    /// <summary>
+    /// A fully connected recurrent layer over the steps of (steps, features) samples: h_t = activation(x_t·W +
+    /// h_{t−1}·U + b). Keras equivalent: <c>SimpleRNN(units, activation='tanh', use_bias=True,
+    /// kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal', bias_initializer='zeros',
+    /// return_sequences=False)</c>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class SimpleRNNAttribute : LayerAttribute
+    {
+        /// <param name="units">Size of the state and of each step's output.</param>
+        public SimpleRNNAttribute(int units) => Units = units;
+
+        /// <summary>Size of the state and of each step's output.</summary>
+        public int Units { get; }
+        /// <summary>The activation; tanh by default.</summary>
+        public Activation Activation { get; set; } = Activation.Tanh;
+        /// <summary>Whether the layer has a bias vector.</summary>
+        public bool UseBias { get; set; } = true;
+        /// <summary>Kernel initializer; glorot_uniform by default.</summary>
+        public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
+        /// <summary>Recurrent kernel initializer; orthogonal by default.</summary>
+        public Initializer RecurrentInitializer { get; set; } = Initializer.Orthogonal;
+        /// <summary>Bias initializer; zeros by default.</summary>
+        public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
+        /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
+        public bool ReturnSequences { get; set; }
+    }
+
+    /// <summary>
+    /// Gated recurrent unit over the steps of (steps, features) samples, as TF 2 Keras (reset_after=True): update and
+    /// reset gates z, r = recurrent_activation(x·W + h·U + b), candidate ĥ = activation(x·W_h + r·(h·U_h + b_h)),
+    /// h = z·h + (1 − z)·ĥ; bias (2, 3·units): input and recurrent. Keras equivalent: <c>GRU(units,
+    /// activation='tanh', recurrent_activation='sigmoid', use_bias=True, kernel_initializer='glorot_uniform',
+    /// recurrent_initializer='orthogonal', bias_initializer='zeros', return_sequences=False, reset_after=True)</c>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class GRUAttribute : LayerAttribute
+    {
+        /// <param name="units">Size of the state and of each step's output.</param>
+        public GRUAttribute(int units) => Units = units;
+
+        /// <summary>Size of the state and of each step's output.</summary>
+        public int Units { get; }
+        /// <summary>The candidate's activation; tanh by default.</summary>
+        public Activation Activation { get; set; } = Activation.Tanh;
+        /// <summary>The gates' activation; sigmoid by default.</summary>
+        public Activation RecurrentActivation { get; set; } = Activation.Sigmoid;
+        /// <summary>Whether the layer has biases.</summary>
+        public bool UseBias { get; set; } = true;
+        /// <summary>Kernel initializer; glorot_uniform by default.</summary>
+        public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
+        /// <summary>Recurrent kernel initializer; orthogonal by default.</summary>
+        public Initializer RecurrentInitializer { get; set; } = Initializer.Orthogonal;
+        /// <summary>Bias initializer; zeros by default.</summary>
+        public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
+        /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
+        public bool ReturnSequences { get; set; }
+    }
+}

@@ -1,0 +1,142 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// SimpleRNN and GRU (TF 2 Keras, reset_after) on (steps, features) samples: units, activation, the GRU's recurrent
+/// activation, use_bias, kernel / recurrent / bias initializers, return_sequences. Weights kernel (features, g·u),
+/// recurrent_kernel (u, g·u), bias (u) for SimpleRNN and (2, 3u) for the GRU (input bias, then recurrent bias), gates in
+/// Keras's order z, r, h. The spec keeps the recurrent activation and return_sequences in <c>Sizes</c> and the
+/// recurrent initializer in <c>PointwiseInitializer</c>, as the LSTM's. What it writes, e.g. for GRU(32) on (28, 28):
+/// <code>
+///   private static readonly global::NetGen.Backends.RnnGeometry G1 = new(RnnCell.Gru, 28, 28, 32, false, Tanh, Sigmoid);
+///   b.RnnForward(G1, batch, x: ..., kernel: p + P1_Kernel, recurrent: p + P1_Recurrent, bias: p + P1_Bias,
+///       cache: training ? Train(M1, batch) : -1, y: ...);
+/// </code>
+/// </summary>
+internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
+{
+    private const string GeometryType = "global::NetGen.Backends.RnnGeometry";
+    private bool Gru => Kind == LayerKind.GRU;
+    private int GateCount => Gru ? 3 : 1;
+    private const int Tanh = 3, Sigmoid = 2, Orthogonal = 8; // NetGen.Activation and NetGen.Initializer values
+
+    public override string KerasName => Gru ? "gru" : "simple_rnn";
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
+    private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        int units = Int(data.ConstructorArguments, 0);
+        int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
+        bool useBias = true, returnSequences = false;
+        foreach (var pair in data.NamedArguments)
+        {
+            switch (pair.Key)
+            {
+                case "Activation" when pair.Value.Value is int v: activation = v; break;
+                case "RecurrentActivation" when pair.Value.Value is int v: recurrentActivation = v; break;
+                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
+                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
+                case "RecurrentInitializer" when pair.Value.Value is int v: recurrentInit = v; break;
+                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
+                case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
+            }
+        }
+        return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, 0, default,
+            Sizes: new EquatableArray<int>(new[] { recurrentActivation, 0, returnSequences ? 1 : 0 }),
+            PointwiseInitializer: recurrentInit);
+    }
+
+    /// <summary>The activations the kernels compute element-wise (not softmax, whose rows are not one cell).</summary>
+    private static bool Supported(int activation) => activation is >= 0 and < 13 && activation != 4;
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        var shape = inputShapes[0];
+        string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
+        if (layer.Units <= 0)
+        {
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(layer.Units) }));
+            return null;
+        }
+        bool ok = true;
+        var checks = Gru ? new[] { ("activation", layer.Activation), ("recurrent activation", RecurrentActivation(layer)) } : new[] { ("activation", layer.Activation) };
+        foreach (var (what, value) in checks)
+            if (!Supported(value))
+            {
+                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, value == 4 ? "Softmax" : I(value),
+                    "use an element-wise activation, e.g. Activation.Tanh (the cell) or Activation.Sigmoid (the gates)" }));
+                ok = false;
+            }
+        if (layer.PointwiseInitializer is < 0 or >= 10)
+        {
+            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(layer.PointwiseInitializer) }));
+            ok = false;
+        }
+        if (!ok) return null;
+        return ReturnSequences(layer) ? new[] { shape[0], layer.Units } : new[] { layer.Units };
+    }
+
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
+    {
+        int f = inputShape[1], u = layer.Units, g = (int)Math.Min(int.MaxValue, (long)GateCount * u);
+        var list = new List<WeightSlot>
+        {
+            new("kernel", "Kernel", new EquatableArray<int>(new[] { f, g }), layer.KernelInitializer, f, g),
+            new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, g }), layer.PointwiseInitializer, u, g),
+        };
+        if (layer.UseBias)
+            list.Add(Gru
+                ? new("bias", "Bias", new EquatableArray<int>(new[] { 2, g }), layer.BiasInitializer, g, g)
+                : new("bias", "Bias", new EquatableArray<int>(new[] { g }), layer.BiasInitializer, g, g));
+        return list;
+    }
+
+    public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, (Gru ? 5L : 2L) * l.InputShape[0] * l.Spec.Units);
+
+    public override string Describe(ResolvedLayer l) =>
+        ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() +
+        (Gru ? "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant() : "") + (ReturnSequences(l.Spec) ? ", sequences" : "") +
+        (l.Spec.UseBias ? "" : ", no bias");
+
+    public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
+    {
+        w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(l.Spec.Units) + " units");
+        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", " +
+            I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
+            I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
+            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)] + ");");
+    }
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.RnnForward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
+            "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
+        w.Indent();
+        w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + ");");
+        w.Unindent();
+    }
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.RnnBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
+        w.Indent();
+        w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
+            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+        w.Unindent();
+    }
+}

@@ -1,0 +1,202 @@
+using NetGen.Cpu;
+
+namespace NetGen.Backends;
+
+/// <summary>The recurrent cells beside the LSTM.</summary>
+public enum RnnCell
+{
+    /// <summary>Keras's SimpleRNN: h_t = activation(x_t·W + h_{t−1}·U + b).</summary>
+    SimpleRnn,
+    /// <summary>
+    /// Keras's GRU with reset_after (TF 2's default): z, r = recurrent_activation(x·W + b_x + h·U + b_h) per gate,
+    /// ĥ = activation(x·W_h + b_xh + r·(h·U_h + b_hh)), h_t = z·h_{t−1} + (1 − z)·ĥ; gates in Keras's order z, r, h.
+    /// </summary>
+    Gru,
+}
+
+/// <summary>
+/// A SimpleRNN or GRU layer's shape: (steps, features) samples in, (units) or (steps, units) out; kernel (features,
+/// g·units), recurrent kernel (units, g·units) with g = 1 (SimpleRNN) or 3 (GRU), bias (units) or, for the GRU,
+/// (2, 3·units): the input bias, then the recurrent bias.
+/// </summary>
+public readonly record struct RnnGeometry(RnnCell Cell, int Steps, int Features, int Units, bool ReturnSequences,
+    ActivationFunction Activation, ActivationFunction RecurrentActivation)
+{
+    /// <summary>Gates per unit: 1 (SimpleRNN) or 3 (GRU).</summary>
+    public int Gates => Cell == RnnCell.Gru ? 3 : 1;
+
+    /// <summary>Floats per sample of the training cache: SimpleRNN keeps every step's pre-activation and output (2u);
+    /// the GRU its z, r and candidate (3u), the recurrent part of the candidate (u) and its output (u).</summary>
+    public int CachePerSample => Steps * (Cell == RnnCell.Gru ? 5 : 2) * Units;
+
+    /// <summary>Floats per sample of the output.</summary>
+    public int OutputPerSample => (ReturnSequences ? Steps : 1) * Units;
+
+    /// <summary>Floats of scratch the CPU kernels need for a batch (beyond the cache).</summary>
+    public long ScratchFloats(int batch) => (long)batch * Units * (Cell == RnnCell.Gru ? 7 : 1);
+}
+
+/// <summary>
+/// SimpleRNN and GRU forward and backward through time on the CPU, over float pointers, laid out as the LSTM's
+/// (<see cref="LstmMath"/>): rows in (sample, step) order, the input projection, dW and dx one GEMM each, one recurrent
+/// GEMM a step. Cache: SimpleRNN [rows, u] pre-activations then [rows, u] outputs; GRU [rows, 3u] z, r, ĥ (the input
+/// gradients after the backward pass), [rows, u] h·U_h + b_hh (its gradient after), [rows, u] outputs.
+/// </summary>
+internal static unsafe class RnnMath
+{
+    public static void Forward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y, float* scratch)
+    {
+        int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
+        long rows = (long)batch * T;
+        float* pre = cache;                                        // [rows, G]
+        float* rec = g.Cell == RnnCell.Gru ? cache + rows * G : null; // [rows, u]
+        float* hs = g.Cell == RnnCell.Gru ? rec + rows * u : cache + rows * u;
+        Sgemm.Multiply(false, false, checked((int)rows), G, F, 1f, x, F, kernel, G, 0f, pre, G);
+        if (bias != null)
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < G; j++) pre[r * G + j] += bias[j];
+        int preStride = checked(T * G), stateStride = checked(T * u);
+        float* rt = scratch; // GRU: h_{t−1}·U + b_h for the batch, [batch, 3u]
+        float* recurrentBias = bias != null && g.Cell == RnnCell.Gru ? bias + G : null;
+        for (int t = 0; t < T; t++)
+        {
+            if (g.Cell == RnnCell.SimpleRnn)
+            {
+                if (t > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hs + (long)(t - 1) * u, stateStride, recurrent, u, 1f, pre + (long)t * u, preStride);
+                for (int s = 0; s < batch; s++)
+                {
+                    float* z = pre + ((long)s * T + t) * u;
+                    Apply(g.Activation, z, hs + ((long)s * T + t) * u, u);
+                }
+                continue;
+            }
+            // GRU
+            if (t > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs + (long)(t - 1) * u, stateStride, recurrent, G, 0f, rt, G);
+            else new Span<float>(rt, batch * G).Clear();
+            for (int s = 0; s < batch; s++)
+            {
+                float* r = rt + (long)s * G;
+                if (recurrentBias != null) for (int j = 0; j < G; j++) r[j] += recurrentBias[j];
+                float* z = pre + ((long)s * T + t) * G;
+                float* h = hs + ((long)s * T + t) * u;
+                float* hPrev = t > 0 ? h - u : null;
+                for (int j = 0; j < 2 * u; j++) z[j] += r[j];
+                Apply(g.RecurrentActivation, z, z, 2 * u); // z, r
+                float* rh = rec + ((long)s * T + t) * u;
+                for (int j = 0; j < u; j++)
+                {
+                    rh[j] = r[2 * u + j];
+                    z[2 * u + j] += z[u + j] * rh[j];
+                }
+                Apply(g.Activation, z + 2 * u, z + 2 * u, u); // ĥ
+                for (int j = 0; j < u; j++)
+                {
+                    float zg = z[j];
+                    h[j] = zg * (hPrev != null ? hPrev[j] : 0f) + (1 - zg) * z[2 * u + j];
+                }
+            }
+        }
+        for (int s = 0; s < batch; s++)
+        {
+            float* h = hs + (long)s * T * u;
+            if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
+            else new ReadOnlySpan<float>(h + (long)(T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+        }
+    }
+
+    public static void Backward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
+        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch)
+    {
+        int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
+        long rows = (long)batch * T;
+        float* pre = cache;
+        float* rec = g.Cell == RnnCell.Gru ? cache + rows * G : null;
+        float* hs = g.Cell == RnnCell.Gru ? rec + rows * u : cache + rows * u;
+        int preStride = checked(T * G), stateStride = checked(T * u);
+        float* dhNext = scratch;                          // [batch, u]
+        float* dR = scratch + (long)batch * u;            // GRU: the recurrent side's dz, dr, dĥ·r [batch, 3u]
+        new Span<float>(dhNext, batch * u).Clear();
+        new Span<float>(dRecurrent, u * G).Clear();
+        float* dRecurrentBias = dBias != null && g.Cell == RnnCell.Gru ? dBias + G : null;
+        if (dRecurrentBias != null) new Span<float>(dRecurrentBias, G).Clear();
+        for (int t = T - 1; t >= 0; t--)
+        {
+            for (int s = 0; s < batch; s++)
+            {
+                float* dh = dhNext + (long)s * u;
+                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : t == T - 1 ? dy + (long)s * u : null;
+                float* h = hs + ((long)s * T + t) * u;
+                if (g.Cell == RnnCell.SimpleRnn)
+                {
+                    float* z = pre + ((long)s * T + t) * u;
+                    for (int j = 0; j < u; j++)
+                        z[j] = (dh[j] + (dyt != null ? dyt[j] : 0f)) * Activations.Derivative(g.Activation, 0, z[j], h[j]);
+                    continue;
+                }
+                float* gz = pre + ((long)s * T + t) * G;
+                float* rh = rec + ((long)s * T + t) * u;
+                float* hPrev = t > 0 ? h - u : null;
+                float* d = dR + (long)s * G;
+                for (int j = 0; j < u; j++)
+                {
+                    float zg = gz[j], rg = gz[u + j], hh = gz[2 * u + j];
+                    float dhj = dh[j] + (dyt != null ? dyt[j] : 0f);
+                    float prev = hPrev != null ? hPrev[j] : 0f;
+                    float dz = dhj * (prev - hh) * FromOutput(g.RecurrentActivation, zg);
+                    float dhh = dhj * (1 - zg) * FromOutput(g.Activation, hh);
+                    float dr = dhh * rh[j] * FromOutput(g.RecurrentActivation, rg);
+                    dh[j] = dhj * zg; // the direct path to h_{t−1}; the recurrent GEMM adds the rest below
+                    gz[j] = dz; gz[u + j] = dr; gz[2 * u + j] = dhh; // dL/d(x·W + b_x)
+                    d[j] = dz; d[u + j] = dr; d[2 * u + j] = dhh * rg;  // dL/d(h·U + b_h)
+                }
+            }
+            if (t > 0)
+            {
+                if (g.Cell == RnnCell.SimpleRnn)
+                {
+                    float* dz = pre + (long)t * u;
+                    Sgemm.Multiply(false, true, batch, u, u, 1f, dz, preStride, recurrent, u, 0f, dhNext, u);
+                    Sgemm.Multiply(true, false, u, u, batch, 1f, hs + (long)(t - 1) * u, stateStride, dz, preStride, 1f, dRecurrent, u);
+                }
+                else
+                {
+                    Sgemm.Multiply(false, true, batch, u, G, 1f, dR, G, recurrent, G, 1f, dhNext, u);
+                    Sgemm.Multiply(true, false, u, G, batch, 1f, hs + (long)(t - 1) * u, stateStride, dR, G, 1f, dRecurrent, G);
+                }
+            }
+            if (dRecurrentBias != null)
+                for (int s = 0; s < batch; s++)
+                    for (int j = 0; j < G; j++) dRecurrentBias[j] += dR[(long)s * G + j];
+        }
+        int n = checked((int)rows);
+        Sgemm.Multiply(true, false, F, G, n, 1f, x, F, pre, G, 0f, dKernel, G);
+        if (dBias != null)
+        {
+            new Span<float>(dBias, G).Clear();
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < G; j++) dBias[j] += pre[r * G + j];
+        }
+        if (dx != null) Sgemm.Multiply(false, true, n, F, G, 1f, pre, G, kernel, G, 0f, dx, F);
+    }
+
+    private static void Apply(ActivationFunction f, float* x, float* y, int n)
+    {
+        var src = new ReadOnlySpan<float>(x, n);
+        var dst = new Span<float>(y, n);
+        switch (f)
+        {
+            case ActivationFunction.Sigmoid: VectorMath.Sigmoid(src, dst); break;
+            case ActivationFunction.Tanh: VectorMath.Tanh(src, dst); break;
+            default:
+                for (int i = 0; i < n; i++) y[i] = Activations.Forward(f, 0, x[i]);
+                break;
+        }
+    }
+
+    private static float FromOutput(ActivationFunction f, float y) => f switch
+    {
+        ActivationFunction.Sigmoid => y * (1 - y),
+        ActivationFunction.Tanh => 1 - y * y,
+        _ => Activations.Derivative(f, 0, float.NaN, y),
+    };
+}
