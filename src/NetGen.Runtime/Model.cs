@@ -167,6 +167,7 @@ public abstract partial class Model : IDisposable
             _outputLosses[k] = (float)(sum / rows);
             total += _lossWeights[k] * (double)_outputLosses[k];
         }
+        total += Penalty(batch, training: true);
         float loss = (float)total;
         if (float.IsFinite(loss)) CheckMovingStatistics();
         if (!float.IsFinite(loss))
@@ -176,6 +177,24 @@ public abstract partial class Model : IDisposable
     }
 
     private float[] _statistics = [];
+
+    /// <summary>The regularizers' share of the loss: weight penalties, and output penalties divided by the batch size (Keras's).</summary>
+    private double Penalty(int batch, bool training)
+    {
+        double sum = 0;
+        foreach (var r in Info.Regularizers)
+            sum += r.Activity
+                ? Backend.RegularizationPenalty(Slot(training, r.Offset, r.InferenceSlot, batch), batch * r.Count, r.L1, r.L2) / batch
+                : Backend.RegularizationPenalty(ParametersOffset + r.Offset, r.Count, r.L1, r.L2);
+        return sum;
+    }
+
+    /// <summary>Adds the weight regularizers' gradients to the gradients the backward pass wrote (activity ones are in the pass).</summary>
+    private void AddWeightRegularization()
+    {
+        foreach (var r in Info.Regularizers)
+            if (!r.Activity) Backend.RegularizationGradient(ParametersOffset + r.Offset, GradientsOffset + r.Offset, r.Count, r.L1, r.L2);
+    }
 
     /// <summary>
     /// After a training forward pass: the moving statistics it updated must be finite. A moving variance can overflow
@@ -214,6 +233,7 @@ public abstract partial class Model : IDisposable
     /// <summary>Applies the compiled optimizer to the gradients and advances the iteration counter.</summary>
     protected void ApplyOptimizer()
     {
+        AddWeightRegularization();
         // A NaN or infinite gradient (an infinite input value, say, that the forward pass absorbed: tanh(∞) = 1, but
         // ∞·0 = NaN on the way back) would turn the weights into NaN while the loss looked fine: stop here instead.
         if (!Backend.AllFinite(GradientsOffset, Info.TrainableParameterCount))
@@ -945,6 +965,7 @@ public abstract partial class Model : IDisposable
                 outputLosses[k] = (float)(sum / r);
                 total += _lossWeights[k] * (sum / r);
             }
+            total += Penalty(batch, training: false);
             tally.Add(batch, (float)total, outputLosses, training: false);
         }
         return tally;
@@ -1088,6 +1109,7 @@ public abstract partial class Model : IDisposable
                 Forward(batch, training: true);
                 loss = LossAndGradient(batch);
                 Backward(batch, LossUsesLogits);
+                AddWeightRegularization();
             }
             finally
             {

@@ -10,8 +10,9 @@ public sealed class ModelInfo
         int parameterBufferSize, int trainingArenaPerSample,
         int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
         int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2, LayerInfo[]? layers = null, int inspectionArenaPerSample = 0,
-        InputInfo[]? inputs = null, OutputInfo[]? outputs = null, int inputIndexLimit = 0)
+        InputInfo[]? inputs = null, OutputInfo[]? outputs = null, int inputIndexLimit = 0, RegularizerInfo[]? regularizers = null)
     {
+        Regularizers = regularizers ?? [];
         WeightShapes = weightShapes;
         GradientBufferCount = gradientBufferCount;
         Layers = layers ?? [];
@@ -41,6 +42,9 @@ public sealed class ModelInfo
         foreach (var o in Outputs) labels += o.Size;
         Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, labels);
     }
+
+    /// <summary>The weight and activity regularizers (Keras's kernel_, bias_ and activity_regularizer).</summary>
+    public IReadOnlyList<RegularizerInfo> Regularizers { get; }
 
     /// <summary>The inputs: the network's own (<c>input_1</c>), then each <c>[Input]</c> layer in declaration order.</summary>
     public IReadOnlyList<InputInfo> Inputs { get; }
@@ -98,6 +102,27 @@ public sealed class ModelInfo
         foreach (int d in shape) p *= d;
         return p;
     }
+}
+
+/// <summary>
+/// A regularizer: on a weight (<paramref name="offset"/> in the parameter buffer, <paramref name="count"/> floats), its
+/// penalty l1·Σ|w| + l2·Σw² is added to the loss; on a layer's output (<paramref name="activity"/>: offset and
+/// inference slot are arena slots, count floats per sample), the same over the batch's outputs, divided by the batch size.
+/// </summary>
+public sealed class RegularizerInfo(int offset, int count, float l1, float l2, bool activity = false, int inferenceSlot = -1)
+{
+    /// <summary>Parameter offset (weights) or training arena slot (activity).</summary>
+    public int Offset { get; } = offset;
+    /// <summary>Floats (weights) or floats per sample (activity).</summary>
+    public int Count { get; } = count;
+    /// <summary>The L1 factor.</summary>
+    public float L1 { get; } = l1;
+    /// <summary>The L2 factor.</summary>
+    public float L2 { get; } = l2;
+    /// <summary>Whether it regularizes a layer's output rather than a weight.</summary>
+    public bool Activity { get; } = activity;
+    /// <summary>The output's inference arena slot (activity only).</summary>
+    public int InferenceSlot { get; } = inferenceSlot;
 }
 
 /// <summary>One input of a network: its name, sample shape, and arena slots (floats per sample) in training and inference.</summary>

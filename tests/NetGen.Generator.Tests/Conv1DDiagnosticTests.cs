@@ -141,4 +141,16 @@ public class Conv1DDiagnosticTests
         Assert.Contains("new(\"tokens\", new int[] { 6 }, trainingSlot: T2, inferenceSlot: I2, indexLimit: 50),", code);
         Assert.DoesNotContain("inputIndexLimit", code);
     }
+
+    [Fact]
+    public Task NG0017_negative_regularizer_and_activity_on_the_output() => Verify("""
+        [Network(8)]
+        [{|#0:Dense(4, KernelRegularizerL2 = -0.1)|}]
+        [{|#1:Dense(2, ActivityRegularizerL1 = 0.01)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "KernelRegularizerL2", "-0.1",
+            "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
+        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("Dense", "2", "an activity regularizer on", "the output",
+            "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here"));
 }

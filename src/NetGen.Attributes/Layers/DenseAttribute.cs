@@ -23,5 +23,20 @@ namespace NetGen
         public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
         /// <summary>Bias initializer; <see cref="Initializer.Zeros"/> by default.</summary>
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
+        /// <summary>L1 factor of Keras's <c>kernel_regularizer</c>: adds factor·Σ|kernel| to the loss; 0 by default.</summary>
+        public double KernelRegularizerL1 { get; set; }
+        /// <summary>L2 factor of Keras's <c>kernel_regularizer</c>: adds factor·Σ kernel² to the loss; 0 by default.</summary>
+        public double KernelRegularizerL2 { get; set; }
+        /// <summary>L1 factor of Keras's <c>bias_regularizer</c>; 0 by default.</summary>
+        public double BiasRegularizerL1 { get; set; }
+        /// <summary>L2 factor of Keras's <c>bias_regularizer</c>; 0 by default.</summary>
+        public double BiasRegularizerL2 { get; set; }
+        /// <summary>
+        /// L1 factor of Keras's <c>activity_regularizer</c>: adds factor·Σ|output| / batch size to the loss (a sparse
+        /// autoencoder's code layer); 0 by default. Not on an output layer.
+        /// </summary>
+        public double ActivityRegularizerL1 { get; set; }
+        /// <summary>L2 factor of Keras's <c>activity_regularizer</c>: factor·Σ output² / batch size; 0 by default.</summary>
+        public double ActivityRegularizerL2 { get; set; }
     }
 }

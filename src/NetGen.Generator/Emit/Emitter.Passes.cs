@@ -324,6 +324,9 @@ internal static partial class Emitter
                     break;
                 }
                 case LayerKind.Dense:
+                    if (Shapes.ShapeInference.HasActivityRegularizer(l.Spec))
+                        w.WriteLine("b.RegularizationGradient(x: Train(T" + n + ", batch), g: " + dy + ", count: batch * " + I(l.OutputSize) +
+                            ", l1: " + F(l.Spec.Regularizers[4]) + " / batch, l2: " + F(l.Spec.Regularizers[5]) + " / batch); // activity regularizer");
                     w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
                         (logitsFlag ?? "false") + ",");
                     w.Indent();

@@ -165,6 +165,7 @@ internal static partial class Emitter
         w.WriteLine("logitsSlot: " + LogitsSlotName(net.Outputs[0], output) + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
         w.WriteLine("logitsInferenceSlot: " + InferLogitsSlotName(net.Outputs[0], output) + ",");
         w.WriteLine("outputActivation: " + ActivationFunctionType + "." + ActivationNames[(int)net.OutputActivation] + ",");
+        WriteRegularizers(w, net);
         if (IndexLimitOf(net, -1) > 0)
             w.WriteLine("inputIndexLimit: " + I(IndexLimitOf(net, -1)) + ", // an Embedding reads it: whole numbers in [0, limit)");
         if (net.IsMultiIO) WriteInputsAndOutputs(w, net);
@@ -212,6 +213,29 @@ internal static partial class Emitter
                 InferLogitsSlotName(plan, l) + ", " + ActivationFunctionType + "." + ActivationNames[(int)plan.Activation] +
                 ", gradientBuffer: " + I(l.GradientOut) + "),");
         }
+        w.Unindent();
+        w.WriteLine("},");
+    }
+
+    /// <summary>Dense layers' kernel, bias and activity regularizers, for the runtime's loss and gradients.</summary>
+    private static void WriteRegularizers(SourceWriter w, ResolvedNetwork net)
+    {
+        var lines = new List<string>();
+        foreach (var l in net.Layers)
+        {
+            var r = l.Spec.Regularizers;
+            if (!l.Live || r.Length != 6) continue;
+            string n = I(l.Index + 1);
+            if (r[0] != 0 || r[1] != 0) lines.Add("new(P" + n + "_Kernel, " + I(l.KernelCount) + ", " + F(r[0]) + ", " + F(r[1]) + "), // " + OneLine(l.Name) + " kernel");
+            if ((r[2] != 0 || r[3] != 0) && l.BiasCount > 0) lines.Add("new(P" + n + "_Bias, " + I(l.BiasCount) + ", " + F(r[2]) + ", " + F(r[3]) + "), // " + OneLine(l.Name) + " bias");
+            if (r[4] != 0 || r[5] != 0)
+                lines.Add("new(T" + n + ", " + I(l.OutputSize) + ", " + F(r[4]) + ", " + F(r[5]) + ", activity: true, inferenceSlot: I" + n + "), // " + OneLine(l.Name) + " output");
+        }
+        if (lines.Count == 0) return;
+        w.WriteLine("regularizers: new global::NetGen.RegularizerInfo[]");
+        w.WriteLine("{");
+        w.Indent();
+        foreach (var line in lines) w.WriteLine(line);
         w.Unindent();
         w.WriteLine("},");
     }

@@ -46,7 +46,7 @@ internal static partial class ShapeInference
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
             // the convolutions rely on.
             if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
-            if (!canTake || producer.FusedWith >= 0 || !elementwise) continue;
+            if (!canTake || producer.FusedWith >= 0 || !elementwise || HasActivityRegularizer(producer.Spec)) continue;
             layers[i] = producer with { Activation = act.Activation, FusedWith = next };
             layers[next] = act with { FusedInto = i };
         }
@@ -78,7 +78,7 @@ internal static partial class ShapeInference
             var layer = layers[i];
             var bn = layers[next];
             if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) ||
-                layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization) continue;
+                layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization || HasActivityRegularizer(layer.Spec)) continue;
             layers[i] = layer with { FoldsBatchNorm = next, FoldOffset = bufferCount };
             layers[next] = bn with { FoldedInto = i };
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;

@@ -101,6 +101,7 @@ internal static partial class ShapeInference
                     activation = CheckActivation(layer, i, kind, index, errors);
                     CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
                     CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
+                    CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
                     if (shape.Length == 3 && sawImageLayer)
                     {
                         var flat = (int[])shape.Clone();
@@ -545,6 +546,26 @@ internal static partial class ShapeInference
                 "the threshold must be a finite number of at least 0, e.g. 0 (the default) or 1" }));
         return IsPlainRelu(layer) ? (layer.NegativeSlope == 0 ? ActivationKind.Relu : ActivationKind.LeakyRelu) : ActivationKind.Linear;
     }
+
+    private static readonly string[] RegularizerNames =
+        { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2" };
+
+    /// <summary>Regularizer factors are finite floats of at least 0; an activity regularizer is not on an output layer.</summary>
+    private static void CheckRegularizers(LayerSpec layer, int i, string kind, string index, bool isOutput, List<ShapeError> errors)
+    {
+        var r = layer.Regularizers;
+        for (int k = 0; k < r.Length; k++)
+            if (!(r[k] >= 0) || !FiniteAsFloat(r[k]))
+                errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, RegularizerNames[k], Invariant(r[k]),
+                    "a regularization factor is a finite number of at least 0, e.g. 1e-4" }));
+        if (isOutput && r.Length == 6 && (r[4] != 0 || r[5] != 0))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "an activity regularizer on", "the output",
+                "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here" }));
+    }
+
+    /// <summary>Whether a Dense layer's output has an activity regularizer (no activation layer may be fused into it then).</summary>
+    internal static bool HasActivityRegularizer(LayerSpec layer) =>
+        layer.Regularizers.Length == 6 && (layer.Regularizers[4] != 0 || layer.Regularizers[5] != 0);
 
     /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
     private static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);

@@ -57,3 +57,13 @@ public sealed unsafe partial class CpuBackend
             At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, scratch);
     }
 }
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public double RegularizationPenalty(int x, int count, float l1, float l2) => RegularizationMath.Penalty(Span(x, count), l1, l2);
+
+    /// <inheritdoc/>
+    public void RegularizationGradient(int x, int g, int count, float l1, float l2) =>
+        RegularizationMath.AddGradient(Span(x, count), Span(g, count), l1, l2);
+}
