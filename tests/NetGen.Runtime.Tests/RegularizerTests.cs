@@ -74,3 +74,55 @@ public sealed class RegularizerTests
         Assert.True(a < 0.7 * b, $"mean |code| {a:F4} with L1 against {b:F4} without");
     }
 }
+
+[Network(30)]
+[Dense(40, Activation = Activation.Relu)]
+[Dense(30)]
+public partial class BreastCancerAE;
+
+public sealed class BreastCancerTests
+{
+    [Fact]
+    public void TheShippedDataLoadsAndAnAutoencoderFlagsMalignantSamples()
+    {
+        var (x, y) = NetGen.Data.BreastCancer.Load();
+        Assert.Equal([569, 30], x.Shape.ToArray());
+        Assert.Equal(212, y.Data.Count(v => v == 0));
+        Assert.Equal(357, y.Data.Count(v => v == 1));
+        // Standardise, train on the benign samples, score everything by reconstruction error.
+        int f = 30;
+        var mean = new double[f];
+        var std = new double[f];
+        var benign = Enumerable.Range(0, 569).Where(i => y.Data[i] == 1).ToArray();
+        foreach (int r in benign) for (int j = 0; j < f; j++) mean[j] += x.Data[r * f + j] / benign.Length;
+        foreach (int r in benign) for (int j = 0; j < f; j++) std[j] += Math.Pow(x.Data[r * f + j] - mean[j], 2) / benign.Length;
+        var z = new float[569 * f];
+        for (int i = 0; i < 569; i++) for (int j = 0; j < f; j++) z[i * f + j] = (float)((x.Data[i * f + j] - mean[j]) / Math.Sqrt(std[j]));
+        var all = new Tensor(z, 569, f);
+        var train = new Tensor(benign.SelectMany(r => z.AsSpan(r * f, f).ToArray()).ToArray(), benign.Length, f);
+        using var m = new BreastCancerAE { Seed = 3 };
+        m.Compile(new Adam(1e-3f), Loss.MeanSquaredError);
+        m.Fit(train, train, epochs: 40, batchSize: 32, verbose: 0);
+        var recon = m.Predict(all);
+        var scores = Enumerable.Range(0, 569).Select(i => (float)Enumerable.Range(0, f).Average(j => Math.Pow(recon.Data[i * f + j] - z[i * f + j], 2))).ToArray();
+        var malignant = y.Data.Select(v => v == 0 ? 1f : 0f).ToArray();
+        Assert.True(Curves.RocAuc(scores, malignant) > 0.85, $"ROC AUC {Curves.RocAuc(scores, malignant)}");
+    }
+
+    [Fact]
+    public void ABrokenFileIsAnErrorWithItsPath()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"bc-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, "2,3,malignant,benign\n1,2,3,0\n1,2,x,1\n");
+        try
+        {
+            var e = Assert.Throws<NetGen.Data.DataFormatException>(() => NetGen.Data.BreastCancer.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("line 3, value 3 ('x') is not a number", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
