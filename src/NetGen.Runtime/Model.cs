@@ -23,6 +23,8 @@ public abstract partial class Model : IDisposable
     private int _fitThread;
     private Optimizer? _optimizer;
     private Loss[] _losses = []; // one per output
+    private CustomLoss?[] _custom = []; // per output: a C# loss instead of _losses[k] (which is then MSE, for the label checks)
+    private float[] _hostPredictions = [], _hostLabels = [], _hostGradient = [];
     private float[] _lossWeights = [];
     private float[] _outputLosses = []; // the last batch's loss per output
     private Metric[] _metrics = [];
@@ -134,6 +136,7 @@ public abstract partial class Model : IDisposable
     /// <summary>Whether the loss of output <paramref name="output"/> reads its layer's logits (softmax or sigmoid fused with a cross-entropy).</summary>
     protected bool FromLogits(int output)
     {
+        if (_custom.Length > output && _custom[output] is not null) return false;
         var o = Info.Outputs[output];
         var loss = _losses[output];
         return o.LogitsSlot >= 0 &&
@@ -162,6 +165,12 @@ public abstract partial class Model : IDisposable
             int rows = batch * RowsOf(o);
             bool logits = FromLogits(k);
             int prediction = Train(logits ? o.LogitsSlot : o.TrainingSlot, batch);
+            if (_custom[k] is { } custom)
+            {
+                _outputLosses[k] = (float)CustomLossOf(custom, o, prediction, LabelsOf(k), rows, o.GradientBuffer < 0 ? -1 : GradientBuffer(o.GradientBuffer, batch), _lossWeights[k]);
+                total += _lossWeights[k] * (double)_outputLosses[k];
+                continue;
+            }
             double sum = Backend.Loss(_losses[k], logits ? LossInput.Logits : LossInput.Probabilities, rows, LastAxisOf(o),
                 prediction, LabelsOf(k), o.GradientBuffer < 0 ? -1 : GradientBuffer(o.GradientBuffer, batch), _lossWeights[k] / rows);
             _outputLosses[k] = (float)(sum / rows);
@@ -177,6 +186,34 @@ public abstract partial class Model : IDisposable
     }
 
     private float[] _statistics = [];
+
+    /// <summary>
+    /// A C# loss on a batch: the outputs and labels copied to the host, its gradient (scaled by the loss weight) back
+    /// into <paramref name="gradient"/> (−1: none). A NaN or infinite result is reported as the built-in losses' is.
+    /// </summary>
+    private double CustomLossOf(CustomLoss loss, OutputInfo o, int prediction, int labels, int rows, int gradient, float weight)
+    {
+        int count = rows * LastAxisOf(o);
+        if (_hostPredictions.Length < count)
+        {
+            _hostPredictions = new float[count];
+            _hostLabels = new float[count];
+            _hostGradient = new float[count];
+        }
+        var p = _hostPredictions.AsSpan(0, count);
+        var y = _hostLabels.AsSpan(0, count);
+        var g = _hostGradient.AsSpan(0, count);
+        Backend.Download(prediction, p);
+        Backend.Download(labels, y);
+        g.Clear();
+        double value = loss.Compute(p, y, g, rows, LastAxisOf(o));
+        if (gradient >= 0)
+        {
+            if (weight != 1) for (int i = 0; i < count; i++) g[i] *= weight;
+            Backend.Upload(g, gradient);
+        }
+        return value;
+    }
 
     /// <summary>The regularizers' share of the loss: weight penalties, and output penalties divided by the batch size (Keras's).</summary>
     private double Penalty(int batch, bool training)
@@ -303,6 +340,17 @@ public abstract partial class Model : IDisposable
     public void Compile(Optimizer optimizer, Loss loss, params Metric[] metrics) => Compile(optimizer, [loss], null, metrics);
 
     /// <summary>
+    /// Chooses the optimizer, a loss written in C# (<see cref="CustomLoss"/>) for every output, and the metrics; labels
+    /// have the outputs' shapes. Keras's <c>compile(loss=my_function)</c>.
+    /// </summary>
+    public void Compile(Optimizer optimizer, CustomLoss loss, params Metric[] metrics)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        Compile(optimizer, [Loss.MeanSquaredError], null, metrics);
+        lock (_gate) _custom = Enumerable.Repeat<CustomLoss?>(loss, Info.Outputs.Count).ToArray();
+    }
+
+    /// <summary>
     /// Chooses the optimizer, one loss per output with its weight, and the metrics (computed for each output); resets
     /// the optimizer state. Keras's <c>compile(loss=[...], loss_weights=[...])</c>: the loss that training minimises is
     /// the sum of each output's loss times its weight (default 1).
@@ -330,6 +378,7 @@ public abstract partial class Model : IDisposable
             EnsureBuilt();
             _optimizer = optimizer;
             _losses = losses.Length == outputs ? (Loss[])losses.Clone() : Enumerable.Repeat(losses[0], outputs).ToArray();
+        _custom = new CustomLoss?[outputs];
             _lossWeights = lossWeights is null ? Enumerable.Repeat(1f, outputs).ToArray() : (float[])lossWeights.Clone();
             _outputLosses = new float[outputs];
             _accuracy = new Metric[outputs];
@@ -459,7 +508,8 @@ public abstract partial class Model : IDisposable
                     ? $"; these look like class indices: use Loss.SparseCategoricalCrossEntropy, or one-hot them with Utils.ToCategorical({name}, {lastAxis})"
                     : sparse && y.SampleSize == o.Size ? "; these look one-hot: use Loss.CategoricalCrossEntropy" : "";
                 string of = ys.Length == 1 ? Info.Name : $"output '{o.Name}' of {Info.Name}";
-                throw new ArgumentException($"{name} has shape {y.ShapeString} but {of} with {loss} expects labels of shape {want}{hint}.", name);
+                string lossName = _custom.Length > k && _custom[k] is { } custom ? custom.Name : loss.ToString();
+                throw new ArgumentException($"{name} has shape {y.ShapeString} but {of} with {lossName} expects labels of shape {want}{hint}.", name);
             }
             if (sparse) CheckClassIndices(y, lastAxis, name);
         }
@@ -961,9 +1011,11 @@ public abstract partial class Model : IDisposable
                 int r = batch * RowsOf(o);
                 bool logits = FromLogits(k); // as Keras's compiled evaluate: the loss from the logits, unclipped
                 int prediction = logits ? Slot(false, o.LogitsSlot, o.LogitsInferenceSlot, batch) : Slot(false, o.TrainingSlot, o.InferenceSlot, batch);
-                double sum = Backend.Loss(_losses[k], logits ? LossInput.Logits : LossInput.Probabilities, r, LastAxisOf(o), prediction, LabelsOf(k), -1, 1f / r);
-                outputLosses[k] = (float)(sum / r);
-                total += _lossWeights[k] * (sum / r);
+                double mean = _custom[k] is { } custom
+                    ? CustomLossOf(custom, o, prediction, LabelsOf(k), r, -1, 1f)
+                    : Backend.Loss(_losses[k], logits ? LossInput.Logits : LossInput.Probabilities, r, LastAxisOf(o), prediction, LabelsOf(k), -1, 1f / r) / r;
+                outputLosses[k] = (float)mean;
+                total += _lossWeights[k] * mean;
             }
             total += Penalty(batch, training: false);
             tally.Add(batch, (float)total, outputLosses, training: false);

@@ -27,3 +27,41 @@ public enum Metric
     /// <summary>(ŷ &gt; 0.5) == y.</summary>
     BinaryAccuracy,
 }
+
+/// <summary>
+/// A loss written in C#, for <see cref="Model.Compile(Optimizer, CustomLoss, Metric[])"/> (Keras's
+/// <c>compile(loss=my_function)</c>). It sees a batch's outputs (the output layer's activations, [rows, cols] with rows
+/// the batch times every output axis but the last) and labels of the same shape, returns the batch's loss and writes
+/// its gradient with respect to each output value. Keras averages a loss over the batch: a loss of the form
+/// mean over rows of f(row) has gradient ∂f/∂output / rows. Runs on the host (the outputs are copied to it).
+/// </summary>
+/// <example>
+/// A Huber loss (δ = 1) in a few lines:
+/// <code>
+/// public sealed class Huber : CustomLoss
+/// {
+///     public override double Compute(ReadOnlySpan&lt;float&gt; predicted, ReadOnlySpan&lt;float&gt; labels, Span&lt;float&gt; gradient, int rows, int cols)
+///     {
+///         double sum = 0;
+///         for (int i = 0; i &lt; predicted.Length; i++)
+///         {
+///             double e = predicted[i] - labels[i];
+///             sum += Math.Abs(e) &lt;= 1 ? 0.5 * e * e : Math.Abs(e) - 0.5;
+///             gradient[i] = (float)(Math.Clamp(e, -1, 1) / predicted.Length);
+///         }
+///         return sum / predicted.Length;
+///     }
+/// }
+/// </code>
+/// </example>
+public abstract class CustomLoss
+{
+    /// <summary>The loss's name in messages (the class name by default).</summary>
+    public virtual string Name => GetType().Name;
+
+    /// <summary>
+    /// The loss of a batch of <paramref name="rows"/> rows of <paramref name="cols"/> values, and its gradient with
+    /// respect to each value of <paramref name="predicted"/> (written into <paramref name="gradient"/>, same shape).
+    /// </summary>
+    public abstract double Compute(ReadOnlySpan<float> predicted, ReadOnlySpan<float> labels, Span<float> gradient, int rows, int cols);
+}
