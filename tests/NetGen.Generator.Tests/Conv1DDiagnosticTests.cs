@@ -153,4 +153,13 @@ public class Conv1DDiagnosticTests
             "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
         Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("Dense", "2", "an activity regularizer on", "the output",
             "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here"));
+
+    [Fact]
+    public Task NG0017_RepeatVector_of_a_sequence() => Verify("""
+        [Network(5, 3)]
+        [{|#0:RepeatVector(4)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("RepeatVector", "1", "an input of shape", "(None, 5, 3)",
+            "RepeatVector repeats a vector: give it (features) samples, e.g. an LSTM's last state or a Flatten"));
 }

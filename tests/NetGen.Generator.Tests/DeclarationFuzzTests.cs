@@ -53,8 +53,9 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
         string Named() => rng.Next(8) == 0 ? ", Name = \"" + (rng.Next(2) == 0 ? "" : "x") + "\"" : "";
         for (int i = 0; i < count; i++)
         {
-            string attr = rng.Next(31) switch
+            string attr = rng.Next(32) switch
             {
+                31 => $"RepeatVector({I(Int())})",
                 29 => $"GRU({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, UseBias = {(rng.Next(2) == 0 ? "true" : "false")})",
                 30 => $"SimpleRNN({I(Int())}, Activation = (Activation)({rng.Next(-1, 14)}), ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")})",
                 28 => $"Embedding({I(Int())}, {I(Int())})",

@@ -251,3 +251,38 @@ public sealed class GruTests
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
     }
 }
+
+// An LSTM autoencoder: encode the sequence into the last state, repeat it, decode a sequence.
+[Network(6, 2)]
+[LSTM(4, Name = "encoder")]
+[RepeatVector(6, Name = "repeat")]
+[LSTM(3, ReturnSequences = true)]
+[Dense(2)]
+public partial class LstmAutoencoder;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void RepeatVectorBetweenAnEncoderAndADecoder()
+    {
+        using var m = new LstmAutoencoder { Seed = 111 };
+        m.Compile(new SGD(), Loss.MeanSquaredError);
+        var x = Inputs(3, 112, 6, 2);
+        Check(m, x, x);
+    }
+}
+
+public sealed class RepeatVectorTests
+{
+    [Fact]
+    public void EachStepIsTheVector()
+    {
+        using var m = new LstmAutoencoder { Seed = 2 };
+        var x = new Tensor(Num.Uniform(2 * 12, 3), 2, 6, 2);
+        var outs = m.PredictLayers(x, ["encoder", "repeat"]);
+        Assert.Equal([2, 6, 4], outs[1].Shape.ToArray());
+        for (int s = 0; s < 2; s++)
+            for (int t = 0; t < 6; t++)
+                Assert.Equal(outs[0].Data.AsSpan(s * 4, 4).ToArray(), outs[1].Data.AsSpan(s * 24 + t * 4, 4).ToArray());
+    }
+}

@@ -61,3 +61,20 @@ namespace NetGen
         public bool ReturnSequences { get; set; }
     }
 }
+
+namespace NetGen
+{
+    /// <summary>
+    /// Repeats a vector sample n times: (features) → (n, features), the bridge from an encoder's last state to a
+    /// sequence decoder (an LSTM autoencoder). Keras equivalent: <c>RepeatVector(n)</c>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class RepeatVectorAttribute : LayerAttribute
+    {
+        /// <param name="n">How many times to repeat the vector.</param>
+        public RepeatVectorAttribute(int n) => N = n;
+
+        /// <summary>How many times to repeat the vector.</summary>
+        public int N { get; }
+    }
+}

@@ -187,6 +187,7 @@ internal static class LayerRegistry
         new EmbeddingRule(),
         new RnnRule(LayerKind.SimpleRNN),
         new RnnRule(LayerKind.GRU),
+        new RepeatVectorRule(),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

@@ -49,6 +49,7 @@ internal enum LayerKind
     Embedding,
     SimpleRNN,
     GRU,
+    RepeatVector,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
