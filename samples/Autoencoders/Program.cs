@@ -39,7 +39,7 @@ var isMalignant = testRows.Select(r => y.Data[r] == 0 ? 1f : 0f).ToArray();
 Console.WriteLine($"Training on {trainRows.Length} benign samples; testing on {testRows.Length - malignant.Length} benign and {malignant.Length} malignant ones.");
 
 Console.WriteLine($"{"model",-12} {"params",7} {"ROC AUC",8} {"PR AUC",8}   confusion at the 95th percentile of training errors");
-foreach (Model model in new Model[] { new VanillaAE(), new DeepAE(), new SparseAE(), new DenoisingAE() })
+foreach (Model model in new Model[] { new VanillaAE(), new DeepAE(), new SparseAE(), new DenoisingAE(), new ContractiveAE() })
 {
     using var m = model;
     m.Compile(new Adam(1e-3f), Loss.MeanSquaredError);
@@ -88,6 +88,13 @@ public partial class DeepAE;
 [Dense(80, Activation = Activation.Relu)]
 [Dense(30)]
 public partial class SparseAE;
+
+// Seed 004's contractive autoencoder: a sigmoid encoder whose Jacobian's squared norm, λ·‖∂h/∂x‖²_F, is added to the
+// loss (the seed's contractive_loss, with factor 1e-4), so that small changes of the input change the code little.
+[Network(30, Name = "contractive")]
+[Dense(40, Activation = Activation.Sigmoid, ContractiveRegularizer = 1e-4)]
+[Dense(30)]
+public partial class ContractiveAE;
 
 // Seed 004's denoising autoencoder: corrupted inputs (Gaussian noise of 0.5 standard deviations, in training only),
 // clean targets.

@@ -407,7 +407,7 @@ public sealed partial class NetGenGenerator
     /// <summary>Dense's regularizer factors: kernel L1, L2, bias L1, L2, activity L1, L2 (empty when all are 0).</summary>
     private static EquatableArray<double> ReadRegularizers(AttributeData data)
     {
-        var names = new[] { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2" };
+        var names = new[] { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2", "ContractiveRegularizer" };
         var values = names.Select(n => NamedDouble(data, n) ?? 0).ToArray();
         return values.All(v => v == 0) ? default : new EquatableArray<double>(values);
     }

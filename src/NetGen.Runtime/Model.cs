@@ -220,7 +220,9 @@ public abstract partial class Model : IDisposable
     {
         double sum = 0;
         foreach (var r in Info.Regularizers)
-            sum += r.Activity
+            sum += r.Contractive != 0
+                ? Backend.ContractivePenalty(Slot(training, r.Offset, r.InferenceSlot, batch), ParametersOffset + r.Kernel, batch, r.Inputs, r.Count, r.Contractive) / batch
+                : r.Activity
                 ? Backend.RegularizationPenalty(Slot(training, r.Offset, r.InferenceSlot, batch), batch * r.Count, r.L1, r.L2) / batch
                 : Backend.RegularizationPenalty(ParametersOffset + r.Offset, r.Count, r.L1, r.L2);
         return sum;

@@ -109,8 +109,16 @@ public sealed class ModelInfo
 /// penalty l1·Σ|w| + l2·Σw² is added to the loss; on a layer's output (<paramref name="activity"/>: offset and
 /// inference slot are arena slots, count floats per sample), the same over the batch's outputs, divided by the batch size.
 /// </summary>
-public sealed class RegularizerInfo(int offset, int count, float l1, float l2, bool activity = false, int inferenceSlot = -1)
+public sealed class RegularizerInfo(int offset, int count, float l1, float l2, bool activity = false, int inferenceSlot = -1,
+    float contractive = 0, int kernel = -1, int inputs = 0)
 {
+    /// <summary>λ of a contractive penalty on a sigmoid layer's output (0: none); its kernel's offset and input width follow.</summary>
+    public float Contractive { get; } = contractive;
+    /// <summary>The contractive layer's kernel offset in the parameter buffer.</summary>
+    public int Kernel { get; } = kernel;
+    /// <summary>The contractive layer's inputs (its kernel's rows).</summary>
+    public int Inputs { get; } = inputs;
+
     /// <summary>Parameter offset (weights) or training arena slot (activity).</summary>
     public int Offset { get; } = offset;
     /// <summary>Floats (weights) or floats per sample (activity).</summary>

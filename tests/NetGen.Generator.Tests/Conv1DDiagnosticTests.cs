@@ -162,4 +162,14 @@ public class Conv1DDiagnosticTests
         """,
         Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("RepeatVector", "1", "an input of shape", "(None, 5, 3)",
             "RepeatVector repeats a vector: give it (features) samples, e.g. an LSTM's last state or a Flatten"));
+
+    [Fact]
+    public Task NG0017_contractive_penalty_needs_a_sigmoid() => Verify("""
+        [Network(8)]
+        [{|#0:Dense(4, Activation = Activation.Relu, ContractiveRegularizer = 0.1)|}]
+        [Dense(8)]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "a contractive regularizer with activation", "Relu",
+            "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid"));
 }

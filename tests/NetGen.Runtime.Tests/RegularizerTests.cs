@@ -126,3 +126,52 @@ public sealed class BreastCancerTests
         }
     }
 }
+
+// Seed 004's contractive autoencoder: a sigmoid encoder with the penalty λ·‖∂h/∂x‖²_F.
+[Network(5)]
+[Dense(4, Activation = Activation.Sigmoid, ContractiveRegularizer = 0.5, Name = "encoder")]
+[Dense(5)]
+public partial class ContractiveNet;
+
+[Network(5)]
+[Dense(4, Activation = Activation.Sigmoid, Name = "encoder")]
+[Dense(5)]
+public partial class UncontractedNet;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void ContractivePenaltyThroughTheEncoderAndItsKernel()
+    {
+        using var m = new ContractiveNet { Seed = 121 };
+        m.Compile(new SGD(), Loss.MeanSquaredError);
+        var x = Inputs(4, 122, 5);
+        Check(m, x, x);
+    }
+}
+
+public sealed class ContractiveTests
+{
+    [Fact]
+    public void ThePenaltyIsTheJacobiansSquaredNormAveragedOverTheBatch()
+    {
+        using var c = new ContractiveNet { Seed = 1 };
+        using var u = new UncontractedNet { Seed = 1 };
+        c.Compile(new SGD(), Loss.MeanSquaredError);
+        u.Compile(new SGD(), Loss.MeanSquaredError);
+        var x = new Tensor(Num.Uniform(6 * 5, 4), 6, 5);
+        var w = c.GetLayer("encoder").GetWeights()[0]; // (5, 4)
+        var h = c.PredictLayers(x, ["encoder"])[0].Data;
+        // ‖∂h/∂x‖²_F of a sigmoid layer: Σ_j (h_j(1 − h_j))² Σ_i W_ij², computed here as the Jacobian itself.
+        double total = 0;
+        for (int s = 0; s < 6; s++)
+            for (int j = 0; j < 4; j++)
+                for (int i = 0; i < 5; i++)
+                {
+                    double dhdx = h[s * 4 + j] * (1 - h[s * 4 + j]) * w[i * 4 + j];
+                    total += dhdx * dhdx;
+                }
+        double expected = u.Evaluate(x, x, batchSize: 6).Loss + 0.5 * total / 6;
+        Assert.Equal(expected, c.Evaluate(x, x, batchSize: 6).Loss, 5);
+    }
+}

@@ -38,5 +38,11 @@ namespace NetGen
         public double ActivityRegularizerL1 { get; set; }
         /// <summary>L2 factor of Keras's <c>activity_regularizer</c>: factor·Σ output² / batch size; 0 by default.</summary>
         public double ActivityRegularizerL2 { get; set; }
+        /// <summary>
+        /// λ of a contractive autoencoder's penalty on this sigmoid layer (seed 004's contractive loss): λ·‖∂h/∂x‖²_F =
+        /// λ·Σ_j (h_j(1 − h_j))²·Σ_i W_ij², averaged over the batch and added to the loss; 0 by default. Needs
+        /// <c>Activation = Activation.Sigmoid</c>; not on an output layer.
+        /// </summary>
+        public double ContractiveRegularizer { get; set; }
     }
 }

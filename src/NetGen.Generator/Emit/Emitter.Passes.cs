@@ -324,9 +324,13 @@ internal static partial class Emitter
                     break;
                 }
                 case LayerKind.Dense:
-                    if (Shapes.ShapeInference.HasActivityRegularizer(l.Spec))
+                    if (Shapes.ShapeInference.HasActivityRegularizer(l.Spec) && (l.Spec.Regularizers[4] != 0 || l.Spec.Regularizers[5] != 0))
                         w.WriteLine("b.RegularizationGradient(x: Train(T" + n + ", batch), g: " + dy + ", count: batch * " + I(l.OutputSize) +
                             ", l1: " + F(l.Spec.Regularizers[4]) + " / batch, l2: " + F(l.Spec.Regularizers[5]) + " / batch); // activity regularizer");
+                    double contractive = Shapes.ShapeInference.Contractive(l.Spec);
+                    if (contractive != 0)
+                        w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: " + dy + ", dKernel: -1, batch, " +
+                            I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(contractive) + " / batch); // the contractive penalty's gradient through h");
                     w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
                         (logitsFlag ?? "false") + ",");
                     w.Indent();
@@ -335,6 +339,9 @@ internal static partial class Emitter
                     w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dKernel: g + P" + n + "_Kernel, dBias: " +
                         (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
                     w.Unindent();
+                    if (Shapes.ShapeInference.Contractive(l.Spec) != 0)
+                        w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: -1, dKernel: g + P" + n + "_Kernel, batch, " +
+                            I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(Shapes.ShapeInference.Contractive(l.Spec)) + " / batch); // and through the kernel");
                     break;
                 case LayerKind.Activation:
                 case LayerKind.LeakyReLU:

@@ -224,12 +224,15 @@ internal static partial class Emitter
         foreach (var l in net.Layers)
         {
             var r = l.Spec.Regularizers;
-            if (!l.Live || r.Length != 6) continue;
+            if (!l.Live || r.Length != 7) continue;
             string n = I(l.Index + 1);
             if (r[0] != 0 || r[1] != 0) lines.Add("new(P" + n + "_Kernel, " + I(l.KernelCount) + ", " + F(r[0]) + ", " + F(r[1]) + "), // " + OneLine(l.Name) + " kernel");
             if ((r[2] != 0 || r[3] != 0) && l.BiasCount > 0) lines.Add("new(P" + n + "_Bias, " + I(l.BiasCount) + ", " + F(r[2]) + ", " + F(r[3]) + "), // " + OneLine(l.Name) + " bias");
             if (r[4] != 0 || r[5] != 0)
                 lines.Add("new(T" + n + ", " + I(l.OutputSize) + ", " + F(r[4]) + ", " + F(r[5]) + ", activity: true, inferenceSlot: I" + n + "), // " + OneLine(l.Name) + " output");
+            if (r[6] != 0)
+                lines.Add("new(T" + n + ", " + I(l.OutputSize) + ", 0f, 0f, activity: true, inferenceSlot: I" + n + ", contractive: " + F(r[6]) +
+                    ", kernel: P" + n + "_Kernel, inputs: " + I(l.LastInput) + "), // " + OneLine(l.Name) + " contractive penalty");
         }
         if (lines.Count == 0) return;
         w.WriteLine("regularizers: new global::NetGen.RegularizerInfo[]");

@@ -96,7 +96,7 @@ internal enum InitializerKind
 /// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
 /// <param name="Trainable">False for a layer declared <c>Trainable = false</c> (frozen; can change at run time).</param>
 /// <param name="InputProperty">True for a merge that also sets <c>Input</c> (its inputs are its arguments: an error).</param>
-/// <param name="Regularizers">Dense's regularizer factors (kernel L1, L2, bias L1, L2, activity L1, L2); empty for none.</param>
+/// <param name="Regularizers">Dense's regularizer factors (kernel L1, L2, bias L1, L2, activity L1, L2, contractive λ); empty for none.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,

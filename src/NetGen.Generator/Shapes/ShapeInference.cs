@@ -548,7 +548,7 @@ internal static partial class ShapeInference
     }
 
     private static readonly string[] RegularizerNames =
-        { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2" };
+        { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2", "ContractiveRegularizer" };
 
     /// <summary>Regularizer factors are finite floats of at least 0; an activity regularizer is not on an output layer.</summary>
     private static void CheckRegularizers(LayerSpec layer, int i, string kind, string index, bool isOutput, List<ShapeError> errors)
@@ -558,14 +558,20 @@ internal static partial class ShapeInference
             if (!(r[k] >= 0) || !FiniteAsFloat(r[k]))
                 errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, RegularizerNames[k], Invariant(r[k]),
                     "a regularization factor is a finite number of at least 0, e.g. 1e-4" }));
-        if (isOutput && r.Length == 6 && (r[4] != 0 || r[5] != 0))
+        if (isOutput && HasActivityRegularizer(layer))
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "an activity regularizer on", "the output",
                 "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here" }));
+        if (Contractive(layer) != 0 && layer.Activation != (int)ActivationKind.Sigmoid)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "a contractive regularizer with activation", ((ActivationKind)layer.Activation).ToString(),
+                "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid" }));
     }
 
-    /// <summary>Whether a Dense layer's output has an activity regularizer (no activation layer may be fused into it then).</summary>
+    /// <summary>Whether a Dense layer's output has an activity (or contractive) regularizer (no activation layer may be fused into it then).</summary>
     internal static bool HasActivityRegularizer(LayerSpec layer) =>
-        layer.Regularizers.Length == 6 && (layer.Regularizers[4] != 0 || layer.Regularizers[5] != 0);
+        layer.Regularizers.Length == 7 && (layer.Regularizers[4] != 0 || layer.Regularizers[5] != 0 || layer.Regularizers[6] != 0);
+
+    /// <summary>A Dense layer's contractive λ (0: none).</summary>
+    internal static double Contractive(LayerSpec layer) => layer.Regularizers.Length == 7 ? layer.Regularizers[6] : 0;
 
     /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
     private static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);

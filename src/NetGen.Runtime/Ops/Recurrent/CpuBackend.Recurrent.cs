@@ -67,3 +67,17 @@ public sealed unsafe partial class CpuBackend
     public void RegularizationGradient(int x, int g, int count, float l1, float l2) =>
         RegularizationMath.AddGradient(Span(x, count), Span(g, count), l1, l2);
 }
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public double ContractivePenalty(int h, int kernel, int batch, int inputs, int units, float lambda) =>
+        RegularizationMath.ContractivePenalty(Span(h, batch * units), Span(kernel, inputs * units), batch, inputs, units, lambda);
+
+    /// <inheritdoc/>
+    public void ContractiveGradient(int h, int kernel, int dh, int dKernel, int batch, int inputs, int units, float scale)
+    {
+        if (dh >= 0) RegularizationMath.ContractiveOutputGradient(Span(h, batch * units), Span(kernel, inputs * units), Span(dh, batch * units), batch, inputs, units, scale);
+        if (dKernel >= 0) RegularizationMath.ContractiveKernelGradient(Span(h, batch * units), Span(kernel, inputs * units), Span(dKernel, inputs * units), batch, inputs, units, scale);
+    }
+}
