@@ -172,4 +172,13 @@ public class Conv1DDiagnosticTests
         """,
         Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "a contractive regularizer with activation", "Relu",
             "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid"));
+
+    [Fact]
+    public Task NG0017_a_dilation_whose_kernel_spans_more_than_a_tensor() => Verify("""
+        [Network(10, 3)]
+        [{|#0:Conv1D(4, 3, DilationRate = int.MaxValue, Padding = Padding.Causal)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Conv1D", "1", "dilation rate", "2147483647",
+            "the dilated kernel would span more than 536,870,911 cells; use a dilation rate of at most 268435455"));
 }

@@ -58,5 +58,7 @@ public sealed class CurvesTests
         var m = Curves.ConfusionMatrix(Scores, Labels, 0.5f);
         Assert.Equal(new[,] { { 4, 4 }, { 2, 4 } }, m);
         Assert.Throws<ArgumentException>(() => Curves.Roc(Scores, new float[Scores.Length])); // one class only
+        Assert.Throws<ArgumentException>(() => Curves.Auc([0, 1, 0.5, 1], [0, 1, 1, 1]));  // not monotonic
+        Assert.Throws<ArgumentException>(() => Curves.Auc([0, double.NaN, 1], [0, 1, 1]));
     }
 }

@@ -175,3 +175,30 @@ public sealed class ContractiveTests
         Assert.Equal(expected, c.Evaluate(x, x, batchSize: 6).Loss, 5);
     }
 }
+
+// Found by a hostile run: the regularized output's inference block was reused by later layers before Evaluate read it.
+[Network(4)]
+[Dense(5, ActivityRegularizerL1 = 0.5, ActivityRegularizerL2 = 0.25, Name = "reg")]
+[Dense(5)]
+[Dense(5)]
+[Dense(5)]
+[Dense(1, Name = "out")]
+public partial class DeepActivityNet;
+
+public sealed class ActivityEvaluateTests
+{
+    [Fact]
+    public void EvaluateSeesTheRegularizedOutputAsTrainingDoes()
+    {
+        using var m = new DeepActivityNet { Seed = 2 };
+        m.Compile(new SGD(0.01f), Loss.MeanSquaredError);
+        var x = new Tensor(Num.Uniform(8 * 4, 1), 8, 4);
+        var y = new Tensor(Num.Uniform(8, 2), 8, 1);
+        var o = m.PredictLayers(x, ["reg", "out"]);
+        double mse = o[1].Data.Select((v, i) => Math.Pow(v - y.Data[i], 2)).Average();
+        double penalty = o[0].Data.Sum(v => 0.5 * Math.Abs(v) + 0.25 * v * (double)v) / 8;
+        Assert.Equal(mse + penalty, m.ComputeGradients(x, y).Loss, 5);
+        Assert.Equal(mse + penalty, m.Evaluate(x, y, batchSize: 8).Loss, 5);
+    }
+}
+

@@ -322,6 +322,10 @@ internal static partial class ShapeInference
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "strides", Invariant(layer.Strides), pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
         if (layer.Dilation <= 0)
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation), "the dilation rate must be positive, e.g. 1" }));
+        else if (layer.Dilation > 1 && ShapeMath.EffectiveKernel(Math.Max(layer.KernelH, layer.KernelW), layer.Dilation) > MaxFloats / 4)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation),
+                "the dilated kernel would span more than 536,870,911 cells; use a dilation rate of at most " +
+                Invariant(Math.Max(1, (MaxFloats / 4 - 1) / Math.Max(1, Math.Max(layer.KernelH, layer.KernelW) - 1))) }));
         if (layer.Padding is not (0 or 1))
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "padding value", Invariant(layer.Padding),
                 kind == "Conv1D" ? "use Padding.Valid, Padding.Same or Padding.Causal"
@@ -444,7 +448,8 @@ internal static partial class ShapeInference
             }
             // In inference dropout and the noise layers are the identity, and a folded batch norm was computed by the
             // layer before it: they alias their input's slot. Any other layer takes the first free slot.
-            int readersOfOutput = last ? int.MaxValue / 2 : CountReaders(i, layers, graph); // an output is never freed
+            // An output is never freed; nor is an output whose activity is regularized (Evaluate reads it after the pass).
+            int readersOfOutput = last || HasActivityRegularizer(l.Spec) ? int.MaxValue / 2 : CountReaders(i, layers, graph);
             if (inferAlias)
             {
                 inferOut = inferCurrent;

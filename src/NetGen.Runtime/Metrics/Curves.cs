@@ -61,6 +61,15 @@ public static class Curves
     {
         if (x.Length != y.Length || x.Length < 2)
             throw new ArgumentException($"A curve needs at least two points and as many x as y; got {x.Length} and {y.Length}.");
+        bool up = true, down = true;
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (!double.IsFinite(x[i]) || double.IsNaN(y[i]))
+                throw new ArgumentException($"Point {i} is ({x[i]}, {y[i]}); a curve's points must be numbers (x finite).");
+            if (i > 0) { up &= x[i] >= x[i - 1]; down &= x[i] <= x[i - 1]; }
+        }
+        if (!up && !down)
+            throw new ArgumentException("x is neither increasing nor decreasing; the trapezoidal area needs a monotonic x (as scikit-learn's auc).", nameof(x));
         double area = 0;
         for (int i = 1; i < x.Length; i++) area += (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2;
         return Math.Abs(area);
