@@ -138,7 +138,7 @@ public sealed partial class NetGenGenerator
     {
         int i = 0;
         if (name.StartsWith("ZI", StringComparison.Ordinal) || name.StartsWith("ZX", StringComparison.Ordinal)) i = 2;
-        else if (name.StartsWith("MI", StringComparison.Ordinal)) i = 2;
+        else if (name.StartsWith("MI", StringComparison.Ordinal) || name.StartsWith("GB", StringComparison.Ordinal)) i = 2;
         else if (name.Length > 0 && "PSXFGTIZM".IndexOf(name[0]) >= 0) i = 1;
         else return false;
         int digits = i;

@@ -279,6 +279,13 @@ internal static class Samples
         [Dense(10, Activation = Activation.Softmax)]
         public partial class GruRnn;
 
+        // A bidirectional LSTM (concatenated sequences) into an averaged one.
+        [Network(8, 16)]
+        [LSTM(12, ReturnSequences = true, Bidirectional = BidirectionalMerge.Concat)]
+        [LSTM(6, Bidirectional = BidirectionalMerge.Average)]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class BiLstm;
+
         // Seed 001's Embedding + LSTM text classifier.
         [Network(80)]
         [Embedding(20000, 128)]

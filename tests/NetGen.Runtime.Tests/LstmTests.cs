@@ -286,3 +286,113 @@ public sealed class RepeatVectorTests
                 Assert.Equal(outs[0].Data.AsSpan(s * 4, 4).ToArray(), outs[1].Data.AsSpan(s * 24 + t * 4, 4).ToArray());
     }
 }
+
+// Bidirectional LSTMs: concatenated sequences into averaged, summed and multiplied last states.
+[Network(5, 3)]
+[LSTM(3, ReturnSequences = true, Bidirectional = BidirectionalMerge.Concat, Name = "bi")]
+[LSTM(2, Bidirectional = BidirectionalMerge.Average, Name = "ave", Input = "bi")]
+[LSTM(2, Bidirectional = BidirectionalMerge.Sum, Name = "sum", Input = "bi")]
+[LSTM(2, Bidirectional = BidirectionalMerge.Multiply, UseBias = false, Name = "mul", Input = "bi")]
+[Concatenate("ave", "sum", "mul")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class BidirectionalNet;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void BidirectionalLstmsWithEveryMergeMode()
+    {
+        using var m = new BidirectionalNet { Seed = 131 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 132, 5, 3), OneHot(3, 3, 133));
+    }
+}
+
+public sealed class BidirectionalTests
+{
+    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    /// <summary>An LSTM in double over the steps in the given order; returns h by step index.</summary>
+    private static double[][] Run(float[] x, int steps, int features, float[] kernel, float[] recurrent, float[]? bias, int u, bool reverse)
+    {
+        var h = new double[u];
+        var c = new double[u];
+        var outputs = new double[steps][];
+        for (int k = 0; k < steps; k++)
+        {
+            int t = reverse ? steps - 1 - k : k;
+            var z = new double[4 * u];
+            for (int j = 0; j < 4 * u; j++)
+            {
+                double sum = bias?[j] ?? 0;
+                for (int f = 0; f < features; f++) sum += x[t * features + f] * (double)kernel[f * 4 * u + j];
+                for (int q = 0; q < u; q++) sum += h[q] * recurrent[q * 4 * u + j];
+                z[j] = sum;
+            }
+            for (int j = 0; j < u; j++)
+            {
+                c[j] = Sigmoid(z[u + j]) * c[j] + Sigmoid(z[j]) * Math.Tanh(z[2 * u + j]);
+                h[j] = Sigmoid(z[3 * u + j]) * Math.Tanh(c[j]);
+            }
+            outputs[t] = (double[])h.Clone();
+        }
+        return outputs;
+    }
+
+    [Fact]
+    public void TheBackwardDirectionReadsTheStepsInReverseAndItsOutputsStayAtTheirSteps()
+    {
+        using var m = new BidirectionalNet { Seed = 8 };
+        Assert.Equal(["forward_kernel", "forward_recurrent_kernel", "forward_bias", "backward_kernel", "backward_recurrent_kernel", "backward_bias"],
+            m.GetLayer("bi").WeightNames);
+        Assert.Equal(2 * 4 * (3 * (3 + 3) + 3), m.GetLayer("bi").CountParams());
+        var x = new Tensor(Num.Uniform(2 * 15, 9), 2, 5, 3);
+        var outs = m.PredictLayers(x, ["bi", "ave", "sum", "mul"]);
+        Assert.Equal([2, 5, 6], outs[0].Shape.ToArray());
+        var w = m.GetLayer("bi").GetWeights();
+        for (int s = 0; s < 2; s++)
+        {
+            var sample = x.Data.AsSpan(s * 15, 15).ToArray();
+            var fwd = Run(sample, 5, 3, w[0], w[1], w[2], 3, reverse: false);
+            var bwd = Run(sample, 5, 3, w[3], w[4], w[5], 3, reverse: true);
+            for (int t = 0; t < 5; t++)
+                for (int j = 0; j < 3; j++)
+                {
+                    Assert.True(Math.Abs(fwd[t][j] - outs[0].Data[s * 30 + t * 6 + j]) < 2e-6, $"forward {t} {j}");
+                    Assert.True(Math.Abs(bwd[t][j] - outs[0].Data[s * 30 + t * 6 + 3 + j]) < 2e-6, $"backward {t} {j}");
+                }
+            // The last-state merges: forward's last step (t = 4), backward's last processed step (t = 0).
+            var seq = outs[0].Data.AsSpan(s * 30, 30).ToArray();
+            foreach (var (name, k, merge) in new (string, int, Func<double, double, double>)[] { ("ave", 1, (a, b) => (a + b) / 2), ("sum", 2, (a, b) => a + b), ("mul", 3, (a, b) => a * b) })
+            {
+                var wk = m.GetLayer(name).GetWeights();
+                bool bias = wk.Length == 6;
+                var f2 = Run(seq, 5, 6, wk[0], wk[1], bias ? wk[2] : null, 2, reverse: false);
+                var b2 = Run(seq, 5, 6, wk[bias ? 3 : 2], wk[bias ? 4 : 3], bias ? wk[5] : null, 2, reverse: true);
+                for (int j = 0; j < 2; j++)
+                    Assert.True(Math.Abs(merge(f2[4][j], b2[0][j]) - outs[k].Data[s * 2 + j]) < 2e-6, $"{name} {j}");
+            }
+        }
+    }
+}
+
+public sealed class BidirectionalIlgpuTests
+{
+    [Fact]
+    public void TheIlgpuBackendTrainsAsTheManagedOne()
+    {
+        var x = new Tensor(Num.Uniform(6 * 15, 19), 6, 5, 3);
+        var y = new Tensor(Enumerable.Range(0, 6).Select(i => (float)(i % 3)).ToArray(), 6);
+        using var cpu = new BidirectionalNet { Seed = 4 };
+        using var ilgpu = new BidirectionalNet { Seed = 4 };
+        ilgpu.UseBackend(IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+        foreach (var m in new Model[] { cpu, ilgpu })
+        {
+            m.Compile(new Adam(0.01f), Loss.SparseCategoricalCrossEntropy);
+            m.Fit(x, y, epochs: 2, batchSize: 3, shuffle: false, verbose: 0);
+        }
+        var a = cpu.GetWeights();
+        var b = ilgpu.GetWeights();
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
+    }
+}

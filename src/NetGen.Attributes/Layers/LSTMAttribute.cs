@@ -34,5 +34,25 @@ namespace NetGen
         public bool UnitForgetBias { get; set; } = true;
         /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
         public bool ReturnSequences { get; set; }
+        /// <summary>
+        /// Runs a second LSTM, with its own weights, from the last step to the first, and merges the two outputs step by
+        /// step (Keras's <c>Bidirectional(LSTM(...), merge_mode=...)</c>); <see cref="BidirectionalMerge.None"/> by default.
+        /// </summary>
+        public BidirectionalMerge Bidirectional { get; set; }
+    }
+
+    /// <summary>How a bidirectional layer merges its forward and backward outputs (Keras's <c>merge_mode</c>).</summary>
+    public enum BidirectionalMerge
+    {
+        /// <summary>Not bidirectional.</summary>
+        None = 0,
+        /// <summary>Concatenated along the last axis (Keras's default, <c>'concat'</c>): 2·units features.</summary>
+        Concat,
+        /// <summary>Added (<c>'sum'</c>).</summary>
+        Sum,
+        /// <summary>Multiplied (<c>'mul'</c>).</summary>
+        Multiply,
+        /// <summary>Averaged (<c>'ave'</c>).</summary>
+        Average,
     }
 }

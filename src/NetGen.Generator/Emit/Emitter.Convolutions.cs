@@ -60,6 +60,8 @@ internal static partial class Emitter
         if (l.Spec.Kind != LayerKind.SeparableConv2D)
         {
             w.WriteLine("private const int M" + n + " = " + I(l.TrainMiddle) + "; // " + OneLine(l.Name) + " training cache (kept from its forward pass for its backward)");
+            if (l.InferMiddle >= 0)
+                w.WriteLine("private const int MI" + n + " = " + I(l.InferMiddle) + "; // " + OneLine(l.Name) + " inference scratch");
             return;
         }
         w.WriteLine("private const int M" + n + " = " + I(l.TrainMiddle) + "; // " + OneLine(l.Name) + " depthwise output (the pointwise convolution's input)");

@@ -63,6 +63,9 @@ internal interface ILayerRule
     /// </summary>
     int CachePerSample(ResolvedLayer layer);
 
+    /// <summary>Floats per sample of scratch its inference forward pass needs, at <c>MI{n}</c> after the inference arena; 0 for none.</summary>
+    int InferenceScratchPerSample(ResolvedLayer layer);
+
     /// <summary>Initialisation beyond each weight's initializer (the LSTM's forget-gate bias of 1), written after them.</summary>
     void WriteInitialize(SourceWriter w, ResolvedLayer layer);
 
@@ -126,6 +129,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool OwnsActivation => false;
 
     public virtual int CachePerSample(ResolvedLayer layer) => 0;
+
+    public virtual int InferenceScratchPerSample(ResolvedLayer layer) => 0;
 
     public virtual void WriteInitialize(SourceWriter w, ResolvedLayer layer) { }
 

@@ -35,12 +35,15 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
     private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
     private static bool UnitForgetBias(LayerSpec l) => l.Sizes.Length > 1 && l.Sizes[1] != 0;
     private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
+    /// <summary>0: one direction; 1 concat, 2 sum, 3 multiply, 4 average (NetGen.BidirectionalMerge).</summary>
+    private static int Merge(LayerSpec l) => l.Sizes.Length > 3 ? l.Sizes[3] : 0;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         int units = Int(data.ConstructorArguments, 0);
         int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
         bool useBias = true, unitForgetBias = true, returnSequences = false;
+        int merge = 0;
         foreach (var pair in data.NamedArguments)
         {
             switch (pair.Key)
@@ -53,10 +56,11 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
                 case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
                 case "UnitForgetBias" when pair.Value.Value is bool v: unitForgetBias = v; break;
                 case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
+                case "Bidirectional" when pair.Value.Value is int v: merge = v; break;
             }
         }
         return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, 0, default,
-            Sizes: new EquatableArray<int>(new[] { recurrentActivation, unitForgetBias ? 1 : 0, returnSequences ? 1 : 0 }),
+            Sizes: new EquatableArray<int>(new[] { recurrentActivation, unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
             PointwiseInitializer: recurrentInit);
     }
 
@@ -86,8 +90,15 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
             errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(layer.PointwiseInitializer) }));
             ok = false;
         }
+        if (Merge(layer) is < 0 or > 4)
+        {
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "Bidirectional value", I(Merge(layer)),
+                "use BidirectionalMerge.None, Concat, Sum, Multiply or Average" }));
+            ok = false;
+        }
         if (!ok) return null;
-        return ReturnSequences(layer) ? new[] { shape[0], layer.Units } : new[] { layer.Units };
+        int width = Merge(layer) == 1 ? 2 * layer.Units : layer.Units;
+        return ReturnSequences(layer) ? new[] { shape[0], width } : new[] { width };
     }
 
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
@@ -99,7 +110,12 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
             new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, u4 }), layer.PointwiseInitializer, u, u4),
         };
         if (layer.UseBias) list.Add(new("bias", "Bias", new EquatableArray<int>(new[] { u4 }), layer.BiasInitializer, u4, u4));
-        return list;
+        if (Merge(layer) == 0) return list;
+        // Bidirectional: the backward LSTM's own weights follow, with Keras's forward_/backward_ prefixes.
+        var both = new List<WeightSlot>();
+        foreach (var w in list) both.Add(w with { Name = "forward_" + w.Name });
+        foreach (var w in list) both.Add(w with { Name = "backward_" + w.Name, Constant = "Back" + w.Constant });
+        return both;
     }
 
     public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
@@ -107,26 +123,48 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
         if (!l.Spec.UseBias || !UnitForgetBias(l.Spec)) return;
         int u = l.Spec.Units;
         w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_Bias + " + I(u) + ", " + I(u) + ").Fill(1f); // unit_forget_bias: the forget gate's bias starts at 1");
+        if (Merge(l.Spec) != 0)
+            w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_BackBias + " + I(u) + ", " + I(u) + ").Fill(1f); // and the backward LSTM's");
     }
 
-    public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, 6L * l.InputShape[0] * l.Spec.Units);
+    /// <summary>One direction's cache per sample (gates, cells, outputs of every step).</summary>
+    private static long DirectionCache(ResolvedLayer l) => 6L * l.InputShape[0] * l.Spec.Units;
+
+    /// <summary>One direction's output per sample.</summary>
+    private static long DirectionOutput(ResolvedLayer l) => (ReturnSequences(l.Spec) ? (long)l.InputShape[0] : 1) * l.Spec.Units;
+
+    // Bidirectional training cache: forward cache | backward cache | forward y | backward y | their dy | dx of the backward one.
+    public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, Merge(l.Spec) == 0 ? DirectionCache(l)
+        : 2 * DirectionCache(l) + 4 * DirectionOutput(l) + l.InputSize);
+
+    public override int InferenceScratchPerSample(ResolvedLayer l) => Merge(l.Spec) == 0 ? 0 : (int)Math.Min(int.MaxValue, 2 * DirectionOutput(l));
 
     public override string Describe(ResolvedLayer l) =>
         ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() + "/" +
         ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant() + (ReturnSequences(l.Spec) ? ", sequences" : "") +
-        (l.Spec.UseBias ? "" : ", no bias");
+        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "");
+
+    private static readonly string[] MergeNames = { "", "concat", "sum", "mul", "ave" };
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
         w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(l.Spec.Units) + " units");
-        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
+        string arguments = I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
             I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
-            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)] + ");");
+            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)];
+        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + ");");
+        if (Merge(l.Spec) != 0)
+            w.WriteLine("private static readonly " + GeometryType + " GB" + I(l.Index + 1) + " = new(" + arguments + ", Reverse: true); // the backward direction");
     }
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        if (Merge(l.Spec) != 0)
+        {
+            WriteBidirectionalForward(w, l, y);
+            return;
+        }
         w.WriteLine("b.LstmForward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
             "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
         w.Indent();
@@ -137,10 +175,92 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        if (Merge(l.Spec) != 0)
+        {
+            WriteBidirectionalBackward(w, l, dy, dx);
+            return;
+        }
         w.WriteLine("b.LstmBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.Indent();
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
             "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
         w.Unindent();
+    }
+
+    // Offsets (floats per sample) inside a bidirectional layer's training cache M{n} and inference scratch MI{n}.
+    private static (long CacheB, long YF, long YB, long DyF, long DyB, long Dx) Layout(ResolvedLayer l)
+    {
+        long c = DirectionCache(l), o = DirectionOutput(l);
+        return (c, 2 * c, 2 * c + o, 2 * c + 2 * o, 2 * c + 3 * o, 2 * c + 4 * o);
+    }
+
+    private static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Both directions into their own outputs, then merged into y (concatenated per step, or element-wise).</summary>
+    private static void WriteBidirectionalForward(SourceWriter w, ResolvedLayer l, string y)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        var at = Layout(l);
+        long o = DirectionOutput(l);
+        string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
+        string yf = "Slot(training, M" + n + " + " + L(at.YF) + ", MI" + n + ", batch)";
+        string yb = "Slot(training, M" + n + " + " + L(at.YB) + ", MI" + n + " + " + L(o) + ", batch)";
+        string bias = l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1", backBias = l.Spec.UseBias ? "p + P" + n + "_BackBias" : "-1";
+        w.WriteLine("b.LstmForward(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent, bias: " + bias + ",");
+        w.WriteLine("    cache: training ? Train(M" + n + ", batch) : -1, y: " + yf + ");");
+        w.WriteLine("b.LstmForward(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent, bias: " + backBias + ",");
+        w.WriteLine("    cache: training ? Train(M" + n + " + " + L(at.CacheB) + ", batch) : -1, y: " + yb + ");");
+        int u = l.Spec.Units;
+        string rows = "batch * " + L(o / u);
+        switch (Merge(l.Spec))
+        {
+            case 1:
+                w.WriteLine("b.ConcatenateForward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", 0, x: " + yf + ", y: " + y + ");");
+                w.WriteLine("b.ConcatenateForward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", " + I(u) + ", x: " + yb + ", y: " + y + ");");
+                break;
+            default:
+                w.WriteLine("b.MergeForward(global::NetGen.Backends.MergeOperation." + MergeOperation(l) + ", batch * " + L(o) + ", y: " + y + ", " + yf + ", " + yb + ");");
+                break;
+        }
+    }
+
+    private static string MergeOperation(ResolvedLayer l) => Merge(l.Spec) switch { 2 => "Add", 3 => "Multiply", _ => "Average" };
+
+    /// <summary>dy split between the directions, each direction's backward pass, the backward one's dx added to the forward one's.</summary>
+    private static void WriteBidirectionalBackward(SourceWriter w, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        var at = Layout(l);
+        long o = DirectionOutput(l);
+        int u = l.Spec.Units;
+        string yf = "Train(M" + n + " + " + L(at.YF) + ", batch)", yb = "Train(M" + n + " + " + L(at.YB) + ", batch)";
+        string dyf = "Train(M" + n + " + " + L(at.DyF) + ", batch)", dyb = "Train(M" + n + " + " + L(at.DyB) + ", batch)";
+        string rows = "batch * " + L(o / u);
+        switch (Merge(l.Spec))
+        {
+            case 1:
+                w.WriteLine("b.ConcatenateBackward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", 0, dy: " + dy + ", dx: " + dyf + ", accumulate: false);");
+                w.WriteLine("b.ConcatenateBackward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", " + I(u) + ", dy: " + dy + ", dx: " + dyb + ", accumulate: false);");
+                break;
+            case 2: // a sum hands dy to both
+                dyf = dy;
+                dyb = dy;
+                break;
+            default:
+                for (int k = 0; k < 2; k++)
+                    w.WriteLine("b.MergeBackward(global::NetGen.Backends.MergeOperation." + MergeOperation(l) + ", batch * " + L(o) + ", " + I(k) + ", y: Train(T" + n +
+                        ", batch), dy: " + dy + ", dx: " + (k == 0 ? dyf : dyb) + ", accumulate: false, " + yf + ", " + yb + ");");
+                break;
+        }
+        string backBias = l.Spec.UseBias ? "g + P" + n + "_BackBias" : "-1", bias = l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1";
+        string x = "Train(T" + prev + ", batch)";
+        string dxb = "Train(M" + n + " + " + L(at.Dx) + ", batch)";
+        w.WriteLine("int dxBidirectional = " + dx + ";");
+        w.WriteLine("b.LstmBackward(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
+        w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + ");");
+        w.WriteLine("b.LstmBackward(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent,");
+        w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: dxBidirectional >= 0 ? " + dxb + " : -1, dKernel: g + P" + n +
+            "_BackKernel, dRecurrent: g + P" + n + "_BackRecurrent, dBias: " + backBias + ");");
+        w.WriteLine("if (dxBidirectional >= 0) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + dxb + ", y: dxBidirectional);");
     }
 }

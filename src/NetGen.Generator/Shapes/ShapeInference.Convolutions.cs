@@ -116,10 +116,11 @@ internal static partial class ShapeInference
     private static int PlanInferenceMiddles(List<ResolvedLayer> planned, int inferTop)
     {
         int largest = 0;
-        foreach (var l in planned) largest = Math.Max(largest, SeparableMiddleSize(l));
+        foreach (var l in planned)
+            largest = Math.Max(largest, Math.Max(SeparableMiddleSize(l), Layers.LayerRegistry.Get(l.Spec.Kind)?.InferenceScratchPerSample(l) ?? 0));
         if (largest == 0) return inferTop;
         for (int i = 0; i < planned.Count; i++)
-            if (planned[i].Spec.Kind == LayerKind.SeparableConv2D)
+            if (planned[i].Spec.Kind == LayerKind.SeparableConv2D || (Layers.LayerRegistry.Get(planned[i].Spec.Kind)?.InferenceScratchPerSample(planned[i]) ?? 0) > 0)
                 planned[i] = planned[i] with { InferMiddle = inferTop };
         return inferTop + largest;
     }

@@ -9,7 +9,7 @@ namespace NetGen.Backends;
 /// activation (tanh) and the gates' recurrent activation (sigmoid; hard_sigmoid in Keras before TF 2).
 /// </summary>
 public readonly record struct LstmGeometry(int Steps, int Features, int Units, bool ReturnSequences,
-    ActivationFunction Activation, ActivationFunction RecurrentActivation)
+    ActivationFunction Activation, ActivationFunction RecurrentActivation, bool Reverse = false)
 {
     /// <summary>Floats per sample of the training cache: the gates (4·units), the cell state and the output of every step.</summary>
     public int CachePerSample => Steps * 6 * Units;
@@ -44,17 +44,20 @@ internal static unsafe class LstmMath
                 float* row = gates + r * u4;
                 for (int j = 0; j < u4; j++) row[j] += bias[j];
             }
-        for (int t = 0; t < T; t++)
+        for (int k = 0; k < T; k++)
         {
-            // z_t += h_{t−1}·U for all samples at once (rows strided by a sample's steps).
-            if (t > 0)
-                Sgemm.Multiply(false, false, batch, u4, u, 1f, hs + (long)(t - 1) * u, stateStride, recurrent, u4, 1f, gates + (long)t * u4, gateStride);
+            // Step t in processing order (a Bidirectional's backward layer runs from the last step to the first; its
+            // outputs stay at their steps); prev is the step processed before it.
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
+            // z_t += h_prev·U for all samples at once (rows strided by a sample's steps).
+            if (k > 0)
+                Sgemm.Multiply(false, false, batch, u4, u, 1f, hs + (long)prev * u, stateStride, recurrent, u4, 1f, gates + (long)t * u4, gateStride);
             for (int s = 0; s < batch; s++)
             {
                 float* z = gates + ((long)s * T + t) * u4;
                 float* c = cells + ((long)s * T + t) * u;
                 float* h = hs + ((long)s * T + t) * u;
-                float* cPrev = t > 0 ? c - u : null;
+                float* cPrev = k > 0 ? cells + ((long)s * T + prev) * u : null;
                 Apply(g.RecurrentActivation, z, z, 2 * u);     // i, f
                 Apply(g.Activation, z + 2 * u, z + 2 * u, u);  // g
                 Apply(g.RecurrentActivation, z + 3 * u, z + 3 * u, u); // o
@@ -68,7 +71,7 @@ internal static unsafe class LstmMath
         {
             float* h = hs + (long)s * T * u;
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
-            else new ReadOnlySpan<float>(h + (long)(T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+            else new ReadOnlySpan<float>(h + (long)(g.Reverse ? 0 : T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
         }
     }
 
@@ -111,16 +114,17 @@ internal static unsafe class LstmMath
         new Span<float>(dRecurrent, u * u4).Clear();
         float[] tanhCells = new float[u];
         fixed (float* tcs = tanhCells)
-        for (int t = T - 1; t >= 0; t--)
+        for (int k = T - 1; k >= 0; k--)
         {
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
             for (int s = 0; s < batch; s++)
             {
                 float* z = gates + ((long)s * T + t) * u4;
                 float* c = cells + ((long)s * T + t) * u;
-                float* cPrev = t > 0 ? c - u : null;
+                float* cPrev = k > 0 ? cells + ((long)s * T + prev) * u : null;
                 float* dh = dhNext + (long)s * u;
                 float* dc = dcNext + (long)s * u;
-                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : t == T - 1 ? dy + (long)s * u : null;
+                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : k == T - 1 ? dy + (long)s * u : null;
                 Apply(g.Activation, c, tcs, u);
                 for (int j = 0; j < u; j++)
                 {
@@ -141,8 +145,8 @@ internal static unsafe class LstmMath
             // dh_{t−1} = dz_t·Uᵀ, dU += h_{t−1}ᵀ·dz_t.
             float* dzt = gates + (long)t * u4;
             Sgemm.Multiply(false, true, batch, u, u4, 1f, dzt, gateStride, recurrent, u4, 0f, dhNext, u);
-            if (t > 0)
-                Sgemm.Multiply(true, false, u, u4, batch, 1f, hs + (long)(t - 1) * u, stateStride, dzt, gateStride, 1f, dRecurrent, u4);
+            if (k > 0)
+                Sgemm.Multiply(true, false, u, u4, batch, 1f, hs + (long)prev * u, stateStride, dzt, gateStride, 1f, dRecurrent, u4);
         }
         // dW = xᵀ·dz, db = Σ dz, dx = dz·Wᵀ over all (sample, step) rows.
         int n = checked((int)rows);
