@@ -56,7 +56,7 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
             string attr = rng.Next(32) switch
             {
                 31 => $"RepeatVector({I(Int())})",
-                29 => $"GRU({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, UseBias = {(rng.Next(2) == 0 ? "true" : "false")})",
+                29 => $"GRU({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, UseBias = {(rng.Next(2) == 0 ? "true" : "false")}, Bidirectional = (BidirectionalMerge)({rng.Next(0, 5)}))",
                 30 => $"SimpleRNN({I(Int())}, Activation = (Activation)({rng.Next(-1, 14)}), ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")})",
                 28 => $"Embedding({I(Int())}, {I(Int())})",
                 27 => $"LSTM({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, RecurrentActivation = (Activation)({rng.Next(-1, 14)}), Bidirectional = (BidirectionalMerge)({rng.Next(-1, 6)}))",

@@ -396,3 +396,51 @@ public sealed class BidirectionalIlgpuTests
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
     }
 }
+
+// Bidirectional GRU and SimpleRNN.
+[Network(5, 3)]
+[GRU(3, ReturnSequences = true, Bidirectional = BidirectionalMerge.Concat, Name = "bigru")]
+[SimpleRNN(2, Bidirectional = BidirectionalMerge.Sum, Name = "birnn")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class BidirectionalGruNet;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void BidirectionalGruAndSimpleRnn()
+    {
+        using var m = new BidirectionalGruNet { Seed = 141 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 142, 5, 3), OneHot(3, 3, 143));
+    }
+}
+
+public sealed class BidirectionalGruTests
+{
+    [Fact]
+    public void TheBackwardGruOfAReversedSequenceIsTheForwardGruReversed()
+    {
+        // With the backward weights copied into a one-direction GRU, running it on the reversed sequence and reversing
+        // its outputs gives the bidirectional layer's second half.
+        using var bi = new BidirectionalGruNet { Seed = 6 };
+        using var one = new OneGru { Seed = 6 };
+        var w = bi.GetLayer("bigru").GetWeights();
+        one.GetLayer("gru").SetWeights(w[3], w[4], w[5]);
+        var x = new Tensor(Num.Uniform(2 * 15, 7), 2, 5, 3);
+        var reversed = new Tensor(new float[30], 2, 5, 3);
+        for (int s = 0; s < 2; s++)
+            for (int t = 0; t < 5; t++)
+                x.Data.AsSpan(s * 15 + (4 - t) * 3, 3).CopyTo(reversed.Data.AsSpan(s * 15 + t * 3, 3));
+        var both = bi.PredictLayers(x, ["bigru"])[0].Data;
+        var back = one.PredictLayers(reversed, ["gru"])[0].Data;
+        for (int s = 0; s < 2; s++)
+            for (int t = 0; t < 5; t++)
+                for (int j = 0; j < 3; j++)
+                    Assert.Equal(back[s * 15 + (4 - t) * 3 + j], both[s * 30 + t * 6 + 3 + j], 5);
+    }
+}
+
+[Network(5, 3)]
+[GRU(3, ReturnSequences = true, Name = "gru")]
+[Dense(1)]
+public partial class OneGru;

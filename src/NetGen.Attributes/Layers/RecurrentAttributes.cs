@@ -28,6 +28,8 @@ namespace NetGen
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
         /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
         public bool ReturnSequences { get; set; }
+        /// <summary>Runs a second layer, with its own weights, from the last step to the first, and merges the outputs (Keras's <c>Bidirectional</c>).</summary>
+        public BidirectionalMerge Bidirectional { get; set; }
     }
 
     /// <summary>
@@ -59,6 +61,8 @@ namespace NetGen
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
         /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
         public bool ReturnSequences { get; set; }
+        /// <summary>Runs a second layer, with its own weights, from the last step to the first, and merges the outputs (Keras's <c>Bidirectional</c>).</summary>
+        public BidirectionalMerge Bidirectional { get; set; }
     }
 }
 

@@ -135,7 +135,7 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
 
     // Bidirectional training cache: forward cache | backward cache | forward y | backward y | their dy | dx of the backward one.
     public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, Merge(l.Spec) == 0 ? DirectionCache(l)
-        : 2 * DirectionCache(l) + 4 * DirectionOutput(l) + l.InputSize);
+        : Bidirectional.CachePerSample(DirectionCache(l), DirectionOutput(l), l.InputSize));
 
     public override int InferenceScratchPerSample(ResolvedLayer l) => Merge(l.Spec) == 0 ? 0 : (int)Math.Min(int.MaxValue, 2 * DirectionOutput(l));
 
@@ -162,7 +162,7 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         if (Merge(l.Spec) != 0)
         {
-            WriteBidirectionalForward(w, l, y);
+            Bidirectional.WriteForward(w, l, y, "LstmForward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
             return;
         }
         w.WriteLine("b.LstmForward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
@@ -177,7 +177,7 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         if (Merge(l.Spec) != 0)
         {
-            WriteBidirectionalBackward(w, l, dy, dx);
+            Bidirectional.WriteBackward(w, l, dy, dx, "LstmBackward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
             return;
         }
         w.WriteLine("b.LstmBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
@@ -185,82 +185,5 @@ internal sealed class LstmRule() : LayerRule(LayerKind.LSTM)
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
             "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
         w.Unindent();
-    }
-
-    // Offsets (floats per sample) inside a bidirectional layer's training cache M{n} and inference scratch MI{n}.
-    private static (long CacheB, long YF, long YB, long DyF, long DyB, long Dx) Layout(ResolvedLayer l)
-    {
-        long c = DirectionCache(l), o = DirectionOutput(l);
-        return (c, 2 * c, 2 * c + o, 2 * c + 2 * o, 2 * c + 3 * o, 2 * c + 4 * o);
-    }
-
-    private static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Both directions into their own outputs, then merged into y (concatenated per step, or element-wise).</summary>
-    private static void WriteBidirectionalForward(SourceWriter w, ResolvedLayer l, string y)
-    {
-        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        var at = Layout(l);
-        long o = DirectionOutput(l);
-        string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
-        string yf = "Slot(training, M" + n + " + " + L(at.YF) + ", MI" + n + ", batch)";
-        string yb = "Slot(training, M" + n + " + " + L(at.YB) + ", MI" + n + " + " + L(o) + ", batch)";
-        string bias = l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1", backBias = l.Spec.UseBias ? "p + P" + n + "_BackBias" : "-1";
-        w.WriteLine("b.LstmForward(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent, bias: " + bias + ",");
-        w.WriteLine("    cache: training ? Train(M" + n + ", batch) : -1, y: " + yf + ");");
-        w.WriteLine("b.LstmForward(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent, bias: " + backBias + ",");
-        w.WriteLine("    cache: training ? Train(M" + n + " + " + L(at.CacheB) + ", batch) : -1, y: " + yb + ");");
-        int u = l.Spec.Units;
-        string rows = "batch * " + L(o / u);
-        switch (Merge(l.Spec))
-        {
-            case 1:
-                w.WriteLine("b.ConcatenateForward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", 0, x: " + yf + ", y: " + y + ");");
-                w.WriteLine("b.ConcatenateForward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", " + I(u) + ", x: " + yb + ", y: " + y + ");");
-                break;
-            default:
-                w.WriteLine("b.MergeForward(global::NetGen.Backends.MergeOperation." + MergeOperation(l) + ", batch * " + L(o) + ", y: " + y + ", " + yf + ", " + yb + ");");
-                break;
-        }
-    }
-
-    private static string MergeOperation(ResolvedLayer l) => Merge(l.Spec) switch { 2 => "Add", 3 => "Multiply", _ => "Average" };
-
-    /// <summary>dy split between the directions, each direction's backward pass, the backward one's dx added to the forward one's.</summary>
-    private static void WriteBidirectionalBackward(SourceWriter w, ResolvedLayer l, string dy, string dx)
-    {
-        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        var at = Layout(l);
-        long o = DirectionOutput(l);
-        int u = l.Spec.Units;
-        string yf = "Train(M" + n + " + " + L(at.YF) + ", batch)", yb = "Train(M" + n + " + " + L(at.YB) + ", batch)";
-        string dyf = "Train(M" + n + " + " + L(at.DyF) + ", batch)", dyb = "Train(M" + n + " + " + L(at.DyB) + ", batch)";
-        string rows = "batch * " + L(o / u);
-        switch (Merge(l.Spec))
-        {
-            case 1:
-                w.WriteLine("b.ConcatenateBackward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", 0, dy: " + dy + ", dx: " + dyf + ", accumulate: false);");
-                w.WriteLine("b.ConcatenateBackward(" + rows + ", " + I(u) + ", " + I(2 * u) + ", " + I(u) + ", dy: " + dy + ", dx: " + dyb + ", accumulate: false);");
-                break;
-            case 2: // a sum hands dy to both
-                dyf = dy;
-                dyb = dy;
-                break;
-            default:
-                for (int k = 0; k < 2; k++)
-                    w.WriteLine("b.MergeBackward(global::NetGen.Backends.MergeOperation." + MergeOperation(l) + ", batch * " + L(o) + ", " + I(k) + ", y: Train(T" + n +
-                        ", batch), dy: " + dy + ", dx: " + (k == 0 ? dyf : dyb) + ", accumulate: false, " + yf + ", " + yb + ");");
-                break;
-        }
-        string backBias = l.Spec.UseBias ? "g + P" + n + "_BackBias" : "-1", bias = l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1";
-        string x = "Train(T" + prev + ", batch)";
-        string dxb = "Train(M" + n + " + " + L(at.Dx) + ", batch)";
-        w.WriteLine("int dxBidirectional = " + dx + ";");
-        w.WriteLine("b.LstmBackward(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
-        w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + ");");
-        w.WriteLine("b.LstmBackward(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent,");
-        w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: dxBidirectional >= 0 ? " + dxb + " : -1, dKernel: g + P" + n +
-            "_BackKernel, dRecurrent: g + P" + n + "_BackRecurrent, dBias: " + backBias + ");");
-        w.WriteLine("if (dxBidirectional >= 0) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + dxb + ", y: dxBidirectional);");
     }
 }

@@ -34,12 +34,14 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
 
     private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
     private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
+    private static int Merge(LayerSpec l) => l.Sizes.Length > 3 ? l.Sizes[3] : 0;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         int units = Int(data.ConstructorArguments, 0);
         int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
         bool useBias = true, returnSequences = false;
+        int merge = 0;
         foreach (var pair in data.NamedArguments)
         {
             switch (pair.Key)
@@ -51,10 +53,11 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
                 case "RecurrentInitializer" when pair.Value.Value is int v: recurrentInit = v; break;
                 case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
                 case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
+                case "Bidirectional" when pair.Value.Value is int v: merge = v; break;
             }
         }
         return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, 0, default,
-            Sizes: new EquatableArray<int>(new[] { recurrentActivation, 0, returnSequences ? 1 : 0 }),
+            Sizes: new EquatableArray<int>(new[] { recurrentActivation, 0, returnSequences ? 1 : 0, merge }),
             PointwiseInitializer: recurrentInit);
     }
 
@@ -85,8 +88,15 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
             errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(layer.PointwiseInitializer) }));
             ok = false;
         }
+        if (Merge(layer) is < 0 or > 4)
+        {
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "Bidirectional value", I(Merge(layer)),
+                "use BidirectionalMerge.None, Concat, Sum, Multiply or Average" }));
+            ok = false;
+        }
         if (!ok) return null;
-        return ReturnSequences(layer) ? new[] { shape[0], layer.Units } : new[] { layer.Units };
+        int width = Merge(layer) == 1 ? 2 * layer.Units : layer.Units;
+        return ReturnSequences(layer) ? new[] { shape[0], width } : new[] { width };
     }
 
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
@@ -101,28 +111,47 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
             list.Add(Gru
                 ? new("bias", "Bias", new EquatableArray<int>(new[] { 2, g }), layer.BiasInitializer, g, g)
                 : new("bias", "Bias", new EquatableArray<int>(new[] { g }), layer.BiasInitializer, g, g));
-        return list;
+        if (Merge(layer) == 0) return list;
+        var both = new List<WeightSlot>();
+        foreach (var w in list) both.Add(w with { Name = "forward_" + w.Name });
+        foreach (var w in list) both.Add(w with { Name = "backward_" + w.Name, Constant = "Back" + w.Constant });
+        return both;
     }
 
-    public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, (Gru ? 5L : 2L) * l.InputShape[0] * l.Spec.Units);
+    private long DirectionCache(ResolvedLayer l) => (Gru ? 5L : 2L) * l.InputShape[0] * l.Spec.Units;
+
+    private static long DirectionOutput(ResolvedLayer l) => (ReturnSequences(l.Spec) ? (long)l.InputShape[0] : 1) * l.Spec.Units;
+
+    public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, Merge(l.Spec) == 0 ? DirectionCache(l)
+        : Bidirectional.CachePerSample(DirectionCache(l), DirectionOutput(l), l.InputSize));
+
+    public override int InferenceScratchPerSample(ResolvedLayer l) => Merge(l.Spec) == 0 ? 0 : (int)Math.Min(int.MaxValue, 2 * DirectionOutput(l));
 
     public override string Describe(ResolvedLayer l) =>
         ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() +
         (Gru ? "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant() : "") + (ReturnSequences(l.Spec) ? ", sequences" : "") +
-        (l.Spec.UseBias ? "" : ", no bias");
+        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + new[] { "", "concat", "sum", "mul", "ave" }[Merge(l.Spec)] : "");
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
         w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(l.Spec.Units) + " units");
-        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", " +
+        string arguments = "global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", " +
             I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
             I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
-            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)] + ");");
+            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)];
+        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + ");");
+        if (Merge(l.Spec) != 0)
+            w.WriteLine("private static readonly " + GeometryType + " GB" + I(l.Index + 1) + " = new(" + arguments + ", Reverse: true); // the backward direction");
     }
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        if (Merge(l.Spec) != 0)
+        {
+            Bidirectional.WriteForward(w, l, y, "RnnForward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
+            return;
+        }
         w.WriteLine("b.RnnForward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
             "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
         w.Indent();
@@ -133,6 +162,11 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        if (Merge(l.Spec) != 0)
+        {
+            Bidirectional.WriteBackward(w, l, dy, dx, "RnnBackward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
+            return;
+        }
         w.WriteLine("b.RnnBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.Indent();
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +

@@ -20,7 +20,7 @@ public enum RnnCell
 /// (2, 3·units): the input bias, then the recurrent bias.
 /// </summary>
 public readonly record struct RnnGeometry(RnnCell Cell, int Steps, int Features, int Units, bool ReturnSequences,
-    ActivationFunction Activation, ActivationFunction RecurrentActivation)
+    ActivationFunction Activation, ActivationFunction RecurrentActivation, bool Reverse = false)
 {
     /// <summary>Gates per unit: 1 (SimpleRNN) or 3 (GRU).</summary>
     public int Gates => Cell == RnnCell.Gru ? 3 : 1;
@@ -58,11 +58,13 @@ internal static unsafe class RnnMath
         int preStride = checked(T * G), stateStride = checked(T * u);
         float* rt = scratch; // GRU: h_{t−1}·U + b_h for the batch, [batch, 3u]
         float* recurrentBias = bias != null && g.Cell == RnnCell.Gru ? bias + G : null;
-        for (int t = 0; t < T; t++)
+        for (int k = 0; k < T; k++)
         {
+            // Step t in processing order (a Bidirectional's backward layer runs last to first); prev was processed before it.
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
             if (g.Cell == RnnCell.SimpleRnn)
             {
-                if (t > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hs + (long)(t - 1) * u, stateStride, recurrent, u, 1f, pre + (long)t * u, preStride);
+                if (k > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hs + (long)prev * u, stateStride, recurrent, u, 1f, pre + (long)t * u, preStride);
                 for (int s = 0; s < batch; s++)
                 {
                     float* z = pre + ((long)s * T + t) * u;
@@ -71,7 +73,7 @@ internal static unsafe class RnnMath
                 continue;
             }
             // GRU
-            if (t > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs + (long)(t - 1) * u, stateStride, recurrent, G, 0f, rt, G);
+            if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs + (long)prev * u, stateStride, recurrent, G, 0f, rt, G);
             else new Span<float>(rt, batch * G).Clear();
             for (int s = 0; s < batch; s++)
             {
@@ -79,7 +81,7 @@ internal static unsafe class RnnMath
                 if (recurrentBias != null) for (int j = 0; j < G; j++) r[j] += recurrentBias[j];
                 float* z = pre + ((long)s * T + t) * G;
                 float* h = hs + ((long)s * T + t) * u;
-                float* hPrev = t > 0 ? h - u : null;
+                float* hPrev = k > 0 ? hs + ((long)s * T + prev) * u : null;
                 for (int j = 0; j < 2 * u; j++) z[j] += r[j];
                 Apply(g.RecurrentActivation, z, z, 2 * u); // z, r
                 float* rh = rec + ((long)s * T + t) * u;
@@ -100,7 +102,7 @@ internal static unsafe class RnnMath
         {
             float* h = hs + (long)s * T * u;
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
-            else new ReadOnlySpan<float>(h + (long)(T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+            else new ReadOnlySpan<float>(h + (long)(g.Reverse ? 0 : T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
         }
     }
 
@@ -119,12 +121,13 @@ internal static unsafe class RnnMath
         new Span<float>(dRecurrent, u * G).Clear();
         float* dRecurrentBias = dBias != null && g.Cell == RnnCell.Gru ? dBias + G : null;
         if (dRecurrentBias != null) new Span<float>(dRecurrentBias, G).Clear();
-        for (int t = T - 1; t >= 0; t--)
+        for (int k = T - 1; k >= 0; k--)
         {
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
             for (int s = 0; s < batch; s++)
             {
                 float* dh = dhNext + (long)s * u;
-                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : t == T - 1 ? dy + (long)s * u : null;
+                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : k == T - 1 ? dy + (long)s * u : null;
                 float* h = hs + ((long)s * T + t) * u;
                 if (g.Cell == RnnCell.SimpleRnn)
                 {
@@ -135,14 +138,14 @@ internal static unsafe class RnnMath
                 }
                 float* gz = pre + ((long)s * T + t) * G;
                 float* rh = rec + ((long)s * T + t) * u;
-                float* hPrev = t > 0 ? h - u : null;
+                float* hPrev = k > 0 ? hs + ((long)s * T + prev) * u : null;
                 float* d = dR + (long)s * G;
                 for (int j = 0; j < u; j++)
                 {
                     float zg = gz[j], rg = gz[u + j], hh = gz[2 * u + j];
                     float dhj = dh[j] + (dyt != null ? dyt[j] : 0f);
-                    float prev = hPrev != null ? hPrev[j] : 0f;
-                    float dz = dhj * (prev - hh) * FromOutput(g.RecurrentActivation, zg);
+                    float previous = hPrev != null ? hPrev[j] : 0f;
+                    float dz = dhj * (previous - hh) * FromOutput(g.RecurrentActivation, zg);
                     float dhh = dhj * (1 - zg) * FromOutput(g.Activation, hh);
                     float dr = dhh * rh[j] * FromOutput(g.RecurrentActivation, rg);
                     dh[j] = dhj * zg; // the direct path to h_{t−1}; the recurrent GEMM adds the rest below
@@ -150,18 +153,18 @@ internal static unsafe class RnnMath
                     d[j] = dz; d[u + j] = dr; d[2 * u + j] = dhh * rg;  // dL/d(h·U + b_h)
                 }
             }
-            if (t > 0)
+            if (k > 0)
             {
                 if (g.Cell == RnnCell.SimpleRnn)
                 {
                     float* dz = pre + (long)t * u;
                     Sgemm.Multiply(false, true, batch, u, u, 1f, dz, preStride, recurrent, u, 0f, dhNext, u);
-                    Sgemm.Multiply(true, false, u, u, batch, 1f, hs + (long)(t - 1) * u, stateStride, dz, preStride, 1f, dRecurrent, u);
+                    Sgemm.Multiply(true, false, u, u, batch, 1f, hs + (long)prev * u, stateStride, dz, preStride, 1f, dRecurrent, u);
                 }
                 else
                 {
                     Sgemm.Multiply(false, true, batch, u, G, 1f, dR, G, recurrent, G, 1f, dhNext, u);
-                    Sgemm.Multiply(true, false, u, G, batch, 1f, hs + (long)(t - 1) * u, stateStride, dR, G, 1f, dRecurrent, G);
+                    Sgemm.Multiply(true, false, u, G, batch, 1f, hs + (long)prev * u, stateStride, dR, G, 1f, dRecurrent, G);
                 }
             }
             if (dRecurrentBias != null)
