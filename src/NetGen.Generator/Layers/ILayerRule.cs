@@ -188,10 +188,10 @@ internal static class LayerRegistry
         new ResamplingRule(LayerKind.ZeroPadding1D),
         new ResamplingRule(LayerKind.Cropping1D),
         new TrainingOnlyRule(LayerKind.SpatialDropout1D),
-        new LstmRule(),
+        new RecurrentRule(LayerKind.LSTM),
         new EmbeddingRule(),
-        new RnnRule(LayerKind.SimpleRNN),
-        new RnnRule(LayerKind.GRU),
+        new RecurrentRule(LayerKind.SimpleRNN),
+        new RecurrentRule(LayerKind.GRU),
         new RepeatVectorRule(),
     };
 

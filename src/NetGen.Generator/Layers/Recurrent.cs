@@ -10,37 +10,47 @@ using static NetGen.Generator.Emit.Emitter;
 namespace NetGen.Generator.Layers;
 
 /// <summary>
-/// SimpleRNN and GRU (TF 2 Keras, reset_after) on (steps, features) samples: units, activation, the GRU's recurrent
-/// activation, use_bias, kernel / recurrent / bias initializers, return_sequences. Weights kernel (features, g·u),
-/// recurrent_kernel (u, g·u), bias (u) for SimpleRNN and (2, 3u) for the GRU (input bias, then recurrent bias), gates in
-/// Keras's order z, r, h. The spec keeps the recurrent activation and return_sequences in <c>Sizes</c> and the
-/// recurrent initializer in <c>PointwiseInitializer</c>, as the LSTM's. What it writes, e.g. for GRU(32) on (28, 28):
+/// The recurrent layers, as TF 2 Keras: LSTM (gates i, f, c, o), GRU (reset_after: gates z, r, h; bias (2, 3u)) and
+/// SimpleRNN, on (steps, features) samples: units, activation, recurrent activation (LSTM, GRU), use_bias, kernel /
+/// recurrent / bias initializers (glorot_uniform, orthogonal, zeros), unit_forget_bias (LSTM), return_sequences, and
+/// Bidirectional (a second layer reading the steps last to first; <see cref="Bidirectional"/>). Weights kernel
+/// (features, g·u), recurrent_kernel (u, g·u), bias. The spec keeps the recurrent activation, unit_forget_bias,
+/// return_sequences and the bidirectional merge in <c>Sizes</c> and the recurrent initializer in
+/// <c>PointwiseInitializer</c>. What it writes, e.g. for LSTM(32) on (28, 28):
 /// <code>
-///   private static readonly global::NetGen.Backends.RnnGeometry G1 = new(RnnCell.Gru, 28, 28, 32, false, Tanh, Sigmoid);
-///   b.RnnForward(G1, batch, x: ..., kernel: p + P1_Kernel, recurrent: p + P1_Recurrent, bias: p + P1_Bias,
+///   private static readonly global::NetGen.Backends.LstmGeometry G1 = new(28, 28, 32, false, Tanh, Sigmoid);
+///   b.LstmForward(G1, batch, x: ..., kernel: p + P1_Kernel, recurrent: p + P1_Recurrent, bias: p + P1_Bias,
 ///       cache: training ? Train(M1, batch) : -1, y: ...);
+///   b.LstmBackward(G1, batch, x: Train(T0, batch), kernel: ..., recurrent: ..., cache: Train(M1, batch), dy: ..., dx: ...,
+///       dKernel: g + P1_Kernel, dRecurrent: g + P1_Recurrent, dBias: g + P1_Bias);
 /// </code>
+/// GRU and SimpleRNN write the same with RnnGeometry (its cell first), RnnForward and RnnBackward.
 /// </summary>
-internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
+internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 {
-    private const string GeometryType = "global::NetGen.Backends.RnnGeometry";
-    private bool Gru => Kind == LayerKind.GRU;
-    private int GateCount => Gru ? 3 : 1;
     private const int Tanh = 3, Sigmoid = 2, Orthogonal = 8; // NetGen.Activation and NetGen.Initializer values
 
-    public override string KerasName => Gru ? "gru" : "simple_rnn";
+    private bool Lstm => Kind == LayerKind.LSTM;
+    private bool Gru => Kind == LayerKind.GRU;
+    private int GateCount => Lstm ? 4 : Gru ? 3 : 1;
+    private string GeometryType => Lstm ? "global::NetGen.Backends.LstmGeometry" : "global::NetGen.Backends.RnnGeometry";
+    private string Op => Lstm ? "Lstm" : "Rnn";
+
+    public override string KerasName => Lstm ? "lstm" : Gru ? "gru" : "simple_rnn";
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
     private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
+    private bool UnitForgetBias(LayerSpec l) => Lstm && l.Sizes.Length > 1 && l.Sizes[1] != 0;
     private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
+    /// <summary>0: one direction; 1 concat, 2 sum, 3 multiply, 4 average (NetGen.BidirectionalMerge).</summary>
     private static int Merge(LayerSpec l) => l.Sizes.Length > 3 ? l.Sizes[3] : 0;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         int units = Int(data.ConstructorArguments, 0);
         int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
-        bool useBias = true, returnSequences = false;
+        bool useBias = true, unitForgetBias = true, returnSequences = false;
         int merge = 0;
         foreach (var pair in data.NamedArguments)
         {
@@ -52,16 +62,17 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
                 case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
                 case "RecurrentInitializer" when pair.Value.Value is int v: recurrentInit = v; break;
                 case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
+                case "UnitForgetBias" when pair.Value.Value is bool v: unitForgetBias = v; break;
                 case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
                 case "Bidirectional" when pair.Value.Value is int v: merge = v; break;
             }
         }
         return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, 0, default,
-            Sizes: new EquatableArray<int>(new[] { recurrentActivation, 0, returnSequences ? 1 : 0, merge }),
+            Sizes: new EquatableArray<int>(new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
             PointwiseInitializer: recurrentInit);
     }
 
-    /// <summary>The activations the kernels compute element-wise (not softmax, whose rows are not one cell).</summary>
+    /// <summary>The activations the recurrent kernels compute element-wise (not softmax, whose rows are not one cell).</summary>
     private static bool Supported(int activation) => activation is >= 0 and < 13 && activation != 4;
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
@@ -75,7 +86,8 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
             return null;
         }
         bool ok = true;
-        var checks = Gru ? new[] { ("activation", layer.Activation), ("recurrent activation", RecurrentActivation(layer)) } : new[] { ("activation", layer.Activation) };
+        var checks = Kind == LayerKind.SimpleRNN ? new[] { ("activation", layer.Activation) }
+            : new[] { ("activation", layer.Activation), ("recurrent activation", RecurrentActivation(layer)) };
         foreach (var (what, value) in checks)
             if (!Supported(value))
             {
@@ -107,21 +119,32 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
             new("kernel", "Kernel", new EquatableArray<int>(new[] { f, g }), layer.KernelInitializer, f, g),
             new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, g }), layer.PointwiseInitializer, u, g),
         };
-        if (layer.UseBias)
-            list.Add(Gru
-                ? new("bias", "Bias", new EquatableArray<int>(new[] { 2, g }), layer.BiasInitializer, g, g)
-                : new("bias", "Bias", new EquatableArray<int>(new[] { g }), layer.BiasInitializer, g, g));
+        if (layer.UseBias) // the GRU's (reset_after) input and recurrent biases, as TF 2 Keras's (2, 3u)
+            list.Add(new("bias", "Bias", new EquatableArray<int>(Gru ? new[] { 2, g } : new[] { g }), layer.BiasInitializer, g, g));
         if (Merge(layer) == 0) return list;
+        // Bidirectional: the backward layer's own weights follow, with Keras's forward_/backward_ prefixes.
         var both = new List<WeightSlot>();
         foreach (var w in list) both.Add(w with { Name = "forward_" + w.Name });
         foreach (var w in list) both.Add(w with { Name = "backward_" + w.Name, Constant = "Back" + w.Constant });
         return both;
     }
 
-    private long DirectionCache(ResolvedLayer l) => (Gru ? 5L : 2L) * l.InputShape[0] * l.Spec.Units;
+    public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
+    {
+        if (!l.Spec.UseBias || !UnitForgetBias(l.Spec)) return;
+        int u = l.Spec.Units;
+        w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_Bias + " + I(u) + ", " + I(u) + ").Fill(1f); // unit_forget_bias: the forget gate's bias starts at 1");
+        if (Merge(l.Spec) != 0)
+            w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_BackBias + " + I(u) + ", " + I(u) + ").Fill(1f); // and the backward LSTM's");
+    }
 
+    /// <summary>One direction's cache per sample (every step's gates and states; LstmGeometry's and RnnGeometry's CachePerSample).</summary>
+    private long DirectionCache(ResolvedLayer l) => (Lstm ? 6L : Gru ? 5L : 2L) * l.InputShape[0] * l.Spec.Units;
+
+    /// <summary>One direction's output per sample.</summary>
     private static long DirectionOutput(ResolvedLayer l) => (ReturnSequences(l.Spec) ? (long)l.InputShape[0] : 1) * l.Spec.Units;
 
+    // Bidirectional training cache: forward cache | backward cache | forward y | backward y | their dy | dx of the backward one.
     public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, Merge(l.Spec) == 0 ? DirectionCache(l)
         : Bidirectional.CachePerSample(DirectionCache(l), DirectionOutput(l), l.InputSize));
 
@@ -129,14 +152,15 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override string Describe(ResolvedLayer l) =>
         ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() +
-        (Gru ? "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant() : "") + (ReturnSequences(l.Spec) ? ", sequences" : "") +
-        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + new[] { "", "concat", "sum", "mul", "ave" }[Merge(l.Spec)] : "");
+        (Kind == LayerKind.SimpleRNN ? "" : "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant()) + (ReturnSequences(l.Spec) ? ", sequences" : "") +
+        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "");
+
+    private static readonly string[] MergeNames = { "", "concat", "sum", "mul", "ave" };
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
         w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(l.Spec.Units) + " units");
-        string arguments = "global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", " +
-            I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
+        string arguments = (Lstm ? "" : "global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", ") + I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
             I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
             ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)];
         w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + ");");
@@ -149,10 +173,10 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         if (Merge(l.Spec) != 0)
         {
-            Bidirectional.WriteForward(w, l, y, "RnnForward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
+            Bidirectional.WriteForward(w, l, y, Op + "Forward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
             return;
         }
-        w.WriteLine("b.RnnForward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
+        w.WriteLine("b." + Op + "Forward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
             "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
         w.Indent();
         w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + ");");
@@ -164,10 +188,10 @@ internal sealed class RnnRule(LayerKind layerKind) : LayerRule(layerKind)
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         if (Merge(l.Spec) != 0)
         {
-            Bidirectional.WriteBackward(w, l, dy, dx, "RnnBackward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
+            Bidirectional.WriteBackward(w, l, dy, dx, Op + "Backward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
             return;
         }
-        w.WriteLine("b.RnnBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
+        w.WriteLine("b." + Op + "Backward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.Indent();
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
             "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
