@@ -30,6 +30,8 @@ public abstract partial class Model : IDisposable
     private Metric[] _metrics = [];
     private Metric[] _accuracy = []; // the resolved accuracy kind, per output
     private bool _hasAccuracy;
+    private int _accuracyAt = -1; // the position of the accuracy metric in _metrics, or -1
+    private bool _hasCounted; // a metric from confusion counts (precision, recall, AUC): predictions copied to the host
     private long _iteration;
     private long _weightsVersion;
     private int _capacity;
@@ -370,6 +372,10 @@ public abstract partial class Model : IDisposable
                 if (!Enum.IsDefined(loss)) throw new ArgumentOutOfRangeException(nameof(losses), loss, "Unknown loss.");
             foreach (var metric in metrics ?? [])
                 if (!Enum.IsDefined(metric)) throw new ArgumentOutOfRangeException(nameof(metrics), metric, "Unknown metric.");
+            if ((metrics ?? []).Count(IsAccuracy) > 1)
+                throw new ArgumentException($"Give at most one accuracy metric; got {string.Join(", ", metrics!.Where(IsAccuracy))}.", nameof(metrics));
+            if ((metrics ?? []).Distinct().Count() != (metrics ?? []).Length)
+                throw new ArgumentException($"A metric is listed twice in [{string.Join(", ", metrics!)}]; list each once.", nameof(metrics));
             int outputs = Info.Outputs.Count;
             if (losses.Length != outputs && losses.Length != 1)
                 throw new ArgumentException($"Got {losses.Length} losses but {Info.Name} has {outputs} outputs ({OutputNames}); give one loss per output, in that order, or one for all.", nameof(losses));
@@ -386,8 +392,10 @@ public abstract partial class Model : IDisposable
             _accuracy = new Metric[outputs];
             _labelPrefix = new int[outputs];
             for (int k = 1; k < outputs; k++) _labelPrefix[k] = _labelPrefix[k - 1] + Info.Outputs[k - 1].Size;
-            _metrics = metrics ?? [];
-            _hasAccuracy = _metrics.Length > 0;
+            _metrics = metrics is null ? [] : (Metric[])metrics.Clone();
+            _accuracyAt = Array.FindIndex(_metrics, IsAccuracy);
+            _hasAccuracy = _accuracyAt >= 0;
+            _hasCounted = _metrics.Length > (_hasAccuracy ? 1 : 0);
             int p = Info.TrainableParameterCount; // the optimizer's stride: CpuBackend.OptimizerStep aligns slots alike
             int slots = optimizer.StateSlots;
             _labelsOffset = _stateOffset + slots * AlignUp(p);
@@ -476,12 +484,23 @@ public abstract partial class Model : IDisposable
         return y.SampleSize == RowsOf(o) ? Metric.SparseCategoricalAccuracy : Metric.CategoricalAccuracy;
     }
 
-    /// <summary>Resolves each output's accuracy kind from its labels (Keras's "accuracy" picks one by the label shape).</summary>
+    private static bool IsAccuracy(Metric m) => m is Metric.Accuracy or Metric.CategoricalAccuracy or Metric.SparseCategoricalAccuracy or Metric.BinaryAccuracy;
+
+    /// <summary>
+    /// Resolves each output's accuracy kind from its labels (Keras's "accuracy" picks one by the label shape), and checks
+    /// that metrics counted from confusion counts have labels of the output's shape.
+    /// </summary>
     private void ResolveAccuracies(Tensor[] ys)
     {
-        _hasAccuracy = _metrics.Length > 0;
         for (int k = 0; k < _accuracy.Length; k++)
-            _accuracy[k] = _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? ResolveAccuracy(Info.Outputs[k], ys[k]) : (_metrics.Length > 0 ? _metrics[0] : default);
+        {
+            if (_hasAccuracy)
+                _accuracy[k] = _metrics[_accuracyAt] == Metric.Accuracy ? ResolveAccuracy(Info.Outputs[k], ys[k]) : _metrics[_accuracyAt];
+            var o = Info.Outputs[k];
+            if (_hasCounted && ys[k].SampleSize != o.Size)
+                throw new ArgumentException(
+                    $"{string.Join(", ", _metrics.Where(m => !IsAccuracy(m)).Select(MetricName))} compare each output value with a label, but the labels for '{o.Name}' have {ys[k].SampleSize} values a sample and the output {o.Size}; pass one-hot labels (ToCategorical) of the output's shape.");
+        }
     }
 
     private void CheckLabels(Tensor[] xs, Tensor[] ys, string argument)
@@ -770,28 +789,61 @@ public abstract partial class Model : IDisposable
         }
     }
 
-    /// <summary>Sums of one pass's losses and correct predictions, per output, and the log entries Keras names them by.</summary>
-    private sealed class Tally(Model model)
+    /// <summary>Sums of one pass's losses, correct predictions and confusion counts, per output, and the log entries Keras names them by.</summary>
+    private sealed class Tally
     {
-        private readonly double[] _loss = new double[model.Info.Outputs.Count];
-        private readonly long[] _correct = new long[model.Info.Outputs.Count];
-        private readonly long[] _rows = new long[model.Info.Outputs.Count];
+        private readonly Model model;
+        private readonly double[] _loss;
+        private readonly long[] _correct;
+        private readonly long[] _rows;
+        private readonly ThresholdCounts?[] _counts; // [output * metrics + metric], for precision, recall and AUC
         private double _total;
         private long _samples;
+
+        public Tally(Model model)
+        {
+            this.model = model;
+            int outputs = model.Info.Outputs.Count, metrics = model._metrics.Length;
+            _loss = new double[outputs];
+            _correct = new long[outputs];
+            _rows = new long[outputs];
+            _counts = new ThresholdCounts?[outputs * metrics];
+            for (int k = 0; k < outputs; k++)
+                for (int m = 0; m < metrics; m++)
+                    _counts[k * metrics + m] = model._metrics[m] switch
+                    {
+                        Metric.Precision or Metric.Recall => ThresholdCounts.AtHalf(),
+                        Metric.Auc or Metric.PrAuc => ThresholdCounts.ForAuc(),
+                        _ => null,
+                    };
+        }
 
         public void Add(int batch, float loss, ReadOnlySpan<float> outputLosses, bool training)
         {
             _total += (double)loss * batch;
             for (int k = 0; k < _loss.Length; k++) _loss[k] += (double)outputLosses[k] * batch;
             _samples += batch;
-            if (!model._hasAccuracy) return;
             for (int k = 0; k < _loss.Length; k++)
             {
                 var o = model.Info.Outputs[k];
                 int rows = batch * RowsOf(o);
                 int slot = training ? model.Train(o.TrainingSlot, batch) : model.Slot(false, o.TrainingSlot, o.InferenceSlot, batch);
-                _correct[k] += model.Backend.CountCorrect(model._accuracy[k], rows, LastAxisOf(o), slot, model.LabelsOf(k));
-                _rows[k] += rows;
+                if (model._hasAccuracy)
+                {
+                    _correct[k] += model.Backend.CountCorrect(model._accuracy[k], rows, LastAxisOf(o), slot, model.LabelsOf(k));
+                    _rows[k] += rows;
+                }
+                if (!model._hasCounted) continue;
+                int count = batch * o.Size;
+                if (model._hostPredictions.Length < count) model._hostPredictions = new float[count];
+                if (model._hostLabels.Length < count) model._hostLabels = new float[count];
+                var predictions = model._hostPredictions.AsSpan(0, count);
+                var labels = model._hostLabels.AsSpan(0, count);
+                model.Backend.Download(slot, predictions);
+                model.Backend.Download(model.LabelsOf(k), labels);
+                int metrics = model._metrics.Length;
+                for (int m = 0; m < metrics; m++)
+                    _counts[k * metrics + m]?.Add(predictions, labels, model.MetricName(m, k), o.Name);
             }
         }
 
@@ -799,16 +851,30 @@ public abstract partial class Model : IDisposable
 
         public double Accuracy(int k) => _rows[k] == 0 ? 0 : (double)_correct[k] / _rows[k];
 
-        /// <summary>Keras's log entries: loss, then (several outputs) each output's loss, then each output's metric.</summary>
+        /// <summary>Output <paramref name="k"/>'s value of metric <paramref name="m"/> (its position in Compile's list).</summary>
+        public double Value(int m, int k)
+        {
+            var counts = _counts[k * model._metrics.Length + m];
+            return model._metrics[m] switch
+            {
+                Metric.Precision => counts!.Precision(),
+                Metric.Recall => counts!.Recall(),
+                Metric.Auc => counts!.RocAuc(),
+                Metric.PrAuc => counts!.PrAuc(),
+                _ => Accuracy(k),
+            };
+        }
+
+        /// <summary>Keras's log entries: loss, then (several outputs) each output's loss, then each output's metrics.</summary>
         public void Write(IDictionary<string, double> logs, string prefix = "")
         {
             logs[prefix + "loss"] = Loss;
             var outputs = model.Info.Outputs;
             if (outputs.Count > 1)
                 for (int k = 0; k < outputs.Count; k++) logs[prefix + outputs[k].Name + "_loss"] = _loss[k] / _samples;
-            if (!model._hasAccuracy) return;
             for (int k = 0; k < outputs.Count; k++)
-                logs[prefix + (outputs.Count > 1 ? outputs[k].Name + "_" : "") + model.MetricName(k)] = Accuracy(k);
+                for (int m = 0; m < model._metrics.Length; m++)
+                    logs[prefix + (outputs.Count > 1 ? outputs[k].Name + "_" : "") + model.MetricName(m, k)] = Value(m, k);
         }
     }
 
@@ -925,11 +991,23 @@ public abstract partial class Model : IDisposable
         return history;
     }
 
-    private string MetricName(int output) => _metrics.Length > 0 && _metrics[0] == Metric.Accuracy ? "accuracy" : _accuracy[output] switch
+    /// <summary>The log name of metric <paramref name="m"/> (its position in Compile's list) for an output.</summary>
+    private string MetricName(int m, int output) => _metrics[m] switch
+    {
+        Metric.Accuracy => "accuracy",
+        Metric.CategoricalAccuracy or Metric.SparseCategoricalAccuracy or Metric.BinaryAccuracy => MetricName(_accuracy[output]),
+        var other => MetricName(other),
+    };
+
+    private static string MetricName(Metric metric) => metric switch
     {
         Metric.CategoricalAccuracy => "categorical_accuracy",
         Metric.SparseCategoricalAccuracy => "sparse_categorical_accuracy",
         Metric.BinaryAccuracy => "binary_accuracy",
+        Metric.Precision => "precision",
+        Metric.Recall => "recall",
+        Metric.Auc => "auc",
+        Metric.PrAuc => "pr_auc",
         _ => "accuracy",
     };
 
@@ -950,13 +1028,16 @@ public abstract partial class Model : IDisposable
     private static string Number(double v) =>
         Math.Abs(v) > 1e-3 || v == 0 ? v.ToString("0.0000", CultureInfo.InvariantCulture) : v.ToString("0.0000e+00", CultureInfo.InvariantCulture);
 
-    /// <summary>Loss and accuracy on data, in inference mode (Keras's <c>evaluate</c>).</summary>
+    /// <summary>
+    /// Loss and the first compiled metric (0 without one) on data, in inference mode (Keras's <c>evaluate</c>); the
+    /// overload on tensor arrays returns every metric by name.
+    /// </summary>
     public (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y, int batchSize = 32, int verbose = 0)
     {
         var xs = One(x, nameof(x), nameof(Evaluate));
         var ys = OneLabel(y, nameof(y), nameof(Evaluate));
         var tally = EvaluateChecked(xs, ys, batchSize, verbose);
-        return (tally.Loss, tally.Accuracy(0));
+        return (tally.Loss, _metrics.Length == 0 ? 0 : tally.Value(0, 0));
     }
 
     /// <summary>

@@ -26,6 +26,23 @@ public enum Metric
     SparseCategoricalAccuracy,
     /// <summary>(ŷ &gt; 0.5) == y.</summary>
     BinaryAccuracy,
+    /// <summary>
+    /// Keras's <c>Precision()</c>: tp / (tp + fp) over the epoch, every output value a yes/no prediction (positive above
+    /// 0.5) and every label one (positive when not 0). Labels have the output's shape; outputs are probabilities.
+    /// </summary>
+    Precision,
+    /// <summary>Keras's <c>Recall()</c>: tp / (tp + fn) over the epoch, counted as <see cref="Precision"/> counts.</summary>
+    Recall,
+    /// <summary>
+    /// Keras's <c>AUC()</c>: area under the ROC curve over the epoch, from confusion counts at 200 thresholds joined by
+    /// trapezoids (an approximation of the exact <see cref="Curves.RocAuc"/>). Logged as <c>auc</c>.
+    /// </summary>
+    Auc,
+    /// <summary>
+    /// Keras's <c>AUC(curve='PR', name='pr_auc')</c>: area under the precision-recall curve from the same 200 thresholds,
+    /// interpolated as Davis and Goadrich (Keras's default for PR). Logged as <c>pr_auc</c>.
+    /// </summary>
+    PrAuc,
 }
 
 /// <summary>
