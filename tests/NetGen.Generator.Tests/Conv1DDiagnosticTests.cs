@@ -155,6 +155,38 @@ public class Conv1DDiagnosticTests
             "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here"));
 
     [Fact]
+    public Task NG0017_ActivityRegularization_negative_factor_and_on_the_output() => Verify("""
+        [Network(8)]
+        [Dense(4)]
+        [{|#0:ActivityRegularization(L1 = -0.5)|}]
+        [Dense(2)]
+        [{|#1:ActivityRegularization(L2 = 0.01)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("ActivityRegularization", "2", "ActivityRegularizerL1", "-0.5",
+            "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
+        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("ActivityRegularization", "4", "an activity regularizer on", "the output",
+            "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here"));
+
+    [Fact]
+    public void ActivityRegularization_summary_row_and_emitted_penalty()
+    {
+        var result = GeneratorTest.Run("""
+            using NetGen;
+            [Network(8)]
+            [Dense(4, Activation = Activation.Relu)]
+            [ActivityRegularization(L1 = 0.001)]
+            [Dense(2)]
+            public partial class Net;
+            """);
+        Assert.Empty(result.Diagnostics);
+        string code = result.GeneratedTrees[0].ToString();
+        Assert.Contains("// [2] activity_regularization (ActivityRegularization, l1 0.001, l2 0): (None, 4) -> (None, 4), 0 params", code);
+        Assert.Contains("new(T2, 4, 0.001f, 0f, activity: true, inferenceSlot: I2), // activity_regularization output", code);
+        Assert.Contains("b.RegularizationGradient(x: Train(T2, batch), g: dxActivity, count: batch * 4, l1: 0.001f / batch, l2: 0f / batch);", code);
+    }
+
+    [Fact]
     public Task NG0017_RepeatVector_of_a_sequence() => Verify("""
         [Network(5, 3)]
         [{|#0:RepeatVector(4)|}]

@@ -55,7 +55,7 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
         {
             string attr = rng.Next(32) switch
             {
-                31 => $"RepeatVector({I(Int())})",
+                31 => rng.Next(2) == 0 ? $"RepeatVector({I(Int())})" : $"ActivityRegularization(L1 = {D()}, L2 = {D()})",
                 29 => $"GRU({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, UseBias = {(rng.Next(2) == 0 ? "true" : "false")}, Bidirectional = (BidirectionalMerge)({rng.Next(0, 5)}))",
                 30 => $"SimpleRNN({I(Int())}, Activation = (Activation)({rng.Next(-1, 14)}), ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")})",
                 28 => $"Embedding({I(Int())}, {I(Int())})",

@@ -202,3 +202,52 @@ public sealed class ActivityEvaluateTests
     }
 }
 
+
+[Network(6)]
+[Dense(5, Activation = Activation.Tanh, Name = "code")]
+[ActivityRegularization(L1 = 0.03, L2 = 0.01)]
+[Dense(3, Activation = Activation.Softmax, Name = "out")]
+public partial class ActivityLayerNet;
+
+[Network(6)]
+[Dense(5, Activation = Activation.Tanh, ActivityRegularizerL1 = 0.03, ActivityRegularizerL2 = 0.01, Name = "code")]
+[Dense(3, Activation = Activation.Softmax, Name = "out")]
+public partial class ActivityArgumentNet;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void ActivityRegularizationLayer()
+    {
+        using var m = new ActivityLayerNet { Seed = 98 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(4, 99, 6), OneHot(4, 3, 100));
+    }
+}
+
+public sealed class ActivityRegularizationLayerTests
+{
+    [Fact]
+    public void TheLayerIsTheDenseArgumentWrittenAsALayer()
+    {
+        // Keras: Dense(activity_regularizer=l1_l2(...)) and Dense + ActivityRegularization(...) are the same model.
+        using var layer = new ActivityLayerNet { Seed = 7 };
+        using var argument = new ActivityArgumentNet { Seed = 7 };
+        argument.SetWeights(layer.GetWeights()); // the seeds follow the layer positions; the weights line up one to one
+        var x = new Tensor(Num.Uniform(16 * 6, 5), 16, 6);
+        var y = Utils.ToCategorical(new Tensor(Enumerable.Range(0, 16).Select(i => (float)(i % 3)).ToArray(), 16), 3);
+        layer.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        argument.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        Assert.Equal(argument.Evaluate(x, y, batchSize: 8).Loss, layer.Evaluate(x, y, batchSize: 8).Loss, 6);
+        var a = layer.Fit(x, y, batchSize: 8, epochs: 3, verbose: 0, shuffle: false);
+        var b = argument.Fit(x, y, batchSize: 8, epochs: 3, verbose: 0, shuffle: false);
+        for (int e = 0; e < 3; e++) Assert.Equal(b["loss"][e], a["loss"][e], 5);
+        var h = layer.PredictLayers(x, ["code"])[0].Data;
+        double penalty = h.Sum(v => 0.03 * Math.Abs((double)v) + 0.01 * v * (double)v) / 16;
+        using var plain = new PlainNet { Seed = 7 };
+        plain.SetWeights(layer.GetWeights());
+        plain.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Assert.Equal(plain.Evaluate(x, y, batchSize: 16).Loss + penalty, layer.Evaluate(x, y, batchSize: 16).Loss, 5);
+        Assert.Contains("activity_regularization", layer.Summary());
+    }
+}

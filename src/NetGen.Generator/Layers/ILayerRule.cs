@@ -193,6 +193,7 @@ internal static class LayerRegistry
         new RecurrentRule(LayerKind.SimpleRNN),
         new RecurrentRule(LayerKind.GRU),
         new RepeatVectorRule(),
+        new ActivityRegularizationRule(),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

@@ -50,6 +50,7 @@ internal enum LayerKind
     SimpleRNN,
     GRU,
     RepeatVector,
+    ActivityRegularization,
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>

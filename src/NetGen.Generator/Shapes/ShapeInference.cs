@@ -211,6 +211,7 @@ internal static partial class ShapeInference
                     broken = inferred is null;
                     if (inferred is null) break;
                     if (rule.OwnsActivation) activation = CheckActivation(layer, i, kind, index, errors);
+                    if (layer.Regularizers.Length == 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
                     ruleWeights = rule.Weights(layer, shape, inferred);
                     foreach (var slot in ruleWeights)
                     {
