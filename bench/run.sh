@@ -4,7 +4,8 @@
 #   CNN=1 bench/run.sh 1           (also the seed-002 CNNs, and ONNX Runtime inference of their PyTorch exports; slow)
 #   BNDROPOUT=1 bench/run.sh 3     (also the Conv-BN-ReLU-Dropout CNN, with its dropouts fused into batch norm and apart)
 #   RESNET=1 bench/run.sh 3        (also the residual network of samples/InceptionResNet, and training memory)
-#   SEQ=1 bench/run.sh 3           (also samples/Sequences' LSTM(128) and Conv1D classifiers on 28 steps of 28)
+#   SEQ=1 bench/run.sh 3           (also LSTM(128), GRU(128) and the Conv1D classifier on 28 steps of 28, and ONNX
+#                                   Runtime inference of their PyTorch exports)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -26,6 +27,10 @@ if [ -n "${CNN:-}" ]; then
   /usr/bin/python3 bench/export_onnx.py "$out" >&2
   dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
 fi
+if [ -n "${SEQ:-}" ]; then
+  /usr/bin/python3 bench/export_onnx.py "$out" seq >&2
+  dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
+fi
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
@@ -38,9 +43,9 @@ for round in $(seq "$rounds"); do
     "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py resnet >>"$results"
   fi
   if [ -n "${SEQ:-}" ]; then
-    NETGEN_THREADS=2 $netgen lstm conv1d >>"$results"
-    "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py lstm conv1d >>"$results"
+    NETGEN_THREADS=2 $netgen lstm gru conv1d >>"$results"
+    "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py lstm gru conv1d >>"$results"
   fi
-  if [ -n "${CNN:-}" ]; then dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$out" >>"$results"; fi
+  if [ -n "${CNN:-}${SEQ:-}" ]; then dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$out" >>"$results"; fi
 done
 /usr/bin/python3 bench/compare.py "$results"

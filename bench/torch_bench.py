@@ -213,6 +213,18 @@ class RowLstm(nn.Module):
         return self.head(out[:, -1, :])
 
 
+class RowGru(nn.Module):
+    """GRU(128) over 28 steps of 28 values, its last state into Dense 10 (PyTorch's GRU is Keras's reset_after form)."""
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(28, 128, batch_first=True)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.head(out[:, -1, :])
+
+
 class RowConv1D(nn.Module):
     """seed 001's Conv1D classifier on 28 steps of 28 values (PyTorch's Conv1d is channels-first: transposed in)."""
     def __init__(self):
@@ -285,6 +297,12 @@ BENCHES: Dict[str, Bench] = {
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
         batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
         description="samples/Sequences RowLstm: LSTM(128) over 28 steps of 28, Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
+    "gru": Bench(
+        build=RowGru,
+        input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
+        optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
+        batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
+        description="GRU(128) (reset_after) over 28 steps of 28, Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
     "conv1d": Bench(
         build=RowConv1D,
         input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,

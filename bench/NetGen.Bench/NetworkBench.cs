@@ -163,6 +163,11 @@ public partial class ResNet;
 public partial class RowLstm;
 
 [Network(28, 28)]
+[GRU(128)]
+[Dense(10, Activation = Activation.Softmax)]
+public partial class RowGru;
+
+[Network(28, 28)]
 [Conv1D(64, 3, Activation = Activation.Relu)]
 [Conv1D(64, 3, Activation = Activation.Relu)]
 [MaxPooling1D(3)]
@@ -176,7 +181,7 @@ public partial class RowConv1D;
 /// <summary>Training and inference throughput of the benchmark networks, on random data (fixed seed).</summary>
 public static class NetworkBench
 {
-    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn", "bn-dropout-cnn", "bn-dropout-apart-cnn", "resnet", "lstm", "conv1d"];
+    public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn", "bn-dropout-cnn", "bn-dropout-apart-cnn", "resnet", "lstm", "gru", "conv1d"];
 
     private sealed record Case(Func<Model> Create, Func<Optimizer> Optimizer, Loss Loss, int Batch, int Inputs, int Outputs, bool Classes);
 
@@ -191,6 +196,7 @@ public static class NetworkBench
         "bn-dropout-apart-cnn" => new(() => new BnDropoutApartCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "resnet" => new(() => new ResNet(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "lstm" => new(() => new RowLstm(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
+        "gru" => new(() => new RowGru(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "conv1d" => new(() => new RowConv1D(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
@@ -201,7 +207,7 @@ public static class NetworkBench
         using var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
         var random = new Random(0);
-        bool slow = name.EndsWith("cnn", StringComparison.Ordinal) || name is "resnet" or "lstm" or "conv1d";
+        bool slow = name.EndsWith("cnn", StringComparison.Ordinal) || name is "resnet" or "lstm" or "gru" or "conv1d";
         int pool = slow ? 2 : 16;
         var xs = new Tensor[pool];
         var ys = new Tensor[pool];
@@ -213,7 +219,7 @@ public static class NetworkBench
             for (int r = 0; r < c.Batch; r++)
                 if (c.Classes) y[r * c.Outputs + random.Next(c.Outputs)] = 1;
                 else for (int k = 0; k < c.Outputs; k++) y[r * c.Outputs + k] = x[r * c.Inputs + k];
-            xs[i] = name is "lstm" or "conv1d" ? new Tensor(x, c.Batch, 28, 28) // (steps, features)
+            xs[i] = name is "lstm" or "gru" or "conv1d" ? new Tensor(x, c.Batch, 28, 28) // (steps, features)
                 : c.Inputs == 784 && slow ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
             ys[i] = new Tensor(y, c.Batch, c.Outputs);
         }
