@@ -362,6 +362,7 @@ public sealed partial class NetGenGenerator
         if (kind is LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) return ReadConvolutionLayer(data, kind);
         var args = data.ConstructorArguments;
         int units = 0, activation = 0, kernelH = 0, kernelW = 0, strides = 1, dilation = 1, padding = 0;
+        int? stridesW = null;
         double value = 0, epsilon = 0, negativeSlope = 0, threshold = 0;
         int[] target = Array.Empty<int>();
         switch (kind)
@@ -382,7 +383,7 @@ public sealed partial class NetGenGenerator
                 kernelH = Int(args, 1);
                 kernelW = args.Length > 2 ? Int(args, 2) : kernelH;
                 activation = NamedInt(data, "Activation") ?? 0;
-                strides = NamedInt(data, "Strides") ?? 1;
+                (strides, stridesW) = Layers.LayerRule.ReadStrides(data, 1);
                 dilation = NamedInt(data, "DilationRate") ?? 1;
                 padding = NamedInt(data, "Padding") ?? 0;
                 break;
@@ -401,7 +402,7 @@ public sealed partial class NetGenGenerator
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
             value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon, negativeSlope, threshold,
-            Regularizers: kind == LayerKind.Dense ? ReadRegularizers(data) : default);
+            Regularizers: kind == LayerKind.Dense ? ReadRegularizers(data) : default, StridesW: stridesW);
     }
 
     /// <summary>Dense's regularizer factors: kernel L1, L2, bias L1, L2, activity L1, L2 (empty when all are 0).</summary>

@@ -228,7 +228,8 @@ public class ConvolutionTests
         var d = new TheoryData<string, int, ActivationFunction, bool, bool>();
         string[] shapes = ["3x3 s1 same", "3x3 s2 same", "2x3 s1 valid", "2x3 s2 valid", "3x3 d2 same", "3x3 d2 valid",
             "1x1", "1x1 s2", "4x4 s2 same", "3x3 wide", "2x2 s3 valid", "5x1 s1 same",
-            "few-in 3x3 same", "few-in 2x3 s2 valid", "few-in 3x3 d2 same", "few-in 1x1"];
+            "few-in 3x3 same", "few-in 2x3 s2 valid", "few-in 3x3 d2 same", "few-in 1x1",
+            "3x3 s2x1 same", "2x3 s1x3 valid", "few-in 3x3 s1x2 same"];
         ActivationFunction[] acts = [ActivationFunction.Linear, ActivationFunction.Relu, ActivationFunction.LeakyRelu, ActivationFunction.Tanh,
             ActivationFunction.Swish, ActivationFunction.Sigmoid];
         int i = 0;
@@ -260,6 +261,10 @@ public class ConvolutionTests
         "few-in 2x3 s2 valid" => KerasGeometry.Conv(7, 5, 1, 32, 2, 3, 2, 2),
         "few-in 3x3 d2 same" => KerasGeometry.Conv(7, 5, 2, 48, 3, 3, dh: 2, dw: 2, same: true),
         "few-in 1x1" => KerasGeometry.Conv(7, 5, 4, 64, 1, 1),
+        // Keras's strides=(2, 1) and (1, 2) (seed 002): each axis its own stride.
+        "3x3 s2x1 same" => KerasGeometry.Conv(7, 5, 3, 4, 3, 3, 2, 1, same: true),
+        "2x3 s1x3 valid" => KerasGeometry.Conv(7, 8, 3, 5, 2, 3, 1, 3),
+        "few-in 3x3 s1x2 same" => KerasGeometry.Conv(7, 5, 2, 16, 3, 3, 1, 2, same: true),
         _ => throw new ArgumentException(name),
     };
 

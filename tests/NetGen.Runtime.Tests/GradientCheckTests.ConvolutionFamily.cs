@@ -155,3 +155,26 @@ public class ConvLayerSummaryTests
         Assert.Equal(57 + 26 + 48 + 9, GradTransposeNet.ParameterCount);
     }
 }
+
+// Keras's strides=(2, 1) and (1, 2) on every 2-D window layer that takes them.
+[Network(7, 6, 2)]
+[Conv2D(3, 3, StrideHeight = 2, Padding = Padding.Same, Activation = Activation.Tanh)]         // 4x6x3
+[DepthwiseConv2D(2, StrideWidth = 2, Activation = Activation.Sigmoid)]                          // 3x3x3
+[SeparableConv2D(4, 2, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]             // 3x2x4
+[MaxPooling2D(2, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]                    // 3x1x4
+[AveragePooling2D(2, 1, StrideHeight = 1)]                                                       // 2x1x4
+[Flatten]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class AsymmetricStrides;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void AsymmetricStridesOnEveryWindowLayer()
+    {
+        using var m = new AsymmetricStrides { Seed = 31 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Assert.Equal(new[] { 2, 1, 4 }, m.GetLayer("average_pooling2d").OutputShape);
+        Check(m, Inputs(3, 32, 7, 6, 2), OneHot(3, 3, 33));
+    }
+}

@@ -32,6 +32,10 @@ namespace NetGen
         public int KernelWidth { get; }
         /// <summary>Stride in both directions (Keras <c>strides</c>); 1 by default.</summary>
         public int Strides { get; set; } = 1;
+        /// <summary>Vertical stride when it differs from the horizontal one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideHeight { get; set; }
+        /// <summary>Horizontal stride when it differs from the vertical one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideWidth { get; set; }
         /// <summary>Dilation in both directions (Keras <c>dilation_rate</c>); 1 by default. Cannot be combined with strides &gt; 1.</summary>
         public int DilationRate { get; set; } = 1;
         /// <summary><see cref="NetGen.Padding.Valid"/> (default) or <see cref="NetGen.Padding.Same"/>.</summary>

@@ -30,6 +30,10 @@ namespace NetGen
         public int KernelWidth { get; }
         /// <summary>Stride in both directions (Keras <c>strides</c>); 1 by default.</summary>
         public int Strides { get; set; } = 1;
+        /// <summary>Vertical stride when it differs from the horizontal one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideHeight { get; set; }
+        /// <summary>Horizontal stride when it differs from the vertical one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideWidth { get; set; }
         /// <summary><see cref="NetGen.Padding.Valid"/> (default) or <see cref="NetGen.Padding.Same"/>.</summary>
         public Padding Padding { get; set; }
         /// <summary>Filters per input channel (Keras <c>depth_multiplier</c>); 1 by default.</summary>

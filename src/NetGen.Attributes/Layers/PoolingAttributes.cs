@@ -26,6 +26,10 @@ namespace NetGen
         public int PoolWidth { get; }
         /// <summary>Stride in both directions; 0 (the default) means the pool size, as Keras's <c>strides=None</c>.</summary>
         public int Strides { get; set; }
+        /// <summary>Vertical stride when it differs from the horizontal one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideHeight { get; set; }
+        /// <summary>Horizontal stride when it differs from the vertical one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideWidth { get; set; }
         /// <summary>Valid (default) or Same; padded cells never win.</summary>
         public Padding Padding { get; set; }
     }
@@ -54,6 +58,10 @@ namespace NetGen
         public int PoolWidth { get; }
         /// <summary>Stride in both directions; 0 (the default) means the pool size.</summary>
         public int Strides { get; set; }
+        /// <summary>Vertical stride when it differs from the horizontal one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideHeight { get; set; }
+        /// <summary>Horizontal stride when it differs from the vertical one (Keras <c>strides=(h, w)</c>); 0 (the default) takes <see cref="Strides"/>.</summary>
+        public int StrideWidth { get; set; }
         /// <summary>Valid (default) or Same.</summary>
         public Padding Padding { get; set; }
     }

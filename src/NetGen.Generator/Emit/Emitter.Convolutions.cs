@@ -74,7 +74,7 @@ internal static partial class Emitter
         var input = l.InputShape;
         var output = l.OutputShape;
         var s = l.Spec;
-        string window = I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(s.Strides) + ", " + I(s.Strides) + ", " + I(s.Dilation) + ", " + I(s.Dilation) + ", " +
+        string window = I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(s.Strides) + ", " + I(s.WidthStrides) + ", " + I(s.Dilation) + ", " + I(s.Dilation) + ", " +
             I(l.PadTop) + ", " + I(l.PadLeft);
         if (s.Kind == LayerKind.Conv2DTranspose)
         {
@@ -86,7 +86,7 @@ internal static partial class Emitter
         }
         int middle = ShapeInference.MiddleChannels(l);
         w.WriteLine("// " + OneLine(l.Name) + ": depthwise kernel " + I(s.KernelH) + "x" + I(s.KernelW) + ", depth multiplier " + I(s.DepthMultiplier) +
-            ", strides " + I(s.Strides) + ", dilation " + I(s.Dilation) + ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
+            ", strides " + s.StridesText + ", dilation " + I(s.Dilation) + ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
         w.WriteLine("private static readonly " + Conv2DGeometryType + " G" + n + " = new(" +
             I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(output[0]) + ", " + I(output[1]) + ", " + I(middle) + ", " + window + ");");
         if (s.Kind == LayerKind.SeparableConv2D)
@@ -217,7 +217,7 @@ internal static partial class Emitter
         var s = l.Spec;
         return (s.Kind == LayerKind.SeparableConv2D ? ", " + I(s.Units) + " filters" : "") +
             ", " + I(s.KernelH) + "x" + I(s.KernelW) + (s.Padding == 1 ? " same" : " valid") +
-            (s.Strides != 1 ? ", strides " + I(s.Strides) : "") + (s.Dilation != 1 ? ", dilation " + I(s.Dilation) : "") +
+            (s.StridesText != "1" ? ", strides " + s.StridesText : "") + (s.Dilation != 1 ? ", dilation " + I(s.Dilation) : "") +
             (s.DepthMultiplier != 1 ? ", depth multiplier " + I(s.DepthMultiplier) : "") +
             ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (s.UseBias ? "" : ", no bias");
     }

@@ -455,11 +455,11 @@ internal static partial class Emitter
             switch (l.Spec.Kind)
             {
                 case LayerKind.Conv2D:
-                    w.WriteLine("// " + OneLine(l.Name) + ": kernel " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + ", strides " + I(l.Spec.Strides) +
+                    w.WriteLine("// " + OneLine(l.Name) + ": kernel " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + ", strides " + l.Spec.StridesText +
                         ", dilation " + I(l.Spec.Dilation) + ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
                     w.WriteLine("private static readonly global::NetGen.Backends.Conv2DGeometry G" + n + " = new(" +
                         I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " +
-                        I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(l.Spec.Strides) + ", " + I(l.Spec.Strides) + ", " +
+                        I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(l.Spec.Strides) + ", " + I(l.Spec.WidthStrides) + ", " +
                         I(l.Spec.Dilation) + ", " + I(l.Spec.Dilation) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
                     break;
                 case LayerKind.DepthwiseConv2D:
@@ -496,7 +496,7 @@ internal static partial class Emitter
             LayerKind.Activation => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant(),
             LayerKind.LeakyReLU => ", alpha " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
             LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
-                (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
+                (l.Spec.StridesText != "1" ? ", strides " + l.Spec.StridesText : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + FusedActivationName(l) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),

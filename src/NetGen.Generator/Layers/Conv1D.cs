@@ -82,7 +82,7 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
                 (layer.Dilation > 1 ? " (or a smaller dilation rate)" : "") }));
             return null;
         }
-        var window = ShapeInference.Window(asImage, new[] { shape[0], 1, shape[1] }, layer.Strides, layer.Dilation, i, name, index, errors, isPool: false);
+        var window = ShapeInference.Window(asImage, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, layer.Dilation, i, name, index, errors, isPool: false);
         return window is null ? null : new[] { window.Value.OutH, layer.Units };
     }
 

@@ -148,6 +148,24 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public abstract void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx);
 
+    /// <summary>
+    /// A 2-D window's strides: <c>Strides</c> for both directions, or <c>StrideHeight</c> and <c>StrideWidth</c> apart
+    /// (Keras's strides=(h, w); 0 or absent takes <c>Strides</c>). The second is null when neither is declared.
+    /// </summary>
+    internal static (int Strides, int? StridesW) ReadStrides(AttributeData data, int fallback)
+    {
+        int strides = fallback, height = 0, width = 0;
+        foreach (var pair in data.NamedArguments)
+        {
+            if (pair.Value.Value is not int v) continue;
+            if (pair.Key == "Strides") strides = v;
+            else if (pair.Key == "StrideHeight") height = v;
+            else if (pair.Key == "StrideWidth") width = v;
+        }
+        if (height == 0 && width == 0) return (strides, null);
+        return (height != 0 ? height : strides, width != 0 ? width : strides);
+    }
+
     /// <summary>Constructor argument <paramref name="index"/> as an int, 0 when absent (the compiler reports a wrong type).</summary>
     protected static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
         args.Length > index && args[index].Value is int i ? i : 0;

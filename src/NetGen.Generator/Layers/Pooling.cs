@@ -52,13 +52,11 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
     {
         var args = data.ConstructorArguments;
         int kh = Global ? 0 : Int(args, 0), kw = Global ? 0 : OneD ? 1 : args.Length > 1 ? Int(args, 1) : kh;
-        int strides = 0, padding = 0;
+        int padding = 0;
         foreach (var pair in data.NamedArguments)
-        {
-            if (pair.Key == "Strides" && pair.Value.Value is int s) strides = s;
             if (pair.Key == "Padding" && pair.Value.Value is int p) padding = p;
-        }
-        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, default, kh, kw, Global ? 1 : strides, 1, padding);
+        var (strides, stridesW) = Global ? (1, null) : ReadStrides(data, 0);
+        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, default, kh, kw, strides, 1, padding, StridesW: OneD ? null : stridesW);
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
@@ -78,13 +76,13 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
                 return null;
             }
             // (steps, 1, channels), a window of (pool, 1) with strides (s, 1): the width stays 1.
-            var steps = ShapeInference.Window(layer with { KernelW = 1 }, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, i, name, index, errors, isPool: true);
+            var steps = ShapeInference.Window(layer with { KernelW = 1 }, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, 1, i, name, index, errors, isPool: true);
             return steps is null ? null : new[] { steps.Value.OutH, shape[1] };
         }
         if (!ShapeInference.RequireImage(shape, i, name, index, errors)) return null;
         if (Global) return new[] { shape[2] };
         if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
-        var window = ShapeInference.Window(layer, shape, layer.Strides, 1, i, name, index, errors, isPool: true);
+        var window = ShapeInference.Window(layer, shape, layer.Strides, layer.WidthStrides, 1, i, name, index, errors, isPool: true);
         return window is null ? null : new[] { window.Value.OutH, window.Value.OutW, shape[2] };
     }
 
@@ -104,7 +102,7 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
             return;
         }
         var s = l.Spec;
-        int sh = s.Strides == 0 ? s.KernelH : s.Strides, sw = s.Strides == 0 ? s.KernelW : s.Strides;
+        int sh = s.Strides == 0 ? s.KernelH : s.Strides, sw = s.WidthStrides == 0 ? s.KernelW : s.WidthStrides;
         if (OneD) sw = 1;
         int padTop = s.Padding == 1 ? ShapeMath.SamePadBefore(input[0], output[0], s.KernelH, sh, 1) : 0;
         int padLeft = s.Padding == 1 ? ShapeMath.SamePadBefore(input[1], output[1], s.KernelW, sw, 1) : 0;

@@ -79,7 +79,7 @@ internal static partial class ShapeInference
         }
         else
         {
-            var window = Window(layer, shape, layer.Strides, layer.Dilation, i, kind, index, errors, isPool: false);
+            var window = Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
             if (window is null) return null;
             (outH, outW, padTop, padLeft) = (window.Value.OutH, window.Value.OutW, window.Value.PadTop, window.Value.PadLeft);
             long middle = (long)channels * layer.DepthMultiplier;

@@ -149,7 +149,7 @@ internal static partial class ShapeInference
                     activation = CheckActivation(layer, i, kind, index, errors);
                     CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
                     CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
-                    var window = Window(layer, shape, layer.Strides, layer.Dilation, i, kind, index, errors, isPool: false);
+                    var window = Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
                     if (window is null) { broken = true; break; }
                     output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
                     padTop = window.Value.PadTop;
@@ -321,6 +321,8 @@ internal static partial class ShapeInference
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, what, Invariant(layer.KernelH) + "x" + Invariant(layer.KernelW), "both dimensions must be positive, e.g. 3" }));
         if (layer.Strides < 0 || (!pool && layer.Strides == 0))
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "strides", Invariant(layer.Strides), pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
+        else if (layer.WidthStrides < 0 || (!pool && layer.WidthStrides == 0))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "strides", layer.StridesText, pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
         if (layer.Dilation <= 0)
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation), "the dilation rate must be positive, e.g. 1" }));
         else if (layer.Dilation > 1 && ShapeMath.EffectiveKernel(Math.Max(layer.KernelH, layer.KernelW), layer.Dilation) > MaxFloats / 4)
@@ -331,16 +333,16 @@ internal static partial class ShapeInference
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "padding value", Invariant(layer.Padding),
                 kind == "Conv1D" ? "use Padding.Valid, Padding.Same or Padding.Causal"
                 : layer.Padding == 2 ? "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)" : "use Padding.Valid or Padding.Same" }));
-        if (errors.Count == before && layer.Strides > 1 && layer.Dilation > 1)
-            errors.Add(new ShapeError(i, "NG0105", new[] { kind, index, Invariant(layer.Strides), Invariant(layer.Dilation) }));
+        if (errors.Count == before && (layer.Strides > 1 || layer.WidthStrides > 1) && layer.Dilation > 1)
+            errors.Add(new ShapeError(i, "NG0105", new[] { kind, index, layer.StridesText, Invariant(layer.Dilation) }));
         return errors.Count == before;
     }
 
-    internal static (int OutH, int OutW, int PadTop, int PadLeft)? Window(LayerSpec layer, int[] shape, int strides, int dilation,
+    internal static (int OutH, int OutW, int PadTop, int PadLeft)? Window(LayerSpec layer, int[] shape, int strides, int stridesW, int dilation,
         int i, string kind, string index, List<ShapeError> errors, bool isPool)
     {
         int kh = layer.KernelH, kw = layer.KernelW;
-        int sh = strides == 0 ? kh : strides, sw = strides == 0 ? kw : strides;
+        int sh = strides == 0 ? kh : strides, sw = stridesW == 0 ? kw : stridesW;
         bool same = layer.Padding == 1;
         long outH = same ? (shape[0] + (long)sh - 1) / sh : FloorDiv(shape[0] - ShapeMath.EffectiveKernel(kh, dilation), sh) + 1;
         long outW = same ? (shape[1] + (long)sw - 1) / sw : FloorDiv(shape[1] - ShapeMath.EffectiveKernel(kw, dilation), sw) + 1;
