@@ -187,6 +187,34 @@ public class Conv1DDiagnosticTests
     }
 
     [Fact]
+    public Task NG0017_recurrent_dropout_rates_outside_zero_one() => Verify("""
+        [Network(5, 3)]
+        [{|#0:LSTM(4, Dropout = 1.0, ReturnSequences = true)|}]
+        [{|#1:GRU(2, RecurrentDropout = -0.1)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("LSTM", "1", "Dropout", "1", "a dropout rate is a fraction in [0, 1), e.g. 0.2"),
+        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("GRU", "2", "RecurrentDropout", "-0.1", "a dropout rate is a fraction in [0, 1), e.g. 0.2"));
+
+    [Fact]
+    public void Recurrent_dropouts_go_to_the_geometry_and_the_kernels_get_the_step_key()
+    {
+        var result = GeneratorTest.Run("""
+            using NetGen;
+            [Network(5, 3)]
+            [LSTM(4, Dropout = 0.2, RecurrentDropout = 0.5)]
+            [Dense(2)]
+            public partial class Net;
+            """);
+        Assert.Empty(result.Diagnostics);
+        string code = result.GeneratedTrees[0].ToString();
+        Assert.Contains("Tanh, global::NetGen.Backends.ActivationFunction.Sigmoid, Dropout: 0.2f, RecurrentDropout: 0.5f);", code);
+        Assert.Contains("cache: training ? Train(M1, batch) : -1, y: Slot(training, T1, I1, batch), dropoutKey: DropoutKey(0));", code);
+        Assert.Contains("dBias: g + P1_Bias, dropoutKey: DropoutKey(0));", code);
+        Assert.Contains("(LSTM, 4 units, tanh/sigmoid, dropout 0.2, recurrent dropout 0.5)", code);
+    }
+
+    [Fact]
     public Task NG0017_RepeatVector_of_a_sequence() => Verify("""
         [Network(5, 3)]
         [{|#0:RepeatVector(4)|}]

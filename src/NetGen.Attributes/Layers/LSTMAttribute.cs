@@ -39,6 +39,16 @@ namespace NetGen
         /// step (Keras's <c>Bidirectional(LSTM(...), merge_mode=...)</c>); <see cref="BidirectionalMerge.None"/> by default.
         /// </summary>
         public BidirectionalMerge Bidirectional { get; set; }
+        /// <summary>
+        /// Fraction of the input features dropped in training, one mask per sample for all steps (Keras's <c>dropout</c>);
+        /// 0 by default.
+        /// </summary>
+        public double Dropout { get; set; }
+        /// <summary>
+        /// Fraction of the state units dropped from the recurrent product h·U in training, one mask per sample for all
+        /// steps (Keras's <c>recurrent_dropout</c>); 0 by default.
+        /// </summary>
+        public double RecurrentDropout { get; set; }
     }
 
     /// <summary>How a bidirectional layer merges its forward and backward outputs (Keras's <c>merge_mode</c>).</summary>

@@ -30,6 +30,16 @@ namespace NetGen
         public bool ReturnSequences { get; set; }
         /// <summary>Runs a second layer, with its own weights, from the last step to the first, and merges the outputs (Keras's <c>Bidirectional</c>).</summary>
         public BidirectionalMerge Bidirectional { get; set; }
+        /// <summary>
+        /// Fraction of the input features dropped in training, one mask per sample for all steps (Keras's <c>dropout</c>);
+        /// 0 by default.
+        /// </summary>
+        public double Dropout { get; set; }
+        /// <summary>
+        /// Fraction of the state units dropped from the recurrent product h·U in training, one mask per sample for all
+        /// steps (Keras's <c>recurrent_dropout</c>); 0 by default.
+        /// </summary>
+        public double RecurrentDropout { get; set; }
     }
 
     /// <summary>
@@ -63,6 +73,16 @@ namespace NetGen
         public bool ReturnSequences { get; set; }
         /// <summary>Runs a second layer, with its own weights, from the last step to the first, and merges the outputs (Keras's <c>Bidirectional</c>).</summary>
         public BidirectionalMerge Bidirectional { get; set; }
+        /// <summary>
+        /// Fraction of the input features dropped in training, one mask per sample for all steps (Keras's <c>dropout</c>);
+        /// 0 by default.
+        /// </summary>
+        public double Dropout { get; set; }
+        /// <summary>
+        /// Fraction of the state units dropped from the recurrent product h·U in training, one mask per sample for all
+        /// steps (Keras's <c>recurrent_dropout</c>); 0 by default.
+        /// </summary>
+        public double RecurrentDropout { get; set; }
     }
 }
 

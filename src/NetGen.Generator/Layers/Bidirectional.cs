@@ -24,7 +24,7 @@ internal static class Bidirectional
     private static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Both directions into their own outputs, then merged into y (concatenated per step, or element-wise).</summary>
-    public static void WriteForward(SourceWriter w, ResolvedLayer l, string y, string op, long directionCache, long o, int merge)
+    public static void WriteForward(SourceWriter w, ResolvedLayer l, string y, string op, long directionCache, long o, int merge, string extra)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         var at = Layout(directionCache, o);
@@ -33,9 +33,9 @@ internal static class Bidirectional
         string yb = "Slot(training, M" + n + " + " + L(at.YB) + ", MI" + n + " + " + L(o) + ", batch)";
         string bias = l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1", backBias = l.Spec.UseBias ? "p + P" + n + "_BackBias" : "-1";
         w.WriteLine("b." + op + "(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent, bias: " + bias + ",");
-        w.WriteLine("    cache: training ? Train(M" + n + ", batch) : -1, y: " + yf + ");");
+        w.WriteLine("    cache: training ? Train(M" + n + ", batch) : -1, y: " + yf + extra + ");");
         w.WriteLine("b." + op + "(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent, bias: " + backBias + ",");
-        w.WriteLine("    cache: training ? Train(M" + n + " + " + L(at.CacheB) + ", batch) : -1, y: " + yb + ");");
+        w.WriteLine("    cache: training ? Train(M" + n + " + " + L(at.CacheB) + ", batch) : -1, y: " + yb + extra + ");");
         int u = l.Spec.Units;
         string rows = "batch * " + L(o / u);
         switch (merge)
@@ -53,7 +53,7 @@ internal static class Bidirectional
     private static string MergeOperation(int merge) => merge switch { 2 => "Add", 3 => "Multiply", _ => "Average" };
 
     /// <summary>dy split between the directions, each direction's backward pass, the backward one's dx added to the forward one's.</summary>
-    public static void WriteBackward(SourceWriter w, ResolvedLayer l, string dy, string dx, string op, long directionCache, long o, int merge)
+    public static void WriteBackward(SourceWriter w, ResolvedLayer l, string dy, string dx, string op, long directionCache, long o, int merge, string extra)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         var at = Layout(directionCache, o);
@@ -82,10 +82,10 @@ internal static class Bidirectional
         string dxb = "Train(M" + n + " + " + L(at.Dx) + ", batch)";
         w.WriteLine("int dxBidirectional = " + dx + ";");
         w.WriteLine("b." + op + "(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
-        w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + ");");
+        w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + extra + ");");
         w.WriteLine("b." + op + "(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent,");
         w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: dxBidirectional >= 0 ? " + dxb + " : -1, dKernel: g + P" + n +
-            "_BackKernel, dRecurrent: g + P" + n + "_BackRecurrent, dBias: " + backBias + ");");
+            "_BackKernel, dRecurrent: g + P" + n + "_BackRecurrent, dBias: " + backBias + extra + ");");
         w.WriteLine("if (dxBidirectional >= 0) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + dxb + ", y: dxBidirectional);");
     }
 }

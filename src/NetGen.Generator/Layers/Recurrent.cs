@@ -15,8 +15,9 @@ namespace NetGen.Generator.Layers;
 /// recurrent / bias initializers (glorot_uniform, orthogonal, zeros), unit_forget_bias (LSTM), return_sequences, and
 /// Bidirectional (a second layer reading the steps last to first; <see cref="Bidirectional"/>). Weights kernel
 /// (features, g·u), recurrent_kernel (u, g·u), bias. The spec keeps the recurrent activation, unit_forget_bias,
-/// return_sequences and the bidirectional merge in <c>Sizes</c> and the recurrent initializer in
-/// <c>PointwiseInitializer</c>. What it writes, e.g. for LSTM(32) on (28, 28):
+/// return_sequences and the bidirectional merge in <c>Sizes</c>, the recurrent initializer in
+/// <c>PointwiseInitializer</c>, dropout in <c>Value</c> and recurrent_dropout in <c>Epsilon</c> (masks drawn in the
+/// kernels from the step's <c>DropoutKey</c>, passed as <c>dropoutKey</c> when either is set). What it writes, e.g. for LSTM(32) on (28, 28):
 /// <code>
 ///   private static readonly global::NetGen.Backends.LstmGeometry G1 = new(28, 28, 32, false, Tanh, Sigmoid);
 ///   b.LstmForward(G1, batch, x: ..., kernel: p + P1_Kernel, recurrent: p + P1_Recurrent, bias: p + P1_Bias,
@@ -52,6 +53,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
         bool useBias = true, unitForgetBias = true, returnSequences = false;
         int merge = 0;
+        double dropout = 0, recurrentDropout = 0;
         foreach (var pair in data.NamedArguments)
         {
             switch (pair.Key)
@@ -65,9 +67,11 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                 case "UnitForgetBias" when pair.Value.Value is bool v: unitForgetBias = v; break;
                 case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
                 case "Bidirectional" when pair.Value.Value is int v: merge = v; break;
+                case "Dropout" when pair.Value.Value is double v: dropout = v; break;
+                case "RecurrentDropout" when pair.Value.Value is double v: recurrentDropout = v; break;
             }
         }
-        return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, 0, default,
+        return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, dropout, default, Epsilon: recurrentDropout,
             Sizes: new EquatableArray<int>(new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
             PointwiseInitializer: recurrentInit);
     }
@@ -106,6 +110,10 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                 "use BidirectionalMerge.None, Concat, Sum, Multiply or Average" }));
             ok = false;
         }
+        foreach (var (what, rate) in new[] { ("Dropout", layer.Value), ("RecurrentDropout", layer.Epsilon) })
+            if (!(rate >= 0 && (float)rate < 1f))
+                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, rate.ToString("R", CultureInfo.InvariantCulture),
+                    "a dropout rate is a fraction in [0, 1), e.g. 0.2" })); // the shape still follows
         if (!ok) return null;
         int width = Merge(layer) == 1 ? 2 * layer.Units : layer.Units;
         return ReturnSequences(layer) ? new[] { shape[0], width } : new[] { width };
@@ -153,7 +161,13 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     public override string Describe(ResolvedLayer l) =>
         ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() +
         (Kind == LayerKind.SimpleRNN ? "" : "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant()) + (ReturnSequences(l.Spec) ? ", sequences" : "") +
-        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "");
+        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "") +
+        (l.Spec.Value != 0 ? ", dropout " + F(l.Spec.Value).TrimEnd('f') : "") + (l.Spec.Epsilon != 0 ? ", recurrent dropout " + F(l.Spec.Epsilon).TrimEnd('f') : "");
+
+    private static bool HasDropout(LayerSpec l) => l.Value != 0 || l.Epsilon != 0;
+
+    /// <summary>The kernels' last argument: the step's dropout key when the layer drops anything.</summary>
+    private static string DropoutArgument(ResolvedLayer l) => HasDropout(l.Spec) ? ", dropoutKey: DropoutKey(" + I(l.Index) + ")" : "";
 
     private static readonly string[] MergeNames = { "", "concat", "sum", "mul", "ave" };
 
@@ -163,9 +177,10 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         string arguments = (Lstm ? "" : "global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", ") + I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
             I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
             ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)];
-        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + ");");
+        string dropouts = (l.Spec.Value != 0 ? ", Dropout: " + F(l.Spec.Value) : "") + (l.Spec.Epsilon != 0 ? ", RecurrentDropout: " + F(l.Spec.Epsilon) : "");
+        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + dropouts + ");");
         if (Merge(l.Spec) != 0)
-            w.WriteLine("private static readonly " + GeometryType + " GB" + I(l.Index + 1) + " = new(" + arguments + ", Reverse: true); // the backward direction");
+            w.WriteLine("private static readonly " + GeometryType + " GB" + I(l.Index + 1) + " = new(" + arguments + ", Reverse: true" + dropouts + "); // the backward direction");
     }
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
@@ -173,13 +188,13 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         if (Merge(l.Spec) != 0)
         {
-            Bidirectional.WriteForward(w, l, y, Op + "Forward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
+            Bidirectional.WriteForward(w, l, y, Op + "Forward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec), DropoutArgument(l));
             return;
         }
         w.WriteLine("b." + Op + "Forward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
             "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
         w.Indent();
-        w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + ");");
+        w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + DropoutArgument(l) + ");");
         w.Unindent();
     }
 
@@ -188,13 +203,13 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         if (Merge(l.Spec) != 0)
         {
-            Bidirectional.WriteBackward(w, l, dy, dx, Op + "Backward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec));
+            Bidirectional.WriteBackward(w, l, dy, dx, Op + "Backward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec), DropoutArgument(l));
             return;
         }
         w.WriteLine("b." + Op + "Backward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.Indent();
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
-            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + ");");
         w.Unindent();
     }
 }

@@ -3,23 +3,23 @@ namespace NetGen.Backends;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
         // Without a cache (inference), the scratch buffer holds the steps' gates, cells and outputs.
         float* c = cache >= 0 ? At(cache) : Scratch((long)batch * g.CachePerSample);
-        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y));
+        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y), training: cache >= 0, dropoutKey);
     }
 
     /// <inheritdoc/>
     public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
         LstmMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), At(dy), dx >= 0 ? At(dx) : null,
-            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, (float*)Aux(2L * batch * g.Units * sizeof(float)));
+            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, (float*)Aux(2L * batch * g.Units * sizeof(float)), dropoutKey);
     }
 }
 
@@ -37,24 +37,24 @@ public sealed unsafe partial class CpuBackend
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
         float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
         float* c = cache >= 0 ? At(cache) : Scratch((long)batch * g.CachePerSample);
-        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y), scratch);
+        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y), scratch, training: cache >= 0, dropoutKey);
     }
 
     /// <inheritdoc/>
     public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
         float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
         RnnMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), At(dy), dx >= 0 ? At(dx) : null,
-            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, scratch);
+            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, scratch, dropoutKey);
     }
 }
 

@@ -9,9 +9,10 @@ public partial interface IBackend
     /// <summary>
     /// An LSTM over <paramref name="batch"/> samples (x: [batch, steps, features]) into y ([batch, units], or
     /// [batch, steps, units] with return_sequences). With a <paramref name="cache"/> (training: [batch,
-    /// <see cref="LstmGeometry.CachePerSample"/>]), it keeps what the backward pass reads. <paramref name="bias"/> −1: none.
+    /// <see cref="LstmGeometry.CachePerSample"/>]), it keeps what the backward pass reads, and applies the geometry's
+    /// dropouts with masks drawn from <paramref name="dropoutKey"/>. <paramref name="bias"/> −1: none.
     /// </summary>
-    unsafe void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    unsafe void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
     {
         LstmChecks.Check(g, batch);
         int u4 = 4 * g.Units;
@@ -22,17 +23,18 @@ public partial interface IBackend
         var hc = new float[(long)batch * g.CachePerSample];
         var hy = new float[(long)batch * g.OutputPerSample];
         fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy)
-            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py);
+            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py, training: cache >= 0, dropoutKey);
         Upload(hy, y);
         if (cache >= 0) Upload(hc, cache);
     }
 
     /// <summary>
     /// The LSTM's backward pass from dy, with the cache its training forward pass kept (which it overwrites): writes
-    /// the kernel, recurrent kernel and bias gradients, and dx when <paramref name="dx"/> ≥ 0.
+    /// the kernel, recurrent kernel and bias gradients, and dx when <paramref name="dx"/> ≥ 0; the dropout masks are the
+    /// forward pass's (the same <paramref name="dropoutKey"/>).
     /// </summary>
     unsafe void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
     {
         LstmChecks.Check(g, batch);
         int u4 = 4 * g.Units;
@@ -47,7 +49,7 @@ public partial interface IBackend
         var hdb = dBias >= 0 ? new float[u4] : null;
         var carry = new float[2L * batch * g.Units];
         fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry)
-            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry);
+            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey);
         Upload(hdk, dKernel);
         Upload(hdr, dRecurrent);
         if (hdb is not null) Upload(hdb, dBias);
@@ -82,7 +84,7 @@ public partial interface IBackend
     /// <paramref name="cache"/> (training: [batch, <see cref="RnnGeometry.CachePerSample"/>]) it keeps what the
     /// backward pass reads. <paramref name="bias"/> −1: none.
     /// </summary>
-    unsafe void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y)
+    unsafe void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
     {
         RnnChecks.Check(g, batch);
         int G = g.Gates * g.Units;
@@ -94,14 +96,14 @@ public partial interface IBackend
         var hy = new float[(long)batch * g.OutputPerSample];
         var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
         fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ps = scratch)
-            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps);
+            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps, training: cache >= 0, dropoutKey);
         Upload(hy, y);
         if (cache >= 0) Upload(hc, cache);
     }
 
     /// <summary>The SimpleRNN or GRU backward pass, as <see cref="LstmBackward"/>.</summary>
     unsafe void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
     {
         RnnChecks.Check(g, batch);
         int G = g.Gates * g.Units;
@@ -116,7 +118,7 @@ public partial interface IBackend
         var hdb = dBias >= 0 ? new float[g.Cell == RnnCell.Gru ? 2 * G : G] : null;
         var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
         fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch)
-            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps);
+            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey);
         Upload(hdk, dKernel);
         Upload(hdr, dRecurrent);
         if (hdb is not null) Upload(hdb, dBias);

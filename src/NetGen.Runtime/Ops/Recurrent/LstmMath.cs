@@ -9,8 +9,12 @@ namespace NetGen.Backends;
 /// activation (tanh) and the gates' recurrent activation (sigmoid; hard_sigmoid in Keras before TF 2).
 /// </summary>
 public readonly record struct LstmGeometry(int Steps, int Features, int Units, bool ReturnSequences,
-    ActivationFunction Activation, ActivationFunction RecurrentActivation, bool Reverse = false)
+    ActivationFunction Activation, ActivationFunction RecurrentActivation, bool Reverse = false,
+    float Dropout = 0f, float RecurrentDropout = 0f)
 {
+    /// <summary>Whether training draws dropout masks (Keras's <c>dropout</c> or <c>recurrent_dropout</c> above 0).</summary>
+    public bool HasDropout => Dropout > 0 || RecurrentDropout > 0;
+
     /// <summary>Floats per sample of the training cache: the gates (4·units), the cell state and the output of every step.</summary>
     public int CachePerSample => Steps * 6 * Units;
 
@@ -30,12 +34,29 @@ public readonly record struct LstmGeometry(int Steps, int Features, int Units, b
 /// </summary>
 internal static unsafe class LstmMath
 {
-    public static void Forward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y)
+    /// <summary>
+    /// The forward pass; in training (<paramref name="training"/>) with the geometry's dropouts, masks drawn from
+    /// <paramref name="dropoutKey"/> (<see cref="RecurrentDropout"/>).
+    /// </summary>
+    public static void Forward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y,
+        bool training = false, ulong dropoutKey = 0)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
         float* gates = cache, cells = cache + rows * u4, hs = cells + rows * u;
         int gateStride = checked(T * u4), stateStride = checked(T * u); // from sample s to s + 1 at one step
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        float[]? inputMask = training && g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
+        float[]? stateMask = training && g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
+        float[]? masked = inputMask is null ? null : new float[rows * F];
+        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
+        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        {
+        if (xm != null)
+        {
+            RecurrentDropout.MaskInputs(x, xm, im, batch, T, F);
+            x = xm;
+        }
         // z for every (sample, step) = x·W (+ b): one GEMM.
         Sgemm.Multiply(false, false, checked((int)rows), u4, F, 1f, x, F, kernel, u4, 0f, gates, u4);
         if (bias != null)
@@ -49,9 +70,18 @@ internal static unsafe class LstmMath
             // Step t in processing order (a Bidirectional's backward layer runs from the last step to the first; its
             // outputs stay at their steps); prev is the step processed before it.
             int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
-            // z_t += h_prev·U for all samples at once (rows strided by a sample's steps).
+            // z_t += h_prev·U for all samples at once (rows strided by a sample's steps; masked rows with recurrent dropout).
             if (k > 0)
-                Sgemm.Multiply(false, false, batch, u4, u, 1f, hs + (long)prev * u, stateStride, recurrent, u4, 1f, gates + (long)t * u4, gateStride);
+            {
+                float* hp = hs + (long)prev * u;
+                int hpStride = stateStride;
+                if (hm != null)
+                {
+                    RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                    hp = hm; hpStride = u;
+                }
+                Sgemm.Multiply(false, false, batch, u4, u, 1f, hp, hpStride, recurrent, u4, 1f, gates + (long)t * u4, gateStride);
+            }
             for (int s = 0; s < batch; s++)
             {
                 float* z = gates + ((long)s * T + t) * u4;
@@ -72,6 +102,7 @@ internal static unsafe class LstmMath
             float* h = hs + (long)s * T * u;
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
             else new ReadOnlySpan<float>(h + (long)(g.Reverse ? 0 : T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+        }
         }
     }
 
@@ -103,10 +134,23 @@ internal static unsafe class LstmMath
     /// step in the cache's gate part. <paramref name="carry"/> holds 2·batch·units floats of scratch.
     /// </summary>
     public static void Backward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
-        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* carry)
+        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* carry, ulong dropoutKey = 0)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
+        // The forward pass's masks again, from the same key.
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        float[]? inputMask = g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
+        float[]? stateMask = g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
+        float[]? masked = inputMask is null ? null : new float[rows * F];
+        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
+        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        {
+        if (xm != null)
+        {
+            RecurrentDropout.MaskInputs(x, xm, im, batch, T, F);
+            x = xm;
+        }
         float* gates = cache, cells = cache + rows * u4, hs = cells + rows * u;
         int gateStride = checked(T * u4), stateStride = checked(T * u);
         float* dhNext = carry, dcNext = carry + (long)batch * u; // dL/dh_{t} and dL/dc_{t} carried from step t + 1
@@ -142,11 +186,21 @@ internal static unsafe class LstmMath
                     z[3 * u + j] = dog * FromOutput(g.RecurrentActivation, og);
                 }
             }
-            // dh_{t−1} = dz_t·Uᵀ, dU += h_{t−1}ᵀ·dz_t.
+            // dh_{t−1} = dz_t·Uᵀ, dU += h_{t−1}ᵀ·dz_t (with recurrent dropout: the masked h_{t−1}, and dh_{t−1} masked).
             float* dzt = gates + (long)t * u4;
             Sgemm.Multiply(false, true, batch, u, u4, 1f, dzt, gateStride, recurrent, u4, 0f, dhNext, u);
+            if (sm != null) RecurrentDropout.MaskStates(dhNext, u, sm, dhNext, batch, u);
             if (k > 0)
-                Sgemm.Multiply(true, false, u, u4, batch, 1f, hs + (long)prev * u, stateStride, dzt, gateStride, 1f, dRecurrent, u4);
+            {
+                float* hp = hs + (long)prev * u;
+                int hpStride = stateStride;
+                if (hm != null)
+                {
+                    RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                    hp = hm; hpStride = u;
+                }
+                Sgemm.Multiply(true, false, u, u4, batch, 1f, hp, hpStride, dzt, gateStride, 1f, dRecurrent, u4);
+            }
         }
         // dW = xᵀ·dz, db = Σ dz, dx = dz·Wᵀ over all (sample, step) rows.
         int n = checked((int)rows);
@@ -157,6 +211,11 @@ internal static unsafe class LstmMath
             for (long r = 0; r < rows; r++)
                 for (int j = 0; j < u4; j++) dBias[j] += gates[r * u4 + j];
         }
-        if (dx != null) Sgemm.Multiply(false, true, n, F, u4, 1f, gates, u4, kernel, u4, 0f, dx, F);
+        if (dx != null)
+        {
+            Sgemm.Multiply(false, true, n, F, u4, 1f, gates, u4, kernel, u4, 0f, dx, F);
+            if (im != null) RecurrentDropout.MaskInputs(dx, dx, im, batch, T, F); // d(x·m)/dx = m
+        }
+        }
     }
 }

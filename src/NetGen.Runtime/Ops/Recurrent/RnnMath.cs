@@ -20,8 +20,12 @@ public enum RnnCell
 /// (2, 3·units): the input bias, then the recurrent bias.
 /// </summary>
 public readonly record struct RnnGeometry(RnnCell Cell, int Steps, int Features, int Units, bool ReturnSequences,
-    ActivationFunction Activation, ActivationFunction RecurrentActivation, bool Reverse = false)
+    ActivationFunction Activation, ActivationFunction RecurrentActivation, bool Reverse = false,
+    float Dropout = 0f, float RecurrentDropout = 0f)
 {
+    /// <summary>Whether training draws dropout masks (Keras's <c>dropout</c> or <c>recurrent_dropout</c> above 0).</summary>
+    public bool HasDropout => Dropout > 0 || RecurrentDropout > 0;
+
     /// <summary>Gates per unit: 1 (SimpleRNN) or 3 (GRU).</summary>
     public int Gates => Cell == RnnCell.Gru ? 3 : 1;
 
@@ -44,10 +48,24 @@ public readonly record struct RnnGeometry(RnnCell Cell, int Steps, int Features,
 /// </summary>
 internal static unsafe class RnnMath
 {
-    public static void Forward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y, float* scratch)
+    /// <summary>The forward pass; in training (<paramref name="training"/>) with the geometry's dropouts (<see cref="RecurrentDropout"/>).</summary>
+    public static void Forward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y, float* scratch,
+        bool training = false, ulong dropoutKey = 0)
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        float[]? inputMask = training && g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
+        float[]? stateMask = training && g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
+        float[]? masked = inputMask is null ? null : new float[rows * F];
+        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
+        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        {
+        if (xm != null)
+        {
+            RecurrentDropout.MaskInputs(x, xm, im, batch, T, F);
+            x = xm;
+        }
         float* pre = cache;                                        // [rows, G]
         float* rec = g.Cell == RnnCell.Gru ? cache + rows * G : null; // [rows, u]
         float* hs = g.Cell == RnnCell.Gru ? rec + rows * u : cache + rows * u;
@@ -62,9 +80,17 @@ internal static unsafe class RnnMath
         {
             // Step t in processing order (a Bidirectional's backward layer runs last to first); prev was processed before it.
             int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
+            // h_{t−1} as the recurrent GEMM reads it: rows strided by a sample's steps, or masked (recurrent dropout).
+            float* hp = hs + (long)prev * u;
+            int hpStride = stateStride;
+            if (k > 0 && hm != null)
+            {
+                RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                hp = hm; hpStride = u;
+            }
             if (g.Cell == RnnCell.SimpleRnn)
             {
-                if (k > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hs + (long)prev * u, stateStride, recurrent, u, 1f, pre + (long)t * u, preStride);
+                if (k > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hp, hpStride, recurrent, u, 1f, pre + (long)t * u, preStride);
                 for (int s = 0; s < batch; s++)
                 {
                     float* z = pre + ((long)s * T + t) * u;
@@ -73,7 +99,7 @@ internal static unsafe class RnnMath
                 continue;
             }
             // GRU
-            if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs + (long)prev * u, stateStride, recurrent, G, 0f, rt, G);
+            if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hp, hpStride, recurrent, G, 0f, rt, G);
             else new Span<float>(rt, batch * G).Clear();
             for (int s = 0; s < batch; s++)
             {
@@ -104,13 +130,27 @@ internal static unsafe class RnnMath
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
             else new ReadOnlySpan<float>(h + (long)(g.Reverse ? 0 : T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
         }
+        }
     }
 
     public static void Backward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
-        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch)
+        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0)
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
+        // The forward pass's masks again, from the same key.
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        float[]? inputMask = g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
+        float[]? stateMask = g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
+        float[]? masked = inputMask is null ? null : new float[rows * F];
+        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
+        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        {
+        if (xm != null)
+        {
+            RecurrentDropout.MaskInputs(x, xm, im, batch, T, F);
+            x = xm;
+        }
         float* pre = cache;
         float* rec = g.Cell == RnnCell.Gru ? cache + rows * G : null;
         float* hs = g.Cell == RnnCell.Gru ? rec + rows * u : cache + rows * u;
@@ -155,16 +195,33 @@ internal static unsafe class RnnMath
             }
             if (k > 0)
             {
+                // With recurrent dropout the GEMMs read the masked h_{t−1}, and what they hand back to h_{t−1} is masked.
+                float* hp = hs + (long)prev * u;
+                int hpStride = stateStride;
                 if (g.Cell == RnnCell.SimpleRnn)
                 {
                     float* dz = pre + (long)t * u;
                     Sgemm.Multiply(false, true, batch, u, u, 1f, dz, preStride, recurrent, u, 0f, dhNext, u);
-                    Sgemm.Multiply(true, false, u, u, batch, 1f, hs + (long)prev * u, stateStride, dz, preStride, 1f, dRecurrent, u);
+                    if (sm != null) RecurrentDropout.MaskStates(dhNext, u, sm, dhNext, batch, u);
+                    if (hm != null)
+                    {
+                        RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                        hp = hm; hpStride = u;
+                    }
+                    Sgemm.Multiply(true, false, u, u, batch, 1f, hp, hpStride, dz, preStride, 1f, dRecurrent, u);
+                }
+                else if (hm != null)
+                {
+                    // dh_{t−1} += (dR·Uᵀ)·r, through the scratch rows; then dU += (h_{t−1}·r)ᵀ·dR.
+                    Sgemm.Multiply(false, true, batch, u, G, 1f, dR, G, recurrent, G, 0f, hm, u);
+                    for (long i = 0; i < (long)batch * u; i++) dhNext[i] += hm[i] * sm[i];
+                    RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                    Sgemm.Multiply(true, false, u, G, batch, 1f, hm, u, dR, G, 1f, dRecurrent, G);
                 }
                 else
                 {
                     Sgemm.Multiply(false, true, batch, u, G, 1f, dR, G, recurrent, G, 1f, dhNext, u);
-                    Sgemm.Multiply(true, false, u, G, batch, 1f, hs + (long)prev * u, stateStride, dR, G, 1f, dRecurrent, G);
+                    Sgemm.Multiply(true, false, u, G, batch, 1f, hp, hpStride, dR, G, 1f, dRecurrent, G);
                 }
             }
             if (dRecurrentBias != null)
@@ -179,7 +236,12 @@ internal static unsafe class RnnMath
             for (long r = 0; r < rows; r++)
                 for (int j = 0; j < G; j++) dBias[j] += pre[r * G + j];
         }
-        if (dx != null) Sgemm.Multiply(false, true, n, F, G, 1f, pre, G, kernel, G, 0f, dx, F);
+        if (dx != null)
+        {
+            Sgemm.Multiply(false, true, n, F, G, 1f, pre, G, kernel, G, 0f, dx, F);
+            if (im != null) RecurrentDropout.MaskInputs(dx, dx, im, batch, T, F); // d(x·m)/dx = m
+        }
+        }
     }
 
     private static void Apply(ActivationFunction f, float* x, float* y, int n)
