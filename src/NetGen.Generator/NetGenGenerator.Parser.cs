@@ -402,15 +402,7 @@ public sealed partial class NetGenGenerator
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
             value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon, negativeSlope, threshold,
-            Regularizers: kind == LayerKind.Dense ? ReadRegularizers(data) : default, StridesW: stridesW);
-    }
-
-    /// <summary>Dense's regularizer factors: kernel L1, L2, bias L1, L2, activity L1, L2 (empty when all are 0).</summary>
-    private static EquatableArray<double> ReadRegularizers(AttributeData data)
-    {
-        var names = new[] { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2", "ContractiveRegularizer" };
-        var values = names.Select(n => NamedDouble(data, n) ?? 0).ToArray();
-        return values.All(v => v == 0) ? default : new EquatableArray<double>(values);
+            Regularizers: kind is LayerKind.Dense or LayerKind.Conv2D ? Layers.LayerRule.ReadRegularizers(data) : default, StridesW: stridesW);
     }
 
     private static int Int(ImmutableArray<TypedConstant> args, int index) =>

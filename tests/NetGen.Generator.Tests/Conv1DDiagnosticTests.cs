@@ -215,6 +215,37 @@ public class Conv1DDiagnosticTests
     }
 
     [Fact]
+    public Task NG0017_negative_recurrent_and_embeddings_regularizers() => Verify("""
+        [Network(6)]
+        [{|#0:Embedding(10, 4, EmbeddingsRegularizerL1 = -1)|}]
+        [{|#1:LSTM(3, RecurrentRegularizerL2 = double.NaN)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Embedding", "1", "EmbeddingsRegularizerL1", "-1",
+            "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
+        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("LSTM", "2", "RecurrentRegularizerL2", "NaN",
+            "a regularization factor is a finite number of at least 0, e.g. 1e-4"));
+
+    [Fact]
+    public void Weight_regularizers_of_rule_layers_are_listed_per_weight()
+    {
+        var result = GeneratorTest.Run("""
+            using NetGen;
+            [Network(5, 3)]
+            [GRU(4, RecurrentRegularizerL2 = 0.01, BiasRegularizerL1 = 0.5, Bidirectional = BidirectionalMerge.Sum)]
+            [Dense(2)]
+            public partial class Net;
+            """);
+        Assert.Empty(result.Diagnostics);
+        string code = result.GeneratedTrees[0].ToString();
+        Assert.Contains("new(P1_Recurrent, 48, 0f, 0.01f), // gru forward_recurrent_kernel", code);
+        Assert.Contains("new(P1_Bias, 24, 0.5f, 0f), // gru forward_bias", code);
+        Assert.Contains("new(P1_BackRecurrent, 48, 0f, 0.01f), // gru backward_recurrent_kernel", code);
+        Assert.Contains("new(P1_BackBias, 24, 0.5f, 0f), // gru backward_bias", code);
+        Assert.DoesNotContain("new(P1_Kernel, ", code); // no kernel regularizer declared
+    }
+
+    [Fact]
     public Task NG0017_RepeatVector_of_a_sequence() => Verify("""
         [Network(5, 3)]
         [{|#0:RepeatVector(4)|}]

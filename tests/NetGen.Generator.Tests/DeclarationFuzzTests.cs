@@ -60,7 +60,7 @@ public class DeclarationFuzzTests(ITestOutputHelper output)
                 30 => $"SimpleRNN({I(Int())}, Activation = (Activation)({rng.Next(-1, 14)}), ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")})",
                 28 => $"Embedding({I(Int())}, {I(Int())})",
                 27 => $"LSTM({I(Int())}, ReturnSequences = {(rng.Next(2) == 0 ? "true" : "false")}, RecurrentActivation = (Activation)({rng.Next(-1, 14)}), Bidirectional = (BidirectionalMerge)({rng.Next(-1, 6)}), Dropout = {D()}, RecurrentDropout = {D()})",
-                21 => $"Conv1D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 4)}), DilationRate = {I(Int())}, Activation = Activation.Relu)",
+                21 => $"Conv1D({I(Int())}, {I(Int())}, Strides = {I(Int())}, Padding = (Padding)({rng.Next(-1, 4)}), DilationRate = {I(Int())}, Activation = Activation.Relu, KernelRegularizerL2 = {D()})",
                 22 => $"MaxPooling1D({I(Int())}, Strides = {I(Int())}, Padding = Padding.{(rng.Next(2) == 0 ? "Same" : "Valid")})",
                 23 => rng.Next(2) == 0 ? "GlobalAveragePooling1D" : "GlobalMaxPooling1D",
                 24 => $"UpSampling1D({I(Int())})",

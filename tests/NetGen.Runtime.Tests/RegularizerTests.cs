@@ -251,3 +251,91 @@ public sealed class ActivityRegularizationLayerTests
         Assert.Contains("activity_regularization", layer.Summary());
     }
 }
+
+// Weight regularizers on every layer kind that has weights besides Dense: Keras's kernel_regularizer,
+// bias_regularizer, recurrent_regularizer and embeddings_regularizer.
+[Network(6)]
+[Embedding(7, 4, EmbeddingsRegularizerL2 = 0.01, Name = "embedding")]
+[Conv1D(3, 2, KernelRegularizerL1 = 0.02, BiasRegularizerL2 = 0.03, Activation = Activation.Tanh, Name = "conv")]
+[LSTM(3, KernelRegularizerL2 = 0.01, RecurrentRegularizerL1 = 0.02, BiasRegularizerL1 = 0.01, Bidirectional = BidirectionalMerge.Concat, Name = "lstm")]
+[Dense(2, Activation = Activation.Softmax, Name = "out")]
+public partial class RegularizedSequenceNet;
+
+[Network(6)]
+[Embedding(7, 4, Name = "embedding")]
+[Conv1D(3, 2, Activation = Activation.Tanh, Name = "conv")]
+[LSTM(3, Bidirectional = BidirectionalMerge.Concat, Name = "lstm")]
+[Dense(2, Activation = Activation.Softmax, Name = "out")]
+public partial class PlainSequenceNet;
+
+[Network(5, 5, 2)]
+[Conv2D(3, 3, KernelRegularizerL2 = 0.05, BiasRegularizerL1 = 0.02, Activation = Activation.Tanh)]
+[GRU(2, RecurrentRegularizerL2 = 0.1, Input = "input_seq")]
+[Input(4, 3, Name = "input_seq")]
+[Flatten(Input = "conv2d")]
+[Concatenate("flatten", "gru")]
+[Dense(2, Activation = Activation.Softmax)]
+public partial class RegularizedConvGru;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void WeightRegularizersOnEmbeddingConv1DAndBidirectionalLstm()
+    {
+        using var m = new RegularizedSequenceNet { Seed = 81 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        var ids = new Tensor(Enumerable.Range(0, 4 * 6).Select(i => (float)(i * 5 % 7)).ToArray(), 4, 6);
+        Check(m, ids, OneHot(4, 2, 82));
+    }
+
+    [Fact]
+    public void WeightRegularizersOnConv2DAndGru()
+    {
+        using var m = new RegularizedConvGru { Seed = 83 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        var x = new[] { Inputs(3, 84, 5, 5, 2), Inputs(3, 85, 4, 3) };
+        var y = new[] { OneHot(3, 2, 86) };
+        var w = m.GetWeights();
+        var (loss, analytic) = m.ComputeGradients(x, y);
+        Assert.True(float.IsFinite(loss));
+        var numeric = new double[w.Length];
+        for (int i = 0; i < w.Length; i++)
+        {
+            var plus = (float[])w.Clone(); plus[i] += 1e-3f;
+            var minus = (float[])w.Clone(); minus[i] -= 1e-3f;
+            m.SetWeights(plus);
+            double lp = m.ComputeGradients(x, y).Loss;
+            m.SetWeights(minus);
+            double lm = m.ComputeGradients(x, y).Loss;
+            numeric[i] = (lp - lm) / 2e-3;
+        }
+        m.SetWeights(w);
+        var c = Compare(analytic, numeric);
+        Assert.True(c.Passes, c.ToString());
+    }
+}
+
+public sealed class WeightRegularizerTests
+{
+    [Fact]
+    public void ThePenaltiesOfEveryWeightAreAddedToTheLossAsKeras()
+    {
+        using var r = new RegularizedSequenceNet { Seed = 2 };
+        using var p = new PlainSequenceNet { Seed = 2 };
+        p.SetWeights(r.GetWeights());
+        r.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        p.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        var x = new Tensor(Enumerable.Range(0, 8 * 6).Select(i => (float)(i * 3 % 7)).ToArray(), 8, 6);
+        var y = Utils.ToCategorical(new Tensor(Enumerable.Range(0, 8).Select(i => (float)(i % 2)).ToArray(), 8), 2);
+        static double L1(float[] w, double f) => f * w.Sum(v => Math.Abs((double)v));
+        static double L2(float[] w, double f) => f * w.Sum(v => (double)v * v);
+        var emb = r.GetLayer("embedding").GetWeights();
+        var conv = r.GetLayer("conv").GetWeights();
+        var lstm = r.GetLayer("lstm").GetWeights(); // forward kernel, recurrent, bias, then the backward direction's
+        Assert.Equal(6, lstm.Length);
+        double penalty = L2(emb[0], 0.01) + L1(conv[0], 0.02) + L2(conv[1], 0.03);
+        for (int d = 0; d < 2; d++) penalty += L2(lstm[3 * d], 0.01) + L1(lstm[3 * d + 1], 0.02) + L1(lstm[3 * d + 2], 0.01);
+        Assert.Equal(p.Evaluate(x, y, batchSize: 8).Loss + penalty, r.Evaluate(x, y, batchSize: 8).Loss, 5);
+        Assert.Equal(p.Evaluate(x, y, batchSize: 8).Loss + penalty, r.ComputeGradients(x, y).Loss, 5);
+    }
+}

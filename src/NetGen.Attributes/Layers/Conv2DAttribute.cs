@@ -48,5 +48,13 @@ namespace NetGen
         public Initializer KernelInitializer { get; set; } = Initializer.GlorotUniform;
         /// <summary>Bias initializer; zeros by default.</summary>
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
+        /// <summary>L1 factor of the kernel's penalty l1·Σ|w| (Keras's <c>kernel_regularizer=l1(...)</c>); 0 by default.</summary>
+        public double KernelRegularizerL1 { get; set; }
+        /// <summary>L2 factor of the kernel's penalty l2·Σw² (Keras's <c>kernel_regularizer=l2(...)</c>); 0 by default.</summary>
+        public double KernelRegularizerL2 { get; set; }
+        /// <summary>L1 factor of the bias's penalty (Keras's <c>bias_regularizer</c>); 0 by default.</summary>
+        public double BiasRegularizerL1 { get; set; }
+        /// <summary>L2 factor of the bias's penalty (Keras's <c>bias_regularizer</c>); 0 by default.</summary>
+        public double BiasRegularizerL2 { get; set; }
     }
 }

@@ -25,5 +25,9 @@ namespace NetGen
         public int OutputDim { get; }
         /// <summary>The table's initializer; U(-0.05, 0.05) by default, as Keras's 'uniform'.</summary>
         public Initializer EmbeddingsInitializer { get; set; } = Initializer.RandomUniform;
+        /// <summary>L1 factor of the table's penalty (Keras's <c>embeddings_regularizer</c>); 0 by default.</summary>
+        public double EmbeddingsRegularizerL1 { get; set; }
+        /// <summary>L2 factor of the table's penalty (Keras's <c>embeddings_regularizer</c>); 0 by default.</summary>
+        public double EmbeddingsRegularizerL2 { get; set; }
     }
 }

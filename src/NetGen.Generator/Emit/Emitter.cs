@@ -217,17 +217,33 @@ internal static partial class Emitter
         w.WriteLine("},");
     }
 
-    /// <summary>Dense layers' kernel, bias and activity regularizers, for the runtime's loss and gradients.</summary>
+    /// <summary>The layers' weight and activity regularizers, for the runtime's loss and gradients.</summary>
     private static void WriteRegularizers(SourceWriter w, ResolvedNetwork net)
     {
         var lines = new List<string>();
         foreach (var l in net.Layers)
         {
             var r = l.Spec.Regularizers;
-            if (!l.Live || r.Length != 7) continue;
+            if (!l.Live || r.Length < 7) continue;
             string n = I(l.Index + 1);
-            if (r[0] != 0 || r[1] != 0) lines.Add("new(P" + n + "_Kernel, " + I(l.KernelCount) + ", " + F(r[0]) + ", " + F(r[1]) + "), // " + OneLine(l.Name) + " kernel");
-            if ((r[2] != 0 || r[3] != 0) && l.BiasCount > 0) lines.Add("new(P" + n + "_Bias, " + I(l.BiasCount) + ", " + F(r[2]) + ", " + F(r[3]) + "), // " + OneLine(l.Name) + " bias");
+            var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
+            var slots = rule?.Weights(l.Spec, l.InputShape.AsSpan().ToArray(), l.OutputShape.AsSpan().ToArray());
+            if (slots is { Count: > 0 })
+            {
+                // A rule's weights: kernels (an Embedding's table), recurrent kernels and biases, each direction's.
+                foreach (var slot in slots)
+                {
+                    int at = slot.Constant.EndsWith("Recurrent", System.StringComparison.Ordinal) ? 7 : slot.Constant.EndsWith("Bias", System.StringComparison.Ordinal) ? 2 : 0;
+                    double l1 = at < r.Length ? r[at] : 0, l2 = at + 1 < r.Length ? r[at + 1] : 0;
+                    if (l1 != 0 || l2 != 0)
+                        lines.Add("new(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + ", " + F(l1) + ", " + F(l2) + "), // " + OneLine(l.Name) + " " + slot.Name);
+                }
+            }
+            else
+            {
+                if (r[0] != 0 || r[1] != 0) lines.Add("new(P" + n + "_Kernel, " + I(l.KernelCount) + ", " + F(r[0]) + ", " + F(r[1]) + "), // " + OneLine(l.Name) + " kernel");
+                if ((r[2] != 0 || r[3] != 0) && l.BiasCount > 0) lines.Add("new(P" + n + "_Bias, " + I(l.BiasCount) + ", " + F(r[2]) + ", " + F(r[3]) + "), // " + OneLine(l.Name) + " bias");
+            }
             if (r[4] != 0 || r[5] != 0)
                 lines.Add("new(T" + n + ", " + I(l.OutputSize) + ", " + F(r[4]) + ", " + F(r[5]) + ", activity: true, inferenceSlot: I" + n + "), // " + OneLine(l.Name) + " output");
             if (r[6] != 0)

@@ -54,7 +54,7 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
             }
         }
         return new LayerSpec(Kind, name, filters, activation, useBias, kernelInit, biasInit, 0, default,
-            KernelH: kernel, KernelW: 1, Strides: strides, Dilation: dilation, Padding: padding);
+            KernelH: kernel, KernelW: 1, Strides: strides, Dilation: dilation, Padding: padding, Regularizers: ReadRegularizers(data));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)

@@ -32,7 +32,7 @@ internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)
         int init = 9; // NetGen.Initializer.RandomUniform
         foreach (var pair in data.NamedArguments)
             if (pair.Key == "EmbeddingsInitializer" && pair.Value.Value is int v) init = v;
-        return new LayerSpec(Kind, name, Int(args, 1), 0, false, init, 1, 0, default, KernelH: Int(args, 0));
+        return new LayerSpec(Kind, name, Int(args, 1), 0, false, init, 1, 0, default, KernelH: Int(args, 0), Regularizers: ReadRegularizers(data));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)

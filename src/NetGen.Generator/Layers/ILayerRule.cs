@@ -166,6 +166,34 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
         return (height != 0 ? height : strides, width != 0 ? width : strides);
     }
 
+    /// <summary>
+    /// Keras's weight and activity regularizer factors, in <c>LayerSpec.Regularizers</c>' order: kernel L1, L2 (an
+    /// Embedding's embeddings), bias L1, L2, activity L1, L2, contractive λ, recurrent kernel L1, L2; empty when all are 0.
+    /// </summary>
+    internal static EquatableArray<double> ReadRegularizers(AttributeData data)
+    {
+        var values = new double[9];
+        foreach (var pair in data.NamedArguments)
+        {
+            if (pair.Value.Value is not double v) continue;
+            int at = pair.Key switch
+            {
+                "KernelRegularizerL1" or "EmbeddingsRegularizerL1" => 0,
+                "KernelRegularizerL2" or "EmbeddingsRegularizerL2" => 1,
+                "BiasRegularizerL1" => 2,
+                "BiasRegularizerL2" => 3,
+                "ActivityRegularizerL1" => 4,
+                "ActivityRegularizerL2" => 5,
+                "ContractiveRegularizer" => 6,
+                "RecurrentRegularizerL1" => 7,
+                "RecurrentRegularizerL2" => 8,
+                _ => -1,
+            };
+            if (at >= 0) values[at] = v;
+        }
+        return System.Array.TrueForAll(values, v => v == 0) ? default : new EquatableArray<double>(values);
+    }
+
     /// <summary>Constructor argument <paramref name="index"/> as an int, 0 when absent (the compiler reports a wrong type).</summary>
     protected static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
         args.Length > index && args[index].Value is int i ? i : 0;

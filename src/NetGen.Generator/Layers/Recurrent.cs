@@ -73,7 +73,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         }
         return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, dropout, default, Epsilon: recurrentDropout,
             Sizes: new EquatableArray<int>(new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
-            PointwiseInitializer: recurrentInit);
+            PointwiseInitializer: recurrentInit, Regularizers: ReadRegularizers(data));
     }
 
     /// <summary>The activations the recurrent kernels compute element-wise (not softmax, whose rows are not one cell).</summary>

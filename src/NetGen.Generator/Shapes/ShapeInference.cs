@@ -149,6 +149,7 @@ internal static partial class ShapeInference
                     activation = CheckActivation(layer, i, kind, index, errors);
                     CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
                     CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
+                    CheckRegularizers(layer, i, kind, index, false, errors);
                     var window = Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
                     if (window is null) { broken = true; break; }
                     output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
@@ -211,7 +212,7 @@ internal static partial class ShapeInference
                     broken = inferred is null;
                     if (inferred is null) break;
                     if (rule.OwnsActivation) activation = CheckActivation(layer, i, kind, index, errors);
-                    if (layer.Regularizers.Length == 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
+                    if (layer.Regularizers.Length >= 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
                     ruleWeights = rule.Weights(layer, shape, inferred);
                     foreach (var slot in ruleWeights)
                     {
@@ -556,7 +557,8 @@ internal static partial class ShapeInference
     }
 
     private static readonly string[] RegularizerNames =
-        { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2", "ContractiveRegularizer" };
+        { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2", "ContractiveRegularizer",
+          "RecurrentRegularizerL1", "RecurrentRegularizerL2" };
 
     /// <summary>Regularizer factors are finite floats of at least 0; an activity regularizer is not on an output layer.</summary>
     private static void CheckRegularizers(LayerSpec layer, int i, string kind, string index, bool isOutput, List<ShapeError> errors)
@@ -564,7 +566,8 @@ internal static partial class ShapeInference
         var r = layer.Regularizers;
         for (int k = 0; k < r.Length; k++)
             if (!(r[k] >= 0) || !FiniteAsFloat(r[k]))
-                errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, RegularizerNames[k], Invariant(r[k]),
+                errors.Add(new ShapeError(i, "NG0017", new[] { kind, index,
+                    layer.Kind == LayerKind.Embedding && k < 2 ? "Embeddings" + RegularizerNames[k].Substring("Kernel".Length) : RegularizerNames[k], Invariant(r[k]),
                     "a regularization factor is a finite number of at least 0, e.g. 1e-4" }));
         if (isOutput && HasActivityRegularizer(layer))
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "an activity regularizer on", "the output",
@@ -576,10 +579,10 @@ internal static partial class ShapeInference
 
     /// <summary>Whether a Dense layer's output has an activity (or contractive) regularizer (no activation layer may be fused into it then).</summary>
     internal static bool HasActivityRegularizer(LayerSpec layer) =>
-        layer.Regularizers.Length == 7 && (layer.Regularizers[4] != 0 || layer.Regularizers[5] != 0 || layer.Regularizers[6] != 0);
+        layer.Regularizers.Length >= 7 && (layer.Regularizers[4] != 0 || layer.Regularizers[5] != 0 || layer.Regularizers[6] != 0);
 
     /// <summary>A Dense layer's contractive λ (0: none).</summary>
-    internal static double Contractive(LayerSpec layer) => layer.Regularizers.Length == 7 ? layer.Regularizers[6] : 0;
+    internal static double Contractive(LayerSpec layer) => layer.Regularizers.Length >= 7 ? layer.Regularizers[6] : 0;
 
     /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
     private static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);
