@@ -246,6 +246,22 @@ public class Conv1DDiagnosticTests
     }
 
     [Fact]
+    public Task NG0017_gate_activations_whose_derivative_needs_the_input() => Verify("""
+        [Network(5, 3)]
+        [{|#0:LSTM(4, RecurrentActivation = Activation.Swish, ReturnSequences = true)|}]
+        public partial class Net;
+
+        [Network(5, 3)]
+        [LSTM(4, ReturnSequences = true)]
+        [{|#1:GRU(2, Activation = Activation.Softplus)|}]
+        public partial class Net2;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("LSTM", "1", "recurrent activation", "Swish",
+            "the LSTM takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear"),
+        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("GRU", "2", "activation", "Softplus",
+            "the GRU takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear"));
+
+    [Fact]
     public Task NG0017_RepeatVector_of_a_sequence() => Verify("""
         [Network(5, 3)]
         [{|#0:RepeatVector(4)|}]

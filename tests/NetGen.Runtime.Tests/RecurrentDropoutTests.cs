@@ -170,3 +170,23 @@ public sealed class RecurrentDropoutTests
         for (int i = 0; i < wa.Length; i++) Assert.True(Math.Abs(wa[i] - wb[i]) < 1e-4, $"weight {i}: {wa[i]} vs {wb[i]}");
     }
 }
+
+// Activations whose derivative the LSTM and GRU take from their outputs, other than tanh and sigmoid; SimpleRNN keeps
+// its pre-activations, so swish works there.
+[Network(5, 3)]
+[LSTM(3, Activation = Activation.Elu, RecurrentActivation = Activation.Softsign, ReturnSequences = true)]
+[GRU(3, Activation = Activation.Selu, RecurrentActivation = Activation.HardSigmoid, ReturnSequences = true)]
+[SimpleRNN(2, Activation = Activation.Swish)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class OtherRecurrentActivations;
+
+public partial class GradientCheckTests
+{
+    [Fact]
+    public void RecurrentLayersWithOtherActivations()
+    {
+        using var m = new OtherRecurrentActivations { Seed = 71 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 72, 5, 3), OneHot(3, 3, 73));
+    }
+}

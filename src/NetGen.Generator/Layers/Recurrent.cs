@@ -79,6 +79,13 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     /// <summary>The activations the recurrent kernels compute element-wise (not softmax, whose rows are not one cell).</summary>
     private static bool Supported(int activation) => activation is >= 0 and < 13 && activation != 4;
 
+    /// <summary>
+    /// Whether the backward pass can take the derivative from the activation's output alone, as the LSTM's and GRU's
+    /// kernels do for their gates and candidate (they keep the outputs, not the pre-activations): not softplus (7),
+    /// swish (10) or gelu (11).
+    /// </summary>
+    private static bool FromOutput(int activation) => activation is not (7 or 10 or 11);
+
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
@@ -97,6 +104,12 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
             {
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, value == 4 ? "Softmax" : I(value),
                     "use an element-wise activation, e.g. Activation.Tanh (the cell) or Activation.Sigmoid (the gates)" }));
+                ok = false;
+            }
+            else if (Kind != LayerKind.SimpleRNN && !FromOutput(value))
+            {
+                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, ActivationNames[value],
+                    "the " + name + " takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear" }));
                 ok = false;
             }
         if (layer.PointwiseInitializer is < 0 or >= 10)
