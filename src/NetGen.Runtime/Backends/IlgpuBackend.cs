@@ -765,6 +765,7 @@ public sealed partial class IlgpuBackend : IBackend
             _ = DepthwiseConvolution;
             _ = Merge;
             _ = BatchNormFrozen;
+            _ = Recurrent;
         }
 
         /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>

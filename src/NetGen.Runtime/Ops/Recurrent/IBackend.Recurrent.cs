@@ -12,57 +12,17 @@ public partial interface IBackend
     /// <see cref="LstmGeometry.CachePerSample"/>]), it keeps what the backward pass reads, and applies the geometry's
     /// dropouts with masks drawn from <paramref name="dropoutKey"/>. <paramref name="bias"/> −1: none.
     /// </summary>
-    unsafe void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
-    {
-        LstmChecks.Check(g, batch);
-        int u4 = 4 * g.Units;
-        var hx = Read(this, x, (long)batch * g.Steps * g.Features);
-        var hk = Read(this, kernel, (long)g.Features * u4);
-        var hr = Read(this, recurrent, (long)g.Units * u4);
-        var hb = bias >= 0 ? Read(this, bias, u4) : null;
-        var hc = new float[(long)batch * g.CachePerSample];
-        var hy = new float[(long)batch * g.OutputPerSample];
-        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy)
-            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py, training: cache >= 0, dropoutKey);
-        Upload(hy, y);
-        if (cache >= 0) Upload(hc, cache);
-    }
+    void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0) =>
+        RecurrentHost.LstmForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
 
     /// <summary>
     /// The LSTM's backward pass from dy, with the cache its training forward pass kept (which it overwrites): writes
     /// the kernel, recurrent kernel and bias gradients, and dx when <paramref name="dx"/> ≥ 0; the dropout masks are the
     /// forward pass's (the same <paramref name="dropoutKey"/>).
     /// </summary>
-    unsafe void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
-    {
-        LstmChecks.Check(g, batch);
-        int u4 = 4 * g.Units;
-        var hx = Read(this, x, (long)batch * g.Steps * g.Features);
-        var hk = Read(this, kernel, (long)g.Features * u4);
-        var hr = Read(this, recurrent, (long)g.Units * u4);
-        var hc = Read(this, cache, (long)batch * g.CachePerSample);
-        var hdy = Read(this, dy, (long)batch * g.OutputPerSample);
-        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
-        var hdk = new float[(long)g.Features * u4];
-        var hdr = new float[(long)g.Units * u4];
-        var hdb = dBias >= 0 ? new float[u4] : null;
-        var carry = new float[2L * batch * g.Units];
-        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry)
-            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey);
-        Upload(hdk, dKernel);
-        Upload(hdr, dRecurrent);
-        if (hdb is not null) Upload(hdb, dBias);
-        if (hdx is not null) Upload(hdx, dx);
-        Upload(hc, cache);
-    }
-
-    private static float[] Read(IBackend backend, int offset, long count)
-    {
-        var values = new float[count];
-        backend.Download(offset, values);
-        return values;
-    }
+    void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0) =>
+        RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
 }
 
 /// <summary>Argument checks of the recurrent operations, shared by every backend.</summary>
@@ -142,5 +102,59 @@ public static class RnnChecks
     {
         if (batch < 0 || g.Steps <= 0 || g.Features <= 0 || g.Units <= 0)
             throw new ArgumentOutOfRangeException(nameof(g), $"A recurrent layer needs positive steps, features and units and a batch of 0 or more; got {g} with batch {batch}.");
+    }
+}
+
+/// <summary>
+/// The recurrent layers on host copies of their tensors: the interface's default implementation, and the fallback of
+/// a backend whose own kernels do not cover a geometry (the ILGPU backend for activations it has no kernels for).
+/// </summary>
+internal static class RecurrentHost
+{
+    public static unsafe void LstmForward(IBackend b, in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey)
+    {
+        LstmChecks.Check(g, batch);
+        int u4 = 4 * g.Units;
+        var hx = Read(b, x, (long)batch * g.Steps * g.Features);
+        var hk = Read(b, kernel, (long)g.Features * u4);
+        var hr = Read(b, recurrent, (long)g.Units * u4);
+        var hb = bias >= 0 ? Read(b, bias, u4) : null;
+        var hc = new float[(long)batch * g.CachePerSample];
+        var hy = new float[(long)batch * g.OutputPerSample];
+        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy)
+            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py, training: cache >= 0, dropoutKey);
+        b.Upload(hy, y);
+        if (cache >= 0) b.Upload(hc, cache);
+    }
+
+    public static unsafe void LstmBackward(IBackend b, in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey)
+    {
+        LstmChecks.Check(g, batch);
+        int u4 = 4 * g.Units;
+        var hx = Read(b, x, (long)batch * g.Steps * g.Features);
+        var hk = Read(b, kernel, (long)g.Features * u4);
+        var hr = Read(b, recurrent, (long)g.Units * u4);
+        var hc = Read(b, cache, (long)batch * g.CachePerSample);
+        var hdy = Read(b, dy, (long)batch * g.OutputPerSample);
+        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
+        var hdk = new float[(long)g.Features * u4];
+        var hdr = new float[(long)g.Units * u4];
+        var hdb = dBias >= 0 ? new float[u4] : null;
+        var carry = new float[2L * batch * g.Units];
+        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry)
+            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey);
+        b.Upload(hdk, dKernel);
+        b.Upload(hdr, dRecurrent);
+        if (hdb is not null) b.Upload(hdb, dBias);
+        if (hdx is not null) b.Upload(hdx, dx);
+        b.Upload(hc, cache);
+    }
+
+    private static float[] Read(IBackend backend, int offset, long count)
+    {
+        var values = new float[count];
+        backend.Download(offset, values);
+        return values;
     }
 }

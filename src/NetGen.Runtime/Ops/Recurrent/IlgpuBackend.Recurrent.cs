@@ -1,0 +1,190 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NetGen.Kernels;
+
+namespace NetGen.Backends;
+
+/// <summary>
+/// The LSTM on the device: the same algorithm as <see cref="LstmMath"/> (the input projection of every step in one
+/// GEMM, one GEMM a step for h·U of the four gates, the backward pass keeping dz of every step and ending with one
+/// GEMM each for dW and dx), with the cell math and the dropout masks as <see cref="RecurrentKernels"/>. Activations
+/// it has no kernels for run on host copies (<see cref="RecurrentHost"/>).
+/// </summary>
+public sealed partial class IlgpuBackend
+{
+    /// <inheritdoc/>
+    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
+    {
+        LstmChecks.Check(g, batch);
+        if (batch == 0) return;
+        if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation))
+        {
+            RecurrentHost.LstmForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
+            return;
+        }
+        int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
+        long rows = (long)batch * T, cacheFloats = (long)batch * g.CachePerSample;
+        bool training = cache >= 0, inputDropout = training && g.Dropout > 0, stateDropout = training && g.RecurrentDropout > 0;
+        // Scratch: the cache in inference, the masked inputs, the masked states.
+        long scratchFloats = (training ? 0 : cacheFloats) + (inputDropout ? rows * F : 0) + (stateDropout ? (long)batch * u : 0);
+        var scratch = scratchFloats > 0 ? ScratchF(scratchFloats) : _none;
+        long at = 0;
+        var c = training ? V(cache, cacheFloats) : Take(scratch, ref at, cacheFloats);
+        var gates = c.SubView(0, rows * u4);
+        var cells = c.SubView(rows * u4, rows * u);
+        var hs = c.SubView(rows * 5 * u, rows * u);
+        var xv = V(x, rows * F);
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        if (inputDropout)
+        {
+            var xm = Take(scratch, ref at, rows * F);
+            Recurrent.MaskRows(checked((int)(rows * F)), xv, xm, new RowMaskParams(T, F, key, g.Dropout));
+            xv = xm;
+        }
+        var hm = stateDropout ? Take(scratch, ref at, (long)batch * u) : _none;
+        var stateMask = new RowMaskParams(1, u, RecurrentDropout.RecurrentKey(key), g.RecurrentDropout);
+        var recurrentView = V(recurrent, (long)u * u4);
+        GemmViews(false, false, checked((int)rows), u4, F, 1f, xv, F, V(kernel, (long)F * u4), u4, 0f, gates, u4);
+        if (bias >= 0) Recurrent.AddRows(checked((int)(rows * u4)), gates, V(bias, u4), u4);
+        long stepRows = (long)(batch - 1) * T; // a step's rows are T rows apart
+        for (int k = 0; k < T; k++)
+        {
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
+            if (k > 0)
+            {
+                var hp = hs.SubView((long)prev * u, stepRows * u + u);
+                int ld = T * u;
+                if (stateDropout)
+                {
+                    Recurrent.MaskStates(batch * u, hp, hm, stateMask, T * u);
+                    (hp, ld) = (hm, u);
+                }
+                GemmViews(false, false, batch, u4, u, 1f, hp, ld, recurrentView, u4, 1f, gates.SubView((long)t * u4, stepRows * u4 + u4), T * u4);
+            }
+            Recurrent.LstmCellForward(batch * u, gates, cells, hs, new LstmStepParams(g, batch, t, prev, k > 0, k == T - 1));
+        }
+        if (g.ReturnSequences) hs.CopyTo(V(y, rows * u));
+        else _k.Merge.ConcatBackward(batch * u, hs, V(y, (long)batch * u), new ConcatParams(u, T * u, (g.Reverse ? 0 : T - 1) * u, 0));
+    }
+
+    /// <inheritdoc/>
+    public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
+    {
+        LstmChecks.Check(g, batch);
+        if (batch == 0) return;
+        if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation))
+        {
+            RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
+            return;
+        }
+        int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
+        long rows = (long)batch * T;
+        bool inputDropout = g.Dropout > 0, stateDropout = g.RecurrentDropout > 0;
+        var scratch = ScratchF(2L * batch * u + (inputDropout ? rows * F : 0) + (stateDropout ? (long)batch * u : 0));
+        long at = 0;
+        var carry = Take(scratch, ref at, 2L * batch * u); // dL/dh, then dL/dc, carried from step to step
+        var dhNext = carry.SubView(0, (long)batch * u);
+        var c = V(cache, (long)batch * g.CachePerSample);
+        var gates = c.SubView(0, rows * u4);
+        var cells = c.SubView(rows * u4, rows * u);
+        var hs = c.SubView(rows * 5 * u, rows * u);
+        var xv = V(x, rows * F);
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        var inputMask = new RowMaskParams(T, F, key, g.Dropout);
+        if (inputDropout)
+        {
+            var xm = Take(scratch, ref at, rows * F); // the forward pass's masked inputs, drawn again
+            Recurrent.MaskRows(checked((int)(rows * F)), xv, xm, inputMask);
+            xv = xm;
+        }
+        var hm = stateDropout ? Take(scratch, ref at, (long)batch * u) : _none;
+        var stateMask = new RowMaskParams(1, u, RecurrentDropout.RecurrentKey(key), g.RecurrentDropout);
+        var recurrentView = V(recurrent, (long)u * u4);
+        var dRecurrentView = V(dRecurrent, (long)u * u4);
+        _k.Fill(checked(2 * batch * u), carry, 0f);
+        _k.Fill(u * u4, dRecurrentView, 0f);
+        var dyv = V(dy, (long)batch * g.OutputPerSample);
+        long stepRows = (long)(batch - 1) * T;
+        for (int k = T - 1; k >= 0; k--)
+        {
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
+            Recurrent.LstmCellBackward(batch * u, gates, cells, dyv, carry, new LstmStepParams(g, batch, t, prev, k > 0, k == T - 1));
+            // dh_{t−1} = dz_t·Uᵀ (masked with recurrent dropout), dU += h_{t−1}ᵀ·dz_t (the masked h_{t−1}).
+            var dzt = gates.SubView((long)t * u4, stepRows * u4 + u4);
+            GemmViews(false, true, batch, u, u4, 1f, dzt, T * u4, recurrentView, u4, 0f, dhNext, u);
+            if (stateDropout) Recurrent.MaskStates(batch * u, dhNext, dhNext, stateMask, u);
+            if (k > 0)
+            {
+                var hp = hs.SubView((long)prev * u, stepRows * u + u);
+                int ld = T * u;
+                if (stateDropout)
+                {
+                    Recurrent.MaskStates(batch * u, hp, hm, stateMask, T * u);
+                    (hp, ld) = (hm, u);
+                }
+                GemmViews(true, false, u, u4, batch, 1f, hp, ld, dzt, T * u4, 1f, dRecurrentView, u4);
+            }
+        }
+        // dW = xᵀ·dz, db = Σ dz, dx = dz·Wᵀ over all (sample, step) rows.
+        var kernelView = V(kernel, (long)F * u4);
+        GemmViews(true, false, F, u4, checked((int)rows), 1f, xv, F, gates, u4, 0f, V(dKernel, (long)F * u4), u4);
+        if (dBias >= 0) _k.ColumnSum(u4, gates, V(dBias, u4), checked((int)rows), u4);
+        if (dx >= 0)
+        {
+            var dxv = V(dx, rows * F);
+            GemmViews(false, true, checked((int)rows), F, u4, 1f, gates, u4, kernelView, u4, 0f, dxv, F);
+            if (inputDropout) Recurrent.MaskRows(checked((int)(rows * F)), dxv, dxv, inputMask);
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> floats of a scratch view.</summary>
+    private static ArrayView<float> Take(ArrayView<float> scratch, ref long at, long count)
+    {
+        var view = scratch.SubView(at, count);
+        at += count;
+        return view;
+    }
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on views (row-major, leading dimensions as <see cref="Gemm"/>).</summary>
+    private void GemmViews(bool transA, bool transB, int m, int n, int k, float alpha, ArrayView<float> a, int lda, ArrayView<float> b, int ldb,
+        float beta, ArrayView<float> c, int ldc) =>
+        RunGemm(_k.GemmDense, m, n, k, alpha, a, new StridedOperand(lda, transA), b, new StridedOperand(ldb, !transB), beta, c, ldc);
+
+    private RecurrentKernelSet Recurrent => _k.Recurrent;
+
+    internal sealed partial class KernelSet
+    {
+        private RecurrentKernelSet? _recurrent;
+
+        /// <summary>Recurrent kernels, loaded on first use.</summary>
+        public RecurrentKernelSet Recurrent
+        {
+            get
+            {
+                var set = Volatile.Read(ref _recurrent);
+                if (set is not null) return set;
+                lock (_activations) return _recurrent ??= new RecurrentKernelSet(this);
+            }
+        }
+    }
+
+    /// <summary>The launchers of <see cref="RecurrentKernels"/>.</summary>
+    internal sealed class RecurrentKernelSet(KernelSet k)
+    {
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, int> AddRows { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, int>(RecurrentKernels.AddRows);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, RowMaskParams> MaskRows { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, RowMaskParams>(RecurrentKernels.MaskRows);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, RowMaskParams, int> MaskStates { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, RowMaskParams, int>(RecurrentKernels.MaskStates);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepParams> LstmCellForward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepParams>(RecurrentKernels.LstmCellForward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepParams> LstmCellBackward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepParams>(RecurrentKernels.LstmCellBackward);
+    }
+}

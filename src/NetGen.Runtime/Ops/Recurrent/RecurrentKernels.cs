@@ -1,0 +1,177 @@
+using ILGPU;
+using NetGen.Backends;
+
+namespace NetGen.Kernels;
+
+/// <summary>One step of <see cref="RecurrentKernels.LstmCellForward"/> and <see cref="RecurrentKernels.LstmCellBackward"/>.</summary>
+internal struct LstmStepParams(in LstmGeometry g, int batch, int step, int prev, bool hasPrev, bool lastProcessed)
+{
+    /// <summary>Samples in the batch.</summary>
+    public int Batch = batch;
+    /// <summary>Steps of a sample (the row stride of the cache, in rows).</summary>
+    public int Steps = g.Steps;
+    /// <summary>Units u.</summary>
+    public int Units = g.Units;
+    /// <summary>The step this launch computes.</summary>
+    public int Step = step;
+    /// <summary>The step processed before it (its c_{t−1}).</summary>
+    public int Prev = prev;
+    /// <summary>1 unless this is the first step processed (no previous state).</summary>
+    public int HasPrev = hasPrev ? 1 : 0;
+    /// <summary>1 when the layer outputs every step (dy has a row per step).</summary>
+    public int ReturnSequences = g.ReturnSequences ? 1 : 0;
+    /// <summary>1 for the last step processed, whose h is the output without return_sequences.</summary>
+    public int LastProcessed = lastProcessed ? 1 : 0;
+    /// <summary>The candidate's and output's activation.</summary>
+    public int Activation = (int)g.Activation;
+    /// <summary>The gates' activation.</summary>
+    public int RecurrentActivation = (int)g.RecurrentActivation;
+}
+
+/// <summary>A dropout mask over [batch, steps, width] rows, one draw per (sample, column) for every step.</summary>
+internal struct RowMaskParams(int steps, int width, ulong key, float rate)
+{
+    /// <summary>Steps per sample.</summary>
+    public int Steps = steps;
+    /// <summary>Columns (features or units).</summary>
+    public int Width = width;
+    /// <summary>The mask's key.</summary>
+    public ulong Key = key;
+    /// <summary>Kept when the top 24 random bits are at least this (<see cref="CounterRng.DropThreshold"/>).</summary>
+    public ulong Threshold = CounterRng.DropThreshold(rate);
+    /// <summary>1 / (1 − rate).</summary>
+    public float Scale = 1f / (1f - rate);
+}
+
+/// <summary>
+/// The LSTM's per-step cell math and the recurrent layers' dropout masks as ILGPU kernels, one thread per (sample,
+/// unit) or per element; the GEMMs between them are the backend's. The same formulas, order and masks as
+/// <see cref="LstmMath"/> and <see cref="RecurrentDropout"/>.
+/// </summary>
+internal static class RecurrentKernels
+{
+    /// <summary>Whether the device kernels compute this activation and its derivative from its output (else the host path runs).</summary>
+    public static bool OnDevice(ActivationFunction f) => f is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.Sigmoid or
+        ActivationFunction.Tanh or ActivationFunction.Elu or ActivationFunction.Selu or ActivationFunction.Softsign or
+        ActivationFunction.HardSigmoid or ActivationFunction.Exponential;
+
+    private static float Activate(int f, float x) => f switch
+    {
+        (int)ActivationFunction.Relu => new ReluActivation().Forward(x),
+        (int)ActivationFunction.Sigmoid => new SigmoidActivation().Forward(x),
+        (int)ActivationFunction.Tanh => new TanhActivation().Forward(x),
+        (int)ActivationFunction.Elu => new EluActivation().Forward(x),
+        (int)ActivationFunction.Selu => new SeluActivation().Forward(x),
+        (int)ActivationFunction.Softsign => new SoftsignActivation().Forward(x),
+        (int)ActivationFunction.HardSigmoid => new HardSigmoidActivation().Forward(x),
+        (int)ActivationFunction.Exponential => new ExponentialActivation().Forward(x),
+        _ => x,
+    };
+
+    /// <summary>f'(x) from x (NaN: not kept) and y = f(x), as <see cref="Activations.Derivative"/>.</summary>
+    private static float Derivative(int f, float x, float y) => f switch
+    {
+        (int)ActivationFunction.Relu => new ReluActivation().Derivative(x, y),
+        (int)ActivationFunction.Sigmoid => new SigmoidActivation().Derivative(x, y),
+        (int)ActivationFunction.Tanh => new TanhActivation().Derivative(x, y),
+        (int)ActivationFunction.Elu => new EluActivation().Derivative(x, y),
+        (int)ActivationFunction.Selu => new SeluActivation().Derivative(x, y),
+        (int)ActivationFunction.Softsign => new SoftsignActivation().Derivative(x, y),
+        (int)ActivationFunction.HardSigmoid => new HardSigmoidActivation().Derivative(x, y),
+        (int)ActivationFunction.Exponential => new ExponentialActivation().Derivative(x, y),
+        _ => 1f,
+    };
+
+    /// <summary>y[i] += b[i mod width]: the bias on every (sample, step) row.</summary>
+    /// <param name="index">Element of [rows, width].</param>
+    /// <param name="y">The rows, in place.</param>
+    /// <param name="b">The bias [width].</param>
+    /// <param name="width">Columns.</param>
+    internal static void AddRows(Index1D index, ArrayView<float> y, ArrayView<float> b, int width) =>
+        y[index] = y[index] + b[index % width];
+
+    /// <summary>y = x·m over [batch, steps, width] (may be in place): the input dropout, or its gradient.</summary>
+    /// <param name="index">Element.</param>
+    /// <param name="x">Source.</param>
+    /// <param name="y">Destination (may be x).</param>
+    /// <param name="p">The mask.</param>
+    internal static void MaskRows(Index1D index, ArrayView<float> x, ArrayView<float> y, RowMaskParams p)
+    {
+        long i = index;
+        long perSample = (long)p.Steps * p.Width;
+        long s = i / perSample;
+        long c = i % p.Width;
+        bool keep = (CounterRng.Bits(p.Key, (ulong)(s * p.Width + c)) >> 40) >= p.Threshold;
+        y[index] = keep ? x[index] * p.Scale : 0f;
+    }
+
+    /// <summary>y[s, j] = h[s·stride + j]·r[s, j] over [batch, units]: the recurrent dropout (h_{t−1}, or dh_{t−1} in place).</summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="h">Source rows, <paramref name="stride"/> apart.</param>
+    /// <param name="y">Destination [batch, units] (may be h when stride is units).</param>
+    /// <param name="p">The mask (Steps unused: 1).</param>
+    /// <param name="stride">Floats from one sample's row to the next in h.</param>
+    internal static void MaskStates(Index1D index, ArrayView<float> h, ArrayView<float> y, RowMaskParams p, int stride)
+    {
+        int s = index / p.Width, j = index - s * p.Width;
+        bool keep = (CounterRng.Bits(p.Key, (ulong)index.X) >> 40) >= p.Threshold;
+        y[index] = keep ? h[(long)s * stride + j] * p.Scale : 0f;
+    }
+
+    /// <summary>
+    /// One LSTM step for every (sample, unit): the gates from z (in place: i, f, o through the recurrent activation, the
+    /// candidate through the activation), c_t = f·c_{t−1} + i·g, h_t = o·activation(c_t).
+    /// </summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="gates">[batch·steps, 4u]: z in, the gates out.</param>
+    /// <param name="cells">[batch·steps, u].</param>
+    /// <param name="hs">[batch·steps, u].</param>
+    /// <param name="p">The step.</param>
+    internal static void LstmCellForward(Index1D index, ArrayView<float> gates, ArrayView<float> cells, ArrayView<float> hs, LstmStepParams p)
+    {
+        int u = p.Units, s = index / u, j = index - s * u;
+        long row = (long)s * p.Steps + p.Step;
+        long z = row * 4 * u;
+        float ig = Activate(p.RecurrentActivation, gates[z + j]);
+        float fg = Activate(p.RecurrentActivation, gates[z + u + j]);
+        float gg = Activate(p.Activation, gates[z + 2 * u + j]);
+        float og = Activate(p.RecurrentActivation, gates[z + 3 * u + j]);
+        gates[z + j] = ig;
+        gates[z + u + j] = fg;
+        gates[z + 2 * u + j] = gg;
+        gates[z + 3 * u + j] = og;
+        float c = ig * gg + (p.HasPrev != 0 ? fg * cells[((long)s * p.Steps + p.Prev) * u + j] : 0f);
+        cells[row * u + j] = c;
+        hs[row * u + j] = Activate(p.Activation, c) * og;
+    }
+
+    /// <summary>
+    /// One LSTM step backward for every (sample, unit): from dh (carried plus this step's dy) and the carried dc, the
+    /// gates' dz (written over the gates) and dc for the step before.
+    /// </summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="gates">[batch·steps, 4u]: the gates in, dz out.</param>
+    /// <param name="cells">[batch·steps, u].</param>
+    /// <param name="dy">The output gradient ([batch, steps, u] with return_sequences, else [batch, u]).</param>
+    /// <param name="carry">[2, batch, u]: dL/dh_t (read), then dL/dc_t (read, and written with dL/dc_{t−1}).</param>
+    /// <param name="p">The step.</param>
+    internal static void LstmCellBackward(Index1D index, ArrayView<float> gates, ArrayView<float> cells, ArrayView<float> dy, ArrayView<float> carry, LstmStepParams p)
+    {
+        int u = p.Units, s = index / u, j = index - s * u;
+        long row = (long)s * p.Steps + p.Step;
+        long z = row * 4 * u;
+        float ig = gates[z + j], fg = gates[z + u + j], gg = gates[z + 2 * u + j], og = gates[z + 3 * u + j];
+        float dyt = p.ReturnSequences != 0 ? dy[row * u + j] : p.LastProcessed != 0 ? dy[(long)s * u + j] : 0f;
+        float dhj = carry[index] + dyt;
+        long dcAt = (long)p.Batch * u + index;
+        float c = cells[row * u + j];
+        float tc = Activate(p.Activation, c);
+        float dcj = dhj * og * Derivative(p.Activation, c, tc) + carry[dcAt];
+        float cPrev = p.HasPrev != 0 ? cells[((long)s * p.Steps + p.Prev) * u + j] : 0f;
+        carry[dcAt] = dcj * fg; // to c_{t−1}
+        gates[z + j] = dcj * gg * Derivative(p.RecurrentActivation, float.NaN, ig);
+        gates[z + u + j] = (p.HasPrev != 0 ? dcj * cPrev : 0f) * Derivative(p.RecurrentActivation, float.NaN, fg);
+        gates[z + 2 * u + j] = dcj * ig * Derivative(p.Activation, float.NaN, gg);
+        gates[z + 3 * u + j] = dhj * tc * Derivative(p.RecurrentActivation, float.NaN, og);
+    }
+}
