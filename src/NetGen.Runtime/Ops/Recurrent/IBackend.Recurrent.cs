@@ -44,54 +44,14 @@ public partial interface IBackend
     /// <paramref name="cache"/> (training: [batch, <see cref="RnnGeometry.CachePerSample"/>]) it keeps what the
     /// backward pass reads. <paramref name="bias"/> −1: none.
     /// </summary>
-    unsafe void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
-    {
-        RnnChecks.Check(g, batch);
-        int G = g.Gates * g.Units;
-        var hx = ReadHost(this, x, (long)batch * g.Steps * g.Features);
-        var hk = ReadHost(this, kernel, (long)g.Features * G);
-        var hr = ReadHost(this, recurrent, (long)g.Units * G);
-        var hb = bias >= 0 ? ReadHost(this, bias, g.Cell == RnnCell.Gru ? 2 * G : G) : null;
-        var hc = new float[(long)batch * g.CachePerSample];
-        var hy = new float[(long)batch * g.OutputPerSample];
-        var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
-        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ps = scratch)
-            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps, training: cache >= 0, dropoutKey);
-        Upload(hy, y);
-        if (cache >= 0) Upload(hc, cache);
-    }
+    void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0) =>
+        RecurrentHost.RnnForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
 
     /// <summary>The SimpleRNN or GRU backward pass, as <see cref="LstmBackward"/>.</summary>
-    unsafe void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
-    {
-        RnnChecks.Check(g, batch);
-        int G = g.Gates * g.Units;
-        var hx = ReadHost(this, x, (long)batch * g.Steps * g.Features);
-        var hk = ReadHost(this, kernel, (long)g.Features * G);
-        var hr = ReadHost(this, recurrent, (long)g.Units * G);
-        var hc = ReadHost(this, cache, (long)batch * g.CachePerSample);
-        var hdy = ReadHost(this, dy, (long)batch * g.OutputPerSample);
-        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
-        var hdk = new float[(long)g.Features * G];
-        var hdr = new float[(long)g.Units * G];
-        var hdb = dBias >= 0 ? new float[g.Cell == RnnCell.Gru ? 2 * G : G] : null;
-        var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
-        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch)
-            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey);
-        Upload(hdk, dKernel);
-        Upload(hdr, dRecurrent);
-        if (hdb is not null) Upload(hdb, dBias);
-        if (hdx is not null) Upload(hdx, dx);
-        Upload(hc, cache);
-    }
+    void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0) =>
+        RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
 
-    private static float[] ReadHost(IBackend backend, int offset, long count)
-    {
-        var values = new float[count];
-        backend.Download(offset, values);
-        return values;
-    }
 }
 
 /// <summary>Argument checks of SimpleRNN and GRU.</summary>
@@ -144,6 +104,47 @@ internal static class RecurrentHost
         var carry = new float[2L * batch * g.Units];
         fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry)
             LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey);
+        b.Upload(hdk, dKernel);
+        b.Upload(hdr, dRecurrent);
+        if (hdb is not null) b.Upload(hdb, dBias);
+        if (hdx is not null) b.Upload(hdx, dx);
+        b.Upload(hc, cache);
+    }
+
+    public static unsafe void RnnForward(IBackend b, in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey)
+    {
+        RnnChecks.Check(g, batch);
+        int G = g.Gates * g.Units;
+        var hx = Read(b, x, (long)batch * g.Steps * g.Features);
+        var hk = Read(b, kernel, (long)g.Features * G);
+        var hr = Read(b, recurrent, (long)g.Units * G);
+        var hb = bias >= 0 ? Read(b, bias, g.Cell == RnnCell.Gru ? 2 * G : G) : null;
+        var hc = new float[(long)batch * g.CachePerSample];
+        var hy = new float[(long)batch * g.OutputPerSample];
+        var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
+        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ps = scratch)
+            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps, training: cache >= 0, dropoutKey);
+        b.Upload(hy, y);
+        if (cache >= 0) b.Upload(hc, cache);
+    }
+
+    public static unsafe void RnnBackward(IBackend b, in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey)
+    {
+        RnnChecks.Check(g, batch);
+        int G = g.Gates * g.Units;
+        var hx = Read(b, x, (long)batch * g.Steps * g.Features);
+        var hk = Read(b, kernel, (long)g.Features * G);
+        var hr = Read(b, recurrent, (long)g.Units * G);
+        var hc = Read(b, cache, (long)batch * g.CachePerSample);
+        var hdy = Read(b, dy, (long)batch * g.OutputPerSample);
+        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
+        var hdk = new float[(long)g.Features * G];
+        var hdr = new float[(long)g.Units * G];
+        var hdb = dBias >= 0 ? new float[g.Cell == RnnCell.Gru ? 2 * G : G] : null;
+        var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
+        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch)
+            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey);
         b.Upload(hdk, dKernel);
         b.Upload(hdr, dRecurrent);
         if (hdb is not null) b.Upload(hdb, dBias);

@@ -5,10 +5,10 @@ using NetGen.Kernels;
 namespace NetGen.Backends;
 
 /// <summary>
-/// The LSTM on the device: the same algorithm as <see cref="LstmMath"/> (the input projection of every step in one
+/// The recurrent layers on the device. The LSTM: the same algorithm as <see cref="LstmMath"/> (the input projection of every step in one
 /// GEMM, one GEMM a step for h·U of the four gates, the backward pass keeping dz of every step and ending with one
-/// GEMM each for dW and dx), with the cell math and the dropout masks as <see cref="RecurrentKernels"/>. Activations
-/// it has no kernels for run on host copies (<see cref="RecurrentHost"/>).
+/// GEMM each for dW and dx), with the cell math and the dropout masks as <see cref="RecurrentKernels"/>; SimpleRNN and
+/// GRU as <see cref="RnnMath"/> the same way. Activations it has no kernels for run on host copies (<see cref="RecurrentHost"/>).
 /// </summary>
 public sealed partial class IlgpuBackend
 {
@@ -138,6 +138,161 @@ public sealed partial class IlgpuBackend
         }
     }
 
+    /// <summary>Whether the device kernels cover a SimpleRNN's or GRU's activations.</summary>
+    private static bool OnDevice(in RnnGeometry g) =>
+        RecurrentKernels.OnDevice(g.Activation) && (g.Cell == RnnCell.SimpleRnn || RecurrentKernels.OnDevice(g.RecurrentActivation));
+
+    /// <inheritdoc/>
+    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
+    {
+        RnnChecks.Check(g, batch);
+        if (batch == 0) return;
+        if (!OnDevice(g))
+        {
+            RecurrentHost.RnnForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
+            return;
+        }
+        bool gru = g.Cell == RnnCell.Gru;
+        int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
+        long rows = (long)batch * T, cacheFloats = (long)batch * g.CachePerSample;
+        bool training = cache >= 0, inputDropout = training && g.Dropout > 0, stateDropout = training && g.RecurrentDropout > 0;
+        long scratchFloats = (training ? 0 : cacheFloats) + (inputDropout ? rows * F : 0) + (stateDropout ? (long)batch * u : 0) + (gru ? (long)batch * G : 0);
+        var scratch = scratchFloats > 0 ? ScratchF(scratchFloats) : _none;
+        long at = 0;
+        var c = training ? V(cache, cacheFloats) : Take(scratch, ref at, cacheFloats);
+        var pre = c.SubView(0, rows * G);
+        var rec = gru ? c.SubView(rows * G, rows * u) : _none;
+        var hs = c.SubView(rows * G + (gru ? rows * u : 0), rows * u);
+        var xv = V(x, rows * F);
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        if (inputDropout)
+        {
+            var xm = Take(scratch, ref at, rows * F);
+            Recurrent.MaskRows(checked((int)(rows * F)), xv, xm, new RowMaskParams(T, F, key, g.Dropout));
+            xv = xm;
+        }
+        var hm = stateDropout ? Take(scratch, ref at, (long)batch * u) : _none;
+        var rt = gru ? Take(scratch, ref at, (long)batch * G) : _none; // h_{t−1}·U of the step
+        var stateMask = new RowMaskParams(1, u, RecurrentDropout.RecurrentKey(key), g.RecurrentDropout);
+        var recurrentView = V(recurrent, (long)u * G);
+        var biasView = bias >= 0 ? V(bias, gru ? 2 * G : G) : _none;
+        GemmViews(false, false, checked((int)rows), G, F, 1f, xv, F, V(kernel, (long)F * G), G, 0f, pre, G);
+        if (bias >= 0) Recurrent.AddRows(checked((int)(rows * G)), pre, biasView, G); // the input bias (the GRU's first half)
+        long stepRows = (long)(batch - 1) * T;
+        for (int k = 0; k < T; k++)
+        {
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
+            var hp = _none;
+            int ld = T * u;
+            if (k > 0)
+            {
+                hp = hs.SubView((long)prev * u, stepRows * u + u);
+                if (stateDropout)
+                {
+                    Recurrent.MaskStates(batch * u, hp, hm, stateMask, T * u);
+                    (hp, ld) = (hm, u);
+                }
+            }
+            var step = new RnnStepParams(g, batch, t, prev, k > 0, k == T - 1, gru && bias >= 0);
+            if (!gru)
+            {
+                if (k > 0) GemmViews(false, false, batch, u, u, 1f, hp, ld, recurrentView, u, 1f, pre.SubView((long)t * u, stepRows * u + u), T * u);
+                Recurrent.RnnCellForward(batch * u, pre, hs, step);
+                continue;
+            }
+            if (k > 0) GemmViews(false, false, batch, G, u, 1f, hp, ld, recurrentView, G, 0f, rt, G);
+            else _k.Fill(checked(batch * G), rt, 0f);
+            Recurrent.GruCellForward(batch * u, pre, rec, hs, rt, biasView, step);
+        }
+        if (g.ReturnSequences) hs.CopyTo(V(y, rows * u));
+        else _k.Merge.ConcatBackward(batch * u, hs, V(y, (long)batch * u), new ConcatParams(u, T * u, (g.Reverse ? 0 : T - 1) * u, 0));
+    }
+
+    /// <inheritdoc/>
+    public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
+    {
+        RnnChecks.Check(g, batch);
+        if (batch == 0) return;
+        if (!OnDevice(g))
+        {
+            RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
+            return;
+        }
+        bool gru = g.Cell == RnnCell.Gru;
+        int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
+        long rows = (long)batch * T;
+        bool inputDropout = g.Dropout > 0, stateDropout = g.RecurrentDropout > 0;
+        var scratch = ScratchF((long)batch * u + (inputDropout ? rows * F : 0) + (stateDropout || gru ? (long)batch * u : 0) + (gru ? rows * G : 0));
+        long at = 0;
+        var dhNext = Take(scratch, ref at, (long)batch * u);
+        var c = V(cache, (long)batch * g.CachePerSample);
+        var pre = c.SubView(0, rows * G);
+        var rec = gru ? c.SubView(rows * G, rows * u) : _none;
+        var hs = c.SubView(rows * G + (gru ? rows * u : 0), rows * u);
+        var xv = V(x, rows * F);
+        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
+        var inputMask = new RowMaskParams(T, F, key, g.Dropout);
+        if (inputDropout)
+        {
+            var xm = Take(scratch, ref at, rows * F);
+            Recurrent.MaskRows(checked((int)(rows * F)), xv, xm, inputMask);
+            xv = xm;
+        }
+        var hm = stateDropout || gru ? Take(scratch, ref at, (long)batch * u) : _none; // masked h_{t−1}, or the GRU's dR·Uᵀ
+        var dR = gru ? Take(scratch, ref at, rows * G) : _none; // the GRU's recurrent-side gradient of every step
+        var stateMask = new RowMaskParams(1, u, RecurrentDropout.RecurrentKey(key), g.RecurrentDropout);
+        var recurrentView = V(recurrent, (long)u * G);
+        var dRecurrentView = V(dRecurrent, (long)u * G);
+        _k.Fill(checked(batch * u), dhNext, 0f);
+        _k.Fill(u * G, dRecurrentView, 0f);
+        var dyv = V(dy, (long)batch * g.OutputPerSample);
+        long stepRows = (long)(batch - 1) * T;
+        for (int k = T - 1; k >= 0; k--)
+        {
+            int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
+            var step = new RnnStepParams(g, batch, t, prev, k > 0, k == T - 1, gru);
+            if (gru) Recurrent.GruCellBackward(batch * u, pre, rec, hs, dyv, dhNext, dR, step);
+            else Recurrent.RnnCellBackward(batch * u, pre, hs, dyv, dhNext, step);
+            if (k == 0) continue;
+            // The step's gradient with respect to h·U (+ b_h): SimpleRNN's dz, the GRU's recurrent side.
+            var dzt = gru ? dR.SubView((long)t * G, stepRows * G + G) : pre.SubView((long)t * u, stepRows * u + u);
+            if (gru)
+            {
+                // dh_{t−1} += (dR·Uᵀ)·r: through hm, then added (masked with recurrent dropout).
+                GemmViews(false, true, batch, u, G, 1f, dzt, T * G, recurrentView, G, 0f, hm, u);
+                if (stateDropout) Recurrent.MaskStates(batch * u, hm, hm, stateMask, u);
+                _k.Merge.Accumulate(batch * u, hm, dhNext);
+            }
+            else
+            {
+                GemmViews(false, true, batch, u, u, 1f, dzt, T * u, recurrentView, u, 0f, dhNext, u);
+                if (stateDropout) Recurrent.MaskStates(batch * u, dhNext, dhNext, stateMask, u);
+            }
+            var hp = hs.SubView((long)prev * u, stepRows * u + u);
+            int ld = T * u;
+            if (stateDropout)
+            {
+                Recurrent.MaskStates(batch * u, hp, hm, stateMask, T * u);
+                (hp, ld) = (hm, u);
+            }
+            GemmViews(true, false, u, G, batch, 1f, hp, ld, dzt, T * G, 1f, dRecurrentView, G);
+        }
+        var kernelView = V(kernel, (long)F * G);
+        GemmViews(true, false, F, G, checked((int)rows), 1f, xv, F, pre, G, 0f, V(dKernel, (long)F * G), G);
+        if (dBias >= 0)
+        {
+            _k.ColumnSum(G, pre, V(dBias, G), checked((int)rows), G);
+            if (gru) _k.ColumnSum(G, dR, V(dBias + G, G), checked((int)rows), G); // the recurrent bias
+        }
+        if (dx >= 0)
+        {
+            var dxv = V(dx, rows * F);
+            GemmViews(false, true, checked((int)rows), F, G, 1f, pre, G, kernelView, G, 0f, dxv, F);
+            if (inputDropout) Recurrent.MaskRows(checked((int)(rows * F)), dxv, dxv, inputMask);
+        }
+    }
+
     /// <summary>The next <paramref name="count"/> floats of a scratch view.</summary>
     private static ArrayView<float> Take(ArrayView<float> scratch, ref long at, long count)
     {
@@ -186,5 +341,17 @@ public sealed partial class IlgpuBackend
 
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepParams> LstmCellBackward { get; } =
             k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepParams>(RecurrentKernels.LstmCellBackward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, RnnStepParams> RnnCellForward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, RnnStepParams>(RecurrentKernels.RnnCellForward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams> RnnCellBackward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams>(RecurrentKernels.RnnCellBackward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams> GruCellForward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams>(RecurrentKernels.GruCellForward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams> GruCellBackward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams>(RecurrentKernels.GruCellBackward);
     }
 }

@@ -28,6 +28,33 @@ internal struct LstmStepParams(in LstmGeometry g, int batch, int step, int prev,
     public int RecurrentActivation = (int)g.RecurrentActivation;
 }
 
+/// <summary>One step of the SimpleRNN and GRU cell kernels.</summary>
+internal struct RnnStepParams(in RnnGeometry g, int batch, int step, int prev, bool hasPrev, bool lastProcessed, bool recurrentBias)
+{
+    /// <summary>Samples in the batch.</summary>
+    public int Batch = batch;
+    /// <summary>Steps of a sample.</summary>
+    public int Steps = g.Steps;
+    /// <summary>Units u.</summary>
+    public int Units = g.Units;
+    /// <summary>The step this launch computes.</summary>
+    public int Step = step;
+    /// <summary>The step processed before it.</summary>
+    public int Prev = prev;
+    /// <summary>1 unless this is the first step processed.</summary>
+    public int HasPrev = hasPrev ? 1 : 0;
+    /// <summary>1 when the layer outputs every step.</summary>
+    public int ReturnSequences = g.ReturnSequences ? 1 : 0;
+    /// <summary>1 for the last step processed.</summary>
+    public int LastProcessed = lastProcessed ? 1 : 0;
+    /// <summary>The activation (SimpleRNN's; the GRU's candidate).</summary>
+    public int Activation = (int)g.Activation;
+    /// <summary>The GRU gates' activation.</summary>
+    public int RecurrentActivation = (int)g.RecurrentActivation;
+    /// <summary>1 when the GRU has its recurrent bias (b_h).</summary>
+    public int RecurrentBias = recurrentBias ? 1 : 0;
+}
+
 /// <summary>A dropout mask over [batch, steps, width] rows, one draw per (sample, column) for every step.</summary>
 internal struct RowMaskParams(int steps, int width, ulong key, float rate)
 {
@@ -173,5 +200,108 @@ internal static class RecurrentKernels
         gates[z + u + j] = (p.HasPrev != 0 ? dcj * cPrev : 0f) * Derivative(p.RecurrentActivation, float.NaN, fg);
         gates[z + 2 * u + j] = dcj * ig * Derivative(p.Activation, float.NaN, gg);
         gates[z + 3 * u + j] = dhj * tc * Derivative(p.RecurrentActivation, float.NaN, og);
+    }
+
+    /// <summary>This step's output gradient for (sample, unit) <paramref name="index"/>: dy's row with return_sequences, else dy at the last step processed.</summary>
+    private static float StepGradient(ArrayView<float> dy, Index1D index, long row, int u, int returnSequences, int lastProcessed)
+    {
+        int s = index / u, j = index - s * u;
+        return returnSequences != 0 ? dy[row * u + j] : lastProcessed != 0 ? dy[(long)s * u + j] : 0f;
+    }
+
+    /// <summary>SimpleRNN step: h = activation(z) for every (sample, unit); z (x·W + b + h_{t−1}·U) stays for the backward pass.</summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="pre">[batch·steps, u] pre-activations.</param>
+    /// <param name="hs">[batch·steps, u] outputs.</param>
+    /// <param name="p">The step.</param>
+    internal static void RnnCellForward(Index1D index, ArrayView<float> pre, ArrayView<float> hs, RnnStepParams p)
+    {
+        int u = p.Units, s = index / u, j = index - s * u;
+        long at = ((long)s * p.Steps + p.Step) * u + j;
+        hs[at] = Activate(p.Activation, pre[at]);
+    }
+
+    /// <summary>SimpleRNN step backward: dz = (dh + dy)·f'(z), written over z.</summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="pre">[batch·steps, u]: z in, dz out.</param>
+    /// <param name="hs">[batch·steps, u] outputs.</param>
+    /// <param name="dy">The output gradient.</param>
+    /// <param name="dhNext">[batch, u]: dL/dh_t carried from the step after.</param>
+    /// <param name="p">The step.</param>
+    internal static void RnnCellBackward(Index1D index, ArrayView<float> pre, ArrayView<float> hs, ArrayView<float> dy, ArrayView<float> dhNext, RnnStepParams p)
+    {
+        int u = p.Units, s = index / u, j = index - s * u;
+        long row = (long)s * p.Steps + p.Step, at = row * u + j;
+        float dh = dhNext[index] + StepGradient(dy, index, row, u, p.ReturnSequences, p.LastProcessed);
+        pre[at] = dh * Derivative(p.Activation, pre[at], hs[at]);
+    }
+
+    /// <summary>
+    /// GRU step (reset_after) for every (sample, unit): r = h_{t−1}·U (+ b_h) from <paramref name="rt"/>, z and r gates,
+    /// ĥ = activation(x·W_h + b_xh + r_gate·(h·U_h + b_hh)), h = z·h_{t−1} + (1 − z)·ĥ; the gates and ĥ written over the
+    /// pre-activations, h·U_h + b_hh kept in <paramref name="rec"/>.
+    /// </summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="pre">[batch·steps, 3u]: x·W + b_x in, z, r, ĥ out.</param>
+    /// <param name="rec">[batch·steps, u].</param>
+    /// <param name="hs">[batch·steps, u].</param>
+    /// <param name="rt">[batch, 3u]: h_{t−1}·U (zeros at the first step).</param>
+    /// <param name="bias">[2, 3u] (the recurrent half read), or a placeholder.</param>
+    /// <param name="p">The step.</param>
+    internal static void GruCellForward(Index1D index, ArrayView<float> pre, ArrayView<float> rec, ArrayView<float> hs, ArrayView<float> rt,
+        ArrayView<float> bias, RnnStepParams p)
+    {
+        int u = p.Units, G = 3 * u, s = index / u, j = index - s * u;
+        long row = (long)s * p.Steps + p.Step;
+        long z = row * G, r = (long)s * G;
+        float rz = rt[r + j], rr = rt[r + u + j], rh = rt[r + 2 * u + j];
+        if (p.RecurrentBias != 0)
+        {
+            rz += bias[G + j];
+            rr += bias[G + u + j];
+            rh += bias[G + 2 * u + j];
+        }
+        float zg = Activate(p.RecurrentActivation, pre[z + j] + rz);
+        float rg = Activate(p.RecurrentActivation, pre[z + u + j] + rr);
+        float hh = Activate(p.Activation, pre[z + 2 * u + j] + rg * rh);
+        pre[z + j] = zg;
+        pre[z + u + j] = rg;
+        pre[z + 2 * u + j] = hh;
+        rec[row * u + j] = rh;
+        float previous = p.HasPrev != 0 ? hs[((long)s * p.Steps + p.Prev) * u + j] : 0f;
+        hs[row * u + j] = zg * previous + (1 - zg) * hh;
+    }
+
+    /// <summary>
+    /// GRU step backward for every (sample, unit): from dh (carried plus this step's dy), the input side's dz, dr, dĥ
+    /// (written over the gates), the recurrent side's (into <paramref name="dRecurrentSide"/>'s row of this step) and
+    /// the direct path to h_{t−1} (into <paramref name="dhNext"/>; the recurrent GEMM adds the rest).
+    /// </summary>
+    /// <param name="index">Element of [batch, units].</param>
+    /// <param name="pre">[batch·steps, 3u]: z, r, ĥ in; their input-side gradients out.</param>
+    /// <param name="rec">[batch·steps, u] h·U_h + b_hh.</param>
+    /// <param name="hs">[batch·steps, u].</param>
+    /// <param name="dy">The output gradient.</param>
+    /// <param name="dhNext">[batch, u]: dL/dh_t in, the direct part of dL/dh_{t−1} out.</param>
+    /// <param name="dRecurrentSide">[batch·steps, 3u]: dL/d(h·U + b_h) of every step.</param>
+    /// <param name="p">The step.</param>
+    internal static void GruCellBackward(Index1D index, ArrayView<float> pre, ArrayView<float> rec, ArrayView<float> hs, ArrayView<float> dy,
+        ArrayView<float> dhNext, ArrayView<float> dRecurrentSide, RnnStepParams p)
+    {
+        int u = p.Units, G = 3 * u, s = index / u, j = index - s * u;
+        long row = (long)s * p.Steps + p.Step, z = row * G;
+        float zg = pre[z + j], rg = pre[z + u + j], hh = pre[z + 2 * u + j];
+        float dhj = dhNext[index] + StepGradient(dy, index, row, u, p.ReturnSequences, p.LastProcessed);
+        float previous = p.HasPrev != 0 ? hs[((long)s * p.Steps + p.Prev) * u + j] : 0f;
+        float dz = dhj * (previous - hh) * Derivative(p.RecurrentActivation, float.NaN, zg);
+        float dhh = dhj * (1 - zg) * Derivative(p.Activation, float.NaN, hh);
+        float dr = dhh * rec[row * u + j] * Derivative(p.RecurrentActivation, float.NaN, rg);
+        dhNext[index] = dhj * zg;
+        pre[z + j] = dz;
+        pre[z + u + j] = dr;
+        pre[z + 2 * u + j] = dhh;
+        dRecurrentSide[z + j] = dz;
+        dRecurrentSide[z + u + j] = dr;
+        dRecurrentSide[z + 2 * u + j] = dhh * rg;
     }
 }
