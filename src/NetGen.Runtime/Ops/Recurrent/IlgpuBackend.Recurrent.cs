@@ -293,6 +293,24 @@ public sealed partial class IlgpuBackend
         }
     }
 
+    /// <inheritdoc/>
+    public void EmbeddingForward(int rows, int dim, int inputDim, int x, int table, int y)
+    {
+        long count = (long)rows * dim;
+        if (count == 0) return;
+        Recurrent.EmbeddingForward(checked((int)count), V(x, rows), V(table, (long)inputDim * dim), V(y, count), dim, inputDim);
+    }
+
+    /// <inheritdoc/>
+    public void EmbeddingBackward(int rows, int dim, int inputDim, int x, int dy, int dTable)
+    {
+        var table = V(dTable, (long)inputDim * dim);
+        _k.Fill(checked(inputDim * dim), table, 0f);
+        long count = (long)rows * dim;
+        if (count == 0) return;
+        Recurrent.EmbeddingBackward(checked((int)count), V(x, rows), V(dy, count), table, dim, inputDim);
+    }
+
     /// <summary>The next <paramref name="count"/> floats of a scratch view.</summary>
     private static ArrayView<float> Take(ArrayView<float> scratch, ref long at, long count)
     {
@@ -353,5 +371,11 @@ public sealed partial class IlgpuBackend
 
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams> GruCellBackward { get; } =
             k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepParams>(RecurrentKernels.GruCellBackward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> EmbeddingForward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(RecurrentKernels.EmbeddingForward);
+
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> EmbeddingBackward { get; } =
+            k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(RecurrentKernels.EmbeddingBackward);
     }
 }

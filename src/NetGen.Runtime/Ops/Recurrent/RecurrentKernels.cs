@@ -304,4 +304,37 @@ internal static class RecurrentKernels
         dRecurrentSide[z + u + j] = dr;
         dRecurrentSide[z + 2 * u + j] = dhh * rg;
     }
+
+    /// <summary>
+    /// y[r, :] = table[x[r], :], one thread per output value. The model checks the indices before the pass; an index
+    /// outside [0, inputDim) still reads nothing here (its row is zeros), so the device memory stays safe.
+    /// </summary>
+    /// <param name="index">Element of [rows, dim].</param>
+    /// <param name="x">[rows] indices as floats.</param>
+    /// <param name="table">[inputDim, dim].</param>
+    /// <param name="y">[rows, dim].</param>
+    /// <param name="dim">Vector length.</param>
+    /// <param name="inputDim">Table rows.</param>
+    internal static void EmbeddingForward(Index1D index, ArrayView<float> x, ArrayView<float> table, ArrayView<float> y, int dim, int inputDim)
+    {
+        int r = index / dim, d = index - r * dim;
+        float v = x[r];
+        int i = (int)v;
+        y[index] = i == v && i >= 0 && i < inputDim ? table[(long)i * dim + d] : 0f;
+    }
+
+    /// <summary>dTable[x[r], :] += dy[r, :], one thread per dy value (atomic adds: rows sharing an index add in any order).</summary>
+    /// <param name="index">Element of [rows, dim].</param>
+    /// <param name="x">[rows] indices.</param>
+    /// <param name="dy">[rows, dim].</param>
+    /// <param name="dTable">[inputDim, dim], zeroed before.</param>
+    /// <param name="dim">Vector length.</param>
+    /// <param name="inputDim">Table rows.</param>
+    internal static void EmbeddingBackward(Index1D index, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dTable, int dim, int inputDim)
+    {
+        int r = index / dim, d = index - r * dim;
+        float v = x[r];
+        int i = (int)v;
+        if (i == v && i >= 0 && i < inputDim) Atomic.Add(ref dTable[(long)i * dim + d], dy[index]);
+    }
 }
