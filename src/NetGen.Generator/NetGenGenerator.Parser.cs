@@ -229,7 +229,8 @@ public sealed partial class NetGenGenerator
             for (int i = 0; i < attributes.Count; i++)
             {
                 var (data, kind, _) = attributes[i];
-                string inner = LayerName(data) ?? DefaultName(kind == LayerKind.UseBlock ? BlockStem(data) : ShapeInference.KerasName(kind), scope.Defaults);
+                string inner = LayerName(data) ?? DefaultName(kind == LayerKind.UseBlock ? BlockStem(data)
+                    : kind == LayerKind.Dense && (NamedBool(data, "TimeDistributed") ?? false) ? "time_distributed" : ShapeInference.KerasName(kind), scope.Defaults);
                 finalNames[i] = i == attributes.Count - 1 ? scope.Prefix.Substring(0, scope.Prefix.Length - 1) : scope.Prefix + inner;
                 scope.Names[inner] = finalNames[i]!;
             }
@@ -402,7 +403,8 @@ public sealed partial class NetGenGenerator
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
             value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon, negativeSlope, threshold,
-            Regularizers: kind is LayerKind.Dense or LayerKind.Conv2D ? Layers.LayerRule.ReadRegularizers(data) : default, StridesW: stridesW);
+            Regularizers: kind is LayerKind.Dense or LayerKind.Conv2D ? Layers.LayerRule.ReadRegularizers(data) : default, StridesW: stridesW,
+            TimeDistributed: kind == LayerKind.Dense && (NamedBool(data, "TimeDistributed") ?? false));
     }
 
     private static int Int(ImmutableArray<TypedConstant> args, int index) =>

@@ -262,6 +262,32 @@ public class Conv1DDiagnosticTests
             "the GRU takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear"));
 
     [Fact]
+    public Task NG0017_TimeDistributed_on_a_vector() => Verify("""
+        [Network(8)]
+        [{|#0:Dense(4, TimeDistributed = true)|}]
+        public partial class Net;
+        """,
+        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "TimeDistributed on an input of shape", "(None, 8)",
+            "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)"));
+
+    [Fact]
+    public void TimeDistributed_Dense_is_named_and_listed_as_Keras_wrapper()
+    {
+        var result = GeneratorTest.Run("""
+            using NetGen;
+            [Network(5, 3)]
+            [LSTM(4, ReturnSequences = true)]
+            [Dense(2, TimeDistributed = true)]
+            [Dense(2, TimeDistributed = true, Activation = Activation.Softmax)]
+            public partial class Net;
+            """);
+        Assert.Empty(result.Diagnostics);
+        string code = result.GeneratedTrees[0].ToString();
+        Assert.Matches(@"/// time_distributed \(TimeDist\w* +\(None, 5, 2\) +10 ", code); // Keras cuts the column at 29 characters
+        Assert.Contains("new(\"time_distributed_1\", \"TimeDistributed\", new int[] { 5, 2 }", code);
+    }
+
+    [Fact]
     public Task NG0017_RepeatVector_of_a_sequence() => Verify("""
         [Network(5, 3)]
         [{|#0:RepeatVector(4)|}]

@@ -202,3 +202,33 @@ public partial class GradientCheckTests
         Check(m, Inputs(3, 72, 5, 3), OneHot(3, 3, 73));
     }
 }
+
+[Network(5, 3)]
+[LSTM(4, ReturnSequences = true)]
+[Dense(3, TimeDistributed = true, Activation = Activation.Softmax)]
+public partial class PerStepTimeDistributed;
+
+[Network(5, 3)]
+[LSTM(4, ReturnSequences = true)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class PerStepDense;
+
+public sealed class TimeDistributedTests
+{
+    [Fact]
+    public void TimeDistributedDenseTrainsAsTheDenseItNames()
+    {
+        var x = new Tensor(Num.Uniform(6 * 15, 5), 6, 5, 3);
+        var y = Utils.ToCategorical(new Tensor(Enumerable.Range(0, 30).Select(i => (float)(i % 3)).ToArray(), 30), 3).Reshape(6, 5, 3);
+        using var a = new PerStepTimeDistributed { Seed = 3 };
+        using var b = new PerStepDense { Seed = 3 };
+        Assert.Equal(b.GetWeights(), a.GetWeights());
+        a.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        b.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        a.Fit(x, y, epochs: 2, batchSize: 3, shuffle: false, verbose: 0);
+        b.Fit(x, y, epochs: 2, batchSize: 3, shuffle: false, verbose: 0);
+        Assert.Equal(b.GetWeights(), a.GetWeights());
+        Assert.Equal("time_distributed", a.GetLayer(1).Name);
+        Assert.Contains("time_distributed (TimeDist", a.Summary());
+    }
+}

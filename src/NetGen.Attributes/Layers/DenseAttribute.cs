@@ -17,6 +17,12 @@ namespace NetGen
         public int Units { get; }
         /// <summary>Activation applied after the bias; <see cref="NetGen.Activation.Linear"/> by default.</summary>
         public Activation Activation { get; set; }
+        /// <summary>
+        /// Declares the layer as Keras's <c>TimeDistributed(Dense(...))</c>: the same computation (a Dense on (steps, ...)
+        /// samples applies to every step anyway), named and listed as Keras names the wrapper (<c>time_distributed</c>,
+        /// type <c>TimeDistributed</c>), and checked to have a step axis; false by default.
+        /// </summary>
+        public bool TimeDistributed { get; set; }
         /// <summary>Whether the layer has a bias vector (Keras <c>use_bias</c>).</summary>
         public bool UseBias { get; set; } = true;
         /// <summary>Kernel initializer; <see cref="Initializer.GlorotUniform"/> by default.</summary>

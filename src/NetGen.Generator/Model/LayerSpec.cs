@@ -97,6 +97,7 @@ internal enum InitializerKind
 /// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
 /// <param name="Trainable">False for a layer declared <c>Trainable = false</c> (frozen; can change at run time).</param>
 /// <param name="InputProperty">True for a merge that also sets <c>Input</c> (its inputs are its arguments: an error).</param>
+/// <param name="TimeDistributed">A Dense declared as Keras's TimeDistributed(Dense): its name and type, and a step axis required.</param>
 /// <param name="StridesW">The horizontal stride when declared apart from the vertical one (StrideWidth); null: the same as <paramref name="Strides"/>.</param>
 /// <param name="Regularizers">Dense's regularizer factors (kernel L1, L2, bias L1, L2, activity L1, L2, contractive λ); empty for none.</param>
 internal sealed record LayerSpec(
@@ -125,7 +126,8 @@ internal sealed record LayerSpec(
     bool Trainable = true,
     bool InputProperty = false,
     EquatableArray<double> Regularizers = default,
-    int? StridesW = null)
+    int? StridesW = null,
+    bool TimeDistributed = false)
 {
     /// <summary>The horizontal stride: <see cref="StridesW"/> where declared apart (Keras's strides=(h, w)), else <see cref="Strides"/>.</summary>
     public int WidthStrides => StridesW ?? Strides;

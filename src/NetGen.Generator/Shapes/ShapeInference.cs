@@ -50,7 +50,7 @@ internal static partial class ShapeInference
             }
             else if (name is null)
             {
-                string baseName = KerasName(layer.Kind);
+                string baseName = layer.TimeDistributed ? "time_distributed" : KerasName(layer.Kind);
                 defaults.TryGetValue(baseName, out int seen);
                 defaults[baseName] = seen + 1;
                 name = seen == 0 ? baseName : baseName + "_" + Invariant(seen);
@@ -102,6 +102,9 @@ internal static partial class ShapeInference
                     CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
                     CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
                     CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
+                    if (layer.TimeDistributed && shape.Length < 2)
+                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "TimeDistributed on an input of shape", ShapeMath.Keras(shape),
+                            "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)" }));
                     if (shape.Length == 3 && sawImageLayer)
                     {
                         var flat = (int[])shape.Clone();
@@ -246,7 +249,7 @@ internal static partial class ShapeInference
             }
             if (broken) break;
             outputs[i] = output;
-            resolved[i] = new ResolvedLayer(i, layer, names[i], layer.Kind == LayerKind.Input ? "InputLayer" : kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
+            resolved[i] = new ResolvedLayer(i, layer, names[i], layer.Kind == LayerKind.Input ? "InputLayer" : layer.TimeDistributed ? "TimeDistributed" : kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
                 activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
                 padTop, padLeft, StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i],
                 RuleWeights: new EquatableArray<WeightSlot>(ruleWeights.ToArrayFast()));
