@@ -257,7 +257,7 @@ BENCHES: Dict[str, Bench] = {
         build=lambda: dense_stack([29, 80, 40, 80, 29]),
         input_shape=(29,), target="input", loss=nn.MSELoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=64, infer_batches=(64,),
+        batch=64, infer_batches=(1, 256),
         description="seed-004 autoencoder 29-80 relu-40 relu-80 relu-29 linear, Adam(1e-3, eps 1e-7), MSE"),
     "mnist-cnn": Bench(
         build=mnist_cnn,
@@ -295,19 +295,19 @@ BENCHES: Dict[str, Bench] = {
         build=RowLstm,
         input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
+        batch=128, output_activation=softmax, infer_batches=(1, 256), warmup=4, min_steps=2,
         description="samples/Sequences RowLstm: LSTM(128) over 28 steps of 28, Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
     "gru": Bench(
         build=RowGru,
         input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
+        batch=128, output_activation=softmax, infer_batches=(1, 256), warmup=4, min_steps=2,
         description="GRU(128) (reset_after) over 28 steps of 28, Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
     "conv1d": Bench(
         build=RowConv1D,
         input_shape=(28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=128, output_activation=softmax, infer_batches=(1, 128), warmup=4, min_steps=2,
+        batch=128, output_activation=softmax, infer_batches=(1, 256), warmup=4, min_steps=2,
         description="seed 001 Conv1D classifier: 2x Conv1D 64 relu, MaxPool1D 3, 2x Conv1D 128 relu, GAP1D, Dropout .5, "
                     "Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
 }

@@ -183,21 +183,21 @@ public static class NetworkBench
 {
     public static readonly string[] Names = ["mlp-small", "mlp", "autoencoder", "mnist-cnn", "fashion-cnn", "bn-dropout-cnn", "bn-dropout-apart-cnn", "resnet", "lstm", "gru", "conv1d"];
 
-    private sealed record Case(Func<Model> Create, Func<Optimizer> Optimizer, Loss Loss, int Batch, int Inputs, int Outputs, bool Classes);
+    private sealed record Case(Func<Model> Create, Func<Optimizer> Optimizer, Loss Loss, int Batch, int Inputs, int Outputs, bool Classes, int InferBatch = 0);
 
     private static Case Get(string name) => name switch
     {
         "mlp-small" => new(() => new MlpSmall(), () => new SGD(0.01f, momentum: 0.9f, nesterov: true), Loss.CategoricalCrossEntropy, 128, 20, 10, true),
         "mlp" => new(() => new Mlp(), () => new RMSprop(), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
-        "autoencoder" => new(() => new Autoencoder(), () => new Adam(), Loss.MeanSquaredError, 64, 29, 29, false),
+        "autoencoder" => new(() => new Autoencoder(), () => new Adam(), Loss.MeanSquaredError, 64, 29, 29, false, InferBatch: 256),
         "mnist-cnn" => new(() => new MnistCnn(), () => new Adam(1e-3f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
         "fashion-cnn" => new(() => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
         "bn-dropout-cnn" => new(() => new BnDropoutCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "bn-dropout-apart-cnn" => new(() => new BnDropoutApartCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
         "resnet" => new(() => new ResNet(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
-        "lstm" => new(() => new RowLstm(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
-        "gru" => new(() => new RowGru(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
-        "conv1d" => new(() => new RowConv1D(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
+        "lstm" => new(() => new RowLstm(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
+        "gru" => new(() => new RowGru(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
+        "conv1d" => new(() => new RowConv1D(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
 
@@ -231,11 +231,21 @@ public static class NetworkBench
         {
             for (int i = 0; i < n; i++, step++) model.TrainOnBatch(xs[step % pool], ys[step % pool]);
         }, seconds, repeats, warmup), model.Backend.Name);
-        Report(name, "infer", c.Batch, Measure(n =>
+        // Inference at the training batch, or at the batch the benchmark names (with batch 1 too).
+        int inferBatch = c.InferBatch > 0 ? c.InferBatch : c.Batch;
+        var inferInputs = xs;
+        if (inferBatch != c.Batch)
         {
-            for (int i = 0; i < n; i++, step++) model.Predict(xs[step % pool], c.Batch);
+            var data = new float[inferBatch * c.Inputs];
+            for (int j = 0; j < data.Length; j++) data[j] = (float)random.NextDouble();
+            var big = new Tensor(data, [inferBatch, .. xs[0].Shape.ToArray()[1..]]);
+            inferInputs = [big];
+        }
+        Report(name, "infer", inferBatch, Measure(n =>
+        {
+            for (int i = 0; i < n; i++, step++) model.Predict(inferInputs[step % inferInputs.Length], inferBatch);
         }, seconds, repeats, warmup), model.Backend.Name);
-        if (slow)
+        if (slow || c.InferBatch > 0)
         {
             var one = xs[0].Slice(0, 1);
             Report(name, "infer", 1, Measure(n =>

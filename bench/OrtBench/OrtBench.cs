@@ -21,7 +21,8 @@ public static class OrtBench
     public static void Run(string directory)
     {
         foreach (var (name, shape) in new[] { ("mnist-cnn", new[] { 1, 28, 28 }), ("fashion-cnn", new[] { 1, 28, 28 }),
-                                                ("lstm", new[] { 28, 28 }), ("gru", new[] { 28, 28 }), ("conv1d", new[] { 28, 28 }) })
+                                                ("lstm", new[] { 28, 28 }), ("gru", new[] { 28, 28 }), ("conv1d", new[] { 28, 28 }),
+                                                ("autoencoder", new[] { 29 }) })
         {
             string path = Path.Combine(directory, name + ".onnx");
             if (!File.Exists(path)) continue; // bench/export_onnx.py writes the CNNs, or with SEQ=1 the sequence nets
@@ -35,9 +36,9 @@ public static class OrtBench
             using var session = new InferenceSession(path, options);
             string input = session.InputMetadata.Keys.First();
             var random = new Random(0);
-            foreach (int batch in shape.Length == 3 ? new[] { 256, 1 } : new[] { 128, 1 })
+            foreach (int batch in new[] { 256, 1 })
             {
-                var data = new float[batch * 784];
+                var data = new float[batch * shape.Aggregate(1, (a, d) => a * d)];
                 for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
                 var tensor = new DenseTensor<float>(data, [batch, .. shape]);
                 var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, tensor) };
