@@ -60,8 +60,19 @@ public sealed class LstmTests
         return outputs;
     }
 
-    [Fact]
-    public void ForwardMatchesADoubleReferenceWithSequencesAndWithout()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ForwardMatchesADoubleReferenceWithSequencesAndWithout(bool cellsOnThreads)
+    {
+        // Inference runs step by step (LstmMath.Infer); its cell math may be split over the worker pool's threads.
+        int saved = LstmMath.ParallelCellFloats;
+        if (cellsOnThreads) LstmMath.ParallelCellFloats = 0;
+        try { CheckForward(); }
+        finally { LstmMath.ParallelCellFloats = saved; }
+    }
+
+    private static void CheckForward()
     {
         using var m = new StackedLstm { Seed = 5 };
         var x = new Tensor(Num.Uniform(2 * 15, 6), 2, 5, 3);

@@ -7,9 +7,13 @@ public sealed unsafe partial class CpuBackend
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
-        // Without a cache (inference), the scratch buffer holds the steps' gates, cells and outputs.
-        float* c = cache >= 0 ? At(cache) : Scratch((long)batch * g.CachePerSample);
-        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y), training: cache >= 0, dropoutKey);
+        if (cache < 0)
+        {
+            // Inference: one step's working set, not every step's cache.
+            LstmMath.Infer(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, Scratch(LstmMath.InferScratch(g, batch)), At(y));
+            return;
+        }
+        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, At(cache), At(y), training: true, dropoutKey);
     }
 
     /// <inheritdoc/>

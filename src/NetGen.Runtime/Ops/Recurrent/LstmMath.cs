@@ -106,6 +106,92 @@ internal static unsafe class LstmMath
         }
     }
 
+    /// <summary>Floats of scratch <see cref="Infer"/> needs for a batch: one step's gates, cell states and outputs.</summary>
+    public static long InferScratch(in LstmGeometry g, int batch) => (long)batch * 6 * g.Units;
+
+    /// <summary>
+    /// The inference forward pass, step by step in a small working set (one step's gates [batch, 4u], cells and outputs
+    /// [batch, u] in <paramref name="scratch"/>) instead of the training cache of every step, which at batch 256 is
+    /// past the caches: each step is x_t·W (the step's rows of x, strided) plus h_{t−1}·U into the same gates, then the
+    /// cell. The same formulas and order of operations per value as <see cref="Forward"/>.
+    /// </summary>
+    public static void Infer(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y)
+    {
+        int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
+        float* gates = scratch, cells = scratch + (long)batch * u4, hs = cells + (long)batch * u;
+        for (int k = 0; k < T; k++)
+        {
+            int t = g.Reverse ? T - 1 - k : k;
+            // z = x_t·W (+ b) + h_{t−1}·U for the batch: x_t's rows are a sample's steps apart.
+            Sgemm.Multiply(false, false, batch, u4, F, 1f, x + (long)t * F, checked(T * F), kernel, u4, 0f, gates, u4);
+            if (bias != null)
+                for (int s = 0; s < batch; s++)
+                {
+                    var row = new Span<float>(gates + (long)s * u4, u4);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, u4), row);
+                }
+            if (k > 0) Sgemm.Multiply(false, false, batch, u4, u, 1f, hs, u, recurrent, u4, 1f, gates, u4);
+            var cell = new InferCell(g, batch, gates, cells, hs, y, t, k > 0);
+            int parts = Math.Min(batch, WorkerPool.Shared.MaxThreads);
+            if (parts > 1 && (long)batch * u >= ParallelCellFloats && !WorkerPool.IsInsideJob)
+            {
+                var job = t_cellJob ??= new InferCellJob();
+                job.Cell = cell;
+                job.Parts = parts;
+                WorkerPool.Shared.Run(job, parts);
+            }
+            else cell.Run(0, batch);
+        }
+        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, batch * u).CopyTo(new Span<float>(y, batch * u));
+    }
+
+    /// <summary>Below this many cell values a step's element-wise work stays on one thread.</summary>
+    internal static int ParallelCellFloats = 8192;
+
+    [ThreadStatic] private static InferCellJob? t_cellJob;
+
+    /// <summary>One inference step's cell math over samples [from, to): the gates' activations, c, h, and h into y with return_sequences.</summary>
+    private readonly struct InferCell(in LstmGeometry g, int batch, float* gates, float* cells, float* hs, float* y, int t, bool hasPrev)
+    {
+        private readonly LstmGeometry _g = g;
+        private readonly int _batch = batch, _t = t;
+        private readonly float* _gates = gates, _cells = cells, _hs = hs, _y = y;
+        private readonly bool _hasPrev = hasPrev;
+
+        public int Batch => _batch;
+
+        public void Run(int from, int to)
+        {
+            int u = _g.Units, u4 = 4 * u, T = _g.Steps;
+            for (int s = from; s < to; s++)
+            {
+                float* z = _gates + (long)s * u4;
+                float* c = _cells + (long)s * u;
+                float* h = _hs + (long)s * u;
+                Apply(_g.RecurrentActivation, z, z, 2 * u);     // i, f
+                Apply(_g.Activation, z + 2 * u, z + 2 * u, u);  // g
+                Apply(_g.RecurrentActivation, z + 3 * u, z + 3 * u, u); // o
+                for (int j = 0; j < u; j++) c[j] = z[j] * z[2 * u + j] + (_hasPrev ? z[u + j] * c[j] : 0f);
+                Apply(_g.Activation, c, h, u);
+                for (int j = 0; j < u; j++) h[j] *= z[3 * u + j];
+                if (_g.ReturnSequences) new ReadOnlySpan<float>(h, u).CopyTo(new Span<float>(_y + ((long)s * T + _t) * u, u));
+            }
+        }
+    }
+
+    /// <summary>A step's cell math split into <see cref="Parts"/> ranges of samples for the worker pool (reused: no allocation per step).</summary>
+    private sealed class InferCellJob : IWorkItem
+    {
+        public InferCell Cell;
+        public int Parts;
+
+        public void Execute(int index)
+        {
+            int batch = Cell.Batch;
+            Cell.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts));
+        }
+    }
+
     /// <summary>y = f(x) over n values: the vector forms for sigmoid and tanh (the same values as the scalar ones), else element by element.</summary>
     private static void Apply(ActivationFunction f, float* x, float* y, int n)
     {
