@@ -195,8 +195,19 @@ public sealed class GruTests
         return outputs;
     }
 
-    [Fact]
-    public void GruAndSimpleRnnMatchDoubleReferences()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GruAndSimpleRnnMatchDoubleReferences(bool cellsOnThreads)
+    {
+        // Inference runs step by step (RnnMath.Infer); its cell math may be split over the worker pool's threads.
+        int saved = RnnMath.ParallelCellFloats;
+        if (cellsOnThreads) RnnMath.ParallelCellFloats = 0;
+        try { CheckReferences(); }
+        finally { RnnMath.ParallelCellFloats = saved; }
+    }
+
+    private static void CheckReferences()
     {
         using var m = new GruStack { Seed = 6 };
         var x = new Tensor(Num.Uniform(2 * 15, 7), 2, 5, 3);

@@ -45,9 +45,14 @@ public sealed unsafe partial class CpuBackend
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
+        if (cache < 0)
+        {
+            // Inference: one step's working set, not every step's cache.
+            RnnMath.Infer(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, Scratch(RnnMath.InferScratch(g, batch)), At(y));
+            return;
+        }
         float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
-        float* c = cache >= 0 ? At(cache) : Scratch((long)batch * g.CachePerSample);
-        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, c, At(y), scratch, training: cache >= 0, dropoutKey);
+        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, At(cache), At(y), scratch, training: true, dropoutKey);
     }
 
     /// <inheritdoc/>

@@ -133,6 +133,103 @@ internal static unsafe class RnnMath
         }
     }
 
+    /// <summary>Floats of scratch <see cref="Infer"/> needs for a batch: one step's pre-activations, the GRU's h·U, and the outputs.</summary>
+    public static long InferScratch(in RnnGeometry g, int batch) => (long)batch * (2L * g.Gates * g.Units + g.Units);
+
+    /// <summary>Below this many cell values a step's element-wise work stays on one thread.</summary>
+    internal static int ParallelCellFloats = 8192;
+
+    [ThreadStatic] private static InferCellJob? t_cellJob;
+
+    /// <summary>
+    /// The inference forward pass, step by step in a small working set (as <see cref="LstmMath.Infer"/>): each step is
+    /// x_t·W (+ b_x), h_{t−1}·U (added for SimpleRNN; kept apart, with b_h, for the GRU's reset gate), then the cell. The
+    /// same formulas and order per value as <see cref="Forward"/>.
+    /// </summary>
+    public static void Infer(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y)
+    {
+        int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
+        float* pre = scratch, rt = scratch + (long)batch * G, hs = rt + (long)batch * G;
+        for (int k = 0; k < T; k++)
+        {
+            int t = g.Reverse ? T - 1 - k : k;
+            Sgemm.Multiply(false, false, batch, G, F, 1f, x + (long)t * F, checked(T * F), kernel, G, 0f, pre, G);
+            if (bias != null)
+                for (int s = 0; s < batch; s++)
+                {
+                    var row = new Span<float>(pre + (long)s * G, G);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, G), row);
+                }
+            if (g.Cell == RnnCell.SimpleRnn)
+            {
+                if (k > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hs, u, recurrent, u, 1f, pre, u);
+            }
+            else if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs, u, recurrent, G, 0f, rt, G);
+            else new Span<float>(rt, batch * G).Clear();
+            var cell = new InferCell(g, batch, pre, rt, hs, y, bias != null && g.Cell == RnnCell.Gru ? bias + G : null, t, k > 0);
+            int parts = Math.Min(batch, WorkerPool.Shared.MaxThreads);
+            if (parts > 1 && (long)batch * u >= ParallelCellFloats && !WorkerPool.IsInsideJob)
+            {
+                var job = t_cellJob ??= new InferCellJob();
+                job.Cell = cell;
+                job.Parts = parts;
+                WorkerPool.Shared.Run(job, parts);
+            }
+            else cell.Run(0, batch);
+        }
+        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, batch * u).CopyTo(new Span<float>(y, batch * u));
+    }
+
+    /// <summary>One inference step's cell math over samples [from, to).</summary>
+    private readonly struct InferCell(in RnnGeometry g, int batch, float* pre, float* rt, float* hs, float* y, float* recurrentBias, int t, bool hasPrev)
+    {
+        private readonly RnnGeometry _g = g;
+        private readonly int _batch = batch, _t = t;
+        private readonly float* _pre = pre, _rt = rt, _hs = hs, _y = y, _recurrentBias = recurrentBias;
+        private readonly bool _hasPrev = hasPrev;
+
+        public int Batch => _batch;
+
+        public void Run(int from, int to)
+        {
+            int u = _g.Units, G = _g.Gates * u, T = _g.Steps;
+            for (int s = from; s < to; s++)
+            {
+                float* h = _hs + (long)s * u;
+                if (_g.Cell == RnnCell.SimpleRnn) Apply(_g.Activation, _pre + (long)s * u, h, u);
+                else
+                {
+                    float* r = _rt + (long)s * G;
+                    float* z = _pre + (long)s * G;
+                    if (_recurrentBias != null) for (int j = 0; j < G; j++) r[j] += _recurrentBias[j];
+                    for (int j = 0; j < 2 * u; j++) z[j] += r[j];
+                    Apply(_g.RecurrentActivation, z, z, 2 * u); // z, r
+                    for (int j = 0; j < u; j++) z[2 * u + j] += z[u + j] * r[2 * u + j];
+                    Apply(_g.Activation, z + 2 * u, z + 2 * u, u); // ĥ
+                    for (int j = 0; j < u; j++)
+                    {
+                        float zg = z[j];
+                        h[j] = zg * (_hasPrev ? h[j] : 0f) + (1 - zg) * z[2 * u + j];
+                    }
+                }
+                if (_g.ReturnSequences) new ReadOnlySpan<float>(h, u).CopyTo(new Span<float>(_y + ((long)s * T + _t) * u, u));
+            }
+        }
+    }
+
+    /// <summary>A step's cell math split into <see cref="Parts"/> ranges of samples for the worker pool (reused).</summary>
+    private sealed class InferCellJob : IWorkItem
+    {
+        public InferCell Cell;
+        public int Parts;
+
+        public void Execute(int index)
+        {
+            int batch = Cell.Batch;
+            Cell.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts));
+        }
+    }
+
     public static void Backward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
         float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0)
     {
