@@ -66,10 +66,10 @@ public sealed class LstmTests
     public void ForwardMatchesADoubleReferenceWithSequencesAndWithout(bool cellsOnThreads)
     {
         // Inference runs step by step (LstmMath.Infer); its cell math may be split over the worker pool's threads.
-        int saved = LstmMath.ParallelCellFloats;
-        if (cellsOnThreads) LstmMath.ParallelCellFloats = 0;
+        int saved = StepCells.ParallelFloats;
+        if (cellsOnThreads) StepCells.ParallelFloats = 0;
         try { CheckForward(); }
-        finally { LstmMath.ParallelCellFloats = saved; }
+        finally { StepCells.ParallelFloats = saved; }
     }
 
     private static void CheckForward()
@@ -201,10 +201,10 @@ public sealed class GruTests
     public void GruAndSimpleRnnMatchDoubleReferences(bool cellsOnThreads)
     {
         // Inference runs step by step (RnnMath.Infer); its cell math may be split over the worker pool's threads.
-        int saved = RnnMath.ParallelCellFloats;
-        if (cellsOnThreads) RnnMath.ParallelCellFloats = 0;
+        int saved = StepCells.ParallelFloats;
+        if (cellsOnThreads) StepCells.ParallelFloats = 0;
         try { CheckReferences(); }
-        finally { RnnMath.ParallelCellFloats = saved; }
+        finally { StepCells.ParallelFloats = saved; }
     }
 
     private static void CheckReferences()

@@ -45,12 +45,9 @@ internal static unsafe class LstmMath
         long rows = (long)batch * T;
         float* gates = cache, cells = cache + rows * u4, hs = cells + rows * u;
         int gateStride = checked(T * u4), stateStride = checked(T * u); // from sample s to s + 1 at one step
-        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
-        float[]? inputMask = training && g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
-        float[]? stateMask = training && g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
-        float[]? masked = inputMask is null ? null : new float[rows * F];
-        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
-        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
+        using var dropout = RecurrentDropout.Rent(dropoutKey, g.Reverse, training && g.Dropout > 0, training && g.RecurrentDropout > 0, batch, T, F, u, g.Dropout, g.RecurrentDropout);
+        fixed (float* im = dropout.InputMask, xm = dropout.Masked, sm = dropout.StateMask, hm = dropout.MaskedStates)
         {
         if (xm != null)
         {
@@ -132,26 +129,13 @@ internal static unsafe class LstmMath
                 }
             if (k > 0) Sgemm.Multiply(false, false, batch, u4, u, 1f, hs, u, recurrent, u4, 1f, gates, u4);
             var cell = new InferCell(g, batch, gates, cells, hs, y, t, k > 0);
-            int parts = Math.Min(batch, WorkerPool.Shared.MaxThreads);
-            if (parts > 1 && (long)batch * u >= ParallelCellFloats && !WorkerPool.IsInsideJob)
-            {
-                var job = t_cellJob ??= new InferCellJob();
-                job.Cell = cell;
-                job.Parts = parts;
-                WorkerPool.Shared.Run(job, parts);
-            }
-            else cell.Run(0, batch);
+            StepCells.Run(cell, u);
         }
         if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, batch * u).CopyTo(new Span<float>(y, batch * u));
     }
 
-    /// <summary>Below this many cell values a step's element-wise work stays on one thread.</summary>
-    internal static int ParallelCellFloats = 8192;
-
-    [ThreadStatic] private static InferCellJob? t_cellJob;
-
     /// <summary>One inference step's cell math over samples [from, to): the gates' activations, c, h, and h into y with return_sequences.</summary>
-    private readonly struct InferCell(in LstmGeometry g, int batch, float* gates, float* cells, float* hs, float* y, int t, bool hasPrev)
+    private readonly struct InferCell(in LstmGeometry g, int batch, float* gates, float* cells, float* hs, float* y, int t, bool hasPrev) : IStepCells
     {
         private readonly LstmGeometry _g = g;
         private readonly int _batch = batch, _t = t;
@@ -179,18 +163,6 @@ internal static unsafe class LstmMath
         }
     }
 
-    /// <summary>A step's cell math split into <see cref="Parts"/> ranges of samples for the worker pool (reused: no allocation per step).</summary>
-    private sealed class InferCellJob : IWorkItem
-    {
-        public InferCell Cell;
-        public int Parts;
-
-        public void Execute(int index)
-        {
-            int batch = Cell.Batch;
-            Cell.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts));
-        }
-    }
 
     /// <summary>y = f(x) over n values: the vector forms for sigmoid and tanh (the same values as the scalar ones), else element by element.</summary>
     private static void Apply(ActivationFunction f, float* x, float* y, int n)
@@ -224,13 +196,9 @@ internal static unsafe class LstmMath
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
-        // The forward pass's masks again, from the same key.
-        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
-        float[]? inputMask = g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
-        float[]? stateMask = g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
-        float[]? masked = inputMask is null ? null : new float[rows * F];
-        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
-        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
+        using var dropout = RecurrentDropout.Rent(dropoutKey, g.Reverse, g.Dropout > 0, g.RecurrentDropout > 0, batch, T, F, u, g.Dropout, g.RecurrentDropout);
+        fixed (float* im = dropout.InputMask, xm = dropout.Masked, sm = dropout.StateMask, hm = dropout.MaskedStates)
         {
         if (xm != null)
         {

@@ -17,14 +17,48 @@ internal static unsafe class RecurrentDropout
     public static ulong RecurrentKey(ulong directionKey) => CounterRng.Key(directionKey, 1, 0);
 
     /// <summary>[rows, width] keep masks, 0 or 1/(1 − rate): element i kept when Uniform(key, i) ≥ rate (the other dropouts' rule).</summary>
-    public static float[] Mask(ulong key, int rows, int width, float rate)
+    public static void Mask(ulong key, int rows, int width, float rate, Span<float> mask)
     {
-        var mask = new float[checked(rows * width)];
+        int count = checked(rows * width);
         ulong threshold = CounterRng.DropThreshold(rate);
         float scale = 1f / (1f - rate);
-        for (int i = 0; i < mask.Length; i++)
+        for (int i = 0; i < count; i++)
             mask[i] = (CounterRng.Bits(key, (ulong)i) >> 40) >= threshold ? scale : 0f;
-        return mask;
+    }
+
+    /// <summary>
+    /// One pass's dropout buffers, rented from the shared pool (no allocation per training step): the input mask
+    /// [batch, features] and room for the masked inputs [batch·steps, features] when <paramref name="input"/>; the state
+    /// mask and room for the masked states [batch, units] when <paramref name="state"/>. Dispose returns them.
+    /// </summary>
+    public static Buffers Rent(ulong dropoutKey, bool reverse, bool input, bool state, int batch, int steps, int features, int units,
+        float dropout, float recurrentDropout)
+    {
+        ulong key = DirectionKey(dropoutKey, reverse);
+        var pool = System.Buffers.ArrayPool<float>.Shared;
+        float[]? inputMask = input ? pool.Rent(checked(batch * features)) : null;
+        float[]? stateMask = state ? pool.Rent(checked(batch * units)) : null;
+        if (inputMask is not null) Mask(key, batch, features, dropout, inputMask);
+        if (stateMask is not null) Mask(RecurrentKey(key), batch, units, recurrentDropout, stateMask);
+        return new Buffers(inputMask, stateMask, input ? pool.Rent(checked(batch * steps * features)) : null, state ? pool.Rent(checked(batch * units)) : null);
+    }
+
+    /// <summary>See <see cref="Rent"/>.</summary>
+    public readonly struct Buffers(float[]? inputMask, float[]? stateMask, float[]? masked, float[]? maskedStates) : IDisposable
+    {
+        public float[]? InputMask { get; } = inputMask;
+        public float[]? StateMask { get; } = stateMask;
+        public float[]? Masked { get; } = masked;
+        public float[]? MaskedStates { get; } = maskedStates;
+
+        public void Dispose()
+        {
+            var pool = System.Buffers.ArrayPool<float>.Shared;
+            if (InputMask is not null) pool.Return(InputMask);
+            if (StateMask is not null) pool.Return(StateMask);
+            if (Masked is not null) pool.Return(Masked);
+            if (MaskedStates is not null) pool.Return(MaskedStates);
+        }
     }
 
     /// <summary>x·m for (sample, step) rows of <paramref name="features"/> values, one mask row per sample.</summary>

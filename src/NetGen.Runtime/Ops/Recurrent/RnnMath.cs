@@ -54,12 +54,9 @@ internal static unsafe class RnnMath
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
-        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
-        float[]? inputMask = training && g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
-        float[]? stateMask = training && g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
-        float[]? masked = inputMask is null ? null : new float[rows * F];
-        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
-        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
+        using var dropout = RecurrentDropout.Rent(dropoutKey, g.Reverse, training && g.Dropout > 0, training && g.RecurrentDropout > 0, batch, T, F, u, g.Dropout, g.RecurrentDropout);
+        fixed (float* im = dropout.InputMask, xm = dropout.Masked, sm = dropout.StateMask, hm = dropout.MaskedStates)
         {
         if (xm != null)
         {
@@ -136,11 +133,6 @@ internal static unsafe class RnnMath
     /// <summary>Floats of scratch <see cref="Infer"/> needs for a batch: one step's pre-activations, the GRU's h·U, and the outputs.</summary>
     public static long InferScratch(in RnnGeometry g, int batch) => (long)batch * (2L * g.Gates * g.Units + g.Units);
 
-    /// <summary>Below this many cell values a step's element-wise work stays on one thread.</summary>
-    internal static int ParallelCellFloats = 8192;
-
-    [ThreadStatic] private static InferCellJob? t_cellJob;
-
     /// <summary>
     /// The inference forward pass, step by step in a small working set (as <see cref="LstmMath.Infer"/>): each step is
     /// x_t·W (+ b_x), h_{t−1}·U (added for SimpleRNN; kept apart, with b_h, for the GRU's reset gate), then the cell. The
@@ -167,21 +159,13 @@ internal static unsafe class RnnMath
             else if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs, u, recurrent, G, 0f, rt, G);
             else new Span<float>(rt, batch * G).Clear();
             var cell = new InferCell(g, batch, pre, rt, hs, y, bias != null && g.Cell == RnnCell.Gru ? bias + G : null, t, k > 0);
-            int parts = Math.Min(batch, WorkerPool.Shared.MaxThreads);
-            if (parts > 1 && (long)batch * u >= ParallelCellFloats && !WorkerPool.IsInsideJob)
-            {
-                var job = t_cellJob ??= new InferCellJob();
-                job.Cell = cell;
-                job.Parts = parts;
-                WorkerPool.Shared.Run(job, parts);
-            }
-            else cell.Run(0, batch);
+            StepCells.Run(cell, u);
         }
         if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, batch * u).CopyTo(new Span<float>(y, batch * u));
     }
 
     /// <summary>One inference step's cell math over samples [from, to).</summary>
-    private readonly struct InferCell(in RnnGeometry g, int batch, float* pre, float* rt, float* hs, float* y, float* recurrentBias, int t, bool hasPrev)
+    private readonly struct InferCell(in RnnGeometry g, int batch, float* pre, float* rt, float* hs, float* y, float* recurrentBias, int t, bool hasPrev) : IStepCells
     {
         private readonly RnnGeometry _g = g;
         private readonly int _batch = batch, _t = t;
@@ -217,31 +201,15 @@ internal static unsafe class RnnMath
         }
     }
 
-    /// <summary>A step's cell math split into <see cref="Parts"/> ranges of samples for the worker pool (reused).</summary>
-    private sealed class InferCellJob : IWorkItem
-    {
-        public InferCell Cell;
-        public int Parts;
-
-        public void Execute(int index)
-        {
-            int batch = Cell.Batch;
-            Cell.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts));
-        }
-    }
 
     public static void Backward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
         float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0)
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
-        // The forward pass's masks again, from the same key.
-        ulong key = RecurrentDropout.DirectionKey(dropoutKey, g.Reverse);
-        float[]? inputMask = g.Dropout > 0 ? RecurrentDropout.Mask(key, batch, F, g.Dropout) : null;
-        float[]? stateMask = g.RecurrentDropout > 0 ? RecurrentDropout.Mask(RecurrentDropout.RecurrentKey(key), batch, u, g.RecurrentDropout) : null;
-        float[]? masked = inputMask is null ? null : new float[rows * F];
-        float[]? maskedStates = stateMask is null ? null : new float[(long)batch * u];
-        fixed (float* im = inputMask, xm = masked, sm = stateMask, hm = maskedStates)
+        // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
+        using var dropout = RecurrentDropout.Rent(dropoutKey, g.Reverse, g.Dropout > 0, g.RecurrentDropout > 0, batch, T, F, u, g.Dropout, g.RecurrentDropout);
+        fixed (float* im = dropout.InputMask, xm = dropout.Masked, sm = dropout.StateMask, hm = dropout.MaskedStates)
         {
         if (xm != null)
         {
