@@ -883,11 +883,13 @@ public abstract partial class Model : IDisposable
     /// over the data reshuffled each with <paramref name="seed"/>, samples augmented by <paramref name="augment"/> if any.
     /// </summary>
     private History FitCore(Tensor[] x, Tensor[] y, int batchSize, int epochs, int stepsPerEpoch, bool shuffle, ulong seed,
-        ImageDataGenerator? augment, (Tensor[] X, Tensor[] Y)? validationData, int verbose, IEnumerable<Callback>? callbacks)
+        ImageDataGenerator? augment, (Tensor[] X, Tensor[] Y)? validationData, int verbose, IEnumerable<Callback>? callbacks,
+        FlowSource? flows = null)
     {
         ResolveAccuracies(y);
 
-        int n = x[0].Count;
+        // With directory flows, x and y are one-sample prototypes (shapes only); the batches come from the flow.
+        int n = flows?.Train.Samples ?? x[0].Count;
         if (n == 0) throw new ArgumentException("The training data has no samples; Fit needs at least one.", nameof(x));
         batchSize = Math.Min(batchSize, n); // a batch larger than the data is the whole data (and int.MaxValue cannot overflow below)
         int perPass = (n + batchSize - 1) / batchSize;
@@ -926,7 +928,12 @@ public abstract partial class Model : IDisposable
                     // stepsPerEpoch says otherwise); each pass is reshuffled.
                     long global = (long)epoch * steps + step, pass = global / perPass;
                     int within = (int)(global % perPass), start = within * batchSize, batch = Math.Min(batchSize, n - start);
-                    if (pass != orderPass)
+                    if (flows is not null)
+                    {
+                        batch = LoadFlowBatch(flows.Prefetcher!);
+                        if (batch == 0) continue; // every picture of this batch was unreadable and skipped
+                    }
+                    else if (pass != orderPass)
                     {
                         // Its own index buffer: validation, Predict or TrainOnBatch in a callback reuse _order.
                         if (_passOrder.Length < n) _passOrder = new int[n];
@@ -934,7 +941,8 @@ public abstract partial class Model : IDisposable
                         if (shuffle) Shuffle(_passOrder.AsSpan(0, n), CounterRng.Key(seed, ulong.MaxValue - 1, (ulong)pass));
                         orderPass = pass;
                     }
-                    LoadBatch(x, y, _passOrder.AsSpan(start, batch), batch, training: true, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
+                    if (flows is null)
+                        LoadBatch(x, y, _passOrder.AsSpan(start, batch), batch, training: true, augment, CounterRng.Key(seed, ulong.MaxValue - 2, (ulong)pass), start);
                     float loss;
                     try
                     {
@@ -966,7 +974,8 @@ public abstract partial class Model : IDisposable
                 tally.Write(logs);
                 if (diverged) logs["loss"] = double.NaN;
                 var trained = logs.Keys.ToHashSet();
-                if (validationData is { } val) EvaluateCore(val.X, val.Y, batchSize).Write(logs, "val_");
+                if (flows?.Validation is { } flow) EvaluateFlowCore(flow, flows.ValidationSteps, flows.ValidationSeed).Write(logs, "val_");
+                else if (validationData is { } val) EvaluateCore(val.X, val.Y, batchSize).Write(logs, "val_");
                 // As Keras, whose progress bar and History come after the user's callbacks: the callbacks first, then
                 // the epoch's line (with what they logged, e.g. "- lr: 0.0010") and the history.
                 foreach (var hook in hooks) hook.OnEpochEnd(epoch, logs);
@@ -1080,12 +1089,21 @@ public abstract partial class Model : IDisposable
         EnsureBatchCapacity(Math.Min(batchSize, n));
         EnsureOrder(n);
         var tally = new Tally(this);
-        var outputs = Info.Outputs;
-        var outputLosses = new float[outputs.Count];
+        var outputLosses = new float[Info.Outputs.Count];
         for (int start = 0; start < n; start += batchSize)
         {
             int batch = Math.Min(batchSize, n - start);
             LoadBatch(x, y, _order.AsSpan(start, batch), batch, training: false);
+            EvaluateBatch(tally, batch, outputLosses);
+        }
+        return tally;
+    }
+
+    /// <summary>Runs inference on the loaded batch and adds its losses and metrics to <paramref name="tally"/>.</summary>
+    private void EvaluateBatch(Tally tally, int batch, float[] outputLosses)
+    {
+        var outputs = Info.Outputs;
+        {
             Forward(batch, training: false);
             double total = 0;
             for (int k = 0; k < outputs.Count; k++)
@@ -1103,7 +1121,6 @@ public abstract partial class Model : IDisposable
             total += Penalty(batch, training: false);
             tally.Add(batch, (float)total, outputLosses, training: false);
         }
-        return tally;
     }
 
     /// <summary>The network's outputs for <paramref name="x"/>, in inference mode (Keras's <c>predict</c>).</summary>
@@ -1256,7 +1273,10 @@ public abstract partial class Model : IDisposable
         }
     }
 
-    private static void Shuffle(Span<int> order, ulong key)
+    private static void Shuffle(Span<int> order, ulong key) => ShuffleOrder(order, key);
+
+    /// <summary>Fisher-Yates from counters of <paramref name="key"/>: the order of a shuffled pass (Fit and directory flows).</summary>
+    internal static void ShuffleOrder(Span<int> order, ulong key)
     {
         for (int i = order.Length - 1; i > 0; i--)
         {

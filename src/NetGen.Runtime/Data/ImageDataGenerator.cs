@@ -80,6 +80,94 @@ public sealed class ImageDataGenerator
     }
 
     /// <summary>
+    /// The fraction of each class folder <see cref="FlowFromDirectory"/> keeps for <c>subset: "validation"</c> (the
+    /// first files of each class, in sorted order); <c>"training"</c> takes the rest (Keras's <c>validation_split</c>).
+    /// </summary>
+    public double ValidationSplit { get; init; }
+
+    /// <summary>
+    /// Batches of pictures read from class folders, as Keras's <c>flow_from_directory</c>: every sub-folder of
+    /// <paramref name="directory"/> is a class (in ordinal order of their names unless <paramref name="classes"/>
+    /// lists them), its pictures (PNG, JPEG, BMP, GIF; sub-folders included, sorted) are its samples. Each is
+    /// decoded, converted to <paramref name="colorMode"/>, resized to <paramref name="targetSize"/> with Pillow's
+    /// nearest neighbour, then transformed and standardised by this generator. Prints "Found N images belonging to K
+    /// classes." as Keras does.
+    /// </summary>
+    /// <param name="directory">The folder holding one folder per class.</param>
+    /// <param name="targetSize">(height, width) of every sample; Keras's default is (256, 256).</param>
+    /// <param name="colorMode">The channels: grayscale 1, rgb 3, rgba 4.</param>
+    /// <param name="classes">The class folders to read, in label order; null: all of them, sorted.</param>
+    /// <param name="classMode">The labels: categorical (one-hot), binary (two classes, 0 or 1), sparse (index), input (the picture), none.</param>
+    /// <param name="batchSize">Samples per batch.</param>
+    /// <param name="shuffle">Reshuffle at every pass (set false to Predict in file order).</param>
+    /// <param name="seed">Seed of the shuffling and transforms; null uses the model's.</param>
+    /// <param name="subset">"training" or "validation" with <see cref="ValidationSplit"/>; null for all files.</param>
+    /// <param name="onBadImage">Fail on an unreadable picture (default), or skip it with a warning.</param>
+    /// <param name="prefetch">Batches loaded ahead, in parallel on the thread pool.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder, or a listed class's folder, does not exist.</exception>
+    /// <exception cref="ArgumentException">No class folders, no pictures, a binary mode without exactly two classes, or a bad subset.</exception>
+    public DirectoryFlow FlowFromDirectory(string directory, (int Height, int Width) targetSize, ColorMode colorMode = ColorMode.Rgb,
+        IReadOnlyList<string>? classes = null, ClassMode classMode = ClassMode.Categorical, int batchSize = 32, bool shuffle = true,
+        ulong? seed = null, string? subset = null, BadImageAction onBadImage = BadImageAction.Fail, int prefetch = 4)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        Validate();
+        if (targetSize.Height <= 0 || targetSize.Width <= 0 || (long)targetSize.Height * targetSize.Width > Images.MaxPixels)
+            throw new ArgumentOutOfRangeException(nameof(targetSize), targetSize, "targetSize is (height, width), both positive, e.g. (150, 150).");
+        if (!Enum.IsDefined(colorMode)) throw new ArgumentOutOfRangeException(nameof(colorMode), colorMode, "Use ColorMode.Grayscale, Rgb or Rgba.");
+        if (!Enum.IsDefined(classMode)) throw new ArgumentOutOfRangeException(nameof(classMode), classMode, "Use ClassMode.Categorical, Binary, Sparse, Input or None.");
+        if (!Enum.IsDefined(onBadImage)) throw new ArgumentOutOfRangeException(nameof(onBadImage), onBadImage, "Use BadImageAction.Fail or Skip.");
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+        if (prefetch is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(prefetch), prefetch, "prefetch is the number of batches loaded ahead: 1 to 1024.");
+        if (!(ValidationSplit >= 0 && ValidationSplit < 1))
+            throw new ArgumentOutOfRangeException(nameof(ValidationSplit), ValidationSplit, "ValidationSplit must be in [0, 1), e.g. 0.2.");
+        (double From, double To) split = subset switch
+        {
+            null => (0, 1),
+            "training" when ValidationSplit > 0 => (ValidationSplit, 1),
+            "validation" when ValidationSplit > 0 => (0, ValidationSplit),
+            "training" or "validation" => throw new ArgumentException($"subset \"{subset}\" needs a ValidationSplit on the generator, e.g. new ImageDataGenerator {{ ValidationSplit = 0.2 }}.", nameof(subset)),
+            _ => throw new ArgumentException($"subset must be \"training\", \"validation\" or null, not \"{subset}\".", nameof(subset)),
+        };
+        string root = Path.GetFullPath(directory);
+        if (!System.IO.Directory.Exists(root))
+            throw new DirectoryNotFoundException($"No image folder at '{root}': FlowFromDirectory needs a folder holding one sub-folder of pictures per class.");
+        string[] names = classes is null
+            ? [.. System.IO.Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
+            : [.. classes];
+        if (names.Length == 0)
+            throw new ArgumentException($"'{root}' has no class folders; put each class's pictures in a sub-folder named after it (e.g. {Path.Combine(root, "cats")}).", nameof(directory));
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+            throw new ArgumentException($"classes lists a folder twice: {string.Join(", ", names)}.", nameof(classes));
+        if (classMode == ClassMode.Binary && names.Length != 2)
+            throw new ArgumentException($"ClassMode.Binary labels exactly two classes, but '{root}' has {names.Length} ({string.Join(", ", names)}); use ClassMode.Categorical or Sparse.", nameof(classMode));
+        var files = new List<string>();
+        var labels = new List<int>();
+        for (int c = 0; c < names.Length; c++)
+        {
+            string folder = Path.Combine(root, names[c]);
+            if (!System.IO.Directory.Exists(folder))
+                throw new DirectoryNotFoundException($"Class '{names[c]}' has no folder at '{folder}'.");
+            var pictures = System.IO.Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+                .Where(f => Images.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .Select(f => Path.GetRelativePath(root, f))
+                // os.walk's order as Keras sorts it: by folder, then by name within the folder.
+                .OrderBy(f => Path.GetDirectoryName(f), StringComparer.Ordinal).ThenBy(Path.GetFileName, StringComparer.Ordinal)
+                .ToArray();
+            int from = (int)(split.From * pictures.Length), to = (int)(split.To * pictures.Length);
+            for (int i = from; i < to; i++)
+            {
+                files.Add(pictures[i]);
+                labels.Add(c);
+            }
+        }
+        Console.WriteLine($"Found {files.Count} images belonging to {names.Length} classes.");
+        if (files.Count == 0)
+            throw new ArgumentException($"The class folders of '{root}' hold no pictures{(subset is null ? "" : $" for subset \"{subset}\"")} (read: {string.Join(", ", Images.Extensions)}).", nameof(directory));
+        return new DirectoryFlow(this, root, names, [.. files], [.. labels], targetSize, colorMode, classMode, batchSize, shuffle, seed, onBadImage, prefetch);
+    }
+
+    /// <summary>
     /// Every range must be a finite number of at least 0 (a NaN or infinite one would turn every image into NaN), and
     /// the rescale factor and fill value finite.
     /// </summary>
