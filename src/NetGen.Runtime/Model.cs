@@ -688,6 +688,12 @@ public abstract partial class Model : IDisposable
     /// <summary>The compiled optimizer (null before <see cref="Compile(Optimizer, Loss, Metric[])"/>); callbacks change its learning rate.</summary>
     public Optimizer? Optimizer => _optimizer;
 
+    /// <summary>
+    /// With verbose 1 and the console redirected (a CI log, a file), how often an epoch's progress gets a line of its
+    /// own (instead of a bar redrawn with carriage returns): every 10 s.
+    /// </summary>
+    internal static long RedirectedProgressMilliseconds = 10_000;
+
     /// <summary>Set (by a callback) to end <c>Fit</c> after the current batch, as Keras's <c>model.stop_training</c>.</summary>
     public bool StopTraining { get; set; }
 
@@ -898,6 +904,8 @@ public abstract partial class Model : IDisposable
         EnsureBatchCapacity(Math.Min(batchSize, n));
         var history = new History();
         bool live = verbose == 1 && !Console.IsOutputRedirected;
+        // Redirected output (a CI log, a file) gets no carriage returns: a progress line of its own now and then.
+        bool logged = verbose == 1 && Console.IsOutputRedirected;
         Callback[] hooks = callbacks is null ? [] : [.. callbacks];
         foreach (var hook in hooks) ArgumentNullException.ThrowIfNull(hook, nameof(callbacks));
         var terminateOnNaN = hooks.OfType<TerminateOnNaN>().FirstOrDefault();
@@ -962,6 +970,13 @@ public abstract partial class Model : IDisposable
                         progress.Clear();
                         tally.Write(progress);
                         Console.Write("\r" + ProgressLine(step + 1, steps, clock.Elapsed, progress, final: false));
+                    }
+                    else if (logged && step < steps - 1 && clock.ElapsedMilliseconds - lastPrint >= RedirectedProgressMilliseconds)
+                    {
+                        lastPrint = clock.ElapsedMilliseconds;
+                        progress.Clear();
+                        tally.Write(progress);
+                        Console.WriteLine(ProgressLine(step + 1, steps, clock.Elapsed, progress, final: false));
                     }
                     if (hooks.Length > 0)
                     {

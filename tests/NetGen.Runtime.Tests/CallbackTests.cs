@@ -216,6 +216,36 @@ public class CallbackTests
     }
 
     [Fact]
+    public void RedirectedOutputGetsProgressLinesWithoutCarriageReturns()
+    {
+        Assert.True(Console.IsOutputRedirected, "the test host's output is redirected, as a CI log's");
+        var (x, y) = Data(32, 8);
+        using var m = Compiled(0.001f);
+        var console = Console.Out;
+        var captured = new StringWriter();
+        long interval = Model.RedirectedProgressMilliseconds;
+        Console.SetOut(captured);
+        Model.RedirectedProgressMilliseconds = 0; // a line after every batch (10 s apart by default)
+        try
+        {
+            m.Fit(x, y, epochs: 1, batchSize: 8, verbose: 1);
+        }
+        finally
+        {
+            Console.SetOut(console);
+            Model.RedirectedProgressMilliseconds = interval;
+        }
+        string text = captured.ToString();
+        Assert.DoesNotContain("\r", text);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal("Epoch 1/1", lines[0]);
+        for (int step = 1; step <= 3; step++)
+            Assert.Matches($@"^{step}/4 \[=*>\.*\] - ETA: .* - loss: [0-9.]+ - accuracy: [0-9.]+$", lines[step]);
+        Assert.Matches(@"^4/4 \[=+\] - .* - loss: [0-9.]+ - accuracy: [0-9.]+$", lines[4]);
+        Assert.Equal(5, lines.Length);
+    }
+
+    [Fact]
     public void TheEpochLineShowsWhatCallbacksLoggedAsKerasDoes()
     {
         var (x, y) = Data(32, 8);
