@@ -3,7 +3,8 @@
 // second flow, and predict single uploaded pictures. The same here, on Fashion-MNIST's three kinds of shoes (sandal,
 // sneaker, ankle boot: a 3-class task like rock-paper-scissors) written out as PNG folders on the first run:
 //   dotnet run -c Release --project samples/ImageFolders -- [epochs (5)] [pictures per class (6000)] [folder (image-folders)]
-// The folder gets train/<class>/*.png, validation/<class>/*.png (Fashion-MNIST's test pictures) and the model picture.
+// The folder gets train/<class>/*.png, validation/<class>/*.png (Fashion-MNIST's test pictures), the model picture,
+// the training curves (history.svg) and TensorBoard's event files (logs/).
 using System.Diagnostics;
 using System.Globalization;
 using NetGen;
@@ -39,11 +40,15 @@ Console.WriteLine(model.Summary());
 model.PlotModel(Path.Combine(root, "ShoesNet.svg"));
 model.Compile(new RMSprop(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
 var clock = Stopwatch.StartNew();
-model.Fit(trainFlow, epochs: epochs, validationData: validationFlow);
+// TensorBoard as seed 004 uses it: `tensorboard --logdir image-folders/logs` shows the curves and weight histograms.
+var history = model.Fit(trainFlow, epochs: epochs, validationData: validationFlow,
+    callbacks: [new TensorBoard(Path.Combine(root, "logs"), histogramFreq: 1)]);
 double seconds = clock.Elapsed.TotalSeconds;
 var stats = trainFlow.Statistics;
 Console.WriteLine($"Training took {seconds:F1} s; the trainer waited for {stats.Waits} of {stats.Batches} batches " +
     $"({stats.WaitTime.TotalSeconds:F2} s in all) while pictures were decoded and augmented ahead.");
+
+history.Plot(Path.Combine(root, "history.svg")); // the seed's matplotlib curves: loss and accuracy, training and validation
 
 var (loss, accuracy) = model.Evaluate(validationFlow);
 Console.WriteLine($"Test loss: {loss:F4}"); // the validation folder holds Fashion-MNIST's test pictures

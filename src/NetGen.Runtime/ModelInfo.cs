@@ -246,6 +246,12 @@ public sealed class History
     /// <summary>Number of epochs run.</summary>
     public int Epochs => Values.TryGetValue("loss", out var l) ? l.Count : 0;
 
+    /// <summary>
+    /// Writes the training curves as an SVG picture (<see cref="HistoryPlot"/>): a panel for the loss and one per
+    /// metric, training solid and validation dashed, as the seed tutorials' matplotlib figures.
+    /// </summary>
+    public void Plot(string path) => HistoryPlot.Save(this, path);
+
     internal void Add(string name, double value)
     {
         if (!Values.TryGetValue(name, out var list)) Values[name] = list = new List<double>();
