@@ -309,7 +309,8 @@ public sealed class TerminateOnNaN : Callback
 /// <summary>
 /// Saves the weights at the end of each epoch, or only when the monitored value improves, as Keras's
 /// <c>ModelCheckpoint(filepath, monitor='val_loss', save_best_only=False, mode='auto')</c> with
-/// <c>save_weights_only=True</c> (NetGen saves weights, in <see cref="Model.SaveWeights"/>'s format). The path may name
+/// <c>save_weights_only=True</c> (NetGen saves weights: a path ending in .h5 or .hdf5 in Keras's HDF5 layout, see
+/// <see cref="Model.SaveKerasWeights"/>; any other in <see cref="Model.SaveWeights"/>'s format). The path may name
 /// the epoch (1-based) and any log value with Python's format fields, e.g. <c>w.{epoch:02d}-{val_loss:.2f}.ngw</c>.
 /// With <c>saveBestOnly</c> an epoch improves when the value is strictly better than the best so far (no min_delta;
 /// larger is better in auto mode when the monitor contains acc).
@@ -373,7 +374,10 @@ public sealed class ModelCheckpoint : Callback
     {
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        Model.SaveWeights(path);
+        if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+            Model.SaveKerasWeights(path); // Keras's HDF5 layout, as Keras writes a .h5 path
+        else
+            Model.SaveWeights(path);
     }
 
     /// <summary>Python's <c>repr(float)</c> (shortest round trip, e.g. 1e-05, 0.5, 3.0), and nan, inf, -inf.</summary>
