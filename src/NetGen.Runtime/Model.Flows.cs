@@ -27,7 +27,7 @@ public abstract partial class Model
     /// targetSize and colorMode would), or its labels do not fit the loss.</exception>
     /// <exception cref="DataFormatException">A picture could not be read and the flow fails on bad pictures; it names the file.</exception>
     public History Fit(DirectoryFlow flow, int epochs = 1, int stepsPerEpoch = 0, DirectoryFlow? validationData = null, int validationSteps = 0,
-        int verbose = 1, IEnumerable<Callback>? callbacks = null)
+        int verbose = 1, IEnumerable<Callback>? callbacks = null, int initialEpoch = 0)
     {
         BeginFit(); // before the lock: a second Fit on another thread throws instead of waiting
         try
@@ -39,6 +39,7 @@ public abstract partial class Model
                 RequireCompiled();
                 var (x, y) = FlowPrototypes(flow, nameof(flow));
                 if (stepsPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "stepsPerEpoch must be 0 (one pass) or more.");
+                ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
                 if (validationSteps < 0) throw new ArgumentOutOfRangeException(nameof(validationSteps), validationSteps, "validationSteps must be 0 (one pass) or more.");
                 if (validationData is not null)
                 {
@@ -52,9 +53,11 @@ public abstract partial class Model
                 validationData?.Enter(nameof(Fit) + "'s validation");
                 try
                 {
-                    using var prefetcher = new BatchPrefetcher(flow, seed, flow.Shuffle);
+                    // The first batch of initialEpoch in the run's numbering (FitCore's: epoch · steps + step).
+                    int batch = Math.Min(flow.BatchSize, flow.Samples), steps = stepsPerEpoch > 0 ? stepsPerEpoch : (flow.Samples + batch - 1) / batch;
+                    using var prefetcher = new BatchPrefetcher(flow, seed, flow.Shuffle, (long)initialEpoch * steps);
                     source.Prefetcher = prefetcher;
-                    return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, seed, augment: null, validationData: null, verbose, callbacks, source);
+                    return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, seed, augment: null, validationData: null, verbose, callbacks, initialEpoch, source);
                 }
                 finally
                 {

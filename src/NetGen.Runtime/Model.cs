@@ -703,9 +703,9 @@ public abstract partial class Model : IDisposable
     /// <paramref name="callbacks"/> in order and returns the history of loss, metrics and what the callbacks logged.
     /// </summary>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, (Tensor X, Tensor Y)? validationData = null,
-        float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null) =>
+        float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null, int initialEpoch = 0) =>
         Fit(One(x, nameof(x), nameof(Fit)), OneLabel(y, nameof(y), nameof(Fit)), epochs, batchSize,
-            validationData is { } v ? ([v.X], [v.Y]) : null, validationSplit, shuffle, verbose, callbacks);
+            validationData is { } v ? ([v.X], [v.Y]) : null, validationSplit, shuffle, verbose, callbacks, initialEpoch);
 
     /// <summary>
     /// Trains a network with several inputs or outputs (Keras's <c>fit([x1, x2], [y1, y2])</c>): one tensor per input
@@ -714,7 +714,7 @@ public abstract partial class Model : IDisposable
     /// <c>{name}_loss</c> and <c>{name}_{metric}</c>, as Keras logs them.
     /// </summary>
     public History Fit(Tensor[] x, Tensor[] y, int epochs = 1, int batchSize = 32, (Tensor[] X, Tensor[] Y)? validationData = null,
-        float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null)
+        float validationSplit = 0f, bool shuffle = true, int verbose = 1, IEnumerable<Callback>? callbacks = null, int initialEpoch = 0)
     {
         BeginFit(); // before the lock: a second Fit on another thread throws instead of waiting
         try
@@ -746,7 +746,8 @@ public abstract partial class Model : IDisposable
                     if (v.X[0].Count == 0) throw new ArgumentException("validationData has no samples; pass at least one, or none.", nameof(validationData));
                     CheckLabels(v.X, v.Y, "validationData.Y");
                 }
-                return FitCore(x, y, batchSize, epochs, stepsPerEpoch: 0, shuffle, Seed, augment: null, validationData, verbose, callbacks);
+                ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
+                return FitCore(x, y, batchSize, epochs, stepsPerEpoch: 0, shuffle, Seed, augment: null, validationData, verbose, callbacks, initialEpoch);
             }
         }
         finally
@@ -762,7 +763,7 @@ public abstract partial class Model : IDisposable
     /// across epochs, reshuffled at each. Validation data is used as given (see <see cref="ImageDataGenerator.Standardize(Tensor)"/>).
     /// </summary>
     public History Fit(DataFlow flow, int epochs = 1, int stepsPerEpoch = 0, (Tensor X, Tensor Y)? validationData = null, int verbose = 1,
-        IEnumerable<Callback>? callbacks = null)
+        IEnumerable<Callback>? callbacks = null, int initialEpoch = 0)
     {
         BeginFit(); // before the lock: a second Fit on another thread throws instead of waiting
         try
@@ -786,7 +787,8 @@ public abstract partial class Model : IDisposable
                     if (w.X[0].Count == 0) throw new ArgumentException("validationData has no samples; pass at least one, or none.", nameof(validationData));
                     CheckLabels(w.X, w.Y, "validationData.Y");
                 }
-                return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validation, verbose, callbacks);
+                ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
+                return FitCore(x, y, flow.BatchSize, epochs, stepsPerEpoch, flow.Shuffle, flow.Seed ?? Seed, flow.Generator, validation, verbose, callbacks, initialEpoch);
             }
         }
         finally
@@ -890,7 +892,7 @@ public abstract partial class Model : IDisposable
     /// </summary>
     private History FitCore(Tensor[] x, Tensor[] y, int batchSize, int epochs, int stepsPerEpoch, bool shuffle, ulong seed,
         ImageDataGenerator? augment, (Tensor[] X, Tensor[] Y)? validationData, int verbose, IEnumerable<Callback>? callbacks,
-        FlowSource? flows = null)
+        int initialEpoch = 0, FlowSource? flows = null)
     {
         ResolveAccuracies(y);
 
@@ -919,7 +921,8 @@ public abstract partial class Model : IDisposable
                 hook.Model = this;
                 hook.OnTrainBegin();
             }
-            for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+            // Keras's initial_epoch: resuming at epoch k continues its passes (shuffling, augmentation) where they were.
+            for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
             {
                 _epoch = epoch;
                 foreach (var hook in hooks) hook.OnEpochBegin(epoch);

@@ -30,7 +30,7 @@ public readonly record struct ImageTransform(double Theta = 0, double Tx = 0, do
 /// centre at (h/2 + 0.5, w/2 + 0.5), no axis swap): each sample gets a random affine transform (rotation,
 /// shifts, shear, zoom; bilinear, about the image centre as Keras places it), random flips, then standardisation
 /// (rescale, then per-sample centring and scaling). Use it with <see cref="Flow"/> and
-/// <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?)"/>. Draws come
+/// <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?, int)"/>. Draws come
 /// from NetGen's counter-based RNG, so a run is reproducible from its seed (they are not NumPy's draws).
 /// </summary>
 public sealed class ImageDataGenerator
@@ -60,7 +60,7 @@ public sealed class ImageDataGenerator
     /// <summary>The value for <see cref="FillMode.Constant"/>.</summary>
     public float Cval { get; init; }
 
-    /// <summary>Batches of (x, y) for <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?)"/>, as Keras's <c>flow</c>.</summary>
+    /// <summary>Batches of (x, y) for <see cref="Model.Fit(DataFlow, int, int, ValueTuple{Tensor, Tensor}?, int, IEnumerable{Callback}?, int)"/>, as Keras's <c>flow</c>.</summary>
     /// <param name="x">Images, (samples, height, width, channels).</param>
     /// <param name="y">Labels, one row per sample.</param>
     /// <param name="batchSize">Samples per batch (the last batch of a pass may be smaller).</param>

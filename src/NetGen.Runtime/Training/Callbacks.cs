@@ -318,7 +318,7 @@ public sealed class TerminateOnNaN : Callback
 public sealed class ModelCheckpoint : Callback
 {
     private readonly string _filepath, _monitor;
-    private readonly bool _saveBestOnly, _maximize;
+    private readonly bool _saveBestOnly, _maximize, _saveWeightsOnly;
     private readonly int _verbose;
     private double _best;
 
@@ -329,9 +329,13 @@ public sealed class ModelCheckpoint : Callback
     /// <param name="saveBestOnly">Save only when the monitored value beats the best so far.</param>
     /// <param name="mode"><c>auto</c>, <c>min</c> or <c>max</c>.</param>
     /// <param name="initialValueThreshold">The value the first save must beat (instead of ±∞).</param>
+    /// <param name="saveWeightsOnly">True (the default here): the weights. False: a checkpoint to resume training from
+    /// (<see cref="Model.SaveCheckpoint"/>: weights, optimizer state, iteration and the epochs done), as Keras's
+    /// <c>save_weights_only=False</c> keeps the optimizer; resume with <see cref="Model.LoadCheckpoint"/> and <c>initialEpoch</c>.</param>
     public ModelCheckpoint(string filepath, string monitor = "val_loss", int verbose = 0, bool saveBestOnly = false, string mode = "auto",
-        double? initialValueThreshold = null)
+        double? initialValueThreshold = null, bool saveWeightsOnly = true)
     {
+        _saveWeightsOnly = saveWeightsOnly;
         _filepath = filepath ?? throw new ArgumentNullException(nameof(filepath));
         _monitor = monitor ?? throw new ArgumentNullException(nameof(monitor));
         _verbose = verbose;
@@ -350,7 +354,7 @@ public sealed class ModelCheckpoint : Callback
         if (!_saveBestOnly)
         {
             if (_verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: saving model to {path}");
-            Save(path);
+            Save(path, epoch + 1);
             return;
         }
         if (!logs.TryGetValue(_monitor, out double current))
@@ -363,18 +367,20 @@ public sealed class ModelCheckpoint : Callback
             if (_verbose > 0)
                 Console.WriteLine($"\nEpoch {epoch + 1}: {_monitor} improved from {Fixed(_best, 5)} to {Fixed(current, 5)}, saving model to {path}");
             _best = current;
-            Save(path);
+            Save(path, epoch + 1);
         }
         else if (_verbose > 0)
             Console.WriteLine($"\nEpoch {epoch + 1}: {_monitor} did not improve from {Fixed(_best, 5)}");
     }
 
     /// <summary>Saves, creating the folder first as Keras does.</summary>
-    private void Save(string path)
+    private void Save(string path, int epochsDone)
     {
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+        if (!_saveWeightsOnly)
+            Model.SaveCheckpoint(path, epochsDone);
+        else if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
             Model.SaveKerasWeights(path); // Keras's HDF5 layout, as Keras writes a .h5 path
         else
             Model.SaveWeights(path);

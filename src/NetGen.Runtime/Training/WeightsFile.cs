@@ -22,7 +22,11 @@ internal static class WeightsFile
     public sealed record FileLayer(string Name, (string Name, int[] Shape, int Offset)[] Weights);
     private const int HashBytes = 32;
 
-    public static void Write(string path, string name, string weightShapes, int trainable, float[] weights, IReadOnlyList<LayerInfo> layers)
+    public static void Write(string path, string name, string weightShapes, int trainable, float[] weights, IReadOnlyList<LayerInfo> layers) =>
+        WriteAtomically(path, Encode(name, weightShapes, trainable, weights, layers), "weights file");
+
+    /// <summary>The file's bytes, checksum included.</summary>
+    public static byte[] Encode(string name, string weightShapes, int trainable, float[] weights, IReadOnlyList<LayerInfo> layers)
     {
         var body = new MemoryStream();
         body.Write(Magic);
@@ -48,11 +52,19 @@ internal static class WeightsFile
         for (int i = 0; i < weights.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(floats.AsSpan(4 * i), weights[i]);
         body.Write(floats);
         body.Write(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
+        return body.ToArray();
+    }
 
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to <paramref name="path"/> through a temporary file flushed to the disk and moved
+    /// into place; errors name the path and say it is a <paramref name="what"/>.
+    /// </summary>
+    public static void WriteAtomically(string path, byte[] bytes, string what)
+    {
         string full = Path.GetFullPath(path);
         // As Keras (h5py cannot open a read-only file for writing): a read-only file is not replaced.
         if (File.Exists(full) && (File.GetAttributes(full) & FileAttributes.ReadOnly) != 0)
-            throw new UnauthorizedAccessException($"Cannot write the weights file '{full}': it is read-only; make it writable, or save to another path.");
+            throw new UnauthorizedAccessException($"Cannot write the {what} '{full}': it is read-only; make it writable, or save to another path.");
         // A short name beside the target (a long target name must not push it past the file-name limit), flushed to
         // the disk before it replaces the target, so a crash leaves the old file or the new one, never a torn one. The
         // name says which target and which process: a later save of the same target removes what a killed one left.
@@ -64,7 +76,7 @@ internal static class WeightsFile
         {
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
-                file.Write(body.GetBuffer(), 0, (int)body.Length);
+                file.Write(bytes);
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
@@ -73,7 +85,7 @@ internal static class WeightsFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw new IOException($"Cannot write the weights file '{full}': {e.Message}", e);
+            throw new IOException($"Cannot write the {what} '{full}': {e.Message}", e);
         }
     }
 
@@ -135,6 +147,13 @@ internal static class WeightsFile
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"No weights file at '{full}'.", full);
         byte[] bytes = File.ReadAllBytes(full);
+        if (Checkpoint.IsCheckpoint(bytes)) bytes = Checkpoint.Decode(bytes, full).Weights; // a checkpoint's weights
+        return Decode(bytes, full);
+    }
+
+    /// <summary>Reads a weights file's bytes; errors name <paramref name="full"/>.</summary>
+    public static (string Name, string WeightShapes, int Trainable, float[] Weights, FileLayer[]? Layers) Decode(byte[] bytes, string full)
+    {
         bool v1 = bytes.Length >= MagicV1.Length && bytes.AsSpan(0, MagicV1.Length).SequenceEqual(MagicV1);
         if (!v1 && (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)))
             throw new InvalidDataException($"'{full}' is not a NetGen weights file: it does not start with NETGENW2 or NETGENW1 (write it with Model.SaveWeights).");
@@ -188,21 +207,21 @@ internal static class WeightsFile
         }
     }
 
-    private static void WriteInt(Stream s, int v)
+    internal static void WriteInt(Stream s, int v)
     {
         Span<byte> b = stackalloc byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(b, v);
         s.Write(b);
     }
 
-    private static void WriteString(Stream s, string v)
+    internal static void WriteString(Stream s, string v)
     {
         byte[] utf8 = Encoding.UTF8.GetBytes(v);
         WriteInt(s, utf8.Length);
         s.Write(utf8);
     }
 
-    private static int ReadInt(byte[] bytes, ref int at)
+    internal static int ReadInt(byte[] bytes, ref int at)
     {
         if (at + 4 > bytes.Length) throw new InvalidDataException("it ends early");
         int v = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
@@ -210,7 +229,7 @@ internal static class WeightsFile
         return v;
     }
 
-    private static string ReadString(byte[] bytes, ref int at)
+    internal static string ReadString(byte[] bytes, ref int at)
     {
         int length = ReadInt(bytes, ref at);
         if (length < 0 || at + (long)length > bytes.Length) throw new InvalidDataException("a text field runs past the end");
