@@ -19,8 +19,15 @@ public sealed record WeightInfo(string Name, int Offset, int[] Shape, bool Train
 /// <param name="InspectSlot">Training-arena slot (floats per sample) of its output while <see cref="Model.PredictLayers(Tensor, IReadOnlyList{string}, int)"/> runs; -1 for a layer the output does not depend on.</param>
 /// <param name="Trainable">Whether it is declared trainable (<c>Trainable = false</c> freezes it).</param>
 /// <param name="Weights">Its weights, in Keras's order.</param>
-public sealed record LayerInfo(string Name, string Type, int[] OutputShape, int[] Inputs, int InspectSlot, bool Trainable, WeightInfo[] Weights)
+/// <param name="Config">Its declared arguments that differ from their defaults, as <c>key=value</c> pairs joined by ';'
+/// (units, activation, kernel, strides, padding, ...; see <see cref="Arguments"/>), as Keras's <c>get_config</c>.</param>
+public sealed record LayerInfo(string Name, string Type, int[] OutputShape, int[] Inputs, int InspectSlot, bool Trainable, WeightInfo[] Weights,
+    string Config = "")
 {
+    /// <summary><see cref="Config"/> as a dictionary.</summary>
+    public IReadOnlyDictionary<string, string> Arguments => Config.Length == 0 ? new Dictionary<string, string>()
+        : Config.Split(';').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+
     /// <summary>Number of parameters, trainable and not.</summary>
     public int ParameterCount => Weights.Sum(w => w.Count);
 }
