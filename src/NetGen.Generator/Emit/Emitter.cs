@@ -399,7 +399,8 @@ internal static partial class Emitter
         if (s.Activation is > 0 and < 15) Add("activation", ActivationNames[s.Activation]);
         if (!s.UseBias) Add("use_bias", "0");
         if (s.KernelH != 0 || s.KernelW != 0) Add("kernel", I(s.KernelH) + "," + I(s.KernelW));
-        if (s.Strides != 1 || s.StridesW is not null) Add("strides", I(s.Strides) + "," + I(s.WidthStrides));
+        // Always with a window (a pooling's default 0 means its pool size, so 1 must be stated).
+        if (s.KernelH != 0 || s.KernelW != 0 || s.Strides != 1 || s.StridesW is not null) Add("strides", I(s.Strides) + "," + I(s.WidthStrides));
         if (s.Dilation != 1) Add("dilation", I(s.Dilation));
         if (s.Padding != 0) Add("padding", I(s.Padding));
         if (s.Value != 0) Add("value", R(s.Value));

@@ -1,0 +1,465 @@
+using System.Globalization;
+
+namespace NetGen;
+
+/// <summary>
+/// Writes a model as an ONNX file (opset 13) from the layer graph the generator recorded (<see cref="ModelInfo.Layers"/>
+/// with each layer's <see cref="LayerInfo.Config"/>) and the current weights: inference semantics (dropout and noise
+/// are the identity; batch normalization uses its moving statistics, as a scale and a shift). Tensors keep NetGen's
+/// channels-last layout at the graph's inputs and outputs, so the exported model takes what <c>Predict</c> takes; the
+/// 2-D convolutions and poolings run between Transpose nodes (ONNX's are channels-first).
+/// </summary>
+internal sealed class OnnxExport
+{
+    private readonly Model _model;
+    private readonly ModelInfo _info;
+    private readonly ProtoWriter _graph = new();
+    private int _unique;
+
+    private OnnxExport(Model model, ModelInfo info)
+    {
+        _model = model;
+        _info = info;
+    }
+
+    /// <summary>The ONNX ModelProto's bytes.</summary>
+    /// <exception cref="NotSupportedException">A layer has no ONNX form here yet; the message names it and lists what exports.</exception>
+    public static byte[] Build(Model model, ModelInfo info)
+    {
+        var export = new OnnxExport(model, info);
+        export.Graph();
+        var m = new ProtoWriter();
+        m.Varint(1, 8);                  // ir_version 8
+        m.String(2, "NetGen");           // producer_name
+        m.String(3, "0.1.0");            // producer_version
+        m.Message(7, export._graph);      // graph
+        var opset = new ProtoWriter();
+        opset.String(1, "");
+        opset.Varint(2, 13);
+        m.Message(8, opset);             // opset_import: ai.onnx 13
+        return m.ToArray();
+    }
+
+    /// <summary>The layer types <see cref="Build"/> exports.</summary>
+    public static readonly string[] Supported =
+    [
+        "Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
+        "GlobalAveragePooling2D", "BatchNormalization", "Dropout", "GaussianNoise", "GaussianDropout", "SpatialDropout2D",
+        "ActivityRegularization", "Flatten", "Reshape", "Activation", "ReLU", "LeakyReLU", "ELU", "Add", "Subtract",
+        "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "InputLayer",
+    ];
+
+    private void Graph()
+    {
+        var info = _info;
+        _graph.String(2, info.Name);
+        var layers = info.Layers;
+        foreach (var layer in layers)
+            if (Array.IndexOf(Supported, layer.Type) < 0)
+                throw new NotSupportedException($"Layer '{layer.Name}' ({layer.Type}) has no ONNX export yet; ExportOnnx covers {string.Join(", ", Supported)}.");
+        string first = info.Inputs[0].Name;
+        Input(first, info.InputShape);
+        var names = new string[layers.Count];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var l = layers[i];
+            string[] inputs = l.Inputs.Select(k => k < 0 ? first : names[k]).ToArray();
+            int[] inShape = l.Inputs.Length > 0 ? (l.Inputs[0] < 0 ? [.. info.InputShape] : layers[l.Inputs[0]].OutputShape) : l.OutputShape;
+            names[i] = l.Name;
+            if (l.Type == "InputLayer")
+            {
+                Input(l.Name, l.OutputShape);
+                continue;
+            }
+            Layer(l, inputs, inShape, _model.Layers[i].GetWeights());
+        }
+        foreach (var o in info.Outputs) Value(12, o.Name, o.Shape);
+    }
+
+    private void Layer(LayerInfo l, string[] x, int[] inShape, float[][] w)
+    {
+        var a = l.Arguments;
+        string y = l.Name;
+        string Arg(string key, string fallback) => a.TryGetValue(key, out var v) ? v : fallback;
+        double Num(string key, double fallback) => a.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        int[] Pair(string key, int fallback) => a.TryGetValue(key, out var v) ? v.Split(',').Select(int.Parse).ToArray() : [fallback, fallback];
+        string activation = Arg("activation", "Linear");
+        bool bias = Arg("use_bias", "1") == "1";
+        switch (l.Type)
+        {
+            case "Dense":
+            {
+                string z = Name(y, "matmul");
+                Node("MatMul", [x[0], Constant(w[0], l.Weights[0].Shape)], [z]);
+                if (bias) z = Binary("Add", z, Constant(w[1], l.Weights[1].Shape), Name(y, "bias"));
+                Activate(activation, z, y);
+                break;
+            }
+            case "Conv2D" or "DepthwiseConv2D" or "SeparableConv2D":
+            {
+                int[] k = Pair("kernel", 1), s = Pair("strides", 1);
+                int d = (int)Num("dilation", 1), c = inShape[2];
+                bool same = Arg("padding", "0") == "1";
+                var pads = Pads(inShape, l.OutputShape, k, s, d, same);
+                string t = ToChannelsFirst(x[0], y);
+                string z;
+                if (l.Type == "Conv2D")
+                {
+                    z = Conv(t, Hwio(w[0], l.Weights[0].Shape), bias ? w[1] : null, k, s, d, pads, 1, Name(y, "conv"));
+                }
+                else if (l.Type == "DepthwiseConv2D")
+                {
+                    z = Conv(t, Depthwise(w[0], l.Weights[0].Shape), bias ? w[1] : null, k, s, d, pads, c, Name(y, "conv"));
+                }
+                else
+                {
+                    string dw = Conv(t, Depthwise(w[0], l.Weights[0].Shape), null, k, s, d, pads, c, Name(y, "depthwise"));
+                    z = Conv(dw, Hwio(w[1], l.Weights[1].Shape), bias ? w[2] : null, [1, 1], [1, 1], 1, [0, 0, 0, 0], 1, Name(y, "pointwise"));
+                }
+                string back = ToChannelsLast(z, Name(y, "nhwc"));
+                Activate(activation, back, y);
+                break;
+            }
+            case "MaxPooling2D" or "AveragePooling2D":
+            {
+                int[] k = Pair("kernel", 2), s = Pair("strides", 0);
+                if (s[0] <= 0) s = k; // Keras's strides=None: the pool size
+                bool same = Arg("padding", "0") == "1";
+                var pads = Pads(inShape, l.OutputShape, k, s, 1, same);
+                var attributes = new List<ProtoWriter> { Ints("kernel_shape", k), Ints("strides", s), Ints("pads", pads) };
+                if (l.Type == "AveragePooling2D") attributes.Add(Int("count_include_pad", 0)); // Keras averages over the real pixels
+                string pooled = Name(y, "pool");
+                Node(l.Type == "MaxPooling2D" ? "MaxPool" : "AveragePool", [ToChannelsFirst(x[0], y)], [pooled], attributes);
+                Node("Transpose", [pooled], [y], [Ints("perm", [0, 2, 3, 1])]);
+                break;
+            }
+            case "GlobalMaxPooling2D" or "GlobalAveragePooling2D":
+                Node(l.Type == "GlobalMaxPooling2D" ? "ReduceMax" : "ReduceMean", [x[0]], [y], [Ints("axes", [1, 2]), Int("keepdims", 0)]);
+                break;
+            case "BatchNormalization":
+            {
+                // Inference: y = x·γ/√(σ² + ε) + (β − μ·γ/√(σ² + ε)), over the last axis.
+                double eps = Num("epsilon", 1e-3);
+                int n = w[0].Length;
+                var scale = new float[n];
+                var shift = new float[n];
+                for (int c = 0; c < n; c++)
+                {
+                    scale[c] = (float)(w[0][c] / Math.Sqrt(w[3][c] + (double)(float)eps));
+                    shift[c] = (float)(w[1][c] - w[2][c] * (double)scale[c]);
+                }
+                string scaled = Binary("Mul", x[0], Constant(scale, [n]), Name(y, "scale"));
+                Node("Add", [scaled, Constant(shift, [n])], [y]);
+                break;
+            }
+            case "Dropout" or "GaussianNoise" or "GaussianDropout" or "SpatialDropout2D" or "ActivityRegularization":
+                Node("Identity", [x[0]], [y]);
+                break;
+            case "Flatten":
+                Node("Flatten", [x[0]], [y], [Int("axis", 1)]);
+                break;
+            case "Reshape":
+                Node("Reshape", [x[0], Constant([0, .. l.OutputShape.Select(v => (long)v)], [l.OutputShape.Length + 1])], [y]);
+                break;
+            case "Activation":
+                Activate(activation, x[0], y);
+                break;
+            case "ReLU":
+            {
+                double max = Num("value", double.NaN), slope = Num("slope", 0), threshold = Num("threshold", 0);
+                if (slope != 0 || threshold != 0)
+                    throw new NotSupportedException($"Layer '{l.Name}' (ReLU with a negative slope or threshold) has no ONNX export yet.");
+                if (double.IsNaN(max)) Node("Relu", [x[0]], [y]);
+                else
+                {
+                    string r = Name(y, "relu");
+                    Node("Relu", [x[0]], [r]);
+                    Node("Min", [r, Constant([(float)max], [])], [y]);
+                }
+                break;
+            }
+            case "LeakyReLU":
+                Node("LeakyRelu", [x[0]], [y], [Float("alpha", (float)Num("value", 0.3))]);
+                break;
+            case "ELU":
+                Node("Elu", [x[0]], [y], [Float("alpha", (float)Num("value", 1))]);
+                break;
+            case "Add" or "Maximum" or "Minimum":
+                Node(l.Type == "Add" ? "Sum" : l.Type == "Maximum" ? "Max" : "Min", x, [y]);
+                break;
+            case "Subtract":
+                Node("Sub", x, [y]);
+                break;
+            case "Multiply":
+            {
+                string p = x[0];
+                for (int i = 1; i < x.Length; i++) p = Binary("Mul", p, x[i], i == x.Length - 1 ? y : Name(y, "mul" + i));
+                break;
+            }
+            case "Average":
+            {
+                string sum = Name(y, "sum");
+                Node("Sum", x, [sum]);
+                Node("Mul", [sum, Constant([1f / x.Length], [])], [y]);
+                break;
+            }
+            case "Concatenate":
+            {
+                int axis = (int)Num("axis", -1);
+                Node("Concat", x, [y], [Int("axis", axis)]);
+                break;
+            }
+            case "ZeroPadding2D" or "Cropping2D":
+            {
+                int[] s = Pair("sizes", 0); // top, bottom, left, right
+                if (l.Type == "ZeroPadding2D")
+                    Node("Pad", [x[0], Constant(new long[] { 0, s[0], s[2], 0, 0, s[1], s[3], 0 }, [8])], [y]);
+                else
+                    Node("Slice", [x[0], Constant(new long[] { s[0], s[2] }, [2]), Constant(new long[] { inShape[0] - s[1], inShape[1] - s[3] }, [2]),
+                        Constant(new long[] { 1, 2 }, [2])], [y]);
+                break;
+            }
+            case "UpSampling2D":
+            {
+                int[] s = Pair("sizes", 2);
+                Node("Resize", [x[0], "", Constant([1f, s[0], s[1], 1f], [4])], [y],
+                    [Str("mode", "nearest"), Str("coordinate_transformation_mode", "asymmetric"), Str("nearest_mode", "floor")]);
+                break;
+            }
+            default:
+                throw new NotSupportedException($"Layer '{l.Name}' ({l.Type}) has no ONNX export yet.");
+        }
+    }
+
+    // ---- layouts, padding -----------------------------------------------------------------------------------
+
+    private string ToChannelsFirst(string x, string layer)
+    {
+        string t = Name(layer, "nchw");
+        Node("Transpose", [x], [t], [Ints("perm", [0, 3, 1, 2])]);
+        return t;
+    }
+
+    private string ToChannelsLast(string x, string name)
+    {
+        Node("Transpose", [x], [name], [Ints("perm", [0, 2, 3, 1])]);
+        return name;
+    }
+
+    /// <summary>ONNX pads (top, left, bottom, right): TensorFlow's same padding puts the odd one at the bottom and right.</summary>
+    private static int[] Pads(int[] inShape, int[] outShape, int[] k, int[] s, int d, bool same)
+    {
+        if (!same) return [0, 0, 0, 0];
+        int Total(int i) => Math.Max((outShape[i] - 1) * s[i] + (k[i] - 1) * d + 1 - inShape[i], 0);
+        int h = Total(0), w = Total(1);
+        return [h / 2, w / 2, h - h / 2, w - w / 2];
+    }
+
+    /// <summary>A Keras kernel (kh, kw, in, out) as ONNX's (out, in, kh, kw).</summary>
+    private static (float[] Values, int[] Shape) Hwio(float[] w, int[] shape)
+    {
+        int kh = shape[0], kw = shape[1], cin = shape[2], cout = shape[3];
+        var o = new float[w.Length];
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
+                for (int c = 0; c < cin; c++)
+                    for (int f = 0; f < cout; f++)
+                        o[((f * cin + c) * kh + i) * kw + j] = w[((i * kw + j) * cin + c) * cout + f];
+        return (o, [cout, cin, kh, kw]);
+    }
+
+    /// <summary>A Keras depthwise kernel (kh, kw, in, multiplier) as ONNX's grouped (in·multiplier, 1, kh, kw).</summary>
+    private static (float[] Values, int[] Shape) Depthwise(float[] w, int[] shape)
+    {
+        int kh = shape[0], kw = shape[1], cin = shape[2], mult = shape[3];
+        var o = new float[w.Length];
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
+                for (int c = 0; c < cin; c++)
+                    for (int m = 0; m < mult; m++)
+                        o[((c * mult + m) * kh + i) * kw + j] = w[((i * kw + j) * cin + c) * mult + m];
+        return (o, [cin * mult, 1, kh, kw]);
+    }
+
+    private string Conv(string x, (float[] Values, int[] Shape) kernel, float[]? bias, int[] k, int[] s, int d, int[] pads, int group, string y)
+    {
+        var inputs = new List<string> { x, Constant(kernel.Values, kernel.Shape) };
+        if (bias is not null) inputs.Add(Constant(bias, [bias.Length]));
+        Node("Conv", [.. inputs], [y], [Ints("kernel_shape", k), Ints("strides", s), Ints("dilations", [d, d]), Ints("pads", pads), Int("group", group)]);
+        return y;
+    }
+
+    // ---- activations ----------------------------------------------------------------------------------------
+
+    private void Activate(string activation, string x, string y)
+    {
+        switch (activation)
+        {
+            case "Linear": Node("Identity", [x], [y]); break;
+            case "Relu": Node("Relu", [x], [y]); break;
+            case "Sigmoid": Node("Sigmoid", [x], [y]); break;
+            case "Tanh": Node("Tanh", [x], [y]); break;
+            case "Softmax": Node("Softmax", [x], [y], [Int("axis", -1)]); break;
+            case "Elu": Node("Elu", [x], [y]); break;
+            case "Selu": Node("Selu", [x], [y]); break;
+            case "Softplus": Node("Softplus", [x], [y]); break;
+            case "Softsign": Node("Softsign", [x], [y]); break;
+            case "HardSigmoid": Node("HardSigmoid", [x], [y], [Float("alpha", 0.2f), Float("beta", 0.5f)]); break;
+            case "Exponential": Node("Exp", [x], [y]); break;
+            case "Swish": Node("Mul", [x, Unary("Sigmoid", x, Name(y, "sigmoid"))], [y]); break;
+            case "Gelu":
+            {
+                // 0.5·x·(1 + erf(x/√2)), Keras's exact gelu.
+                string e = Unary("Erf", Binary("Mul", x, Constant([0.70710678f], []), Name(y, "scaled")), Name(y, "erf"));
+                string one = Binary("Add", e, Constant([1f], []), Name(y, "plus1"));
+                string half = Binary("Mul", x, Constant([0.5f], []), Name(y, "half"));
+                Node("Mul", [half, one], [y]);
+                break;
+            }
+            default: throw new NotSupportedException($"The activation {activation} has no ONNX export yet.");
+        }
+    }
+
+    // ---- protobuf pieces ------------------------------------------------------------------------------------
+
+    private string Name(string layer, string part) => layer + "/" + part + "_" + (_unique++).ToString(CultureInfo.InvariantCulture);
+
+    private void Node(string op, string[] inputs, string[] outputs, IEnumerable<ProtoWriter>? attributes = null)
+    {
+        var n = new ProtoWriter();
+        foreach (var i in inputs) n.String(1, i);
+        foreach (var o in outputs) n.String(2, o);
+        n.String(3, outputs[0] + "/" + op);
+        n.String(4, op);
+        foreach (var a in attributes ?? []) n.Message(5, a);
+        _graph.Message(1, n);
+    }
+
+    private string Unary(string op, string x, string y)
+    {
+        Node(op, [x], [y]);
+        return y;
+    }
+
+    private string Binary(string op, string a, string b, string y)
+    {
+        Node(op, [a, b], [y]);
+        return y;
+    }
+
+    private string Constant(float[] values, int[] shape)
+    {
+        string name = "const_" + (_unique++).ToString(CultureInfo.InvariantCulture);
+        var t = new ProtoWriter();
+        t.PackedVarints(1, shape.Select(d => (long)d).ToArray());
+        t.Varint(2, 1); // FLOAT
+        t.String(8, name);
+        var raw = new byte[values.Length * 4];
+        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
+        t.Bytes(9, raw); // raw_data, little-endian
+        _graph.Message(5, t);
+        return name;
+    }
+
+    private string Constant((float[] Values, int[] Shape) tensor) => Constant(tensor.Values, tensor.Shape);
+
+    private string Constant(long[] values, int[] shape)
+    {
+        string name = "const_" + (_unique++).ToString(CultureInfo.InvariantCulture);
+        var t = new ProtoWriter();
+        t.PackedVarints(1, shape.Select(d => (long)d).ToArray());
+        t.Varint(2, 7); // INT64
+        t.String(8, name);
+        var raw = new byte[values.Length * 8];
+        Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
+        t.Bytes(9, raw);
+        _graph.Message(5, t);
+        return name;
+    }
+
+    private void Input(string name, IReadOnlyList<int> shape) => Value(11, name, shape);
+
+    /// <summary>A graph input (field 11) or output (12): float tensor (batch, shape...).</summary>
+    private void Value(int field, string name, IReadOnlyList<int> shape)
+    {
+        var dims = new ProtoWriter();
+        var batch = new ProtoWriter();
+        batch.String(2, "batch");
+        dims.Message(1, batch);
+        foreach (int d in shape)
+        {
+            var dim = new ProtoWriter();
+            dim.Varint(1, (ulong)d);
+            dims.Message(1, dim);
+        }
+        var tensor = new ProtoWriter();
+        tensor.Varint(1, 1); // FLOAT
+        tensor.Message(2, dims);
+        var type = new ProtoWriter();
+        type.Message(1, tensor);
+        var v = new ProtoWriter();
+        v.String(1, name);
+        v.Message(2, type);
+        _graph.Message(field, v);
+    }
+
+    private static ProtoWriter Int(string name, long value)
+    {
+        var a = new ProtoWriter();
+        a.String(1, name);
+        a.Varint(3, unchecked((ulong)value));
+        a.Varint(20, 2); // INT
+        return a;
+    }
+
+    private static ProtoWriter Float(string name, float value)
+    {
+        var a = new ProtoWriter();
+        a.String(1, name);
+        a.Float(2, value);
+        a.Varint(20, 1); // FLOAT
+        return a;
+    }
+
+    private static ProtoWriter Str(string name, string value)
+    {
+        var a = new ProtoWriter();
+        a.String(1, name);
+        a.String(4, value);
+        a.Varint(20, 3); // STRING
+        return a;
+    }
+
+    private static ProtoWriter Ints(string name, int[] values)
+    {
+        var a = new ProtoWriter();
+        a.String(1, name);
+        a.PackedVarints(8, values.Select(v => (long)v).ToArray());
+        a.Varint(20, 7); // INTS
+        return a;
+    }
+}
+
+public abstract partial class Model
+{
+    /// <summary>
+    /// Writes the network and its current weights as an ONNX model (opset 13) for ONNX Runtime and other tools: inputs
+    /// and outputs as <c>Predict</c> takes and returns them (channels last), inference semantics. Dense, the 2-D
+    /// convolutions, poolings, batch normalization, the activations, dropout and noise, Flatten, Reshape, the merges,
+    /// Concatenate, ZeroPadding2D, Cropping2D and UpSampling2D export.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A layer has no ONNX form yet (1-D and recurrent layers, Embedding,
+    /// Conv2DTranspose); the message names it. Nothing is written then.</exception>
+    /// <exception cref="IOException">The file cannot be written; the message names it.</exception>
+    public void ExportOnnx(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            bytes = OnnxExport.Build(this, Info);
+        }
+        WeightsFile.WriteAtomically(path, bytes, "ONNX model");
+    }
+}
