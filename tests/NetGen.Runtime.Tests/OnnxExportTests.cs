@@ -88,6 +88,43 @@ public partial class OnnxShoesNet;
 [Dense(3, Activation = Activation.Sigmoid, Name = "out")]
 public partial class OnnxEveryLayerNet;
 
+// The 1-D and recurrent kinds: causal, dilated, strided and same Conv1D, the 1-D resampling and poolings, stacked
+// LSTM, GRU (reset_after) and SimpleRNN with every Bidirectional merge, RepeatVector and a time-distributed Dense.
+[Network(12, 3)]
+[ZeroPadding1D(1, 2)]
+[Conv1D(4, 3, Padding = Padding.Causal, DilationRate = 2, Activation = Activation.Relu)]
+[Conv1D(5, 3, Strides = 2, Padding = Padding.Same)]
+[UpSampling1D(2)]
+[Cropping1D(1, 2)]
+[MaxPooling1D(2, Padding = Padding.Same)]
+[AveragePooling1D(3, Strides = 1)]
+[SpatialDropout1D(0.2)]
+[LSTM(6, ReturnSequences = true, Name = "lstm")]
+[GRU(5, ReturnSequences = true, Bidirectional = BidirectionalMerge.Concat, Name = "bigru")]
+[Dense(4, TimeDistributed = true, Activation = Activation.Tanh)]
+[SimpleRNN(4, Bidirectional = BidirectionalMerge.Average, Name = "rnn")]
+[RepeatVector(3)]
+[LSTM(3, ReturnSequences = true, Bidirectional = BidirectionalMerge.Sum, Name = "bilstm")]
+[GRU(2, ReturnSequences = true, Bidirectional = BidirectionalMerge.Multiply, RecurrentActivation = Activation.HardSigmoid)]
+[GlobalMaxPooling1D]
+[Dense(2, Activation = Activation.Softmax)]
+public partial class OnnxSequenceNet;
+
+// Seed 001's text classifier: Embedding, stacked LSTMs, global pooling.
+[Network(7)]
+[Embedding(20, 4)]
+[LSTM(5, ReturnSequences = true)]
+[LSTM(3, ReturnSequences = true, UseBias = false, Bidirectional = BidirectionalMerge.Concat)]
+[GlobalAveragePooling1D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class OnnxTextNet;
+
+[Network(4, 4, 2)]
+[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same)]
+[Flatten]
+[Dense(2)]
+public partial class OnnxTransposeNet;
+
 /// <summary>
 /// ExportOnnx against ONNX Runtime: every exported layer kind and the sample networks give Predict's outputs within
 /// 1e-5 (relative to the output's size), with trained-looking weights (batch norm statistics away from 0 and 1).
@@ -101,7 +138,7 @@ public sealed class OnnxExportTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>Moves every weight off its initial value (batch norm statistics included), then compares ORT with Predict.</summary>
-    private void AssertParity(Model model, int samples = 4, double tolerance = 1e-5)
+    private void AssertParity(Model model, int samples = 4, double tolerance = 1e-5, int indices = 0)
     {
         var rng = new Random(17);
         foreach (var layer in model.Layers)
@@ -116,7 +153,8 @@ public sealed class OnnxExportTests : IDisposable
             if (weights.Length > 0) layer.SetWeights(weights);
         }
         int[] shape = [samples, .. model.InputShape];
-        var x = new Tensor(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)rng.NextDouble()).ToArray(), shape);
+        var x = new Tensor(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b))
+            .Select(_ => indices > 0 ? rng.Next(indices) : (float)rng.NextDouble()).ToArray(), shape);
         var expected = model.Predict(x);
 
         string path = Path.Combine(_dir, model.Name + ".onnx");
@@ -141,13 +179,17 @@ public sealed class OnnxExportTests : IDisposable
     [Fact] public void A_residual_block_matches_Predict() { using var m = new GradResidualNet(); AssertParity(m); }
     [Fact] public void An_inception_module_matches_Predict() { using var m = new GradInceptionNet(); AssertParity(m); }
 
+    [Fact] public void The_1D_and_recurrent_kinds_match_Predict() { using var m = new OnnxSequenceNet(); AssertParity(m); }
+    [Fact] public void An_Embedding_and_LSTM_text_classifier_matches_Predict() { using var m = new OnnxTextNet(); AssertParity(m, indices: 20); }
+    [Fact] public void The_Sequences_sample_LSTM_matches_Predict() { using var m = new RowLstm(); AssertParity(m); }
+
     [Fact]
     public void A_layer_without_an_ONNX_form_is_named_and_nothing_is_written()
     {
-        using var m = new RowLstm();
-        string path = Path.Combine(_dir, "lstm.onnx");
+        using var m = new OnnxTransposeNet();
+        string path = Path.Combine(_dir, "transpose.onnx");
         var e = Assert.Throws<NotSupportedException>(() => m.ExportOnnx(path));
-        Assert.Contains("(LSTM)", e.Message);
+        Assert.Contains("(Conv2DTranspose)", e.Message);
         Assert.False(File.Exists(path));
     }
 }

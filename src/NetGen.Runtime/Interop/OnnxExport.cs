@@ -47,6 +47,8 @@ internal sealed class OnnxExport
         "GlobalAveragePooling2D", "BatchNormalization", "Dropout", "GaussianNoise", "GaussianDropout", "SpatialDropout2D",
         "ActivityRegularization", "Flatten", "Reshape", "Activation", "ReLU", "LeakyReLU", "ELU", "Add", "Subtract",
         "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "InputLayer",
+        "TimeDistributed", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+        "UpSampling1D", "ZeroPadding1D", "Cropping1D", "SpatialDropout1D", "Embedding", "RepeatVector", "LSTM", "GRU", "SimpleRNN",
     ];
 
     private void Graph()
@@ -87,7 +89,7 @@ internal sealed class OnnxExport
         bool bias = Arg("use_bias", "1") == "1";
         switch (l.Type)
         {
-            case "Dense":
+            case "Dense" or "TimeDistributed": // Dense on the last axis: MatMul broadcasts over the leading ones
             {
                 string z = Name(y, "matmul");
                 Node("MatMul", [x[0], Constant(w[0], l.Weights[0].Shape)], [z]);
@@ -152,7 +154,74 @@ internal sealed class OnnxExport
                 Node("Add", [scaled, Constant(shift, [n])], [y]);
                 break;
             }
-            case "Dropout" or "GaussianNoise" or "GaussianDropout" or "SpatialDropout2D" or "ActivityRegularization":
+            case "Conv1D":
+            {
+                int k = Pair("kernel", 1)[0], st = Pair("strides", 1)[0], d = (int)Num("dilation", 1);
+                int padding = int.Parse(Arg("padding", "0"), CultureInfo.InvariantCulture);
+                int total = Math.Max((l.OutputShape[0] - 1) * st + (k - 1) * d + 1 - inShape[0], 0);
+                int[] pads = padding switch { 1 => [total / 2, total - total / 2], 2 => [(k - 1) * d, 0], _ => [0, 0] };
+                string t = Name(y, "ncw");
+                Node("Transpose", [x[0]], [t], [Ints("perm", [0, 2, 1])]);
+                int cin = l.Weights[0].Shape[1], cout = l.Weights[0].Shape[2];
+                var kernel = new float[w[0].Length]; // Keras (k, in, out) as ONNX (out, in, k)
+                for (int i = 0; i < k; i++)
+                    for (int c = 0; c < cin; c++)
+                        for (int f = 0; f < cout; f++) kernel[(f * cin + c) * k + i] = w[0][(i * cin + c) * cout + f];
+                var inputs = new List<string> { t, Constant(kernel, [cout, cin, k]) };
+                if (bias) inputs.Add(Constant(w[1], [cout]));
+                string z = Name(y, "conv");
+                Node("Conv", [.. inputs], [z], [Ints("kernel_shape", [k]), Ints("strides", [st]), Ints("dilations", [d]), Ints("pads", pads)]);
+                string back = Name(y, "nwc");
+                Node("Transpose", [z], [back], [Ints("perm", [0, 2, 1])]);
+                Activate(activation, back, y);
+                break;
+            }
+            case "MaxPooling1D" or "AveragePooling1D":
+            {
+                int k = Pair("kernel", 2)[0], st = Pair("strides", 0)[0];
+                if (st <= 0) st = k;
+                int total = Arg("padding", "0") == "1" ? Math.Max((l.OutputShape[0] - 1) * st + k - inShape[0], 0) : 0;
+                string t = Name(y, "ncw");
+                Node("Transpose", [x[0]], [t], [Ints("perm", [0, 2, 1])]);
+                var attributes = new List<ProtoWriter> { Ints("kernel_shape", [k]), Ints("strides", [st]), Ints("pads", [total / 2, total - total / 2]) };
+                if (l.Type == "AveragePooling1D") attributes.Add(Int("count_include_pad", 0));
+                string pooled = Name(y, "pool");
+                Node(l.Type == "MaxPooling1D" ? "MaxPool" : "AveragePool", [t], [pooled], attributes);
+                Node("Transpose", [pooled], [y], [Ints("perm", [0, 2, 1])]);
+                break;
+            }
+            case "GlobalMaxPooling1D" or "GlobalAveragePooling1D":
+                Node(l.Type == "GlobalMaxPooling1D" ? "ReduceMax" : "ReduceMean", [x[0]], [y], [Ints("axes", [1]), Int("keepdims", 0)]);
+                break;
+            case "UpSampling1D":
+                Node("Resize", [x[0], "", Constant([1f, Pair("sizes", 2)[0], 1f], [3])], [y],
+                    [Str("mode", "nearest"), Str("coordinate_transformation_mode", "asymmetric"), Str("nearest_mode", "floor")]);
+                break;
+            case "ZeroPadding1D" or "Cropping1D":
+            {
+                int[] s = Pair("sizes", 0); // left, right
+                if (l.Type == "ZeroPadding1D") Node("Pad", [x[0], Constant(new long[] { 0, s[0], 0, 0, s[1], 0 }, [6])], [y]);
+                else Node("Slice", [x[0], Constant(new long[] { s[0] }, [1]), Constant(new long[] { inShape[0] - s[1] }, [1]), Constant(new long[] { 1 }, [1])], [y]);
+                break;
+            }
+            case "Embedding":
+            {
+                string indices = Name(y, "indices");
+                Node("Cast", [x[0]], [indices], [Int("to", 7)]); // the float indices as int64
+                Node("Gather", [Constant(w[0], l.Weights[0].Shape), indices], [y], [Int("axis", 0)]);
+                break;
+            }
+            case "RepeatVector":
+            {
+                string one = Name(y, "unsqueezed");
+                Node("Unsqueeze", [x[0], Constant(new long[] { 1 }, [1])], [one]);
+                Node("Tile", [one, Constant(new long[] { 1, l.OutputShape[0], 1 }, [3])], [y]);
+                break;
+            }
+            case "LSTM" or "GRU" or "SimpleRNN":
+                Recurrent(l, x[0], w);
+                break;
+            case "Dropout" or "GaussianNoise" or "GaussianDropout" or "SpatialDropout2D" or "SpatialDropout1D" or "ActivityRegularization":
                 Node("Identity", [x[0]], [y]);
                 break;
             case "Flatten":
@@ -228,6 +297,90 @@ internal sealed class OnnxExport
             }
             default:
                 throw new NotSupportedException($"Layer '{l.Name}' ({l.Type}) has no ONNX export yet.");
+        }
+    }
+
+    // ---- recurrent layers -----------------------------------------------------------------------------------
+
+    private static readonly string[] ActivationByIndex =
+        ["Linear", "Relu", "Sigmoid", "Tanh", "Softmax", "Elu", "Selu", "Softplus", "Softsign", "HardSigmoid", "Swish", "Gelu", "Exponential"];
+
+    /// <summary>
+    /// ONNX's LSTM, GRU (linear_before_reset: Keras's reset_after) or RNN over the steps: Keras's gate order i, f, c, o
+    /// reordered to ONNX's i, o, f, c; the bias as ONNX's input bias (the recurrent one 0, or the GRU's second row);
+    /// Bidirectional as direction "bidirectional" with the merge mode applied to the two directions' outputs.
+    /// </summary>
+    private void Recurrent(LayerInfo l, string x, float[][] w)
+    {
+        var a = l.Arguments;
+        string y = l.Name;
+        int u = int.Parse(a["units"], CultureInfo.InvariantCulture);
+        int[] sizes = a.TryGetValue("sizes", out var sz) ? sz.Split(',').Select(int.Parse).ToArray() : [2, 1, 0, 0];
+        string act = a.TryGetValue("activation", out var v) ? v : "Linear", recurrentAct = ActivationByIndex[sizes[0]];
+        bool sequences = sizes[2] != 0, hasBias = !a.ContainsKey("use_bias");
+        int merge = sizes[3], dirs = merge == 0 ? 1 : 2;
+        string[] declared = l.Type == "SimpleRNN" ? [act] : l.Type == "GRU" ? [recurrentAct, act] : [recurrentAct, act, act];
+        string[] onnxActs = declared.Select(name => name switch
+            {
+                "Sigmoid" or "Tanh" or "Relu" or "HardSigmoid" or "Softsign" or "Softplus" or "Elu" => name,
+                _ => throw new NotSupportedException($"Layer '{l.Name}' ({l.Type}) uses the activation {name}, which ONNX's {l.Type} does not offer."),
+            }).ToArray();
+        int gates = l.Type == "LSTM" ? 4 : l.Type == "GRU" ? 3 : 1;
+        int[] order = l.Type == "LSTM" ? [0, 3, 1, 2] : [.. Enumerable.Range(0, gates)]; // ONNX gate g takes Keras gate order[g]
+        int features = l.Weights[0].Shape[0], perDirection = hasBias ? 3 : 2, g = gates * u;
+        var W = new float[dirs * g * features];
+        var R = new float[dirs * g * u];
+        var B = new float[dirs * 2 * g];
+        for (int dir = 0; dir < dirs; dir++)
+        {
+            float[] kernel = w[dir * perDirection], recurrent = w[dir * perDirection + 1];
+            float[]? bias = hasBias ? w[dir * perDirection + 2] : null;
+            for (int gate = 0; gate < gates; gate++)
+                for (int j = 0; j < u; j++)
+                {
+                    int row = gate * u + j, column = order[gate] * u + j;
+                    for (int f = 0; f < features; f++) W[(dir * g + row) * features + f] = kernel[f * g + column];
+                    for (int f = 0; f < u; f++) R[(dir * g + row) * u + f] = recurrent[f * g + column];
+                    if (bias is null) continue;
+                    B[dir * 2 * g + row] = bias[column];                            // Keras's (input) bias
+                    if (l.Type == "GRU") B[dir * 2 * g + g + row] = bias[g + column]; // the GRU's recurrent bias row
+                }
+        }
+        string steps = Name(y, "steps_first");
+        Node("Transpose", [x], [steps], [Ints("perm", [1, 0, 2])]);
+        string all = Name(y, "Y"), last = Name(y, "Y_h");
+        var attributes = new List<ProtoWriter> { Int("hidden_size", u), Str("direction", dirs == 2 ? "bidirectional" : "forward"),
+            Strs("activations", [.. Enumerable.Repeat(onnxActs, dirs).SelectMany(s => s)]) };
+        if (l.Type == "GRU") attributes.Add(Int("linear_before_reset", 1));
+        string op = l.Type == "SimpleRNN" ? "RNN" : l.Type;
+        string[] outputs = l.Type == "LSTM" ? [all, last, Name(y, "Y_c")] : [all, last];
+        Node(op, [steps, Constant(W, [dirs, g, features]), Constant(R, [dirs, g, u]), Constant(B, [dirs, 2 * g])], outputs, attributes);
+        if (sequences)
+        {
+            // Y (steps, dirs, batch, u) → (batch, steps, dirs, u), then the directions merged on the last axes.
+            string t = Name(y, "batch_first");
+            Node("Transpose", [all], [t], [Ints("perm", [2, 0, 1, 3])]);
+            Merge(t, 2, merge, y, [0, 0, -1]);
+        }
+        else
+        {
+            // Y_h (dirs, batch, u) → (batch, dirs, u).
+            string t = Name(y, "batch_first");
+            Node("Transpose", [last], [t], [Ints("perm", [1, 0, 2])]);
+            Merge(t, 1, merge, y, [0, -1]);
+        }
+    }
+
+    /// <summary>The directions axis merged as Keras's merge_mode: concat (reshape), sum, mul, ave; one direction: squeezed.</summary>
+    private void Merge(string x, int axis, int merge, string y, long[] concatShape)
+    {
+        switch (merge)
+        {
+            case 0: Node("Squeeze", [x, Constant(new long[] { axis }, [1])], [y]); break;
+            case 1: Node("Reshape", [x, Constant(concatShape, [concatShape.Length])], [y]); break;
+            case 2: Node("ReduceSum", [x, Constant(new long[] { axis }, [1])], [y], [Int("keepdims", 0)]); break;
+            case 3: Node("ReduceProd", [x], [y], [Ints("axes", [axis]), Int("keepdims", 0)]); break;
+            default: Node("ReduceMean", [x], [y], [Ints("axes", [axis]), Int("keepdims", 0)]); break;
         }
     }
 
@@ -430,6 +583,15 @@ internal sealed class OnnxExport
         return a;
     }
 
+    private static ProtoWriter Strs(string name, string[] values)
+    {
+        var a = new ProtoWriter();
+        a.String(1, name);
+        foreach (var v in values) a.String(9, v);
+        a.Varint(20, 8); // STRINGS
+        return a;
+    }
+
     private static ProtoWriter Ints(string name, int[] values)
     {
         var a = new ProtoWriter();
@@ -446,10 +608,11 @@ public abstract partial class Model
     /// Writes the network and its current weights as an ONNX model (opset 13) for ONNX Runtime and other tools: inputs
     /// and outputs as <c>Predict</c> takes and returns them (channels last), inference semantics. Dense, the 2-D
     /// convolutions, poolings, batch normalization, the activations, dropout and noise, Flatten, Reshape, the merges,
-    /// Concatenate, ZeroPadding2D, Cropping2D and UpSampling2D export.
+    /// Concatenate, the padding, cropping and upsampling layers (1-D and 2-D), Conv1D and its poolings, Embedding,
+    /// RepeatVector, and LSTM, GRU and SimpleRNN (Bidirectional too) export.
     /// </summary>
-    /// <exception cref="NotSupportedException">A layer has no ONNX form yet (1-D and recurrent layers, Embedding,
-    /// Conv2DTranspose); the message names it. Nothing is written then.</exception>
+    /// <exception cref="NotSupportedException">A layer has no ONNX form yet (Conv2DTranspose; a ReLU with a slope or
+    /// threshold; a recurrent activation ONNX lacks); the message names it. Nothing is written then.</exception>
     /// <exception cref="IOException">The file cannot be written; the message names it.</exception>
     public void ExportOnnx(string path)
     {
