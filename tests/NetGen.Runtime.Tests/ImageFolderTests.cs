@@ -26,6 +26,9 @@ public partial class FolderAutoencoder;
 /// labels from sorted folders, per-class validation split, bad pictures, and training from folders against the
 /// same pictures in memory.
 /// </summary>
+// Run alone: these compare two trainings bit for bit, and in 2 of about 20 full parallel runs such a comparison
+// differed while other tests loaded the machine (a timing-dependent nondeterminism in the CPU backend, not yet found).
+[Collection(NonParallelCollection.Name)]
 public sealed class ImageFolderTests : IDisposable
 {
     private static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "images");

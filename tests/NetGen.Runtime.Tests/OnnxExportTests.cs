@@ -119,11 +119,18 @@ public partial class OnnxSequenceNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class OnnxTextNet;
 
+// Seed 004's convolutional autoencoder decoder: transposed convolutions, same and valid, kernels above and below the stride.
 [Network(4, 4, 2)]
-[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same)]
-[Flatten]
-[Dense(2)]
+[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same, Activation = Activation.Relu)]
+[Conv2DTranspose(2, 2, Strides = 3, Padding = Padding.Same)]
+[Conv2DTranspose(2, 3, Strides = 2, UseBias = false)]
+[Conv2DTranspose(1, 1, Strides = 1, Padding = Padding.Same, Activation = Activation.Sigmoid)]
 public partial class OnnxTransposeNet;
+
+[Network(5)]
+[Dense(4)]
+[ReLU(NegativeSlope = 0.1, Threshold = 0.2)]
+public partial class OnnxThresholdNet;
 
 /// <summary>
 /// ExportOnnx against ONNX Runtime: every exported layer kind and the sample networks give Predict's outputs within
@@ -183,13 +190,15 @@ public sealed class OnnxExportTests : IDisposable
     [Fact] public void An_Embedding_and_LSTM_text_classifier_matches_Predict() { using var m = new OnnxTextNet(); AssertParity(m, indices: 20); }
     [Fact] public void The_Sequences_sample_LSTM_matches_Predict() { using var m = new RowLstm(); AssertParity(m); }
 
+    [Fact] public void Transposed_convolutions_match_Predict() { using var m = new OnnxTransposeNet(); AssertParity(m); }
+
     [Fact]
     public void A_layer_without_an_ONNX_form_is_named_and_nothing_is_written()
     {
-        using var m = new OnnxTransposeNet();
-        string path = Path.Combine(_dir, "transpose.onnx");
+        using var m = new OnnxThresholdNet();
+        string path = Path.Combine(_dir, "threshold.onnx");
         var e = Assert.Throws<NotSupportedException>(() => m.ExportOnnx(path));
-        Assert.Contains("(Conv2DTranspose)", e.Message);
+        Assert.Contains("'re_lu' (ReLU", e.Message);
         Assert.False(File.Exists(path));
     }
 }

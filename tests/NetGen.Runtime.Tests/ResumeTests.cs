@@ -14,6 +14,9 @@ public partial class ResumeNet;
 /// Resuming from a checkpoint (weights, optimizer state, iteration, learning rate, epochs done) gives the weights of
 /// a run that never stopped, bit for bit: shuffling, dropout masks, Adam's moments and decay all continue.
 /// </summary>
+// Run alone: these compare two trainings bit for bit, and in 2 of about 20 full parallel runs such a comparison
+// differed while other tests loaded the machine (a timing-dependent nondeterminism in the CPU backend, not yet found).
+[Collection(NonParallelCollection.Name)]
 public sealed class ResumeTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "netgen-resume-" + Guid.NewGuid().ToString("N"));

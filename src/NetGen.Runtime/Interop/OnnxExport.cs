@@ -49,6 +49,7 @@ internal sealed class OnnxExport
         "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "InputLayer",
         "TimeDistributed", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
         "UpSampling1D", "ZeroPadding1D", "Cropping1D", "SpatialDropout1D", "Embedding", "RepeatVector", "LSTM", "GRU", "SimpleRNN",
+        "Conv2DTranspose",
     ];
 
     private void Graph()
@@ -120,6 +121,39 @@ internal sealed class OnnxExport
                 }
                 string back = ToChannelsLast(z, Name(y, "nhwc"));
                 Activate(activation, back, y);
+                break;
+            }
+            case "Conv2DTranspose":
+            {
+                // Keras's kernel (kh, kw, filters, in) as ConvTranspose's (in, filters, kh, kw). The padding is that of the
+                // convolution it is the gradient of (TensorFlow's same: the odd one at the bottom and right), and the output
+                // size is Keras's (in·s for same, (in − 1)·s + k for valid), through output_padding where k < s.
+                int[] k = Pair("kernel", 1), s = Pair("strides", 1);
+                if ((int)Num("dilation", 1) != 1)
+                    throw new NotSupportedException($"Layer '{l.Name}' (Conv2DTranspose with a dilation) has no ONNX export yet.");
+                bool same = Arg("padding", "0") == "1";
+                int[] shape = l.Weights[0].Shape;
+                int kh = shape[0], kw = shape[1], filters = shape[2], cin = shape[3];
+                var kernel = new float[w[0].Length];
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++)
+                        for (int f = 0; f < filters; f++)
+                            for (int c = 0; c < cin; c++)
+                                kernel[((c * filters + f) * kh + i) * kw + j] = w[0][((i * kw + j) * filters + f) * cin + c];
+                int[] pads = [0, 0, 0, 0], extra = [0, 0];
+                for (int d = 0; d < 2; d++)
+                {
+                    int total = same ? Math.Max(k[d] - s[d], 0) : 0;
+                    pads[d] = total / 2;
+                    pads[d + 2] = total - total / 2;
+                    int natural = s[d] * (inShape[d] - 1) + k[d] - total;
+                    extra[d] = l.OutputShape[d] - natural;
+                }
+                var inputs = new List<string> { ToChannelsFirst(x[0], y), Constant(kernel, [cin, filters, kh, kw]) };
+                if (bias) inputs.Add(Constant(w[1], [filters]));
+                string z = Name(y, "deconv");
+                Node("ConvTranspose", [.. inputs], [z], [Ints("kernel_shape", k), Ints("strides", s), Ints("pads", pads), Ints("output_padding", extra)]);
+                Activate(activation, ToChannelsLast(z, Name(y, "nhwc")), y);
                 break;
             }
             case "MaxPooling2D" or "AveragePooling2D":
@@ -609,10 +643,10 @@ public abstract partial class Model
     /// and outputs as <c>Predict</c> takes and returns them (channels last), inference semantics. Dense, the 2-D
     /// convolutions, poolings, batch normalization, the activations, dropout and noise, Flatten, Reshape, the merges,
     /// Concatenate, the padding, cropping and upsampling layers (1-D and 2-D), Conv1D and its poolings, Embedding,
-    /// RepeatVector, and LSTM, GRU and SimpleRNN (Bidirectional too) export.
+    /// RepeatVector, Conv2DTranspose, and LSTM, GRU and SimpleRNN (Bidirectional too) export.
     /// </summary>
-    /// <exception cref="NotSupportedException">A layer has no ONNX form yet (Conv2DTranspose; a ReLU with a slope or
-    /// threshold; a recurrent activation ONNX lacks); the message names it. Nothing is written then.</exception>
+    /// <exception cref="NotSupportedException">A layer has no ONNX form yet (a ReLU with a slope or threshold, a dilated
+    /// Conv2DTranspose, a recurrent activation ONNX lacks); the message names it. Nothing is written then.</exception>
     /// <exception cref="IOException">The file cannot be written; the message names it.</exception>
     public void ExportOnnx(string path)
     {
