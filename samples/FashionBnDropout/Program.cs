@@ -47,6 +47,8 @@ else
     history = model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest), callbacks: [plateau]);
 }
 Console.WriteLine($"Learning rate per epoch: {string.Join(", ", history["lr"])}");
+Directory.CreateDirectory("plots");
+history.Plot(Path.Combine("plots", "FashionBnDropout-history.svg")); // the training curves
 var (loss, accuracy) = model.Evaluate(xTest, yTest, batchSize: 256);
 Console.WriteLine($"Test loss: {loss:F4}");
 Console.WriteLine($"Test accuracy: {accuracy:F4}");

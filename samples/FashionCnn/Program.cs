@@ -21,7 +21,9 @@ Console.WriteLine(model.Summary());
 Console.WriteLine($"Backend: {model.Backend.Name}");
 model.Compile(new Adam(1e-4f, decay: 1e-5f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
 var clock = Stopwatch.StartNew();
-model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 256, validationData: (xTest, yTest));
+var history = model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 256, validationData: (xTest, yTest));
+Directory.CreateDirectory("plots");
+history.Plot(Path.Combine("plots", "FashionCnn-history.svg")); // the training curves
 var (loss, accuracy) = model.Evaluate(xTest, yTest, batchSize: 256);
 Console.WriteLine($"Test loss: {loss:F4}");
 Console.WriteLine($"Test accuracy: {accuracy:F4}");

@@ -22,7 +22,9 @@ Console.WriteLine($"Backend: {model.Backend.Name}");
 
 model.Compile(new RMSprop(), Loss.CategoricalCrossEntropy, Metric.Accuracy);
 var clock = Stopwatch.StartNew();
-model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest), verbose: 1);
+var history = model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest), verbose: 1);
+Directory.CreateDirectory("plots");
+history.Plot(Path.Combine("plots", "FashionMlp-history.svg")); // the training curves
 var (loss, accuracy) = model.Evaluate(xTest, yTest, batchSize: 256);
 Console.WriteLine($"Test loss: {loss:F4}");
 Console.WriteLine($"Test accuracy: {accuracy:F4}");

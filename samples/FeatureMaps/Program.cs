@@ -25,8 +25,9 @@ Console.WriteLine(model.Summary());
 model.PlotModel(Path.Combine(outDir, "FashionConvNet.svg"));
 model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
 var clock = Stopwatch.StartNew();
-model.Fit(xTrain, Utils.ToCategorical(labelsTrain, 10), epochs: epochs, batchSize: 128,
+var history = model.Fit(xTrain, Utils.ToCategorical(labelsTrain, 10), epochs: epochs, batchSize: 128,
     validationData: (xTest, Utils.ToCategorical(yTest, 10)));
+history.Plot(Path.Combine(outDir, "FashionConvNet-history.svg")); // the training curves
 var (_, accuracy) = model.Evaluate(xTest, Utils.ToCategorical(yTest, 10), batchSize: 256);
 Console.WriteLine($"FashionConvNet: Test accuracy: {accuracy:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
 

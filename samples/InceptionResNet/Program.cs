@@ -31,7 +31,8 @@ void Train(Model model, string name)
     Console.WriteLine($"Memory plan: {model.Memory.TrainingBytes(128) / 1e6:F1} MB to train at batch 128, {model.Memory.InferenceActivationBytes(256) / 1e6:F1} MB of inference activations at batch 256");
     model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
     var clock = Stopwatch.StartNew();
-    model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+    var history = model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+    history.Plot(Path.Combine("plots", model.Name + "-history.svg")); // the training curves
     double seconds = clock.Elapsed.TotalSeconds;
     var (loss, accuracy) = model.Evaluate(xTest, yTest, batchSize: 256);
     Console.WriteLine($"{name}: test loss {loss:F4}");

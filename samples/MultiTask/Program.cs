@@ -36,6 +36,8 @@ model.Compile(new Adam(1e-3f), [Loss.CategoricalCrossEntropy, Loss.BinaryCrossEn
     lossWeights: [1f, 0.5f, 0.3f], Metric.Accuracy);
 var clock = Stopwatch.StartNew();
 var history = model.Fit(x, y, epochs: epochs, batchSize: 128, validationData: (vx, vy));
+Directory.CreateDirectory("plots");
+history.Plot(Path.Combine("plots", "MultiTask-history.svg")); // the training curves: the weighted loss, each output's loss and accuracy
 double seconds = clock.Elapsed.TotalSeconds;
 var logs = model.Evaluate(vx, vy, batchSize: 256);
 Console.WriteLine($"Test loss (weighted sum): {logs["loss"]:F4}");

@@ -23,7 +23,9 @@ foreach (Model model in new Model[] { new RowConv1D(), new CausalConv1D(), new R
     Console.WriteLine(m.Summary());
     m.Compile(new Adam(1e-3f), Loss.SparseCategoricalCrossEntropy, Metric.Accuracy);
     var clock = Stopwatch.StartNew();
-    m.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+    var history = m.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+    Directory.CreateDirectory("plots");
+    history.Plot(Path.Combine("plots", m.Name + "-history.svg")); // the training curves
     double seconds = clock.Elapsed.TotalSeconds;
     var (_, accuracy) = m.Evaluate(xTest, yTest, batchSize: 256);
     Console.WriteLine($"{m.Name}: Test accuracy: {accuracy:F4} ({seconds / epochs:F1} s an epoch)");

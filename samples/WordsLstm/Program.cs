@@ -24,7 +24,9 @@ using var model = new WordModel { Seed = 5 };
 Console.WriteLine(model.Summary());
 model.Compile(new Adam(2e-3f), Loss.SparseCategoricalCrossEntropy);
 var clock = Stopwatch.StartNew();
-model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+var history = model.Fit(xTrain, yTrain, epochs: epochs, batchSize: 128, validationData: (xTest, yTest));
+Directory.CreateDirectory("plots");
+history.Plot(Path.Combine("plots", "WordsLstm-history.svg")); // the training curves
 Console.WriteLine($"{epochs} epochs in {clock.Elapsed.TotalSeconds:F0} s");
 
 // Perplexity per character on the held-out words: exp of the mean −log p over each word's letters and its end (the

@@ -190,6 +190,31 @@ public sealed class OnnxExportTests : IDisposable
     [Fact] public void An_Embedding_and_LSTM_text_classifier_matches_Predict() { using var m = new OnnxTextNet(); AssertParity(m, indices: 20); }
     [Fact] public void The_Sequences_sample_LSTM_matches_Predict() { using var m = new RowLstm(); AssertParity(m); }
 
+    [Fact]
+    public void A_network_with_two_inputs_and_three_outputs_matches_Predict()
+    {
+        using var model = new MultiIONet();
+        var rng = new Random(3);
+        Tensor Random(int n, int size) => new(Enumerable.Range(0, n * size).Select(_ => (float)rng.NextDouble()).ToArray(), n, size);
+        Tensor[] x = [Random(5, 6), Random(5, 3)];
+        var expected = model.Predict(x);
+        string path = Path.Combine(_dir, "multi.onnx");
+        model.ExportOnnx(path);
+        using var session = new InferenceSession(path);
+        Assert.Equal(["input_1", "meta"], session.InputMetadata.Keys.ToArray());
+        using var results = session.Run([
+            NamedOnnxValue.CreateFromTensor("input_1", new DenseTensor<float>(x[0].Data, [5, 6])),
+            NamedOnnxValue.CreateFromTensor("meta", new DenseTensor<float>(x[1].Data, [5, 3]))]);
+        Assert.Equal(["class", "score", "features"], results.Select(r => r.Name).ToArray());
+        var outputs = results.ToArray();
+        for (int k = 0; k < 3; k++)
+        {
+            var actual = outputs[k].AsTensor<float>().ToArray();
+            Assert.Equal(expected[k].Data.Length, actual.Length);
+            for (int i = 0; i < actual.Length; i++) Assert.True(Math.Abs(actual[i] - expected[k].Data[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[k].Data[i])));
+        }
+    }
+
     [Fact] public void Transposed_convolutions_match_Predict() { using var m = new OnnxTransposeNet(); AssertParity(m); }
 
     [Fact]
