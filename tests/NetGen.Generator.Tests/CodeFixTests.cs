@@ -1,0 +1,130 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Testing;
+using NetGen.CodeFixes;
+using NetGen.Generator;
+using NetGen.Generator.Diagnostics;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>
+/// The IDE's fixes for NetGen's diagnostics, before and after, with the generator producing the diagnostics (as the
+/// IDE gets them): NG0104 gets Padding = Padding.Same, NG0001 the partial modifier; fix-all fixes every occurrence.
+/// </summary>
+public class CodeFixTests
+{
+    private sealed class Test<TFix> : CSharpCodeFixTest<EmptyDiagnosticAnalyzer, TFix, DefaultVerifier>
+        where TFix : CodeFixProvider, new()
+    {
+        public Test()
+        {
+            ReferenceAssemblies = GeneratorTest.NoDownload;
+            TestState.AdditionalReferences.AddRange(GeneratorTest.References());
+            FixedState.AdditionalReferences.AddRange(GeneratorTest.References());
+            // The generated files differ before and after the fix; only the source and the diagnostics are compared.
+            TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
+        }
+
+        protected override IEnumerable<Type> GetSourceGenerators() => [typeof(NetGenGenerator)];
+    }
+
+    private static DiagnosticResult Diagnostic(DiagnosticDescriptor descriptor) => new(descriptor);
+
+    [Fact]
+    public async Task NG0104_gets_same_padding()
+    {
+        var test = new Test<PaddingSameFix>
+        {
+            TestCode = """
+                using NetGen;
+
+                [Network(5, 5, 32)]
+                [{|#0:Conv2D(64, 7, Activation = Activation.Relu)|}]
+                [Flatten]
+                [Dense(10)]
+                public partial class Net;
+                """,
+            FixedCode = """
+                using NetGen;
+
+                [Network(5, 5, 32)]
+                [Conv2D(64, 7, Activation = Activation.Relu, Padding = Padding.Same)]
+                [Flatten]
+                [Dense(10)]
+                public partial class Net;
+                """,
+        };
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.EmptyOutput).WithLocation(0).WithArguments(
+            "Conv2D", "1", "kernel 7x7, strides 1, dilation 1, Padding.Valid", "(None, 5, 5, 32)", "-1x-1", "use Padding = Padding.Same or a kernel of at most 5x5"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NG0104_replaces_valid_padding_and_fixes_all()
+    {
+        var test = new Test<PaddingSameFix>
+        {
+            TestCode = """
+                using NetGen;
+
+                [Network(4, 4, 3)]
+                [{|#0:Conv2D(8, 5, Padding = Padding.Valid)|}]
+                [Flatten]
+                [Dense(2)]
+                public partial class First;
+
+                [Network(4, 4, 3)]
+                [{|#1:MaxPooling2D(6)|}]
+                [Flatten]
+                [Dense(2)]
+                public partial class Second;
+                """,
+            FixedCode = """
+                using NetGen;
+
+                [Network(4, 4, 3)]
+                [Conv2D(8, 5, Padding = Padding.Same)]
+                [Flatten]
+                [Dense(2)]
+                public partial class First;
+
+                [Network(4, 4, 3)]
+                [MaxPooling2D(6, Padding = Padding.Same)]
+                [Flatten]
+                [Dense(2)]
+                public partial class Second;
+                """,
+        };
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.EmptyOutput).WithLocation(0).WithArguments(
+            "Conv2D", "1", "kernel 5x5, strides 1, dilation 1, Padding.Valid", "(None, 4, 4, 3)", "0x0", "use Padding = Padding.Same or a kernel of at most 4x4"));
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.EmptyOutput).WithLocation(1).WithArguments(
+            "MaxPooling2D", "1", "pool 6x6, strides 6, Padding.Valid", "(None, 4, 4, 3)", "0x0", "use Padding = Padding.Same, a pool of at most 4, or remove the pooling"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NG0001_makes_the_class_partial()
+    {
+        var test = new Test<MakePartialFix>
+        {
+            TestCode = """
+                using NetGen;
+
+                [Network(4)]
+                [Dense(2)]
+                public sealed class {|#0:Net|};
+                """,
+            FixedCode = """
+                using NetGen;
+
+                [Network(4)]
+                [Dense(2)]
+                public sealed partial class Net;
+                """,
+        };
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.NotPartial).WithLocation(0).WithArguments("Net"));
+        await test.RunAsync();
+    }
+}
