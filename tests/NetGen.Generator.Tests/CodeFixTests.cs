@@ -127,4 +127,63 @@ public class CodeFixTests
         test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.NotPartial).WithLocation(0).WithArguments("Net"));
         await test.RunAsync();
     }
+
+    [Fact]
+    public async Task NG0106_inserts_a_Flatten_before_the_Dense()
+    {
+        var test = new Test<InsertFlattenFix>
+        {
+            TestCode = """
+                using NetGen;
+
+                [Network(6, 6, 1)]
+                [Conv2D(2, 3)]
+                [{|#0:Dense(3)|}]
+                public partial class Net;
+                """,
+            FixedCode = """
+                using NetGen;
+
+                [Network(6, 6, 1)]
+                [Conv2D(2, 3)]
+                [Flatten]
+                [Dense(3)]
+                public partial class Net;
+                """,
+        };
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.DenseOnImage).WithLocation(0).WithArguments("2", "(None, 4, 4, 2)", "(None, 4, 4, 3)"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NG0201_renames_to_the_closest_layer_name()
+    {
+        var test = new Test<ClosestNameFix>
+        {
+            TestCode = """
+                using NetGen;
+
+                [Network(28, 28, 1)]
+                [Conv2D(16, 3, Padding = Padding.Same, Name = "branch_a")]
+                [Conv2D(16, 5, Padding = Padding.Same, Name = "branch_b", Input = "input")]
+                [{|#0:Concatenate("brnch_a", "branch_b")|}]
+                [Flatten]
+                [Dense(10, Activation = Activation.Softmax)]
+                public partial class Net;
+                """,
+            FixedCode = """
+                using NetGen;
+
+                [Network(28, 28, 1)]
+                [Conv2D(16, 3, Padding = Padding.Same, Name = "branch_a")]
+                [Conv2D(16, 5, Padding = Padding.Same, Name = "branch_b", Input = "input")]
+                [Concatenate("branch_a", "branch_b")]
+                [Flatten]
+                [Dense(10, Activation = Activation.Softmax)]
+                public partial class Net;
+                """,
+        };
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.UnknownInput).WithLocation(0).WithArguments("Concatenate", "3", "brnch_a", "did you mean 'branch_a'?"));
+        await test.RunAsync();
+    }
 }
