@@ -186,4 +186,49 @@ public class CodeFixTests
         test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.UnknownInput).WithLocation(0).WithArguments("Concatenate", "3", "brnch_a", "did you mean 'branch_a'?"));
         await test.RunAsync();
     }
+
+    [Fact]
+    public async Task NG0101_puts_minus_one_where_the_others_divide_the_elements()
+    {
+        var test = new Test<ReshapeInferFix>
+        {
+            TestCode = """
+                using NetGen;
+
+                [Network(784)]
+                [{|#0:Reshape(27, 28)|}]
+                [Dense(10)]
+                public partial class Net;
+                """,
+            FixedCode = """
+                using NetGen;
+
+                [Network(784)]
+                [Reshape(-1, 28)]
+                [Dense(10)]
+                public partial class Net;
+                """,
+        };
+        test.ExpectedDiagnostics.Add(Diagnostic(Descriptors.ReshapeMismatch).WithLocation(0).WithArguments("1", "(784,)", "784", "(27, 28)", "756 elements"));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NG0101_offers_nothing_when_no_dimension_can_be_inferred()
+    {
+        // (3, 5): neither 3 nor 5 divides 784, so no dimension can be inferred and the code stays as it is.
+        const string source = """
+            using NetGen;
+
+            [Network(784)]
+            [{|#0:Reshape(3, 5)|}]
+            [Dense(10)]
+            public partial class Net;
+            """;
+        var test = new Test<ReshapeInferFix> { TestCode = source, FixedCode = source };
+        var expected = Diagnostic(Descriptors.ReshapeMismatch).WithLocation(0).WithArguments("1", "(784,)", "784", "(3, 5)", "15 elements");
+        test.ExpectedDiagnostics.Add(expected);
+        test.FixedState.ExpectedDiagnostics.Add(expected);
+        await test.RunAsync();
+    }
 }
