@@ -22,7 +22,9 @@ public static class OrtBench
     {
         foreach (var (name, shape) in new[] { ("mnist-cnn", new[] { 1, 28, 28 }), ("fashion-cnn", new[] { 1, 28, 28 }),
                                                 ("lstm", new[] { 28, 28 }), ("gru", new[] { 28, 28 }), ("conv1d", new[] { 28, 28 }),
-                                                ("autoencoder", new[] { 29 }) })
+                                                ("autoencoder", new[] { 29 }),
+                                                // NetGen's own ExportOnnx files (samples/NativeInference train writes them; channels last).
+                                                ("netgen-fashion-mlp", new[] { 784 }), ("netgen-fashion-cnn", new[] { 28, 28, 1 }) })
         {
             string path = Path.Combine(directory, name + ".onnx");
             if (!File.Exists(path)) continue; // bench/export_onnx.py writes the CNNs, or with SEQ=1 the sequence nets

@@ -1023,6 +1023,16 @@ public static class BackendSelector
     public const string EnvironmentVariable = "NETGEN_BACKEND";
 
     /// <summary>
+    /// The feature switch that removes the ILGPU backends from a trimmed or NativeAOT program (CPU inference needs no
+    /// ILGPU): <c>&lt;RuntimeHostConfigurationOption Include="NetGen.Backends.Ilgpu.IsSupported" Value="false" Trim="true" /&gt;</c>
+    /// in the project. On by default.
+    /// </summary>
+    public const string IlgpuSwitch = "NetGen.Backends.Ilgpu.IsSupported";
+
+    [System.Diagnostics.CodeAnalysis.FeatureSwitchDefinition(IlgpuSwitch)]
+    internal static bool IlgpuIsSupported => !AppContext.TryGetSwitch(IlgpuSwitch, out bool on) || on;
+
+    /// <summary>
     /// An <see cref="IlgpuBackend"/> on a real GPU (CUDA, then OpenCL) when there is one, otherwise the managed
     /// <see cref="CpuBackend"/>. <c>NETGEN_BACKEND</c> forces a choice: <c>cpu</c> (managed), <c>cuda</c>,
     /// <c>opencl</c>, or <c>ilgpu-cpu</c> (ILGPU's CPU emulator, for tests).
@@ -1031,6 +1041,9 @@ public static class BackendSelector
     public static IBackend Default()
     {
         string? choice = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToLowerInvariant();
+        if (!IlgpuIsSupported)
+            return choice is null or "" or "cpu" ? new CpuBackend() : throw new InvalidOperationException(
+                $"{EnvironmentVariable}={choice} was requested, but this program was built without the ILGPU backends (the {IlgpuSwitch} switch is off, as for a NativeAOT CPU build). Unset it to use the managed CPU backend.");
         return choice switch
         {
             null or "" => Automatic(),
