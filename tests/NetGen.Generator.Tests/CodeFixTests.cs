@@ -231,4 +231,60 @@ public class CodeFixTests
         test.FixedState.ExpectedDiagnostics.Add(expected);
         await test.RunAsync();
     }
+
+    private sealed class LossTest : CSharpCodeFixTest<NetGen.Generator.Analyzers.LossMismatchAnalyzer, MatchingLossFix, DefaultVerifier>
+    {
+        public LossTest()
+        {
+            ReferenceAssemblies = GeneratorTest.NoDownload;
+            TestState.AdditionalReferences.AddRange(GeneratorTest.References());
+            FixedState.AdditionalReferences.AddRange(GeneratorTest.References());
+            TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
+        }
+
+        protected override IEnumerable<Type> GetSourceGenerators() => [typeof(NetGenGenerator)];
+    }
+
+    private static string LossSource(string layer, string loss) => $$"""
+        using NetGen;
+
+        [Network(20)]
+        {{layer}}
+        public partial class Net;
+
+        public static class Training
+        {
+            public static void Setup(Net model) => model.Compile(new Adam(), {{loss}});
+        }
+        """;
+
+    [Theory]
+    [InlineData("[Dense(10, Activation = Activation.Softmax)]", "BinaryCrossEntropy", "CategoricalCrossEntropy",
+        "'Net' ends in a 10-way softmax output, but Loss.BinaryCrossEntropy treats every output as an independent yes/no probability, while softmax makes them compete and sum to 1; use Loss.CategoricalCrossEntropy (one-hot labels) or Loss.SparseCategoricalCrossEntropy (class indices); for independent labels, use sigmoid outputs")]
+    [InlineData("[Dense(1, Activation = Activation.Sigmoid)]", "SparseCategoricalCrossEntropy", "BinaryCrossEntropy",
+        "'Net' ends in a single sigmoid output, but Loss.SparseCategoricalCrossEntropy needs one probability per class, and one output is always the same class; for two classes use one sigmoid unit with Loss.BinaryCrossEntropy, or as many softmax units as classes")]
+    [InlineData("[Dense(5, Activation = Activation.Sigmoid)]", "CategoricalCrossEntropy", "BinaryCrossEntropy",
+        "'Net' ends in a 5-way sigmoid output, but Loss.CategoricalCrossEntropy reads a probability distribution over the classes, which only softmax produces; give the last layer Activation = Activation.Softmax (NetGen then computes the loss from the logits, as Keras does)")]
+    public async Task NG0110_uses_the_loss_the_output_calls_for(string layer, string wrong, string right, string message)
+    {
+        var test = new LossTest
+        {
+            TestCode = LossSource(layer, "{|#0:Loss." + wrong + "|}"),
+            FixedCode = LossSource(layer, "Loss." + right),
+        };
+        test.ExpectedDiagnostics.Add(new DiagnosticResult(Descriptors.LossMismatch).WithLocation(0).WithMessage(message));
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NG0110_offers_nothing_for_a_linear_output()
+    {
+        string source = LossSource("[Dense(1)]", "{|#0:Loss.BinaryCrossEntropy|}");
+        var expected = new DiagnosticResult(Descriptors.LossMismatch).WithLocation(0).WithMessage(
+            "'Net' ends in a single linear output, but Loss.BinaryCrossEntropy reads probabilities in [0, 1], which linear does not produce; give the last layer Activation = Activation.Sigmoid");
+        var test = new LossTest { TestCode = source, FixedCode = source };
+        test.ExpectedDiagnostics.Add(expected);
+        test.FixedState.ExpectedDiagnostics.Add(expected);
+        await test.RunAsync();
+    }
 }
