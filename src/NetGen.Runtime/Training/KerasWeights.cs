@@ -47,17 +47,10 @@ public abstract partial class Model
             ["backend"] = "tensorflow",
             ["keras_version"] = KerasVersion,
         };
-        string temporary = full + ".tmp" + Environment.ProcessId;
-        try
-        {
-            file.Write(temporary, new H5WriteOptions(DefaultStringLength: 0));
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            File.Delete(temporary);
-            throw new IOException($"Cannot write the Keras weights file '{full}': {e.Message}", e);
-        }
+        // Into memory, then through the weights file's writer: a temporary flushed to the disk and moved into place.
+        var bytes = new MemoryStream();
+        file.Write(bytes, new H5WriteOptions(DefaultStringLength: 0));
+        WeightsFile.WriteAtomically(full, bytes.ToArray(), "Keras weights file");
     }
 
     /// <summary>
