@@ -1,10 +1,8 @@
-using System.Collections.Immutable;
+using System;
 using System.Composition;
+using System.Globalization;
 using System.Text.RegularExpressions;
-using System.Threading;
-using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -17,44 +15,24 @@ namespace NetGen.CodeFixes;
 /// (one, or several independent labels), binary cross-entropy. No fix for other outputs (a linear unit, say).
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MatchingLossFix)), Shared]
-public sealed class MatchingLossFix : CodeFixProvider
+public sealed class MatchingLossFix() : NetGenCodeFix("NG0110")
 {
     private static readonly Regex Ends = new("ends in a (?<units>single|[0-9]+-way) (?<activation>[a-z ]+) output", RegexOptions.CultureInvariant);
 
     /// <inheritdoc/>
-    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("NG0110");
-
-    /// <inheritdoc/>
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    /// <inheritdoc/>
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    protected override (string Title, Func<SyntaxNode, SyntaxNode> Apply)? Plan(SyntaxNode root, Diagnostic diagnostic)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null) return;
-        foreach (var diagnostic in context.Diagnostics)
+        var match = Ends.Match(diagnostic.GetMessage(CultureInfo.InvariantCulture));
+        if (!match.Success || root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax loss) return null;
+        bool single = match.Groups["units"].Value == "single";
+        string? name = match.Groups["activation"].Value switch
         {
-            var match = Ends.Match(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
-            if (!match.Success || root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax loss) continue;
-            bool single = match.Groups["units"].Value == "single";
-            string? fixedLoss = match.Groups["activation"].Value switch
-            {
-                "softmax" when !single => "CategoricalCrossEntropy", // a softmax over one unit fits no loss
-                "sigmoid" or "hard sigmoid" => "BinaryCrossEntropy",
-                _ => null,
-            };
-            if (fixedLoss is null) continue;
-            context.RegisterCodeFix(
-                CodeAction.Create($"Use Loss.{fixedLoss}", ct => Fix(context.Document, loss, fixedLoss, ct), nameof(MatchingLossFix) + fixedLoss),
-                diagnostic);
-        }
-    }
-
-    private static async Task<Document> Fix(Document document, ExpressionSyntax loss, string name, CancellationToken ct)
-    {
-        var root = await document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
-        if (root is null) return document;
+            "softmax" when !single => "CategoricalCrossEntropy", // a softmax over one unit fits no loss
+            "sigmoid" or "hard sigmoid" => "BinaryCrossEntropy",
+            _ => null,
+        };
+        if (name is null) return null;
         var replacement = SyntaxFactory.ParseExpression("Loss." + name).WithTriviaFrom(loss);
-        return document.WithSyntaxRoot(root.ReplaceNode(loss, replacement));
+        return ($"Use Loss.{name}", r => r.ReplaceNode(loss, replacement));
     }
 }
