@@ -79,14 +79,20 @@ public static unsafe class ConvBench
             // The bare forward GEMM on an im2col-sized A (at most 16384 rows of it, scaled to the whole batch).
             void Gemm() => be.Gemm(false, false, gemmRows, g.OutC, g.Patch, 1f, a, g.Patch, k, g.OutC, 0f, c, g.OutC);
 
-            double msFwd = Time(Forward);
-            double msBwd = Time(Backward) - Time(Upload);
-            double msGemm = Time(Gemm) * rows / gemmRows;
             double gemmFlops = 2.0 * rows * g.OutC * g.Patch;
             double flops = gemmFlops * (s.InputLayer ? 2 : 3);
             string shape = $"{s.H}x{s.W}x{s.InC}->{s.OutC} k3 same";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"bench\":\"conv\",\"net\":\"{s.Net}\",\"shape\":\"{shape}\",\"batch\":{batch},\"impl\":\"netgen\",\"ms_fwd\":{msFwd:F2},\"ms_bwd\":{msBwd:F2},\"gflops\":{flops / ((msFwd + msBwd) * 1e6):F1}}}"));
+            // The default (Winograd F(4x4, 3x3) where the shape allows it), then the im2col path. gflops counts the
+            // direct convolution's FLOPs for both, so it is an effective rate.
+            foreach (bool winograd in new[] { true, false })
+            {
+                be.Winograd = winograd;
+                double msFwd = Time(Forward);
+                double msBwd = Time(Backward) - Time(Upload);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"bench\":\"conv\",\"net\":\"{s.Net}\",\"shape\":\"{shape}\",\"batch\":{batch},\"impl\":\"{(winograd ? "netgen" : "netgen-im2col")}\",\"ms_fwd\":{msFwd:F2},\"ms_bwd\":{msBwd:F2},\"gflops\":{flops / ((msFwd + msBwd) * 1e6):F1}}}"));
+            }
+            double msGemm = Time(Gemm) * rows / gemmRows;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"bench\":\"conv\",\"net\":\"{s.Net}\",\"shape\":\"{shape}\",\"batch\":{batch},\"impl\":\"sgemm-only\",\"ms_fwd\":{msGemm:F2},\"gflops\":{gemmFlops / (msGemm * 1e6):F1}}}"));
         }

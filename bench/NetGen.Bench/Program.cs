@@ -9,6 +9,7 @@ foreach (var name in names)
     if (name == "sgemm") SgemmBench.Run([]);
     else if (name == "gpu") GpuBench.Run();
     else if (name == "conv") ConvBench.Run();
+    else if (name == "conv-only") ConvBench.RunConvolutions();
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else NetworkBench.Run(name);

@@ -200,6 +200,9 @@ public class ConvolutionTests
 {
     private const double Abs = 2e-5, Rel = 2e-5;
 
+    /// <summary>Winograd F(4x4, 3x3)'s absolute error bound, as a fraction of the largest output (see Conv2DMatchesReference).</summary>
+    private const double WinogradTolerance = 1e-5;
+
     // ------------------------------------------------------------------------------------------------
     // Geometry (the test helper itself)
     // ------------------------------------------------------------------------------------------------
@@ -229,7 +232,8 @@ public class ConvolutionTests
         string[] shapes = ["3x3 s1 same", "3x3 s2 same", "2x3 s1 valid", "2x3 s2 valid", "3x3 d2 same", "3x3 d2 valid",
             "1x1", "1x1 s2", "4x4 s2 same", "3x3 wide", "2x2 s3 valid", "5x1 s1 same",
             "few-in 3x3 same", "few-in 2x3 s2 valid", "few-in 3x3 d2 same", "few-in 1x1",
-            "3x3 s2x1 same", "2x3 s1x3 valid", "few-in 3x3 s1x2 same"];
+            "3x3 s2x1 same", "2x3 s1x3 valid", "few-in 3x3 s1x2 same",
+            "winograd 3x3 same", "winograd 3x3 valid", "winograd 3x3 same 4-aligned"];
         ActivationFunction[] acts = [ActivationFunction.Linear, ActivationFunction.Relu, ActivationFunction.LeakyRelu, ActivationFunction.Tanh,
             ActivationFunction.Swish, ActivationFunction.Sigmoid];
         int i = 0;
@@ -265,6 +269,11 @@ public class ConvolutionTests
         "3x3 s2x1 same" => KerasGeometry.Conv(7, 5, 3, 4, 3, 3, 2, 1, same: true),
         "2x3 s1x3 valid" => KerasGeometry.Conv(7, 8, 3, 5, 2, 3, 1, 3),
         "few-in 3x3 s1x2 same" => KerasGeometry.Conv(7, 5, 2, 16, 3, 3, 1, 2, same: true),
+        // 3x3 stride 1 with 16·k channels and at least CpuBackend.WinogradMinTiles 4x4 output tiles at batch 3:
+        // Winograd F(4x4, 3x3), forward and dx (partial tiles at the bottom and right; a valid one whose dx has pad 2).
+        "winograd 3x3 same" => KerasGeometry.Conv(19, 17, 16, 32, 3, 3, same: true),
+        "winograd 3x3 valid" => KerasGeometry.Conv(22, 20, 32, 16, 3, 3),
+        "winograd 3x3 same 4-aligned" => KerasGeometry.Conv(24, 16, 32, 32, 3, 3, same: true),
         _ => throw new ArgumentException(name),
     };
 
@@ -325,19 +334,27 @@ public class ConvolutionTests
         var dz = RefActivation.Backward(f, alpha, zf, Array.ConvertAll(dy, v => (double)v), g.OutC);
         var (dkRef, dbRef, dxRef) = ConvReference.Backward(g, batch, x, k, dz);
 
-        foreach (var setting in Settings())
+        // Every work split, and the defaults with Winograd off (the im2col path for the shapes that would take it).
+        foreach (var (setting, winograd) in Settings().Select(s => (s, true)).Append((Settings().First(), false)))
         {
             using var tuning = new Tuning(setting);
-            using var ws = new KernelWorkspace(1 << 16);
+            using var ws = new KernelWorkspace(1 << 20);
             var be = ws.Backend;
+            be.Winograd = winograd;
             int px = ws.Put(x), pk = ws.Put(k), pb = b is null ? -1 : ws.Put(b);
             int pz = storePre ? ws.Alloc(zf.Length) : -1, py = ws.Alloc(zf.Length);
             be.Conv2DForward(g, batch, f, alpha, px, pk, pb, pz, py);
-            string what = $"{shape} {f} {setting}";
-            if (storePre) Num.Close(z, ws.Get(pz, z.Length), Abs, Rel, what + " z");
+            string what = $"{shape} {f} {setting}{(winograd ? "" : ", winograd off")}";
+            // Winograd's transforms add a few roundings of sums as large as the outputs' scale: an absolute
+            // tolerance relative to the largest output (the im2col path's is the plain one).
+            bool transformed = winograd && shape.StartsWith("winograd", StringComparison.Ordinal);
+            double zTol = transformed ? WinogradTolerance * z.Max(Math.Abs) : Abs;
+            double dxTol = transformed ? WinogradTolerance * dxRef.Max(Math.Abs) : 5e-5;
+            double dkTol = transformed ? WinogradTolerance * dkRef.Max(Math.Abs) : 5e-5;
+            if (storePre) Num.Close(z, ws.Get(pz, z.Length), zTol, Rel, what + " z");
             // y against f at the kernel's z when it is stored, else at the (un-nudged) reference z: f is continuous.
             var zKernel = storePre ? ws.Get(pz, z.Length) : Array.ConvertAll(z, v => (float)v);
-            Num.Close(RefActivation.Forward(f, alpha, zKernel, g.OutC), ws.Get(py, z.Length), 1e-5, 1e-5, what + " y");
+            Num.Close(RefActivation.Forward(f, alpha, zKernel, g.OutC), ws.Get(py, z.Length), transformed ? zTol : 1e-5, 1e-5, what + " y");
 
             // Backward from the reference z (nudged off kinks), so every run sees the same derivative.
             if (storePre) ws.Backend.Upload(zf, pz);
@@ -345,20 +362,82 @@ public class ConvolutionTests
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
             be.Conv2DBackward(g, batch, f, alpha, false, px, pk, pz, py, pdy, pdx, pdk, pdb);
             Num.Close(dz, ws.Get(pdy, dz.Length), 1e-5, 1e-4, what + " dz");
-            Num.Close(dkRef, ws.Get(pdk, k.Length), 5e-5, 5e-5, what + " dKernel");
+            Num.Close(dkRef, ws.Get(pdk, k.Length), dkTol, 5e-5, what + " dKernel");
             Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
-            Num.Close(dxRef, ws.Get(pdx, x.Length), 5e-5, 5e-5, what + " dx");
+            Num.Close(dxRef, ws.Get(pdx, x.Length), dxTol, 5e-5, what + " dx");
 
             // gradientIsPreActivation: dy is already dz; dx and dBias may be absent.
             int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdk2 = ws.Alloc(k.Length);
             be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, -1, pdk2, -1);
-            Num.Close(dkRef, ws.Get(pdk2, k.Length), 5e-5, 5e-5, what + " dKernel (dz given)");
+            Num.Close(dkRef, ws.Get(pdk2, k.Length), dkTol, 5e-5, what + " dKernel (dz given)");
 
             // A frozen kernel: no dKernel, still dx and dBias.
             int pdz3 = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdx3 = ws.Alloc(x.Length), pdb3 = ws.Alloc(g.OutC);
             be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz3, pdx3, -1, pdb3);
-            Num.Close(dxRef, ws.Get(pdx3, x.Length), 5e-5, 5e-5, what + " dx (no dKernel)");
+            Num.Close(dxRef, ws.Get(pdx3, x.Length), dxTol, 5e-5, what + " dx (no dKernel)");
             Num.Close(dbRef, ws.Get(pdb3, g.OutC), 5e-5, 5e-5, what + " dBias (no dKernel)");
+        }
+    }
+
+    /// <summary>
+    /// Winograd F(4x4, 3x3) over several tile blocks (blocks that straddle samples, a partial last block, more items
+    /// than threads) against the double reference, forward, dKernel and dx; and against the im2col path, which must
+    /// differ in the last bits (proof that the shapes took the Winograd path) but not by more than the tolerance.
+    /// </summary>
+    [Theory]
+    [InlineData(28, 28, 32, 64, true, 5)]     // 49 tiles a sample: 245 tiles, blocks of 96 straddle samples
+    [InlineData(14, 14, 64, 32, true, 17)]    // 16 tiles a sample (the last row and column of tiles half empty)
+    [InlineData(9, 9, 16, 16, false, 40)]     // valid: 7x7 outputs, dx padded by 2; 40 samples of 4 tiles
+    public void WinogradMatchesReferenceOverManyBlocks(int h, int w, int inC, int outC, bool same, int batch)
+    {
+        var g = KerasGeometry.Conv(h, w, inC, outC, 3, 3, same: same);
+        var x = Num.Uniform(batch * g.InSize, 11);
+        var k = Num.Uniform(g.Patch * g.OutC, 12, -0.5, 0.5);
+        var b = Num.Uniform(g.OutC, 13);
+        var dy = Num.Uniform(batch * g.OutSize, 14);
+        var z = ConvReference.Forward(g, batch, x, k, b);
+        var (dkRef, _, dxRef) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
+        var results = new List<(float[] Z, float[] Dk, float[] Dx)>();
+        foreach (bool winograd in new[] { true, false })
+        {
+            using var ws = new KernelWorkspace(1 << 22);
+            ws.Backend.Winograd = winograd;
+            int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), pz = ws.Alloc(z.Length);
+            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, px, pk, pb, -1, pz);
+            int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
+            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0f, false, px, pk, -1, pz, pdy, pdx, pdk, pdb);
+            var r = (ws.Get(pz, z.Length), ws.Get(pdk, k.Length), ws.Get(pdx, x.Length));
+            string what = $"{h}x{w}x{inC}->{outC} batch {batch}{(winograd ? "" : " (im2col)")}";
+            Num.Close(z, r.Item1, WinogradTolerance * z.Max(Math.Abs), Rel, what + " y");
+            Num.Close(dkRef, r.Item2, WinogradTolerance * dkRef.Max(Math.Abs), 5e-5, what + " dKernel");
+            Num.Close(dxRef, r.Item3, WinogradTolerance * dxRef.Max(Math.Abs), 5e-5, what + " dx");
+            results.Add(r);
+        }
+        Assert.False(results[0].Z.SequenceEqual(results[1].Z), "the forward did not take the Winograd path");
+        Assert.False(results[0].Dk.SequenceEqual(results[1].Dk), "dKernel did not take the Winograd path");
+        Assert.False(results[0].Dx.SequenceEqual(results[1].Dx), "dx did not take the Winograd path");
+    }
+
+    /// <summary>The Winograd path gives the same bits on every run (fixed tile blocks; dKernel's partial sums added in item order).</summary>
+    [Fact]
+    public void WinogradIsDeterministic()
+    {
+        var g = KerasGeometry.Conv(28, 28, 32, 32, 3, 3, same: true);
+        const int batch = 6;
+        var x = Num.Uniform(batch * g.InSize, 21);
+        var k = Num.Uniform(g.Patch * g.OutC, 22, -0.5, 0.5);
+        var dy = Num.Uniform(batch * g.OutSize, 23);
+        float[]? first = null;
+        for (int run = 0; run < 3; run++)
+        {
+            using var ws = new KernelWorkspace(1 << 21);
+            int px = ws.Put(x), pk = ws.Put(k), py = ws.Alloc(batch * g.OutSize);
+            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Relu, 0f, px, pk, -1, -1, py);
+            int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length);
+            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Relu, 0f, false, px, pk, -1, py, pdy, pdx, pdk, -1);
+            float[] all = [.. ws.Get(py, batch * g.OutSize), .. ws.Get(pdx, x.Length), .. ws.Get(pdk, k.Length)];
+            if (first is null) first = all;
+            else Assert.True(first.SequenceEqual(all), $"run {run} differs from run 0");
         }
     }
 

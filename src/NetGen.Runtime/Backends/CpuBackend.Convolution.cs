@@ -44,6 +44,7 @@ public sealed unsafe partial class CpuBackend
         _aux = null;
         _scratchFloats = 0;
         _auxBytes = 0;
+        FreeWinogradBuffer();
     }
 
     /// <summary>The im2col buffer, grown (never shrunk) to at least <paramref name="floats"/>; contents are not kept.</summary>
@@ -130,6 +131,11 @@ public sealed unsafe partial class CpuBackend
         if (IsSmall(g))
         {
             RunWork(w, WorkKind.SmallForward, lines, ItemsFor(lines, (long)g.OutW * g.OutC * g.Patch / 4));
+            return;
+        }
+        if (UsesWinograd(g, batch))
+        {
+            WinogradConvolution(g, batch, activation, alpha, At(x), At(kernel), false, bias >= 0 ? At(bias) : null, z, y);
             return;
         }
         w.Direct = IsDirect(g);
@@ -325,6 +331,17 @@ public sealed unsafe partial class CpuBackend
         else
             w.Direct = IsDirect(g);
 
+        // dKernel and dx the Winograd way (CpuBackend.Winograd.cs), from dz, once the pass below has left dz in dy.
+        bool winogradKernel = w.SumKernel && UsesWinograd(g, batch);
+        if (winogradKernel) w.SumKernel = false;
+        int winogradDx = -1;
+        if (dx >= 0 && UsesWinograd(InputGradientGeometry(g), batch))
+        {
+            winogradDx = dx;
+            dx = -1;
+            w.Dx = -1;
+        }
+
         {
             (w.ChunkFloats, w.ChunkRows) = (ConvChunkFloats, ConvDirectChunkRows);
             int items = SampleItems(g, batch);
@@ -379,6 +396,10 @@ public sealed unsafe partial class CpuBackend
                 }
             }
         }
+        if (winogradKernel)
+            WinogradKernelGradient(g, batch, At(x), At(dy), At(dKernel));
+        if (winogradDx >= 0)
+            WinogradConvolution(InputGradientGeometry(g), batch, ActivationFunction.Linear, 0f, At(dy), At(kernel), true, null, winogradDx, winogradDx);
     }
 
     /// <summary>One sample range of a sample-parallel backward, on a per-thread state, with item <paramref name="item"/>'s partial sums.</summary>

@@ -1,0 +1,522 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using NetGen.Cpu;
+
+namespace NetGen.Backends;
+
+// Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions on the CPU (NHWC, AVX-512).
+//
+// The output is cut into 4x4 tiles; each reads a 6x6 input window. With the kernel transformed once per call,
+// U = G·g·Gᵀ (36 × InC × OutC), a block of tiles is transformed, V = Bᵀ·d·B (36 × tiles × InC, 16 channels per
+// vector, zeros outside the input), multiplied position by position, M_p = V_p·U_p (36 SGEMMs of tiles × InC × OutC),
+// and transformed back, Y = Aᵀ·M·A, with the bias and the activation applied as the 4x4 pixels are stored. That is
+// 36 multiply-adds per 16 outputs instead of 144: 4x fewer, for the price of the transforms (element-wise, in cache).
+// Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016), give the matrices (points 0, ±1, ±2).
+//
+// The input gradient of a 3x3 stride-1 convolution is the same kind of convolution of dz with the kernel rotated by
+// 180° and its channel axes swapped, padded by 2 − pad, so it takes this path as well (Conv2DBackward).
+//
+// Blocks have a fixed size, so every output pixel is computed by the same arithmetic whatever the number of threads:
+// results are deterministic. The error against exact arithmetic is a few float roundings of the transforms' sums
+// (measured in the tests against a double reference; set Winograd = false for the im2col path).
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>
+    /// Whether 3x3 stride-1 convolutions with 16·k input and output channels run as Winograd F(4x4, 3x3) (forward and
+    /// input gradient) instead of im2col + SGEMM: about 2.5x faster on this kind of layer, with float error a few times
+    /// the im2col path's (see <c>bench/README.md</c>). On by default where AVX-512 is present; the environment variable
+    /// <c>NETGEN_WINOGRAD=0</c> turns it off for every new backend.
+    /// </summary>
+    public bool Winograd { get; set; } = DefaultWinograd;
+
+    private static readonly bool DefaultWinograd = Environment.GetEnvironmentVariable("NETGEN_WINOGRAD")?.Trim() != "0";
+
+    /// <summary>Output tiles per block: the rows of each of a block's 36 SGEMMs (a multiple of the AVX-512 kernel's 12).</summary>
+    internal static int WinogradTileBlock = 96;
+
+    /// <summary>Fewer tiles than this (per call) and the kernel transform would cost too much of the call: im2col instead.</summary>
+    internal static int WinogradMinTiles = 64;
+
+    private float* _winograd;
+    private long _winogradFloats;
+    private WinogradJob? _winogradJob;
+
+    /// <summary>Whether <paramref name="g"/> over <paramref name="batch"/> samples takes the Winograd path.</summary>
+    private bool UsesWinograd(in Conv2DGeometry g, int batch) =>
+        Winograd && Vector512.IsHardwareAccelerated
+        && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+        && g.InC % 16 == 0 && g.OutC % 16 == 0 && g.PadTop is >= 0 and <= 2 && g.PadLeft is >= 0 and <= 2
+        && (long)batch * ((g.OutH + 3) / 4) * ((g.OutW + 3) / 4) >= WinogradMinTiles;
+
+    /// <summary>The convolution whose output is the input gradient of <paramref name="g"/> (3x3, stride 1): dx = conv(dz, rot180(kernel)ᵀ).</summary>
+    private static Conv2DGeometry InputGradientGeometry(in Conv2DGeometry g) =>
+        new(g.OutH, g.OutW, g.OutC, g.InH, g.InW, g.InC, 3, 3, 1, 1, 1, 1, 2 - g.PadTop, 2 - g.PadLeft);
+
+    /// <summary>
+    /// y = act(conv(x, kernel) + bias) for a geometry that <see cref="UsesWinograd"/> accepts; z (when not y) keeps the
+    /// pre-activation. <paramref name="inputGradient"/>: <paramref name="g"/> is <see cref="InputGradientGeometry"/> of
+    /// the layer and <paramref name="kernel"/> the layer's own kernel, read rotated and transposed.
+    /// </summary>
+    private void WinogradConvolution(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
+        float* x, float* kernel, bool inputGradient, float* bias, int z, int y)
+    {
+        var job = _winogradJob ??= new WinogradJob(this);
+        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
+        long tiles = (long)batch * tilesH * tilesW;
+        int block = (int)Math.Min(tiles, WinogradTileBlock);
+        long blocks = (tiles + block - 1) / block;
+        int items = (int)Math.Min(blocks, Threads * 4L);
+        int slots = Math.Min(items, Threads);
+        // U: 36 × (kernel rows) × (kernel columns); then per slot V (36 × block × InC) and M (36 × block × OutC).
+        long uFloats = 36L * g.InC * g.OutC;
+        long slotFloats = 36L * block * (g.InC + g.OutC);
+        float* buffer = WinogradBuffer(uFloats + slots * slotFloats);
+        job.U = buffer;
+        // The forward kernel is [kh][kw][InC][OutC]; the input-gradient one is the layer's [kh][kw][g.OutC][g.InC],
+        // read at (2 − kh, 2 − kw) and used transposed by the SGEMMs (transformed in the layer's own layout).
+        int rows = inputGradient ? g.OutC : g.InC, cols = inputGradient ? g.InC : g.OutC;
+        TransformKernel(kernel, rows, cols, inputGradient, buffer);
+
+        job.Geometry = g;
+        job.X = x;
+        job.Bias = bias;
+        job.Z = At(z);
+        job.Y = At(y);
+        job.Activation = activation;
+        job.Alpha = alpha;
+        job.FastActivation = activation is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
+        job.TransposedU = inputGradient;
+        job.TilesH = tilesH;
+        job.TilesW = tilesW;
+        job.Tiles = tiles;
+        job.Block = block;
+        job.Blocks = blocks;
+        job.Items = items;
+        job.SlotBase = buffer + uFloats;
+        job.SlotFloats = slotFloats;
+        job.PrepareSlots(slots);
+        if (items == 1) job.Execute(0);
+        else WorkerPool.Shared.Run(job, items);
+
+        if (!job.FastActivation)
+        {
+            long count = (long)batch * g.OutSize;
+            // The output transform stored z + bias; the activation runs as one pass over it.
+            ActivationForward(activation, alpha, (int)(count / g.OutC), g.OutC, z, y);
+        }
+    }
+
+    /// <summary>
+    /// dKernel = Σ over samples and pixels of x-window ⊗ dz for a geometry that <see cref="UsesWinograd"/> accepts:
+    /// per 4x4 tile of dz, dU += (Bᵀ·d·B) ⊙ (A·dz·Aᵀ), as 36 SGEMMs (InC × OutC, summing over a block's tiles); then
+    /// dKernel = Gᵀ·dU·G. Each item keeps its own partial sum, added in item order, so the result is deterministic.
+    /// </summary>
+    private void WinogradKernelGradient(in Conv2DGeometry g, int batch, float* x, float* dz, float* dKernel)
+    {
+        var job = _winogradJob ??= new WinogradJob(this);
+        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
+        long tiles = (long)batch * tilesH * tilesW;
+        int block = (int)Math.Min(tiles, WinogradTileBlock);
+        long blocks = (tiles + block - 1) / block;
+        int items = (int)Math.Min(blocks, Threads * 4L);
+        int slots = Math.Min(items, Threads);
+        long plane = (long)g.InC * g.OutC;
+        // Per slot: V (36 × block × InC), D (36 × block × OutC) and the item's running dU (36 × InC × OutC); then
+        // one partial dKernel (9 × InC × OutC) per item.
+        long slotFloats = 36L * block * (g.InC + g.OutC) + 36 * plane;
+        float* buffer = WinogradBuffer(slots * slotFloats + items * 9 * plane);
+        job.Geometry = g;
+        job.X = x;
+        job.Dz = dz;
+        job.KernelGradient = true;
+        job.TilesH = tilesH;
+        job.TilesW = tilesW;
+        job.Tiles = tiles;
+        job.Block = block;
+        job.Blocks = blocks;
+        job.Items = items;
+        job.SlotBase = buffer;
+        job.SlotFloats = slotFloats;
+        job.Partials = buffer + slots * slotFloats;
+        job.PrepareSlots(slots);
+        try
+        {
+            if (items == 1) job.Execute(0);
+            else WorkerPool.Shared.Run(job, items);
+        }
+        finally
+        {
+            job.KernelGradient = false;
+        }
+        long count = 9 * plane;
+        for (long i = 0; i < count; i++)
+        {
+            double sum = 0;
+            for (int it = 0; it < items; it++) sum += job.Partials[it * count + i];
+            dKernel[i] = (float)sum;
+        }
+    }
+
+    /// <summary>The Winograd buffer (kernel transform and per-slot tiles), grown (never shrunk); contents are not kept.</summary>
+    private float* WinogradBuffer(long floats)
+    {
+        if (floats > _winogradFloats)
+        {
+            if (_winograd != null) NativeMemory.AlignedFree(_winograd);
+            _winograd = null;
+            _winogradFloats = 0;
+            _winograd = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            _winogradFloats = floats;
+        }
+        return _winograd;
+    }
+
+    private void FreeWinogradBuffer()
+    {
+        if (_winograd != null) NativeMemory.AlignedFree(_winograd);
+        _winograd = null;
+        _winogradFloats = 0;
+    }
+
+    /// <summary>
+    /// U[p][r][c] = (G·g·Gᵀ)[p] for every (r, c) of a [3][3][rows][cols] kernel (p = 6·i + j), g[a][b] = kernel[a][b][r][c],
+    /// or kernel[2 − a][2 − b][r][c] when <paramref name="rotate"/>. Vectorised over c (cols is a multiple of 16).
+    /// </summary>
+    private static void TransformKernel(float* kernel, int rows, int cols, bool rotate, float* u)
+    {
+        long plane = (long)rows * cols;
+        Vector512<float>* g = stackalloc Vector512<float>[9];
+        Vector512<float>* t = stackalloc Vector512<float>[18];
+        Vector512<float>* row = stackalloc Vector512<float>[6];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c += 16)
+            {
+                long at = (long)r * cols + c;
+                for (int a = 0; a < 3; a++)
+                    for (int b = 0; b < 3; b++)
+                    {
+                        int tap = rotate ? (2 - a) * 3 + (2 - b) : a * 3 + b;
+                        g[a * 3 + b] = Vector512.Load(kernel + tap * plane + at);
+                    }
+                // Rows: t[i][b] = Σ_a G[i][a]·g[a][b]; then columns: U[i][j] = Σ_b t[i][b]·G[j][b].
+                for (int b = 0; b < 3; b++)
+                    KernelTransform3(g[b], g[3 + b], g[6 + b], t + b, 3);
+                for (int i = 0; i < 6; i++)
+                {
+                    KernelTransform3(t[i * 3], t[i * 3 + 1], t[i * 3 + 2], row, 1);
+                    for (int j = 0; j < 6; j++) Vector512.Store(row[j], u + (i * 6 + j) * plane + at);
+                }
+            }
+    }
+
+    /// <summary>The six values G·(g0, g1, g2) written at <paramref name="o"/>, <paramref name="stride"/> vectors apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelTransform3(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float>* o, int stride)
+    {
+        var sixth = Vector512.Create(1f / 6f);
+        var even = g0 + g2;
+        o[0] = g0 * Vector512.Create(0.25f);
+        o[stride] = -(even + g1) * sixth;
+        o[2 * stride] = -(even - g1) * sixth;
+        var a = g0 * Vector512.Create(1f / 24f) + g2 * sixth;
+        var b = g1 * Vector512.Create(1f / 12f);
+        o[3 * stride] = a + b;
+        o[4 * stride] = a - b;
+        o[5 * stride] = g2;
+    }
+
+    /// <summary>The six values Bᵀ·(d0..d5) of the input transform.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputTransform6(Vector512<float>* d, int stride, Vector512<float>* o, int ostride)
+    {
+        Vector512<float> d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride], d4 = d[4 * stride], d5 = d[5 * stride];
+        var four = Vector512.Create(4f);
+        var five = Vector512.Create(5f);
+        var two = Vector512.Create(2f);
+        o[0] = (d0 * four - d2 * five) + d4;
+        o[ostride] = d3 + d4 - (d1 + d2) * four;
+        o[2 * ostride] = d4 - d3 + (d1 - d2) * four;
+        o[3 * ostride] = d4 - d2 + (d3 - d1) * two;
+        o[4 * ostride] = d4 - d2 + (d1 - d3) * two;
+        o[5 * ostride] = (d1 * four - d3 * five) + d5;
+    }
+
+    /// <summary>The four values Aᵀ·(m0..m5) of the output transform.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputTransform6(Vector512<float>* m, int stride, Vector512<float>* o, int ostride)
+    {
+        Vector512<float> m1 = m[stride], m2 = m[2 * stride], m3 = m[3 * stride], m4 = m[4 * stride];
+        var sum12 = m1 + m2;
+        var dif12 = m1 - m2;
+        var sum34 = m3 + m4;
+        var dif34 = m3 - m4;
+        o[0] = m[0] + sum12 + sum34;
+        o[ostride] = dif12 + dif34 * Vector512.Create(2f);
+        o[2 * ostride] = sum12 + sum34 * Vector512.Create(4f);
+        o[3 * ostride] = dif12 + dif34 * Vector512.Create(8f) + m[5 * stride];
+    }
+
+    /// <summary>The six values A·(y0..y3) of the output-gradient transform (the output transform's transpose).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTransform4(Vector512<float>* y, int stride, Vector512<float>* o, int ostride)
+    {
+        Vector512<float> y0 = y[0], y1 = y[stride], y2 = y[2 * stride], y3 = y[3 * stride];
+        var even = y0 + y2 * Vector512.Create(4f);
+        var odd = y1 * Vector512.Create(2f) + y3 * Vector512.Create(8f);
+        o[0] = y0;
+        o[ostride] = (y0 + y2) + (y1 + y3);
+        o[2 * ostride] = (y0 + y2) - (y1 + y3);
+        o[3 * ostride] = even + odd;
+        o[4 * ostride] = even - odd;
+        o[5 * ostride] = y3;
+    }
+
+    /// <summary>The three values Gᵀ·(u0..u5) of the kernel-gradient transform (the kernel transform's transpose).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelGradientTransform6(Vector512<float>* u, int stride, Vector512<float>* o, int ostride)
+    {
+        Vector512<float> u1 = u[stride], u2 = u[2 * stride], u3 = u[3 * stride], u4 = u[4 * stride];
+        var sixth = Vector512.Create(1f / 6f);
+        var sum12 = u1 + u2;
+        var sum34 = u3 + u4;
+        o[0] = u[0] * Vector512.Create(0.25f) - sum12 * sixth + sum34 * Vector512.Create(1f / 24f);
+        o[ostride] = (u3 - u4) * Vector512.Create(1f / 12f) - (u1 - u2) * sixth;
+        o[2 * ostride] = (sum34 - sum12) * sixth + u[5 * stride];
+    }
+
+    /// <summary>One Winograd convolution's work: items are ranges of fixed-size tile blocks, each run on a per-thread slot.</summary>
+    private sealed class WinogradJob : IWorkItem
+    {
+        private readonly CpuBackend _owner;
+        private int[] _slotBusy = [];
+
+        public WinogradJob(CpuBackend owner) => _owner = owner;
+
+        public Conv2DGeometry Geometry;
+        public float* X, U, Bias, Z, Y, SlotBase, Dz, Partials;
+        public long SlotFloats, Tiles, Blocks;
+        public int TilesH, TilesW, Block, Items;
+        public bool TransposedU, FastActivation, KernelGradient;
+        public ActivationFunction Activation;
+        public float Alpha;
+
+        public void PrepareSlots(int slots)
+        {
+            if (_slotBusy.Length < slots) _slotBusy = new int[slots];
+            Array.Clear(_slotBusy);
+        }
+
+        public void Execute(int index)
+        {
+            long b0 = Blocks * index / Items, b1 = Blocks * (index + 1) / Items;
+            if (b1 <= b0) return;
+            int slot = AcquireSlot();
+            try
+            {
+                float* v = SlotBase + slot * SlotFloats;
+                float* m = v + 36L * Block * Geometry.InC;
+                float* du = m + 36L * Block * Geometry.OutC;
+                for (long bl = b0; bl < b1; bl++)
+                {
+                    long t0 = bl * Block;
+                    int nt = (int)Math.Min(Block, Tiles - t0);
+                    TransformInput(t0, nt, v);
+                    if (KernelGradient)
+                    {
+                        TransformGradient(t0, nt, m);
+                        MultiplyKernelGradient(nt, v, m, du, accumulate: bl > b0);
+                    }
+                    else
+                    {
+                        Multiply(nt, v, m);
+                        TransformOutput(t0, nt, m);
+                    }
+                }
+                if (KernelGradient) TransformKernelGradient(du, Partials + index * 9L * Geometry.InC * Geometry.OutC);
+            }
+            finally
+            {
+                Volatile.Write(ref _slotBusy[slot], 0);
+            }
+        }
+
+        /// <summary>A free slot; at most as many items run at once as there are slots.</summary>
+        private int AcquireSlot()
+        {
+            while (true)
+            {
+                for (int i = 0; i < _slotBusy.Length; i++)
+                    if (Volatile.Read(ref _slotBusy[i]) == 0 && Interlocked.CompareExchange(ref _slotBusy[i], 1, 0) == 0)
+                        return i;
+                Thread.SpinWait(16);
+            }
+        }
+
+        /// <summary>V[p][t][c] for tiles [t0, t0 + nt): the 6x6 input window of each tile (zeros outside), transformed.</summary>
+        private void TransformInput(long t0, int nt, float* v)
+        {
+            ref readonly Conv2DGeometry g = ref Geometry;
+            int inC = g.InC;
+            long posStride = (long)Block * inC;
+            Vector512<float>* d = stackalloc Vector512<float>[36];
+            Vector512<float>* t = stackalloc Vector512<float>[36];
+            float** rows = stackalloc float*[36];
+            for (int k = 0; k < nt; k++)
+            {
+                TileOrigin(t0 + k, out long n, out int oh, out int ow);
+                int ih0 = oh - g.PadTop, iw0 = ow - g.PadLeft;
+                float* sample = X + n * g.InSize;
+                for (int i = 0; i < 6; i++)
+                {
+                    int ih = ih0 + i;
+                    bool rowIn = (uint)ih < (uint)g.InH;
+                    for (int j = 0; j < 6; j++)
+                    {
+                        int iw = iw0 + j;
+                        rows[i * 6 + j] = rowIn && (uint)iw < (uint)g.InW ? sample + ((long)ih * g.InW + iw) * inC : null;
+                    }
+                }
+                float* dst = v + (long)k * inC;
+                for (int c = 0; c < inC; c += 16)
+                {
+                    for (int p = 0; p < 36; p++)
+                        d[p] = rows[p] != null ? Vector512.Load(rows[p] + c) : Vector512<float>.Zero;
+                    // Along each row (over j), then along each column (over i).
+                    for (int i = 0; i < 6; i++) InputTransform6(d + i * 6, 1, t + i * 6, 1);
+                    for (int j = 0; j < 6; j++) InputTransform6(t + j, 6, d + j, 6);
+                    for (int p = 0; p < 36; p++) Vector512.Store(d[p], dst + p * posStride + c);
+                }
+            }
+        }
+
+        /// <summary>M_p = V_p·U_p for the 36 positions (single-threaded inside a work item, see <see cref="WorkerPool.Run"/>).</summary>
+        private void Multiply(int nt, float* v, float* m)
+        {
+            ref readonly Conv2DGeometry g = ref Geometry;
+            int inC = g.InC, outC = g.OutC;
+            long uPlane = (long)inC * outC;
+            for (int p = 0; p < 36; p++)
+            {
+                float* a = v + p * (long)Block * inC, c = m + p * (long)Block * outC, u = U + p * uPlane;
+                if (TransposedU)
+                    Sgemm.Multiply(false, true, nt, outC, inC, 1f, a, inC, u, inC, 0f, c, outC);
+                else
+                    Sgemm.Multiply(false, false, nt, outC, inC, 1f, a, inC, u, outC, 0f, c, outC);
+            }
+        }
+
+        /// <summary>Y = Aᵀ·M·A for tiles [t0, t0 + nt), plus the bias, stored (and activated) where the pixels exist.</summary>
+        private void TransformOutput(long t0, int nt, float* m)
+        {
+            ref readonly Conv2DGeometry g = ref Geometry;
+            int outC = g.OutC;
+            long posStride = (long)Block * outC;
+            Vector512<float>* s = stackalloc Vector512<float>[36];
+            Vector512<float>* t = stackalloc Vector512<float>[24];
+            Vector512<float>* o = stackalloc Vector512<float>[16];
+            // z: the pre-activation when kept apart, or z + bias for an activation that runs as its own pass.
+            bool storeZ = Z != Y || !FastActivation;
+            var alpha = Vector512.Create(Alpha);
+            for (int k = 0; k < nt; k++)
+            {
+                TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
+                int hs = Math.Min(4, g.OutH - oh0), ws = Math.Min(4, g.OutW - ow0);
+                float* src = m + (long)k * outC;
+                long pixel0 = n * g.Pixels + (long)oh0 * g.OutW + ow0;
+                for (int c = 0; c < outC; c += 16)
+                {
+                    for (int p = 0; p < 36; p++) s[p] = Vector512.Load(src + p * posStride + c);
+                    // Along each row (j: 6 → 4), then along each column (i: 6 → 4).
+                    for (int i = 0; i < 6; i++) OutputTransform6(s + i * 6, 1, t + i * 4, 1);
+                    for (int j = 0; j < 4; j++) OutputTransform6(t + j, 4, o + j, 4);
+                    var bias = Bias != null ? Vector512.Load(Bias + c) : Vector512<float>.Zero;
+                    for (int r = 0; r < hs; r++)
+                        for (int q = 0; q < ws; q++)
+                        {
+                            long at = (pixel0 + (long)r * g.OutW + q) * outC + c;
+                            var value = o[r * 4 + q] + bias;
+                            if (storeZ) Vector512.Store(value, Z + at);
+                            if (FastActivation) Vector512.Store(Activate(value, alpha), Y + at);
+                        }
+                }
+            }
+        }
+
+        /// <summary>D[p][t][c] for tiles [t0, t0 + nt): each tile's 4x4 dz (zeros past the output's edge), transformed to 6x6.</summary>
+        private void TransformGradient(long t0, int nt, float* dst)
+        {
+            ref readonly Conv2DGeometry g = ref Geometry;
+            int outC = g.OutC;
+            long posStride = (long)Block * outC;
+            Vector512<float>* y = stackalloc Vector512<float>[16];
+            Vector512<float>* t = stackalloc Vector512<float>[24];
+            Vector512<float>* e = stackalloc Vector512<float>[36];
+            for (int k = 0; k < nt; k++)
+            {
+                TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
+                int hs = Math.Min(4, g.OutH - oh0), ws = Math.Min(4, g.OutW - ow0);
+                float* tile = Dz + (n * g.Pixels + (long)oh0 * g.OutW + ow0) * outC;
+                float* to = dst + (long)k * outC;
+                for (int c = 0; c < outC; c += 16)
+                {
+                    for (int r = 0; r < 4; r++)
+                        for (int q = 0; q < 4; q++)
+                            y[r * 4 + q] = r < hs && q < ws ? Vector512.Load(tile + ((long)r * g.OutW + q) * outC + c) : Vector512<float>.Zero;
+                    // Along each row (q: 4 → 6), then along each column (r: 4 → 6).
+                    for (int r = 0; r < 4; r++) GradientTransform4(y + r * 4, 1, t + r * 6, 1);
+                    for (int j = 0; j < 6; j++) GradientTransform4(t + j, 6, e + j, 6);
+                    for (int p = 0; p < 36; p++) Vector512.Store(e[p], to + p * posStride + c);
+                }
+            }
+        }
+
+        /// <summary>dU_p (+)= V_pᵀ·D_p for the 36 positions: InC × OutC, summed over the block's tiles.</summary>
+        private void MultiplyKernelGradient(int nt, float* v, float* d, float* du, bool accumulate)
+        {
+            int inC = Geometry.InC, outC = Geometry.OutC;
+            long plane = (long)inC * outC;
+            for (int p = 0; p < 36; p++)
+                Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * (long)Block * inC, inC, d + p * (long)Block * outC, outC,
+                    accumulate ? 1f : 0f, du + p * plane, outC);
+        }
+
+        /// <summary>dKernel[a][b][i][o] = (Gᵀ·dU·G)[a][b] for every channel pair, into an item's partial sum.</summary>
+        private void TransformKernelGradient(float* du, float* dk)
+        {
+            int outC = Geometry.OutC;
+            long plane = (long)Geometry.InC * outC;
+            Vector512<float>* u = stackalloc Vector512<float>[36];
+            Vector512<float>* t = stackalloc Vector512<float>[18];
+            Vector512<float>* w = stackalloc Vector512<float>[9];
+            for (long at = 0; at < plane; at += 16)
+            {
+                for (int p = 0; p < 36; p++) u[p] = Vector512.Load(du + p * plane + at);
+                // Along each row (j: 6 → 3), then along each column (i: 6 → 3).
+                for (int i = 0; i < 6; i++) KernelGradientTransform6(u + i * 6, 1, t + i * 3, 1);
+                for (int b = 0; b < 3; b++) KernelGradientTransform6(t + b, 3, w + b, 3);
+                for (int tap = 0; tap < 9; tap++) Vector512.Store(w[tap], dk + tap * plane + at);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector512<float> Activate(Vector512<float> v, Vector512<float> alpha) => Activation switch
+        {
+            ActivationFunction.Relu => ReluOp.Apply(v, alpha),
+            ActivationFunction.LeakyRelu => LeakyOp.Apply(v, alpha),
+            _ => v,
+        };
+
+        /// <summary>Sample and top-left output pixel of tile <paramref name="tile"/> (tiles in sample, row, column order).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void TileOrigin(long tile, out long n, out int oh, out int ow)
+        {
+            int perSample = TilesH * TilesW;
+            n = tile / perSample;
+            int r = (int)(tile - n * perSample);
+            int th = r / TilesW;
+            oh = th * 4;
+            ow = (r - th * TilesW) * 4;
+        }
+    }
+}
