@@ -418,6 +418,44 @@ public class ConvolutionTests
         Assert.False(results[0].Dx.SequenceEqual(results[1].Dx), "dx did not take the Winograd path");
     }
 
+    /// <summary>
+    /// Convolutions that are not 3x3 stride 1 but have 16·k channels and many tiles never take the Winograd path, for
+    /// any of the three products: the same bits with it on and off, and the reference's values.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 3, 2, 1)]   // strided 3x3 (its dx is not a 3x3 stride-1 convolution)
+    [InlineData(1, 1, 2, 1)]   // the residual network's strided 1x1 projection
+    [InlineData(1, 1, 1, 1)]
+    [InlineData(3, 3, 1, 2)]   // dilated
+    [InlineData(5, 5, 1, 1)]
+    [InlineData(3, 1, 1, 1)]
+    public void WinogradLeavesOtherConvolutionsAlone(int kh, int kw, int stride, int dilation)
+    {
+        var g = KerasGeometry.Conv(16, 16, 32, 16, kh, kw, stride, stride, dilation, dilation, same: true);
+        const int batch = 24;
+        var x = Num.Uniform(batch * g.InSize, 31);
+        var k = Num.Uniform(g.Patch * g.OutC, 32, -0.5, 0.5);
+        var dy = Num.Uniform(batch * g.OutSize, 33);
+        var z = ConvReference.Forward(g, batch, x, k, null);
+        var (dkRef, _, dxRef) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
+        var results = new List<float[]>();
+        foreach (bool winograd in new[] { true, false })
+        {
+            using var ws = new KernelWorkspace(1 << 22);
+            ws.Backend.Winograd = winograd;
+            int px = ws.Put(x), pk = ws.Put(k), pz = ws.Alloc(z.Length);
+            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, px, pk, -1, -1, pz);
+            int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length);
+            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0f, false, px, pk, -1, pz, pdy, pdx, pdk, -1);
+            string what = $"{kh}x{kw} s{stride} d{dilation}{(winograd ? "" : " (im2col)")}";
+            Num.Close(z, ws.Get(pz, z.Length), Abs, Rel, what + " y");
+            Num.Close(dkRef, ws.Get(pdk, k.Length), 5e-5, 5e-5, what + " dKernel");
+            Num.Close(dxRef, ws.Get(pdx, x.Length), 5e-5, 5e-5, what + " dx");
+            results.Add([.. ws.Get(pz, z.Length), .. ws.Get(pdx, x.Length), .. ws.Get(pdk, k.Length)]);
+        }
+        Assert.True(results[0].SequenceEqual(results[1]), "a convolution that is not 3x3 stride 1 changed with Winograd on");
+    }
+
     /// <summary>The Winograd path gives the same bits on every run (fixed tile blocks; dKernel's partial sums added in item order).</summary>
     [Fact]
     public void WinogradIsDeterministic()

@@ -335,7 +335,7 @@ public sealed unsafe partial class CpuBackend
         bool winogradKernel = w.SumKernel && UsesWinograd(g, batch);
         if (winogradKernel) w.SumKernel = false;
         int winogradDx = -1;
-        if (dx >= 0 && UsesWinograd(InputGradientGeometry(g), batch))
+        if (dx >= 0 && UsesWinograd(g, batch) && UsesWinograd(InputGradientGeometry(g), batch))
         {
             winogradDx = dx;
             dx = -1;
