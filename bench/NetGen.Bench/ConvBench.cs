@@ -41,12 +41,17 @@ public static unsafe class ConvBench
         RunOthers();
     }
 
-    /// <summary>Conv2D forward and backward of every shape at batch 256.</summary>
-    public static void RunConvolutions()
+    /// <summary>
+    /// Conv2D forward and backward of every shape at batch 256; <paramref name="winogradBlocks"/>: only the shapes
+    /// that take the Winograd path, once per tile block size (a tuning sweep of <c>CpuBackend.WinogradTileBlock</c>).
+    /// </summary>
+    public static void RunConvolutions(int[]? winogradBlocks = null)
     {
         const int batch = 256;
+        int savedBlock = CpuBackend.WinogradTileBlock;
         foreach (var s in Shapes)
         {
+            if (winogradBlocks is not null && s.InC % 16 != 0) continue;
             var g = new Conv2DGeometry(s.H, s.W, s.InC, s.H, s.W, s.OutC, 3, 3, 1, 1, 1, 1, 1, 1);
             long inSize = (long)batch * g.InSize, outSize = (long)batch * g.OutSize, kSize = (long)g.Patch * g.OutC;
             using var be = new CpuBackend();
@@ -84,6 +89,18 @@ public static unsafe class ConvBench
             string shape = $"{s.H}x{s.W}x{s.InC}->{s.OutC} k3 same";
             // The default (Winograd F(4x4, 3x3) where the shape allows it), then the im2col path. gflops counts the
             // direct convolution's FLOPs for both, so it is an effective rate.
+            if (winogradBlocks is not null)
+            {
+                foreach (int block in winogradBlocks)
+                {
+                    CpuBackend.WinogradTileBlock = block;
+                    double f = Time(Forward), bw = Time(Backward) - Time(Upload);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{{\"bench\":\"conv-winograd-block\",\"shape\":\"{s.H}x{s.W}x{s.InC}->{s.OutC}\",\"block\":{block},\"ms_fwd\":{f:F2},\"ms_bwd\":{bw:F2}}}"));
+                }
+                CpuBackend.WinogradTileBlock = savedBlock;
+                continue;
+            }
             foreach (bool winograd in new[] { true, false })
             {
                 be.Winograd = winograd;

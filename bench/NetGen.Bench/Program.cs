@@ -10,6 +10,7 @@ foreach (var name in names)
     else if (name == "gpu") GpuBench.Run();
     else if (name == "conv") ConvBench.Run();
     else if (name == "conv-only") ConvBench.RunConvolutions();
+    else if (name == "winograd-blocks") ConvBench.RunConvolutions([24, 48, 96, 144, 192]);
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else NetworkBench.Run(name);
