@@ -456,6 +456,57 @@ public class ConvolutionTests
         Assert.True(results[0].SequenceEqual(results[1]), "a convolution that is not 3x3 stride 1 changed with Winograd on");
     }
 
+    /// <summary>
+    /// The forward pass keeps each kernel's Winograd transform while the kernel is unchanged: a kernel changed in one
+    /// weight (by a training step, SetWeights, a load), another kernel of the same shape, and more kernels than the
+    /// cache holds all give what a fresh backend gives, bit for bit.
+    /// </summary>
+    [Fact]
+    public void WinogradKernelTransformIsReusedOnlyForTheSameKernel()
+    {
+        var g = KerasGeometry.Conv(8, 8, 16, 16, 3, 3, same: true);
+        const int batch = 4; // 16 tiles: the Winograd path, with a block per thread
+        var x = Num.Uniform(batch * g.InSize, 41);
+        var kernels = Enumerable.Range(0, CpuBackend.WinogradCacheEntries + 3).Select(i => Num.Uniform(g.Patch * g.OutC, 100 + i, -0.5, 0.5)).ToArray();
+        float[] Fresh(float[] k)
+        {
+            using var ws = new KernelWorkspace(1 << 16);
+            int px = ws.Put(x), pk = ws.Put(k), py = ws.Alloc(batch * g.OutSize);
+            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, px, pk, -1, -1, py);
+            return ws.Get(py, batch * g.OutSize);
+        }
+
+        using var shared = new KernelWorkspace(1 << 20);
+        var be = shared.Backend;
+        int sx = shared.Put(x), sk = shared.Put(kernels[0]), sk2 = shared.Put(kernels[1]), sy = shared.Alloc(batch * g.OutSize);
+        float[] Run(int kernelOffset)
+        {
+            be.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, sx, kernelOffset, -1, -1, sy);
+            return shared.Get(sy, batch * g.OutSize);
+        }
+        var first = Run(sk);
+        Assert.Equal(Fresh(kernels[0]), first);
+        Assert.Equal(first, Run(sk)); // reused
+        Assert.Equal(Fresh(kernels[1]), Run(sk2)); // same shape, another kernel
+
+        // One weight changed in its last bit.
+        var changed = (float[])kernels[0].Clone();
+        changed[77] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(changed[77]) ^ 1);
+        be.Upload(changed, sk);
+        var after = Run(sk);
+        Assert.Equal(Fresh(changed), after);
+        Assert.NotEqual(first, after);
+
+        // More kernels than the cache keeps, through one offset and then the first one again.
+        foreach (var k in kernels)
+        {
+            be.Upload(k, sk);
+            Assert.Equal(Fresh(k), Run(sk));
+        }
+        be.Upload(kernels[0], sk);
+        Assert.Equal(first, Run(sk));
+    }
+
     /// <summary>The Winograd path gives the same bits on every run (fixed tile blocks; dKernel's partial sums added in item order).</summary>
     [Fact]
     public void WinogradIsDeterministic()

@@ -35,8 +35,8 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Output tiles per block: the rows of each of a block's 36 SGEMMs (a multiple of the AVX-512 kernel's 12).</summary>
     internal static int WinogradTileBlock = 96;
 
-    /// <summary>Fewer tiles than this (per call) and the kernel transform would cost too much of the call: im2col instead.</summary>
-    internal static int WinogradMinTiles = 64;
+    /// <summary>Fewer output tiles than this (per call) and im2col is as fast: the transforms' fixed costs dominate.</summary>
+    internal static int WinogradMinTiles = 16;
 
     private float* _winograd;
     private long _winogradFloats;
@@ -64,19 +64,30 @@ public sealed unsafe partial class CpuBackend
         var job = _winogradJob ??= new WinogradJob(this);
         int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
         long tiles = (long)batch * tilesH * tilesW;
-        int block = (int)Math.Min(tiles, WinogradTileBlock);
+        int block = BlockSize(tiles);
         long blocks = (tiles + block - 1) / block;
         int items = (int)Math.Min(blocks, Threads * 4L);
         int slots = Math.Min(items, Threads);
-        // U: 36 × (kernel rows) × (kernel columns); then per slot V (36 × block × InC) and M (36 × block × OutC).
+        // Per slot V (36 × block × InC) and M (36 × block × OutC); U (36 × InC × OutC) before them, or cached.
         long uFloats = 36L * g.InC * g.OutC;
         long slotFloats = 36L * block * (g.InC + g.OutC);
-        float* buffer = WinogradBuffer(uFloats + slots * slotFloats);
-        job.U = buffer;
         // The forward kernel is [kh][kw][InC][OutC]; the input-gradient one is the layer's [kh][kw][g.OutC][g.InC],
         // read at (2 − kh, 2 − kw) and used transposed by the SGEMMs (transformed in the layer's own layout).
         int rows = inputGradient ? g.OutC : g.InC, cols = inputGradient ? g.InC : g.OutC;
-        TransformKernel(kernel, rows, cols, inputGradient, buffer);
+        if (inputGradient)
+        {
+            float* buffer = WinogradBuffer(uFloats + slots * slotFloats);
+            TransformKernel(kernel, rows, cols, true, buffer);
+            job.U = buffer;
+            job.SlotBase = buffer + uFloats;
+        }
+        else
+        {
+            // Inference calls a layer with the same kernel again and again: its transform is kept, with a copy of the
+            // kernel it came from, and reused while the kernel is the same, bit for bit.
+            job.U = CachedKernelTransform(kernel, rows, cols);
+            job.SlotBase = WinogradBuffer(slots * slotFloats);
+        }
 
         job.Geometry = g;
         job.X = x;
@@ -93,7 +104,6 @@ public sealed unsafe partial class CpuBackend
         job.Block = block;
         job.Blocks = blocks;
         job.Items = items;
-        job.SlotBase = buffer + uFloats;
         job.SlotFloats = slotFloats;
         job.PrepareSlots(slots);
         if (items == 1) job.Execute(0);
@@ -117,7 +127,7 @@ public sealed unsafe partial class CpuBackend
         var job = _winogradJob ??= new WinogradJob(this);
         int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
         long tiles = (long)batch * tilesH * tilesW;
-        int block = (int)Math.Min(tiles, WinogradTileBlock);
+        int block = BlockSize(tiles);
         long blocks = (tiles + block - 1) / block;
         int items = (int)Math.Min(blocks, Threads * 4L);
         int slots = Math.Min(items, Threads);
@@ -158,6 +168,67 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>
+    /// Tiles per block: <see cref="WinogradTileBlock"/>, or, for a call with fewer tiles than that per thread (small
+    /// batches), enough blocks (a multiple of 12 tiles each) for every thread to get one.
+    /// </summary>
+    private static int BlockSize(long tiles)
+    {
+        long perThread = (tiles + Threads - 1) / Threads;
+        long block = Math.Min(WinogradTileBlock, Math.Max(12, (perThread + 11) / 12 * 12));
+        return (int)Math.Min(tiles, block);
+    }
+
+    /// <summary>How many kernels' transforms are kept (one per Winograd layer of a network, typically).</summary>
+    internal static int WinogradCacheEntries = 32;
+
+    private WinogradKernel[] _kernelCache = [];
+    private int _kernelCacheNext;
+
+    /// <summary>A kept kernel transform: the kernel (bits) it was made from, and U.</summary>
+    private sealed class WinogradKernel
+    {
+        public float* Kernel;
+        public float* U;
+        public int Rows, Cols;
+        public long Capacity;
+    }
+
+    /// <summary>
+    /// U for a forward kernel at <paramref name="kernel"/> (rows × cols per tap): the kept one when its source is
+    /// bit-identical to the kernel now (a comparison of 9·rows·cols floats, about a quarter of what the transform
+    /// writes), else a new transform, kept in place of the oldest. A training step changes the kernel, so its forward
+    /// pass transforms it anew; inference reuses it.
+    /// </summary>
+    private float* CachedKernelTransform(float* kernel, int rows, int cols)
+    {
+        long taps = 9L * rows * cols;
+        var source = new ReadOnlySpan<byte>(kernel, checked((int)(taps * sizeof(float))));
+        foreach (var e in _kernelCache)
+            if (e.Rows == rows && e.Cols == cols && source.SequenceEqual(new ReadOnlySpan<byte>(e.Kernel, source.Length)))
+                return e.U;
+        if (_kernelCache.Length < WinogradCacheEntries) Array.Resize(ref _kernelCache, _kernelCache.Length + 1);
+        int slot = _kernelCacheNext++ % _kernelCache.Length;
+        var entry = _kernelCache[slot] ??= new WinogradKernel();
+        long floats = taps * 5; // the kernel, then its 36-tap transform
+        if (entry.Capacity < floats)
+        {
+            if (entry.Kernel != null) NativeMemory.AlignedFree(entry.Kernel);
+            entry.Kernel = null;
+            entry.Capacity = 0;
+            entry.Kernel = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            entry.Capacity = floats;
+        }
+        // Until both are written the entry matches nothing.
+        entry.Rows = 0;
+        entry.U = entry.Kernel + taps;
+        TransformKernel(kernel, rows, cols, false, entry.U);
+        Buffer.MemoryCopy(kernel, entry.Kernel, taps * sizeof(float), taps * sizeof(float));
+        entry.Rows = rows;
+        entry.Cols = cols;
+        return entry.U;
+    }
+
     /// <summary>The Winograd buffer (kernel transform and per-slot tiles), grown (never shrunk); contents are not kept.</summary>
     private float* WinogradBuffer(long floats)
     {
@@ -177,6 +248,14 @@ public sealed unsafe partial class CpuBackend
         if (_winograd != null) NativeMemory.AlignedFree(_winograd);
         _winograd = null;
         _winogradFloats = 0;
+        foreach (var e in _kernelCache)
+            if (e?.Kernel != null)
+            {
+                NativeMemory.AlignedFree(e.Kernel);
+                e.Kernel = null;
+                e.Capacity = 0;
+                e.Rows = 0;
+            }
     }
 
     /// <summary>
