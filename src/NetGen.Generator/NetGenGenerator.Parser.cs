@@ -19,12 +19,8 @@ public sealed partial class NetGenGenerator
     /// <summary>Layer attribute metadata names of the older kinds, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
     internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
         ("NetGen.DenseAttribute", LayerKind.Dense),
-        ("NetGen.ActivationAttribute", LayerKind.Activation),
-        ("NetGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
         ("NetGen.Conv2DAttribute", LayerKind.Conv2D),
         ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
-        ("NetGen.ELUAttribute", LayerKind.ELU),
-        ("NetGen.ReLUAttribute", LayerKind.ReLU),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
         ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
@@ -372,13 +368,6 @@ public sealed partial class NetGenGenerator
                 units = args.Length > 0 && args[0].Value is int u ? u : 0;
                 activation = NamedInt(data, "Activation") ?? 0;
                 break;
-            case LayerKind.Activation:
-                activation = args.Length > 0 && args[0].Value is int a ? a : 0;
-                break;
-            case LayerKind.LeakyReLU:
-            case LayerKind.ELU:
-                value = args.Length > 0 ? Convert.ToDouble(args[0].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-                break;
             case LayerKind.Conv2D:
                 units = Int(args, 0);
                 kernelH = Int(args, 1);
@@ -391,11 +380,6 @@ public sealed partial class NetGenGenerator
             case LayerKind.BatchNormalization:
                 value = NamedDouble(data, "Momentum") ?? 0.99;
                 epsilon = NamedDouble(data, "Epsilon") ?? 1e-3;
-                break;
-            case LayerKind.ReLU:
-                value = NamedDouble(data, "MaxValue") ?? double.NaN; // Keras's max_value=None
-                negativeSlope = NamedDouble(data, "NegativeSlope") ?? 0;
-                threshold = NamedDouble(data, "Threshold") ?? 0;
                 break;
         }
         return new LayerSpec(kind, LayerName(data), units, activation,

@@ -57,7 +57,7 @@ public sealed class LossMismatchAnalyzer : DiagnosticAnalyzer
 
         if (network.Outputs.Length != 1) return; // several outputs: a loss per output, checked at run time
         var output = network.Output;
-        if (!ShapeInference.OwnsActivation(output.Spec.Kind) && output.Spec.Kind != LayerKind.Activation) return;
+        if (!ShapeInference.AppliesOutputActivation(output.Spec.Kind)) return;
         string? problem = Problem(loss, output.Activation, output.LastOutput, out string lossName, out string fix);
         if (problem is null) return;
         string ends = output.LastOutput == 1

@@ -109,16 +109,6 @@ internal static partial class Emitter
                     }
                     break;
                 }
-                case LayerKind.Activation:
-                case LayerKind.LeakyReLU:
-                case LayerKind.ELU:
-                case LayerKind.ReLU when l.Activation != ActivationKind.Linear: // no max value or threshold: relu or leaky relu
-                    w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(LayerAlpha(l)) + ", " +
-                        rows + ", " + I(l.LastOutput) + ", x: " + x + ", y: " + y + ");");
-                    break;
-                case LayerKind.ReLU:
-                    WriteActivationNoiseForward(w, l, x, y);
-                    break;
                 default:
                     w.WriteLine("// Nothing to compute: the output aliases the input.");
                     break;
@@ -343,19 +333,6 @@ internal static partial class Emitter
                         w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: -1, dKernel: g + P" + n + "_Kernel, batch, " +
                             I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(Shapes.ShapeInference.Contractive(l.Spec)) + " / batch); // and through the kernel");
                     break;
-                case LayerKind.Activation:
-                case LayerKind.LeakyReLU:
-                case LayerKind.ELU:
-                case LayerKind.ReLU when l.Activation != ActivationKind.Linear:
-                {
-                    string call = "b.ActivationBackward(" + Act(l) + ", " + F(LayerAlpha(l)) + ", " +
-                        Rows(l) + ", " + I(l.LastOutput) + ", x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dy + ");";
-                    w.WriteLine(logitsFlag is not null && ShapeInferenceIsLogit(l) ? "if (!" + logitsFlag + ") " + call : call);
-                    break;
-                }
-                case LayerKind.ReLU:
-                    WriteActivationNoiseBackward(w, l, dy);
-                    break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
                     break;
@@ -392,14 +369,7 @@ internal static partial class Emitter
         l.FusedWith >= 0 ? LayerAlpha(net.Layers[l.FusedWith]) : 0;
 
     /// <summary>The alpha an activation layer passes to the kernels: LeakyReLU's and ELU's alpha, ReLU's negative slope.</summary>
-    internal static double LayerAlpha(ResolvedLayer l) => l.Spec.Kind switch
-    {
-        LayerKind.LeakyReLU or LayerKind.ELU => l.Spec.Value,
-        LayerKind.ReLU => l.Spec.NegativeSlope,
-        _ => 0,
-    };
-
-    private static bool ShapeInferenceIsLogit(ResolvedLayer l) => Shapes.ShapeInference.IsLogitActivation(l.Activation);
+    internal static double LayerAlpha(ResolvedLayer l) => Layers.LayerRegistry.Get(l.Spec.Kind)?.ActivationAlpha(l.Spec) ?? 0;
 
     /// <summary>Rows a layer processes: the batch times every axis but the last (Keras's Dense on rank &gt; 1).</summary>
     internal static string Rows(ResolvedLayer l)

@@ -540,14 +540,11 @@ internal static partial class Emitter
         string detail = l.Spec.Kind switch
         {
             LayerKind.Dense => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
-            LayerKind.Activation => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant(),
-            LayerKind.LeakyReLU => ", alpha " + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture),
             LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
                 (l.Spec.StridesText != "1" ? ", strides " + l.Spec.StridesText : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
                 ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + FusedActivationName(l) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
-            LayerKind.ELU or LayerKind.ReLU => DescribeActivationNoise(l),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
             _ when Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule => rule.Describe(l),
             _ => "",

@@ -58,6 +58,27 @@ internal interface ILayerRule
     bool OwnsActivation { get; }
 
     /// <summary>
+    /// The activation it computes, checked (errors name the layer and the fix): a Dense-like layer's own
+    /// (<see cref="OwnsActivation"/>), an activation layer's function; <see cref="ActivationKind.Linear"/> for the others.
+    /// </summary>
+    ActivationKind ResolveActivation(LayerSpec layer, int index, string kind, string number, List<ShapeError> errors);
+
+    /// <summary>Whether it is an activation layer: one element-wise function (or a clipped ReLU) of its input, in place.</summary>
+    bool IsActivationLayer { get; }
+
+    /// <summary>
+    /// Whether this activation layer's function may run inside the kernel of the layer before it (Dense, convolution,
+    /// batch norm, an element-wise merge) or after a max pooling: element-wise, and one activation function.
+    /// </summary>
+    bool FusesAsActivation(ResolvedLayer layer);
+
+    /// <summary>The alpha an activation layer passes to the kernels (LeakyReLU's, ELU's, ReLU's negative slope); 0 otherwise.</summary>
+    double ActivationAlpha(LayerSpec layer);
+
+    /// <summary>Whether, as the network's output, its activation is the output's for the loss (Keras's Activation layer).</summary>
+    bool IsOutputActivation { get; }
+
+    /// <summary>
     /// Floats per sample it keeps between its training forward and backward passes besides its output (an LSTM's
     /// gates and states), in the training arena at <c>M{n}</c>; 0 for none.
     /// </summary>
@@ -127,6 +148,17 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual ActivationKind ActivationOf(LayerSpec layer) => ActivationKind.Linear;
 
     public virtual bool OwnsActivation => false;
+
+    public virtual ActivationKind ResolveActivation(LayerSpec layer, int index, string kind, string number, List<ShapeError> errors) =>
+        OwnsActivation ? ShapeInference.CheckActivation(layer, index, kind, number, errors) : ActivationKind.Linear;
+
+    public virtual bool IsActivationLayer => false;
+
+    public virtual bool FusesAsActivation(ResolvedLayer layer) => false;
+
+    public virtual double ActivationAlpha(LayerSpec layer) => 0;
+
+    public virtual bool IsOutputActivation => false;
 
     public virtual int CachePerSample(ResolvedLayer layer) => 0;
 
@@ -240,6 +272,10 @@ internal static class LayerRegistry
         new RecurrentRule(LayerKind.GRU),
         new RepeatVectorRule(),
         new ActivityRegularizationRule(),
+        new ActivationLayerRule(LayerKind.Activation),
+        new ActivationLayerRule(LayerKind.LeakyReLU),
+        new ActivationLayerRule(LayerKind.ELU),
+        new ActivationLayerRule(LayerKind.ReLU),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();

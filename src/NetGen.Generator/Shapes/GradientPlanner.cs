@@ -32,11 +32,6 @@ internal static class GradientPlanner
         if (l.FusedInto >= 0) return BackwardStyle.PassThrough;
         switch (l.Spec.Kind)
         {
-            case LayerKind.Activation:
-            case LayerKind.LeakyReLU:
-            case LayerKind.ELU:
-            case LayerKind.ReLU:
-                return BackwardStyle.InPlace;
             case LayerKind.SeparableConv2D:
                 return BackwardStyle.Separable;
             default:

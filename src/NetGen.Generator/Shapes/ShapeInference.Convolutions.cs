@@ -15,6 +15,9 @@ internal static partial class ShapeInference
     public static bool OwnsActivation(LayerKind kind) => kind is LayerKind.Dense or LayerKind.Conv2D || IsConvolutionFamily(kind) ||
         Layers.LayerRegistry.Get(kind)?.OwnsActivation == true;
 
+    /// <summary>Whether the layer's activation, as the network's output, is the output's for the loss (Dense-like layers, Activation).</summary>
+    public static bool AppliesOutputActivation(LayerKind kind) => OwnsActivation(kind) || Layers.LayerRegistry.Get(kind)?.IsOutputActivation == true;
+
     /// <summary>Floats per sample of a SeparableConv2D's depthwise output (0 for other layers).</summary>
     public static int MiddleSize(ResolvedLayer l) =>
         l.Spec.Kind == LayerKind.SeparableConv2D ? SeparableMiddleSize(l) : Layers.LayerRegistry.Get(l.Spec.Kind)?.CachePerSample(l) ?? 0;

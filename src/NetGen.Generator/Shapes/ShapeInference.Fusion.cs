@@ -35,9 +35,8 @@ internal static partial class ShapeInference
             if (next < 0) continue;
             var producer = layers[i];
             var act = layers[next];
-            bool elementwise = act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU ||
-                (act.Spec.Kind == LayerKind.ReLU && act.Activation != ActivationKind.Linear) || // not max_value/threshold
-                (act.Spec.Kind == LayerKind.Activation && act.Activation != ActivationKind.Softmax);
+            var actRule = Layers.LayerRegistry.Get(act.Spec.Kind);
+            bool elementwise = actRule is { IsActivationLayer: true } && actRule.FusesAsActivation(act); // not softmax, max_value, threshold
             // An element-wise merge (Add, ...) takes one too, as ResNet's Add + ReLU: the activation runs in place on the
             // merged values, and the merge's backward takes its derivative from the output first.
             bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
@@ -45,7 +44,7 @@ internal static partial class ShapeInference
                  producer.Activation == ActivationKind.Linear && !(IsArithmeticMerge(producer.Spec.Kind) && NeedsPreActivation(act.Activation)));
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
             // the convolutions rely on.
-            if (producer.Spec.Kind != LayerKind.BatchNormalization && act.Spec.Kind is LayerKind.LeakyReLU or LayerKind.ELU && act.Spec.Value < 0) continue;
+            if (producer.Spec.Kind != LayerKind.BatchNormalization && elementwise && actRule!.ActivationAlpha(act.Spec) < 0) continue;
             if (!canTake || producer.FusedWith >= 0 || !elementwise || HasActivityRegularizer(producer.Spec)) continue;
             layers[i] = producer with { Activation = act.Activation, FusedWith = next };
             layers[next] = act with { FusedInto = i };

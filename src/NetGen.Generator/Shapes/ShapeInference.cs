@@ -128,14 +128,6 @@ internal static partial class ShapeInference
                         broken = true;
                     }
                     break;
-                case LayerKind.Activation:
-                    activation = CheckActivation(layer, i, kind, index, errors);
-                    break;
-                case LayerKind.LeakyReLU:
-                    if (!FiniteAsFloat(layer.Value)) // 1e300 is finite, but not as the kernels' float
-                        errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, Invariant(layer.Value) }));
-                    activation = ActivationKind.LeakyRelu;
-                    break;
                 case LayerKind.Conv2D:
                 {
                     if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
@@ -181,14 +173,6 @@ internal static partial class ShapeInference
                     state = 2L * channels; // moving mean and variance (non-trainable)
                     break;
                 }
-                case LayerKind.ELU:
-                    if (!FiniteAsFloat(layer.Value))
-                        errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, Invariant(layer.Value) }));
-                    activation = ActivationKind.EluAlpha;
-                    break;
-                case LayerKind.ReLU:
-                    activation = CheckRelu(layer, i, kind, index, errors);
-                    break;
                 default:
                 {
                     // A layer kind with a rule (Layers/LayerRegistry): its own shape rule, on every input's shape.
@@ -214,7 +198,7 @@ internal static partial class ShapeInference
                     output = inferred ?? shape;
                     broken = inferred is null;
                     if (inferred is null) break;
-                    if (rule.OwnsActivation) activation = CheckActivation(layer, i, kind, index, errors);
+                    activation = rule.ResolveActivation(layer, i, kind, index, errors);
                     if (layer.Regularizers.Length >= 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
                     ruleWeights = rule.Weights(layer, shape, inferred);
                     foreach (var slot in ruleWeights)
@@ -497,7 +481,7 @@ internal static partial class ShapeInference
                 inferLogits = inferTop;
                 inferTop += output.OutputSize;
             }
-            var activation = OwnsActivation(output.Spec.Kind) || output.Spec.Kind == LayerKind.Activation ? output.Activation : ActivationKind.Linear;
+            var activation = AppliesOutputActivation(output.Spec.Kind) ? output.Activation : ActivationKind.Linear;
             outputPlans[k] = new OutputPlan(output.Index, logits, inferLogits, activation);
         }
         inferTop = PlanInferenceMiddles(layers, inferTop);
@@ -545,7 +529,7 @@ internal static partial class ShapeInference
     /// element-wise activation it reduces to without a max value and threshold (Relu, or LeakyRelu with the negative
     /// slope as alpha), which BatchNormalization can fuse; Linear means the general form (its own kernels).
     /// </summary>
-    private static ActivationKind CheckRelu(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    internal static ActivationKind CheckRelu(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
     {
         if (layer.Value < 0)
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "max value", Invariant(layer.Value),
@@ -588,7 +572,7 @@ internal static partial class ShapeInference
     internal static double Contractive(LayerSpec layer) => layer.Regularizers.Length >= 7 ? layer.Regularizers[6] : 0;
 
     /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
-    private static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);
+    internal static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);
 
     /// <summary>A ReLU layer without a max value (NaN or +∞) and with threshold 0: a plain or leaky ReLU.</summary>
     public static bool IsPlainRelu(LayerSpec layer) =>
@@ -604,10 +588,8 @@ internal static partial class ShapeInference
     /// <summary>An element-wise activation layer whose function never decreases, so that it commutes with max pooling.</summary>
     private static bool IsNonDecreasingActivationLayer(ResolvedLayer l)
     {
-        bool elementwise = l.Spec.Kind is LayerKind.Activation or LayerKind.LeakyReLU or LayerKind.ELU ||
-            (l.Spec.Kind == LayerKind.ReLU && l.Activation != ActivationKind.Linear); // a plain (leaky) relu
-        if (!elementwise) return false;
-        double slope = l.Spec.Kind == LayerKind.ReLU ? l.Spec.NegativeSlope : l.Spec.Value;
+        if (Layers.LayerRegistry.Get(l.Spec.Kind) is not { IsActivationLayer: true } rule || !rule.FusesAsActivation(l)) return false;
+        double slope = rule.ActivationAlpha(l.Spec);
         return l.Activation switch
         {
             ActivationKind.Relu or ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.Elu or ActivationKind.Selu or
@@ -624,7 +606,7 @@ internal static partial class ShapeInference
     /// <summary>Activations whose pre-activation Keras feeds to the loss as logits.</summary>
     public static bool IsLogitActivation(ActivationKind a) => a is ActivationKind.Softmax or ActivationKind.Sigmoid;
 
-    private static ActivationKind CheckActivation(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    internal static ActivationKind CheckActivation(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
     {
         if (layer.Activation < 0 || layer.Activation >= ActivationCount)
         {
@@ -644,12 +626,8 @@ internal static partial class ShapeInference
     public static string KerasName(LayerKind kind) => kind switch
     {
         LayerKind.Dense => "dense",
-        LayerKind.Activation => "activation",
-        LayerKind.LeakyReLU => "leaky_re_lu",
         LayerKind.Conv2D => "conv2d",
         LayerKind.BatchNormalization => "batch_normalization",
-        LayerKind.ELU => "elu",
-        LayerKind.ReLU => "re_lu",
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",

@@ -1,0 +1,153 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// The activation layers: <c>Activation(f)</c>, <c>LeakyReLU(alpha)</c>, <c>ELU(alpha)</c> and <c>ReLU(MaxValue,
+/// NegativeSlope, Threshold)</c>. Each computes one element-wise function in place of its input's gradient; an
+/// element-wise one (any but softmax, and a ReLU without a ceiling or threshold) can run inside the Dense, convolution,
+/// batch-norm or merge kernel before it (the fusion planner asks <see cref="ILayerRule.FusesAsActivation"/>).
+/// What they write, e.g. for LeakyReLU(0.1) on (128,) and ReLU(MaxValue = 6) on (12,):
+/// <code>
+///   b.ActivationForward(ActivationFunction.LeakyRelu, 0.1f, batch, 128, x: Slot(training, T1, I1, batch), y: Slot(training, T2, I2, batch));
+///   b.ActivationBackward(ActivationFunction.LeakyRelu, 0.1f, batch, 128, x: Train(T1, batch), y: Train(T2, batch), dy: ..., dx: ...);
+///   b.ReluForward(batch * 12, 6f, 0f, 0f, x: Slot(training, T1, I1, batch), y: Slot(training, T2, I2, batch));
+///   b.ReluBackward(batch * 12, 6f, 0f, 0f, x: Train(T1, batch), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
+/// </code>
+/// </summary>
+internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
+{
+    public override string KerasName => Kind switch
+    {
+        LayerKind.LeakyReLU => "leaky_re_lu",
+        LayerKind.ELU => "elu",
+        LayerKind.ReLU => "re_lu",
+        _ => "activation",
+    };
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.InPlace;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        var args = data.ConstructorArguments;
+        int activation = 0;
+        double value = 0, negativeSlope = 0, threshold = 0;
+        switch (Kind)
+        {
+            case LayerKind.Activation:
+                activation = args.Length > 0 && args[0].Value is int a ? a : 0;
+                break;
+            case LayerKind.LeakyReLU:
+            case LayerKind.ELU:
+                value = args.Length > 0 ? Convert.ToDouble(args[0].Value, CultureInfo.InvariantCulture) : 0;
+                break;
+            case LayerKind.ReLU:
+                value = double.NaN; // Keras's max_value=None
+                foreach (var pair in data.NamedArguments)
+                {
+                    double? v = pair.Value.Value switch { double d => d, float f => f, int i => i, _ => null };
+                    if (v is not double number) continue;
+                    if (pair.Key == "MaxValue") value = number;
+                    else if (pair.Key == "NegativeSlope") negativeSlope = number;
+                    else if (pair.Key == "Threshold") threshold = number;
+                }
+                break;
+        }
+        return new LayerSpec(Kind, name, 0, activation, true, 0, 1, value, new EquatableArray<int>(Array.Empty<int>()),
+            NegativeSlope: negativeSlope, Threshold: threshold);
+    }
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
+        inputShapes[0];
+
+    public override ActivationKind ResolveActivation(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    {
+        switch (Kind)
+        {
+            case LayerKind.Activation:
+                return ShapeInference.CheckActivation(layer, i, kind, index, errors);
+            case LayerKind.LeakyReLU:
+            case LayerKind.ELU:
+                if (!ShapeInference.FiniteAsFloat(layer.Value)) // 1e300 is finite, but not as the kernels' float
+                    errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, layer.Value.ToString("R", CultureInfo.InvariantCulture) }));
+                return Kind == LayerKind.LeakyReLU ? ActivationKind.LeakyRelu : ActivationKind.EluAlpha;
+            default:
+                return ShapeInference.CheckRelu(layer, i, kind, index, errors);
+        }
+    }
+
+    /// <summary>A ReLU with a ceiling or threshold runs its own kernel (ReluForward); the others are one activation function.</summary>
+    private static bool IsFunction(ResolvedLayer l) => l.Spec.Kind != LayerKind.ReLU || l.Activation != ActivationKind.Linear;
+
+    public override bool FusesAsActivation(ResolvedLayer l) =>
+        Kind == LayerKind.Activation ? l.Activation != ActivationKind.Softmax : IsFunction(l);
+
+    public override bool IsActivationLayer => true;
+
+    public override bool IsOutputActivation => Kind == LayerKind.Activation;
+
+    public override double ActivationAlpha(LayerSpec layer) => Kind switch
+    {
+        LayerKind.LeakyReLU or LayerKind.ELU => layer.Value,
+        LayerKind.ReLU => layer.NegativeSlope,
+        _ => 0,
+    };
+
+    public override string Describe(ResolvedLayer l)
+    {
+        string R(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture);
+        switch (Kind)
+        {
+            case LayerKind.Activation:
+                return ", " + ActivationNames[(int)l.Activation].ToLowerInvariant();
+            case LayerKind.LeakyReLU:
+            case LayerKind.ELU:
+                return ", alpha " + R(l.Spec.Value);
+            default:
+            {
+                string detail = "";
+                if (!double.IsNaN(l.Spec.Value) && !double.IsPositiveInfinity(l.Spec.Value)) detail += ", max_value " + R(l.Spec.Value);
+                if (l.Spec.NegativeSlope != 0) detail += ", negative_slope " + R(l.Spec.NegativeSlope);
+                if (l.Spec.Threshold != 0) detail += ", threshold " + R(l.Spec.Threshold);
+                return detail;
+            }
+        }
+    }
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string prev = I(l.InputLayer() + 1);
+        string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
+        if (IsFunction(l))
+            w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(ActivationAlpha(l.Spec)) + ", " +
+                Rows(l) + ", " + I(l.LastOutput) + ", x: " + x + ", y: " + y + ");");
+        else
+            w.WriteLine("b.ReluForward(batch * " + I(l.OutputSize) + ", " + ReluArguments(l) + ", x: " + x + ", y: " + y + ");");
+    }
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        if (!IsFunction(l))
+        {
+            w.WriteLine("b.ReluBackward(batch * " + I(l.OutputSize) + ", " + ReluArguments(l) + ", x: Train(T" + prev + ", batch), dy: " + dy + ", dx: " + dy + ");");
+            return;
+        }
+        string call = "b.ActivationBackward(" + Act(l) + ", " + F(ActivationAlpha(l.Spec)) + ", " +
+            Rows(l) + ", " + I(l.LastOutput) + ", x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dy + ");";
+        // An output whose activation the loss fuses (softmax + cross-entropy on the logits) skips its derivative then.
+        string? logitsFlag = FromLogitsFlag(net, l.Index);
+        w.WriteLine(logitsFlag is not null && ShapeInference.IsLogitActivation(l.Activation) ? "if (!" + logitsFlag + ") " + call : call);
+    }
+
+    /// <summary>Max value (+∞ for none), negative slope and threshold, as float literals.</summary>
+    private static string ReluArguments(ResolvedLayer l) =>
+        (double.IsNaN(l.Spec.Value) ? "float.PositiveInfinity" : F(l.Spec.Value)) + ", " + F(l.Spec.NegativeSlope) + ", " + F(l.Spec.Threshold);
+}
