@@ -38,7 +38,7 @@ public static class OrtBench
             using var session = new InferenceSession(path, options);
             string input = session.InputMetadata.Keys.First();
             var random = new Random(0);
-            foreach (int batch in new[] { 256, 1 })
+            foreach (int batch in new[] { 256, 32, 1 })
             {
                 var data = new float[batch * shape.Aggregate(1, (a, d) => a * d)];
                 for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
@@ -50,7 +50,7 @@ public static class OrtBench
                     {
                         using var results = session.Run(inputs);
                     }
-                }, batch == 1 ? 50 : 3);
+                }, batch == 1 ? 50 : batch == 32 ? 10 : 3);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{{\"bench\":\"{name}\",\"phase\":\"infer\",\"impl\":\"onnxruntime\",\"samples_per_s\":{rate * batch:F1},\"batch\":{batch},\"ort\":\"{OrtEnv.Instance().GetVersionString()}\"}}"));
             }
