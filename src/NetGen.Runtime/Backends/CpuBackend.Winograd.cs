@@ -61,16 +61,10 @@ public sealed unsafe partial class CpuBackend
     private void WinogradConvolution(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
         float* x, float* kernel, bool inputGradient, float* bias, int z, int y)
     {
-        var job = _winogradJob ??= new WinogradJob(this);
-        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
-        long tiles = (long)batch * tilesH * tilesW;
-        int block = BlockSize(tiles);
-        long blocks = (tiles + block - 1) / block;
-        int items = (int)Math.Min(blocks, Threads * 4L);
-        int slots = Math.Min(items, Threads);
+        var job = TileJob(g, batch, out int slots);
         // Per slot V (36 × block × InC) and M (36 × block × OutC); U (36 × InC × OutC) before them, or cached.
         long uFloats = 36L * g.InC * g.OutC;
-        long slotFloats = 36L * block * (g.InC + g.OutC);
+        long slotFloats = 36L * job.Block * (g.InC + g.OutC);
         // The forward kernel is [kh][kw][InC][OutC]; the input-gradient one is the layer's [kh][kw][g.OutC][g.InC],
         // read at (2 − kh, 2 − kw) and used transposed by the SGEMMs (transformed in the layer's own layout).
         int rows = inputGradient ? g.OutC : g.InC, cols = inputGradient ? g.InC : g.OutC;
@@ -89,7 +83,6 @@ public sealed unsafe partial class CpuBackend
             job.SlotBase = WinogradBuffer(slots * slotFloats);
         }
 
-        job.Geometry = g;
         job.X = x;
         job.Bias = bias;
         job.Z = At(z);
@@ -98,16 +91,8 @@ public sealed unsafe partial class CpuBackend
         job.Alpha = alpha;
         job.FastActivation = activation is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
         job.TransposedU = inputGradient;
-        job.TilesH = tilesH;
-        job.TilesW = tilesW;
-        job.Tiles = tiles;
-        job.Block = block;
-        job.Blocks = blocks;
-        job.Items = items;
         job.SlotFloats = slotFloats;
-        job.PrepareSlots(slots);
-        if (items == 1) job.Execute(0);
-        else WorkerPool.Shared.Run(job, items);
+        job.Run();
 
         if (!job.FastActivation)
         {
@@ -124,36 +109,22 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private void WinogradKernelGradient(in Conv2DGeometry g, int batch, float* x, float* dz, float* dKernel)
     {
-        var job = _winogradJob ??= new WinogradJob(this);
-        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
-        long tiles = (long)batch * tilesH * tilesW;
-        int block = BlockSize(tiles);
-        long blocks = (tiles + block - 1) / block;
-        int items = (int)Math.Min(blocks, Threads * 4L);
-        int slots = Math.Min(items, Threads);
+        var job = TileJob(g, batch, out int slots);
+        int items = job.Items;
         long plane = (long)g.InC * g.OutC;
         // Per slot: V (36 × block × InC), D (36 × block × OutC) and the item's running dU (36 × InC × OutC); then
         // one partial dKernel (9 × InC × OutC) per item.
-        long slotFloats = 36L * block * (g.InC + g.OutC) + 36 * plane;
+        long slotFloats = 36L * job.Block * (g.InC + g.OutC) + 36 * plane;
         float* buffer = WinogradBuffer(slots * slotFloats + items * 9 * plane);
-        job.Geometry = g;
         job.X = x;
         job.Dz = dz;
         job.KernelGradient = true;
-        job.TilesH = tilesH;
-        job.TilesW = tilesW;
-        job.Tiles = tiles;
-        job.Block = block;
-        job.Blocks = blocks;
-        job.Items = items;
         job.SlotBase = buffer;
         job.SlotFloats = slotFloats;
         job.Partials = buffer + slots * slotFloats;
-        job.PrepareSlots(slots);
         try
         {
-            if (items == 1) job.Execute(0);
-            else WorkerPool.Shared.Run(job, items);
+            job.Run();
         }
         finally
         {
@@ -166,6 +137,25 @@ public sealed unsafe partial class CpuBackend
             for (int it = 0; it < items; it++) sum += job.Partials[it * count + i];
             dKernel[i] = (float)sum;
         }
+    }
+
+    /// <summary>
+    /// The backend's Winograd job, cut for <paramref name="g"/> over <paramref name="batch"/> samples: its 4x4 output
+    /// tiles, blocks of them, items (ranges of blocks, at most four per thread) and the slots they run on.
+    /// </summary>
+    private WinogradJob TileJob(in Conv2DGeometry g, int batch, out int slots)
+    {
+        var job = _winogradJob ??= new WinogradJob(this);
+        job.Geometry = g;
+        job.TilesH = (g.OutH + 3) / 4;
+        job.TilesW = (g.OutW + 3) / 4;
+        job.Tiles = (long)batch * job.TilesH * job.TilesW;
+        job.Block = BlockSize(job.Tiles);
+        job.Blocks = (job.Tiles + job.Block - 1) / job.Block;
+        job.Items = (int)Math.Min(job.Blocks, Threads * 4L);
+        slots = Math.Min(job.Items, Threads);
+        job.PrepareSlots(slots);
+        return job;
     }
 
     /// <summary>
@@ -384,6 +374,13 @@ public sealed unsafe partial class CpuBackend
         {
             if (_slotBusy.Length < slots) _slotBusy = new int[slots];
             Array.Clear(_slotBusy);
+        }
+
+        /// <summary>Runs every item: here when there is one, else on the worker pool.</summary>
+        public void Run()
+        {
+            if (Items == 1) Execute(0);
+            else WorkerPool.Shared.Run(this, Items);
         }
 
         public void Execute(int index)
