@@ -15,18 +15,22 @@ namespace NetGen.Backends;
 // Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016), give the matrices (points 0, ±1, ±2).
 //
 // The input gradient of a 3x3 stride-1 convolution is the same kind of convolution of dz with the kernel rotated by
-// 180° and its channel axes swapped, padded by 2 − pad, so it takes this path as well (Conv2DBackward).
+// 180° and its channel axes swapped, padded by 2 − pad, so it takes this path as well (Conv2DBackward); the kernel
+// gradient is the transposed algorithm, Gᵀ·Σ[(Bᵀ·d·B) ⊙ (A·dz·Aᵀ)]·G. The forward pass keeps each kernel's U while
+// the kernel stays bit-identical (inference), with a copy of the kernel to compare.
 //
-// Blocks have a fixed size, so every output pixel is computed by the same arithmetic whatever the number of threads:
-// results are deterministic. The error against exact arithmetic is a few float roundings of the transforms' sums
+// With a given number of threads the work is cut the same way on every call (blocks of WinogradTileBlock tiles, or
+// one per thread for small calls; the kernel gradient's per-item partial sums added in item order), so results are
+// the same run to run. The error against exact arithmetic is a few float roundings of the transforms' sums
 // (measured in the tests against a double reference; set Winograd = false for the im2col path).
 public sealed unsafe partial class CpuBackend
 {
     /// <summary>
-    /// Whether 3x3 stride-1 convolutions with 16·k input and output channels run as Winograd F(4x4, 3x3) (forward and
-    /// input gradient) instead of im2col + SGEMM: about 2.5x faster on this kind of layer, with float error a few times
-    /// the im2col path's (see <c>bench/README.md</c>). On by default where AVX-512 is present; the environment variable
-    /// <c>NETGEN_WINOGRAD=0</c> turns it off for every new backend.
+    /// Whether 3x3 stride-1 convolutions with 16·k input and output channels run as Winograd F(4x4, 3x3) (forward,
+    /// input gradient and kernel gradient) instead of im2col + SGEMM: 1.1x (16 channels) to 2.7x (128) faster per layer,
+    /// with float error a few times the im2col path's (see <c>bench/README.md</c>). On by default where AVX-512 is
+    /// present; the environment variable <c>NETGEN_WINOGRAD=0</c> turns it off for every new backend. Set it before the
+    /// backend's first convolution; changing it later is allowed and takes effect at the next call.
     /// </summary>
     public bool Winograd { get; set; } = DefaultWinograd;
 
