@@ -968,8 +968,11 @@ public class ConvolutionTests
         int pk0 = ws.Put(Num.Uniform(g0.Patch * 16, 6, -0.3, 0.3)), pdk0 = ws.Alloc(g0.Patch * 16);
         int pg = ws.Alloc(32, 1), pbeta = ws.Alloc(32, 0), pmm = ws.Alloc(32, 0), pmv = ws.Alloc(32, 1), psm = ws.Alloc(32), psi = ws.Alloc(32);
         var be = ws.Backend;
+        int steps = 0;
         void Step()
         {
+            // A training step changes the kernel: the Winograd path transforms it anew into the entry it keeps.
+            be.Fill(pk, 1, ++steps % 2 == 0 ? 0.1f : -0.1f);
             be.Conv2DForward(g, batch, ActivationFunction.LeakyRelu, 0.1f, px, pk, pb, pz, py);
             be.Conv2DForward(g1, batch, ActivationFunction.Tanh, 0, py, pk1, pb1, -1, py1);
             be.Conv2DForward(g0, batch, ActivationFunction.Relu, 0, px, pk0, pb1, -1, pdy1);
