@@ -17,18 +17,36 @@ for r in rows:
     else:
         values[(r["bench"], f'{r["phase"]}@{r["batch"]}', r["impl"])].append(r["samples_per_s"])
 
+def machine():
+    """The CPU model and core count of this machine (the one that ran bench/run.sh)."""
+    try:
+        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    import os
+    return f"{model}, {os.cpu_count()} cores"
+
+def spread(v):
+    """min-max of a benchmark's rounds (empty for one round): the run-to-run noise next to each median."""
+    return f"{min(v):,.0f}-{max(v):,.0f}" if v and len(v) > 1 else ""
+
+import datetime, os
+stamp = datetime.datetime.fromtimestamp(os.path.getmtime(sys.argv[1])).strftime("%Y-%m-%d %H:%M")
+print(f"{sys.argv[1]}: {stamp}, {machine()}; medians of the rounds, (min-max) their spread")
 keys = sorted({(b, p) for (b, p, _) in values})
-print(f"{'benchmark':<34} {'phase':<10} {'NetGen':>12} {'reference':>12} {'ratio':>7}   {'ONNX Runtime':>12} {'ratio':>7}")
+print(f"{'benchmark':<34} {'phase':<10} {'NetGen':>12} {'(spread)':>17} {'reference':>12} {'(spread)':>17} {'ratio':>7}   {'ONNX Runtime':>12} {'ratio':>7}")
 for b, p in keys:
     ng = values.get((b, p, "netgen"))
     ref = values.get((b, p, "pytorch")) or values.get((b, p, "openblas"))
+    if not ng and not ref:
+        continue  # ONNX Runtime ran an export of a network this run did not measure (e.g. SEQ not set)
     ngm = statistics.median(ng) if ng else float("nan")
     refm = statistics.median(ref) if ref else float("nan")
     unit = "GFLOPS" if p == "gflops" else "samples/s"
     ort = values.get((b, p, "onnxruntime"))
     ortm = statistics.median(ort) if ort else float("nan")
     ort_text = f"   {ortm:>12,.1f} {ngm / ortm:>6.2f}x" if ort and ng else ""
-    print(f"{b:<34} {p if p != 'gflops' else '':<10} {ngm:>12,.1f} {refm:>12,.1f} {ngm / refm if ref and ng else float('nan'):>6.2f}x{ort_text}  ({unit})")
+    print(f"{b:<34} {p if p != 'gflops' else '':<10} {ngm:>12,.1f} {spread(ng):>17} {refm:>12,.1f} {spread(ref):>17} {ngm / refm if ref and ng else float('nan'):>6.2f}x{ort_text}  ({unit})")
 
 # The dropout fused into batch norm against the same network with its dropouts as their own passes (NetGen only).
 for p in sorted({p for (b, p, _) in values if b == "bn-dropout-cnn"}):

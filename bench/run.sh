@@ -6,6 +6,7 @@
 #   RESNET=1 bench/run.sh 3        (also the residual network of samples/InceptionResNet, and training memory)
 #   SEQ=1 bench/run.sh 3           (also LSTM(128), GRU(128) and the Conv1D classifier on 28 steps of 28, and ONNX
 #                                   Runtime inference of their PyTorch exports)
+#   ALL=1 bench/run.sh 3           (every network above, in one table; about an hour for 3 rounds on 2 cores)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -13,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
+if [ -n "${ALL:-}" ]; then CNN=1 BNDROPOUT=1 RESNET=1 SEQ=1; fi
 out=bench/results
 mkdir -p "$out"
 results="$out/results-$(date +%Y%m%d-%H%M%S).jsonl"
