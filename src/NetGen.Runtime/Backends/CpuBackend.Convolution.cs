@@ -206,18 +206,26 @@ public sealed unsafe partial class CpuBackend
     private int[] _slotBusy = [];
 
     /// <summary>A free per-thread state; at most <see cref="Threads"/> items run at once, so one is always free soon.</summary>
-    private int AcquireSlot()
+    private int AcquireSlot() => AcquireSlot(_slotBusy);
+
+    private void ReleaseSlot(int slot) => ReleaseSlot(_slotBusy, slot);
+
+    /// <summary>
+    /// Claims a free entry of <paramref name="busy"/> (0 free, 1 taken), spinning until one is: callers run at most
+    /// as many work items at once as there are entries, so one is free soon.
+    /// </summary>
+    private static int AcquireSlot(int[] busy)
     {
         while (true)
         {
-            for (int i = 0; i < _slotBusy.Length; i++)
-                if (Volatile.Read(ref _slotBusy[i]) == 0 && Interlocked.CompareExchange(ref _slotBusy[i], 1, 0) == 0)
+            for (int i = 0; i < busy.Length; i++)
+                if (Volatile.Read(ref busy[i]) == 0 && Interlocked.CompareExchange(ref busy[i], 1, 0) == 0)
                     return i;
             Thread.SpinWait(16);
         }
     }
 
-    private void ReleaseSlot(int slot) => Volatile.Write(ref _slotBusy[slot], 0);
+    private static void ReleaseSlot(int[] busy, int slot) => Volatile.Write(ref busy[slot], 0);
 
     /// <summary>Runs a stage over <paramref name="units"/> on the pool (<paramref name="parallel"/>) or here, whole.</summary>
     private void Stage(Work w, int kind, int units, long floatsPerUnit, bool parallel)

@@ -391,7 +391,7 @@ public sealed unsafe partial class CpuBackend
         {
             long b0 = Blocks * index / Items, b1 = Blocks * (index + 1) / Items;
             if (b1 <= b0) return;
-            int slot = AcquireSlot();
+            int slot = CpuBackend.AcquireSlot(_slotBusy);
             try
             {
                 float* v = SlotBase + slot * SlotFloats;
@@ -417,19 +417,7 @@ public sealed unsafe partial class CpuBackend
             }
             finally
             {
-                Volatile.Write(ref _slotBusy[slot], 0);
-            }
-        }
-
-        /// <summary>A free slot; at most as many items run at once as there are slots.</summary>
-        private int AcquireSlot()
-        {
-            while (true)
-            {
-                for (int i = 0; i < _slotBusy.Length; i++)
-                    if (Volatile.Read(ref _slotBusy[i]) == 0 && Interlocked.CompareExchange(ref _slotBusy[i], 1, 0) == 0)
-                        return i;
-                Thread.SpinWait(16);
+                ReleaseSlot(_slotBusy, slot);
             }
         }
 
