@@ -256,6 +256,13 @@ public sealed partial class NetGenGenerator
                     layer = layer with { Inputs = new EquatableArray<string>(layer.Inputs.AsSpan().ToArray().Select(n => Rename(n, scope)).ToArray()) };
             }
             else if (input is not null) layer = layer with { Inputs = new EquatableArray<string>(new[] { input }) };
+            // A recurrent layer's InitialState: the state layers follow its input among its inputs.
+            if (Named(data, "InitialState") is { Kind: TypedConstantKind.Array, IsNull: false } states && states.Values.Length > 0)
+            {
+                var inputs = new List<string> { input ?? PreviousLayer(layers) };
+                foreach (var v in states.Values) inputs.Add(Rename(v.Value as string ?? "", scope));
+                layer = layer with { Inputs = new EquatableArray<string>(inputs.ToArray()) };
+            }
             if (NamedBool(data, "Trainable") == false) layer = layer with { Trainable = false };
             if (scope.Prefix is not null)
             {
@@ -265,6 +272,13 @@ public sealed partial class NetGenGenerator
             }
             layers.Add(layer);
             origins.Add(origin);
+            // ReturnState: the states follow as layers of their own, named after this one (Layers/RecurrentState.cs).
+            if (NamedBool(data, "ReturnState") == true)
+                for (int which = 0; which < Layers.RecurrentRule.ReturnedStates(kind); which++)
+                {
+                    layers.Add(Layers.RecurrentStateRule.For(layers.Count - (which + 1), layer.Units, which));
+                    origins.Add(origin);
+                }
         }
         return true;
     }
@@ -303,10 +317,21 @@ public sealed partial class NetGenGenerator
     }
 
     /// <summary>A reference to the layer read last, by index (-1: the network's input), for inputs that have no name yet.</summary>
-    private static string PreviousLayer(List<LayerSpec> layers) => Shapes.Graph.IndexReference(layers.Count - 1);
+    private static string PreviousLayer(List<LayerSpec> layers)
+    {
+        int previous = layers.Count - 1; // passing over the states a recurrent layer returns
+        while (previous >= 0 && Layers.LayerRegistry.IsImplicit(layers[previous].Kind)) previous--;
+        return Shapes.Graph.IndexReference(previous);
+    }
 
-    private static string Rename(string name, BlockScope scope) =>
-        scope.Prefix is not null && scope.Names.TryGetValue(name, out var renamed) ? renamed : name;
+    private static string Rename(string name, BlockScope scope)
+    {
+        if (scope.Prefix is null) return name;
+        if (scope.Names.TryGetValue(name, out var renamed)) return renamed;
+        // A returned state of a layer in the block: 'lstm.state_h' -> 'use_lstm.state_h'.
+        int dot = name.LastIndexOf('.');
+        return dot > 0 && scope.Names.TryGetValue(name.Substring(0, dot), out var owner) ? owner + name.Substring(dot) : name;
+    }
 
     private static string BlockName(BlockScope scope) => "The block used as '" + scope.Prefix!.Substring(0, scope.Prefix.Length - 1) + "'";
 

@@ -91,11 +91,73 @@ public class GraphFuzzTests(ITestOutputHelper output)
         return sb.ToString();
     }
 
+    /// <summary>
+    /// A network on (6, 4) sequences of recurrent layers that return their states and start from others' (maybe an
+    /// LSTM's state_c given to a GRU, a missing ReturnState, wrong counts or units, with Bidirectional), merges and Dense.
+    /// </summary>
+    private static string RandomSequenceNetwork(int seed)
+    {
+        var rng = new Random(seed);
+        var sb = new StringBuilder("using NetGen;\n\n");
+        int networkAt = sb.Length;
+        int count = rng.Next(2, 9);
+        var names = new List<string>();
+        var states = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            string name = "l" + i.ToString(CultureInfo.InvariantCulture);
+            string Pick() => rng.Next(30) == 0 ? "missing" : rng.Next(5) == 0 || names.Count == 0 ? "input" : names[rng.Next(names.Count)];
+            string input = rng.Next(3) == 0 ? $", Input = \"{Pick()}\"" : "";
+            string attr;
+            int kind = rng.Next(8);
+            if (kind < 4)
+            {
+                string cell = new[] { "LSTM", "GRU", "SimpleRNN", "LSTM" }[kind];
+                int units = rng.Next(8) == 0 ? 3 : 2;
+                string sequences = rng.Next(2) == 0 ? ", ReturnSequences = true" : "";
+                string state = rng.Next(2) == 0 ? ", ReturnState = true" : "";
+                // Mostly states that exist, in the right number; sometimes anything.
+                int wanted = cell == "LSTM" ? 2 : 1;
+                string initial = rng.Next(2) == 0 || (states.Count == 0 && rng.Next(6) != 0) ? "" : ", InitialState = new[] { " + string.Join(", ", Enumerable.Range(0, rng.Next(4) == 0 ? rng.Next(1, 3) : wanted)
+                    .Select(k => "\"" + (states.Count > 0 && rng.Next(6) != 0 ? states[rng.Next(states.Count)]
+                        : Pick() + (rng.Next(5) == 0 ? "" : rng.Next(2) == 0 ? ".state_h" : ".state_c")) + "\"")) + " }";
+                if (state.Length > 0)
+                {
+                    states.Add(name + ".state_h");
+                    if (cell == "LSTM") states.Add(name + ".state_c");
+                }
+                string bidirectional = rng.Next(8) == 0 ? ", Bidirectional = BidirectionalMerge.Concat" : "";
+                attr = $"{cell}({units}{sequences}{state}{initial}{bidirectional}, Name = \"{name}\"{input})";
+            }
+            else if (kind == 4)
+            {
+                var inputs = Enumerable.Range(0, 2).Select(_ => "\"" + (states.Count > 0 && rng.Next(3) == 0 ? states[rng.Next(states.Count)] : Pick()) + "\"");
+                attr = $"{(rng.Next(2) == 0 ? "Add" : "Concatenate")}({string.Join(", ", inputs)}, Name = \"{name}\")";
+            }
+            else if (kind == 5) attr = $"Input({(rng.Next(2) == 0 ? "2" : "6, 4")}, Name = \"{name}\")";
+            else attr = $"Dense(2, Activation = Activation.Tanh, Name = \"{name}\"{input})";
+            sb.Append('[').Append(attr).Append("]\n");
+            names.Add(name);
+        }
+        sb.Append("[Dense(3, Activation = Activation.Softmax, Name = \"out\")]\n");
+        string outputs = rng.Next(4) != 0 ? "" : ", Outputs = new[] { \"out\", \"" + (states.Count > 0 && rng.Next(2) == 0 ? states[rng.Next(states.Count)] : names[rng.Next(names.Count)]) + "\" }";
+        sb.Insert(networkAt, "[Network(6, 4" + outputs + ")]\n");
+        sb.Append("public partial class Net;\n");
+        return sb.ToString();
+    }
+
     [Fact]
-    public void RandomGraphsCompileOrGiveOnlyNetGenDiagnostics()
+    public void RandomGraphsCompileOrGiveOnlyNetGenDiagnostics() =>
+        CheckAll(Enumerable.Range(1, 600).Select(i => RandomNetwork(i)).Concat(Regressions).ToList(), 100);
+
+    [Fact]
+    public void RandomRecurrentStateGraphsCompileOrGiveOnlyNetGenDiagnostics() =>
+        CheckAll(Enumerable.Range(1, 300).Select(i => RandomSequenceNetwork(i)).ToList(), 30);
+
+    private void CheckAll(List<string> seeds, int atLeast)
     {
         int generated = 0, rejected = 0;
-        var seeds = Enumerable.Range(1, 600).Select(i => RandomNetwork(i)).Concat(Regressions).ToList();
+        var reasons = new SortedDictionary<string, int>(StringComparer.Ordinal); // the first error of each rejected network
         foreach (var (source, index) in seeds.Select((s, i) => (s, i)))
         {
             var result = GeneratorTest.Run([source], runtime: true, out var compilation);
@@ -113,9 +175,11 @@ public class GraphFuzzTests(ITestOutputHelper output)
                 Assert.True(result.GeneratedTrees.Length == 0, $"seed {index + 1}: code generated despite {ngErrors[0].Id}\n{source}");
                 Assert.True(compilerProblems.All(d => d.Severity < DiagnosticSeverity.Error), $"seed {index + 1}: {string.Join("; ", compilerProblems.Take(3))}\n{source}");
                 rejected++;
+                reasons[ngErrors[0].Id] = reasons.GetValueOrDefault(ngErrors[0].Id) + 1;
             }
         }
-        output.WriteLine($"{seeds.Count} random graphs: {generated} generated code that compiles, {rejected} rejected with NG diagnostics only");
-        Assert.True(generated > 100 && rejected > 100, $"the generator should see both kinds: {generated} generated, {rejected} rejected");
+        output.WriteLine($"{seeds.Count} random graphs: {generated} generated code that compiles, {rejected} rejected with NG diagnostics only (first errors: " +
+            string.Join(", ", reasons.Select(r => r.Key + " " + r.Value)) + ")");
+        Assert.True(generated > atLeast && rejected > atLeast, $"the generator should see both kinds: {generated} generated, {rejected} rejected");
     }
 }

@@ -85,7 +85,10 @@ public sealed class MultiIOTests(ITestOutputHelper output)
         CheckGradients(m, [Uniform(6, 7, 4)], [OneHot(6, 2, 8), OneHot(6, 3, 9)]);
     }
 
-    private void CheckGradients(Model m, Tensor[] x, Tensor[] y)
+    private void CheckGradients(Model m, Tensor[] x, Tensor[] y) => CheckGradients(m, x, y, output);
+
+    /// <summary>Central differences over every parameter of a network with several inputs or outputs.</summary>
+    internal static void CheckGradients(Model m, Tensor[] x, Tensor[] y, ITestOutputHelper output)
     {
         const float h = 1e-3f;
         var w = m.GetWeights();

@@ -35,6 +35,17 @@ namespace NetGen
         /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
         public bool ReturnSequences { get; set; }
         /// <summary>
+        /// Returns the last states h and c as layers of their own (Keras's <c>return_state=True</c>): <c>{Name}.state_h</c> and <c>{Name}.state_c</c>, each of
+        /// (units) values, which other layers read by name, e.g. a decoder's <see cref="InitialState"/>. The layer's output
+        /// stays what it was. Not with <see cref="Bidirectional"/>. False by default.
+        /// </summary>
+        public bool ReturnState { get; set; }
+        /// <summary>
+        /// The names of the layers holding the states before the first step (Keras's <c>initial_state</c>): h, then c, (units) each, e.g.
+        /// <c>new[] { "encoder.state_h", "encoder.state_c" }</c> for a seq2seq decoder; null (the default) starts from zeros.
+        /// </summary>
+        public string[]? InitialState { get; set; }
+        /// <summary>
         /// Runs a second LSTM, with its own weights, from the last step to the first, and merges the two outputs step by
         /// step (Keras's <c>Bidirectional(LSTM(...), merge_mode=...)</c>); <see cref="BidirectionalMerge.None"/> by default.
         /// </summary>

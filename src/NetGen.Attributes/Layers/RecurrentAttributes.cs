@@ -28,6 +28,17 @@ namespace NetGen
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
         /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
         public bool ReturnSequences { get; set; }
+        /// <summary>
+        /// Returns the last state h as layer of its own (Keras's <c>return_state=True</c>): <c>{Name}.state_h</c>, each of
+        /// (units) values, which other layers read by name, e.g. a decoder's <see cref="InitialState"/>. The layer's output
+        /// stays what it was. Not with <see cref="Bidirectional"/>. False by default.
+        /// </summary>
+        public bool ReturnState { get; set; }
+        /// <summary>
+        /// The names of the layers holding the state before the first step (Keras's <c>initial_state</c>): h, (units), e.g.
+        /// <c>new[] { "encoder.state_h" }</c> for a seq2seq decoder; null (the default) starts from zeros.
+        /// </summary>
+        public string[]? InitialState { get; set; }
         /// <summary>Runs a second layer, with its own weights, from the last step to the first, and merges the outputs (Keras's <c>Bidirectional</c>).</summary>
         public BidirectionalMerge Bidirectional { get; set; }
         /// <summary>
@@ -83,6 +94,17 @@ namespace NetGen
         public Initializer BiasInitializer { get; set; } = Initializer.Zeros;
         /// <summary>Outputs every step's h (steps, units) instead of the last one; false by default.</summary>
         public bool ReturnSequences { get; set; }
+        /// <summary>
+        /// Returns the last state h as layer of its own (Keras's <c>return_state=True</c>): <c>{Name}.state_h</c>, each of
+        /// (units) values, which other layers read by name, e.g. a decoder's <see cref="InitialState"/>. The layer's output
+        /// stays what it was. Not with <see cref="Bidirectional"/>. False by default.
+        /// </summary>
+        public bool ReturnState { get; set; }
+        /// <summary>
+        /// The names of the layers holding the state before the first step (Keras's <c>initial_state</c>): h, (units), e.g.
+        /// <c>new[] { "encoder.state_h" }</c> for a seq2seq decoder; null (the default) starts from zeros.
+        /// </summary>
+        public string[]? InitialState { get; set; }
         /// <summary>Runs a second layer, with its own weights, from the last step to the first, and merges the outputs (Keras's <c>Bidirectional</c>).</summary>
         public BidirectionalMerge Bidirectional { get; set; }
         /// <summary>

@@ -235,11 +235,13 @@ internal static partial class Emitter
         for (int o = net.Order.Length - 1; o >= 0; o--)
         {
             var l = layers[net.Order[o]];
-            if (l.GradientOut < 0) continue; // nothing before it has parameters: no gradient is needed here
+            // The planner skipped it: nothing before it has parameters, no gradient is needed here. (A recurrent layer
+            // whose returned states alone have a gradient runs with none for its output: GradientOut −1.)
+            if (l.GradientIn.Length == 0) continue;
             int i = l.Index;
             string n = I(l.Index + 1), prev = l.Inputs.Length == 0 ? "" : I(l.InputLayer() + 1);
             string? logitsFlag = FromLogitsFlag(net, i);
-            string dy = Gradient(l.GradientOut);
+            string dy = l.GradientOut < 0 ? "-1" : Gradient(l.GradientOut);
             w.WriteLine("// " + Describe(l));
             var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
             if (rule is not null && rule.StyleOf(l.Spec) == Shapes.BackwardStyle.Merge)

@@ -36,6 +36,12 @@ internal interface ILayerRule
     /// <summary>Whether it acts in training only (dropout, noise): in inference its output is its input's slot.</summary>
     bool TrainingOnly { get; }
 
+    /// <summary>
+    /// Whether another layer declares it (a recurrent layer's returned states, <see cref="RecurrentStateRule"/>): the
+    /// layer declared after it without an <c>Input</c> reads the layer before it, and nobody reading it is no warning.
+    /// </summary>
+    bool Implicit { get; }
+
     /// <summary>Whether it works on (height, width, channels) images (a Dense after one probably wanted a Flatten: NG0106).</summary>
     bool IsImageLayer { get; }
 
@@ -139,6 +145,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual bool TrainingOnly => false;
 
+    public virtual bool Implicit => false;
+
     public virtual bool IsImageLayer => false;
 
     public virtual bool OutputAliasesInput => false;
@@ -189,6 +197,7 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
         int strides = fallback, height = 0, width = 0;
         foreach (var pair in data.NamedArguments)
         {
+            if (pair.Value.Kind == TypedConstantKind.Array) continue; // InitialState
             if (pair.Value.Value is not int v) continue;
             if (pair.Key == "Strides") strides = v;
             else if (pair.Key == "StrideHeight") height = v;
@@ -207,6 +216,7 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
         var values = new double[9];
         foreach (var pair in data.NamedArguments)
         {
+            if (pair.Value.Kind == TypedConstantKind.Array) continue; // InitialState
             if (pair.Value.Value is not double v) continue;
             int at = pair.Key switch
             {
@@ -276,6 +286,7 @@ internal static class LayerRegistry
         new ActivationLayerRule(LayerKind.LeakyReLU),
         new ActivationLayerRule(LayerKind.ELU),
         new ActivationLayerRule(LayerKind.ReLU),
+        new RecurrentStateRule(),
     };
 
     private static readonly Dictionary<LayerKind, ILayerRule> ByKind = Index();
@@ -289,4 +300,7 @@ internal static class LayerRegistry
 
     /// <summary>The rule of a kind, or null for a kind the older switches handle.</summary>
     public static ILayerRule? Get(LayerKind kind) => ByKind.TryGetValue(kind, out var rule) ? rule : null;
+
+    /// <summary>Whether layers of this kind are declared by another layer (<see cref="ILayerRule.Implicit"/>).</summary>
+    public static bool IsImplicit(LayerKind kind) => Get(kind)?.Implicit == true;
 }

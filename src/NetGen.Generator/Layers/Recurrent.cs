@@ -39,6 +39,9 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override string KerasName => Lstm ? "lstm" : Gru ? "gru" : "simple_rnn";
 
+    /// <summary>How many states a recurrent layer of this kind returns with ReturnState (h and c for the LSTM), 0 for other kinds.</summary>
+    public static int ReturnedStates(LayerKind kind) => kind == LayerKind.LSTM ? 2 : kind is LayerKind.GRU or LayerKind.SimpleRNN ? 1 : 0;
+
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
     private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
@@ -46,16 +49,19 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
     /// <summary>0: one direction; 1 concat, 2 sum, 3 multiply, 4 average (NetGen.BidirectionalMerge).</summary>
     private static int Merge(LayerSpec l) => l.Sizes.Length > 3 ? l.Sizes[3] : 0;
+    /// <summary>Whether it returns its last states as layers of their own (<see cref="RecurrentStateRule"/>).</summary>
+    private static bool ReturnState(LayerSpec l) => l.Sizes.Length > 4 && l.Sizes[4] != 0;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         int units = Int(data.ConstructorArguments, 0);
         int activation = Tanh, recurrentActivation = Sigmoid, kernelInit = 0, recurrentInit = Orthogonal, biasInit = 1;
-        bool useBias = true, unitForgetBias = true, returnSequences = false;
+        bool useBias = true, unitForgetBias = true, returnSequences = false, returnState = false;
         int merge = 0;
         double dropout = 0, recurrentDropout = 0;
         foreach (var pair in data.NamedArguments)
         {
+            if (pair.Value.Kind == TypedConstantKind.Array) continue; // InitialState
             switch (pair.Key)
             {
                 case "Activation" when pair.Value.Value is int v: activation = v; break;
@@ -66,13 +72,16 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                 case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
                 case "UnitForgetBias" when pair.Value.Value is bool v: unitForgetBias = v; break;
                 case "ReturnSequences" when pair.Value.Value is bool v: returnSequences = v; break;
+                case "ReturnState" when pair.Value.Value is bool v: returnState = v; break;
                 case "Bidirectional" when pair.Value.Value is int v: merge = v; break;
                 case "Dropout" when pair.Value.Value is double v: dropout = v; break;
                 case "RecurrentDropout" when pair.Value.Value is double v: recurrentDropout = v; break;
             }
         }
         return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, dropout, default, Epsilon: recurrentDropout,
-            Sizes: new EquatableArray<int>(new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
+            Sizes: new EquatableArray<int>(returnState // a fifth value only with ReturnState: the other layers' generated code stays as it was
+                ? new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge, 1 }
+                : new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
             PointwiseInitializer: recurrentInit, Regularizers: ReadRegularizers(data));
     }
 
@@ -127,9 +136,45 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
             if (!(rate >= 0 && (float)rate < 1f))
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, rate.ToString("R", CultureInfo.InvariantCulture),
                     "a dropout rate is a fraction in [0, 1), e.g. 0.2" })); // the shape still follows
+        ok &= CheckStates(layer, i, name, index, inputShapes, inputNames, errors);
         if (!ok) return null;
         int width = Merge(layer) == 1 ? 2 * layer.Units : layer.Units;
         return ReturnSequences(layer) ? new[] { shape[0], width } : new[] { width };
+    }
+
+    /// <summary>
+    /// Checks InitialState (Keras's initial_state: h, and c for the LSTM, each (units)) and ReturnState: both need one
+    /// direction (a Bidirectional layer has a state per direction).
+    /// </summary>
+    private bool CheckStates(LayerSpec layer, int i, string name, string index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        int given = inputShapes.Length - 1, wanted = ReturnedStates(Kind);
+        if (given == 0 && !ReturnState(layer)) return true;
+        if (Merge(layer) != 0)
+        {
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, given > 0 ? "an InitialState" : "ReturnState", "with Bidirectional",
+                "a bidirectional layer has states per direction, which NetGen does not pass: drop Bidirectional, or use two layers (one with ReturnState, one reading it)" }));
+            return false;
+        }
+        if (given == 0) return true;
+        string what = Lstm ? "h and c" : "h";
+        if (given != wanted)
+        {
+            errors.Add(new ShapeError(i, "NG0206", new[] { name, index, I(wanted) + (wanted == 1 ? " initial state (" : " initial states (") + what + ")",
+                I(given), Lstm ? "give InitialState = new[] { \"encoder.state_h\", \"encoder.state_c\" }: the states of an LSTM with ReturnState = true, or two layers of (" + I(layer.Units) + ") values"
+                    : "give InitialState = new[] { \"encoder.state_h\" }: the state of a layer with ReturnState = true, or a layer of (" + I(layer.Units) + ") values" }));
+            return false;
+        }
+        bool ok = true;
+        for (int k = 1; k <= given; k++)
+            if (inputShapes[k].Length != 1 || inputShapes[k][0] != layer.Units)
+            {
+                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "initial state '" + inputNames[k] + "' of shape", ShapeMath.Keras(inputShapes[k]),
+                    "the state of a " + name + " with " + I(layer.Units) + " units is (None, " + I(layer.Units) + "): give both layers the same units" +
+                    (inputShapes[k].Length != 1 ? ", and pass a vector per sample (a returned state, or a Dense)" : "") }));
+                ok = false;
+            }
+        return ok;
     }
 
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
@@ -207,8 +252,54 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         w.WriteLine("b." + Op + "Forward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
             "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
         w.Indent();
-        w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + DropoutArgument(l) + ");");
+        w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + DropoutArgument(l) + StateArguments(net, l) + ");");
         w.Unindent();
+    }
+
+    /// <summary>The names of the states in the kernels' arguments: h (and c for the LSTM).</summary>
+    private string[] StateNames => Lstm ? new[] { "h", "c" } : new[] { "h" };
+
+    /// <summary>
+    /// The forward call's state arguments: the initial states (its inputs after the first) and the slots of the returned
+    /// states that something reads; empty without states.
+    /// </summary>
+    private string StateArguments(ResolvedNetwork net, ResolvedLayer l)
+    {
+        var parts = new List<string>();
+        for (int k = 1; k < l.Inputs.Length; k++)
+        {
+            string source = I(l.InputLayer(k) + 1);
+            parts.Add(StateNames[k - 1] + "0: Slot(training, T" + source + ", I" + source + ", batch)");
+        }
+        for (int which = 0; which < StateNames.Length; which++)
+            if (RecurrentStateRule.Of(net, l.Index, which) is { } state)
+            {
+                string s = I(state.Index + 1);
+                parts.Add(StateNames[which] + "T: Slot(training, T" + s + ", I" + s + ", batch)");
+            }
+        return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);
+    }
+
+    /// <summary>
+    /// The backward call's state arguments: the initial states and where their gradients go (added where another reader
+    /// wrote one already), and the gradients of the returned states.
+    /// </summary>
+    private string StateGradientArguments(ResolvedNetwork net, ResolvedLayer l)
+    {
+        var parts = new List<string>();
+        for (int k = 1; k < l.Inputs.Length; k++)
+        {
+            string name = StateNames[k - 1], source = I(l.InputLayer(k) + 1);
+            parts.Add(name + "0: Train(T" + source + ", batch)");
+            int gin = l.GradientIn[k];
+            if (gin < 0) continue;
+            parts.Add("d" + name + "0: Backprop(" + I(l.InputLayer(k)) + ") ? " + Gradient(gin) + " : -1");
+            if (l.GradientAccumulate[k] != 0) parts.Add("add" + name.ToUpperInvariant() + "0: true");
+        }
+        for (int which = 0; which < StateNames.Length; which++)
+            if (RecurrentStateRule.Of(net, l.Index, which) is { GradientOut: >= 0 } state)
+                parts.Add("d" + StateNames[which] + "T: " + Gradient(state.GradientOut));
+        return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);
     }
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
@@ -222,7 +313,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         w.WriteLine("b." + Op + "Backward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.Indent();
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
-            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + ");");
+            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + StateGradientArguments(net, l) + ");");
         w.Unindent();
     }
 }

@@ -51,6 +51,7 @@ internal enum LayerKind
     GRU,
     RepeatVector,
     ActivityRegularization,
+    RecurrentState, // not declared: a recurrent layer with ReturnState adds one per returned state
 }
 
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>

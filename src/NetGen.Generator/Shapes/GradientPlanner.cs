@@ -79,8 +79,20 @@ internal static class GradientPlanner
         {
             int i = graph.Order[o];
             var l = layers[i];
-            if (!l.Live || !needs[i] || slotOf[i] < 0) continue;
-            int dy = slotOf[i];
+            if (!l.Live || !needs[i]) continue;
+            if (Layers.LayerRegistry.IsImplicit(l.Spec.Kind))
+            {
+                // A returned state: its owner's backward pass reads its gradient, which stays in its buffer until then.
+                if (slotOf[i] >= 0)
+                    layers[i] = l with { GradientOut = slotOf[i], GradientIn = new EquatableArray<int>(new[] { -1 }), GradientAccumulate = new EquatableArray<int>(new[] { 0 }) };
+                continue;
+            }
+            // The states this layer returns, whose gradients its backward pass reads (and then frees).
+            var states = new List<int>();
+            foreach (var s in layers)
+                if (s.Live && Layers.LayerRegistry.IsImplicit(s.Spec.Kind) && s.Inputs[0] == i && slotOf[s.Index] >= 0) states.Add(slotOf[s.Index]);
+            if (slotOf[i] < 0 && states.Count == 0) continue;
+            int dy = slotOf[i]; // -1: only the returned states have a gradient
             var style = Style(l);
             var gin = new int[l.Inputs.Length];
             var acc = new int[l.Inputs.Length];
@@ -100,7 +112,8 @@ internal static class GradientPlanner
                     // Another reader wrote this gradient already: add to it.
                     gin[k] = slotOf[s];
                     acc[k] = 1;
-                    if (style == BackwardStyle.Separate && temp < 0) temp = Take();
+                    // The first input's dx is written apart and added; a recurrent layer adds its initial states' itself.
+                    if (style == BackwardStyle.Separate && temp < 0 && k == 0) temp = Take();
                     continue;
                 }
                 bool unique = true;
@@ -116,7 +129,8 @@ internal static class GradientPlanner
                 gin[k] = slotOf[s];
             }
             if (temp >= 0) free.Add(temp);
-            if (!dyGiven) free.Add(dy);
+            if (!dyGiven && dy >= 0) free.Add(dy);
+            foreach (int s in states) free.Add(s);
             layers[i] = l with
             {
                 GradientOut = dy,

@@ -91,7 +91,11 @@ internal sealed class Graph
             }
             if (declared.Length == 0)
             {
-                inputs[i] = new[] { i - 1 };
+                // The layer declared before, passing over the states a recurrent layer returns.
+                int previous = i - 1;
+                while (previous >= 0 && Layers.LayerRegistry.IsImplicit(spec.Layers[previous].Kind)) previous--;
+                inputs[i] = new[] { previous };
+                chain &= previous == i - 1;
                 continue;
             }
             chain = false;
@@ -115,7 +119,7 @@ internal sealed class Graph
                     inputs[i][k] = source;
                     continue;
                 }
-                errors.Add(new ShapeError(i, "NG0201", new[] { kind, index, name, Suggest(name, names, i) }));
+                errors.Add(new ShapeError(i, "NG0201", new[] { kind, index, name, SuggestState(spec, name, byName) ?? Suggest(name, names, i) }));
                 ok = false;
             }
         }
@@ -164,9 +168,9 @@ internal sealed class Graph
             foreach (int source in inputs[i]) stack.Push(source);
         }
         for (int i = 0; i < n; i++)
-            if (!live[i])
+            if (!live[i] && !Layers.LayerRegistry.IsImplicit(spec.Layers[i].Kind))
                 errors.Add(new ShapeError(i, "NG0203", new[] { spec.Layers[i].Kind.ToString(), Invariant(i + 1), names[i],
-                    spec.Outputs.Length == 0 ? "the output ('" + names[n - 1] + "', the last layer declared)"
+                    spec.Outputs.Length == 0 ? "the output ('" + names[LastDeclared(spec)] + "', the last layer declared)"
                         : "any output (" + string.Join(", ", Array.ConvertAll(outputs, o => "'" + names[o] + "'")) + ")" }));
         return new Graph(inputs, order.ToArray(), live, chain && spec.Outputs.Length == 0, outputs);
     }
@@ -175,7 +179,7 @@ internal sealed class Graph
     private static int[]? ResolveOutputs(NetworkSpec spec, Dictionary<string, int> byName, string[] names, List<ShapeError> errors)
     {
         int n = spec.Layers.Length;
-        if (spec.Outputs.Length == 0) return new[] { n - 1 };
+        if (spec.Outputs.Length == 0) return new[] { LastDeclared(spec) };
         var outputs = new int[spec.Outputs.Length];
         for (int k = 0; k < outputs.Length; k++)
         {
@@ -197,6 +201,14 @@ internal sealed class Graph
             }
         }
         return outputs;
+    }
+
+    /// <summary>The last layer declared (not a state a recurrent layer returns): the output when none are declared.</summary>
+    public static int LastDeclared(NetworkSpec spec)
+    {
+        int last = spec.Layers.Length - 1;
+        while (last > 0 && Layers.LayerRegistry.IsImplicit(spec.Layers[last].Kind)) last--;
+        return last;
     }
 
     /// <summary>The distinct values, in first-seen order (a layer that reads one tensor twice reads it once here).</summary>
@@ -231,6 +243,24 @@ internal sealed class Graph
         for (int k = 0; k <= cycle.Count; k++) path.Add("'" + names[cycle[(at + k) % cycle.Count]] + "'");
         return string.Join(" -> ", path);
     }
+
+    /// <summary>For <c>'encoder.state_h'</c> where 'encoder' is a recurrent layer that returns no states: how to make it return them.</summary>
+    private static string? SuggestState(NetworkSpec spec, string name, Dictionary<string, int> byName)
+    {
+        int dot = name.LastIndexOf('.');
+        if (dot <= 0 || !byName.TryGetValue(name.Substring(0, dot), out int owner)) return null;
+        var kind = spec.Layers[owner].Kind;
+        if (kind is not (LayerKind.LSTM or LayerKind.GRU or LayerKind.SimpleRNN)) return null;
+        string suffix = name.Substring(dot);
+        if (suffix == ".state_h" || (suffix == ".state_c" && kind == LayerKind.LSTM))
+            return "set ReturnState = true on '" + name.Substring(0, dot) + "' to read its last states as '" + name.Substring(0, dot) + ".state_h'" +
+                (kind == LayerKind.LSTM ? " and '" + name.Substring(0, dot) + ".state_c'" : "");
+        return kind == LayerKind.LSTM ? "an LSTM returns '.state_h' and '.state_c' (with ReturnState = true)" : "a " + kind + " returns '.state_h' (with ReturnState = true)";
+    }
+
+    /// <summary>An index reference's layer (see <see cref="IndexReference"/>), or null for a name.</summary>
+    public static int? ParseIndexReference(string name) =>
+        name.StartsWith("\0#", StringComparison.Ordinal) && int.TryParse(name.Substring(2), NumberStyles.Integer, CultureInfo.InvariantCulture, out int at) ? at : null;
 
     /// <summary>"did you mean 'conv2d_1'?" for the closest name, or how to name the input.</summary>
     private static string Suggest(string name, string[] names, int self)

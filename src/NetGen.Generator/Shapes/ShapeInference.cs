@@ -48,6 +48,11 @@ internal static partial class ShapeInference
                 defaults["\0input"] = inputs + 1;
                 name = "input_" + Invariant(inputs + 2);
             }
+            else if (name is null && Layers.LayerRegistry.IsImplicit(layer.Kind) && layer.Inputs.Length == 1 &&
+                Graph.ParseIndexReference(layer.Inputs[0]) is int owner && owner >= 0 && owner < i)
+            {
+                name = Layers.RecurrentStateRule.DefaultName(layer, names[owner]);
+            }
             else if (name is null)
             {
                 string baseName = layer.TimeDistributed ? "time_distributed" : KerasName(layer.Kind);
@@ -387,10 +392,21 @@ internal static partial class ShapeInference
             inputSlot[i] = ((int)trainTop, arena.Allocate(l.OutputSize, CountReaders(i, layers, graph)));
             trainTop += l.OutputSize;
         }
+        // A state a recurrent layer returns is written by that layer's kernel: its slots are placed when that layer runs.
+        var stateSlot = new Dictionary<int, (int Train, int Infer)>();
         foreach (int i in graph.Order)
         {
             var l = layers[i];
             if (!l.Live) continue;
+            if (stateSlot.TryGetValue(i, out var state))
+            {
+                int owner = l.Inputs[0];
+                layers[i] = l with { TrainInput = trainSlot[owner], TrainOutput = state.Train, InferInput = inferSlot[owner], InferOutput = state.Infer };
+                trainSlot[i] = state.Train;
+                inferSlot[i] = state.Infer;
+                arena.Read(inferSlot[owner]);
+                continue;
+            }
             bool last = isOutput[i];
             // The loss reads an output's logits only when no layer reads that output (else its gradient would mix
             // the logits' with the probabilities').
@@ -456,6 +472,12 @@ internal static partial class ShapeInference
                 // a Dense layer keeps them in one extra slot after the others.
                 bool own = OwnsActivation(l.Spec.Kind);
                 logitsOf[i] = (own ? pre : trainCurrent, own ? -2 : inferCurrent); // -2: placed after the slots, below
+            }
+            foreach (var s in layers)
+            {
+                if (!s.Live || !Layers.LayerRegistry.IsImplicit(s.Spec.Kind) || s.Inputs[0] != i) continue;
+                stateSlot[s.Index] = ((int)trainTop, arena.Allocate(s.OutputSize, isOutput[s.Index] ? int.MaxValue / 2 : CountReaders(s.Index, layers, graph)));
+                trainTop += s.OutputSize;
             }
             layers[i] = l with
             {

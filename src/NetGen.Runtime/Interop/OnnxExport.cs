@@ -60,6 +60,8 @@ internal sealed class OnnxExport
         foreach (var layer in layers)
             if (Array.IndexOf(Supported, layer.Type) < 0)
                 throw new NotSupportedException($"Layer '{layer.Name}' ({layer.Type}) has no ONNX export yet; ExportOnnx covers {string.Join(", ", Supported)}.");
+            else if (layer.Type is "LSTM" or "GRU" or "SimpleRNN" && layer.Inputs.Length > 1)
+                throw new NotSupportedException($"Layer '{layer.Name}' ({layer.Type}) starts from initial states (InitialState), which ExportOnnx does not write yet; export a network whose recurrent layers start from zeros.");
         string first = info.Inputs[0].Name;
         Input(first, info.InputShape);
         var names = new string[layers.Count];

@@ -3,27 +3,35 @@ namespace NetGen.Backends;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
+    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0,
+        int h0 = -1, int c0 = -1, int hT = -1, int cT = -1)
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
         if (cache < 0)
         {
             // Inference: one step's working set, not every step's cache.
-            LstmMath.Infer(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, Scratch(LstmMath.InferScratch(g, batch)), At(y));
+            LstmMath.Infer(g, batch, At(x), At(kernel), At(recurrent), Maybe(bias), Scratch(LstmMath.InferScratch(g, batch)), At(y),
+                Maybe(h0), Maybe(c0), Maybe(hT), Maybe(cT));
             return;
         }
-        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, At(cache), At(y), training: true, dropoutKey);
+        LstmMath.Forward(g, batch, At(x), At(kernel), At(recurrent), Maybe(bias), At(cache), At(y), training: true, dropoutKey,
+            Maybe(h0), Maybe(c0), Maybe(hT), Maybe(cT));
     }
+
+    /// <summary>The workspace pointer of an optional tensor: null for −1.</summary>
+    private float* Maybe(int offset) => offset >= 0 ? At(offset) : null;
 
     /// <inheritdoc/>
     public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0,
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false)
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
-        LstmMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), At(dy), dx >= 0 ? At(dx) : null,
-            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, (float*)Aux(2L * batch * g.Units * sizeof(float)), dropoutKey);
+        LstmMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), Maybe(dy), Maybe(dx),
+            At(dKernel), At(dRecurrent), Maybe(dBias), (float*)Aux(2L * batch * g.Units * sizeof(float)), dropoutKey,
+            Maybe(h0), Maybe(c0), Maybe(dhT), Maybe(dcT), Maybe(dh0), Maybe(dc0), addH0, addC0);
     }
 }
 
@@ -41,29 +49,30 @@ public sealed unsafe partial class CpuBackend
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
+    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0,
+        int h0 = -1, int hT = -1)
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
         if (cache < 0)
         {
             // Inference: one step's working set, not every step's cache.
-            RnnMath.Infer(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, Scratch(RnnMath.InferScratch(g, batch)), At(y));
+            RnnMath.Infer(g, batch, At(x), At(kernel), At(recurrent), Maybe(bias), Scratch(RnnMath.InferScratch(g, batch)), At(y), Maybe(h0), Maybe(hT));
             return;
         }
         float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
-        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), bias >= 0 ? At(bias) : null, At(cache), At(y), scratch, training: true, dropoutKey);
+        RnnMath.Forward(g, batch, At(x), At(kernel), At(recurrent), Maybe(bias), At(cache), At(y), scratch, training: true, dropoutKey, Maybe(h0), Maybe(hT));
     }
 
     /// <inheritdoc/>
     public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false)
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
         float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
-        RnnMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), At(dy), dx >= 0 ? At(dx) : null,
-            At(dKernel), At(dRecurrent), dBias >= 0 ? At(dBias) : null, scratch, dropoutKey);
+        RnnMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), Maybe(dy), Maybe(dx),
+            At(dKernel), At(dRecurrent), Maybe(dBias), scratch, dropoutKey, Maybe(h0), Maybe(dhT), Maybe(dh0), addH0);
     }
 }
 

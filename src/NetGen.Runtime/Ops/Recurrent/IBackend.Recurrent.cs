@@ -10,19 +10,29 @@ public partial interface IBackend
     /// An LSTM over <paramref name="batch"/> samples (x: [batch, steps, features]) into y ([batch, units], or
     /// [batch, steps, units] with return_sequences). With a <paramref name="cache"/> (training: [batch,
     /// <see cref="LstmGeometry.CachePerSample"/>]), it keeps what the backward pass reads, and applies the geometry's
-    /// dropouts with masks drawn from <paramref name="dropoutKey"/>. <paramref name="bias"/> −1: none.
+    /// dropouts with masks drawn from <paramref name="dropoutKey"/>. <paramref name="bias"/> −1: none. The states
+    /// (Keras's initial_state and return_state; [batch, units] each, −1: none): <paramref name="h0"/> and
+    /// <paramref name="c0"/> are h and c before the first step (zeros when −1), <paramref name="hT"/> and
+    /// <paramref name="cT"/> receive them after the last step.
     /// </summary>
-    void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0) =>
-        RecurrentHost.LstmForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
+    void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0,
+        int h0 = -1, int c0 = -1, int hT = -1, int cT = -1) =>
+        RecurrentHost.LstmForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey, h0, c0, hT, cT);
 
     /// <summary>
     /// The LSTM's backward pass from dy, with the cache its training forward pass kept (which it overwrites): writes
     /// the kernel, recurrent kernel and bias gradients, and dx when <paramref name="dx"/> ≥ 0; the dropout masks are the
-    /// forward pass's (the same <paramref name="dropoutKey"/>).
+    /// forward pass's (the same <paramref name="dropoutKey"/>). <paramref name="dy"/> −1: only the last states have a
+    /// gradient. With states: <paramref name="h0"/> and <paramref name="c0"/> are the forward pass's initial states,
+    /// <paramref name="dhT"/> and <paramref name="dcT"/> the gradients of its last states (−1: none); the initial states'
+    /// gradients go to <paramref name="dh0"/> and <paramref name="dc0"/> (−1: not wanted), added to what is there with
+    /// <paramref name="addH0"/> / <paramref name="addC0"/> (another reader of the state wrote its gradient first).
     /// </summary>
     void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0) =>
-        RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0,
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false) =>
+        RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey,
+            h0, c0, dhT, dcT, dh0, dc0, addH0, addC0);
 }
 
 /// <summary>Argument checks of the recurrent operations, shared by every backend.</summary>
@@ -42,15 +52,17 @@ public partial interface IBackend
     /// <summary>
     /// A SimpleRNN or GRU over <paramref name="batch"/> samples (x: [batch, steps, features]) into y; with a
     /// <paramref name="cache"/> (training: [batch, <see cref="RnnGeometry.CachePerSample"/>]) it keeps what the
-    /// backward pass reads. <paramref name="bias"/> −1: none.
+    /// backward pass reads. <paramref name="bias"/> −1: none. <paramref name="h0"/>: the state before the first step
+    /// (−1: zeros); <paramref name="hT"/> receives the state after the last step (−1: not wanted).
     /// </summary>
-    void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0) =>
-        RecurrentHost.RnnForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
+    void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0,
+        int h0 = -1, int hT = -1) =>
+        RecurrentHost.RnnForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey, h0, hT);
 
-    /// <summary>The SimpleRNN or GRU backward pass, as <see cref="LstmBackward"/>.</summary>
+    /// <summary>The SimpleRNN or GRU backward pass, as <see cref="LstmBackward"/> (one state, h).</summary>
     void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0) =>
-        RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false) =>
+        RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey, h0, dhT, dh0, addH0);
 
 }
 
@@ -71,7 +83,8 @@ public static class RnnChecks
 /// </summary>
 internal static class RecurrentHost
 {
-    public static unsafe void LstmForward(IBackend b, in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey)
+    public static unsafe void LstmForward(IBackend b, in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey,
+        int h0 = -1, int c0 = -1, int hT = -1, int cT = -1)
     {
         LstmChecks.Check(g, batch);
         int u4 = 4 * g.Units;
@@ -81,14 +94,20 @@ internal static class RecurrentHost
         var hb = bias >= 0 ? Read(b, bias, u4) : null;
         var hc = new float[(long)batch * g.CachePerSample];
         var hy = new float[(long)batch * g.OutputPerSample];
-        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy)
-            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py, training: cache >= 0, dropoutKey);
+        long n = (long)batch * g.Units;
+        var (hh0, hc0) = (Optional(b, h0, n), Optional(b, c0, n));
+        var (hhT, hcT) = (hT >= 0 ? new float[n] : null, cT >= 0 ? new float[n] : null);
+        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ph0 = hh0, pc0 = hc0, phT = hhT, pcT = hcT)
+            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py, training: cache >= 0, dropoutKey, ph0, pc0, phT, pcT);
         b.Upload(hy, y);
         if (cache >= 0) b.Upload(hc, cache);
+        if (hhT is not null) b.Upload(hhT, hT);
+        if (hcT is not null) b.Upload(hcT, cT);
     }
 
     public static unsafe void LstmBackward(IBackend b, in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey,
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false)
     {
         LstmChecks.Check(g, batch);
         int u4 = 4 * g.Units;
@@ -96,14 +115,21 @@ internal static class RecurrentHost
         var hk = Read(b, kernel, (long)g.Features * u4);
         var hr = Read(b, recurrent, (long)g.Units * u4);
         var hc = Read(b, cache, (long)batch * g.CachePerSample);
-        var hdy = Read(b, dy, (long)batch * g.OutputPerSample);
+        var hdy = Optional(b, dy, (long)batch * g.OutputPerSample);
         var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
         var hdk = new float[(long)g.Features * u4];
         var hdr = new float[(long)g.Units * u4];
         var hdb = dBias >= 0 ? new float[u4] : null;
         var carry = new float[2L * batch * g.Units];
-        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry)
-            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey);
+        long n = (long)batch * g.Units;
+        var (hh0, hc0, hdhT, hdcT) = (Optional(b, h0, n), Optional(b, c0, n), Optional(b, dhT, n), Optional(b, dcT, n));
+        // An initial state's gradient is added on the device's copy when asked to: start from it.
+        var (hdh0, hdc0) = (dh0 < 0 ? null : addH0 ? Read(b, dh0, n) : new float[n], dc0 < 0 ? null : addC0 ? Read(b, dc0, n) : new float[n]);
+        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry,
+            ph0 = hh0, pc0 = hc0, pdhT = hdhT, pdcT = hdcT, pdh0 = hdh0, pdc0 = hdc0)
+            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey, ph0, pc0, pdhT, pdcT, pdh0, pdc0, addH0, addC0);
+        if (hdh0 is not null) b.Upload(hdh0, dh0);
+        if (hdc0 is not null) b.Upload(hdc0, dc0);
         b.Upload(hdk, dKernel);
         b.Upload(hdr, dRecurrent);
         if (hdb is not null) b.Upload(hdb, dBias);
@@ -111,7 +137,8 @@ internal static class RecurrentHost
         b.Upload(hc, cache);
     }
 
-    public static unsafe void RnnForward(IBackend b, in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey)
+    public static unsafe void RnnForward(IBackend b, in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey,
+        int h0 = -1, int hT = -1)
     {
         RnnChecks.Check(g, batch);
         int G = g.Gates * g.Units;
@@ -122,14 +149,18 @@ internal static class RecurrentHost
         var hc = new float[(long)batch * g.CachePerSample];
         var hy = new float[(long)batch * g.OutputPerSample];
         var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
-        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ps = scratch)
-            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps, training: cache >= 0, dropoutKey);
+        long n = (long)batch * g.Units;
+        var hh0 = Optional(b, h0, n);
+        var hhT = hT >= 0 ? new float[n] : null;
+        fixed (float* px = hx, pk = hk, pr = hr, pb = hb, pc = hc, py = hy, ps = scratch, ph0 = hh0, phT = hhT)
+            RnnMath.Forward(g, batch, px, pk, pr, pb, pc, py, ps, training: cache >= 0, dropoutKey, ph0, phT);
         b.Upload(hy, y);
         if (cache >= 0) b.Upload(hc, cache);
+        if (hhT is not null) b.Upload(hhT, hT);
     }
 
     public static unsafe void RnnBackward(IBackend b, in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false)
     {
         RnnChecks.Check(g, batch);
         int G = g.Gates * g.Units;
@@ -137,20 +168,28 @@ internal static class RecurrentHost
         var hk = Read(b, kernel, (long)g.Features * G);
         var hr = Read(b, recurrent, (long)g.Units * G);
         var hc = Read(b, cache, (long)batch * g.CachePerSample);
-        var hdy = Read(b, dy, (long)batch * g.OutputPerSample);
+        var hdy = Optional(b, dy, (long)batch * g.OutputPerSample);
         var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
         var hdk = new float[(long)g.Features * G];
         var hdr = new float[(long)g.Units * G];
         var hdb = dBias >= 0 ? new float[g.Cell == RnnCell.Gru ? 2 * G : G] : null;
         var scratch = new float[Math.Max(1, g.ScratchFloats(batch))];
-        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch)
-            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey);
+        long n = (long)batch * g.Units;
+        var (hh0, hdhT) = (Optional(b, h0, n), Optional(b, dhT, n));
+        var hdh0 = dh0 < 0 ? null : addH0 ? Read(b, dh0, n) : new float[n];
+        fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch,
+            ph0 = hh0, pdhT = hdhT, pdh0 = hdh0)
+            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey, ph0, pdhT, pdh0, addH0);
+        if (hdh0 is not null) b.Upload(hdh0, dh0);
         b.Upload(hdk, dKernel);
         b.Upload(hdr, dRecurrent);
         if (hdb is not null) b.Upload(hdb, dBias);
         if (hdx is not null) b.Upload(hdx, dx);
         b.Upload(hc, cache);
     }
+
+    /// <summary>A host copy of an optional tensor: null when <paramref name="offset"/> is −1.</summary>
+    private static float[]? Optional(IBackend backend, int offset, long count) => offset >= 0 ? Read(backend, offset, count) : null;
 
     private static float[] Read(IBackend backend, int offset, long count)
     {

@@ -13,13 +13,15 @@ namespace NetGen.Backends;
 public sealed partial class IlgpuBackend
 {
     /// <inheritdoc/>
-    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
+    public void LstmForward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0,
+        int h0 = -1, int c0 = -1, int hT = -1, int cT = -1)
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
-        if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation))
+        // Initial and last states (seq2seq) run on host copies: the device kernels start from zero states.
+        if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation) || h0 >= 0 || c0 >= 0 || hT >= 0 || cT >= 0)
         {
-            RecurrentHost.LstmForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
+            RecurrentHost.LstmForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey, h0, c0, hT, cT);
             return;
         }
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
@@ -69,13 +71,15 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0,
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false)
     {
         LstmChecks.Check(g, batch);
         if (batch == 0) return;
-        if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation))
+        if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation) || dy < 0 || h0 >= 0 || c0 >= 0 || dhT >= 0 || dcT >= 0 || dh0 >= 0 || dc0 >= 0)
         {
-            RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
+            RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey,
+                h0, c0, dhT, dcT, dh0, dc0, addH0, addC0);
             return;
         }
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
@@ -143,13 +147,14 @@ public sealed partial class IlgpuBackend
         RecurrentKernels.OnDevice(g.Activation) && (g.Cell == RnnCell.SimpleRnn || RecurrentKernels.OnDevice(g.RecurrentActivation));
 
     /// <inheritdoc/>
-    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0)
+    public void RnnForward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int bias, int cache, int y, ulong dropoutKey = 0,
+        int h0 = -1, int hT = -1)
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
-        if (!OnDevice(g))
+        if (!OnDevice(g) || h0 >= 0 || hT >= 0)
         {
-            RecurrentHost.RnnForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey);
+            RecurrentHost.RnnForward(this, g, batch, x, kernel, recurrent, bias, cache, y, dropoutKey, h0, hT);
             return;
         }
         bool gru = g.Cell == RnnCell.Gru;
@@ -210,13 +215,13 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false)
     {
         RnnChecks.Check(g, batch);
         if (batch == 0) return;
-        if (!OnDevice(g))
+        if (!OnDevice(g) || dy < 0 || h0 >= 0 || dhT >= 0 || dh0 >= 0)
         {
-            RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey);
+            RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey, h0, dhT, dh0, addH0);
             return;
         }
         bool gru = g.Cell == RnnCell.Gru;

@@ -36,10 +36,12 @@ internal static unsafe class LstmMath
 {
     /// <summary>
     /// The forward pass; in training (<paramref name="training"/>) with the geometry's dropouts, masks drawn from
-    /// <paramref name="dropoutKey"/> (<see cref="RecurrentDropout"/>).
+    /// <paramref name="dropoutKey"/> (<see cref="RecurrentDropout"/>). <paramref name="h0"/> and <paramref name="c0"/>
+    /// ([batch, u], null: zeros) are the states before the first step (Keras's initial_state); the states after the
+    /// last step go to <paramref name="hT"/> and <paramref name="cT"/> when not null (return_state).
     /// </summary>
     public static void Forward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y,
-        bool training = false, ulong dropoutKey = 0)
+        bool training = false, ulong dropoutKey = 0, float* h0 = null, float* c0 = null, float* hT = null, float* cT = null)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
@@ -67,14 +69,15 @@ internal static unsafe class LstmMath
             // Step t in processing order (a Bidirectional's backward layer runs from the last step to the first; its
             // outputs stay at their steps); prev is the step processed before it.
             int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
-            // z_t += h_prev·U for all samples at once (rows strided by a sample's steps; masked rows with recurrent dropout).
-            if (k > 0)
+            // z_t += h_prev·U for all samples at once (rows strided by a sample's steps, or the initial state's rows;
+            // masked rows with recurrent dropout).
+            if (k > 0 || h0 != null)
             {
-                float* hp = hs + (long)prev * u;
-                int hpStride = stateStride;
+                float* hp = k > 0 ? hs + (long)prev * u : h0;
+                int hpStride = k > 0 ? stateStride : u;
                 if (hm != null)
                 {
-                    RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                    RecurrentDropout.MaskStates(hp, hpStride, sm, hm, batch, u);
                     hp = hm; hpStride = u;
                 }
                 Sgemm.Multiply(false, false, batch, u4, u, 1f, hp, hpStride, recurrent, u4, 1f, gates + (long)t * u4, gateStride);
@@ -84,7 +87,7 @@ internal static unsafe class LstmMath
                 float* z = gates + ((long)s * T + t) * u4;
                 float* c = cells + ((long)s * T + t) * u;
                 float* h = hs + ((long)s * T + t) * u;
-                float* cPrev = k > 0 ? cells + ((long)s * T + prev) * u : null;
+                float* cPrev = k > 0 ? cells + ((long)s * T + prev) * u : c0 != null ? c0 + (long)s * u : null;
                 Apply(g.RecurrentActivation, z, z, 2 * u);     // i, f
                 Apply(g.Activation, z + 2 * u, z + 2 * u, u);  // g
                 Apply(g.RecurrentActivation, z + 3 * u, z + 3 * u, u); // o
@@ -93,12 +96,15 @@ internal static unsafe class LstmMath
                 for (int j = 0; j < u; j++) h[j] *= z[3 * u + j];
             }
         }
-        // The output: every step's h, or the last one.
+        // The output: every step's h, or the last one; and the last states.
+        long last = g.Reverse ? 0 : T - 1;
         for (int s = 0; s < batch; s++)
         {
             float* h = hs + (long)s * T * u;
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
-            else new ReadOnlySpan<float>(h + (long)(g.Reverse ? 0 : T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+            else new ReadOnlySpan<float>(h + last * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+            if (hT != null) new ReadOnlySpan<float>(h + last * u, u).CopyTo(new Span<float>(hT + (long)s * u, u));
+            if (cT != null) new ReadOnlySpan<float>(cells + ((long)s * T + last) * u, u).CopyTo(new Span<float>(cT + (long)s * u, u));
         }
         }
     }
@@ -112,10 +118,14 @@ internal static unsafe class LstmMath
     /// past the caches: each step is x_t·W (the step's rows of x, strided) plus h_{t−1}·U into the same gates, then the
     /// cell. The same formulas and order of operations per value as <see cref="Forward"/>.
     /// </summary>
-    public static void Infer(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y)
+    public static void Infer(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
+        float* h0 = null, float* c0 = null, float* hT = null, float* cT = null)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         float* gates = scratch, cells = scratch + (long)batch * u4, hs = cells + (long)batch * u;
+        int n = checked(batch * u);
+        if (h0 != null) new ReadOnlySpan<float>(h0, n).CopyTo(new Span<float>(hs, n));
+        if (c0 != null) new ReadOnlySpan<float>(c0, n).CopyTo(new Span<float>(cells, n));
         for (int k = 0; k < T; k++)
         {
             int t = g.Reverse ? T - 1 - k : k;
@@ -127,11 +137,13 @@ internal static unsafe class LstmMath
                     var row = new Span<float>(gates + (long)s * u4, u4);
                     System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, u4), row);
                 }
-            if (k > 0) Sgemm.Multiply(false, false, batch, u4, u, 1f, hs, u, recurrent, u4, 1f, gates, u4);
-            var cell = new InferCell(g, batch, gates, cells, hs, y, t, k > 0);
+            if (k > 0 || h0 != null) Sgemm.Multiply(false, false, batch, u4, u, 1f, hs, u, recurrent, u4, 1f, gates, u4);
+            var cell = new InferCell(g, batch, gates, cells, hs, y, t, k > 0 || c0 != null);
             StepCells.Run(cell, u);
         }
-        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, batch * u).CopyTo(new Span<float>(y, batch * u));
+        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
+        if (hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(hT, n));
+        if (cT != null) new ReadOnlySpan<float>(cells, n).CopyTo(new Span<float>(cT, n));
     }
 
     /// <summary>One inference step's cell math over samples [from, to): the gates' activations, c, h, and h into y with return_sequences.</summary>
@@ -179,6 +191,16 @@ internal static unsafe class LstmMath
         }
     }
 
+    /// <summary>Writes (or, with <paramref name="add"/>, adds) an initial state's gradient from the carry; nothing when <paramref name="to"/> is null.</summary>
+    internal static void StateGradient(float* carry, float* to, int n, bool add)
+    {
+        if (to == null) return;
+        var source = new ReadOnlySpan<float>(carry, n);
+        var target = new Span<float>(to, n);
+        if (add) System.Numerics.Tensors.TensorPrimitives.Add(target, source, target);
+        else source.CopyTo(target);
+    }
+
     /// <summary>f'(y) from the output, with the common cases inlined.</summary>
     private static float FromOutput(ActivationFunction f, float y) => f switch
     {
@@ -188,11 +210,17 @@ internal static unsafe class LstmMath
     };
 
     /// <summary>
-    /// Backward through time from dy; writes dW, dU, db (overwriting) and dx (when not null), and leaves dz of every
-    /// step in the cache's gate part. <paramref name="carry"/> holds 2·batch·units floats of scratch.
+    /// Backward through time from dy (null: the output has no gradient, only the last states do); writes dW, dU, db
+    /// (overwriting) and dx (when not null), and leaves dz of every step in the cache's gate part.
+    /// <paramref name="carry"/> holds 2·batch·units floats of scratch. With states (see <see cref="Forward"/>):
+    /// <paramref name="h0"/> and <paramref name="c0"/> are the forward pass's initial states; <paramref name="dhT"/> and
+    /// <paramref name="dcT"/> the gradients of its last states (null: none); the initial states' gradients go to
+    /// <paramref name="dh0"/> and <paramref name="dc0"/>, added to what is there when <paramref name="addH0"/> /
+    /// <paramref name="addC0"/>.
     /// </summary>
     public static void Backward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
-        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* carry, ulong dropoutKey = 0)
+        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* carry, ulong dropoutKey = 0,
+        float* h0 = null, float* c0 = null, float* dhT = null, float* dcT = null, float* dh0 = null, float* dc0 = null, bool addH0 = false, bool addC0 = false)
     {
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
@@ -208,7 +236,10 @@ internal static unsafe class LstmMath
         float* gates = cache, cells = cache + rows * u4, hs = cells + rows * u;
         int gateStride = checked(T * u4), stateStride = checked(T * u);
         float* dhNext = carry, dcNext = carry + (long)batch * u; // dL/dh_{t} and dL/dc_{t} carried from step t + 1
-        new Span<float>(carry, checked(2 * batch * u)).Clear();
+        int n0 = checked(batch * u);
+        new Span<float>(carry, checked(2 * n0)).Clear();
+        if (dhT != null) new ReadOnlySpan<float>(dhT, n0).CopyTo(new Span<float>(dhNext, n0));
+        if (dcT != null) new ReadOnlySpan<float>(dcT, n0).CopyTo(new Span<float>(dcNext, n0));
         new Span<float>(dRecurrent, u * u4).Clear();
         float[] tanhCells = new float[u];
         fixed (float* tcs = tanhCells)
@@ -219,10 +250,10 @@ internal static unsafe class LstmMath
             {
                 float* z = gates + ((long)s * T + t) * u4;
                 float* c = cells + ((long)s * T + t) * u;
-                float* cPrev = k > 0 ? cells + ((long)s * T + prev) * u : null;
+                float* cPrev = k > 0 ? cells + ((long)s * T + prev) * u : c0 != null ? c0 + (long)s * u : null;
                 float* dh = dhNext + (long)s * u;
                 float* dc = dcNext + (long)s * u;
-                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : k == T - 1 ? dy + (long)s * u : null;
+                float* dyt = dy == null ? null : g.ReturnSequences ? dy + ((long)s * T + t) * u : k == T - 1 ? dy + (long)s * u : null;
                 Apply(g.Activation, c, tcs, u);
                 for (int j = 0; j < u; j++)
                 {
@@ -244,18 +275,21 @@ internal static unsafe class LstmMath
             float* dzt = gates + (long)t * u4;
             Sgemm.Multiply(false, true, batch, u, u4, 1f, dzt, gateStride, recurrent, u4, 0f, dhNext, u);
             if (sm != null) RecurrentDropout.MaskStates(dhNext, u, sm, dhNext, batch, u);
-            if (k > 0)
+            if (k > 0 || h0 != null)
             {
-                float* hp = hs + (long)prev * u;
-                int hpStride = stateStride;
+                float* hp = k > 0 ? hs + (long)prev * u : h0;
+                int hpStride = k > 0 ? stateStride : u;
                 if (hm != null)
                 {
-                    RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                    RecurrentDropout.MaskStates(hp, hpStride, sm, hm, batch, u);
                     hp = hm; hpStride = u;
                 }
                 Sgemm.Multiply(true, false, u, u4, batch, 1f, hp, hpStride, dzt, gateStride, 1f, dRecurrent, u4);
             }
         }
+        // After the first step the carry holds dL/dh0 (dz_0·Uᵀ, masked) and dL/dc0 (dc_0·f_0).
+        StateGradient(dhNext, dh0, n0, addH0);
+        StateGradient(dcNext, dc0, n0, addC0);
         // dW = xᵀ·dz, db = Σ dz, dx = dz·Wᵀ over all (sample, step) rows.
         int n = checked((int)rows);
         Sgemm.Multiply(true, false, F, u4, n, 1f, x, F, gates, u4, 0f, dKernel, u4);

@@ -48,9 +48,13 @@ public readonly record struct RnnGeometry(RnnCell Cell, int Steps, int Features,
 /// </summary>
 internal static unsafe class RnnMath
 {
-    /// <summary>The forward pass; in training (<paramref name="training"/>) with the geometry's dropouts (<see cref="RecurrentDropout"/>).</summary>
+    /// <summary>
+    /// The forward pass; in training (<paramref name="training"/>) with the geometry's dropouts (<see cref="RecurrentDropout"/>).
+    /// <paramref name="h0"/> ([batch, u], null: zeros) is the state before the first step (Keras's initial_state); the
+    /// state after the last step goes to <paramref name="hT"/> when not null (return_state).
+    /// </summary>
     public static void Forward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* cache, float* y, float* scratch,
-        bool training = false, ulong dropoutKey = 0)
+        bool training = false, ulong dropoutKey = 0, float* h0 = null, float* hT = null)
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
@@ -77,17 +81,19 @@ internal static unsafe class RnnMath
         {
             // Step t in processing order (a Bidirectional's backward layer runs last to first); prev was processed before it.
             int t = g.Reverse ? T - 1 - k : k, prev = g.Reverse ? t + 1 : t - 1;
-            // h_{t−1} as the recurrent GEMM reads it: rows strided by a sample's steps, or masked (recurrent dropout).
-            float* hp = hs + (long)prev * u;
-            int hpStride = stateStride;
-            if (k > 0 && hm != null)
+            // h_{t−1} as the recurrent GEMM reads it: rows strided by a sample's steps (the initial state's rows at the
+            // first step), or masked (recurrent dropout).
+            bool hasPrev = k > 0 || h0 != null;
+            float* hp = k > 0 ? hs + (long)prev * u : h0;
+            int hpStride = k > 0 ? stateStride : u;
+            if (hasPrev && hm != null)
             {
-                RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                RecurrentDropout.MaskStates(hp, hpStride, sm, hm, batch, u);
                 hp = hm; hpStride = u;
             }
             if (g.Cell == RnnCell.SimpleRnn)
             {
-                if (k > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hp, hpStride, recurrent, u, 1f, pre + (long)t * u, preStride);
+                if (hasPrev) Sgemm.Multiply(false, false, batch, u, u, 1f, hp, hpStride, recurrent, u, 1f, pre + (long)t * u, preStride);
                 for (int s = 0; s < batch; s++)
                 {
                     float* z = pre + ((long)s * T + t) * u;
@@ -96,7 +102,7 @@ internal static unsafe class RnnMath
                 continue;
             }
             // GRU
-            if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hp, hpStride, recurrent, G, 0f, rt, G);
+            if (hasPrev) Sgemm.Multiply(false, false, batch, G, u, 1f, hp, hpStride, recurrent, G, 0f, rt, G);
             else new Span<float>(rt, batch * G).Clear();
             for (int s = 0; s < batch; s++)
             {
@@ -104,7 +110,7 @@ internal static unsafe class RnnMath
                 if (recurrentBias != null) for (int j = 0; j < G; j++) r[j] += recurrentBias[j];
                 float* z = pre + ((long)s * T + t) * G;
                 float* h = hs + ((long)s * T + t) * u;
-                float* hPrev = k > 0 ? hs + ((long)s * T + prev) * u : null;
+                float* hPrev = k > 0 ? hs + ((long)s * T + prev) * u : h0 != null ? h0 + (long)s * u : null;
                 for (int j = 0; j < 2 * u; j++) z[j] += r[j];
                 Apply(g.RecurrentActivation, z, z, 2 * u); // z, r
                 float* rh = rec + ((long)s * T + t) * u;
@@ -121,11 +127,13 @@ internal static unsafe class RnnMath
                 }
             }
         }
+        long last = g.Reverse ? 0 : T - 1;
         for (int s = 0; s < batch; s++)
         {
             float* h = hs + (long)s * T * u;
             if (g.ReturnSequences) new ReadOnlySpan<float>(h, T * u).CopyTo(new Span<float>(y + (long)s * T * u, T * u));
-            else new ReadOnlySpan<float>(h + (long)(g.Reverse ? 0 : T - 1) * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+            else new ReadOnlySpan<float>(h + last * u, u).CopyTo(new Span<float>(y + (long)s * u, u));
+            if (hT != null) new ReadOnlySpan<float>(h + last * u, u).CopyTo(new Span<float>(hT + (long)s * u, u));
         }
         }
     }
@@ -138,10 +146,13 @@ internal static unsafe class RnnMath
     /// x_t·W (+ b_x), h_{t−1}·U (added for SimpleRNN; kept apart, with b_h, for the GRU's reset gate), then the cell. The
     /// same formulas and order per value as <see cref="Forward"/>.
     /// </summary>
-    public static void Infer(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y)
+    public static void Infer(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
+        float* h0 = null, float* hT = null)
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         float* pre = scratch, rt = scratch + (long)batch * G, hs = rt + (long)batch * G;
+        int n = checked(batch * u);
+        if (h0 != null) new ReadOnlySpan<float>(h0, n).CopyTo(new Span<float>(hs, n));
         for (int k = 0; k < T; k++)
         {
             int t = g.Reverse ? T - 1 - k : k;
@@ -152,16 +163,18 @@ internal static unsafe class RnnMath
                     var row = new Span<float>(pre + (long)s * G, G);
                     System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, G), row);
                 }
+            bool hasPrev = k > 0 || h0 != null;
             if (g.Cell == RnnCell.SimpleRnn)
             {
-                if (k > 0) Sgemm.Multiply(false, false, batch, u, u, 1f, hs, u, recurrent, u, 1f, pre, u);
+                if (hasPrev) Sgemm.Multiply(false, false, batch, u, u, 1f, hs, u, recurrent, u, 1f, pre, u);
             }
-            else if (k > 0) Sgemm.Multiply(false, false, batch, G, u, 1f, hs, u, recurrent, G, 0f, rt, G);
+            else if (hasPrev) Sgemm.Multiply(false, false, batch, G, u, 1f, hs, u, recurrent, G, 0f, rt, G);
             else new Span<float>(rt, batch * G).Clear();
-            var cell = new InferCell(g, batch, pre, rt, hs, y, bias != null && g.Cell == RnnCell.Gru ? bias + G : null, t, k > 0);
+            var cell = new InferCell(g, batch, pre, rt, hs, y, bias != null && g.Cell == RnnCell.Gru ? bias + G : null, t, hasPrev);
             StepCells.Run(cell, u);
         }
-        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, batch * u).CopyTo(new Span<float>(y, batch * u));
+        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
+        if (hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(hT, n));
     }
 
     /// <summary>One inference step's cell math over samples [from, to).</summary>
@@ -202,8 +215,14 @@ internal static unsafe class RnnMath
     }
 
 
+    /// <summary>
+    /// Backward through time from dy (null: only the last state has a gradient), as <see cref="LstmMath.Backward"/>:
+    /// <paramref name="h0"/> is the forward pass's initial state, <paramref name="dhT"/> its last state's gradient, and
+    /// the initial state's goes to <paramref name="dh0"/> (added to it with <paramref name="addH0"/>).
+    /// </summary>
     public static void Backward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
-        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0)
+        float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0,
+        float* h0 = null, float* dhT = null, float* dh0 = null, bool addH0 = false)
     {
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
@@ -222,7 +241,9 @@ internal static unsafe class RnnMath
         int preStride = checked(T * G), stateStride = checked(T * u);
         float* dhNext = scratch;                          // [batch, u]
         float* dR = scratch + (long)batch * u;            // GRU: the recurrent side's dz, dr, dĥ·r [batch, 3u]
-        new Span<float>(dhNext, batch * u).Clear();
+        int n0 = checked(batch * u);
+        if (dhT != null) new ReadOnlySpan<float>(dhT, n0).CopyTo(new Span<float>(dhNext, n0));
+        else new Span<float>(dhNext, n0).Clear();
         new Span<float>(dRecurrent, u * G).Clear();
         float* dRecurrentBias = dBias != null && g.Cell == RnnCell.Gru ? dBias + G : null;
         if (dRecurrentBias != null) new Span<float>(dRecurrentBias, G).Clear();
@@ -232,7 +253,7 @@ internal static unsafe class RnnMath
             for (int s = 0; s < batch; s++)
             {
                 float* dh = dhNext + (long)s * u;
-                float* dyt = g.ReturnSequences ? dy + ((long)s * T + t) * u : k == T - 1 ? dy + (long)s * u : null;
+                float* dyt = dy == null ? null : g.ReturnSequences ? dy + ((long)s * T + t) * u : k == T - 1 ? dy + (long)s * u : null;
                 float* h = hs + ((long)s * T + t) * u;
                 if (g.Cell == RnnCell.SimpleRnn)
                 {
@@ -243,7 +264,7 @@ internal static unsafe class RnnMath
                 }
                 float* gz = pre + ((long)s * T + t) * G;
                 float* rh = rec + ((long)s * T + t) * u;
-                float* hPrev = k > 0 ? hs + ((long)s * T + prev) * u : null;
+                float* hPrev = k > 0 ? hs + ((long)s * T + prev) * u : h0 != null ? h0 + (long)s * u : null;
                 float* d = dR + (long)s * G;
                 for (int j = 0; j < u; j++)
                 {
@@ -258,11 +279,11 @@ internal static unsafe class RnnMath
                     d[j] = dz; d[u + j] = dr; d[2 * u + j] = dhh * rg;  // dL/d(h·U + b_h)
                 }
             }
-            if (k > 0)
+            if (k > 0 || h0 != null)
             {
                 // With recurrent dropout the GEMMs read the masked h_{t−1}, and what they hand back to h_{t−1} is masked.
-                float* hp = hs + (long)prev * u;
-                int hpStride = stateStride;
+                float* hp = k > 0 ? hs + (long)prev * u : h0;
+                int hpStride = k > 0 ? stateStride : u;
                 if (g.Cell == RnnCell.SimpleRnn)
                 {
                     float* dz = pre + (long)t * u;
@@ -270,7 +291,7 @@ internal static unsafe class RnnMath
                     if (sm != null) RecurrentDropout.MaskStates(dhNext, u, sm, dhNext, batch, u);
                     if (hm != null)
                     {
-                        RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                        RecurrentDropout.MaskStates(hp, hpStride, sm, hm, batch, u);
                         hp = hm; hpStride = u;
                     }
                     Sgemm.Multiply(true, false, u, u, batch, 1f, hp, hpStride, dz, preStride, 1f, dRecurrent, u);
@@ -280,7 +301,7 @@ internal static unsafe class RnnMath
                     // dh_{t−1} += (dR·Uᵀ)·r, through the scratch rows; then dU += (h_{t−1}·r)ᵀ·dR.
                     Sgemm.Multiply(false, true, batch, u, G, 1f, dR, G, recurrent, G, 0f, hm, u);
                     for (long i = 0; i < (long)batch * u; i++) dhNext[i] += hm[i] * sm[i];
-                    RecurrentDropout.MaskStates(hp, stateStride, sm, hm, batch, u);
+                    RecurrentDropout.MaskStates(hp, hpStride, sm, hm, batch, u);
                     Sgemm.Multiply(true, false, u, G, batch, 1f, hm, u, dR, G, 1f, dRecurrent, G);
                 }
                 else
@@ -293,6 +314,8 @@ internal static unsafe class RnnMath
                 for (int s = 0; s < batch; s++)
                     for (int j = 0; j < G; j++) dRecurrentBias[j] += dR[(long)s * G + j];
         }
+        // After the first step dhNext holds dL/dh0.
+        LstmMath.StateGradient(dhNext, dh0, n0, addH0);
         int n = checked((int)rows);
         Sgemm.Multiply(true, false, F, G, n, 1f, x, F, pre, G, 0f, dKernel, G);
         if (dBias != null)
