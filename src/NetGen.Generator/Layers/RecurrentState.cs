@@ -40,6 +40,19 @@ internal sealed class RecurrentStateRule() : LayerRule(LayerKind.RecurrentState)
 
     public static string Suffix(int which) => which == 0 ? ".state_h" : ".state_c";
 
+    /// <summary>
+    /// For a name <c>{owner}{suffix}</c> that names no layer: how to make the recurrent layer <paramref name="owner"/>
+    /// return that state, or which states it can return; null when the owner is no recurrent layer.
+    /// </summary>
+    public static string? Suggest(LayerKind ownerKind, string owner, string suffix)
+    {
+        int states = RecurrentRule.ReturnedStates(ownerKind);
+        if (states == 0) return null;
+        if (suffix == Suffix(0) || (suffix == Suffix(1) && states == 2))
+            return "set ReturnState = true on '" + owner + "' to read its last states as '" + owner + Suffix(0) + "'" + (states == 2 ? " and '" + owner + Suffix(1) + "'" : "");
+        return states == 2 ? "an LSTM returns '.state_h' and '.state_c' (with ReturnState = true)" : "a " + ownerKind + " returns '.state_h' (with ReturnState = true)";
+    }
+
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
         new[] { layer.Units };
 

@@ -244,18 +244,12 @@ internal sealed class Graph
         return string.Join(" -> ", path);
     }
 
-    /// <summary>For <c>'encoder.state_h'</c> where 'encoder' is a recurrent layer that returns no states: how to make it return them.</summary>
+    /// <summary>For <c>'encoder.state_h'</c>: what the recurrent layer 'encoder' returns and how (null when 'encoder' is no recurrent layer).</summary>
     private static string? SuggestState(NetworkSpec spec, string name, Dictionary<string, int> byName)
     {
         int dot = name.LastIndexOf('.');
         if (dot <= 0 || !byName.TryGetValue(name.Substring(0, dot), out int owner)) return null;
-        var kind = spec.Layers[owner].Kind;
-        if (kind is not (LayerKind.LSTM or LayerKind.GRU or LayerKind.SimpleRNN)) return null;
-        string suffix = name.Substring(dot);
-        if (suffix == ".state_h" || (suffix == ".state_c" && kind == LayerKind.LSTM))
-            return "set ReturnState = true on '" + name.Substring(0, dot) + "' to read its last states as '" + name.Substring(0, dot) + ".state_h'" +
-                (kind == LayerKind.LSTM ? " and '" + name.Substring(0, dot) + ".state_c'" : "");
-        return kind == LayerKind.LSTM ? "an LSTM returns '.state_h' and '.state_c' (with ReturnState = true)" : "a " + kind + " returns '.state_h' (with ReturnState = true)";
+        return Layers.RecurrentStateRule.Suggest(spec.Layers[owner].Kind, name.Substring(0, dot), name.Substring(dot));
     }
 
     /// <summary>An index reference's layer (see <see cref="IndexReference"/>), or null for a name.</summary>
