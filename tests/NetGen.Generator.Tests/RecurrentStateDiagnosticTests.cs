@@ -92,6 +92,19 @@ public class RecurrentStateDiagnosticTests
             "LSTM #1 has ReturnState with Bidirectional; a bidirectional layer has states per direction, which NetGen does not pass: drop Bidirectional, or use two layers (one with ReturnState, one reading it)"));
 
     [Fact]
+    public Task States_inside_a_block_are_renamed_with_the_block() => Verify("""
+        [Block]
+        [GRU(8, ReturnState = true, ReturnSequences = true, Name = "enc")]
+        [GRU(8, InitialState = new[] { "enc.state_h" }, Name = "dec")]
+        internal sealed class EncoderDecoder;
+
+        [Network(10, 4)]
+        [UseBlock(typeof(EncoderDecoder), Name = "first")]
+        [Dense(2, Activation = Activation.Softmax)]
+        public partial class Net;
+        """, true);
+
+    [Fact]
     public Task The_layer_after_a_returned_state_reads_the_recurrent_layer() => Verify("""
         [Network(10, 8)]
         [SimpleRNN(16, ReturnState = true, ReturnSequences = true)]

@@ -74,6 +74,19 @@ public sealed class RecurrentStateTests(ITestOutputHelper output)
         MultiIOTests.CheckGradients(m, [Uniform(5, 9, 5, 3)], [OneHot(10, 5, 2)], output);
     }
 
+    [Fact]
+    public void ALossOnAReturnedStateReachesTheWeights()
+    {
+        // The states are outputs with losses of their own: dL/dh_T and dL/dc_T come from the loss, not from a layer.
+        using var lstm = new LstmWithStates { Seed = 6 };
+        lstm.Compile(new SGD(), [Loss.MeanSquaredError, Loss.MeanSquaredError, Loss.MeanSquaredError], [0f, 1f, 1f]);
+        MultiIOTests.CheckGradients(lstm, [Uniform(3, 41, 5, 3), Uniform(3, 42, 4), Uniform(3, 43, 4)],
+            [Uniform(3, 44, 5, 4), Uniform(3, 45, 4), Uniform(3, 46, 4)], output);
+        using var gru = new GruWithState { Seed = 6 };
+        gru.Compile(new SGD(), [Loss.MeanSquaredError, Loss.MeanSquaredError], [0f, 1f]);
+        MultiIOTests.CheckGradients(gru, [Uniform(3, 47, 5, 3), Uniform(3, 48, 4)], [Uniform(3, 49, 4), Uniform(3, 50, 4)], output);
+    }
+
     private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
 
     [Fact]
