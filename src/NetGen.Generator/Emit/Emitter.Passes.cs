@@ -34,7 +34,7 @@ internal static partial class Emitter
             w.WriteLine("// " + Describe(l));
             if (l.FusedInto >= 0)
             {
-                w.WriteLine(l.Spec.Kind == LayerKind.Dropout
+                w.WriteLine(net.Layers[l.FusedInto].FusedDropout == l.Index
                     ? "// Fused into [" + I(l.FusedInto + 1) + "]: its kernel applies this mask in training; its output is this layer's output."
                     : "// Fused into [" + I(l.FusedInto + 1) + "]: its output is this layer's output.");
                 continue;
@@ -261,7 +261,7 @@ internal static partial class Emitter
                 : "Backprop(" + src + ") ? " + (accumulate && style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : Gradient(gin)) + " : -1";
             if (l.FusedInto >= 0)
             {
-                w.WriteLine(l.Spec.Kind == LayerKind.Dropout
+                w.WriteLine(net.Layers[l.FusedInto].FusedDropout == l.Index
                     ? "// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this mask first."
                     : "// Fused into [" + I(l.FusedInto + 1) + "], whose backward applies this activation's derivative.");
                 WriteAccumulate(w, l, dy);

@@ -78,6 +78,12 @@ internal interface ILayerRule
     /// </summary>
     bool FusesAsActivation(ResolvedLayer layer);
 
+    /// <summary>
+    /// Whether this layer is a dropout a batch norm's kernel may apply as it writes its output (Keras's Dropout with a
+    /// rate in (0, 1) as a float: the mask is the same, keyed by this layer).
+    /// </summary>
+    bool FusesAsDropout(LayerSpec layer);
+
     /// <summary>The alpha an activation layer passes to the kernels (LeakyReLU's, ELU's, ReLU's negative slope); 0 otherwise.</summary>
     double ActivationAlpha(LayerSpec layer);
 
@@ -165,6 +171,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool FusesAsActivation(ResolvedLayer layer) => false;
 
     public virtual double ActivationAlpha(LayerSpec layer) => 0;
+
+    public virtual bool FusesAsDropout(LayerSpec layer) => false;
 
     public virtual bool IsOutputActivation => false;
 

@@ -36,6 +36,9 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
 
     public override BackwardStyle StyleOf(LayerSpec layer) => layer.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
 
+    /// <summary>Dropout (not the noise layers), with a rate in (0, 1); one that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.</summary>
+    public override bool FusesAsDropout(LayerSpec layer) => Kind == LayerKind.Dropout && layer.Value > 0 && (float)layer.Value < 1f;
+
     public override bool TrainingOnly => true;
 
     public override LayerSpec Read(AttributeData data, string? name)

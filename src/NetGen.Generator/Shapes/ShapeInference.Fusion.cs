@@ -60,8 +60,7 @@ internal static partial class ShapeInference
             int d = Next(bn.FusedWith >= 0 ? bn.FusedWith : i);
             if (bn.Spec.Kind != LayerKind.BatchNormalization || d < 0) continue;
             var dropout = layers[d];
-            // A rate that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.
-            if (dropout.Spec.Kind != LayerKind.Dropout || !(dropout.Spec.Value > 0) || !((float)dropout.Spec.Value < 1f)) continue;
+            if (Layers.LayerRegistry.Get(dropout.Spec.Kind)?.FusesAsDropout(dropout.Spec) != true) continue;
             layers[i] = bn with { FusedDropout = d };
             layers[d] = dropout with { FusedInto = i };
         }
