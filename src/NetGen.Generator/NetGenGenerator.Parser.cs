@@ -317,12 +317,8 @@ public sealed partial class NetGenGenerator
     }
 
     /// <summary>A reference to the layer read last, by index (-1: the network's input), for inputs that have no name yet.</summary>
-    private static string PreviousLayer(List<LayerSpec> layers)
-    {
-        int previous = layers.Count - 1; // passing over the states a recurrent layer returns
-        while (previous >= 0 && Layers.LayerRegistry.IsImplicit(layers[previous].Kind)) previous--;
-        return Shapes.Graph.IndexReference(previous);
-    }
+    private static string PreviousLayer(List<LayerSpec> layers) => // passing over the states a recurrent layer returns
+        Shapes.Graph.IndexReference(Layers.LayerRegistry.DeclaredBefore(layers.Count, k => layers[k].Kind));
 
     private static string Rename(string name, BlockScope scope)
     {

@@ -311,4 +311,15 @@ internal static class LayerRegistry
 
     /// <summary>Whether layers of this kind are declared by another layer (<see cref="ILayerRule.Implicit"/>).</summary>
     public static bool IsImplicit(LayerKind kind) => Get(kind)?.Implicit == true;
+
+    /// <summary>
+    /// The last layer before <paramref name="i"/> that is declared, not implicit (what a layer without an <c>Input</c>
+    /// reads); -1 when there is none (the network's input).
+    /// </summary>
+    public static int DeclaredBefore(int i, System.Func<int, LayerKind> kindAt)
+    {
+        int previous = i - 1;
+        while (previous >= 0 && IsImplicit(kindAt(previous))) previous--;
+        return previous;
+    }
 }

@@ -63,11 +63,18 @@ internal sealed class RecurrentStateRule() : LayerRule(LayerKind.RecurrentState)
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx) { }
 
+    /// <summary>The live layers that <paramref name="owner"/> declared (its returned states), in declaration order.</summary>
+    public static IEnumerable<ResolvedLayer> StatesOf(IEnumerable<ResolvedLayer> layers, int owner)
+    {
+        foreach (var l in layers)
+            if (l.Live && LayerRegistry.IsImplicit(l.Spec.Kind) && l.InputLayer() == owner) yield return l;
+    }
+
     /// <summary>The live state layer <paramref name="which"/> of the layer at <paramref name="owner"/>, or null.</summary>
     public static ResolvedLayer? Of(ResolvedNetwork net, int owner, int which)
     {
-        foreach (var l in net.Layers)
-            if (l.Spec.Kind == LayerKind.RecurrentState && l.Live && l.InputLayer() == owner && l.Spec.Sizes[0] == which) return l;
+        foreach (var l in StatesOf(net.Layers, owner))
+            if (l.Spec.Sizes[0] == which) return l;
         return null;
     }
 }

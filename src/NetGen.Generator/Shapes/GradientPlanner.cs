@@ -89,8 +89,8 @@ internal static class GradientPlanner
             }
             // The states this layer returns, whose gradients its backward pass reads (and then frees).
             var states = new List<int>();
-            foreach (var s in layers)
-                if (s.Live && Layers.LayerRegistry.IsImplicit(s.Spec.Kind) && s.Inputs[0] == i && slotOf[s.Index] >= 0) states.Add(slotOf[s.Index]);
+            foreach (var s in Layers.RecurrentStateRule.StatesOf(layers, i))
+                if (slotOf[s.Index] >= 0) states.Add(slotOf[s.Index]);
             if (slotOf[i] < 0 && states.Count == 0) continue;
             int dy = slotOf[i]; // -1: only the returned states have a gradient
             var style = Style(l);

@@ -92,8 +92,7 @@ internal sealed class Graph
             if (declared.Length == 0)
             {
                 // The layer declared before, passing over the states a recurrent layer returns.
-                int previous = i - 1;
-                while (previous >= 0 && Layers.LayerRegistry.IsImplicit(spec.Layers[previous].Kind)) previous--;
+                int previous = Layers.LayerRegistry.DeclaredBefore(i, k => spec.Layers[k].Kind);
                 inputs[i] = new[] { previous };
                 chain &= previous == i - 1;
                 continue;
@@ -204,12 +203,7 @@ internal sealed class Graph
     }
 
     /// <summary>The last layer declared (not a state a recurrent layer returns): the output when none are declared.</summary>
-    public static int LastDeclared(NetworkSpec spec)
-    {
-        int last = spec.Layers.Length - 1;
-        while (last > 0 && Layers.LayerRegistry.IsImplicit(spec.Layers[last].Kind)) last--;
-        return last;
-    }
+    public static int LastDeclared(NetworkSpec spec) => Layers.LayerRegistry.DeclaredBefore(spec.Layers.Length, k => spec.Layers[k].Kind);
 
     /// <summary>The distinct values, in first-seen order (a layer that reads one tensor twice reads it once here).</summary>
     internal static IEnumerable<int> Distinct(int[] values)

@@ -473,9 +473,8 @@ internal static partial class ShapeInference
                 bool own = OwnsActivation(l.Spec.Kind);
                 logitsOf[i] = (own ? pre : trainCurrent, own ? -2 : inferCurrent); // -2: placed after the slots, below
             }
-            foreach (var s in layers)
+            foreach (var s in Layers.RecurrentStateRule.StatesOf(layers, i))
             {
-                if (!s.Live || !Layers.LayerRegistry.IsImplicit(s.Spec.Kind) || s.Inputs[0] != i) continue;
                 stateSlot[s.Index] = ((int)trainTop, arena.Allocate(s.OutputSize, isOutput[s.Index] ? int.MaxValue / 2 : CountReaders(s.Index, layers, graph)));
                 trainTop += s.OutputSize;
             }
