@@ -18,8 +18,6 @@ public sealed partial class NetGenGenerator
 
     /// <summary>Layer attribute metadata names of the older kinds, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
     internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
-        ("NetGen.DenseAttribute", LayerKind.Dense),
-        ("NetGen.Conv2DAttribute", LayerKind.Conv2D),
         ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
         ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
         ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
@@ -226,7 +224,7 @@ public sealed partial class NetGenGenerator
             {
                 var (data, kind, _) = attributes[i];
                 string inner = LayerName(data) ?? DefaultName(kind == LayerKind.UseBlock ? BlockStem(data)
-                    : kind == LayerKind.Dense && (NamedBool(data, "TimeDistributed") ?? false) ? "time_distributed" : ShapeInference.KerasName(kind), scope.Defaults);
+                    : NamedBool(data, "TimeDistributed") ?? false ? "time_distributed" : ShapeInference.KerasName(kind), scope.Defaults);
                 finalNames[i] = i == attributes.Count - 1 ? scope.Prefix.Substring(0, scope.Prefix.Length - 1) : scope.Prefix + inner;
                 scope.Names[inner] = finalNames[i]!;
             }
@@ -385,19 +383,6 @@ public sealed partial class NetGenGenerator
         int[] target = Array.Empty<int>();
         switch (kind)
         {
-            case LayerKind.Dense:
-                units = args.Length > 0 && args[0].Value is int u ? u : 0;
-                activation = NamedInt(data, "Activation") ?? 0;
-                break;
-            case LayerKind.Conv2D:
-                units = Int(args, 0);
-                kernelH = Int(args, 1);
-                kernelW = args.Length > 2 ? Int(args, 2) : kernelH;
-                activation = NamedInt(data, "Activation") ?? 0;
-                (strides, stridesW) = Layers.LayerRule.ReadStrides(data, 1);
-                dilation = NamedInt(data, "DilationRate") ?? 1;
-                padding = NamedInt(data, "Padding") ?? 0;
-                break;
             case LayerKind.BatchNormalization:
                 value = NamedDouble(data, "Momentum") ?? 0.99;
                 epsilon = NamedDouble(data, "Epsilon") ?? 1e-3;
@@ -408,8 +393,7 @@ public sealed partial class NetGenGenerator
             NamedInt(data, "KernelInitializer") ?? 0,
             NamedInt(data, "BiasInitializer") ?? 1,
             value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon, negativeSlope, threshold,
-            Regularizers: kind is LayerKind.Dense or LayerKind.Conv2D ? Layers.LayerRule.ReadRegularizers(data) : default, StridesW: stridesW,
-            TimeDistributed: kind == LayerKind.Dense && (NamedBool(data, "TimeDistributed") ?? false));
+            StridesW: stridesW);
     }
 
     private static int Int(ImmutableArray<TypedConstant> args, int index) =>

@@ -36,8 +36,9 @@ public class ShapeInferenceTests
 
         Assert.Equal(output, layer.OutputShape.AsSpan().ToArray());
         Assert.Equal(parameters, layer.ParamCount);
-        Assert.Equal(input[^1] * units, layer.KernelCount);
-        Assert.Equal(units, layer.BiasCount);
+        Assert.Equal(new[] { "kernel", "bias" }, layer.RuleWeights.AsSpan().ToArray().Select(w => w.Name));
+        Assert.Equal(new[] { input[^1], units }, layer.RuleWeights[0].Shape.AsSpan().ToArray());
+        Assert.Equal(new[] { units }, layer.RuleWeights[1].Shape.AsSpan().ToArray());
     }
 
     [Theory]
@@ -48,7 +49,7 @@ public class ShapeInferenceTests
         var layer = Single(input, Dense(units, useBias: false));
 
         Assert.Equal(parameters, layer.ParamCount);
-        Assert.Equal(0, layer.BiasCount);
+        Assert.Equal("kernel", Assert.Single(layer.RuleWeights.AsSpan().ToArray()).Name);
     }
 
     [Theory]
@@ -148,9 +149,11 @@ public class ShapeInferenceTests
         foreach (var l in net.Layers)
         {
             Assert.True(l.KernelOffset == offset, $"{name}: {l.Name} kernel at {l.KernelOffset}, expected {offset}");
+            // A layer's weights lie one after the other from its KernelOffset (RuleWeights), then its bias block, if any.
+            Assert.Equal(l.RuleWeights.AsSpan().ToArray().Sum(w => w.Count), l.KernelCount);
             Assert.Equal(l.KernelOffset + l.KernelCount, l.BiasOffset);
             offset = l.BiasOffset + l.BiasCount;
-            if (l.Spec.Kind == LayerKind.Dense) Assert.Equal(l.LastInput * l.LastOutput, l.KernelCount);
+            if (l.Spec.Kind == LayerKind.Dense) Assert.Equal(l.LastInput * l.LastOutput, l.RuleWeights[0].Count);
             else Assert.Equal(0, l.ParamCount);
         }
         Assert.Equal(offset, net.ParameterCount);

@@ -44,23 +44,22 @@ internal static partial class Emitter
             {
                 // Training runs the layer as declared; inference runs it with the folded kernel, the batch norm and its activation.
                 var bn = net.Layers[l.FoldsBatchNorm];
-                bool family = Shapes.ShapeInference.IsConvolutionFamily(l.Spec.Kind);
+                var folding = Layers.LayerRegistry.Get(l.Spec.Kind) as Layers.IFoldsBatchNorm;
                 w.OpenBlock("if (unfolded)");
-                if (family)
-                    WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", "-1");
+                if (folding is not null)
+                    folding.WriteForwardCall(w, l, Act(l), F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", "-1", null, null);
                 else
-                    WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "p + P" + n + "_Kernel",
-                        l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1", "-1", "Train(T" + n + ", batch)", rows);
+                    WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", "-1");
                 w.CloseBlock();
                 w.OpenBlock("else");
                 w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), with its activation.");
                 string foldedBias = "p + F" + n + " + " + I(Shapes.ShapeInference.FoldedKernelCount(l));
-                if (family)
+                if (folding is not null)
+                    folding.WriteForwardCall(w, l, Act(bn), F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)",
+                        "Slot(false, T" + n + ", I" + n + ", batch)", "-1", "p + F" + n, foldedBias);
+                else
                     WriteConvolutionFamilyForward(w, l, F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)",
                         "Slot(false, T" + n + ", I" + n + ", batch)", "-1", (Act(bn), "p + F" + n, foldedBias));
-                else
-                    WriteLayerCall(w, l, Act(bn), F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)", "p + F" + n,
-                        foldedBias, "-1", "Slot(false, T" + n + ", I" + n + ", batch)", rows);
                 w.CloseBlock();
                 continue;
             }
@@ -78,11 +77,6 @@ internal static partial class Emitter
             if (rule is not null) rule.WriteForward(w, net, l, y);
             else switch (l.Spec.Kind)
             {
-                case LayerKind.Conv2D:
-                case LayerKind.Dense:
-                    WriteLayerCall(w, l, Act(l), F(FusedAlpha(net, l)), x, "p + P" + n + "_Kernel", l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1",
-                        preSlot, y, rows);
-                    break;
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
@@ -150,20 +144,6 @@ internal static partial class Emitter
         return k < 0 ? null : net.Outputs.Length == 1 ? "fromLogits" : "FromLogits(" + I(k) + ")";
     }
 
-    /// <summary>A Dense or Conv2D forward call.</summary>
-    private static void WriteLayerCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string kernel, string bias,
-        string pre, string y, string rows)
-    {
-        string n = I(l.Index + 1);
-        w.WriteLine(l.Spec.Kind == LayerKind.Conv2D
-            ? "b.Conv2DForward(G" + n + ", batch, " + activation + ", " + alpha + ","
-            : "b.DenseForward(" + rows + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + activation + ", " + alpha + ",");
-        w.Indent();
-        w.WriteLine("x: " + x + ", kernel: " + kernel + ", bias: " + bias + ",");
-        w.WriteLine("preActivation: " + pre + ", y: " + y + ");");
-        w.Unindent();
-    }
-
     private static bool HasPooledActivations(ResolvedNetwork net)
     {
         foreach (var l in net.Layers)
@@ -205,7 +185,7 @@ internal static partial class Emitter
             w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name) + (kernel == "_Pointwise" ? "'s pointwise kernel" : ""));
             w.WriteLine("b.FoldBatchNorm(" + I(count / c / inner) + ", " + I(c) + ", inner: " + I(inner) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
             w.Indent();
-            w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (l.BiasCount > 0 ? "p + P" + n + "_Bias" : "-1") +
+            w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") +
                 ", gamma: p + P" + m + "_Gamma, beta: p + P" + m + "_Beta,");
             w.WriteLine("movingMean: p + S" + m + ", movingVariance: p + S" + m + " + " + I(c) + ", foldedKernel: p + F" + n +
                 ", foldedBias: p + F" + n + " + " + I(count) + ");");
@@ -277,15 +257,6 @@ internal static partial class Emitter
             if (rule is not null) rule.WriteBackward(w, net, l, dy, dxOther);
             else switch (l.Spec.Kind)
             {
-                case LayerKind.Conv2D:
-                    w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (logitsFlag ?? "false") + ",");
-                    w.Indent();
-                    w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
-                        (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
-                    w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dKernel: g + P" + n + "_Kernel, dBias: " +
-                        (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
-                    w.Unindent();
-                    break;
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
@@ -315,26 +286,6 @@ internal static partial class Emitter
                     w.CloseBlock();
                     break;
                 }
-                case LayerKind.Dense:
-                    if (Shapes.ShapeInference.HasActivityRegularizer(l.Spec) && (l.Spec.Regularizers[4] != 0 || l.Spec.Regularizers[5] != 0))
-                        w.WriteLine("b.RegularizationGradient(x: Train(T" + n + ", batch), g: " + dy + ", count: batch * " + I(l.OutputSize) +
-                            ", l1: " + F(l.Spec.Regularizers[4]) + " / batch, l2: " + F(l.Spec.Regularizers[5]) + " / batch); // activity regularizer");
-                    double contractive = Shapes.ShapeInference.Contractive(l.Spec);
-                    if (contractive != 0)
-                        w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: " + dy + ", dKernel: -1, batch, " +
-                            I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(contractive) + " / batch); // the contractive penalty's gradient through h");
-                    w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
-                        (logitsFlag ?? "false") + ",");
-                    w.Indent();
-                    w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
-                        (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
-                    w.WriteLine("dy: " + dy + ", dx: " + dxOther + ", dKernel: g + P" + n + "_Kernel, dBias: " +
-                        (l.BiasCount > 0 ? "g + P" + n + "_Bias" : "-1") + ");");
-                    w.Unindent();
-                    if (Shapes.ShapeInference.Contractive(l.Spec) != 0)
-                        w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: -1, dKernel: g + P" + n + "_Kernel, batch, " +
-                            I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(Shapes.ShapeInference.Contractive(l.Spec)) + " / batch); // and through the kernel");
-                    break;
                 default:
                     w.WriteLine("// Nothing to compute: the gradient passes through unchanged.");
                     break;

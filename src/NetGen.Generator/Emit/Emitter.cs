@@ -239,11 +239,6 @@ internal static partial class Emitter
                         lines.Add("new(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + ", " + F(l1) + ", " + F(l2) + "), // " + OneLine(l.Name) + " " + slot.Name);
                 }
             }
-            else
-            {
-                if (r[0] != 0 || r[1] != 0) lines.Add("new(P" + n + "_Kernel, " + I(l.KernelCount) + ", " + F(r[0]) + ", " + F(r[1]) + "), // " + OneLine(l.Name) + " kernel");
-                if ((r[2] != 0 || r[3] != 0) && l.BiasCount > 0) lines.Add("new(P" + n + "_Bias, " + I(l.BiasCount) + ", " + F(r[2]) + ", " + F(r[3]) + "), // " + OneLine(l.Name) + " bias");
-            }
             if (r[4] != 0 || r[5] != 0)
                 lines.Add("new(T" + n + ", " + I(l.OutputSize) + ", " + F(r[4]) + ", " + F(r[5]) + ", activity: true, inferenceSlot: I" + n + "), // " + OneLine(l.Name) + " output");
             if (r[6] != 0)
@@ -313,14 +308,6 @@ internal static partial class Emitter
                 w.WriteLine("p.Slice(S" + n + " + " + I(c) + ", " + I(c) + ").Fill(1f); // moving variance");
                 continue;
             }
-            // Keras's fans: Dense (in, units); Conv2D HWIO: (kh·kw·in, kh·kw·filters).
-            int window = l.Spec.Kind == LayerKind.Conv2D ? l.Spec.KernelH * l.Spec.KernelW : 1;
-            int fanIn = window * l.LastInput, fanOut = window * l.LastOutput;
-            w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_Kernel, " + I(l.KernelCount) + "), " + InitializerType + "." +
-                InitializerNames[l.Spec.KernelInitializer] + ", fanIn: " + I(fanIn) + ", fanOut: " + I(fanOut) + ", seed, stream: " + I(2 * l.Index) + ");");
-            if (l.BiasCount > 0)
-                w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_Bias, " + I(l.BiasCount) + "), " + InitializerType + "." +
-                    InitializerNames[l.Spec.BiasInitializer] + ", fanIn: " + I(l.BiasCount) + ", fanOut: " + I(l.BiasCount) + ", seed, stream: " + I(2 * l.Index + 1) + ");");
         }
         w.CloseBlock();
     }
@@ -348,9 +335,7 @@ internal static partial class Emitter
                 case LayerKind.DepthwiseConv2D: shapes.Add([kh, kw, c, dm]); break;
                 case LayerKind.SeparableConv2D: shapes.Add([kh, kw, c, dm]); shapes.Add([1, 1, c * dm, f]); break;
                 case LayerKind.Conv2DTranspose: shapes.Add([kh, kw, f, c]); break;
-                case LayerKind.Conv2D: shapes.Add([kh, kw, c, f]); break;
                 case LayerKind.BatchNormalization: if (l.KernelCount > 0) shapes.Add([f]); break;
-                default: if (l.KernelCount > 0) shapes.Add([c, f]); break;
             }
             if (l.BiasCount > 0) shapes.Add([l.BiasCount]);
             if (l.StateCount > 0) { shapes.Add([f]); shapes.Add([f]); }
@@ -457,14 +442,12 @@ internal static partial class Emitter
                 list.Add(("pointwise_kernel", "P" + n + "_Pointwise", [1, 1, c * dm, f], true));
                 break;
             case LayerKind.Conv2DTranspose: list.Add(("kernel", "P" + n + "_Kernel", [kh, kw, f, c], true)); break;
-            case LayerKind.Conv2D: list.Add(("kernel", "P" + n + "_Kernel", [kh, kw, c, f], true)); break;
             case LayerKind.BatchNormalization:
                 list.Add(("gamma", "P" + n + "_Gamma", [f], true));
                 list.Add(("beta", "P" + n + "_Beta", [f], true));
                 list.Add(("moving_mean", "S" + n, [f], false));
                 list.Add(("moving_variance", "S" + n + " + " + I(f), [f], false));
                 return list;
-            default: list.Add(("kernel", "P" + n + "_Kernel", [c, f], true)); break;
         }
         if (l.BiasCount > 0) list.Add(("bias", "P" + n + "_Bias", [l.BiasCount], true));
         return list;
@@ -487,7 +470,6 @@ internal static partial class Emitter
 
     private static string KernelShape(ResolvedLayer l) => l.Spec.Kind switch
     {
-        LayerKind.Conv2D => ShapeMath.Tuple(new[] { l.Spec.KernelH, l.Spec.KernelW, l.LastInput, l.LastOutput }),
         LayerKind.BatchNormalization => ShapeMath.Tuple(new[] { l.LastOutput }),
         _ => ShapeMath.Tuple(new[] { l.LastInput, l.LastOutput }),
     };
@@ -501,14 +483,6 @@ internal static partial class Emitter
             var input = l.InputShape;
             switch (l.Spec.Kind)
             {
-                case LayerKind.Conv2D:
-                    w.WriteLine("// " + OneLine(l.Name) + ": kernel " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + ", strides " + l.Spec.StridesText +
-                        ", dilation " + I(l.Spec.Dilation) + ", padding top/left " + I(l.PadTop) + "/" + I(l.PadLeft));
-                    w.WriteLine("private static readonly global::NetGen.Backends.Conv2DGeometry G" + n + " = new(" +
-                        I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " +
-                        I(l.Spec.KernelH) + ", " + I(l.Spec.KernelW) + ", " + I(l.Spec.Strides) + ", " + I(l.Spec.WidthStrides) + ", " +
-                        I(l.Spec.Dilation) + ", " + I(l.Spec.Dilation) + ", " + I(l.PadTop) + ", " + I(l.PadLeft) + ");");
-                    break;
                 case LayerKind.DepthwiseConv2D:
                 case LayerKind.SeparableConv2D:
                 case LayerKind.Conv2DTranspose:
@@ -539,10 +513,6 @@ internal static partial class Emitter
     {
         string detail = l.Spec.Kind switch
         {
-            LayerKind.Dense => ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
-            LayerKind.Conv2D => ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
-                (l.Spec.StridesText != "1" ? ", strides " + l.Spec.StridesText : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
-                ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias"),
             LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + FusedActivationName(l) : "") +
                 (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
             LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),

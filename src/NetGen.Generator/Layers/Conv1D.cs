@@ -89,10 +89,7 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
         int k = layer.KernelH, c = inputShape[1], f = layer.Units;
-        var kernel = new WeightSlot("kernel", "Kernel", new EquatableArray<int>(new[] { k, c, f }), layer.KernelInitializer,
-            (int)Math.Min(int.MaxValue, (long)k * c), (int)Math.Min(int.MaxValue, (long)k * f));
-        if (!layer.UseBias) return new[] { kernel };
-        return new[] { kernel, new WeightSlot("bias", "Bias", new EquatableArray<int>(new[] { f }), layer.BiasInitializer, f, f) };
+        return DenseRule.KernelAndBias(layer, new[] { k, c, f }, (int)Math.Min(int.MaxValue, (long)k * c), (int)Math.Min(int.MaxValue, (long)k * f));
     }
 
     public override string Describe(ResolvedLayer l) =>
@@ -125,25 +122,8 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
             I(s.KernelH) + ", 1, " + I(s.Strides) + ", 1, " + I(s.Dilation) + ", 1, " + I(pad) + ", 0);");
     }
 
-    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
-    {
-        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
-        w.Indent();
-        w.WriteLine("x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, bias: " +
-            (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
-        w.WriteLine("preActivation: " + PreActivationSlot(net, l) + ", y: " + y + ");");
-        w.Unindent();
-    }
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y) => Conv2DRule.WriteConvolution(w, net, l, y);
 
-    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
-    {
-        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (FromLogitsFlag(net, l.Index) ?? "false") + ",");
-        w.Indent();
-        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
-            (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
-        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
-        w.Unindent();
-    }
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx) =>
+        Conv2DRule.WriteConvolutionBackward(w, net, l, dy, dx);
 }

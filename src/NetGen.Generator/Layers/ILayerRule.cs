@@ -45,6 +45,12 @@ internal interface ILayerRule
     /// <summary>Whether it works on (height, width, channels) images (a Dense after one probably wanted a Flatten: NG0106).</summary>
     bool IsImageLayer { get; }
 
+    /// <summary>
+    /// Whether it works on the last axis only, so that after an image layer on (height, width, channels) it probably
+    /// wanted a Flatten first (the NG0106 warning: Dense).
+    /// </summary>
+    bool WarnsAfterImage { get; }
+
     /// <summary>Whether its output is its input's memory, seen with another shape (Flatten, Reshape): nothing runs.</summary>
     bool OutputAliasesInput { get; }
 
@@ -155,6 +161,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual bool IsImageLayer => false;
 
+    public virtual bool WarnsAfterImage => false;
+
     public virtual bool OutputAliasesInput => false;
 
     public virtual IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape) => System.Array.Empty<WeightSlot>();
@@ -249,11 +257,30 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
         args.Length > index && args[index].Value is int i ? i : 0;
 }
 
+/// <summary>
+/// A layer a batch norm right after it folds into for inference (Dense and the convolutions, without an activation):
+/// the batch norm scales the kernel's output channels and shifts the bias, refreshed when the weights change.
+/// </summary>
+internal interface IFoldsBatchNorm
+{
+    /// <summary>Floats of the kernel the batch norm scales: whole, its output channels innermost (a separable convolution: its pointwise kernel).</summary>
+    int FoldedKernelCount(ResolvedLayer l);
+
+    /// <summary>
+    /// Writes the forward call with these activation, alpha and slot expressions; <paramref name="kernel"/> and
+    /// <paramref name="bias"/> replace its own (the folded copies in inference), null for its own.
+    /// </summary>
+    void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
+        string? kernel, string? bias);
+}
+
 /// <summary>The rules, in one table: adding a rule-based layer adds one line here.</summary>
 internal static class LayerRegistry
 {
     public static readonly ILayerRule[] Rules =
     {
+        new DenseRule(),
+        new Conv2DRule(),
         new MergeRule(LayerKind.Add, 2, int.MaxValue),
         new MergeRule(LayerKind.Subtract, 2, 2),
         new MergeRule(LayerKind.Multiply, 2, int.MaxValue),

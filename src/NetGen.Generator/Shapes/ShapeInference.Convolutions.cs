@@ -12,7 +12,7 @@ internal static partial class ShapeInference
         kind is LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose;
 
     /// <summary>Layers that apply their own activation after a bias (and keep the pre-activation when needed).</summary>
-    public static bool OwnsActivation(LayerKind kind) => kind is LayerKind.Dense or LayerKind.Conv2D || IsConvolutionFamily(kind) ||
+    public static bool OwnsActivation(LayerKind kind) => IsConvolutionFamily(kind) ||
         Layers.LayerRegistry.Get(kind)?.OwnsActivation == true;
 
     /// <summary>Whether the layer's activation, as the network's output, is the output's for the loss (Dense-like layers, Activation).</summary>

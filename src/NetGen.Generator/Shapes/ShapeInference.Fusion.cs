@@ -65,8 +65,8 @@ internal static partial class ShapeInference
             layers[d] = dropout with { FusedInto = i };
         }
 
-        // Inference folding, decided here: a BatchNormalization right after a Dense, Conv2D, DepthwiseConv2D,
-        // SeparableConv2D (its pointwise part) or Conv2DTranspose layer without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
+        // Inference folding, decided here: a BatchNormalization right after a layer that can take it (Layers.IFoldsBatchNorm;
+        // a SeparableConv2D: its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
         // lives in scratch after the parameters; training runs the layers as declared.
         foreach (int i in graph.Order)
@@ -75,7 +75,7 @@ internal static partial class ShapeInference
             if (next < 0) continue;
             var layer = layers[i];
             var bn = layers[next];
-            if (layer.Spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) ||
+            if (!(Layers.LayerRegistry.Get(layer.Spec.Kind) is Layers.IFoldsBatchNorm || IsConvolutionFamily(layer.Spec.Kind)) ||
                 layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization || HasActivityRegularizer(layer.Spec)) continue;
             layers[i] = layer with { FoldsBatchNorm = next, FoldOffset = bufferCount };
             layers[next] = bn with { FoldedInto = i };

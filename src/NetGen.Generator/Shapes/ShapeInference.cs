@@ -88,7 +88,7 @@ internal static partial class ShapeInference
             long kernel = 0, bias = 0, state = 0;
             IReadOnlyList<WeightSlot> ruleWeights = Array.Empty<WeightSlot>(); // a rule's weights, from KernelOffset on
             int padTop = 0, padLeft = 0;
-            bool sawImageLayer = layer.Kind is LayerKind.Conv2D || IsConvolutionFamily(layer.Kind) ||
+            bool sawImageLayer = IsConvolutionFamily(layer.Kind) ||
                 Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
             foreach (int source in sources) sawImageLayer |= source >= 0 && sawImage[source];
             sawImage[i] = sawImageLayer;
@@ -96,75 +96,6 @@ internal static partial class ShapeInference
 
             switch (layer.Kind)
             {
-                case LayerKind.Dense:
-                    if (layer.Units <= 0)
-                    {
-                        errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, Invariant(layer.Units) }));
-                        broken = true;
-                        break;
-                    }
-                    activation = CheckActivation(layer, i, kind, index, errors);
-                    CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
-                    CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
-                    CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
-                    if (layer.TimeDistributed && shape.Length < 2)
-                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "TimeDistributed on an input of shape", ShapeMath.Keras(shape),
-                            "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)" }));
-                    if (shape.Length == 3 && sawImageLayer)
-                    {
-                        var flat = (int[])shape.Clone();
-                        flat[flat.Length - 1] = layer.Units;
-                        errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(flat) }));
-                    }
-                    kernel = (long)shape[shape.Length - 1] * layer.Units;
-                    bias = layer.UseBias ? layer.Units : 0;
-                    output = (int[])shape.Clone();
-                    output[output.Length - 1] = layer.Units;
-                    if (paramOffset + kernel + bias > MaxFloats / 4)
-                    {
-                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, Thousands(paramOffset + kernel + bias),
-                            "parameters, more than the 536,870,911 that fit with their gradients and optimizer state" }));
-                        broken = true;
-                    }
-                    else if (ShapeMath.LongProduct(output) > MaxFloats / 4)
-                    {
-                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, Thousands(ShapeMath.LongProduct(output)),
-                            "output floats per sample, more than the 536,870,911 one tensor may hold" }));
-                        broken = true;
-                    }
-                    break;
-                case LayerKind.Conv2D:
-                {
-                    if (!RequireImage(shape, i, kind, index, errors) || !CheckWindow(layer, i, kind, index, errors))
-                    {
-                        broken = true;
-                        break;
-                    }
-                    if (layer.Units <= 0)
-                    {
-                        errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, Invariant(layer.Units) }));
-                        broken = true;
-                        break;
-                    }
-                    activation = CheckActivation(layer, i, kind, index, errors);
-                    CheckInitializer(layer.KernelInitializer, "KernelInitializer", i, kind, index, errors);
-                    CheckInitializer(layer.BiasInitializer, "BiasInitializer", i, kind, index, errors);
-                    CheckRegularizers(layer, i, kind, index, false, errors);
-                    var window = Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
-                    if (window is null) { broken = true; break; }
-                    output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
-                    padTop = window.Value.PadTop;
-                    padLeft = window.Value.PadLeft;
-                    kernel = ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply((long)layer.KernelH * layer.KernelW, shape[2]), layer.Units);
-                    bias = layer.UseBias ? layer.Units : 0;
-                    if (paramOffset + kernel + bias > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4)
-                    {
-                        errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, Thousands(Math.Max(paramOffset + kernel + bias, ShapeMath.LongProduct(output))),
-                            "floats, more than the 536,870,911 one buffer may hold" }));
-                        broken = true;
-                    }
-                    break;
-                }
                 case LayerKind.BatchNormalization:
                 {
                     if (!(layer.Value >= 0 && layer.Value <= 1))
@@ -205,6 +136,8 @@ internal static partial class ShapeInference
                     if (inferred is null) break;
                     activation = rule.ResolveActivation(layer, i, kind, index, errors);
                     if (layer.Regularizers.Length >= 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
+                    if (rule.WarnsAfterImage && shape.Length == 3 && sawImageLayer)
+                        errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(inferred) }));
                     ruleWeights = rule.Weights(layer, shape, inferred);
                     foreach (var slot in ruleWeights)
                     {
@@ -604,7 +537,8 @@ internal static partial class ShapeInference
     /// [in, units], Conv2D HWIO, depthwise [kh, kw, C, dm]), or a SeparableConv2D's pointwise kernel [C·dm, filters].
     /// </summary>
     public static int FoldedKernelCount(ResolvedLayer l) =>
-        l.Spec.Kind == LayerKind.SeparableConv2D ? MiddleChannels(l) * l.LastOutput : l.KernelCount;
+        Layers.LayerRegistry.Get(l.Spec.Kind) is Layers.IFoldsBatchNorm rule ? rule.FoldedKernelCount(l)
+        : l.Spec.Kind == LayerKind.SeparableConv2D ? MiddleChannels(l) * l.LastOutput : l.KernelCount;
 
     /// <summary>An element-wise activation layer whose function never decreases, so that it commutes with max pooling.</summary>
     private static bool IsNonDecreasingActivationLayer(ResolvedLayer l)
@@ -646,8 +580,6 @@ internal static partial class ShapeInference
     /// <summary>Keras's default layer name stem (<c>keras.backend.unique_object_name</c> of the snake-cased class).</summary>
     public static string KerasName(LayerKind kind) => kind switch
     {
-        LayerKind.Dense => "dense",
-        LayerKind.Conv2D => "conv2d",
         LayerKind.BatchNormalization => "batch_normalization",
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
@@ -658,7 +590,7 @@ internal static partial class ShapeInference
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);
     /// <summary>A size with thousands separators; a saturated one (<see cref="ShapeMath.Huge"/>, where the true count would overflow) as "more than" it.</summary>
-    private static string Thousands(long v) => v >= ShapeMath.Huge
+    internal static string Thousands(long v) => v >= ShapeMath.Huge
         ? "more than " + (ShapeMath.Huge - 1).ToString("N0", CultureInfo.InvariantCulture)
         : v.ToString("N0", CultureInfo.InvariantCulture);
     private static string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);

@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// Conv2D on (height, width, channels) samples (filters, kernel, strides, dilation, padding valid/same, activation,
+/// bias, initializers, kernel and bias regularizers), as Keras 2 with TensorFlow's `same` padding. A batch norm after
+/// it folds into its kernel for inference. What it writes, e.g. for Conv2D(32, 3, Activation = Relu) on 28x28x1:
+/// <code>
+///   // conv2d: kernel 3x3, strides 1, dilation 1, padding top/left 0/0
+///   private static readonly global::NetGen.Backends.Conv2DGeometry G1 = new(28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0);
+///   b.Conv2DForward(G1, batch, ActivationFunction.Relu, 0f, x: ..., kernel: p + P1_Kernel, bias: p + P1_Bias, preActivation: -1, y: ...);
+///   b.Conv2DBackward(G1, batch, ActivationFunction.Relu, 0f, false, x: ..., kernel: p + P1_Kernel, preActivation: -1, y: ...,
+///       dy: GradientBuffer(0, batch), dx: ..., dKernel: g + P1_Kernel, dBias: g + P1_Bias);
+/// </code>
+/// </summary>
+internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNorm
+{
+    private const string GeometryType = "global::NetGen.Backends.Conv2DGeometry";
+
+    public override string KerasName => "conv2d";
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    public override bool OwnsActivation => true;
+
+    public override bool IsImageLayer => true;
+
+    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        var args = data.ConstructorArguments;
+        int kernelH = Int(args, 1), kernelW = args.Length > 2 ? Int(args, 2) : kernelH;
+        int dilation = 1, padding = 0, activation = 0, kernelInit = 0, biasInit = 1;
+        bool useBias = true;
+        foreach (var pair in data.NamedArguments)
+        {
+            switch (pair.Key)
+            {
+                case "DilationRate" when pair.Value.Value is int v: dilation = v; break;
+                case "Padding" when pair.Value.Value is int v: padding = v; break;
+                case "Activation" when pair.Value.Value is int v: activation = v; break;
+                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
+                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
+                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
+            }
+        }
+        var (strides, stridesW) = ReadStrides(data, 1);
+        return new LayerSpec(Kind, name, Int(args, 0), activation, useBias, kernelInit, biasInit, 0, default, kernelH, kernelW, strides, dilation, padding,
+            Regularizers: ReadRegularizers(data), StridesW: stridesW);
+    }
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        var shape = inputShapes[0];
+        string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(layer, i, kind, index, errors)) return null;
+        if (layer.Units <= 0)
+        {
+            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(layer.Units) }));
+            return null;
+        }
+        var window = ShapeInference.Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
+        if (window is null) return null;
+        var output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
+        long parameters = ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply((long)layer.KernelH * layer.KernelW, shape[2]), layer.Units) +
+            (layer.UseBias ? layer.Units : 0);
+        long largest = Math.Max(parameters, ShapeMath.LongProduct(output));
+        if (largest > int.MaxValue / 4)
+        {
+            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(largest), "floats, more than the 536,870,911 one buffer may hold" }));
+            return null;
+        }
+        return output;
+    }
+
+    /// <summary>Keras's HWIO kernel (kh, kw, in, filters) with fans (kh·kw·in, kh·kw·filters), then the bias (filters).</summary>
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
+    {
+        int taps = layer.KernelH * layer.KernelW, c = inputShape[2], f = layer.Units;
+        return DenseRule.KernelAndBias(layer, new[] { layer.KernelH, layer.KernelW, c, f }, taps * c, taps * f);
+    }
+
+    public override string Describe(ResolvedLayer l) =>
+        ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
+        (l.Spec.StridesText != "1" ? ", strides " + l.Spec.StridesText : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
+        ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias");
+
+    public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
+    {
+        var s = l.Spec;
+        var input = l.InputShape;
+        bool same = s.Padding == 1;
+        int padTop = same ? ShapeMath.SamePadBefore(input[0], l.OutputShape[0], s.KernelH, s.Strides, s.Dilation) : 0;
+        int padLeft = same ? ShapeMath.SamePadBefore(input[1], l.OutputShape[1], s.KernelW, s.WidthStrides, s.Dilation) : 0;
+        w.WriteLine("// " + OneLine(l.Name) + ": kernel " + I(s.KernelH) + "x" + I(s.KernelW) + ", strides " + s.StridesText +
+            ", dilation " + I(s.Dilation) + ", padding top/left " + I(padTop) + "/" + I(padLeft));
+        w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" +
+            I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " +
+            I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(s.Strides) + ", " + I(s.WidthStrides) + ", " +
+            I(s.Dilation) + ", " + I(s.Dilation) + ", " + I(padTop) + ", " + I(padLeft) + ");");
+    }
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y) => WriteConvolution(w, net, l, y);
+
+    /// <summary>The forward call of a layer that runs on the Conv2D kernels with its geometry <c>G{n}</c> (Conv2D, Conv1D).</summary>
+    internal static void WriteConvolution(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string prev = I(l.InputLayer() + 1);
+        WriteCall(w, l, Act(l), F(FusedAlpha(net, l)), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, PreActivationSlot(net, l), null, null);
+    }
+
+    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
+        string? kernel, string? bias) => WriteCall(w, l, activation, alpha, x, y, preActivation, kernel, bias);
+
+    private static void WriteCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
+        string? kernel, string? bias)
+    {
+        string n = I(l.Index + 1);
+        w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + activation + ", " + alpha + ",");
+        w.Indent();
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1")) + ",");
+        w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
+        w.Unindent();
+    }
+
+    public int FoldedKernelCount(ResolvedLayer l) => l.Spec.KernelH * l.Spec.KernelW * l.LastInput * l.LastOutput;
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx) => WriteConvolutionBackward(w, net, l, dy, dx);
+
+    /// <summary>The backward call of a layer that runs on the Conv2D kernels (Conv2D, Conv1D).</summary>
+    internal static void WriteConvolutionBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (FromLogitsFlag(net, l.Index) ?? "false") + ",");
+        w.Indent();
+        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
+            (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+        w.Unindent();
+    }
+}

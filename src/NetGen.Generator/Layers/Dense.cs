@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// Dense (units, activation, bias, initializers, weight and activity regularizers, the contractive penalty; Keras's
+/// TimeDistributed(Dense) with <c>TimeDistributed = true</c>) on the last axis, as Keras 2. A batch norm after it folds
+/// into its kernel for inference. What it writes, e.g. for Dense(512, relu) on 784 inputs:
+/// <code>
+///   // [1] dense (Dense, relu): (None, 784) -> (None, 512), 401,920 params
+///   b.DenseForward(batch, 784, 512, ActivationFunction.Relu, 0f,
+///       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias,
+///       preActivation: -1, y: Slot(training, T1, I1, batch));
+///   b.DenseBackward(batch, 784, 512, ActivationFunction.Relu, 0f, false, x: Train(T0, batch), kernel: p + P1_Kernel, preActivation: -1,
+///       y: Train(T1, batch), dy: GradientBuffer(0, batch), dx: -1, dKernel: g + P1_Kernel, dBias: g + P1_Bias);
+/// </code>
+/// </summary>
+internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
+{
+    private const long MaxFloats = int.MaxValue / 4; // with their gradients and optimizer state
+
+    public override string KerasName => "dense";
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    public override bool OwnsActivation => true;
+
+    public override bool WarnsAfterImage => true;
+
+    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        int activation = 0, kernelInit = 0, biasInit = 1;
+        bool useBias = true, timeDistributed = false;
+        foreach (var pair in data.NamedArguments)
+        {
+            switch (pair.Key)
+            {
+                case "Activation" when pair.Value.Value is int v: activation = v; break;
+                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
+                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
+                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
+                case "TimeDistributed" when pair.Value.Value is bool v: timeDistributed = v; break;
+            }
+        }
+        return new LayerSpec(Kind, name, Int(data.ConstructorArguments, 0), activation, useBias, kernelInit, biasInit, 0, default,
+            Regularizers: ReadRegularizers(data), TimeDistributed: timeDistributed);
+    }
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        var shape = inputShapes[0];
+        string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (layer.Units <= 0)
+        {
+            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(layer.Units) }));
+            return null;
+        }
+        if (layer.TimeDistributed && shape.Length < 2)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "TimeDistributed on an input of shape", ShapeMath.Keras(shape),
+                "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)" }));
+        var output = (int[])shape.Clone();
+        output[output.Length - 1] = layer.Units;
+        long parameters = (long)shape[shape.Length - 1] * layer.Units + (layer.UseBias ? layer.Units : 0);
+        if (parameters > MaxFloats)
+        {
+            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(parameters),
+                "parameters, more than the 536,870,911 that fit with their gradients and optimizer state" }));
+            return null;
+        }
+        if (ShapeMath.LongProduct(output) > MaxFloats)
+        {
+            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(ShapeMath.LongProduct(output)),
+                "output floats per sample, more than the 536,870,911 one tensor may hold" }));
+            return null;
+        }
+        return output;
+    }
+
+    /// <summary>Keras's kernel (in, units) with fans (in, units), then the bias (units).</summary>
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
+    {
+        int c = inputShape[inputShape.Length - 1], f = layer.Units;
+        return KernelAndBias(layer, new[] { c, f }, c, f);
+    }
+
+    /// <summary>A kernel of this shape and fans, then, with UseBias, a bias of the last axis (fans its length each).</summary>
+    internal static IReadOnlyList<WeightSlot> KernelAndBias(LayerSpec layer, int[] kernelShape, int fanIn, int fanOut)
+    {
+        int f = kernelShape[kernelShape.Length - 1];
+        var kernel = new WeightSlot("kernel", "Kernel", new EquatableArray<int>(kernelShape), layer.KernelInitializer, fanIn, fanOut);
+        if (!layer.UseBias) return new[] { kernel };
+        return new[] { kernel, new WeightSlot("bias", "Bias", new EquatableArray<int>(new[] { f }), layer.BiasInitializer, f, f) };
+    }
+
+    public override string Describe(ResolvedLayer l) =>
+        ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias");
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string prev = I(l.InputLayer() + 1);
+        WriteForwardCall(w, l, Act(l), F(FusedAlpha(net, l)), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, PreActivationSlot(net, l), null, null);
+    }
+
+    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
+        string? kernel, string? bias)
+    {
+        string n = I(l.Index + 1);
+        w.WriteLine("b.DenseForward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + activation + ", " + alpha + ",");
+        w.Indent();
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1")) + ",");
+        w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
+        w.Unindent();
+    }
+
+    public int FoldedKernelCount(ResolvedLayer l) => l.LastInput * l.LastOutput;
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        var r = l.Spec.Regularizers;
+        if (ShapeInference.HasActivityRegularizer(l.Spec) && (r[4] != 0 || r[5] != 0))
+            w.WriteLine("b.RegularizationGradient(x: Train(T" + n + ", batch), g: " + dy + ", count: batch * " + I(l.OutputSize) +
+                ", l1: " + F(r[4]) + " / batch, l2: " + F(r[5]) + " / batch); // activity regularizer");
+        double contractive = ShapeInference.Contractive(l.Spec);
+        if (contractive != 0)
+            w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: " + dy + ", dKernel: -1, batch, " +
+                I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(contractive) + " / batch); // the contractive penalty's gradient through h");
+        w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
+            (FromLogitsFlag(net, l.Index) ?? "false") + ",");
+        w.Indent();
+        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
+            (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+        w.Unindent();
+        if (contractive != 0)
+            w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: -1, dKernel: g + P" + n + "_Kernel, batch, " +
+                I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(contractive) + " / batch); // and through the kernel");
+    }
+}
