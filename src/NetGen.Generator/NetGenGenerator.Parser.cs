@@ -18,10 +18,6 @@ public sealed partial class NetGenGenerator
 
     /// <summary>Layer attribute metadata names of the older kinds, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
     internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
-        ("NetGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
-        ("NetGen.DepthwiseConv2DAttribute", LayerKind.DepthwiseConv2D),
-        ("NetGen.SeparableConv2DAttribute", LayerKind.SeparableConv2D),
-        ("NetGen.Conv2DTransposeAttribute", LayerKind.Conv2DTranspose),
         ("NetGen.UseBlockAttribute", LayerKind.UseBlock))
         .AddRange(Layers.LayerRegistry.Rules.Select(static r => (r.AttributeName, r.Kind))); // the rule-based kinds
 
@@ -243,11 +239,10 @@ public sealed partial class NetGenGenerator
                 if (!ExpandBlock(data, finalNames[i], input ?? PreviousLayer(layers), scope, layers, origins, errors, active, origin, ct)) return false;
                 continue;
             }
-            // A rule-based kind reads its own attribute; the older kinds are read here. Inputs come from a merge's
-            // arguments, or from the Input every layer attribute has.
-            var rule = Layers.LayerRegistry.Get(kind);
-            var layer = rule?.Read(data, LayerName(data)) ?? ReadLayer(data, kind);
-            if (rule is { InputsFromArguments: true })
+            // Its rule reads the attribute. Inputs come from a merge's arguments, or from the Input every layer attribute has.
+            var rule = Layers.LayerRegistry.Of(kind);
+            var layer = rule.Read(data, LayerName(data));
+            if (rule.InputsFromArguments)
             {
                 if (declaredInput is not null) layer = layer with { InputProperty = true };
                 if (scope.Prefix is not null)
@@ -371,29 +366,6 @@ public sealed partial class NetGenGenerator
             list.Add(Diagnostic.Create(Descriptors.LayerWithoutNetwork, LocationOf(attribute, ct) ?? context.TargetNode.GetLocation(), shortName, symbol.Name));
         }
         return list.ToEquatableArray();
-    }
-
-    private static LayerSpec ReadLayer(AttributeData data, LayerKind kind)
-    {
-        if (kind is LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose) return ReadConvolutionLayer(data, kind);
-        var args = data.ConstructorArguments;
-        int units = 0, activation = 0, kernelH = 0, kernelW = 0, strides = 1, dilation = 1, padding = 0;
-        int? stridesW = null;
-        double value = 0, epsilon = 0, negativeSlope = 0, threshold = 0;
-        int[] target = Array.Empty<int>();
-        switch (kind)
-        {
-            case LayerKind.BatchNormalization:
-                value = NamedDouble(data, "Momentum") ?? 0.99;
-                epsilon = NamedDouble(data, "Epsilon") ?? 1e-3;
-                break;
-        }
-        return new LayerSpec(kind, LayerName(data), units, activation,
-            NamedBool(data, "UseBias") ?? true,
-            NamedInt(data, "KernelInitializer") ?? 0,
-            NamedInt(data, "BiasInitializer") ?? 1,
-            value, new EquatableArray<int>(target), kernelH, kernelW, strides, dilation, padding, epsilon, negativeSlope, threshold,
-            StridesW: stridesW);
     }
 
     private static int Int(ImmutableArray<TypedConstant> args, int index) =>

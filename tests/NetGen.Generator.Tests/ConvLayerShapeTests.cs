@@ -45,7 +45,7 @@ public class ConvLayerShapeTests
         // 16·9 (depthwise) + 16·32 (pointwise) + 32 (bias)
         var net = Resolve(Network([28, 28, 16], Separable(32, 3)));
         Assert.Equal(["separable_conv2d (SeparableC", "(None, 26, 26, 32)", "688"], Row(net, 0));
-        Assert.Equal(16 * 9, net.Layers[0].KernelCount - 16 * 32);
+        Assert.Equal([16 * 9, 16 * 32, 32], net.Layers[0].RuleWeights.AsSpan().ToArray().Select(w => w.Count));
         Assert.Equal(688, net.ParameterCount);
     }
 
@@ -86,7 +86,7 @@ public class ConvLayerShapeTests
         var layer = Resolve(Network([h, w, c], Depthwise(k, s, same, dm))).Layers[0];
         Assert.Equal([oh, ow, oc], layer.OutputShape.AsSpan().ToArray());
         Assert.Equal(parameters, layer.ParamCount);
-        Assert.Equal(c * dm, layer.BiasCount);
+        Assert.Equal(("bias", c * dm), (layer.RuleWeights[^1].Name, layer.RuleWeights[^1].Count));
     }
 
     [Theory]
@@ -101,7 +101,7 @@ public class ConvLayerShapeTests
     {
         var layer = Resolve(Network([h, w, 3], Transpose(4, kh, kw, s, same))).Layers[0];
         Assert.Equal([oh, ow, 4], layer.OutputShape.AsSpan().ToArray());
-        Assert.Equal((padTop, padLeft), (layer.PadTop, layer.PadLeft));
+        Assert.Equal((padTop, padLeft), ((NetGen.Generator.Layers.ConvolutionFamilyRule)NetGen.Generator.Layers.LayerRegistry.Of(LayerKind.Conv2DTranspose)).Pads(layer));
         Assert.Equal(kh * kw * 4 * 3 + 4, layer.ParamCount);
     }
 

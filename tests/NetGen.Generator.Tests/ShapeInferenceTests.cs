@@ -149,10 +149,9 @@ public class ShapeInferenceTests
         foreach (var l in net.Layers)
         {
             Assert.True(l.KernelOffset == offset, $"{name}: {l.Name} kernel at {l.KernelOffset}, expected {offset}");
-            // A layer's weights lie one after the other from its KernelOffset (RuleWeights), then its bias block, if any.
+            // A layer's weights lie one after the other from its KernelOffset (RuleWeights).
             Assert.Equal(l.RuleWeights.AsSpan().ToArray().Sum(w => w.Count), l.KernelCount);
-            Assert.Equal(l.KernelOffset + l.KernelCount, l.BiasOffset);
-            offset = l.BiasOffset + l.BiasCount;
+            offset = l.KernelOffset + l.KernelCount;
             if (l.Spec.Kind == LayerKind.Dense) Assert.Equal(l.LastInput * l.LastOutput, l.RuleWeights[0].Count);
             else Assert.Equal(0, l.ParamCount);
         }

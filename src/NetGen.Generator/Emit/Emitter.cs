@@ -85,25 +85,17 @@ internal static partial class Emitter
         foreach (var l in layers)
         {
             string n = I(l.Index + 1);
-            if (ShapeInference.IsConvolutionFamily(l.Spec.Kind))
-            {
-                WriteConvolutionFamilyOffsets(w, l);
-                continue;
-            }
             foreach (var (slot, offset) in RuleWeightOffsets(l))
                 w.WriteLine("private const int P" + n + "_" + slot.Constant + " = " + I(offset) + "; // " + OneLine(l.Name) + " " + slot.Name + " " + ShapeMath.Tuple(slot.Shape.AsSpan()));
-            if (l.RuleWeights.Length > 0) continue;
-            if (l.KernelCount > 0)
-                w.WriteLine("private const int P" + n + "_" + KernelName(l) + " = " + I(l.KernelOffset) + "; // " + OneLine(l.Name) + " " + KernelName(l).ToLowerInvariant() + " " + KernelShape(l));
-            if (l.BiasCount > 0)
-                w.WriteLine("private const int P" + n + "_" + BiasName(l) + " = " + I(l.BiasOffset) + "; // " + OneLine(l.Name) + " " + BiasName(l).ToLowerInvariant() + " " + ShapeMath.Tuple(new[] { l.LastOutput }));
         }
         foreach (var l in layers)
             if (l.StateCount > 0)
-                w.WriteLine("private const int S" + I(l.Index + 1) + " = " + I(l.StateOffset) + "; // " + OneLine(l.Name) + " moving mean, then moving variance (non-trainable)");
+                w.WriteLine("private const int S" + I(l.Index + 1) + " = " + I(l.StateOffset) + "; // " + OneLine(l.Name) + " " +
+                    string.Join(", then ", NonTrainableWeights(l).Select(slot => slot.Name.Replace('_', ' '))) + " (non-trainable)");
         foreach (var l in layers)
             if (l.ScratchOffset >= 0)
-                w.WriteLine("private const int X" + I(l.Index + 1) + " = " + I(l.ScratchOffset) + "; // " + OneLine(l.Name) + " batch mean, then 1/std, saved for backward (not a parameter)");
+                w.WriteLine("private const int X" + I(l.Index + 1) + " = " + I(l.ScratchOffset) + "; // " + OneLine(l.Name) + " " +
+                    Layers.LayerRegistry.Get(l.Spec.Kind)?.ScratchDescription);
         foreach (var l in layers)
             if (l.FoldOffset >= 0)
                 w.WriteLine("private const int F" + I(l.Index + 1) + " = " + I(l.FoldOffset) + "; // " + OneLine(l.Name) + " kernel, then bias, with [" +
@@ -279,38 +271,27 @@ internal static partial class Emitter
             if (l.ParamCount == 0) continue;
             string n = I(l.Index + 1);
             w.WriteLine("// [" + n + "] " + OneLine(l.Name));
-            if (ShapeInference.IsConvolutionFamily(l.Spec.Kind))
-            {
-                WriteConvolutionFamilyInitialize(w, l);
-                continue;
-            }
-            if (l.RuleWeights.Length > 0)
-            {
-                // A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 as Dense's, then from 10⁹ up.
-                int k = 0;
-                foreach (var slot in l.RuleWeights)
-                {
-                    long stream = k < 2 ? 2L * l.Index + k : 1_000_000_000L + 16L * l.Index + k; // Fill's stream is an int
-                    w.WriteLine(InitializersType + ".Fill(p.Slice(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + "), " + InitializerType + "." +
-                        InitializerNames[slot.Initializer] + ", fanIn: " + I(slot.FanIn) + ", fanOut: " + I(slot.FanOut) + ", seed, stream: " +
-                        stream.ToString(CultureInfo.InvariantCulture) + ");");
-                    k++;
-                }
-                Layers.LayerRegistry.Get(l.Spec.Kind)?.WriteInitialize(w, l);
-                continue;
-            }
-            if (l.Spec.Kind == LayerKind.BatchNormalization)
-            {
-                int c = l.LastOutput;
-                w.WriteLine("p.Slice(P" + n + "_Gamma, " + I(c) + ").Fill(1f);");
-                w.WriteLine("p.Slice(P" + n + "_Beta, " + I(c) + ").Clear();");
-                w.WriteLine("p.Slice(S" + n + ", " + I(c) + ").Clear(); // moving mean");
-                w.WriteLine("p.Slice(S" + n + " + " + I(c) + ", " + I(c) + ").Fill(1f); // moving variance");
-                continue;
-            }
+            Layers.LayerRegistry.Of(l.Spec.Kind).WriteInitialize(w, l);
         }
         w.CloseBlock();
     }
+
+    /// <summary>A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 as Dense's, then from 10⁹ up.</summary>
+    internal static void WriteWeightInitializers(SourceWriter w, ResolvedLayer l)
+    {
+        int k = 0;
+        foreach (var slot in l.RuleWeights)
+        {
+            WriteWeightInitializer(w, l, slot, k < 2 ? 2L * l.Index + k : 1_000_000_000L + 16L * l.Index + k); // Fill's stream is an int
+            k++;
+        }
+    }
+
+    /// <summary>One weight's fill with its Keras initializer and fans, from random stream <paramref name="stream"/>.</summary>
+    internal static void WriteWeightInitializer(SourceWriter w, ResolvedLayer l, WeightSlot slot, long stream) =>
+        w.WriteLine(InitializersType + ".Fill(p.Slice(P" + I(l.Index + 1) + "_" + slot.Constant + ", " + I(slot.Count) + "), " + InitializerType + "." +
+            InitializerNames[slot.Initializer] + ", fanIn: " + I(slot.FanIn) + ", fanOut: " + I(slot.FanOut) + ", seed, stream: " +
+            stream.ToString(CultureInfo.InvariantCulture) + ");");
 
     /// <summary>
     /// Each layer with weights, in order: its type and the shape of each weight (kernel(s), bias, then for batch norm
@@ -322,23 +303,9 @@ internal static partial class Emitter
         foreach (var l in net.Layers)
         {
             if (l.ParamCount == 0) continue;
-            int c = l.LastInput, f = l.LastOutput, kh = l.Spec.KernelH, kw = l.Spec.KernelW, dm = l.Spec.DepthMultiplier;
             var shapes = new List<int[]>();
             foreach (var slot in l.RuleWeights) shapes.Add(slot.Shape.AsSpan().ToArray());
-            if (l.RuleWeights.Length > 0)
-            {
-                parts.Add(l.TypeName + " " + string.Join(" ", shapes.Select(s => ShapeMath.Tuple(s))));
-                continue;
-            }
-            switch (l.Spec.Kind)
-            {
-                case LayerKind.DepthwiseConv2D: shapes.Add([kh, kw, c, dm]); break;
-                case LayerKind.SeparableConv2D: shapes.Add([kh, kw, c, dm]); shapes.Add([1, 1, c * dm, f]); break;
-                case LayerKind.Conv2DTranspose: shapes.Add([kh, kw, f, c]); break;
-                case LayerKind.BatchNormalization: if (l.KernelCount > 0) shapes.Add([f]); break;
-            }
-            if (l.BiasCount > 0) shapes.Add([l.BiasCount]);
-            if (l.StateCount > 0) { shapes.Add([f]); shapes.Add([f]); }
+            foreach (var slot in NonTrainableWeights(l)) shapes.Add(slot.Shape.AsSpan().ToArray());
             parts.Add(l.TypeName + " " + string.Join(" ", shapes.Select(s => ShapeMath.Tuple(s))));
         }
         return string.Join("; ", parts);
@@ -432,26 +399,29 @@ internal static partial class Emitter
         if (l.ParamCount == 0) return list;
         string n = I(l.Index + 1);
         foreach (var slot in l.RuleWeights) list.Add((slot.Name, "P" + n + "_" + slot.Constant, slot.Shape.AsSpan().ToArray(), true));
-        if (l.RuleWeights.Length > 0) return list;
-        int c = l.LastInput, f = l.LastOutput, kh = l.Spec.KernelH, kw = l.Spec.KernelW, dm = l.Spec.DepthMultiplier;
-        switch (l.Spec.Kind)
+        int state = 0;
+        foreach (var slot in NonTrainableWeights(l))
         {
-            case LayerKind.DepthwiseConv2D: list.Add(("depthwise_kernel", "P" + n + "_Kernel", [kh, kw, c, dm], true)); break;
-            case LayerKind.SeparableConv2D:
-                list.Add(("depthwise_kernel", "P" + n + "_Depthwise", [kh, kw, c, dm], true));
-                list.Add(("pointwise_kernel", "P" + n + "_Pointwise", [1, 1, c * dm, f], true));
-                break;
-            case LayerKind.Conv2DTranspose: list.Add(("kernel", "P" + n + "_Kernel", [kh, kw, f, c], true)); break;
-            case LayerKind.BatchNormalization:
-                list.Add(("gamma", "P" + n + "_Gamma", [f], true));
-                list.Add(("beta", "P" + n + "_Beta", [f], true));
-                list.Add(("moving_mean", "S" + n, [f], false));
-                list.Add(("moving_variance", "S" + n + " + " + I(f), [f], false));
-                return list;
+            list.Add((slot.Name, "S" + n + (state == 0 ? "" : " + " + I(state)), slot.Shape.AsSpan().ToArray(), false));
+            state += slot.Count;
         }
-        if (l.BiasCount > 0) list.Add(("bias", "P" + n + "_Bias", [l.BiasCount], true));
         return list;
     }
+
+    /// <summary>The arena slots of a layer's training cache (<c>M{n}</c>) and inference scratch (<c>MI{n}</c>).</summary>
+    private static void WriteMiddleSlots(SourceWriter w, ResolvedLayer l)
+    {
+        if (l.TrainMiddle < 0) return;
+        string n = I(l.Index + 1);
+        var (training, inference) = Layers.LayerRegistry.Of(l.Spec.Kind).CacheDescriptions;
+        w.WriteLine("private const int M" + n + " = " + I(l.TrainMiddle) + "; // " + OneLine(l.Name) + " " + training);
+        if (l.InferMiddle >= 0)
+            w.WriteLine("private const int MI" + n + " = " + I(l.InferMiddle) + "; // " + OneLine(l.Name) + " " + inference);
+    }
+
+    /// <summary>A layer's non-trainable weights (a batch norm's moving statistics), one after the other from <c>S{n}</c>.</summary>
+    private static IReadOnlyList<WeightSlot> NonTrainableWeights(ResolvedLayer l) =>
+        Layers.LayerRegistry.Get(l.Spec.Kind)?.NonTrainableWeights(l.Spec, l.OutputShape.AsSpan().ToArray()) ?? System.Array.Empty<WeightSlot>();
 
     /// <summary>A rule-based layer's weights with their offsets: one after the other from its KernelOffset.</summary>
     private static IEnumerable<(WeightSlot Slot, int Offset)> RuleWeightOffsets(ResolvedLayer l)
@@ -464,35 +434,10 @@ internal static partial class Emitter
         }
     }
 
-    private static string KernelName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Gamma" : "Kernel";
-
-    private static string BiasName(ResolvedLayer l) => l.Spec.Kind == LayerKind.BatchNormalization ? "Beta" : "Bias";
-
-    private static string KernelShape(ResolvedLayer l) => l.Spec.Kind switch
-    {
-        LayerKind.BatchNormalization => ShapeMath.Tuple(new[] { l.LastOutput }),
-        _ => ShapeMath.Tuple(new[] { l.LastInput, l.LastOutput }),
-    };
-
     /// <summary>Window geometry of convolution and pooling layers, as static readonly structs passed by reference.</summary>
     private static void WriteGeometry(SourceWriter w, ResolvedNetwork net)
     {
-        foreach (var l in net.Layers)
-        {
-            string n = I(l.Index + 1);
-            var input = l.InputShape;
-            switch (l.Spec.Kind)
-            {
-                case LayerKind.DepthwiseConv2D:
-                case LayerKind.SeparableConv2D:
-                case LayerKind.Conv2DTranspose:
-                    WriteConvolutionFamilyGeometry(w, l);
-                    break;
-                default:
-                    Layers.LayerRegistry.Get(l.Spec.Kind)?.WriteGeometry(w, l);
-                    break;
-            }
-        }
+        foreach (var l in net.Layers) Layers.LayerRegistry.Of(l.Spec.Kind).WriteGeometry(w, l);
     }
 
     private static void WriteTrainStep(SourceWriter w)
@@ -511,15 +456,10 @@ internal static partial class Emitter
 
     private static string Describe(ResolvedLayer l)
     {
-        string detail = l.Spec.Kind switch
-        {
-            LayerKind.BatchNormalization => (l.FusedWith >= 0 ? ", fused " + FusedActivationName(l) : "") +
-                (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : ""),
-            LayerKind.DepthwiseConv2D or LayerKind.SeparableConv2D or LayerKind.Conv2DTranspose => DescribeConvolutionFamily(l),
-            _ when Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule => rule.Describe(l),
-            _ => "",
-        };
-        if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.BatchNormalization) detail += " from [" + I(l.FusedWith + 1) + "]";
+        var rule = Layers.LayerRegistry.Of(l.Spec.Kind);
+        string detail = rule.Describe(l);
+        // A layer that takes any activation names it itself (batch norm: "fused relu").
+        if (l.FusedWith >= 0 && !rule.TakesAnyActivation) detail += " from [" + I(l.FusedWith + 1) + "]";
         if (l.FoldsBatchNorm >= 0) detail += "; folds [" + I(l.FoldsBatchNorm + 1) + "] in inference";
         return "[" + I(l.Index + 1) + "] " + OneLine(l.Name) + " (" + l.TypeName + detail + "): " +
             ShapeMath.Keras(l.InputShape.AsSpan()) + " -> " + ShapeMath.Keras(l.OutputShape.AsSpan()) + ", " +

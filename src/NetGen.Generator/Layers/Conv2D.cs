@@ -134,6 +134,10 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
 
     public int FoldedKernelCount(ResolvedLayer l) => l.Spec.KernelH * l.Spec.KernelW * l.LastInput * l.LastOutput;
 
+    public int FoldInner(ResolvedLayer l) => 1;
+
+    public string FoldedKernel => "Kernel";
+
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx) => WriteConvolutionBackward(w, net, l, dy, dx);
 
     /// <summary>The backward call of a layer that runs on the Conv2D kernels (Conv2D, Conv1D).</summary>

@@ -123,6 +123,10 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
 
     public int FoldedKernelCount(ResolvedLayer l) => l.LastInput * l.LastOutput;
 
+    public int FoldInner(ResolvedLayer l) => 1;
+
+    public string FoldedKernel => "Kernel";
+
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);

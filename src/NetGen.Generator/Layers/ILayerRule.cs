@@ -90,6 +90,18 @@ internal interface ILayerRule
     /// </summary>
     bool FusesAsDropout(LayerSpec layer);
 
+    /// <summary>
+    /// Whether its kernel applies any element-wise activation layer after it, keeping its pre-activation for the
+    /// backward pass (so negative slopes work too), and names it in its own description (BatchNormalization).
+    /// </summary>
+    bool TakesAnyActivation { get; }
+
+    /// <summary>Whether its kernel applies a dropout after it (and after the activation it took) as it writes its output (<see cref="FusesAsDropout"/>).</summary>
+    bool TakesDropout { get; }
+
+    /// <summary>Whether, in inference, it folds into the layer before it when that one can take it (<see cref="IFoldsBatchNorm"/>).</summary>
+    bool FoldsIntoPrevious { get; }
+
     /// <summary>The alpha an activation layer passes to the kernels (LeakyReLU's, ELU's, ReLU's negative slope); 0 otherwise.</summary>
     double ActivationAlpha(LayerSpec layer);
 
@@ -102,10 +114,34 @@ internal interface ILayerRule
     /// </summary>
     int CachePerSample(ResolvedLayer layer);
 
+    /// <summary>
+    /// Whether its training cache is a tensor whose gradient passes through the gradient buffers (a separable
+    /// convolution's depthwise output), so that those must hold it too.
+    /// </summary>
+    bool CacheHoldsGradient { get; }
+
+    /// <summary>What its training cache (<c>M{n}</c>) and inference scratch (<c>MI{n}</c>) hold, for their constants' comments.</summary>
+    (string Training, string Inference) CacheDescriptions { get; }
+
     /// <summary>Floats per sample of scratch its inference forward pass needs, at <c>MI{n}</c> after the inference arena; 0 for none.</summary>
     int InferenceScratchPerSample(ResolvedLayer layer);
 
-    /// <summary>Initialisation beyond each weight's initializer (the LSTM's forget-gate bias of 1), written after them.</summary>
+    /// <summary>
+    /// Its non-trainable weights (a batch norm's moving statistics), in buffer order at <c>S{n}</c>, after all trainable
+    /// weights of the network; listed in <c>model.Layers</c> and weights files, never touched by the optimizer.
+    /// </summary>
+    IReadOnlyList<WeightSlot> NonTrainableWeights(LayerSpec layer, int[] outputShape);
+
+    /// <summary>Floats of per-step scratch after the parameters, at <c>X{n}</c> (a batch norm's saved batch statistics); 0 for none.</summary>
+    int ScratchCount(ResolvedLayer layer);
+
+    /// <summary>What its scratch holds, for the <c>X{n}</c> constant's comment.</summary>
+    string ScratchDescription { get; }
+
+    /// <summary>
+    /// Writes the initialisation of its weights: by default each weight's Keras initializer and fans (streams 2i and
+    /// 2i + 1, then from 10⁹ up); a rule adds to it (the LSTM's forget-gate bias of 1) or writes its own.
+    /// </summary>
     void WriteInitialize(SourceWriter w, ResolvedLayer layer);
 
     /// <summary>
@@ -182,13 +218,30 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual bool FusesAsDropout(LayerSpec layer) => false;
 
+    public virtual bool TakesAnyActivation => false;
+
+    public virtual bool TakesDropout => false;
+
+    public virtual bool FoldsIntoPrevious => false;
+
     public virtual bool IsOutputActivation => false;
 
     public virtual int CachePerSample(ResolvedLayer layer) => 0;
 
     public virtual int InferenceScratchPerSample(ResolvedLayer layer) => 0;
 
-    public virtual void WriteInitialize(SourceWriter w, ResolvedLayer layer) { }
+    public virtual bool CacheHoldsGradient => false;
+
+    public virtual (string Training, string Inference) CacheDescriptions =>
+        ("training cache (kept from its forward pass for its backward)", "inference scratch");
+
+    public virtual IReadOnlyList<WeightSlot> NonTrainableWeights(LayerSpec layer, int[] outputShape) => System.Array.Empty<WeightSlot>();
+
+    public virtual int ScratchCount(ResolvedLayer layer) => 0;
+
+    public virtual string ScratchDescription => "scratch";
+
+    public virtual void WriteInitialize(SourceWriter w, ResolvedLayer layer) => Emitter.WriteWeightInitializers(w, layer);
 
     public virtual int IndexLimit(LayerSpec layer) => 0;
 
@@ -266,6 +319,12 @@ internal interface IFoldsBatchNorm
     /// <summary>Floats of the kernel the batch norm scales: whole, its output channels innermost (a separable convolution: its pointwise kernel).</summary>
     int FoldedKernelCount(ResolvedLayer l);
 
+    /// <summary>How many consecutive kernel floats share an output channel: 1, or C for a transposed convolution's [kh, kw, filters, C].</summary>
+    int FoldInner(ResolvedLayer l);
+
+    /// <summary>The suffix of the kernel it scales (<c>Kernel</c>; a separable convolution's <c>Pointwise</c>).</summary>
+    string FoldedKernel { get; }
+
     /// <summary>
     /// Writes the forward call with these activation, alpha and slot expressions; <paramref name="kernel"/> and
     /// <paramref name="bias"/> replace its own (the folded copies in inference), null for its own.
@@ -281,6 +340,10 @@ internal static class LayerRegistry
     {
         new DenseRule(),
         new Conv2DRule(),
+        new BatchNormalizationRule(),
+        new ConvolutionFamilyRule(LayerKind.DepthwiseConv2D),
+        new ConvolutionFamilyRule(LayerKind.SeparableConv2D),
+        new ConvolutionFamilyRule(LayerKind.Conv2DTranspose),
         new MergeRule(LayerKind.Add, 2, int.MaxValue),
         new MergeRule(LayerKind.Subtract, 2, 2),
         new MergeRule(LayerKind.Multiply, 2, int.MaxValue),
@@ -333,8 +396,11 @@ internal static class LayerRegistry
         return map;
     }
 
-    /// <summary>The rule of a kind, or null for a kind the older switches handle.</summary>
+    /// <summary>The rule of a kind, or null for <see cref="LayerKind.UseBlock"/> (the parser expands it into the block's layers).</summary>
     public static ILayerRule? Get(LayerKind kind) => ByKind.TryGetValue(kind, out var rule) ? rule : null;
+
+    /// <summary>The rule of a layer the parser read (every kind but UseBlock has one).</summary>
+    public static ILayerRule Of(LayerKind kind) => ByKind[kind];
 
     /// <summary>Whether layers of this kind are declared by another layer (<see cref="ILayerRule.Implicit"/>).</summary>
     public static bool IsImplicit(LayerKind kind) => Get(kind)?.Implicit == true;

@@ -197,6 +197,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
     {
+        base.WriteInitialize(w, l);
         if (!l.Spec.UseBias || !UnitForgetBias(l.Spec)) return;
         int u = l.Spec.Units;
         w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_Bias + " + I(u) + ", " + I(u) + ").Fill(1f); // unit_forget_bias: the forget gate's bias starts at 1");

@@ -173,15 +173,11 @@ internal sealed record ResolvedLayer(
     ActivationKind Activation,
     int KernelOffset,
     int KernelCount,
-    int BiasOffset,
-    int BiasCount,
     int TrainInput,
     int TrainOutput,
     int TrainPreActivation,
     int InferInput,
     int InferOutput,
-    int PadTop = 0,
-    int PadLeft = 0,
     int StateOffset = -1,
     int StateCount = 0,
     int ScratchOffset = -1,
@@ -204,8 +200,8 @@ internal sealed record ResolvedLayer(
     int InspectPreActivation = -1,
     EquatableArray<WeightSlot> RuleWeights = default)
 {
-    public int ParamCount => KernelCount + BiasCount + StateCount;
-    public int TrainableCount => KernelCount + BiasCount;
+    public int ParamCount => KernelCount + StateCount;
+    public int TrainableCount => KernelCount;
     public int InputSize => Shapes.ShapeMath.Product(InputShape.AsSpan());
     public int OutputSize => Shapes.ShapeMath.Product(OutputShape.AsSpan());
     public int LastInput => InputShape[InputShape.Length - 1];
@@ -268,12 +264,17 @@ internal sealed record ResolvedNetwork(
 
 /// <summary>
 /// A trainable weight of a rule-based layer (<see cref="Layers.ILayerRule.Weights"/>): Keras's name, the suffix of its
-/// offset constant (<c>P3_Kernel</c>), its shape, its initializer id and the fans the initializer scales by. A layer's
-/// weights lie one after the other from its <c>KernelOffset</c>, in this order.
+/// offset constant (<c>P3_Kernel</c>), its shape, its initializer id, the fans the initializer scales by, and the
+/// attribute property that sets the initializer (null: <c>{Constant}Initializer</c>). A layer's weights lie one after the
+/// other from its <c>KernelOffset</c>, in this order.
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
-internal sealed record WeightSlot(string Name, string Constant, EquatableArray<int> Shape, int Initializer, int FanIn, int FanOut)
+internal sealed record WeightSlot(string Name, string Constant, EquatableArray<int> Shape, int Initializer, int FanIn, int FanOut,
+    string? InitializerProperty = null)
 {
+    /// <summary>The attribute property that sets its initializer, as diagnostics name it.</summary>
+    public string InitializerName => InitializerProperty ?? Constant + "Initializer";
+
     public int Count => Shapes.ShapeMath.Product(Shape.AsSpan());
 }
 

@@ -26,18 +26,8 @@ internal enum BackwardStyle
 /// </summary>
 internal static class GradientPlanner
 {
-    public static BackwardStyle Style(ResolvedLayer l)
-    {
-        if (Layers.LayerRegistry.Get(l.Spec.Kind) is { } rule) return l.FusedInto >= 0 ? BackwardStyle.PassThrough : rule.StyleOf(l.Spec);
-        if (l.FusedInto >= 0) return BackwardStyle.PassThrough;
-        switch (l.Spec.Kind)
-        {
-            case LayerKind.SeparableConv2D:
-                return BackwardStyle.Separable;
-            default:
-                return BackwardStyle.Separate;
-        }
-    }
+    public static BackwardStyle Style(ResolvedLayer l) =>
+        l.FusedInto >= 0 ? BackwardStyle.PassThrough : Layers.LayerRegistry.Of(l.Spec.Kind).StyleOf(l.Spec);
 
     /// <summary>
     /// Whether the layer's backward runs: it has parameters, or something before it has (otherwise no gradient is

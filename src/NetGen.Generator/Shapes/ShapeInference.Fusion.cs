@@ -39,12 +39,13 @@ internal static partial class ShapeInference
             bool elementwise = actRule is { IsActivationLayer: true } && actRule.FusesAsActivation(act); // not softmax, max_value, threshold
             // An element-wise merge (Add, ...) takes one too, as ResNet's Add + ReLU: the activation runs in place on the
             // merged values, and the merge's backward takes its derivative from the output first.
-            bool canTake = producer.Spec.Kind == LayerKind.BatchNormalization ||
+            bool takesAny = Layers.LayerRegistry.Get(producer.Spec.Kind)?.TakesAnyActivation == true;
+            bool canTake = takesAny ||
                 ((OwnsActivation(producer.Spec.Kind) || IsArithmeticMerge(producer.Spec.Kind)) &&
                  producer.Activation == ActivationKind.Linear && !(IsArithmeticMerge(producer.Spec.Kind) && NeedsPreActivation(act.Activation)));
             // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
             // the convolutions rely on.
-            if (producer.Spec.Kind != LayerKind.BatchNormalization && elementwise && actRule!.ActivationAlpha(act.Spec) < 0) continue;
+            if (!takesAny && elementwise && actRule!.ActivationAlpha(act.Spec) < 0) continue;
             if (!canTake || producer.FusedWith >= 0 || !elementwise || HasActivityRegularizer(producer.Spec)) continue;
             layers[i] = producer with { Activation = act.Activation, FusedWith = next };
             layers[next] = act with { FusedInto = i };
@@ -58,7 +59,7 @@ internal static partial class ShapeInference
         {
             var bn = layers[i];
             int d = Next(bn.FusedWith >= 0 ? bn.FusedWith : i);
-            if (bn.Spec.Kind != LayerKind.BatchNormalization || d < 0) continue;
+            if (Layers.LayerRegistry.Get(bn.Spec.Kind)?.TakesDropout != true || d < 0) continue;
             var dropout = layers[d];
             if (Layers.LayerRegistry.Get(dropout.Spec.Kind)?.FusesAsDropout(dropout.Spec) != true) continue;
             layers[i] = bn with { FusedDropout = d };
@@ -75,8 +76,8 @@ internal static partial class ShapeInference
             if (next < 0) continue;
             var layer = layers[i];
             var bn = layers[next];
-            if (!(Layers.LayerRegistry.Get(layer.Spec.Kind) is Layers.IFoldsBatchNorm || IsConvolutionFamily(layer.Spec.Kind)) ||
-                layer.Activation != ActivationKind.Linear || bn.Spec.Kind != LayerKind.BatchNormalization || HasActivityRegularizer(layer.Spec)) continue;
+            if (Layers.LayerRegistry.Get(layer.Spec.Kind) is not Layers.IFoldsBatchNorm ||
+                layer.Activation != ActivationKind.Linear || Layers.LayerRegistry.Get(bn.Spec.Kind)?.FoldsIntoPrevious != true || HasActivityRegularizer(layer.Spec)) continue;
             layers[i] = layer with { FoldsBatchNorm = next, FoldOffset = bufferCount };
             layers[next] = bn with { FoldedInto = i };
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;

@@ -72,110 +72,71 @@ internal static partial class ShapeInference
         var outputs = new int[count][];
         var sawImage = new bool[count]; // a Dense on (H, W, C) after convolutions probably wanted a Flatten (NG0106)
         long paramOffset = 0;
-        bool broken = false;
 
         foreach (int i in graph.Order)
         {
-            if (broken) break;
             LayerSpec layer = spec.Layers[i];
             string kind = layer.Kind.ToString();
             string index = (i + 1).ToString(CultureInfo.InvariantCulture);
             int[] sources = graph.Inputs[i];
             int[] shape = sources.Length == 0 ? layer.Sizes.AsSpan().ToArray() // an Input layer: its own shape
                 : sources[0] < 0 ? input : outputs[sources[0]];
-            int[] output = shape;
-            var activation = ActivationKind.Linear;
-            long kernel = 0, bias = 0, state = 0;
-            IReadOnlyList<WeightSlot> ruleWeights = Array.Empty<WeightSlot>(); // a rule's weights, from KernelOffset on
-            int padTop = 0, padLeft = 0;
-            bool sawImageLayer = IsConvolutionFamily(layer.Kind) ||
-                Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
+            bool sawImageLayer = Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
             foreach (int source in sources) sawImageLayer |= source >= 0 && sawImage[source];
             sawImage[i] = sawImageLayer;
             int errorsBefore = errors.Count;
 
-            switch (layer.Kind)
+            // Every kind the parser reads has a rule (Layers/LayerRegistry): its own shape rule, on every input's shape.
+            var rule = Layers.LayerRegistry.Get(layer.Kind)!;
+            if (rule.IndexLimit(layer) > 0 && sources.Length == 1 && sources[0] >= 0 && spec.Layers[sources[0]].Kind != LayerKind.Input)
             {
-                case LayerKind.BatchNormalization:
-                {
-                    if (!(layer.Value >= 0 && layer.Value <= 1))
-                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", Invariant(layer.Value), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
-                    if (!((float)layer.Epsilon > 0) || !FiniteAsFloat(layer.Epsilon)) // 1e-50 is 0 as the kernels' float
-                        errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", Invariant(layer.Epsilon),
-                            "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)" }));
-                    int channels = shape[shape.Length - 1];
-                    kernel = channels; // gamma
-                    bias = channels;   // beta
-                    state = 2L * channels; // moving mean and variance (non-trainable)
-                    break;
-                }
-                default:
-                {
-                    // A layer kind with a rule (Layers/LayerRegistry): its own shape rule, on every input's shape.
-                    var rule = Layers.LayerRegistry.Get(layer.Kind);
-                    if (rule is null) break;
-                    if (rule.IndexLimit(layer) > 0 && sources.Length == 1 && sources[0] >= 0 && spec.Layers[sources[0]].Kind != LayerKind.Input)
-                    {
-                        // Integer indices come only from the data: a layer's output is floats.
-                        errors.Add(new ShapeError(i, "NG0109", new[] { kind, index, names[sources[0]], spec.Layers[sources[0]].Kind.ToString() }));
-                        broken = true;
-                        break;
-                    }
-                    var shapes = new int[sources.Length][];
-                    var sourceNames = new string[sources.Length];
-                    for (int k = 0; k < sources.Length; k++)
-                    {
-                        shapes[k] = sources[k] < 0 ? input : outputs[sources[k]];
-                        sourceNames[k] = sources[k] < 0 ? "input" : names[sources[k]];
-                    }
-                    // null: no output shape to go on with (an error was reported); a rule may report an argument
-                    // error and still give a shape, so that later layers are checked too.
-                    var inferred = rule.InferShape(layer, i, shapes, sourceNames, errors);
-                    output = inferred ?? shape;
-                    broken = inferred is null;
-                    if (inferred is null) break;
-                    activation = rule.ResolveActivation(layer, i, kind, index, errors);
-                    if (layer.Regularizers.Length >= 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
-                    if (rule.WarnsAfterImage && shape.Length == 3 && sawImageLayer)
-                        errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(inferred) }));
-                    ruleWeights = rule.Weights(layer, shape, inferred);
-                    foreach (var slot in ruleWeights)
-                    {
-                        CheckInitializer(slot.Initializer, slot.Constant + "Initializer", i, kind, index, errors);
-                        kernel = Math.Min(ShapeMath.Huge, kernel + ShapeMath.LongProduct(slot.Shape.AsSpan()));
-                    }
-                    break;
-                }
-                case LayerKind.DepthwiseConv2D:
-                case LayerKind.SeparableConv2D:
-                case LayerKind.Conv2DTranspose:
-                {
-                    var rule = ConvolutionFamily(layer, shape, paramOffset, i, kind, index, errors);
-                    if (rule is null) { broken = true; break; }
-                    (output, kernel, bias, padTop, padLeft, activation) = rule.Value;
-                    break;
-                }
+                // Integer indices come only from the data: a layer's output is floats.
+                errors.Add(new ShapeError(i, "NG0109", new[] { kind, index, names[sources[0]], spec.Layers[sources[0]].Kind.ToString() }));
+                break;
             }
+            var shapes = new int[sources.Length][];
+            var sourceNames = new string[sources.Length];
+            for (int k = 0; k < sources.Length; k++)
+            {
+                shapes[k] = sources[k] < 0 ? input : outputs[sources[k]];
+                sourceNames[k] = sources[k] < 0 ? "input" : names[sources[k]];
+            }
+            // null: no output shape to go on with (an error was reported); a rule may report an argument error and
+            // still give a shape, so that later layers are checked too.
+            var output = rule.InferShape(layer, i, shapes, sourceNames, errors);
+            if (output is null) break;
+            var activation = rule.ResolveActivation(layer, i, kind, index, errors);
+            if (layer.Regularizers.Length >= 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
+            if (rule.WarnsAfterImage && shape.Length == 3 && sawImageLayer)
+                errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(output) }));
+            var weights = rule.Weights(layer, shape, output);
+            long kernel = 0, state = 0;
+            foreach (var slot in weights)
+            {
+                CheckInitializer(slot.Initializer, slot.InitializerName, i, kind, index, errors);
+                kernel = Math.Min(ShapeMath.Huge, kernel + ShapeMath.LongProduct(slot.Shape.AsSpan()));
+            }
+            foreach (var slot in rule.NonTrainableWeights(layer, output))
+                state = Math.Min(ShapeMath.Huge, state + ShapeMath.LongProduct(slot.Shape.AsSpan()));
 
             // Every layer: its weights (and moving statistics) and its output must fit the flat buffers, whatever the
             // kind; a kind's own check may have said so already.
-            if (!broken && errors.Count == errorsBefore &&
-                (paramOffset + kernel + bias + 3 * state > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4))
+            if (errors.Count == errorsBefore &&
+                (paramOffset + kernel + 3 * state > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4))
             {
-                bool weights = paramOffset + kernel + bias + 3 * state > MaxFloats / 4;
+                bool tooMany = paramOffset + kernel + 3 * state > MaxFloats / 4;
                 errors.Add(new ShapeError(i, "NG0016", new[] { kind, index,
-                    Thousands(weights ? Math.Min(ShapeMath.Huge, paramOffset + kernel + bias + 3 * state) : ShapeMath.LongProduct(output)),
-                    weights ? "floats of parameters and scratch, more than the 536,870,911 that fit with their gradients and optimizer state"
+                    Thousands(tooMany ? Math.Min(ShapeMath.Huge, paramOffset + kernel + 3 * state) : ShapeMath.LongProduct(output)),
+                    tooMany ? "floats of parameters and scratch, more than the 536,870,911 that fit with their gradients and optimizer state"
                         : "output floats per sample, more than the 536,870,911 one tensor may hold" }));
-                broken = true;
+                break;
             }
-            if (broken) break;
             outputs[i] = output;
             resolved[i] = new ResolvedLayer(i, layer, names[i], layer.Kind == LayerKind.Input ? "InputLayer" : layer.TimeDistributed ? "TimeDistributed" : kind, new EquatableArray<int>(shape), new EquatableArray<int>(output),
-                activation, (int)paramOffset, (int)kernel, (int)(paramOffset + kernel), (int)bias, 0, 0, -1, 0, 0,
-                padTop, padLeft, StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i],
-                RuleWeights: new EquatableArray<WeightSlot>(ruleWeights.ToArrayFast()));
-            paramOffset += kernel + bias;
+                activation, (int)paramOffset, (int)kernel, 0, 0, -1, 0, 0,
+                StateCount: (int)state, Inputs: new EquatableArray<int>(sources), Live: graph.Live[i],
+                RuleWeights: new EquatableArray<WeightSlot>(weights.ToArrayFast()));
+            paramOffset += kernel;
         }
 
         if (!errors.Exists(e => !IsWarning(e.Id)) && Array.IndexOf(resolved, null) >= 0)
@@ -200,11 +161,12 @@ internal static partial class ShapeInference
             }
         int parameters = (int)next;
         for (int i = 0; i < layers.Count; i++)
-            if (layers[i].Spec.Kind == LayerKind.BatchNormalization)
-            {
-                layers[i] = layers[i] with { ScratchOffset = (int)next };
-                next += 2L * layers[i].LastOutput;
-            }
+        {
+            int scratch = Layers.LayerRegistry.Get(layers[i].Spec.Kind)?.ScratchCount(layers[i]) ?? 0;
+            if (scratch == 0) continue;
+            layers[i] = layers[i] with { ScratchOffset = (int)next };
+            next += scratch;
+        }
         var network = Plan(spec, graph, layers, parameters, trainable, (int)next, errors);
         return (errors.Exists(e => !IsWarning(e.Id)) ? null : network, errors);
     }
@@ -304,7 +266,7 @@ internal static partial class ShapeInference
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
-        foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, SeparableMiddleSize(l)));
+        foreach (var l in layers) max = Math.Max(max, Math.Max(l.OutputSize, GradientCacheSize(l)));
 
         // Training keeps every tensor the backward pass reads, one after the other. Inference reuses memory: a block is
         // free once every reader of the values in it has run (ArenaPlanner: a chain ping-pongs between two blocks of
@@ -363,8 +325,9 @@ internal static partial class ShapeInference
             }
             else
             {
-                bool computesActivation = OwnsActivation(l.Spec.Kind) || (l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0);
-                bool bnWithActivation = l.Spec.Kind == LayerKind.BatchNormalization && l.FusedWith >= 0;
+                // A layer that took an activation layer of any kind keeps its pre-activation (batch norm).
+                bool bnWithActivation = Layers.LayerRegistry.Get(l.Spec.Kind)?.TakesAnyActivation == true && l.FusedWith >= 0;
+                bool computesActivation = OwnsActivation(l.Spec.Kind) || bnWithActivation;
                 if (MiddleSize(l) > 0)
                 {
                     // A SeparableConv2D's depthwise output (the pointwise convolution's input, which its backward reads),
@@ -537,8 +500,7 @@ internal static partial class ShapeInference
     /// [in, units], Conv2D HWIO, depthwise [kh, kw, C, dm]), or a SeparableConv2D's pointwise kernel [C·dm, filters].
     /// </summary>
     public static int FoldedKernelCount(ResolvedLayer l) =>
-        Layers.LayerRegistry.Get(l.Spec.Kind) is Layers.IFoldsBatchNorm rule ? rule.FoldedKernelCount(l)
-        : l.Spec.Kind == LayerKind.SeparableConv2D ? MiddleChannels(l) * l.LastOutput : l.KernelCount;
+        Layers.LayerRegistry.Get(l.Spec.Kind) is Layers.IFoldsBatchNorm rule ? rule.FoldedKernelCount(l) : l.KernelCount;
 
     /// <summary>An element-wise activation layer whose function never decreases, so that it commutes with max pooling.</summary>
     private static bool IsNonDecreasingActivationLayer(ResolvedLayer l)
@@ -580,7 +542,6 @@ internal static partial class ShapeInference
     /// <summary>Keras's default layer name stem (<c>keras.backend.unique_object_name</c> of the snake-cased class).</summary>
     public static string KerasName(LayerKind kind) => kind switch
     {
-        LayerKind.BatchNormalization => "batch_normalization",
         LayerKind.DepthwiseConv2D => "depthwise_conv2d",
         LayerKind.SeparableConv2D => "separable_conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",

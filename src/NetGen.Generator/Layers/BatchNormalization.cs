@@ -1,0 +1,195 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using NetGen.Generator.Emit;
+using NetGen.Generator.Model;
+using NetGen.Generator.Shapes;
+using static NetGen.Generator.Emit.Emitter;
+
+namespace NetGen.Generator.Layers;
+
+/// <summary>
+/// BatchNormalization (momentum, epsilon) over the last axis, as Keras 2 (TF 2 semantics: frozen, it runs in inference
+/// mode). γ and β are trainable; the moving mean and variance are non-trainable parameters after all trainable ones;
+/// the batch mean and 1/std are saved for the backward pass in scratch after the parameters. Its kernel applies any
+/// element-wise activation layer after it (keeping its pre-activation) and a dropout after that; in inference it folds
+/// into a Dense or convolution before it (<see cref="IFoldsBatchNorm"/>). What it writes, e.g. on 26x26x32:
+/// <code>
+///   b.BatchNormForward(batch * 676, 32, training &amp;&amp; LayerTrainable(1), momentum: 0.99f, epsilon: 0.001f, unbiasedMovingVariance: true,
+///       ActivationFunction.Linear, 0f, dropoutRate: 0f, dropoutKey: 0,
+///       x: ..., gamma: p + P2_Gamma, beta: p + P2_Beta, movingMean: p + S2, movingVariance: p + S2 + 32,
+///       savedMean: p + X2, savedInvStd: p + X2 + 32, preActivation: -1, y: ...);
+/// </code>
+/// </summary>
+internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormalization)
+{
+    public override string KerasName => "batch_normalization";
+
+    public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
+
+    public override bool TakesAnyActivation => true;
+
+    public override bool TakesDropout => true;
+
+    public override bool FoldsIntoPrevious => true;
+
+    public override LayerSpec Read(AttributeData data, string? name)
+    {
+        double momentum = 0.99, epsilon = 1e-3;
+        foreach (var pair in data.NamedArguments)
+        {
+            double? v = pair.Value.Value switch { double d => d, float f => f, int i => i, _ => null };
+            if (v is null) continue;
+            if (pair.Key == "Momentum") momentum = v.Value;
+            else if (pair.Key == "Epsilon") epsilon = v.Value;
+        }
+        // Value is the momentum; UseBias and the initializer ids keep the defaults every layer spec has.
+        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, momentum, default, Epsilon: epsilon);
+    }
+
+    public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
+    {
+        string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
+        if (!(layer.Value >= 0 && layer.Value <= 1))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", R(layer.Value), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
+        if (!((float)layer.Epsilon > 0) || !ShapeInference.FiniteAsFloat(layer.Epsilon)) // 1e-50 is 0 as the kernels' float
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", R(layer.Epsilon),
+                "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)" }));
+        return (int[])inputShapes[0].Clone();
+    }
+
+    private static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>γ (ones) and β (zeros), one per channel.</summary>
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
+    {
+        int c = outputShape[outputShape.Length - 1];
+        return new[]
+        {
+            new WeightSlot("gamma", "Gamma", new EquatableArray<int>(new[] { c }), (int)InitializerKind.Ones, c, c),
+            new WeightSlot("beta", "Beta", new EquatableArray<int>(new[] { c }), (int)InitializerKind.Zeros, c, c),
+        };
+    }
+
+    /// <summary>The moving mean and variance, one per channel, at <c>S{n}</c>.</summary>
+    public override IReadOnlyList<WeightSlot> NonTrainableWeights(LayerSpec layer, int[] outputShape)
+    {
+        int c = outputShape[outputShape.Length - 1];
+        return new[]
+        {
+            new WeightSlot("moving_mean", "", new EquatableArray<int>(new[] { c }), (int)InitializerKind.Zeros, c, c),
+            new WeightSlot("moving_variance", "", new EquatableArray<int>(new[] { c }), (int)InitializerKind.Ones, c, c),
+        };
+    }
+
+    /// <summary>The batch mean and 1/std of the last training step, read by its backward pass.</summary>
+    public override int ScratchCount(ResolvedLayer l) => 2 * l.LastOutput;
+
+    public override string ScratchDescription => "batch mean, then 1/std, saved for backward (not a parameter)";
+
+    public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
+    {
+        string n = I(l.Index + 1), c = I(l.LastOutput);
+        w.WriteLine("p.Slice(P" + n + "_Gamma, " + c + ").Fill(1f);");
+        w.WriteLine("p.Slice(P" + n + "_Beta, " + c + ").Clear();");
+        w.WriteLine("p.Slice(S" + n + ", " + c + ").Clear(); // moving mean");
+        w.WriteLine("p.Slice(S" + n + " + " + c + ", " + c + ").Fill(1f); // moving variance");
+    }
+
+    public override string Describe(ResolvedLayer l) =>
+        (l.FusedWith >= 0 ? ", fused " + FusedActivationName(l) : "") +
+        (l.FusedDropout >= 0 ? (l.FusedWith >= 0 ? " + " : ", fused ") + "dropout [" + I(l.FusedDropout + 1) + "]" : "");
+
+    public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        int c = l.LastOutput;
+        string fused = l.FusedWith >= 0 ? " (fused with [" + I(l.FusedWith + 1) + "])" : "";
+        w.WriteLine("// Training: batch statistics, moving statistics updated; inference: moving statistics" + fused + ".");
+        w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training && LayerTrainable(" + I(l.Index) + "), momentum: " + F(l.Spec.Value) + ", epsilon: " + F(l.Spec.Epsilon) +
+            ", unbiasedMovingVariance: " + (l.InputShape.Length == 3 ? "true" : "false") + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
+        w.Indent();
+        w.WriteLine(FusedDropoutArguments(net, l));
+        w.WriteLine("x: Slot(training, T" + prev + ", I" + prev + ", batch), gamma: p + P" + n + "_Gamma, beta: p + P" + n + "_Beta, movingMean: p + S" + n +
+            ", movingVariance: p + S" + n + " + " + I(c) + ",");
+        w.WriteLine("savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(c) + ", preActivation: " + PreActivationSlot(net, l) + ", y: " + y + ");");
+        w.Unindent();
+        if (l.FusedDropout >= 0)
+        {
+            var d = net.Layers[l.FusedDropout];
+            w.WriteLine("// Frozen: the batch norm runs in inference mode, which applies no dropout; [" + I(d.Index + 1) + "]'s mask on its own.");
+            w.WriteLine("if (training && !LayerTrainable(" + I(l.Index) + ")) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(d.Spec.Value) +
+                ", DropoutKey(" + I(d.Index) + "), x: Train(T" + n + ", batch), y: Train(T" + n + ", batch));");
+        }
+    }
+
+    public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
+    {
+        string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
+        w.OpenBlock("if (LayerTrainable(" + I(l.Index) + "))");
+        w.WriteLine("b.BatchNormBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
+        w.Indent();
+        w.WriteLine(FusedDropoutArguments(net, l));
+        w.WriteLine("x: Train(T" + prev + ", batch), gamma: p + P" + n + "_Gamma, savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(l.LastOutput) +
+            ", preActivation: " + pre + ", y: Train(T" + n + ", batch),");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
+        w.Unindent();
+        w.CloseBlock();
+        w.OpenBlock("else");
+        w.WriteLine("// Frozen: it ran in inference mode, an affine map per channel with the moving statistics.");
+        w.WriteLine("b.BatchNormFrozenBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
+        w.Indent();
+        w.WriteLine(FusedDropoutArguments(net, l));
+        w.WriteLine("epsilon: " + F(l.Spec.Epsilon) + ", gamma: p + P" + n + "_Gamma, movingVariance: p + S" + n + " + " + I(l.LastOutput) +
+            ", preActivation: " + pre + ", dy: " + dy + ", dx: " + dx + ");");
+        w.Unindent();
+        w.CloseBlock();
+    }
+
+    /// <summary>The batch-norm calls' dropout arguments: the rate and key of the dropout layer fused into it, or none.</summary>
+    private static string FusedDropoutArguments(ResolvedNetwork net, ResolvedLayer bn) => bn.FusedDropout < 0
+        ? "dropoutRate: 0f, dropoutKey: 0,"
+        : "dropoutRate: " + F(net.Layers[bn.FusedDropout].Spec.Value) + ", dropoutKey: DropoutKey(" + I(bn.FusedDropout) + "), // [" +
+          I(bn.FusedDropout + 1) + "] " + OneLine(net.Layers[bn.FusedDropout].Name) + ", in training";
+
+    /// <summary>
+    /// The folded copies of the layers that absorb a batch norm in inference (<c>FoldBatchNorms</c>, run when the
+    /// weights changed since the last fold): kernel·s and (bias − moving mean)·s + β, with s = γ / √(moving variance + ε)
+    /// per channel.
+    /// </summary>
+    internal static void WriteFolds(SourceWriter w, ResolvedNetwork net, string generatedCodeAttribute)
+    {
+        w.WriteLine();
+        w.WriteLine("/// <summary>The WeightsVersion the folded kernels were made from.</summary>");
+        w.WriteLine("private long _foldedVersion = -1;");
+        w.WriteLine();
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Folds each batch norm into the layer before it for inference: kernel·s and (bias − moving mean)·s + β,");
+        w.WriteLine("/// with s = γ / √(moving variance + ε) per channel.");
+        w.WriteLine("/// </summary>");
+        w.WriteLine(generatedCodeAttribute);
+        w.OpenBlock("private void FoldBatchNorms()");
+        w.WriteLine("var b = Backend;");
+        w.WriteLine("int p = ParametersOffset;");
+        foreach (var l in net.Layers)
+        {
+            if (l.FoldsBatchNorm < 0) continue;
+            var bn = net.Layers[l.FoldsBatchNorm];
+            string n = I(l.Index + 1), m = I(bn.Index + 1);
+            var folding = (IFoldsBatchNorm)LayerRegistry.Get(l.Spec.Kind)!;
+            int c = l.LastOutput, count = folding.FoldedKernelCount(l), inner = folding.FoldInner(l);
+            string kernel = "_" + folding.FoldedKernel;
+            w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name) + (kernel == "_Pointwise" ? "'s pointwise kernel" : ""));
+            w.WriteLine("b.FoldBatchNorm(" + I(count / c / inner) + ", " + I(c) + ", inner: " + I(inner) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
+            w.Indent();
+            w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") +
+                ", gamma: p + P" + m + "_Gamma, beta: p + P" + m + "_Beta,");
+            w.WriteLine("movingMean: p + S" + m + ", movingVariance: p + S" + m + " + " + I(c) + ", foldedKernel: p + F" + n +
+                ", foldedBias: p + F" + n + " + " + I(count) + ");");
+            w.Unindent();
+        }
+        w.WriteLine("_foldedVersion = WeightsVersion;");
+        w.CloseBlock();
+    }
+}
