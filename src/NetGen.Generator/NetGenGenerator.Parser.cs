@@ -16,7 +16,7 @@ public sealed partial class NetGenGenerator
 {
     internal const string NetworkAttributeName = "NetGen.NetworkAttribute";
 
-    /// <summary>Layer attribute metadata names of the older kinds, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
+    /// <summary>Layer attribute metadata names: UseBlock's, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
     internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
         ("NetGen.UseBlockAttribute", LayerKind.UseBlock))
         .AddRange(Layers.LayerRegistry.Rules.Select(static r => (r.AttributeName, r.Kind))); // the rule-based kinds
@@ -408,7 +408,7 @@ public sealed partial class NetGenGenerator
     private static string? LayerName(AttributeData data) => NamedString(data, "Name") is { } name && name.Trim().Length > 0 ? name : null;
 
     /// <summary>
-    /// Whether an argument did not bind to a constant (CS0182 for <c>[Dense(K.Units)]</c>, a wrong type): the compiler
+    /// Whether an argument did not bind to a constant (CS0182 for <c>[Conv1D(K.Units)]</c>, a wrong type): the compiler
     /// reports it, and NetGen says nothing more about that declaration rather than guess at a value.
     /// </summary>
     private static bool HasBadArguments(AttributeData data) =>

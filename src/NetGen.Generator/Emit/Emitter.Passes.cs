@@ -4,8 +4,8 @@ namespace NetGen.Generator.Emit;
 
 internal static partial class Emitter
 {
-    // Forward, per layer kind. Example of what it writes for Dense(512, relu) on 784 inputs:
-    //   // [1] dense (Dense, relu): (None, 784) -> (None, 512), 401,920 params
+    // Forward, each layer as its rule writes it (Layers/), after a comment line, e.g.
+    //   // [2] max_pooling2d (MaxPooling2D, 2x2 valid): (None, 26, 26, 32) -> (None, 13, 13, 32), 0 params
     //   b.DenseForward(batch, 784, 512, ActivationFunction.Relu, 0f,
     //       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias,
     //       preActivation: -1, y: Slot(training, T1, I1, batch));
@@ -115,7 +115,7 @@ internal static partial class Emitter
         return false;
     }
 
-    // Backward, in reverse. The loss wrote dL/d(output) into gradient buffer 0; Dense layers write the input
+    // Backward, in reverse. The loss wrote dL/d(output) into gradient buffer 0; most layers write the input
     // gradient into the other buffer, element-wise layers work in place. Layers before the first layer with
     // parameters need no input gradient and are skipped.
     private static void WriteBackward(SourceWriter w, ResolvedNetwork net)
@@ -202,7 +202,7 @@ internal static partial class Emitter
     /// <summary>The alpha an activation layer passes to the kernels: LeakyReLU's and ELU's alpha, ReLU's negative slope.</summary>
     internal static double LayerAlpha(ResolvedLayer l) => Layers.LayerRegistry.Get(l.Spec.Kind)?.ActivationAlpha(l.Spec) ?? 0;
 
-    /// <summary>Rows a layer processes: the batch times every axis but the last (Keras's Dense on rank &gt; 1).</summary>
+    /// <summary>Rows a layer processes: the batch times every axis but the last (a layer on the last axis of rank &gt; 1 samples, as Keras's).</summary>
     internal static string Rows(ResolvedLayer l)
     {
         int perSample = l.OutputSize / l.LastOutput;

@@ -276,7 +276,7 @@ internal static partial class Emitter
         w.CloseBlock();
     }
 
-    /// <summary>A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 as Dense's, then from 10⁹ up.</summary>
+    /// <summary>A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 (the first two), then from 10⁹ up.</summary>
     internal static void WriteWeightInitializers(SourceWriter w, ResolvedLayer l)
     {
         int k = 0;

@@ -10,8 +10,7 @@ namespace NetGen.Generator.Layers;
 /// Everything the generator knows about one layer kind, in one place: reading its attribute, checking its arguments
 /// and inferring its output shape, its Keras name and description, how its backward pass hands gradients on, and the
 /// forward and backward code it emits. The central steps (parser, shape inference, planners, emitter) ask the
-/// <see cref="LayerRegistry"/> for the rule instead of switching on the kind. The merge layers are the first rules;
-/// the older kinds are still handled by the switches (docs/contributing.md).
+/// <see cref="LayerRegistry"/> for the rule instead of switching on the kind. Every kind has one (docs/contributing.md).
 /// </summary>
 internal interface ILayerRule
 {
@@ -95,6 +94,19 @@ internal interface ILayerRule
     /// backward pass (so negative slopes work too), and names it in its own description (BatchNormalization).
     /// </summary>
     bool TakesAnyActivation { get; }
+
+    /// <summary>
+    /// Whether an element-wise activation layer after it may run in place on its output, when its own activation is
+    /// linear and the activation's derivative needs no pre-activation (Add, Subtract, Multiply, Average: their backward
+    /// takes the derivative from the output first).
+    /// </summary>
+    bool TakesActivationInPlace { get; }
+
+    /// <summary>Whether, in inference, it applies the non-decreasing activation layer before it after pooling (max pooling: max f(x) = f(max x)).</summary>
+    bool PoolsActivations { get; }
+
+    /// <summary>Whether each input's gradient is the output's (Add), so that an input it alone reads may share the output gradient's buffer.</summary>
+    bool PassesGradientThrough { get; }
 
     /// <summary>Whether its kernel applies a dropout after it (and after the activation it took) as it writes its output (<see cref="FusesAsDropout"/>).</summary>
     bool TakesDropout { get; }
@@ -221,6 +233,12 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool TakesAnyActivation => false;
 
     public virtual bool TakesDropout => false;
+
+    public virtual bool TakesActivationInPlace => false;
+
+    public virtual bool PoolsActivations => false;
+
+    public virtual bool PassesGradientThrough => false;
 
     public virtual bool FoldsIntoPrevious => false;
 

@@ -23,6 +23,12 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Merge;
 
+    /// <summary>Add, Subtract, Multiply, Average: their backward does not read their output (Maximum and Minimum compare with it).</summary>
+    public override bool TakesActivationInPlace => Kind is LayerKind.Add or LayerKind.Subtract or LayerKind.Multiply or LayerKind.Average;
+
+    /// <summary>Add: each input's gradient is the output's.</summary>
+    public override bool PassesGradientThrough => Kind == LayerKind.Add;
+
 
 
 

@@ -32,6 +32,9 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
     /// <summary>A 1-D kind: (steps, channels) samples, seen as (steps, 1, channels).</summary>
     private bool OneD => Kind is LayerKind.MaxPooling1D or LayerKind.AveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.GlobalAveragePooling1D;
 
+    /// <summary>A 2-D max pooling commutes with a non-decreasing activation before it, which it can apply after pooling in inference.</summary>
+    public override bool PoolsActivations => Max && !OneD;
+
     public override string KerasName => Kind switch
     {
         LayerKind.MaxPooling2D => "max_pooling2d",
@@ -67,7 +70,7 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
         {
             if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
             if (Global) return new[] { shape[1] };
-            if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
+            if (!ShapeInference.CheckWindow(layer, i, name, index, errors, pool: true)) return null;
             if (layer.Padding == 0 && layer.KernelH > shape[0])
             {
                 int s = layer.Strides == 0 ? layer.KernelH : layer.Strides;
@@ -81,7 +84,7 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
         }
         if (!ShapeInference.RequireImage(shape, i, name, index, errors)) return null;
         if (Global) return new[] { shape[2] };
-        if (!ShapeInference.CheckWindow(layer, i, name, index, errors)) return null;
+        if (!ShapeInference.CheckWindow(layer, i, name, index, errors, pool: true)) return null;
         var window = ShapeInference.Window(layer, shape, layer.Strides, layer.WidthStrides, 1, i, name, index, errors, isPool: true);
         return window is null ? null : new[] { window.Value.OutH, window.Value.OutW, shape[2] };
     }

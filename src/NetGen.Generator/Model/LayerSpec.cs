@@ -1,59 +1,6 @@
 using System.Collections.Generic;
 namespace NetGen.Generator.Model;
 
-/// <summary>The layer kinds the generator knows; names match the attribute classes without "Attribute".</summary>
-internal enum LayerKind
-{
-    Dense,
-    Activation,
-    LeakyReLU,
-    Dropout,
-    Flatten,
-    Reshape,
-    Conv2D,
-    MaxPooling2D,
-    AveragePooling2D,
-    GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
-    BatchNormalization,
-    ELU,
-    ReLU,
-    GaussianNoise,
-    GaussianDropout,
-    SpatialDropout2D,
-    ZeroPadding2D,
-    UpSampling2D,
-    Cropping2D,
-    DepthwiseConv2D,
-    SeparableConv2D,
-    Conv2DTranspose,
-    UseBlock, // [UseBlock]: expanded into the block's layers by the parser, never reaches shape inference
-    Add,
-    Subtract,
-    Multiply,
-    Average,
-    Maximum,
-    Minimum,
-    Concatenate,
-    Input,
-    Conv1D,
-    MaxPooling1D,
-    AveragePooling1D,
-    GlobalAveragePooling1D,
-    GlobalMaxPooling1D,
-    UpSampling1D,
-    ZeroPadding1D,
-    Cropping1D,
-    SpatialDropout1D,
-    LSTM,
-    Embedding,
-    SimpleRNN,
-    GRU,
-    RepeatVector,
-    ActivityRegularization,
-    RecurrentState, // not declared: a recurrent layer with ReturnState adds one per returned state
-}
-
 /// <summary>Activation ids; values mirror <c>NetGen.Activation</c> in NetGen.Attributes.</summary>
 internal enum ActivationKind
 {
@@ -74,20 +21,20 @@ internal enum InitializerKind
 /// </summary>
 /// <param name="Kind">Which layer.</param>
 /// <param name="Name">The user's name, or null for Keras's default.</param>
-/// <param name="Units">Dense units.</param>
+/// <param name="Units">Units or filters: the output's last axis, where the layer sets it.</param>
 /// <param name="Activation">Activation id as declared (may be out of range; inference reports it).</param>
-/// <param name="UseBias">Dense use_bias.</param>
+/// <param name="UseBias">Keras's use_bias.</param>
 /// <param name="KernelInitializer">Initializer id as declared.</param>
 /// <param name="BiasInitializer">Initializer id as declared.</param>
-/// <param name="Value">Dropout rate, LeakyReLU or ELU alpha, BatchNormalization momentum, ReLU max value (NaN: none),
-/// GaussianNoise stddev, GaussianDropout or SpatialDropout2D rate.</param>
+/// <param name="Value">The layer's one real-valued argument, as its rule reads it: a dropout or noise rate or stddev, an
+/// activation layer's alpha or max value (NaN: none), a batch norm's momentum.</param>
 /// <param name="Target">Reshape target shape.</param>
-/// <param name="KernelH">Conv2D kernel or pooling window height.</param>
-/// <param name="KernelW">Conv2D kernel or pooling window width.</param>
-/// <param name="Strides">Conv2D or pooling strides (0: the pool size).</param>
-/// <param name="Dilation">Conv2D dilation rate.</param>
+/// <param name="KernelH">Kernel or pooling window height (a 1-D layer's length).</param>
+/// <param name="KernelW">Kernel or pooling window width.</param>
+/// <param name="Strides">Convolution or pooling strides (0: the pool size).</param>
+/// <param name="Dilation">Convolution dilation rate.</param>
 /// <param name="Padding">0 valid, 1 same.</param>
-/// <param name="Epsilon">BatchNormalization epsilon.</param>
+/// <param name="Epsilon">A batch norm's epsilon.</param>
 /// <param name="NegativeSlope">ReLU negative slope.</param>
 /// <param name="Threshold">ReLU threshold.</param>
 /// <param name="Sizes">ZeroPadding2D padding or Cropping2D cropping as (top, bottom, left, right); UpSampling2D size as (rows, cols).</param>
@@ -98,9 +45,9 @@ internal enum InitializerKind
 /// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
 /// <param name="Trainable">False for a layer declared <c>Trainable = false</c> (frozen; can change at run time).</param>
 /// <param name="InputProperty">True for a merge that also sets <c>Input</c> (its inputs are its arguments: an error).</param>
-/// <param name="TimeDistributed">A Dense declared as Keras's TimeDistributed(Dense): its name and type, and a step axis required.</param>
+/// <param name="TimeDistributed">Declared as Keras's TimeDistributed(layer): its name and type, and a step axis required.</param>
 /// <param name="StridesW">The horizontal stride when declared apart from the vertical one (StrideWidth); null: the same as <paramref name="Strides"/>.</param>
-/// <param name="Regularizers">Dense's regularizer factors (kernel L1, L2, bias L1, L2, activity L1, L2, contractive λ); empty for none.</param>
+/// <param name="Regularizers">Regularizer factors (<see cref="Layers.LayerRule.ReadRegularizers"/>); empty for none.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,

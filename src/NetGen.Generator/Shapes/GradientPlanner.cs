@@ -10,7 +10,7 @@ internal enum BackwardStyle
     PassThrough,
     /// <summary>dx may be written over dy (activations, dropout, noise).</summary>
     InPlace,
-    /// <summary>dx goes to its own buffer (Dense, convolutions, pooling, batch norm, padding).</summary>
+    /// <summary>dx goes to its own buffer (layers with weights, pooling, padding).</summary>
     Separate,
     /// <summary>A SeparableConv2D: the pointwise gradient goes through a temporary buffer, dx may be written over dy.</summary>
     Separable,
@@ -109,7 +109,7 @@ internal static class GradientPlanner
                 bool unique = true;
                 for (int j = 0; j < l.Inputs.Length; j++) unique &= j == k || l.Inputs[j] != s;
                 bool share = style is BackwardStyle.PassThrough or BackwardStyle.InPlace or BackwardStyle.Separable ||
-                    (l.Spec.Kind == LayerKind.Add && unique);
+                    (Layers.LayerRegistry.Of(l.Spec.Kind).PassesGradientThrough && unique);
                 if (share && !dyGiven)
                 {
                     slotOf[s] = dy;

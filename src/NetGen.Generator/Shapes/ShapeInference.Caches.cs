@@ -10,7 +10,7 @@ internal static partial class ShapeInference
     /// <summary>Layers that apply their own activation after a bias (and keep the pre-activation when needed).</summary>
     public static bool OwnsActivation(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.OwnsActivation == true;
 
-    /// <summary>Whether the layer's activation, as the network's output, is the output's for the loss (Dense-like layers, Activation).</summary>
+    /// <summary>Whether the layer's activation, as the network's output, is the output's for the loss (layers that own their activation, the Activation layer).</summary>
     public static bool AppliesOutputActivation(LayerKind kind) => OwnsActivation(kind) || Layers.LayerRegistry.Get(kind)?.IsOutputActivation == true;
 
     /// <summary>Floats per sample a layer keeps between its training forward and backward passes besides its output (<c>M{n}</c>).</summary>

@@ -25,8 +25,8 @@ internal static partial class ShapeInference
         int Next(int i) => i >= 0 && !isOutput[i] && readers[i].Count == 1 && layers[readers[i][0]].Inputs.Length == 1 && !isOutput[readers[i][0]]
             ? readers[i][0] : -1;
 
-        // Fusion, decided here: an element-wise activation layer after BatchNormalization, or after a Dense or
-        // convolution layer (any of the Conv2D family) without an activation of its own, runs inside that layer's
+        // Fusion, decided here: an element-wise activation layer after a layer that takes any (batch norm), or after a
+        // layer that owns its activation (dense, convolutions) and has none, runs inside that layer's
         // kernel (the activation layer then aliases its output). Not for the output layer, whose activation the loss
         // may fuse instead.
         foreach (int i in graph.Order)
@@ -39,11 +39,12 @@ internal static partial class ShapeInference
             bool elementwise = actRule is { IsActivationLayer: true } && actRule.FusesAsActivation(act); // not softmax, max_value, threshold
             // An element-wise merge (Add, ...) takes one too, as ResNet's Add + ReLU: the activation runs in place on the
             // merged values, and the merge's backward takes its derivative from the output first.
-            bool takesAny = Layers.LayerRegistry.Get(producer.Spec.Kind)?.TakesAnyActivation == true;
+            var producerRule = Layers.LayerRegistry.Of(producer.Spec.Kind);
+            bool takesAny = producerRule.TakesAnyActivation;
             bool canTake = takesAny ||
-                ((OwnsActivation(producer.Spec.Kind) || IsArithmeticMerge(producer.Spec.Kind)) &&
-                 producer.Activation == ActivationKind.Linear && !(IsArithmeticMerge(producer.Spec.Kind) && NeedsPreActivation(act.Activation)));
-            // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which Dense and
+                ((producerRule.OwnsActivation || producerRule.TakesActivationInPlace) &&
+                 producer.Activation == ActivationKind.Linear && !(producerRule.TakesActivationInPlace && NeedsPreActivation(act.Activation)));
+            // A negative LeakyReLU slope or ELU alpha makes the derivative unreadable from the output, which dense and
             // the convolutions rely on.
             if (!takesAny && elementwise && actRule!.ActivationAlpha(act.Spec) < 0) continue;
             if (!canTake || producer.FusedWith >= 0 || !elementwise || HasActivityRegularizer(producer.Spec)) continue;
@@ -51,7 +52,7 @@ internal static partial class ShapeInference
             layers[next] = act with { FusedInto = i };
         }
 
-        // Dropout fused into batch norm in training: a Dropout right after a BatchNormalization, or after the activation
+        // A dropout fused into batch norm in training: a dropout right after a layer that takes one, or after the activation
         // fused into it, is applied by the batch-norm kernel as it writes its output (same mask, keyed by the dropout
         // layer), and the dropout layer aliases that output. The batch-norm backward masks the gradient first and takes
         // the activation's derivative from the pre-activation, which it keeps. Not for the output layer.
@@ -66,7 +67,7 @@ internal static partial class ShapeInference
             layers[d] = dropout with { FusedInto = i };
         }
 
-        // Inference folding, decided here: a BatchNormalization right after a layer that can take it (Layers.IFoldsBatchNorm;
+        // Inference folding, decided here: a batch norm right after a layer that can take it (Layers.IFoldsBatchNorm;
         // a SeparableConv2D: its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
         // lives in scratch after the parameters; training runs the layers as declared.
@@ -93,7 +94,7 @@ internal static partial class ShapeInference
             if (next < 0) continue;
             var act = layers[i];
             var pool = layers[next];
-            if (act.FusedInto >= 0 || pool.Spec.Kind is not (LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D) ||
+            if (act.FusedInto >= 0 || !Layers.LayerRegistry.Of(pool.Spec.Kind).PoolsActivations ||
                 !IsNonDecreasingActivationLayer(act)) continue;
             layers[i] = act with { PooledBy = next };
             layers[next] = pool with { PoolsActivationOf = i };

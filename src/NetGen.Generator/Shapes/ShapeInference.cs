@@ -70,7 +70,7 @@ internal static partial class ShapeInference
 
         var resolved = new ResolvedLayer?[count];
         var outputs = new int[count][];
-        var sawImage = new bool[count]; // a Dense on (H, W, C) after convolutions probably wanted a Flatten (NG0106)
+        var sawImage = new bool[count]; // a layer on the last axis after convolutions probably wanted a Flatten (NG0106)
         long paramOffset = 0;
 
         foreach (int i in graph.Order)
@@ -149,7 +149,7 @@ internal static partial class ShapeInference
         var layers = new List<ResolvedLayer>(count);
         foreach (var l in resolved) layers.Add(l!);
 
-        // Non-trainable parameters (BatchNormalization's moving statistics) follow the trainable ones, so the optimizer
+        // Non-trainable parameters (a batch norm's moving statistics) follow the trainable ones, so the optimizer
         // runs over one contiguous block; per-step scratch (saved batch statistics) follows all parameters.
         int trainable = (int)paramOffset;
         long next = paramOffset;
@@ -170,9 +170,6 @@ internal static partial class ShapeInference
         var network = Plan(spec, graph, layers, parameters, trainable, (int)next, errors);
         return (errors.Exists(e => !IsWarning(e.Id)) ? null : network, errors);
     }
-
-    /// <summary>Merges whose backward does not read their output (Maximum and Minimum compare with it), so an activation can run in place on it.</summary>
-    private static bool IsArithmeticMerge(LayerKind kind) => kind is LayerKind.Add or LayerKind.Subtract or LayerKind.Multiply or LayerKind.Average;
 
     /// <summary>Keras's merge layers: several inputs, no parameters.</summary>
     public static bool IsMerge(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.InputsFromArguments == true;
@@ -200,9 +197,9 @@ internal static partial class ShapeInference
         return false;
     }
 
-    internal static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    /// <summary>A window's kernel (or <paramref name="pool"/> size), strides, dilation and padding, checked: false after errors that name the fix.</summary>
+    internal static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors, bool pool = false)
     {
-        bool pool = layer.Kind is LayerKind.MaxPooling2D or LayerKind.AveragePooling2D or LayerKind.MaxPooling1D or LayerKind.AveragePooling1D;
         string what = pool ? "pool size" : "kernel size";
         int before = errors.Count;
         if (layer.KernelH <= 0 || layer.KernelW <= 0)
@@ -255,7 +252,7 @@ internal static partial class ShapeInference
     /// <summary>
     /// Plans the arena in floats per sample. Training keeps every tensor the backward pass reads (each layer's
     /// output, and the pre-activation where the derivative needs it); inference ping-pongs between two slots.
-    /// Flatten, Reshape, and (in inference) Dropout and the noise layers alias their input.
+    /// Flatten, Reshape, and (in inference) dropout and the noise layers alias their input.
     /// </summary>
     private static ResolvedNetwork? Plan(NetworkSpec spec, Graph graph, List<ResolvedLayer> layers, int parameterCount, int trainableCount,
         int bufferCount, List<ShapeError> errors)
@@ -365,7 +362,7 @@ internal static partial class ShapeInference
             if (lossLogits && IsLogitActivation(l.Activation))
             {
                 // The loss reads the logits in inference too (Evaluate, validation), as Keras's compiled evaluate does:
-                // a Dense layer keeps them in one extra slot after the others.
+                // a layer that owns its activation keeps them in one extra slot after the others.
                 bool own = OwnsActivation(l.Spec.Kind);
                 logitsOf[i] = (own ? pre : trainCurrent, own ? -2 : inferCurrent); // -2: placed after the slots, below
             }
@@ -436,7 +433,7 @@ internal static partial class ShapeInference
     }
 
     /// <summary>
-    /// Layers that are the identity in inference (and, with a rate or stddev of 0, in training too): Dropout,
+    /// Layers that are the identity in inference (and, with a rate or stddev of 0, in training too): dropout,
     /// GaussianNoise, GaussianDropout, SpatialDropout2D. Their inference output aliases their input.
     /// </summary>
     public static bool AppliesInTrainingOnly(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.TrainingOnly == true;
@@ -444,7 +441,7 @@ internal static partial class ShapeInference
     /// <summary>
     /// Checks a ReLU layer's Keras arguments (none may be negative; max value NaN or +∞ means none). Returns the
     /// element-wise activation it reduces to without a max value and threshold (Relu, or LeakyRelu with the negative
-    /// slope as alpha), which BatchNormalization can fuse; Linear means the general form (its own kernels).
+    /// slope as alpha), which a batch norm can fuse; Linear means the general form (its own kernels).
     /// </summary>
     internal static ActivationKind CheckRelu(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
     {
@@ -481,11 +478,11 @@ internal static partial class ShapeInference
                 "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid" }));
     }
 
-    /// <summary>Whether a Dense layer's output has an activity (or contractive) regularizer (no activation layer may be fused into it then).</summary>
+    /// <summary>Whether a layer's output has an activity (or contractive) regularizer (no activation layer may be fused into it then).</summary>
     internal static bool HasActivityRegularizer(LayerSpec layer) =>
         layer.Regularizers.Length >= 7 && (layer.Regularizers[4] != 0 || layer.Regularizers[5] != 0 || layer.Regularizers[6] != 0);
 
-    /// <summary>A Dense layer's contractive λ (0: none).</summary>
+    /// <summary>A layer's contractive λ (0: none).</summary>
     internal static double Contractive(LayerSpec layer) => layer.Regularizers.Length >= 7 ? layer.Regularizers[6] : 0;
 
     /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
@@ -496,8 +493,7 @@ internal static partial class ShapeInference
         (double.IsNaN(layer.Value) || double.IsPositiveInfinity(layer.Value)) && layer.Threshold == 0;
 
     /// <summary>
-    /// Floats of the kernel a batch norm folds into: the whole kernel, whose output channels are innermost (Dense
-    /// [in, units], Conv2D HWIO, depthwise [kh, kw, C, dm]), or a SeparableConv2D's pointwise kernel [C·dm, filters].
+    /// Floats of the kernel a batch norm folds into (<see cref="Layers.IFoldsBatchNorm.FoldedKernelCount"/>).
     /// </summary>
     public static int FoldedKernelCount(ResolvedLayer l) =>
         Layers.LayerRegistry.Get(l.Spec.Kind) is Layers.IFoldsBatchNorm rule ? rule.FoldedKernelCount(l) : l.KernelCount;
@@ -540,14 +536,7 @@ internal static partial class ShapeInference
     }
 
     /// <summary>Keras's default layer name stem (<c>keras.backend.unique_object_name</c> of the snake-cased class).</summary>
-    public static string KerasName(LayerKind kind) => kind switch
-    {
-        LayerKind.DepthwiseConv2D => "depthwise_conv2d",
-        LayerKind.SeparableConv2D => "separable_conv2d",
-        LayerKind.Conv2DTranspose => "conv2d_transpose",
-        _ when Layers.LayerRegistry.Get(kind) is { } rule => rule.KerasName,
-        _ => "layer",
-    };
+    public static string KerasName(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.KerasName ?? "layer";
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);
     /// <summary>A size with thousands separators; a saturated one (<see cref="ShapeMath.Huge"/>, where the true count would overflow) as "more than" it.</summary>
