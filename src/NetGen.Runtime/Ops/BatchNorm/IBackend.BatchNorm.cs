@@ -1,36 +1,8 @@
 namespace NetGen.Backends;
 
-/// <summary>Convolution, pooling and normalisation operations (NHWC).</summary>
+/// <summary>Batch normalisation over the last axis with its fused activation and dropout.</summary>
 public partial interface IBackend
 {
-    /// <summary>
-    /// Fused convolution: y = act(conv(x, kernel) + bias), x [batch, InH, InW, InC], kernel HWIO, bias [OutC]
-    /// (-1: no bias), y [batch, OutH, OutW, OutC]. Stores the pre-activation in <paramref name="preActivation"/> too
-    /// when it is not -1. Softmax acts over the channels of each pixel.
-    /// </summary>
-    void Conv2DForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y);
-
-    /// <summary>
-    /// Backward of <see cref="Conv2DForward"/>: dz = dy ⊙ act'(z, y) in place in dy (skipped when
-    /// <paramref name="gradientIsPreActivation"/>), dKernel, dBias (if not -1) and dx (if not -1), all overwritten
-    /// (dKernel may be -1 too, for a frozen layer). x is read again (the im2col is recomputed, not kept).
-    /// </summary>
-    void Conv2DBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
-        int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias);
-
-    /// <summary>Max pooling; padded cells never win.</summary>
-    void MaxPool2DForward(in Pool2DGeometry g, int batch, int x, int y);
-
-    /// <summary>dx (overwritten) gets each dy at the position of its window's maximum (the first one on ties), recomputed from x and y.</summary>
-    void MaxPool2DBackward(in Pool2DGeometry g, int batch, int x, int y, int dy, int dx);
-
-    /// <summary>Average pooling over the cells inside the input only.</summary>
-    void AvgPool2DForward(in Pool2DGeometry g, int batch, int x, int y);
-
-    /// <summary>dx (overwritten) gets dy / (cells in the window) for every cell of each window.</summary>
-    void AvgPool2DBackward(in Pool2DGeometry g, int batch, int dy, int dx);
-
     /// <summary>
     /// Fused batch normalisation over the last axis plus an activation: rows = batch·H·W, channels = C.
     /// In training it normalises with the batch mean and biased variance, saves mean and 1/√(var+ε) for the

@@ -1,0 +1,131 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using NetGen.Cpu;
+
+namespace NetGen.Backends;
+
+// The epilogue the Dense, convolution and batch-norm kernels share: bias and activation forward (fast paths for linear,
+// ReLU and leaky ReLU, the activation table in Backends/Activations.cs otherwise) and the activation's derivative.
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>z += b (when b is not null) and y = act(z) row by row, for Linear, ReLU and LeakyReLU; false for other activations.</summary>
+    private static bool BiasActivationFast(ActivationFunction act, float alpha, float* z, float* y, float* b, int rows, int cols)
+    {
+        switch (act)
+        {
+            case ActivationFunction.Linear: BiasActivation<LinearOp>(alpha, z, y, b, rows, cols); return true;
+            case ActivationFunction.Relu: BiasActivation<ReluOp>(alpha, z, y, b, rows, cols); return true;
+            case ActivationFunction.LeakyRelu: BiasActivation<LeakyOp>(alpha, z, y, b, rows, cols); return true;
+            default: return false;
+        }
+    }
+
+    private interface IFastAct
+    {
+        static abstract Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha);
+        static abstract float Apply(float v, float alpha);
+    }
+
+    private struct LinearOp : IFastAct
+    {
+        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) => v;
+        public static float Apply(float v, float alpha) => v;
+    }
+
+    private struct ReluOp : IFastAct
+    {
+        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero);
+        public static float Apply(float v, float alpha) => v > 0 ? v : 0f;
+    }
+
+    private struct LeakyOp : IFastAct
+    {
+        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * alpha);
+        public static float Apply(float v, float alpha) => v > 0 ? v : alpha * v;
+    }
+
+    private static void BiasActivation<TAct>(float alpha, float* z, float* y, float* b, int rows, int cols) where TAct : struct, IFastAct
+    {
+        var va = Vector512.Create(alpha);
+        for (int r = 0; r < rows; r++)
+        {
+            float* zr = z + (long)r * cols, yr = y + (long)r * cols;
+            int c = 0;
+            if (b != null)
+            {
+                bool storeZ = z != y;
+                for (; c <= cols - 16; c += 16)
+                {
+                    var v = Vector512.Load(zr + c) + Vector512.Load(b + c);
+                    if (storeZ) Vector512.Store(v, zr + c);
+                    Vector512.Store(TAct.Apply(v, va), yr + c);
+                }
+                for (; c < cols; c++)
+                {
+                    float v = zr[c] + b[c];
+                    if (storeZ) zr[c] = v;
+                    yr[c] = TAct.Apply(v, alpha);
+                }
+            }
+            else
+            {
+                for (; c <= cols - 16; c += 16) Vector512.Store(TAct.Apply(Vector512.Load(zr + c), va), yr + c);
+                for (; c < cols; c++) yr[c] = TAct.Apply(zr[c], alpha);
+            }
+        }
+    }
+
+    /// <summary>dy ← dy ⊙ act'(z, y) in place; vectorised for ReLU and LeakyReLU, otherwise <see cref="ActivationBackward"/>.</summary>
+    private void ActivationBackwardRows(ActivationFunction act, float alpha, int rows, int cols, int z, int y, int dy)
+    {
+        if (act == ActivationFunction.Linear) return;
+        if (act is not (ActivationFunction.Relu or ActivationFunction.LeakyRelu))
+        {
+            ActivationBackward(act, alpha, rows, cols, z, y, dy, dy);
+            return;
+        }
+        long count = (long)rows * cols;
+        // The sign of the pre-activation decides; without it, y > 0 (as Activations.Derivative).
+        float* s = act == ActivationFunction.LeakyRelu && z >= 0 ? At(z) : At(y);
+        float* d = At(dy);
+        long i = 0;
+        if (act == ActivationFunction.Relu)
+        {
+            for (; i <= count - 16; i += 16)
+            {
+                var keep = Vector512.GreaterThan(Vector512.Load(s + i), Vector512<float>.Zero);
+                Vector512.Store(Vector512.BitwiseAnd(Vector512.Load(d + i), keep), d + i);
+            }
+            for (; i < count; i++) d[i] = s[i] > 0 ? d[i] : 0f;
+        }
+        else
+        {
+            var va = Vector512.Create(alpha);
+            for (; i <= count - 16; i += 16)
+            {
+                var g = Vector512.Load(d + i);
+                Vector512.Store(Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(s + i), Vector512<float>.Zero), g, g * va), d + i);
+            }
+            for (; i < count; i++) d[i] = s[i] > 0 ? d[i] : alpha * d[i];
+        }
+    }
+
+    /// <summary>dy ⊙= act'(z) in place, with the output recomputed from z where the derivative reads it.</summary>
+    private void ActivationBackwardFromPreActivation(ActivationFunction act, float alpha, int rows, int cols, int z, int dy)
+    {
+        if (act == ActivationFunction.Linear) return;
+        if (act is ActivationFunction.Relu or ActivationFunction.LeakyRelu)
+        {
+            // Both read the sign of z (relu's y > 0 exactly when z > 0).
+            ActivationBackwardRows(act, alpha, rows, cols, z, z, dy);
+            return;
+        }
+        long count = (long)rows * cols;
+        float* pz = At(z), d = At(dy);
+        for (long i = 0; i < count; i++)
+            d[i] *= Activations.Derivative(act, alpha, pz[i], Activations.Forward(act, alpha, pz[i]));
+    }
+}
