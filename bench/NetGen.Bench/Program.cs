@@ -13,5 +13,6 @@ foreach (var name in names)
     else if (name == "winograd-blocks") ConvBench.RunConvolutions([24, 48, 96, 144, 192]);
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
+    else if (name == "vector-math") VectorMathBench.Run();
     else NetworkBench.Run(name);
 }

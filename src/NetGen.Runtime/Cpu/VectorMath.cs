@@ -107,6 +107,51 @@ internal static class VectorMath
 
     private static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Exp(Vector512<float> x)
+    {
+        var nan = Vector512.IsNaN(x);
+        var over = Vector512.GreaterThan(x, Vector512.Create(MaxX));
+        var under = Vector512.LessThan(x, Vector512.Create(MinX));
+        var c = Vector512.Min(Vector512.Max(x, Vector512.Create(MinX)), Vector512.Create(MaxX));
+        var fx = Vector512.Floor(c * Vector512.Create(Log2E) + Vector512.Create(0.5f));
+        var r = c - fx * Vector512.Create(Ln2Hi);
+        r = r - fx * Vector512.Create(Ln2Lo);
+        var z = r * r;
+        var p = Vector512.Create(P0) * r + Vector512.Create(P1);
+        p = p * r + Vector512.Create(P2);
+        p = p * r + Vector512.Create(P3);
+        p = p * r + Vector512.Create(P4);
+        p = p * r + Vector512.Create(P5);
+        var y = p * z + r + Vector512<float>.One;
+        var n = Vector512.ConvertToInt32(fx);
+        var half = Vector512.ShiftRightArithmetic(n, 1);
+        var bias = Vector512.Create(127);
+        y = y * Vector512.ShiftLeft(half + bias, 23).AsSingle() * Vector512.ShiftLeft(n - half + bias, 23).AsSingle();
+        y = Vector512.ConditionalSelect(over, Vector512.Create(float.PositiveInfinity), y);
+        y = Vector512.ConditionalSelect(under, Vector512<float>.Zero, y);
+        return Vector512.ConditionalSelect(nan, x, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Tanh(Vector512<float> x)
+    {
+        var ax = Vector512.Abs(x);
+        var z = x * x;
+        var p = Vector512.Create(T0) * z + Vector512.Create(T1);
+        p = p * z + Vector512.Create(T2);
+        p = p * z + Vector512.Create(T3);
+        p = p * z + Vector512.Create(T4);
+        var small = p * z * x + x;
+        var t = Vector512<float>.One - Vector512.Create(2f) / (Exp(ax + ax) + Vector512<float>.One);
+        var large = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -t, t);
+        large = Vector512.ConditionalSelect(Vector512.IsNaN(x), x, large);
+        return Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(TanhSmall)), small, large);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(-x));
+
     public static void Exp(ReadOnlySpan<float> x, Span<float> y) => Map<ExpOp>(x, y);
 
     public static void Tanh(ReadOnlySpan<float> x, Span<float> y) => Map<TanhOp>(x, y);
@@ -117,24 +162,28 @@ internal static class VectorMath
     {
         static abstract float Scalar(float x);
         static abstract Vector256<float> Vector(Vector256<float> x);
+        static abstract Vector512<float> Wide(Vector512<float> x);
     }
 
     private readonly struct ExpOp : IOp
     {
         public static float Scalar(float x) => Exp(x);
         public static Vector256<float> Vector(Vector256<float> x) => Exp(x);
+        public static Vector512<float> Wide(Vector512<float> x) => Exp(x);
     }
 
     private readonly struct TanhOp : IOp
     {
         public static float Scalar(float x) => Tanh(x);
         public static Vector256<float> Vector(Vector256<float> x) => Tanh(x);
+        public static Vector512<float> Wide(Vector512<float> x) => Tanh(x);
     }
 
     private readonly struct SigmoidOp : IOp
     {
         public static float Scalar(float x) => Sigmoid(x);
         public static Vector256<float> Vector(Vector256<float> x) => Sigmoid(x);
+        public static Vector512<float> Wide(Vector512<float> x) => Sigmoid(x);
     }
 
     private static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : IOp
@@ -145,6 +194,9 @@ internal static class VectorMath
         {
             ref float src = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
             ref float dst = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= x.Length; i += 16)
+                    TOp.Wide(Vector512.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
             for (; i + 8 <= x.Length; i += 8)
                 TOp.Vector(Vector256.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
         }
