@@ -106,10 +106,12 @@ internal static partial class ShapeInference
             var output = rule.InferShape(layer, i, shapes, sourceNames, errors);
             if (output is null) break;
             var activation = rule.ResolveActivation(layer, i, kind, index, errors);
-            if (layer.Regularizers.Length >= 7) CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, errors);
+            var weights = rule.Weights(layer, shape, output);
+            // The kernel regularizer is named after the first weight (Keras's embeddings_regularizer for an Embedding).
+            if (layer.Regularizers.Length >= 7)
+                CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, weights.Count > 0 ? weights[0].Constant : "Kernel", errors);
             if (rule.WarnsAfterImage && shape.Length == 3 && sawImageLayer)
                 errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(output) }));
-            var weights = rule.Weights(layer, shape, output);
             long kernel = 0, state = 0;
             foreach (var slot in weights)
             {
@@ -462,13 +464,13 @@ internal static partial class ShapeInference
           "RecurrentRegularizerL1", "RecurrentRegularizerL2" };
 
     /// <summary>Regularizer factors are finite floats of at least 0; an activity regularizer is not on an output layer.</summary>
-    private static void CheckRegularizers(LayerSpec layer, int i, string kind, string index, bool isOutput, List<ShapeError> errors)
+    private static void CheckRegularizers(LayerSpec layer, int i, string kind, string index, bool isOutput, string kernelName, List<ShapeError> errors)
     {
         var r = layer.Regularizers;
         for (int k = 0; k < r.Length; k++)
             if (!(r[k] >= 0) || !FiniteAsFloat(r[k]))
                 errors.Add(new ShapeError(i, "NG0017", new[] { kind, index,
-                    layer.Kind == LayerKind.Embedding && k < 2 ? "Embeddings" + RegularizerNames[k].Substring("Kernel".Length) : RegularizerNames[k], Invariant(r[k]),
+                    k < 2 ? kernelName + RegularizerNames[k].Substring("Kernel".Length) : RegularizerNames[k], Invariant(r[k]),
                     "a regularization factor is a finite number of at least 0, e.g. 1e-4" }));
         if (isOutput && HasActivityRegularizer(layer))
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "an activity regularizer on", "the output",

@@ -1,0 +1,37 @@
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace NetGen.Generator.Tests;
+
+/// <summary>
+/// One layer = one rule: everything the generator knows about a layer kind is in its rule under Layers/, and the
+/// central steps ask the registry. This keeps it so: outside Layers/, generator code names no layer kind but the
+/// structural ones (an Input layer starts a branch; UseBlock is expanded by the parser).
+/// </summary>
+public class GeneratorStructureTests
+{
+    private static readonly string[] Structural = ["Input", "UseBlock"];
+
+    [Fact]
+    public void Only_the_layer_rules_name_layer_kinds()
+    {
+        string generator = Path.Combine(DiagnosticTests.RepositoryRoot(), "src", "NetGen.Generator");
+        string layers = Path.Combine(generator, "Layers") + Path.DirectorySeparatorChar;
+        var files = Directory.GetFiles(generator, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.StartsWith(layers, StringComparison.Ordinal) &&
+                        !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") &&
+                        !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .ToList();
+        Assert.True(files.Count > 10, $"found only {files.Count} generator files under {generator}");
+        var leaks = new List<string>();
+        foreach (string file in files)
+        {
+            string[] lines = File.ReadAllLines(file);
+            for (int i = 0; i < lines.Length; i++)
+                foreach (Match m in Regex.Matches(lines[i], @"\bLayerKind\.(\w+)"))
+                    if (!Structural.Contains(m.Groups[1].Value))
+                        leaks.Add($"{Path.GetRelativePath(generator, file)}:{i + 1}: LayerKind.{m.Groups[1].Value}");
+        }
+        Assert.True(leaks.Count == 0, "Layer kinds named outside Layers/ (ask the rule instead):\n" + string.Join("\n", leaks));
+    }
+}
