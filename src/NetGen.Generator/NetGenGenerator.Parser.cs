@@ -19,7 +19,7 @@ public sealed partial class NetGenGenerator
     /// <summary>Layer attribute metadata names: UseBlock's, then those of the rules in <see cref="Layers.LayerRegistry"/>.</summary>
     internal static readonly ImmutableArray<(string MetadataName, LayerKind Kind)> LayerAttributes = ImmutableArray.Create(
         ("NetGen.UseBlockAttribute", LayerKind.UseBlock))
-        .AddRange(Layers.LayerRegistry.Rules.Select(static r => (r.AttributeName, r.Kind))); // the rule-based kinds
+        .AddRange(Layers.LayerRegistry.Rules.Select(static r => (r.AttributeName, r.Kind))); // every other kind has a rule
 
     /// <summary>Reads a [Network] class into a resolved network, or diagnostics. Never throws.</summary>
     internal static (ResolvedNetwork? Network, EquatableArray<Diagnostic> Diagnostics) Parse(

@@ -222,7 +222,7 @@ internal static partial class Emitter
             var slots = rule?.Weights(l.Spec, l.InputShape.AsSpan().ToArray(), l.OutputShape.AsSpan().ToArray());
             if (slots is { Count: > 0 })
             {
-                // A rule's weights: kernels (an Embedding's table), recurrent kernels and biases, each direction's.
+                // Its weights: kernels (an Embedding's table), recurrent kernels and biases, each direction's.
                 foreach (var slot in slots)
                 {
                     int at = slot.Constant.EndsWith("Recurrent", System.StringComparison.Ordinal) ? 7 : slot.Constant.EndsWith("Bias", System.StringComparison.Ordinal) ? 2 : 0;
@@ -276,7 +276,7 @@ internal static partial class Emitter
         w.CloseBlock();
     }
 
-    /// <summary>A rule's weights: Keras's initializer and fans each; streams 2i and 2i + 1 (the first two), then from 10⁹ up.</summary>
+    /// <summary>A layer's weights: Keras's initializer and fans each; streams 2i and 2i + 1 (the first two), then from 10⁹ up.</summary>
     internal static void WriteWeightInitializers(SourceWriter w, ResolvedLayer l)
     {
         int k = 0;
@@ -423,7 +423,7 @@ internal static partial class Emitter
     private static IReadOnlyList<WeightSlot> NonTrainableWeights(ResolvedLayer l) =>
         Layers.LayerRegistry.Get(l.Spec.Kind)?.NonTrainableWeights(l.Spec, l.OutputShape.AsSpan().ToArray()) ?? System.Array.Empty<WeightSlot>();
 
-    /// <summary>A rule-based layer's weights with their offsets: one after the other from its KernelOffset.</summary>
+    /// <summary>A layer's weights with their offsets: one after the other from its KernelOffset.</summary>
     private static IEnumerable<(WeightSlot Slot, int Offset)> RuleWeightOffsets(ResolvedLayer l)
     {
         int offset = l.KernelOffset;

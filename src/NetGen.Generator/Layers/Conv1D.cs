@@ -37,24 +37,10 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
     public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
-        int filters = Int(args, 0), kernel = Int(args, 1);
-        int strides = 1, dilation = 1, padding = 0, activation = 0, kernelInit = 0, biasInit = 1;
-        bool useBias = true;
-        foreach (var pair in data.NamedArguments)
-        {
-            switch (pair.Key)
-            {
-                case "Strides" when pair.Value.Value is int v: strides = v; break;
-                case "DilationRate" when pair.Value.Value is int v: dilation = v; break;
-                case "Padding" when pair.Value.Value is int v: padding = v; break;
-                case "Activation" when pair.Value.Value is int v: activation = v; break;
-                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
-                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
-                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
-            }
-        }
-        return new LayerSpec(Kind, name, filters, activation, useBias, kernelInit, biasInit, 0, default,
-            KernelH: kernel, KernelW: 1, Strides: strides, Dilation: dilation, Padding: padding, Regularizers: ReadRegularizers(data));
+        return new LayerSpec(Kind, name, Int(args, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default,
+            KernelH: Int(args, 1), KernelW: 1, Strides: NamedInt(data, "Strides", 1), Dilation: NamedInt(data, "DilationRate", 1),
+            Padding: NamedInt(data, "Padding", 0), Regularizers: ReadRegularizers(data));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)

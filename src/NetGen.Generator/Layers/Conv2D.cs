@@ -39,23 +39,10 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
     {
         var args = data.ConstructorArguments;
         int kernelH = Int(args, 1), kernelW = args.Length > 2 ? Int(args, 2) : kernelH;
-        int dilation = 1, padding = 0, activation = 0, kernelInit = 0, biasInit = 1;
-        bool useBias = true;
-        foreach (var pair in data.NamedArguments)
-        {
-            switch (pair.Key)
-            {
-                case "DilationRate" when pair.Value.Value is int v: dilation = v; break;
-                case "Padding" when pair.Value.Value is int v: padding = v; break;
-                case "Activation" when pair.Value.Value is int v: activation = v; break;
-                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
-                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
-                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
-            }
-        }
         var (strides, stridesW) = ReadStrides(data, 1);
-        return new LayerSpec(Kind, name, Int(args, 0), activation, useBias, kernelInit, biasInit, 0, default, kernelH, kernelW, strides, dilation, padding,
-            Regularizers: ReadRegularizers(data), StridesW: stridesW);
+        return new LayerSpec(Kind, name, Int(args, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default, kernelH, kernelW, strides,
+            NamedInt(data, "DilationRate", 1), NamedInt(data, "Padding", 0), Regularizers: ReadRegularizers(data), StridesW: stridesW);
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)

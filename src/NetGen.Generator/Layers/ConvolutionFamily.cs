@@ -65,28 +65,12 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         var args = data.ConstructorArguments;
         int first = Depthwise ? 0 : 1; // the kernel size follows the filters
         int filters = Depthwise ? 0 : Int(args, 0), kernelH = Int(args, first), kernelW = args.Length > first + 1 ? Int(args, first + 1) : kernelH;
-        int activation = 0, kernelInit = 0, depthwiseInit = 0, pointwiseInit = 0, biasInit = 1, dilation = 1, padding = 0, multiplier = 1, strides = 1;
-        bool useBias = true;
-        foreach (var pair in data.NamedArguments)
-        {
-            switch (pair.Key)
-            {
-                case "Activation" when pair.Value.Value is int v: activation = v; break;
-                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
-                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
-                case "DepthwiseInitializer" when pair.Value.Value is int v: depthwiseInit = v; break;
-                case "PointwiseInitializer" when pair.Value.Value is int v: pointwiseInit = v; break;
-                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
-                case "DilationRate" when pair.Value.Value is int v: dilation = v; break;
-                case "Padding" when pair.Value.Value is int v: padding = v; break;
-                case "DepthMultiplier" when pair.Value.Value is int v: multiplier = v; break;
-                case "Strides" when pair.Value.Value is int v: strides = v; break;
-            }
-        }
         var (windowStrides, stridesW) = ReadStrides(data, 1);
-        return new LayerSpec(Kind, name, filters, activation, useBias, Transpose ? kernelInit : depthwiseInit, biasInit, 0, default, kernelH, kernelW,
-            Strides: Transpose ? strides : windowStrides, StridesW: Transpose ? null : stridesW, Dilation: Transpose ? 1 : dilation, Padding: padding,
-            DepthMultiplier: Transpose ? 1 : multiplier, PointwiseInitializer: Separable ? pointwiseInit : 0);
+        return new LayerSpec(Kind, name, filters, NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, Transpose ? "KernelInitializer" : "DepthwiseInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default, kernelH, kernelW,
+            Strides: Transpose ? NamedInt(data, "Strides", 1) : windowStrides, StridesW: Transpose ? null : stridesW,
+            Dilation: Transpose ? 1 : NamedInt(data, "DilationRate", 1), Padding: NamedInt(data, "Padding", 0),
+            DepthMultiplier: Transpose ? 1 : NamedInt(data, "DepthMultiplier", 1), PointwiseInitializer: Separable ? NamedInt(data, "PointwiseInitializer", 0) : 0);
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)

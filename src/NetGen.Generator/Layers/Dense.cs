@@ -36,24 +36,10 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
 
     public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
 
-    public override LayerSpec Read(AttributeData data, string? name)
-    {
-        int activation = 0, kernelInit = 0, biasInit = 1;
-        bool useBias = true, timeDistributed = false;
-        foreach (var pair in data.NamedArguments)
-        {
-            switch (pair.Key)
-            {
-                case "Activation" when pair.Value.Value is int v: activation = v; break;
-                case "UseBias" when pair.Value.Value is bool v: useBias = v; break;
-                case "KernelInitializer" when pair.Value.Value is int v: kernelInit = v; break;
-                case "BiasInitializer" when pair.Value.Value is int v: biasInit = v; break;
-                case "TimeDistributed" when pair.Value.Value is bool v: timeDistributed = v; break;
-            }
-        }
-        return new LayerSpec(Kind, name, Int(data.ConstructorArguments, 0), activation, useBias, kernelInit, biasInit, 0, default,
-            Regularizers: ReadRegularizers(data), TimeDistributed: timeDistributed);
-    }
+    public override LayerSpec Read(AttributeData data, string? name) =>
+        new(Kind, name, Int(data.ConstructorArguments, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default,
+            Regularizers: ReadRegularizers(data), TimeDistributed: NamedBool(data, "TimeDistributed", false));
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {

@@ -323,6 +323,22 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
         return System.Array.TrueForAll(values, v => v == 0) ? default : new EquatableArray<double>(values);
     }
 
+    /// <summary>Named argument <paramref name="key"/> as an int, or <paramref name="fallback"/> when absent (the compiler reports a wrong type).</summary>
+    protected static int NamedInt(AttributeData data, string key, int fallback)
+    {
+        foreach (var pair in data.NamedArguments)
+            if (pair.Key == key && pair.Value.Kind != TypedConstantKind.Array && pair.Value.Value is int v) return v;
+        return fallback;
+    }
+
+    /// <summary>Named argument <paramref name="key"/> as a bool, or <paramref name="fallback"/> when absent.</summary>
+    protected static bool NamedBool(AttributeData data, string key, bool fallback)
+    {
+        foreach (var pair in data.NamedArguments)
+            if (pair.Key == key && pair.Value.Kind != TypedConstantKind.Array && pair.Value.Value is bool v) return v;
+        return fallback;
+    }
+
     /// <summary>Constructor argument <paramref name="index"/> as an int, 0 when absent (the compiler reports a wrong type).</summary>
     protected static int Int(System.Collections.Immutable.ImmutableArray<TypedConstant> args, int index) =>
         args.Length > index && args[index].Value is int i ? i : 0;
@@ -351,7 +367,7 @@ internal interface IFoldsBatchNorm
         string? kernel, string? bias);
 }
 
-/// <summary>The rules, in one table: adding a rule-based layer adds one line here.</summary>
+/// <summary>The rules, in one table: adding a layer kind adds one line here.</summary>
 internal static class LayerRegistry
 {
     public static readonly ILayerRule[] Rules =

@@ -100,8 +100,8 @@ internal sealed record NetworkSpec(
 
 /// <summary>
 /// A layer after shape inference and planning: everything the emitter writes, as primitives.
-/// Arena slots are offsets in floats per sample; -1 means "none". <c>TrainMiddle</c>/<c>InferMiddle</c> hold the
-/// depthwise output of a SeparableConv2D (the pointwise convolution's input). <c>Inputs</c> are the layers it reads by
+/// Arena slots are offsets in floats per sample; -1 means "none". <c>TrainMiddle</c>/<c>InferMiddle</c> are a layer's
+/// training cache and inference scratch (an LSTM's gates, a separable convolution's depthwise output). <c>Inputs</c> are the layers it reads by
 /// declaration index (-1: the network's input); <c>Live</c> is false for a layer the output does not depend on (never
 /// run). The backward plan: <c>GradientOut</c> is the gradient buffer holding dL/d(output); per input,
 /// <c>GradientIn</c> is the buffer its gradient goes to (-1: none needed) and <c>GradientAccumulate</c> is 1 where
@@ -210,7 +210,7 @@ internal sealed record ResolvedNetwork(
 }
 
 /// <summary>
-/// A trainable weight of a rule-based layer (<see cref="Layers.ILayerRule.Weights"/>): Keras's name, the suffix of its
+/// A trainable weight of a layer (<see cref="Layers.ILayerRule.Weights"/>): Keras's name, the suffix of its
 /// offset constant (<c>P3_Kernel</c>), its shape, its initializer id, the fans the initializer scales by, and the
 /// attribute property that sets the initializer (null: <c>{Constant}Initializer</c>). A layer's weights lie one after the
 /// other from its <c>KernelOffset</c>, in this order.
