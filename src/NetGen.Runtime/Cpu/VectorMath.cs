@@ -107,6 +107,9 @@ internal static class VectorMath
 
     private static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
+    // The 16-wide forms, for AVX-512: the 8-wide ones above, operation for operation (the runtime has no generic vector
+    // interface to write them once), so every path gives an element the same bits (VectorMathTests). Inlined: tanh
+    // and sigmoid call exp in their loop bodies (tanh took 2.8 ns a value not inlined, 1.2 inlined).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Exp(Vector512<float> x)
     {
