@@ -218,18 +218,13 @@ internal static partial class Emitter
             var r = l.Spec.Regularizers;
             if (!l.Live || r.Length < 7) continue;
             string n = I(l.Index + 1);
-            var rule = Layers.LayerRegistry.Get(l.Spec.Kind);
-            var slots = rule?.Weights(l.Spec, l.InputShape.AsSpan().ToArray(), l.OutputShape.AsSpan().ToArray());
-            if (slots is { Count: > 0 })
+            // Its weights: kernels (an Embedding's table), recurrent kernels and biases, each direction's.
+            foreach (var slot in l.RuleWeights)
             {
-                // Its weights: kernels (an Embedding's table), recurrent kernels and biases, each direction's.
-                foreach (var slot in slots)
-                {
-                    int at = slot.Constant.EndsWith("Recurrent", System.StringComparison.Ordinal) ? 7 : slot.Constant.EndsWith("Bias", System.StringComparison.Ordinal) ? 2 : 0;
-                    double l1 = at < r.Length ? r[at] : 0, l2 = at + 1 < r.Length ? r[at + 1] : 0;
-                    if (l1 != 0 || l2 != 0)
-                        lines.Add("new(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + ", " + F(l1) + ", " + F(l2) + "), // " + OneLine(l.Name) + " " + slot.Name);
-                }
+                int at = slot.Constant.EndsWith("Recurrent", System.StringComparison.Ordinal) ? 7 : slot.Constant.EndsWith("Bias", System.StringComparison.Ordinal) ? 2 : 0;
+                double l1 = at < r.Length ? r[at] : 0, l2 = at + 1 < r.Length ? r[at + 1] : 0;
+                if (l1 != 0 || l2 != 0)
+                    lines.Add("new(P" + n + "_" + slot.Constant + ", " + I(slot.Count) + ", " + F(l1) + ", " + F(l2) + "), // " + OneLine(l.Name) + " " + slot.Name);
             }
             if (r[4] != 0 || r[5] != 0)
                 lines.Add("new(T" + n + ", " + I(l.OutputSize) + ", " + F(r[4]) + ", " + F(r[5]) + ", activity: true, inferenceSlot: I" + n + "), // " + OneLine(l.Name) + " output");

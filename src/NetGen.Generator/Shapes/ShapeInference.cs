@@ -498,7 +498,7 @@ internal static partial class ShapeInference
     /// Floats of the kernel a batch norm folds into (<see cref="Layers.IFoldsBatchNorm.FoldedKernelCount"/>).
     /// </summary>
     public static int FoldedKernelCount(ResolvedLayer l) =>
-        Layers.LayerRegistry.Get(l.Spec.Kind) is Layers.IFoldsBatchNorm rule ? rule.FoldedKernelCount(l) : l.KernelCount;
+        ((Layers.IFoldsBatchNorm)Layers.LayerRegistry.Of(l.Spec.Kind)).FoldedKernelCount(l); // only layers that take a fold ask
 
     /// <summary>An element-wise activation layer whose function never decreases, so that it commutes with max pooling.</summary>
     private static bool IsNonDecreasingActivationLayer(ResolvedLayer l)
