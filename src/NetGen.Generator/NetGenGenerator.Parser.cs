@@ -260,7 +260,9 @@ public sealed partial class NetGenGenerator
             if (scope.Prefix is not null)
             {
                 layer = Substitute(layer, scope.Args!) with { Name = finalNames[i] };
-                if (Array.IndexOf(new[] { layer.Units, layer.KernelH, layer.KernelW, layer.Strides }, FiltersArg) >= 0)
+                bool unset = false;
+                layer.Args.WithBlockArguments(v => { unset |= v == FiltersArg; return v; });
+                if (unset)
                     errors.Add((origin, new[] { BlockName(scope), "uses BlockArg.Filters, but this [UseBlock] sets no Filters", "add Filters = ..., e.g. [UseBlock(typeof(...), Filters = 64)]" }));
             }
             layers.Add(layer);
@@ -269,7 +271,7 @@ public sealed partial class NetGenGenerator
             if (NamedBool(data, "ReturnState") == true)
                 for (int which = 0; which < Layers.RecurrentRule.ReturnedStates(kind); which++)
                 {
-                    layers.Add(Layers.RecurrentStateRule.For(layers.Count - (which + 1), layer.Units, which));
+                    layers.Add(Layers.RecurrentStateRule.For(layers.Count - (which + 1), Layers.RecurrentRule.Args(layer).Units, which));
                     origins.Add(origin);
                 }
         }
@@ -327,7 +329,7 @@ public sealed partial class NetGenGenerator
     private static LayerSpec Substitute(LayerSpec l, int[] args)
     {
         int S(int v) => v == FiltersArg ? args[0] : v == StridesArg ? args[1] : v == KernelSizeArg ? args[2] : v;
-        return l with { Units = S(l.Units), KernelH = S(l.KernelH), KernelW = S(l.KernelW), Strides = S(l.Strides) };
+        return l with { Args = l.Args.WithBlockArguments(S) };
     }
 
     /// <summary>Keras's default name: the stem for the first use in a scope, then stem_1, stem_2, ...</summary>

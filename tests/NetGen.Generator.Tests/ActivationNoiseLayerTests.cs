@@ -44,7 +44,7 @@ public class ActivationNoiseLayerTests
         """;
 
     private static LayerSpec Layer(LayerKind kind, double value, double negativeSlope = 0, double threshold = 0) =>
-        new(kind, null, 0, 0, true, 0, 1, value, default, NegativeSlope: negativeSlope, Threshold: threshold);
+        Specs.Layer(kind, value: value, negativeSlope: negativeSlope, threshold: threshold);
 
     private static ResolvedNetwork Resolve(NetworkSpec spec)
     {
@@ -63,7 +63,7 @@ public class ActivationNoiseLayerTests
         // gaussian_noise, gaussian_dropout, spatial_dropout2d; cells cut at columns 29 and 55).
         string summary = SummaryFormatter.Format(Resolve(Named("sequential", [28, 28, 1],
             Layer(LayerKind.GaussianNoise, 0.1),
-            new LayerSpec(LayerKind.Conv2D, null, 8, 0, true, 0, 1, 0, default, 3, 3),
+            Specs.Conv2D(8, 3),
             Layer(LayerKind.ELU, 1.0),
             Layer(LayerKind.SpatialDropout2D, 0.2),
             Layer(LayerKind.ReLU, double.NaN),
@@ -121,7 +121,7 @@ public class ActivationNoiseLayerTests
     [Fact]
     public void Batch_norm_fuses_ELU_and_plain_or_leaky_ReLU_but_not_the_general_ReLU()
     {
-        var bn = new LayerSpec(LayerKind.BatchNormalization, null, 0, 0, true, 0, 1, 0.99, default, Epsilon: 1e-3);
+        var bn = Specs.BatchNorm();
         var net = Resolve(Network([6, 5, 3],
             bn, Layer(LayerKind.ELU, 0.5),
             bn, Layer(LayerKind.ReLU, double.NaN, 0.1),

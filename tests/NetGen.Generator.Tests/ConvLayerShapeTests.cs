@@ -1,4 +1,5 @@
 using NetGen.Generator.Emit;
+using NetGen.Generator.Layers;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 using Xunit;
@@ -15,15 +16,15 @@ public class ConvLayerShapeTests
 {
     private static LayerSpec Depthwise(int k, int strides = 1, bool same = false, int dm = 1, int dilation = 1, bool bias = true,
         ActivationKind activation = ActivationKind.Linear) =>
-        new(LayerKind.DepthwiseConv2D, null, 0, (int)activation, bias, 0, 1, 0, default, k, k, strides, dilation, same ? 1 : 0, 0, DepthMultiplier: dm);
+        new(LayerKind.DepthwiseConv2D, null, new ConvArgs(0, (int)activation, bias, 0, 1, Specs.Window(k, strides, same, dilation), DepthMultiplier: dm));
 
     private static LayerSpec Separable(int filters, int k, int strides = 1, bool same = false, int dm = 1, int dilation = 1, bool bias = true,
         ActivationKind activation = ActivationKind.Linear) =>
-        new(LayerKind.SeparableConv2D, null, filters, (int)activation, bias, 0, 1, 0, default, k, k, strides, dilation, same ? 1 : 0, 0, DepthMultiplier: dm);
+        new(LayerKind.SeparableConv2D, null, new ConvArgs(filters, (int)activation, bias, 0, 1, Specs.Window(k, strides, same, dilation), DepthMultiplier: dm));
 
     private static LayerSpec Transpose(int filters, int kh, int kw, int strides = 1, bool same = false, bool bias = true,
         ActivationKind activation = ActivationKind.Linear) =>
-        new(LayerKind.Conv2DTranspose, null, filters, (int)activation, bias, 0, 1, 0, default, kh, kw, strides, 1, same ? 1 : 0);
+        new(LayerKind.Conv2DTranspose, null, new ConvArgs(filters, (int)activation, bias, 0, 1, Specs.Window(kh, strides, same, kernelW: kw)));
 
     private static ResolvedNetwork Resolve(NetworkSpec spec)
     {

@@ -8,7 +8,7 @@ namespace NetGen.Generator.Tests;
 public class FusionPlanTests
 {
     private static LayerSpec Layer(LayerKind kind, int units = 0, ActivationKind activation = ActivationKind.Linear, double value = 0,
-        int kernel = 0) => new(kind, null, units, (int)activation, true, 0, 1, value, default, kernel, kernel, kernel == 0 ? 1 : kernel == 2 ? 0 : 1);
+        int kernel = 0) => Specs.Layer(kind, units, activation, value, kernel);
 
     private static ResolvedNetwork Plan(params LayerSpec[] layers)
     {
@@ -62,7 +62,7 @@ public class FusionPlanTests
         Assert.Equal(1, fused.Layers[0].FusedWith);
         Assert.Equal(-1, fused.Layers[1].PooledBy); // fused already: nothing left to move
 
-        var folded = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), new LayerSpec(LayerKind.BatchNormalization, null, 0, 0, true, 0, 1, 0.99, default, Epsilon: 1e-3),
+        var folded = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), Specs.BatchNorm(),
             Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
         Assert.Equal(1, folded.Layers[0].FoldsBatchNorm);
         Assert.Equal(0, folded.Layers[1].FoldedInto);
@@ -70,7 +70,7 @@ public class FusionPlanTests
         Assert.Equal(folded.Layers[0].InferOutput, folded.Layers[1].InferOutput);
     }
 
-    private static LayerSpec BatchNorm() => new(LayerKind.BatchNormalization, null, 0, 0, true, 0, 1, 0.99, default, Epsilon: 1e-3);
+    private static LayerSpec BatchNorm() => Specs.BatchNorm();
 
     [Fact]
     public void A_dropout_after_batch_norm_and_its_activation_is_fused_into_the_batch_norm()

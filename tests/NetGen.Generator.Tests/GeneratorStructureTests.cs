@@ -34,4 +34,27 @@ public class GeneratorStructureTests
         }
         Assert.True(leaks.Count == 0, "Layer kinds named outside Layers/ (ask the rule instead):\n" + string.Join("\n", leaks));
     }
+
+    /// <summary>
+    /// A layer's own arguments are its kind's record (<c>LayerArgs</c>), so that no field of the declared layer means a
+    /// rate for one kind and a momentum for another: <c>LayerSpec</c> keeps only what every layer has.
+    /// </summary>
+    [Fact]
+    public void Layer_specs_hold_only_what_every_layer_has_and_a_typed_record_per_kind()
+    {
+        var common = new[] { "Kind", "Name", "Args", "Inputs", "Trainable", "InputProperty", "Regularizers", "TimeDistributed" };
+        var properties = typeof(NetGen.Generator.Model.LayerSpec).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Select(p => p.Name).Where(n => n != "EqualityContract").OrderBy(n => n, StringComparer.Ordinal);
+        Assert.Equal(common.OrderBy(n => n, StringComparer.Ordinal), properties);
+
+        // The records name what they hold, and every one of them is a sealed record (value-equal: the generator caches on them).
+        var records = typeof(NetGen.Generator.Model.LayerArgs).Assembly.GetTypes()
+            .Where(t => t.IsSubclassOf(typeof(NetGen.Generator.Model.LayerArgs))).ToList();
+        Assert.True(records.Count >= 15, $"only {records.Count} argument records");
+        foreach (var record in records)
+        {
+            Assert.True(record.IsSealed, record.Name + " is not sealed");
+            Assert.DoesNotContain(record.GetProperties(), p => p.Name is "Value" or "Sizes" && record.Name != "ResamplingArgs");
+        }
+    }
 }

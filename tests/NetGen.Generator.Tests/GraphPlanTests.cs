@@ -1,3 +1,4 @@
+using NetGen.Generator.Layers;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 using Xunit;
@@ -8,13 +9,13 @@ namespace NetGen.Generator.Tests;
 public class GraphPlanTests
 {
     private static LayerSpec Dense(int units, string name, params string[] inputs) =>
-        new(LayerKind.Dense, name, units, 0, true, 0, 1, 0, default, Inputs: new EquatableArray<string>(inputs));
+        Specs.Dense(units, name: name) with { Inputs = new EquatableArray<string>(inputs) };
 
     private static LayerSpec Merge(LayerKind kind, string name, params string[] inputs) =>
-        new(kind, name, 0, 0, true, 0, 1, 0, default, Inputs: new EquatableArray<string>(inputs));
+        new(kind, name, new MergeArgs(-1), Inputs: new EquatableArray<string>(inputs));
 
     private static LayerSpec Activation(ActivationKind activation, string name, params string[] inputs) =>
-        new(LayerKind.Activation, name, 0, (int)activation, true, 0, 1, 0, default, Inputs: new EquatableArray<string>(inputs));
+        Specs.Activation(activation, name) with { Inputs = new EquatableArray<string>(inputs) };
 
     private static ResolvedNetwork Plan(int input, params LayerSpec[] layers)
     {

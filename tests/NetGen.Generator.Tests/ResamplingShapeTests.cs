@@ -1,4 +1,5 @@
 using NetGen.Generator.Emit;
+using NetGen.Generator.Layers;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 using Xunit;
@@ -13,15 +14,15 @@ namespace NetGen.Generator.Tests;
 public class ResamplingShapeTests
 {
     private static LayerSpec Resample(LayerKind kind, params int[] sizes) =>
-        new(kind, null, 0, 0, true, 0, 1, 0, default, Sizes: new EquatableArray<int>(sizes));
+        new(kind, null, new ResamplingArgs(new EquatableArray<int>(sizes)));
 
     private static LayerSpec Resample(string kind, int[] sizes) => Resample(Enum.Parse<LayerKind>(kind), sizes);
 
     private static LayerSpec Conv(int filters, int k, bool same = false, string? name = null) =>
-        new(LayerKind.Conv2D, name, filters, 0, true, 0, 1, 0, default, k, k, 1, 1, same ? 1 : 0);
+        Specs.Conv2D(filters, k, same: same, name: name);
 
     private static LayerSpec Pool(int k, int strides = 0, bool same = false) =>
-        new(LayerKind.MaxPooling2D, null, 0, 0, true, 0, 1, 0, default, k, k, strides, 1, same ? 1 : 0);
+        Specs.Pool(LayerKind.MaxPooling2D, k, strides, same);
 
     // Keras: ZeroPadding2D → (H + top + bottom, W + left + right, C); Cropping2D → (H − top − bottom, W − left − right, C);
     // UpSampling2D → (H·rows, W·cols, C). No parameters.
@@ -188,8 +189,8 @@ public class ResamplingShapeTests
     [Fact]
     public void ResNet50_stem_pads_before_its_convolution_and_pooling()
     {
-        var stemConv = new LayerSpec(LayerKind.Conv2D, "conv1_conv", 64, 0, true, 0, 1, 0, default, 7, 7, 2, 1, 0);
-        var pool = new LayerSpec(LayerKind.MaxPooling2D, "pool1_pool", 0, 0, true, 0, 1, 0, default, 3, 3, 2, 1, 0);
+        var stemConv = Specs.Conv2D(64, 7, strides: 2, name: "conv1_conv");
+        var pool = Specs.Pool(LayerKind.MaxPooling2D, 3, strides: 2) with { Name = "pool1_pool" };
         string[] rows = Summary(Named("resnet50", [224, 224, 3],
             Resample(LayerKind.ZeroPadding2D, 3, 3, 3, 3) with { Name = "conv1_pad" }, stemConv,
             Resample(LayerKind.ZeroPadding2D, 1, 1, 1, 1) with { Name = "pool1_pad" }, pool)).Split('\n');

@@ -1,3 +1,4 @@
+using NetGen.Generator.Layers;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 using Xunit;
@@ -176,7 +177,7 @@ public class ShapeInferenceTests
         foreach (var l in net.Layers)
         {
             Assert.Equal(current, l.TrainInput); // each layer reads where the previous one wrote
-            bool alias = l.IsAlias || (l.Spec.Kind == LayerKind.Dropout && l.Spec.Value == 0);
+            bool alias = l.IsAlias || (l.Spec.Args is DropoutArgs { Rate: 0 });
             if (alias) Assert.Equal(l.TrainInput, l.TrainOutput);
             else slots.Add((l.Name + " output", l.TrainOutput, l.OutputSize));
             if (l.TrainPreActivation >= 0) slots.Add((l.Name + " pre-activation", l.TrainPreActivation, l.OutputSize));

@@ -340,28 +340,10 @@ internal static partial class Emitter
     /// </summary>
     internal static string Config(LayerSpec s)
     {
-        var parts = new List<string>();
-        void Add(string key, string value) => parts.Add(key + "=" + value);
-        if (s.Units != 0) Add("units", I(s.Units));
-        if (s.Activation is > 0 and < 15) Add("activation", ActivationNames[s.Activation]);
-        if (!s.UseBias) Add("use_bias", "0");
-        if (s.KernelH != 0 || s.KernelW != 0) Add("kernel", I(s.KernelH) + "," + I(s.KernelW));
-        // Always with a window (a pooling's default 0 means its pool size, so 1 must be stated).
-        if (s.KernelH != 0 || s.KernelW != 0 || s.Strides != 1 || s.StridesW is not null) Add("strides", I(s.Strides) + "," + I(s.WidthStrides));
-        if (s.Dilation != 1) Add("dilation", I(s.Dilation));
-        if (s.Padding != 0) Add("padding", I(s.Padding));
-        if (s.Value != 0) Add("value", R(s.Value));
-        if (s.Epsilon != 0) Add("epsilon", R(s.Epsilon));
-        if (s.NegativeSlope != 0) Add("slope", R(s.NegativeSlope));
-        if (s.Threshold != 0) Add("threshold", R(s.Threshold));
-        if (s.Sizes.Length > 0) Add("sizes", string.Join(",", s.Sizes.Select(I)));
-        if (s.Target.Length > 0) Add("target", string.Join(",", s.Target.Select(I)));
-        if (s.DepthMultiplier != 1) Add("depth", I(s.DepthMultiplier));
-        if (s.Axis != -1) Add("axis", I(s.Axis));
-        if (s.TimeDistributed) Add("time_distributed", "1");
-        return string.Join(";", parts);
-
-        static string R(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var config = new ConfigWriter();
+        s.Args.WriteConfig(config);
+        if (s.TimeDistributed) config.Text("time_distributed", "1");
+        return config.ToString();
     }
 
     private const string LayerInfoType = "global::NetGen.LayerInfo";

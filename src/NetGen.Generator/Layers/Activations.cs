@@ -37,31 +37,25 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
     public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
-        int activation = 0;
-        double value = 0, negativeSlope = 0, threshold = 0;
         switch (Kind)
         {
             case LayerKind.Activation:
-                activation = args.Length > 0 && args[0].Value is int a ? a : 0;
-                break;
+                return new LayerSpec(Kind, name, new ActivationArgs(args.Length > 0 && args[0].Value is int a ? a : 0));
             case LayerKind.LeakyReLU:
             case LayerKind.ELU:
-                value = args.Length > 0 ? Convert.ToDouble(args[0].Value, CultureInfo.InvariantCulture) : 0;
-                break;
-            case LayerKind.ReLU:
-                value = double.NaN; // Keras's max_value=None
+                return new LayerSpec(Kind, name, new AlphaArgs(args.Length > 0 ? Convert.ToDouble(args[0].Value, CultureInfo.InvariantCulture) : 0));
+            default:
+                double maxValue = double.NaN, negativeSlope = 0, threshold = 0; // Keras's max_value=None
                 foreach (var pair in data.NamedArguments)
                 {
                     double? v = pair.Value.Value switch { double d => d, float f => f, int i => i, _ => null };
                     if (v is not double number) continue;
-                    if (pair.Key == "MaxValue") value = number;
+                    if (pair.Key == "MaxValue") maxValue = number;
                     else if (pair.Key == "NegativeSlope") negativeSlope = number;
                     else if (pair.Key == "Threshold") threshold = number;
                 }
-                break;
+                return new LayerSpec(Kind, name, new ReluArgs(maxValue, negativeSlope, threshold));
         }
-        return new LayerSpec(Kind, name, 0, activation, true, 0, 1, value, new EquatableArray<int>(Array.Empty<int>()),
-            NegativeSlope: negativeSlope, Threshold: threshold);
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
@@ -72,15 +66,37 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
         switch (Kind)
         {
             case LayerKind.Activation:
-                return ShapeInference.CheckActivation(layer, i, kind, index, errors);
+                return ShapeInference.CheckActivation(layer.As<ActivationArgs>().Activation, i, kind, index, errors);
             case LayerKind.LeakyReLU:
             case LayerKind.ELU:
-                if (!ShapeInference.FiniteAsFloat(layer.Value)) // 1e300 is finite, but not as the kernels' float
-                    errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, layer.Value.ToString("R", CultureInfo.InvariantCulture) }));
+                double alpha = layer.As<AlphaArgs>().Alpha;
+                if (!ShapeInference.FiniteAsFloat(alpha)) // 1e300 is finite, but not as the kernels' float
+                    errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, alpha.ToString("R", CultureInfo.InvariantCulture) }));
                 return Kind == LayerKind.LeakyReLU ? ActivationKind.LeakyRelu : ActivationKind.EluAlpha;
             default:
-                return ShapeInference.CheckRelu(layer, i, kind, index, errors);
+                return CheckRelu(layer.As<ReluArgs>(), i, kind, index, errors);
         }
+    }
+
+    /// <summary>
+    /// Checks a ReLU layer's Keras arguments (none may be negative; max value NaN or +∞ means none). Returns the
+    /// element-wise activation it reduces to without a max value and threshold (Relu, or LeakyRelu with the negative
+    /// slope as alpha), which a batch norm can fuse; Linear means the general form (its own kernels).
+    /// </summary>
+    private static ActivationKind CheckRelu(ReluArgs relu, int i, string kind, string index, List<ShapeError> errors)
+    {
+        if (relu.MaxValue < 0)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "max value", R(relu.MaxValue),
+                "the max value must be at least 0 (Keras rejects a negative max_value), or NaN (the default) for no ceiling, e.g. MaxValue = 6" }));
+        if (!(relu.NegativeSlope >= 0) || !ShapeInference.FiniteAsFloat(relu.NegativeSlope))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "negative slope", R(relu.NegativeSlope),
+                "the negative slope must be a finite number of at least 0, e.g. 0.1" }));
+        if (!(relu.Threshold >= 0) || !ShapeInference.FiniteAsFloat(relu.Threshold))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "threshold", R(relu.Threshold),
+                "the threshold must be a finite number of at least 0, e.g. 0 (the default) or 1" }));
+        return relu.IsPlain ? (relu.NegativeSlope == 0 ? ActivationKind.Relu : ActivationKind.LeakyRelu) : ActivationKind.Linear;
+
+        static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
     }
 
     /// <summary>A ReLU with a ceiling or threshold runs its own kernel (ReluForward); the others are one activation function.</summary>
@@ -95,8 +111,8 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
 
     public override double ActivationAlpha(LayerSpec layer) => Kind switch
     {
-        LayerKind.LeakyReLU or LayerKind.ELU => layer.Value,
-        LayerKind.ReLU => layer.NegativeSlope,
+        LayerKind.LeakyReLU or LayerKind.ELU => layer.As<AlphaArgs>().Alpha,
+        LayerKind.ReLU => layer.As<ReluArgs>().NegativeSlope,
         _ => 0,
     };
 
@@ -109,13 +125,14 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
                 return ", " + ActivationNames[(int)l.Activation].ToLowerInvariant();
             case LayerKind.LeakyReLU:
             case LayerKind.ELU:
-                return ", alpha " + R(l.Spec.Value);
+                return ", alpha " + R(l.Spec.As<AlphaArgs>().Alpha);
             default:
             {
+                var relu = l.Spec.As<ReluArgs>();
                 string detail = "";
-                if (!double.IsNaN(l.Spec.Value) && !double.IsPositiveInfinity(l.Spec.Value)) detail += ", max_value " + R(l.Spec.Value);
-                if (l.Spec.NegativeSlope != 0) detail += ", negative_slope " + R(l.Spec.NegativeSlope);
-                if (l.Spec.Threshold != 0) detail += ", threshold " + R(l.Spec.Threshold);
+                if (!double.IsNaN(relu.MaxValue) && !double.IsPositiveInfinity(relu.MaxValue)) detail += ", max_value " + R(relu.MaxValue);
+                if (relu.NegativeSlope != 0) detail += ", negative_slope " + R(relu.NegativeSlope);
+                if (relu.Threshold != 0) detail += ", threshold " + R(relu.Threshold);
                 return detail;
             }
         }
@@ -148,6 +165,38 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
     }
 
     /// <summary>Max value (+∞ for none), negative slope and threshold, as float literals.</summary>
-    private static string ReluArguments(ResolvedLayer l) =>
-        (double.IsNaN(l.Spec.Value) ? "float.PositiveInfinity" : F(l.Spec.Value)) + ", " + F(l.Spec.NegativeSlope) + ", " + F(l.Spec.Threshold);
+    private static string ReluArguments(ResolvedLayer l)
+    {
+        var relu = l.Spec.As<ReluArgs>();
+        return (double.IsNaN(relu.MaxValue) ? "float.PositiveInfinity" : F(relu.MaxValue)) + ", " + F(relu.NegativeSlope) + ", " + F(relu.Threshold);
+    }
+}
+
+/// <summary>The Activation layer: its function (id as declared).</summary>
+internal sealed record ActivationArgs(int Activation) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config) => config.Common(0, Activation, true);
+}
+
+/// <summary>LeakyReLU and ELU: alpha (the negative slope; ELU's scale below 0).</summary>
+internal sealed record AlphaArgs(double Alpha) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Alpha != 0) config.Real("value", Alpha);
+    }
+}
+
+/// <summary>The ReLU layer: Keras's max_value (NaN: none), negative_slope and threshold.</summary>
+internal sealed record ReluArgs(double MaxValue, double NegativeSlope, double Threshold) : LayerArgs
+{
+    /// <summary>Without a max value (NaN or +∞) and with threshold 0: a plain or leaky ReLU.</summary>
+    public bool IsPlain => (double.IsNaN(MaxValue) || double.IsPositiveInfinity(MaxValue)) && Threshold == 0;
+
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (MaxValue != 0) config.Real("value", MaxValue);
+        if (NegativeSlope != 0) config.Real("slope", NegativeSlope);
+        if (Threshold != 0) config.Real("threshold", Threshold);
+    }
 }

@@ -36,8 +36,7 @@ internal sealed class ActivityRegularizationRule() : LayerRule(LayerKind.Activit
                 case "L2" when pair.Value.Value is double v: l2 = v; break;
             }
         }
-        return new LayerSpec(Kind, name, 0, 0, false, 0, 1, 0, default,
-            Regularizers: new EquatableArray<double>(new[] { 0, 0, 0, 0, l1, l2, 0.0 }));
+        return new LayerSpec(Kind, name, NoArgs.Instance, Regularizers: new EquatableArray<double>(new[] { 0, 0, 0, 0, l1, l2, 0.0 }));
     }
 
     // Shape inference checks the factors (finite, at least 0) and that the layer is not an output, as for a Dense's.

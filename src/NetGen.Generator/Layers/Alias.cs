@@ -28,7 +28,7 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
         int[] target = Kind == LayerKind.Reshape && args.Length > 0 && args[0].Kind == TypedConstantKind.Array && !args[0].IsNull
             ? args[0].Values.Select(v => v.Value is int i ? i : 0).ToArray()
             : Array.Empty<int>();
-        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, new EquatableArray<int>(target));
+        return new LayerSpec(Kind, name, Kind == LayerKind.Reshape ? new ReshapeArgs(new EquatableArray<int>(target)) : NoArgs.Instance);
     }
 
     public override int[]? InferShape(LayerSpec layer, int index, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
@@ -46,7 +46,7 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
 
     private static int[]? Reshape(LayerSpec layer, int[] shape, int i, string index, List<ShapeError> errors)
     {
-        int[] target = layer.Target.AsSpan().ToArray();
+        int[] target = layer.As<ReshapeArgs>().Target.AsSpan().ToArray();
         string targetText = ShapeMath.Tuple(target.Length == 0 ? new[] { 0 } : target);
         if (target.Length == 0)
         {
@@ -102,4 +102,13 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
     }
 
     private static string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>Reshape's target shape (empty for Flatten).</summary>
+internal sealed record ReshapeArgs(EquatableArray<int> Target) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Target.Length > 0) config.Ints("target", Target);
+    }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
@@ -43,17 +44,17 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
             if (pair.Key == "Momentum") momentum = v.Value;
             else if (pair.Key == "Epsilon") epsilon = v.Value;
         }
-        // Value is the momentum; UseBias and the initializer ids keep the defaults every layer spec has.
-        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, momentum, default, Epsilon: epsilon);
+        return new LayerSpec(Kind, name, new BatchNormArgs(momentum, epsilon));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
-        if (!(layer.Value >= 0 && layer.Value <= 1))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", R(layer.Value), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
-        if (!((float)layer.Epsilon > 0) || !ShapeInference.FiniteAsFloat(layer.Epsilon)) // 1e-50 is 0 as the kernels' float
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", R(layer.Epsilon),
+        var a = layer.As<BatchNormArgs>();
+        if (!(a.Momentum >= 0 && a.Momentum <= 1))
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", R(a.Momentum), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
+        if (!((float)a.Epsilon > 0) || !ShapeInference.FiniteAsFloat(a.Epsilon)) // 1e-50 is 0 as the kernels' float
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", R(a.Epsilon),
                 "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)" }));
         return (int[])inputShapes[0].Clone();
     }
@@ -106,7 +107,7 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         int c = l.LastOutput;
         string fused = l.FusedWith >= 0 ? " (fused with [" + I(l.FusedWith + 1) + "])" : "";
         w.WriteLine("// Training: batch statistics, moving statistics updated; inference: moving statistics" + fused + ".");
-        w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training && LayerTrainable(" + I(l.Index) + "), momentum: " + F(l.Spec.Value) + ", epsilon: " + F(l.Spec.Epsilon) +
+        w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training && LayerTrainable(" + I(l.Index) + "), momentum: " + F(l.Spec.As<BatchNormArgs>().Momentum) + ", epsilon: " + F(Epsilon(l.Spec)) +
             ", unbiasedMovingVariance: " + (l.InputShape.Length == 3 ? "true" : "false") + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
         w.Indent();
         w.WriteLine(FusedDropoutArguments(net, l));
@@ -118,7 +119,7 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         {
             var d = net.Layers[l.FusedDropout];
             w.WriteLine("// Frozen: the batch norm runs in inference mode, which applies no dropout; [" + I(d.Index + 1) + "]'s mask on its own.");
-            w.WriteLine("if (training && !LayerTrainable(" + I(l.Index) + ")) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(d.Spec.Value) +
+            w.WriteLine("if (training && !LayerTrainable(" + I(l.Index) + ")) b.DropoutForward(batch * " + I(l.OutputSize) + ", " + F(d.Spec.As<DropoutArgs>().Rate) +
                 ", DropoutKey(" + I(d.Index) + "), x: Train(T" + n + ", batch), y: Train(T" + n + ", batch));");
         }
     }
@@ -141,16 +142,18 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         w.WriteLine("b.BatchNormFrozenBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
         w.Indent();
         w.WriteLine(FusedDropoutArguments(net, l));
-        w.WriteLine("epsilon: " + F(l.Spec.Epsilon) + ", gamma: p + P" + n + "_Gamma, movingVariance: p + S" + n + " + " + I(l.LastOutput) +
+        w.WriteLine("epsilon: " + F(Epsilon(l.Spec)) + ", gamma: p + P" + n + "_Gamma, movingVariance: p + S" + n + " + " + I(l.LastOutput) +
             ", preActivation: " + pre + ", dy: " + dy + ", dx: " + dx + ");");
         w.Unindent();
         w.CloseBlock();
     }
 
+    private static double Epsilon(LayerSpec bn) => bn.As<BatchNormArgs>().Epsilon;
+
     /// <summary>The batch-norm calls' dropout arguments: the rate and key of the dropout layer fused into it, or none.</summary>
     private static string FusedDropoutArguments(ResolvedNetwork net, ResolvedLayer bn) => bn.FusedDropout < 0
         ? "dropoutRate: 0f, dropoutKey: 0,"
-        : "dropoutRate: " + F(net.Layers[bn.FusedDropout].Spec.Value) + ", dropoutKey: DropoutKey(" + I(bn.FusedDropout) + "), // [" +
+        : "dropoutRate: " + F(net.Layers[bn.FusedDropout].Spec.As<DropoutArgs>().Rate) + ", dropoutKey: DropoutKey(" + I(bn.FusedDropout) + "), // [" +
           I(bn.FusedDropout + 1) + "] " + OneLine(net.Layers[bn.FusedDropout].Name) + ", in training";
 
     /// <summary>
@@ -181,9 +184,9 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
             int c = l.LastOutput, count = folding.FoldedKernelCount(l), inner = folding.FoldInner(l);
             string kernel = "_" + folding.FoldedKernel;
             w.WriteLine("// [" + m + "] " + OneLine(bn.Name) + " into [" + n + "] " + OneLine(l.Name) + (kernel == "_Pointwise" ? "'s pointwise kernel" : ""));
-            w.WriteLine("b.FoldBatchNorm(" + I(count / c / inner) + ", " + I(c) + ", inner: " + I(inner) + ", epsilon: " + F(bn.Spec.Epsilon) + ",");
+            w.WriteLine("b.FoldBatchNorm(" + I(count / c / inner) + ", " + I(c) + ", inner: " + I(inner) + ", epsilon: " + F(Epsilon(bn.Spec)) + ",");
             w.Indent();
-            w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") +
+            w.WriteLine("kernel: p + P" + n + kernel + ", bias: " + (folding.HasBias(l.Spec) ? "p + P" + n + "_Bias" : "-1") +
                 ", gamma: p + P" + m + "_Gamma, beta: p + P" + m + "_Beta,");
             w.WriteLine("movingMean: p + S" + m + ", movingVariance: p + S" + m + " + " + I(c) + ", foldedKernel: p + F" + n +
                 ", foldedBias: p + F" + n + " + " + I(count) + ");");
@@ -191,5 +194,15 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         }
         w.WriteLine("_foldedVersion = WeightsVersion;");
         w.CloseBlock();
+    }
+}
+
+/// <summary>BatchNormalization: Keras's momentum of the moving statistics and epsilon.</summary>
+internal sealed record BatchNormArgs(double Momentum, double Epsilon) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Momentum != 0) config.Real("value", Momentum);
+        if (Epsilon != 0) config.Real("epsilon", Epsilon);
     }
 }

@@ -31,12 +31,12 @@ internal static class Bidirectional
         string x = "Slot(training, T" + prev + ", I" + prev + ", batch)";
         string yf = "Slot(training, M" + n + " + " + L(at.YF) + ", MI" + n + ", batch)";
         string yb = "Slot(training, M" + n + " + " + L(at.YB) + ", MI" + n + " + " + L(o) + ", batch)";
-        string bias = l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1", backBias = l.Spec.UseBias ? "p + P" + n + "_BackBias" : "-1";
+        string bias = RecurrentRule.Args(l.Spec).UseBias ? "p + P" + n + "_Bias" : "-1", backBias = RecurrentRule.Args(l.Spec).UseBias ? "p + P" + n + "_BackBias" : "-1";
         w.WriteLine("b." + op + "(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent, bias: " + bias + ",");
         w.WriteLine("    cache: training ? Train(M" + n + ", batch) : -1, y: " + yf + extra + ");");
         w.WriteLine("b." + op + "(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent, bias: " + backBias + ",");
         w.WriteLine("    cache: training ? Train(M" + n + " + " + L(at.CacheB) + ", batch) : -1, y: " + yb + extra + ");");
-        int u = l.Spec.Units;
+        int u = RecurrentRule.Args(l.Spec).Units;
         string rows = "batch * " + L(o / u);
         switch (merge)
         {
@@ -57,7 +57,7 @@ internal static class Bidirectional
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         var at = Layout(directionCache, o);
-        int u = l.Spec.Units;
+        int u = RecurrentRule.Args(l.Spec).Units;
         string yf = "Train(M" + n + " + " + L(at.YF) + ", batch)", yb = "Train(M" + n + " + " + L(at.YB) + ", batch)";
         string dyf = "Train(M" + n + " + " + L(at.DyF) + ", batch)", dyb = "Train(M" + n + " + " + L(at.DyB) + ", batch)";
         string rows = "batch * " + L(o / u);
@@ -77,7 +77,7 @@ internal static class Bidirectional
                         ", batch), dy: " + dy + ", dx: " + (k == 0 ? dyf : dyb) + ", accumulate: false, " + yf + ", " + yb + ");");
                 break;
         }
-        string backBias = l.Spec.UseBias ? "g + P" + n + "_BackBias" : "-1", bias = l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1";
+        string backBias = RecurrentRule.Args(l.Spec).UseBias ? "g + P" + n + "_BackBias" : "-1", bias = RecurrentRule.Args(l.Spec).UseBias ? "g + P" + n + "_Bias" : "-1";
         string x = "Train(T" + prev + ", batch)";
         string dxb = "Train(M" + n + " + " + L(at.Dx) + ", batch)";
         w.WriteLine("int dxBidirectional = " + dx + ";");

@@ -32,63 +32,70 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
 
     public override bool OwnsActivation => true;
 
-    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
+    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.As<ConvArgs>().Activation;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
-        return new LayerSpec(Kind, name, Int(args, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
-            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default,
-            KernelH: Int(args, 1), KernelW: 1, Strides: NamedInt(data, "Strides", 1), Dilation: NamedInt(data, "DilationRate", 1),
-            Padding: NamedInt(data, "Padding", 0), Regularizers: ReadRegularizers(data));
+        // The kernel's length is the window's height: steps are rows of width 1.
+        var window = new WindowArgs(Int(args, 1), 1, NamedInt(data, "Strides", 1), null, NamedInt(data, "DilationRate", 1), NamedInt(data, "Padding", 0));
+        return new LayerSpec(Kind, name, new ConvArgs(Int(args, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), window), Regularizers: ReadRegularizers(data));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
+        var a = layer.As<ConvArgs>();
+        var w = a.Window;
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
-        if (layer.Units <= 0)
+        if (a.Filters <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(layer.Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(a.Filters) }));
             return null;
         }
-        bool causal = layer.Padding == Causal;
+        bool causal = w.Padding == Causal;
         // The window checks of Conv2D, on (steps, 1, channels); causal padding is checked as `same` (both keep every step).
-        var asImage = layer with { Padding = causal ? 1 : layer.Padding };
+        var asImage = w with { Padding = causal ? 1 : w.Padding };
         if (!ShapeInference.CheckWindow(asImage, i, name, index, errors)) return null;
-        long span = ShapeMath.EffectiveKernel(layer.KernelH, layer.Dilation);
-        if (layer.Padding == 0 && span > shape[0])
+        long span = ShapeMath.EffectiveKernel(w.KernelH, w.Dilation);
+        if (w.Padding == 0 && span > shape[0])
         {
-            long maxKernel = (shape[0] - 1) / layer.Dilation + 1;
+            long maxKernel = (shape[0] - 1) / w.Dilation + 1;
             errors.Add(new ShapeError(i, "NG0104", new[] { name, index,
-                "kernel " + I(layer.KernelH) + ", strides " + I(layer.Strides) + ", dilation " + I(layer.Dilation) + ", Padding.Valid",
+                "kernel " + I(w.KernelH) + ", strides " + I(w.Strides) + ", dilation " + I(w.Dilation) + ", Padding.Valid",
                 ShapeMath.Keras(shape), "0 steps",
                 "use Padding = Padding.Same or Padding.Causal, or a kernel of at most " + maxKernel.ToString(CultureInfo.InvariantCulture) +
-                (layer.Dilation > 1 ? " (or a smaller dilation rate)" : "") }));
+                (w.Dilation > 1 ? " (or a smaller dilation rate)" : "") }));
             return null;
         }
-        var window = ShapeInference.Window(asImage, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, layer.Dilation, i, name, index, errors, isPool: false);
-        return window is null ? null : new[] { window.Value.OutH, layer.Units };
+        var window = ShapeInference.Window(asImage, new[] { shape[0], 1, shape[1] }, w.Strides, 1, w.Dilation, i, name, index, errors, isPool: false);
+        return window is null ? null : new[] { window.Value.OutH, a.Filters };
     }
 
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        int k = layer.KernelH, c = inputShape[1], f = layer.Units;
-        return DenseRule.KernelAndBias(layer, new[] { k, c, f }, (int)Math.Min(int.MaxValue, (long)k * c), (int)Math.Min(int.MaxValue, (long)k * f));
+        var a = layer.As<ConvArgs>();
+        int k = a.Window.KernelH, c = inputShape[1], f = a.Filters;
+        return DenseRule.KernelAndBias(new[] { k, c, f }, (int)Math.Min(int.MaxValue, (long)k * c), (int)Math.Min(int.MaxValue, (long)k * f),
+            a.UseBias, a.KernelInitializer, a.BiasInitializer);
     }
 
-    public override string Describe(ResolvedLayer l) =>
-        ", " + I(l.Spec.KernelH) + " " + PaddingName(l.Spec.Padding) +
-        (l.Spec.Strides != 1 ? ", strides " + I(l.Spec.Strides) : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
-        ", " + FusedActivationName(l) + (l.Spec.UseBias ? "" : ", no bias");
+    public override string Describe(ResolvedLayer l)
+    {
+        var s = l.Spec.As<ConvArgs>().Window;
+        return ", " + I(s.KernelH) + " " + PaddingName(s.Padding) +
+            (s.Strides != 1 ? ", strides " + I(s.Strides) : "") + (s.Dilation != 1 ? ", dilation " + I(s.Dilation) : "") +
+            ", " + FusedActivationName(l) + (Conv2DRule.UsesBias(l.Spec) ? "" : ", no bias");
+    }
 
     private static string PaddingName(int padding) => padding switch { 1 => "same", Causal => "causal", _ => "valid" };
 
     /// <summary>Padding before the first step: TensorFlow's for `same`, d·(k − 1) for causal.</summary>
     private static int PadBefore(ResolvedLayer l)
     {
-        var s = l.Spec;
+        var s = l.Spec.As<ConvArgs>().Window;
         return s.Padding switch
         {
             1 => ShapeMath.SamePadBefore(l.InputShape[0], l.OutputShape[0], s.KernelH, s.Strides, s.Dilation),
@@ -99,7 +106,7 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
-        var s = l.Spec;
+        var s = l.Spec.As<ConvArgs>().Window;
         int pad = PadBefore(l);
         w.WriteLine("// " + OneLine(l.Name) + ": kernel " + I(s.KernelH) + ", strides " + I(s.Strides) + ", dilation " + I(s.Dilation) +
             ", " + PaddingName(s.Padding) + " padding (" + I(pad) + " before); steps as rows of width 1");

@@ -33,33 +33,35 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
 
     public override bool IsImageLayer => true;
 
-    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
+    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.As<ConvArgs>().Activation;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
         var args = data.ConstructorArguments;
         int kernelH = Int(args, 1), kernelW = args.Length > 2 ? Int(args, 2) : kernelH;
         var (strides, stridesW) = ReadStrides(data, 1);
-        return new LayerSpec(Kind, name, Int(args, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
-            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default, kernelH, kernelW, strides,
-            NamedInt(data, "DilationRate", 1), NamedInt(data, "Padding", 0), Regularizers: ReadRegularizers(data), StridesW: stridesW);
+        var window = new WindowArgs(kernelH, kernelW, strides, stridesW, NamedInt(data, "DilationRate", 1), NamedInt(data, "Padding", 0));
+        return new LayerSpec(Kind, name, new ConvArgs(Int(args, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), window), Regularizers: ReadRegularizers(data));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
+        var args = layer.As<ConvArgs>();
+        var w = args.Window;
         string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
-        if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(layer, i, kind, index, errors)) return null;
-        if (layer.Units <= 0)
+        if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(w, i, kind, index, errors)) return null;
+        if (args.Filters <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(layer.Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(args.Filters) }));
             return null;
         }
-        var window = ShapeInference.Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
+        var window = ShapeInference.Window(w, shape, w.Strides, w.WidthStrides, w.Dilation, i, kind, index, errors, isPool: false);
         if (window is null) return null;
-        var output = new[] { window.Value.OutH, window.Value.OutW, layer.Units };
-        long parameters = ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply((long)layer.KernelH * layer.KernelW, shape[2]), layer.Units) +
-            (layer.UseBias ? layer.Units : 0);
+        var output = new[] { window.Value.OutH, window.Value.OutW, args.Filters };
+        long parameters = ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply((long)w.KernelH * w.KernelW, shape[2]), args.Filters) +
+            (args.UseBias ? args.Filters : 0);
         long largest = Math.Max(parameters, ShapeMath.LongProduct(output));
         if (largest > int.MaxValue / 4)
         {
@@ -72,18 +74,26 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
     /// <summary>Keras's HWIO kernel (kh, kw, in, filters) with fans (kh·kw·in, kh·kw·filters), then the bias (filters).</summary>
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        int taps = layer.KernelH * layer.KernelW, c = inputShape[2], f = layer.Units;
-        return DenseRule.KernelAndBias(layer, new[] { layer.KernelH, layer.KernelW, c, f }, taps * c, taps * f);
+        var args = layer.As<ConvArgs>();
+        var w = args.Window;
+        int taps = w.KernelH * w.KernelW, c = inputShape[2], f = args.Filters;
+        return DenseRule.KernelAndBias(new[] { w.KernelH, w.KernelW, c, f }, taps * c, taps * f, args.UseBias, args.KernelInitializer, args.BiasInitializer);
     }
 
-    public override string Describe(ResolvedLayer l) =>
-        ", " + I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW) + (l.Spec.Padding == 1 ? " same" : " valid") +
-        (l.Spec.StridesText != "1" ? ", strides " + l.Spec.StridesText : "") + (l.Spec.Dilation != 1 ? ", dilation " + I(l.Spec.Dilation) : "") +
-        ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias");
+    public override string Describe(ResolvedLayer l)
+    {
+        var w = l.Spec.As<ConvArgs>().Window;
+        return ", " + I(w.KernelH) + "x" + I(w.KernelW) + (w.Padding == 1 ? " same" : " valid") +
+            (w.StridesText != "1" ? ", strides " + w.StridesText : "") + (w.Dilation != 1 ? ", dilation " + I(w.Dilation) : "") +
+            ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (UsesBias(l.Spec) ? "" : ", no bias");
+    }
+
+    /// <summary>Whether a convolution has a bias (Keras's use_bias).</summary>
+    internal static bool UsesBias(LayerSpec layer) => layer.As<ConvArgs>().UseBias;
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
-        var s = l.Spec;
+        var s = l.Spec.As<ConvArgs>().Window;
         var input = l.InputShape;
         bool same = s.Padding == 1;
         int padTop = same ? ShapeMath.SamePadBefore(input[0], l.OutputShape[0], s.KernelH, s.Strides, s.Dilation) : 0;
@@ -114,16 +124,18 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
         string n = I(l.Index + 1);
         w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + activation + ", " + alpha + ",");
         w.Indent();
-        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1")) + ",");
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1")) + ",");
         w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
         w.Unindent();
     }
 
-    public int FoldedKernelCount(ResolvedLayer l) => l.Spec.KernelH * l.Spec.KernelW * l.LastInput * l.LastOutput;
+    public int FoldedKernelCount(ResolvedLayer l) => l.Spec.As<ConvArgs>().Window.KernelH * l.Spec.As<ConvArgs>().Window.KernelW * l.LastInput * l.LastOutput;
 
     public int FoldInner(ResolvedLayer l) => 1;
 
     public string FoldedKernel => "Kernel";
+
+    public bool HasBias(LayerSpec layer) => UsesBias(layer);
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx) => WriteConvolutionBackward(w, net, l, dy, dx);
 
@@ -135,7 +147,27 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
         w.Indent();
         w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
             (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
-        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1") + ");");
         w.Unindent();
     }
+}
+
+/// <summary>
+/// The convolutions (Conv2D, Conv1D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose): filters (0 for a depthwise
+/// one, whose output channels are C·depth multiplier), activation, bias, the window, initializers (a depthwise or
+/// separable one's depthwise initializer in <paramref name="KernelInitializer"/>, a separable one's pointwise
+/// initializer in <paramref name="PointwiseInitializer"/>) and the depth multiplier.
+/// </summary>
+internal sealed record ConvArgs(int Filters, int Activation, bool UseBias, int KernelInitializer, int BiasInitializer, WindowArgs Window,
+    int DepthMultiplier = 1, int PointwiseInitializer = 0) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        config.Common(Filters, Activation, UseBias);
+        Window.WriteConfig(config);
+        if (DepthMultiplier != 1) config.Int("depth", DepthMultiplier);
+    }
+
+    public override LayerArgs WithBlockArguments(Func<int, int> set) =>
+        this with { Filters = set(Filters), Window = Window.WithBlockArguments(set) };
 }

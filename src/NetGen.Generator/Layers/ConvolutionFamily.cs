@@ -19,7 +19,7 @@ namespace NetGen.Generator.Layers;
 /// <item>Conv2DTranspose: valid in·s + max(k − s, 0), same in·s (Keras 2 <c>deconv_output_length</c>,
 /// <c>output_padding=None</c>); kh·kw·filters·C + filters params.</item>
 /// </list>
-/// The depthwise kernel initializer (Keras's <c>depthwise_initializer</c>) is kept in <see cref="LayerSpec.KernelInitializer"/>.
+/// The depthwise kernel initializer (Keras's <c>depthwise_initializer</c>) is kept in <see cref="ConvArgs.KernelInitializer"/>.
 /// What SeparableConv2D(32, 3) on 28x28x16 writes:
 /// <code>
 ///   private const int P1_Depthwise = 0; // separable_conv2d depthwise_kernel (3, 3, 16, 1)
@@ -58,7 +58,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
 
     public override bool IsImageLayer => true;
 
-    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
+    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.As<ConvArgs>().Activation;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
@@ -66,52 +66,54 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         int first = Depthwise ? 0 : 1; // the kernel size follows the filters
         int filters = Depthwise ? 0 : Int(args, 0), kernelH = Int(args, first), kernelW = args.Length > first + 1 ? Int(args, first + 1) : kernelH;
         var (windowStrides, stridesW) = ReadStrides(data, 1);
-        return new LayerSpec(Kind, name, filters, NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
-            NamedInt(data, Transpose ? "KernelInitializer" : "DepthwiseInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default, kernelH, kernelW,
-            Strides: Transpose ? NamedInt(data, "Strides", 1) : windowStrides, StridesW: Transpose ? null : stridesW,
-            Dilation: Transpose ? 1 : NamedInt(data, "DilationRate", 1), Padding: NamedInt(data, "Padding", 0),
-            DepthMultiplier: Transpose ? 1 : NamedInt(data, "DepthMultiplier", 1), PointwiseInitializer: Separable ? NamedInt(data, "PointwiseInitializer", 0) : 0);
+        var window = new WindowArgs(kernelH, kernelW, Transpose ? NamedInt(data, "Strides", 1) : windowStrides, Transpose ? null : stridesW,
+            Transpose ? 1 : NamedInt(data, "DilationRate", 1), NamedInt(data, "Padding", 0));
+        return new LayerSpec(Kind, name, new ConvArgs(filters, NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, Transpose ? "KernelInitializer" : "DepthwiseInitializer", 0), NamedInt(data, "BiasInitializer", 1), window,
+            DepthMultiplier: Transpose ? 1 : NamedInt(data, "DepthMultiplier", 1), PointwiseInitializer: Separable ? NamedInt(data, "PointwiseInitializer", 0) : 0));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
+        var a = layer.As<ConvArgs>();
+        var w = a.Window;
         string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
-        if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(layer, i, kind, index, errors)) return null;
-        if (!Transpose && layer.DepthMultiplier <= 0)
+        if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(w, i, kind, index, errors)) return null;
+        if (!Transpose && a.DepthMultiplier <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "depth multiplier", I(layer.DepthMultiplier),
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "depth multiplier", I(a.DepthMultiplier),
                 "the depth multiplier must be positive, e.g. 1 (one filter per input channel)" }));
             return null;
         }
-        if (!Depthwise && layer.Units <= 0)
+        if (!Depthwise && a.Filters <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(layer.Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(a.Filters) }));
             return null;
         }
         int channels = shape[2];
         long outH, outW;
         if (Transpose)
         {
-            int s = layer.Strides;
-            bool same = layer.Padding == 1;
-            outH = (long)shape[0] * s + (same ? 0 : Math.Max(layer.KernelH - s, 0));
-            outW = (long)shape[1] * s + (same ? 0 : Math.Max(layer.KernelW - s, 0));
+            int s = w.Strides;
+            bool same = w.Padding == 1;
+            outH = (long)shape[0] * s + (same ? 0 : Math.Max(w.KernelH - s, 0));
+            outW = (long)shape[1] * s + (same ? 0 : Math.Max(w.KernelW - s, 0));
         }
         else
         {
-            var window = ShapeInference.Window(layer, shape, layer.Strides, layer.WidthStrides, layer.Dilation, i, kind, index, errors, isPool: false);
+            var window = ShapeInference.Window(w, shape, w.Strides, w.WidthStrides, w.Dilation, i, kind, index, errors, isPool: false);
             if (window is null) return null;
             (outH, outW) = (window.Value.OutH, window.Value.OutW);
         }
-        long middle = (long)channels * layer.DepthMultiplier;
-        long outC = Depthwise ? middle : layer.Units;
-        long taps = (long)layer.KernelH * layer.KernelW;
-        long kernel = Transpose ? ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply(taps, layer.Units), channels)
-            : ShapeMath.SaturatingMultiply(taps, middle) + (Separable ? ShapeMath.SaturatingMultiply(middle, layer.Units) : 0);
+        long middle = (long)channels * a.DepthMultiplier;
+        long outC = Depthwise ? middle : a.Filters;
+        long taps = (long)w.KernelH * w.KernelW;
+        long kernel = Transpose ? ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply(taps, a.Filters), channels)
+            : ShapeMath.SaturatingMultiply(taps, middle) + (Separable ? ShapeMath.SaturatingMultiply(middle, a.Filters) : 0);
         long outputFloats = ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply(outH, outW), outC);
         long middleFloats = Separable ? ShapeMath.SaturatingMultiply(ShapeMath.SaturatingMultiply(outH, outW), middle) : 0;
-        long largest = Math.Max(kernel + (layer.UseBias ? outC : 0), Math.Max(outputFloats, middleFloats));
+        long largest = Math.Max(kernel + (a.UseBias ? outC : 0), Math.Max(outputFloats, middleFloats));
         if (outH > int.MaxValue || outW > int.MaxValue || outC > int.MaxValue || largest > int.MaxValue / 4)
         {
             errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(largest), "floats, more than the 536,870,911 one buffer may hold" }));
@@ -126,17 +128,18 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
     /// </summary>
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        int kh = layer.KernelH, kw = layer.KernelW, taps = kh * kw, c = inputShape[2], dm = layer.DepthMultiplier, f = outputShape[2];
+        var a = layer.As<ConvArgs>();
+        int kh = a.Window.KernelH, kw = a.Window.KernelW, taps = kh * kw, c = inputShape[2], dm = a.DepthMultiplier, f = outputShape[2];
         var slots = new List<WeightSlot>();
         if (Transpose)
-            slots.Add(new WeightSlot("kernel", "Kernel", new EquatableArray<int>(new[] { kh, kw, f, c }), layer.KernelInitializer, taps * f, taps * c));
+            slots.Add(new WeightSlot("kernel", "Kernel", new EquatableArray<int>(new[] { kh, kw, f, c }), a.KernelInitializer, taps * f, taps * c));
         else
             slots.Add(new WeightSlot("depthwise_kernel", Separable ? "Depthwise" : "Kernel", new EquatableArray<int>(new[] { kh, kw, c, dm }),
-                layer.KernelInitializer, taps * c, taps * dm, "DepthwiseInitializer"));
+                a.KernelInitializer, taps * c, taps * dm, "DepthwiseInitializer"));
         if (Separable)
-            slots.Add(new WeightSlot("pointwise_kernel", "Pointwise", new EquatableArray<int>(new[] { 1, 1, c * dm, f }), layer.PointwiseInitializer, c * dm, f));
-        if (layer.UseBias)
-            slots.Add(new WeightSlot("bias", "Bias", new EquatableArray<int>(new[] { f }), layer.BiasInitializer, f, f));
+            slots.Add(new WeightSlot("pointwise_kernel", "Pointwise", new EquatableArray<int>(new[] { 1, 1, c * dm, f }), a.PointwiseInitializer, c * dm, f));
+        if (a.UseBias)
+            slots.Add(new WeightSlot("bias", "Bias", new EquatableArray<int>(new[] { f }), a.BiasInitializer, f, f));
         return slots;
     }
 
@@ -165,24 +168,30 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         ("depthwise output (the pointwise convolution's input)", "depthwise output (inference)");
 
     /// <summary>Channels of the depthwise output: input channels · depth multiplier.</summary>
-    private static int MiddleChannels(ResolvedLayer l) => l.LastInput * l.Spec.DepthMultiplier;
+    private static int MiddleChannels(ResolvedLayer l) => l.LastInput * l.Spec.As<ConvArgs>().DepthMultiplier;
 
-    public int FoldedKernelCount(ResolvedLayer l) =>
-        Separable ? MiddleChannels(l) * l.LastOutput : l.Spec.KernelH * l.Spec.KernelW * l.LastInput * (Depthwise ? l.Spec.DepthMultiplier : l.LastOutput);
+    public int FoldedKernelCount(ResolvedLayer l)
+    {
+        var a = l.Spec.As<ConvArgs>();
+        return Separable ? MiddleChannels(l) * l.LastOutput : a.Window.KernelH * a.Window.KernelW * l.LastInput * (Depthwise ? a.DepthMultiplier : l.LastOutput);
+    }
 
     /// <summary>A transposed convolution's kernel is [kh, kw, filters, C]: each output channel's weights are runs of C.</summary>
     public int FoldInner(ResolvedLayer l) => Transpose ? l.LastInput : 1;
 
     public string FoldedKernel => Separable ? "Pointwise" : "Kernel";
 
+    public bool HasBias(LayerSpec layer) => Conv2DRule.UsesBias(layer);
+
     public override string Describe(ResolvedLayer l)
     {
-        var s = l.Spec;
-        return (Separable ? ", " + I(s.Units) + " filters" : "") +
+        var a = l.Spec.As<ConvArgs>();
+        var s = a.Window;
+        return (Separable ? ", " + I(a.Filters) + " filters" : "") +
             ", " + I(s.KernelH) + "x" + I(s.KernelW) + (s.Padding == 1 ? " same" : " valid") +
             (s.StridesText != "1" ? ", strides " + s.StridesText : "") + (s.Dilation != 1 ? ", dilation " + I(s.Dilation) : "") +
-            (s.DepthMultiplier != 1 ? ", depth multiplier " + I(s.DepthMultiplier) : "") +
-            ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (s.UseBias ? "" : ", no bias");
+            (a.DepthMultiplier != 1 ? ", depth multiplier " + I(a.DepthMultiplier) : "") +
+            ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (a.UseBias ? "" : ", no bias");
     }
 
     /// <summary>
@@ -191,7 +200,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
     /// </summary>
     internal (int Top, int Left) Pads(ResolvedLayer l)
     {
-        var s = l.Spec;
+        var s = l.Spec.As<ConvArgs>().Window;
         var (input, output) = (l.InputShape, l.OutputShape);
         if (s.Padding != 1) return (0, 0);
         return Transpose
@@ -204,7 +213,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         string n = I(l.Index + 1);
         var input = l.InputShape;
         var output = l.OutputShape;
-        var s = l.Spec;
+        var s = l.Spec.As<ConvArgs>().Window;
         var (padTop, padLeft) = Pads(l);
         string window = I(s.KernelH) + ", " + I(s.KernelW) + ", " + I(s.Strides) + ", " + I(s.WidthStrides) + ", " + I(s.Dilation) + ", " + I(s.Dilation) + ", " +
             I(padTop) + ", " + I(padLeft);
@@ -217,7 +226,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
             return;
         }
         int middle = MiddleChannels(l);
-        w.WriteLine("// " + OneLine(l.Name) + ": depthwise kernel " + I(s.KernelH) + "x" + I(s.KernelW) + ", depth multiplier " + I(s.DepthMultiplier) +
+        w.WriteLine("// " + OneLine(l.Name) + ": depthwise kernel " + I(s.KernelH) + "x" + I(s.KernelW) + ", depth multiplier " + I(l.Spec.As<ConvArgs>().DepthMultiplier) +
             ", strides " + s.StridesText + ", dilation " + I(s.Dilation) + ", padding top/left " + I(padTop) + "/" + I(padLeft));
         w.WriteLine("private static readonly " + GeometryType + " G" + n + " = new(" +
             I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", " + I(output[0]) + ", " + I(output[1]) + ", " + I(middle) + ", " + window + ");");
@@ -239,7 +248,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         string? kernel, string? bias)
     {
         string n = I(l.Index + 1);
-        bias ??= l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1";
+        bias ??= Conv2DRule.UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1";
         if (Separable)
         {
             string middle = "Slot(training, M" + n + ", MI" + n + ", batch)";
@@ -268,7 +277,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string alpha = F(FusedAlpha(net, l));
-        string dBias = l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1";
+        string dBias = Conv2DRule.UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1";
         string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
         string fromLogits = FromLogitsFlag(net, l.Index) ?? "false";
         if (Separable)

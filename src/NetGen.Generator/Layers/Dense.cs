@@ -34,28 +34,32 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
 
     public override bool WarnsAfterImage => true;
 
-    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.Activation;
+    public override ActivationKind ActivationOf(LayerSpec layer) => (ActivationKind)layer.As<DenseArgs>().Activation;
 
     public override LayerSpec Read(AttributeData data, string? name) =>
-        new(Kind, name, Int(data.ConstructorArguments, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
-            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1), 0, default,
+        new(Kind, name, new DenseArgs(Int(data.ConstructorArguments, 0), NamedInt(data, "Activation", 0), NamedBool(data, "UseBias", true),
+            NamedInt(data, "KernelInitializer", 0), NamedInt(data, "BiasInitializer", 1)),
             Regularizers: ReadRegularizers(data), TimeDistributed: NamedBool(data, "TimeDistributed", false));
+
+    /// <summary>Whether it has a bias (Keras's use_bias).</summary>
+    internal static bool UsesBias(LayerSpec layer) => layer.As<DenseArgs>().UseBias;
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
+        var args = layer.As<DenseArgs>();
         string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
-        if (layer.Units <= 0)
+        if (args.Units <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(layer.Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(args.Units) }));
             return null;
         }
         if (layer.TimeDistributed && shape.Length < 2)
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "TimeDistributed on an input of shape", ShapeMath.Keras(shape),
                 "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)" }));
         var output = (int[])shape.Clone();
-        output[output.Length - 1] = layer.Units;
-        long parameters = (long)shape[shape.Length - 1] * layer.Units + (layer.UseBias ? layer.Units : 0);
+        output[output.Length - 1] = args.Units;
+        long parameters = (long)shape[shape.Length - 1] * args.Units + (args.UseBias ? args.Units : 0);
         if (parameters > MaxFloats)
         {
             errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(parameters),
@@ -74,21 +78,22 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
     /// <summary>Keras's kernel (in, units) with fans (in, units), then the bias (units).</summary>
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        int c = inputShape[inputShape.Length - 1], f = layer.Units;
-        return KernelAndBias(layer, new[] { c, f }, c, f);
+        var args = layer.As<DenseArgs>();
+        int c = inputShape[inputShape.Length - 1], f = args.Units;
+        return KernelAndBias(new[] { c, f }, c, f, args.UseBias, args.KernelInitializer, args.BiasInitializer);
     }
 
-    /// <summary>A kernel of this shape and fans, then, with UseBias, a bias of the last axis (fans its length each).</summary>
-    internal static IReadOnlyList<WeightSlot> KernelAndBias(LayerSpec layer, int[] kernelShape, int fanIn, int fanOut)
+    /// <summary>A kernel of this shape and fans, then, with a bias, a bias of the last axis (fans its length each).</summary>
+    internal static IReadOnlyList<WeightSlot> KernelAndBias(int[] kernelShape, int fanIn, int fanOut, bool useBias, int kernelInitializer, int biasInitializer)
     {
         int f = kernelShape[kernelShape.Length - 1];
-        var kernel = new WeightSlot("kernel", "Kernel", new EquatableArray<int>(kernelShape), layer.KernelInitializer, fanIn, fanOut);
-        if (!layer.UseBias) return new[] { kernel };
-        return new[] { kernel, new WeightSlot("bias", "Bias", new EquatableArray<int>(new[] { f }), layer.BiasInitializer, f, f) };
+        var kernel = new WeightSlot("kernel", "Kernel", new EquatableArray<int>(kernelShape), kernelInitializer, fanIn, fanOut);
+        if (!useBias) return new[] { kernel };
+        return new[] { kernel, new WeightSlot("bias", "Bias", new EquatableArray<int>(new[] { f }), biasInitializer, f, f) };
     }
 
     public override string Describe(ResolvedLayer l) =>
-        ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (l.Spec.UseBias ? "" : ", no bias");
+        ", " + ActivationNames[(int)l.Activation].ToLowerInvariant() + (UsesBias(l.Spec) ? "" : ", no bias");
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
@@ -102,7 +107,7 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
         string n = I(l.Index + 1);
         w.WriteLine("b.DenseForward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + activation + ", " + alpha + ",");
         w.Indent();
-        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1")) + ",");
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1")) + ",");
         w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
         w.Unindent();
     }
@@ -112,6 +117,8 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
     public int FoldInner(ResolvedLayer l) => 1;
 
     public string FoldedKernel => "Kernel";
+
+    public bool HasBias(LayerSpec layer) => UsesBias(layer);
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
@@ -129,10 +136,18 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
         w.Indent();
         w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
             (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
-        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + ");");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1") + ");");
         w.Unindent();
         if (contractive != 0)
             w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: -1, dKernel: g + P" + n + "_Kernel, batch, " +
                 I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(contractive) + " / batch); // and through the kernel");
     }
+}
+
+/// <summary>Dense: units, its activation (id as declared), bias and initializers (ids as declared).</summary>
+internal sealed record DenseArgs(int Units, int Activation, bool UseBias, int KernelInitializer, int BiasInitializer) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config) => config.Common(Units, Activation, UseBias);
+
+    public override LayerArgs WithBlockArguments(Func<int, int> set) => this with { Units = set(Units) };
 }

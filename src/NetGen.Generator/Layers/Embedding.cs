@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
@@ -24,7 +25,7 @@ internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
-    public override int IndexLimit(LayerSpec layer) => layer.KernelH;
+    public override int IndexLimit(LayerSpec layer) => layer.As<EmbeddingArgs>().InputDim;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
@@ -32,51 +33,64 @@ internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)
         int init = 9; // NetGen.Initializer.RandomUniform
         foreach (var pair in data.NamedArguments)
             if (pair.Key == "EmbeddingsInitializer" && pair.Value.Value is int v) init = v;
-        return new LayerSpec(Kind, name, Int(args, 1), 0, false, init, 1, 0, default, KernelH: Int(args, 0), Regularizers: ReadRegularizers(data));
+        return new LayerSpec(Kind, name, new EmbeddingArgs(Int(args, 0), Int(args, 1), init), Regularizers: ReadRegularizers(data));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
+        var a = layer.As<EmbeddingArgs>();
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
-        if (layer.KernelH <= 0)
+        if (a.InputDim <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "input dimension", I(layer.KernelH),
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "input dimension", I(a.InputDim),
                 "give the number of distinct indices (the vocabulary size), e.g. [Embedding(10000, 64)]" }));
             return null;
         }
-        if (layer.Units <= 0)
+        if (a.OutputDim <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(layer.Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(a.OutputDim) }));
             return null;
         }
         var shape = inputShapes[0];
         var output = new int[shape.Length + 1];
         shape.CopyTo(output, 0);
-        output[shape.Length] = layer.Units;
+        output[shape.Length] = a.OutputDim;
         return output;
     }
 
-    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape) => new[]
+    public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        new WeightSlot("embeddings", "Embeddings", new EquatableArray<int>(new[] { layer.KernelH, layer.Units }), layer.KernelInitializer,
-            layer.KernelH, layer.Units),
-    };
+        var a = layer.As<EmbeddingArgs>();
+        return new[] { new WeightSlot("embeddings", "Embeddings", new EquatableArray<int>(new[] { a.InputDim, a.OutputDim }), a.EmbeddingsInitializer, a.InputDim, a.OutputDim) };
+    }
 
-    public override string Describe(ResolvedLayer l) => ", " + I(l.Spec.KernelH) + " x " + I(l.Spec.Units);
+    public override string Describe(ResolvedLayer l) => ", " + I(l.Spec.As<EmbeddingArgs>().InputDim) + " x " + I(l.Spec.As<EmbeddingArgs>().OutputDim);
 
     private static string Rows(ResolvedLayer l) => "batch * " + I(l.InputSize);
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.EmbeddingForward(" + Rows(l) + ", " + I(l.Spec.Units) + ", " + I(l.Spec.KernelH) + ", x: Slot(training, T" + prev + ", I" + prev +
+        w.WriteLine("b.EmbeddingForward(" + Rows(l) + ", " + I(l.Spec.As<EmbeddingArgs>().OutputDim) + ", " + I(l.Spec.As<EmbeddingArgs>().InputDim) + ", x: Slot(training, T" + prev + ", I" + prev +
             ", batch), table: p + P" + n + "_Embeddings, y: " + y + ");");
     }
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.EmbeddingBackward(" + Rows(l) + ", " + I(l.Spec.Units) + ", " + I(l.Spec.KernelH) + ", x: Train(T" + prev + ", batch), dy: " + dy +
+        w.WriteLine("b.EmbeddingBackward(" + Rows(l) + ", " + I(l.Spec.As<EmbeddingArgs>().OutputDim) + ", " + I(l.Spec.As<EmbeddingArgs>().InputDim) + ", x: Train(T" + prev + ", batch), dy: " + dy +
             ", dTable: g + P" + n + "_Embeddings); // indices have no gradient");
     }
+}
+
+/// <summary>Embedding: the number of indices (Keras's input_dim), the vector length (output_dim) and the initializer id.</summary>
+internal sealed record EmbeddingArgs(int InputDim, int OutputDim, int EmbeddingsInitializer) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        config.Int("input_dim", InputDim);
+        config.Int("output_dim", OutputDim);
+    }
+
+    public override LayerArgs WithBlockArguments(Func<int, int> set) => this with { InputDim = set(InputDim), OutputDim = set(OutputDim) };
 }

@@ -35,6 +35,9 @@ internal interface ILayerRule
     /// <summary>Whether it acts in training only (dropout, noise): in inference its output is its input's slot.</summary>
     bool TrainingOnly { get; }
 
+    /// <summary>Whether, as declared, it is the identity in training too (a dropout of rate 0): its output is its input's slot.</summary>
+    bool IsIdentity(LayerSpec layer);
+
     /// <summary>
     /// Whether another layer declares it (a recurrent layer's returned states, <see cref="RecurrentStateRule"/>): the
     /// layer declared after it without an <c>Input</c> reads the layer before it, and nobody reading it is no warning.
@@ -205,6 +208,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
 
     public virtual bool TrainingOnly => false;
 
+    public virtual bool IsIdentity(LayerSpec layer) => false;
+
     public virtual bool Implicit => false;
 
     public virtual bool IsImageLayer => false;
@@ -220,7 +225,7 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool OwnsActivation => false;
 
     public virtual ActivationKind ResolveActivation(LayerSpec layer, int index, string kind, string number, List<ShapeError> errors) =>
-        OwnsActivation ? ShapeInference.CheckActivation(layer, index, kind, number, errors) : ActivationKind.Linear;
+        OwnsActivation ? ShapeInference.CheckActivation((int)ActivationOf(layer), index, kind, number, errors) : ActivationKind.Linear;
 
     public virtual bool IsActivationLayer => false;
 
@@ -358,6 +363,9 @@ internal interface IFoldsBatchNorm
 
     /// <summary>The suffix of the kernel it scales (<c>Kernel</c>; a separable convolution's <c>Pointwise</c>).</summary>
     string FoldedKernel { get; }
+
+    /// <summary>Whether it has a bias (Keras's use_bias): the fold shifts it, or writes the batch norm's shift alone.</summary>
+    bool HasBias(LayerSpec layer);
 
     /// <summary>
     /// Writes the forward call with these activation, alpha and slot expressions; <paramref name="kernel"/> and

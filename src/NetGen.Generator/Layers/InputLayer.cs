@@ -32,12 +32,15 @@ internal sealed class InputRule() : LayerRule(LayerKind.Input)
         int[] shape = args.Length > 0 && args[0].Kind == TypedConstantKind.Array && !args[0].IsNull
             ? args[0].Values.Select(v => v.Value is int i ? i : 0).ToArray()
             : Array.Empty<int>();
-        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, default, Sizes: new EquatableArray<int>(shape));
+        return new LayerSpec(Kind, name, new InputArgs(new EquatableArray<int>(shape)));
     }
+
+    /// <summary>The sample shape an [Input] layer declares.</summary>
+    internal static int[] ShapeOf(LayerSpec layer) => layer.As<InputArgs>().Shape.AsSpan().ToArray();
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
-        int[] shape = layer.Sizes.AsSpan().ToArray();
+        int[] shape = ShapeOf(layer);
         string index = (i + 1).ToString(CultureInfo.InvariantCulture);
         string? problem = shape.Length == 0 ? "give the shape of one sample, e.g. [Input(10, Name = \"meta\")]"
             : Array.Exists(shape, d => d <= 0) ? "every dimension must be positive (the batch axis is not part of the shape)"
@@ -55,4 +58,13 @@ internal sealed class InputRule() : LayerRule(LayerKind.Input)
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer layer, string dy, string dx) =>
         w.WriteLine("// An input: no gradient is needed.");
+}
+
+/// <summary>An [Input] layer's sample shape.</summary>
+internal sealed record InputArgs(EquatableArray<int> Shape) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Shape.Length > 0) config.Ints("sizes", Shape);
+    }
 }

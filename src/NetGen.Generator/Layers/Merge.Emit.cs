@@ -107,7 +107,7 @@ internal sealed partial class MergeRule
             int s = l.InputLayer(k);
             shapes[k] = (s < 0 ? net.Spec.InputShape : net.Layers[s].OutputShape).AsSpan().ToArray();
         }
-        return ConcatGeometry(l.OutputShape.AsSpan().ToArray(), shapes, l.Spec.Axis);
+        return ConcatGeometry(l.OutputShape.AsSpan().ToArray(), shapes, l.Spec.As<MergeArgs>().Axis);
     }
 
     private static string Rows(int perSample) => perSample == 1 ? "batch" : "batch * " + I(perSample);
@@ -119,7 +119,7 @@ internal sealed partial class MergeRule
     {
         var parts = new List<string>();
         for (int k = 0; k < l.Inputs.Length; k++) parts.Add("[" + I(l.InputLayer(k) + 1) + "]");
-        return " of " + string.Join(", ", parts) + (l.Spec.Kind == LayerKind.Concatenate ? ", axis " + I(l.Spec.Axis) : "") +
+        return " of " + string.Join(", ", parts) + (l.Spec.Kind == LayerKind.Concatenate ? ", axis " + I(l.Spec.As<MergeArgs>().Axis) : "") +
             (l.FusedWith >= 0 ? ", " + FusedActivationName(l) : "");
     }
 }

@@ -47,7 +47,7 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
         int axis = -1;
         foreach (var pair in data.NamedArguments)
             if (pair.Key == "Axis" && pair.Value.Value is int a) axis = a;
-        return new LayerSpec(kind, name, 0, 0, true, 0, 1, 0, default, Inputs: new EquatableArray<string>(inputs.ToArray()), Axis: axis);
+        return new LayerSpec(kind, name, new MergeArgs(axis), Inputs: new EquatableArray<string>(inputs.ToArray()));
     }
 
     /// <summary>
@@ -70,11 +70,11 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
             return (int[])first.Clone();
         }
 
-        int rank = first.Length;
-        int axis = layer.Axis < 0 ? rank + layer.Axis : layer.Axis - 1; // Keras counts the batch axis as 0
-        if (layer.Axis == 0 || axis < 0 || axis >= rank)
+        int rank = first.Length, declared = layer.As<MergeArgs>().Axis;
+        int axis = declared < 0 ? rank + declared : declared - 1; // Keras counts the batch axis as 0
+        if (declared == 0 || axis < 0 || axis >= rank)
         {
-            errors.Add(new ShapeError(i, "NG0205", new[] { kind, index, "axis " + I(layer.Axis), "its inputs " + ShapeMath.Keras(first) + " have axes 1 to " + I(rank) +
+            errors.Add(new ShapeError(i, "NG0205", new[] { kind, index, "axis " + I(declared), "its inputs " + ShapeMath.Keras(first) + " have axes 1 to " + I(rank) +
                 " (or -1 to -" + I(rank) + ") after the batch axis 0; use Axis = -1 (the default) to join the channels" }));
             return null;
         }
@@ -88,7 +88,7 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
                 if (d != axis && s[d] != first[d]) match = false;
             if (!match)
             {
-                errors.Add(new ShapeError(i, "NG0205", new[] { kind, index, "axis " + I(layer.Axis),
+                errors.Add(new ShapeError(i, "NG0205", new[] { kind, index, "axis " + I(declared),
                     "'" + inputNames[0] + "' gives " + ShapeMath.Keras(first) + " and '" + inputNames[k] + "' gives " + ShapeMath.Keras(s) +
                     ", which differ off that axis; every other axis must match: " + ConcatFix(first, s, axis, inputNames[k]) }));
                 return null;
@@ -158,4 +158,13 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch); -1 for the other merges.</summary>
+internal sealed record MergeArgs(int Axis) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Axis != -1) config.Int("axis", Axis);
+    }
 }

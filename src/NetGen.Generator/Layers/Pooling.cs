@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
@@ -59,38 +60,42 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
         foreach (var pair in data.NamedArguments)
             if (pair.Key == "Padding" && pair.Value.Value is int p) padding = p;
         var (strides, stridesW) = Global ? (1, null) : ReadStrides(data, 0);
-        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, 0, default, kh, kw, strides, 1, padding, StridesW: OneD ? null : stridesW);
+        return new LayerSpec(Kind, name, new PoolArgs(new WindowArgs(kh, kw, strides, OneD ? null : stridesW, 1, padding)));
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
+        var w = layer.As<PoolArgs>().Window;
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (OneD)
         {
             if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
             if (Global) return new[] { shape[1] };
-            if (!ShapeInference.CheckWindow(layer, i, name, index, errors, pool: true)) return null;
-            if (layer.Padding == 0 && layer.KernelH > shape[0])
+            if (!ShapeInference.CheckWindow(w, i, name, index, errors, pool: true)) return null;
+            if (w.Padding == 0 && w.KernelH > shape[0])
             {
-                int s = layer.Strides == 0 ? layer.KernelH : layer.Strides;
-                errors.Add(new ShapeError(i, "NG0104", new[] { name, index, "pool " + I(layer.KernelH) + ", strides " + I(s) + ", Padding.Valid",
+                int s = w.Strides == 0 ? w.KernelH : w.Strides;
+                errors.Add(new ShapeError(i, "NG0104", new[] { name, index, "pool " + I(w.KernelH) + ", strides " + I(s) + ", Padding.Valid",
                     ShapeMath.Keras(shape), "0 steps", "use Padding = Padding.Same, a pool of at most " + I(shape[0]) + ", or remove the pooling" }));
                 return null;
             }
             // (steps, 1, channels), a window of (pool, 1) with strides (s, 1): the width stays 1.
-            var steps = ShapeInference.Window(layer with { KernelW = 1 }, new[] { shape[0], 1, shape[1] }, layer.Strides, 1, 1, i, name, index, errors, isPool: true);
+            var steps = ShapeInference.Window(w with { KernelW = 1 }, new[] { shape[0], 1, shape[1] }, w.Strides, 1, 1, i, name, index, errors, isPool: true);
             return steps is null ? null : new[] { steps.Value.OutH, shape[1] };
         }
         if (!ShapeInference.RequireImage(shape, i, name, index, errors)) return null;
         if (Global) return new[] { shape[2] };
-        if (!ShapeInference.CheckWindow(layer, i, name, index, errors, pool: true)) return null;
-        var window = ShapeInference.Window(layer, shape, layer.Strides, layer.WidthStrides, 1, i, name, index, errors, isPool: true);
+        if (!ShapeInference.CheckWindow(w, i, name, index, errors, pool: true)) return null;
+        var window = ShapeInference.Window(w, shape, w.Strides, w.WidthStrides, 1, i, name, index, errors, isPool: true);
         return window is null ? null : new[] { window.Value.OutH, window.Value.OutW, shape[2] };
     }
 
-    public override string Describe(ResolvedLayer l) =>
-        Global ? "" : ", " + (OneD ? I(l.Spec.KernelH) : I(l.Spec.KernelH) + "x" + I(l.Spec.KernelW)) + (l.Spec.Padding == 1 ? " same" : " valid");
+    public override string Describe(ResolvedLayer l)
+    {
+        var s = l.Spec.As<PoolArgs>().Window;
+        return Global ? "" : ", " + (OneD ? I(s.KernelH) : I(s.KernelH) + "x" + I(s.KernelW)) + (s.Padding == 1 ? " same" : " valid");
+    }
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
@@ -104,7 +109,7 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
                 I(input[0]) + ", " + I(input[1]) + ", " + I(input[2]) + ", 1, 1, " + I(input[0]) + ", " + I(input[1]) + ", 1, 1, 0, 0);");
             return;
         }
-        var s = l.Spec;
+        var s = l.Spec.As<PoolArgs>().Window;
         int sh = s.Strides == 0 ? s.KernelH : s.Strides, sw = s.WidthStrides == 0 ? s.KernelW : s.WidthStrides;
         if (OneD) sw = 1;
         int padTop = s.Padding == 1 ? ShapeMath.SamePadBefore(input[0], output[0], s.KernelH, sh, 1) : 0;
@@ -136,4 +141,12 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
             : "b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dx + ");");
     }
 
+}
+
+/// <summary>The poolings: their window (pool size, strides, padding; all 0 for a global pooling, which spans the input).</summary>
+internal sealed record PoolArgs(WindowArgs Window) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config) => Window.WriteConfig(config);
+
+    public override LayerArgs WithBlockArguments(Func<int, int> set) => this with { Window = Window.WithBlockArguments(set) };
 }

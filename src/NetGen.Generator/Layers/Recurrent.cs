@@ -44,13 +44,15 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
-    private static int RecurrentActivation(LayerSpec l) => l.Sizes.Length > 0 ? l.Sizes[0] : Sigmoid;
-    private bool UnitForgetBias(LayerSpec l) => Lstm && l.Sizes.Length > 1 && l.Sizes[1] != 0;
-    private static bool ReturnSequences(LayerSpec l) => l.Sizes.Length > 2 && l.Sizes[2] != 0;
+    /// <summary>A recurrent layer's arguments (LSTM, GRU, SimpleRNN, and Bidirectional's).</summary>
+    internal static RecurrentArgs Args(LayerSpec l) => l.As<RecurrentArgs>();
+    private static int RecurrentActivation(LayerSpec l) => Args(l).RecurrentActivation;
+    private static bool UnitForgetBias(LayerSpec l) => Args(l).UnitForgetBias;
+    private static bool ReturnSequences(LayerSpec l) => Args(l).ReturnSequences;
     /// <summary>0: one direction; 1 concat, 2 sum, 3 multiply, 4 average (NetGen.BidirectionalMerge).</summary>
-    private static int Merge(LayerSpec l) => l.Sizes.Length > 3 ? l.Sizes[3] : 0;
+    private static int Merge(LayerSpec l) => Args(l).Merge;
     /// <summary>Whether it returns its last states as layers of their own (<see cref="RecurrentStateRule"/>).</summary>
-    private static bool ReturnState(LayerSpec l) => l.Sizes.Length > 4 && l.Sizes[4] != 0;
+    private static bool ReturnState(LayerSpec l) => Args(l).ReturnState;
 
     public override LayerSpec Read(AttributeData data, string? name)
     {
@@ -78,11 +80,8 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                 case "RecurrentDropout" when pair.Value.Value is double v: recurrentDropout = v; break;
             }
         }
-        return new LayerSpec(Kind, name, units, activation, useBias, kernelInit, biasInit, dropout, default, Epsilon: recurrentDropout,
-            Sizes: new EquatableArray<int>(returnState // a fifth value only with ReturnState: the other layers' generated code stays as it was
-                ? new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge, 1 }
-                : new[] { recurrentActivation, Lstm && unitForgetBias ? 1 : 0, returnSequences ? 1 : 0, merge }),
-            PointwiseInitializer: recurrentInit, Regularizers: ReadRegularizers(data));
+        return new LayerSpec(Kind, name, new RecurrentArgs(units, activation, recurrentActivation, useBias, kernelInit, recurrentInit, biasInit,
+            Lstm && unitForgetBias, returnSequences, returnState, merge, dropout, recurrentDropout), Regularizers: ReadRegularizers(data));
     }
 
     /// <summary>The activations the recurrent kernels compute element-wise (not softmax, whose rows are not one cell).</summary>
@@ -100,14 +99,14 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         var shape = inputShapes[0];
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
-        if (layer.Units <= 0)
+        if (Args(layer).Units <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(layer.Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(Args(layer).Units) }));
             return null;
         }
         bool ok = true;
-        var checks = Kind == LayerKind.SimpleRNN ? new[] { ("activation", layer.Activation) }
-            : new[] { ("activation", layer.Activation), ("recurrent activation", RecurrentActivation(layer)) };
+        var checks = Kind == LayerKind.SimpleRNN ? new[] { ("activation", Args(layer).Activation) }
+            : new[] { ("activation", Args(layer).Activation), ("recurrent activation", RecurrentActivation(layer)) };
         foreach (var (what, value) in checks)
             if (!Supported(value))
             {
@@ -121,9 +120,9 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                     "the " + name + " takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear" }));
                 ok = false;
             }
-        if (layer.PointwiseInitializer is < 0 or >= 10)
+        if (Args(layer).RecurrentInitializer is < 0 or >= 10)
         {
-            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(layer.PointwiseInitializer) }));
+            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(Args(layer).RecurrentInitializer) }));
             ok = false;
         }
         if (Merge(layer) is < 0 or > 4)
@@ -132,13 +131,13 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                 "use BidirectionalMerge.None, Concat, Sum, Multiply or Average" }));
             ok = false;
         }
-        foreach (var (what, rate) in new[] { ("Dropout", layer.Value), ("RecurrentDropout", layer.Epsilon) })
+        foreach (var (what, rate) in new[] { ("Dropout", Args(layer).Dropout), ("RecurrentDropout", Args(layer).RecurrentDropout) })
             if (!(rate >= 0 && (float)rate < 1f))
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, rate.ToString("R", CultureInfo.InvariantCulture),
                     "a dropout rate is a fraction in [0, 1), e.g. 0.2" })); // the shape still follows
         ok &= CheckStates(layer, i, name, index, inputShapes, inputNames, errors);
         if (!ok) return null;
-        int width = Merge(layer) == 1 ? 2 * layer.Units : layer.Units;
+        int width = Merge(layer) == 1 ? 2 * Args(layer).Units : Args(layer).Units;
         return ReturnSequences(layer) ? new[] { shape[0], width } : new[] { width };
     }
 
@@ -161,16 +160,16 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         if (given != wanted)
         {
             errors.Add(new ShapeError(i, "NG0206", new[] { name, index, I(wanted) + (wanted == 1 ? " initial state (" : " initial states (") + what + ")",
-                I(given), Lstm ? "give InitialState = new[] { \"encoder.state_h\", \"encoder.state_c\" }: the states of an LSTM with ReturnState = true, or two layers of (" + I(layer.Units) + ") values"
-                    : "give InitialState = new[] { \"encoder.state_h\" }: the state of a layer with ReturnState = true, or a layer of (" + I(layer.Units) + ") values" }));
+                I(given), Lstm ? "give InitialState = new[] { \"encoder.state_h\", \"encoder.state_c\" }: the states of an LSTM with ReturnState = true, or two layers of (" + I(Args(layer).Units) + ") values"
+                    : "give InitialState = new[] { \"encoder.state_h\" }: the state of a layer with ReturnState = true, or a layer of (" + I(Args(layer).Units) + ") values" }));
             return false;
         }
         bool ok = true;
         for (int k = 1; k <= given; k++)
-            if (inputShapes[k].Length != 1 || inputShapes[k][0] != layer.Units)
+            if (inputShapes[k].Length != 1 || inputShapes[k][0] != Args(layer).Units)
             {
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "initial state '" + inputNames[k] + "' of shape", ShapeMath.Keras(inputShapes[k]),
-                    "the state of a " + name + " with " + I(layer.Units) + " units is (None, " + I(layer.Units) + "): give both layers the same units" +
+                    "the state of a " + name + " with " + I(Args(layer).Units) + " units is (None, " + I(Args(layer).Units) + "): give both layers the same units" +
                     (inputShapes[k].Length != 1 ? ", and pass a vector per sample (a returned state, or a Dense)" : "") }));
                 ok = false;
             }
@@ -179,14 +178,14 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        int f = inputShape[1], u = layer.Units, g = (int)Math.Min(int.MaxValue, (long)GateCount * u);
+        int f = inputShape[1], u = Args(layer).Units, g = (int)Math.Min(int.MaxValue, (long)GateCount * u);
         var list = new List<WeightSlot>
         {
-            new("kernel", "Kernel", new EquatableArray<int>(new[] { f, g }), layer.KernelInitializer, f, g),
-            new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, g }), layer.PointwiseInitializer, u, g),
+            new("kernel", "Kernel", new EquatableArray<int>(new[] { f, g }), Args(layer).KernelInitializer, f, g),
+            new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, g }), Args(layer).RecurrentInitializer, u, g),
         };
-        if (layer.UseBias) // the GRU's (reset_after) input and recurrent biases, as TF 2 Keras's (2, 3u)
-            list.Add(new("bias", "Bias", new EquatableArray<int>(Gru ? new[] { 2, g } : new[] { g }), layer.BiasInitializer, g, g));
+        if (Args(layer).UseBias) // the GRU's (reset_after) input and recurrent biases, as TF 2 Keras's (2, 3u)
+            list.Add(new("bias", "Bias", new EquatableArray<int>(Gru ? new[] { 2, g } : new[] { g }), Args(layer).BiasInitializer, g, g));
         if (Merge(layer) == 0) return list;
         // Bidirectional: the backward layer's own weights follow, with Keras's forward_/backward_ prefixes.
         var both = new List<WeightSlot>();
@@ -198,18 +197,18 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
     {
         base.WriteInitialize(w, l);
-        if (!l.Spec.UseBias || !UnitForgetBias(l.Spec)) return;
-        int u = l.Spec.Units;
+        if (!Args(l.Spec).UseBias || !UnitForgetBias(l.Spec)) return;
+        int u = Args(l.Spec).Units;
         w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_Bias + " + I(u) + ", " + I(u) + ").Fill(1f); // unit_forget_bias: the forget gate's bias starts at 1");
         if (Merge(l.Spec) != 0)
             w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_BackBias + " + I(u) + ", " + I(u) + ").Fill(1f); // and the backward LSTM's");
     }
 
     /// <summary>One direction's cache per sample (every step's gates and states; LstmGeometry's and RnnGeometry's CachePerSample).</summary>
-    private long DirectionCache(ResolvedLayer l) => (Lstm ? 6L : Gru ? 5L : 2L) * l.InputShape[0] * l.Spec.Units;
+    private long DirectionCache(ResolvedLayer l) => (Lstm ? 6L : Gru ? 5L : 2L) * l.InputShape[0] * Args(l.Spec).Units;
 
     /// <summary>One direction's output per sample.</summary>
-    private static long DirectionOutput(ResolvedLayer l) => (ReturnSequences(l.Spec) ? (long)l.InputShape[0] : 1) * l.Spec.Units;
+    private static long DirectionOutput(ResolvedLayer l) => (ReturnSequences(l.Spec) ? (long)l.InputShape[0] : 1) * Args(l.Spec).Units;
 
     // Bidirectional training cache: forward cache | backward cache | forward y | backward y | their dy | dx of the backward one.
     public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, Merge(l.Spec) == 0 ? DirectionCache(l)
@@ -218,12 +217,12 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     public override int InferenceScratchPerSample(ResolvedLayer l) => Merge(l.Spec) == 0 ? 0 : (int)Math.Min(int.MaxValue, 2 * DirectionOutput(l));
 
     public override string Describe(ResolvedLayer l) =>
-        ", " + I(l.Spec.Units) + " units, " + ActivationNames[l.Spec.Activation].ToLowerInvariant() +
+        ", " + I(Args(l.Spec).Units) + " units, " + ActivationNames[Args(l.Spec).Activation].ToLowerInvariant() +
         (Kind == LayerKind.SimpleRNN ? "" : "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant()) + (ReturnSequences(l.Spec) ? ", sequences" : "") +
-        (l.Spec.UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "") +
-        (l.Spec.Value != 0 ? ", dropout " + F(l.Spec.Value).TrimEnd('f') : "") + (l.Spec.Epsilon != 0 ? ", recurrent dropout " + F(l.Spec.Epsilon).TrimEnd('f') : "");
+        (Args(l.Spec).UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "") +
+        (Args(l.Spec).Dropout != 0 ? ", dropout " + F(Args(l.Spec).Dropout).TrimEnd('f') : "") + (Args(l.Spec).RecurrentDropout != 0 ? ", recurrent dropout " + F(Args(l.Spec).RecurrentDropout).TrimEnd('f') : "");
 
-    private static bool HasDropout(LayerSpec l) => l.Value != 0 || l.Epsilon != 0;
+    private static bool HasDropout(LayerSpec l) => Args(l).Dropout != 0 || Args(l).RecurrentDropout != 0;
 
     /// <summary>The kernels' last argument: the step's dropout key when the layer drops anything.</summary>
     private static string DropoutArgument(ResolvedLayer l) => HasDropout(l.Spec) ? ", dropoutKey: DropoutKey(" + I(l.Index) + ")" : "";
@@ -232,11 +231,11 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
-        w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(l.Spec.Units) + " units");
+        w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(Args(l.Spec).Units) + " units");
         string arguments = (Lstm ? "" : "global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", ") + I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
-            I(l.Spec.Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[l.Spec.Activation] + ", " +
+            I(Args(l.Spec).Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[Args(l.Spec).Activation] + ", " +
             ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)];
-        string dropouts = (l.Spec.Value != 0 ? ", Dropout: " + F(l.Spec.Value) : "") + (l.Spec.Epsilon != 0 ? ", RecurrentDropout: " + F(l.Spec.Epsilon) : "");
+        string dropouts = (Args(l.Spec).Dropout != 0 ? ", Dropout: " + F(Args(l.Spec).Dropout) : "") + (Args(l.Spec).RecurrentDropout != 0 ? ", RecurrentDropout: " + F(Args(l.Spec).RecurrentDropout) : "");
         w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + dropouts + ");");
         if (Merge(l.Spec) != 0)
             w.WriteLine("private static readonly " + GeometryType + " GB" + I(l.Index + 1) + " = new(" + arguments + ", Reverse: true" + dropouts + "); // the backward direction");
@@ -251,7 +250,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
             return;
         }
         w.WriteLine("b." + Op + "Forward(G" + n + ", batch, x: Slot(training, T" + prev + ", I" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n +
-            "_Recurrent, bias: " + (l.Spec.UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
+            "_Recurrent, bias: " + (Args(l.Spec).UseBias ? "p + P" + n + "_Bias" : "-1") + ",");
         w.Indent();
         w.WriteLine("cache: training ? Train(M" + n + ", batch) : -1, y: " + y + DropoutArgument(l) + StateArguments(net, l) + ");");
         w.Unindent();
@@ -314,7 +313,33 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         w.WriteLine("b." + Op + "Backward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.Indent();
         w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
-            "_Recurrent, dBias: " + (l.Spec.UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + StateGradientArguments(net, l) + ");");
+            "_Recurrent, dBias: " + (Args(l.Spec).UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + StateGradientArguments(net, l) + ");");
         w.Unindent();
     }
+}
+
+/// <summary>
+/// LSTM, GRU and SimpleRNN: units, activation and recurrent activation (ids as declared), bias, initializers (ids as
+/// declared), the LSTM's unit forget bias, what it returns, the Bidirectional merge mode (0: none, 1 concat, 2 sum,
+/// 3 mul, 4 ave), and the input and recurrent dropout rates.
+/// </summary>
+internal sealed record RecurrentArgs(int Units, int Activation, int RecurrentActivation, bool UseBias, int KernelInitializer,
+    int RecurrentInitializer, int BiasInitializer, bool UnitForgetBias, bool ReturnSequences, bool ReturnState, int Merge,
+    double Dropout, double RecurrentDropout) : LayerArgs
+{
+    /// <summary>
+    /// The activation, dropouts and <c>sizes</c> = (recurrent activation, unit forget bias, return sequences, merge
+    /// mode[, return state]): ONNX export reads them so.
+    /// </summary>
+    public override void WriteConfig(ConfigWriter config)
+    {
+        config.Common(Units, Activation, UseBias);
+        if (Dropout != 0) config.Real("value", Dropout);
+        if (RecurrentDropout != 0) config.Real("epsilon", RecurrentDropout);
+        var sizes = new List<int> { RecurrentActivation, UnitForgetBias ? 1 : 0, ReturnSequences ? 1 : 0, Merge };
+        if (ReturnState) sizes.Add(1); // a fifth value only with ReturnState: the other layers' generated code stays as it was
+        config.Ints("sizes", sizes);
+    }
+
+    public override LayerArgs WithBlockArguments(Func<int, int> set) => this with { Units = set(Units) };
 }

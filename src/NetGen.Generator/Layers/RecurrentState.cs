@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using NetGen.Generator.Emit;
@@ -32,11 +33,10 @@ internal sealed class RecurrentStateRule() : LayerRule(LayerKind.RecurrentState)
 
     /// <summary>The spec of state <paramref name="which"/> (0: h, 1: c) of the layer at <paramref name="owner"/> with <paramref name="units"/> units.</summary>
     public static LayerSpec For(int owner, int units, int which) =>
-        new(LayerKind.RecurrentState, null, units, 0, false, 0, 0, 0, default, Sizes: new EquatableArray<int>(new[] { which }),
-            Inputs: new EquatableArray<string>(new[] { Graph.IndexReference(owner) }));
+        new(LayerKind.RecurrentState, null, new RecurrentStateArgs(which, units), Inputs: new EquatableArray<string>(new[] { Graph.IndexReference(owner) }));
 
     /// <summary>The default name: the owner's and <c>.state_h</c> or <c>.state_c</c>.</summary>
-    public static string DefaultName(LayerSpec state, string ownerName) => ownerName + Suffix(state.Sizes[0]);
+    public static string DefaultName(LayerSpec state, string ownerName) => ownerName + Suffix(state.As<RecurrentStateArgs>().Which);
 
     public static string Suffix(int which) => which == 0 ? ".state_h" : ".state_c";
 
@@ -54,9 +54,9 @@ internal sealed class RecurrentStateRule() : LayerRule(LayerKind.RecurrentState)
     }
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors) =>
-        new[] { layer.Units };
+        new[] { layer.As<RecurrentStateArgs>().Units };
 
-    public override string Describe(ResolvedLayer l) => ", " + (l.Spec.Sizes[0] == 0 ? "h" : "c") + " after the last step of [" + I(l.InputLayer() + 1) + "]";
+    public override string Describe(ResolvedLayer l) => ", " + (l.Spec.As<RecurrentStateArgs>().Which == 0 ? "h" : "c") + " after the last step of [" + I(l.InputLayer() + 1) + "]";
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y) =>
         w.WriteLine("// Written by [" + I(l.InputLayer() + 1) + "]'s forward pass.");
@@ -74,7 +74,17 @@ internal sealed class RecurrentStateRule() : LayerRule(LayerKind.RecurrentState)
     public static ResolvedLayer? Of(ResolvedNetwork net, int owner, int which)
     {
         foreach (var l in StatesOf(net.Layers, owner))
-            if (l.Spec.Sizes[0] == which) return l;
+            if (l.Spec.As<RecurrentStateArgs>().Which == which) return l;
         return null;
+    }
+}
+
+/// <summary>A state a recurrent layer returns (ReturnState): which one (0: h, 1: the LSTM's c) and the layer's units.</summary>
+internal sealed record RecurrentStateArgs(int Which, int Units) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        config.Common(Units, 0, true);
+        config.Ints("sizes", new[] { Which });
     }
 }

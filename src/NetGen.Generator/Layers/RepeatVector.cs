@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
@@ -24,7 +25,7 @@ internal sealed class RepeatVectorRule() : LayerRule(LayerKind.RepeatVector)
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
     public override LayerSpec Read(AttributeData data, string? name) =>
-        new(Kind, name, Int(data.ConstructorArguments, 0), 0, true, 0, 1, 0, default);
+        new(Kind, name, new RepeatVectorArgs(Int(data.ConstructorArguments, 0)));
 
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
@@ -36,30 +37,41 @@ internal sealed class RepeatVectorRule() : LayerRule(LayerKind.RepeatVector)
                 "RepeatVector repeats a vector: give it (features) samples, e.g. an LSTM's last state or a Flatten" }));
             return null;
         }
-        if (layer.Units <= 0)
+        if (layer.As<RepeatVectorArgs>().Times <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "n", I(layer.Units), "repeat the vector at least once, e.g. [RepeatVector(10)]" }));
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "n", I(layer.As<RepeatVectorArgs>().Times), "repeat the vector at least once, e.g. [RepeatVector(10)]" }));
             return null;
         }
-        return new[] { layer.Units, shape[0] };
+        return new[] { layer.As<RepeatVectorArgs>().Times, shape[0] };
     }
 
-    public override string Describe(ResolvedLayer l) => ", n " + I(l.Spec.Units);
+    public override string Describe(ResolvedLayer l) => ", n " + I(l.Spec.As<RepeatVectorArgs>().Times);
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string prev = I(l.InputLayer() + 1);
-        int f = l.InputShape[0], n = l.Spec.Units;
+        int f = l.InputShape[0], n = l.Spec.As<RepeatVectorArgs>().Times;
         w.WriteLine("for (int k = 0; k < " + I(n) + "; k++) b.ConcatenateForward(batch, " + I(f) + ", " + I(n * f) + ", k * " + I(f) +
             ", x: Slot(training, T" + prev + ", I" + prev + ", batch), y: " + y + ");");
     }
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
-        int f = l.InputShape[0], n = l.Spec.Units;
+        int f = l.InputShape[0], n = l.Spec.As<RepeatVectorArgs>().Times;
         w.WriteLine("int dxRepeat = " + dx + ";");
         w.WriteLine("if (dxRepeat >= 0)");
         w.WriteLine("    for (int k = 0; k < " + I(n) + "; k++) b.ConcatenateBackward(batch, " + I(f) + ", " + I(n * f) + ", k * " + I(f) +
             ", dy: " + dy + ", dx: dxRepeat, accumulate: k > 0);");
     }
+}
+
+/// <summary>RepeatVector: how many times (Keras's n).</summary>
+internal sealed record RepeatVectorArgs(int Times) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Times != 0) config.Int("units", Times);
+    }
+
+    public override LayerArgs WithBlockArguments(Func<int, int> set) => this with { Times = set(Times) };
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
@@ -108,7 +109,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
                 _ => new[] { Int(args, 0), Int(args, 0), Int(args, 0), Int(args, 0) },
             };
         }
-        return new LayerSpec(kind, null, 0, 0, true, 0, 1, 0, default, Sizes: new EquatableArray<int>(sizes));
+        return new LayerSpec(kind, null, new ResamplingArgs(new EquatableArray<int>(sizes)));
     }
 
     /// <summary>The output shape, or null after reporting why there is none.</summary>
@@ -119,7 +120,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
             errors.Add(new ShapeError(i, "NG0103", new[] { kind, index, ShapeMath.Keras(shape) }));
             return null;
         }
-        var s = layer.Sizes;
+        var s = layer.As<ResamplingArgs>().Sizes;
         long outH, outW;
         if (layer.Kind == LayerKind.UpSampling2D)
         {
@@ -189,7 +190,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
         bool oneD = Kind2D(l.Spec.Kind) != l.Spec.Kind;
         var input = oneD ? new[] { l.InputShape[0], 1, l.InputShape[1] } : l.InputShape.AsSpan().ToArray();
         var output = oneD ? new[] { l.OutputShape[0], 1 } : l.OutputShape.AsSpan().ToArray();
-        var s = l.Spec.Sizes;
+        var s = l.Spec.As<ResamplingArgs>().Sizes;
         if (Kind2D(l.Spec.Kind) == LayerKind.UpSampling2D)
         {
             w.WriteLine("// " + OneLine(l.Name) + ": size " + I(s[0]) + "x" + I(s[1]) + ", nearest");
@@ -208,7 +209,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
     /// <summary>The layer's arguments for comments: <c>padding ((1, 1), (2, 2))</c>, <c>size 2x2 nearest</c>.</summary>
     private static string ResamplingDetail(ResolvedLayer l)
     {
-        var s = l.Spec.Sizes;
+        var s = l.Spec.As<ResamplingArgs>().Sizes;
         return l.Spec.Kind switch
         {
             LayerKind.UpSampling1D => "size " + I(s[0]),
@@ -218,5 +219,17 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
             LayerKind.ZeroPadding2D => "padding " + Amounts(s[0], s[1], s[2], s[3]),
             _ => "cropping " + Amounts(s[0], s[1], s[2], s[3]),
         };
+    }
+}
+
+/// <summary>
+/// ZeroPadding and Cropping (1-D and 2-D): (top, bottom, left, right) as declared (a 1-D layer's (begin, end, 0, 0));
+/// UpSampling2D: (rows, cols); UpSampling1D: (size, 1).
+/// </summary>
+internal sealed record ResamplingArgs(EquatableArray<int> Sizes) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Sizes.Length > 0) config.Ints("sizes", Sizes);
     }
 }

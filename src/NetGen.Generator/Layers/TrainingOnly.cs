@@ -34,10 +34,10 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         _ => "spatial_dropout2d",
     };
 
-    public override BackwardStyle StyleOf(LayerSpec layer) => layer.Value > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
+    public override BackwardStyle StyleOf(LayerSpec layer) => Amount(layer) > 0 ? BackwardStyle.InPlace : BackwardStyle.PassThrough;
 
     /// <summary>Dropout (not the noise layers), with a rate in (0, 1); one that rounds to 1 as a float (the kernels' type) stays its own layer, which outputs zeros.</summary>
-    public override bool FusesAsDropout(LayerSpec layer) => Kind == LayerKind.Dropout && layer.Value > 0 && (float)layer.Value < 1f;
+    public override bool FusesAsDropout(LayerSpec layer) => Kind == LayerKind.Dropout && Amount(layer) > 0 && (float)Amount(layer) < 1f;
 
     public override bool TrainingOnly => true;
 
@@ -45,14 +45,20 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
     {
         var args = data.ConstructorArguments;
         double value = args.Length > 0 ? Convert.ToDouble(args[0].Value, CultureInfo.InvariantCulture) : 0;
-        return new LayerSpec(Kind, name, 0, 0, true, 0, 1, value, default);
+        return new LayerSpec(Kind, name, Kind == LayerKind.GaussianNoise ? new GaussianNoiseArgs(value) : new DropoutArgs(value));
     }
+
+    /// <summary>With a rate or stddev of 0 it is the identity in training too: its output is its input's slot.</summary>
+    public override bool IsIdentity(LayerSpec layer) => Amount(layer) == 0;
+
+    /// <summary>Its rate (the dropouts, GaussianDropout) or standard deviation (GaussianNoise).</summary>
+    private static double Amount(LayerSpec layer) => layer.Args is GaussianNoiseArgs noise ? noise.Stddev : layer.As<DropoutArgs>().Rate;
 
     /// <summary>The input shape; a bad rate or stddev is reported and the layers after it are still checked.</summary>
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
-        double v = layer.Value;
+        double v = Amount(layer);
         if (Kind == LayerKind.GaussianNoise)
         {
             if (!(v >= 0) || float.IsNaN((float)v) || float.IsInfinity((float)v))
@@ -67,11 +73,11 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
     }
 
     public override string Describe(ResolvedLayer l) =>
-        (Kind == LayerKind.GaussianNoise ? ", stddev " : ", rate ") + ((float)l.Spec.Value).ToString("R", CultureInfo.InvariantCulture);
+        (Kind == LayerKind.GaussianNoise ? ", stddev " : ", rate ") + ((float)Amount(l.Spec)).ToString("R", CultureInfo.InvariantCulture);
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
-        if (!(l.Spec.Value > 0))
+        if (!(Amount(l.Spec) > 0))
         {
             w.WriteLine("// Nothing to compute: the output aliases the input.");
             return;
@@ -83,11 +89,11 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         {
             case LayerKind.Dropout:
                 w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.DropoutForward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", " + x + ");");
+                w.WriteLine("if (training) b.DropoutForward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", " + x + ");");
                 return;
             case LayerKind.GaussianNoise:
                 w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.GaussianNoiseForward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", " + x + ");");
+                w.WriteLine("if (training) b.GaussianNoiseForward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", " + x + ");");
                 return;
             case LayerKind.GaussianDropout:
                 w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
@@ -107,7 +113,7 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         switch (Kind)
         {
             case LayerKind.Dropout:
-                w.WriteLine("b.DropoutBackward(" + count + ", " + F(l.Spec.Value) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
+                w.WriteLine("b.DropoutBackward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", dy: " + dy + ", dx: " + dy + ");");
                 return;
             case LayerKind.GaussianNoise:
                 w.WriteLine("// Additive noise: the gradient passes through unchanged.");
@@ -123,11 +129,29 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
 
     /// <summary>Pixels per channel (height·width), channels and the rate.</summary>
     private static string SpatialArguments(ResolvedLayer l) => l.OutputShape.Length == 2
-        ? I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + F(l.Spec.Value) // SpatialDropout1D: steps, channels
-        : I(l.OutputShape[0] * l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " + F(l.Spec.Value);
+        ? I(l.OutputShape[0]) + ", " + I(l.OutputShape[1]) + ", " + F(Amount(l.Spec)) // SpatialDropout1D: steps, channels
+        : I(l.OutputShape[0] * l.OutputShape[1]) + ", " + I(l.OutputShape[2]) + ", " + F(Amount(l.Spec));
 
     /// <summary>Keras's <c>np.sqrt(rate / (1.0 - rate))</c>, in double like numpy, then rounded to float.</summary>
-    private static double GaussianDropoutStddev(ResolvedLayer l) => Math.Sqrt(l.Spec.Value / (1.0 - l.Spec.Value));
+    private static double GaussianDropoutStddev(ResolvedLayer l) => Math.Sqrt(Amount(l.Spec) / (1.0 - Amount(l.Spec)));
 
     private static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Dropout, GaussianDropout, SpatialDropout1D and SpatialDropout2D: the rate.</summary>
+internal sealed record DropoutArgs(double Rate) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Rate != 0) config.Real("value", Rate);
+    }
+}
+
+/// <summary>GaussianNoise: the standard deviation of the noise.</summary>
+internal sealed record GaussianNoiseArgs(double Stddev) : LayerArgs
+{
+    public override void WriteConfig(ConfigWriter config)
+    {
+        if (Stddev != 0) config.Real("value", Stddev);
+    }
 }

@@ -16,74 +16,30 @@ internal enum InitializerKind
 }
 
 /// <summary>
-/// One layer attribute as declared, reduced to primitives.
+/// One layer attribute as declared: what every layer has, and its own arguments as its kind's record.
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 /// <param name="Kind">Which layer.</param>
 /// <param name="Name">The user's name, or null for Keras's default.</param>
-/// <param name="Units">Units or filters: the output's last axis, where the layer sets it.</param>
-/// <param name="Activation">Activation id as declared (may be out of range; inference reports it).</param>
-/// <param name="UseBias">Keras's use_bias.</param>
-/// <param name="KernelInitializer">Initializer id as declared.</param>
-/// <param name="BiasInitializer">Initializer id as declared.</param>
-/// <param name="Value">The layer's one real-valued argument, as its rule reads it: a dropout or noise rate or stddev, an
-/// activation layer's alpha or max value (NaN: none), a batch norm's momentum.</param>
-/// <param name="Target">Reshape target shape.</param>
-/// <param name="KernelH">Kernel or pooling window height (a 1-D layer's length).</param>
-/// <param name="KernelW">Kernel or pooling window width.</param>
-/// <param name="Strides">Convolution or pooling strides (0: the pool size).</param>
-/// <param name="Dilation">Convolution dilation rate.</param>
-/// <param name="Padding">0 valid, 1 same.</param>
-/// <param name="Epsilon">A batch norm's epsilon.</param>
-/// <param name="NegativeSlope">ReLU negative slope.</param>
-/// <param name="Threshold">ReLU threshold.</param>
-/// <param name="Sizes">ZeroPadding2D padding or Cropping2D cropping as (top, bottom, left, right); UpSampling2D size as (rows, cols).</param>
-/// <param name="DepthMultiplier">DepthwiseConv2D and SeparableConv2D depth multiplier.</param>
-/// <param name="PointwiseInitializer">SeparableConv2D pointwise kernel initializer id as declared.</param>
+/// <param name="Args">Its own arguments, as its rule read them (<see cref="LayerArgs"/>: one record per kind or family).</param>
 /// <param name="Inputs">The names of the layers it reads, as declared: a merge layer's constructor arguments, or a
 /// layer's <c>Input</c>; empty for "the layer declared before".</param>
-/// <param name="Axis">Concatenate's axis, counted as Keras does (-1 last, 1 the first axis after the batch).</param>
 /// <param name="Trainable">False for a layer declared <c>Trainable = false</c> (frozen; can change at run time).</param>
 /// <param name="InputProperty">True for a merge that also sets <c>Input</c> (its inputs are its arguments: an error).</param>
-/// <param name="TimeDistributed">Declared as Keras's TimeDistributed(layer): its name and type, and a step axis required.</param>
-/// <param name="StridesW">The horizontal stride when declared apart from the vertical one (StrideWidth); null: the same as <paramref name="Strides"/>.</param>
 /// <param name="Regularizers">Regularizer factors (<see cref="Layers.LayerRule.ReadRegularizers"/>); empty for none.</param>
+/// <param name="TimeDistributed">Declared as Keras's TimeDistributed(layer): its name and type, and a step axis required.</param>
 internal sealed record LayerSpec(
     LayerKind Kind,
     string? Name,
-    int Units,
-    int Activation,
-    bool UseBias,
-    int KernelInitializer,
-    int BiasInitializer,
-    double Value,
-    EquatableArray<int> Target,
-    int KernelH = 0,
-    int KernelW = 0,
-    int Strides = 1,
-    int Dilation = 1,
-    int Padding = 0,
-    double Epsilon = 0,
-    double NegativeSlope = 0,
-    double Threshold = 0,
-    EquatableArray<int> Sizes = default,
-    int DepthMultiplier = 1,
-    int PointwiseInitializer = 0,
+    LayerArgs Args,
     EquatableArray<string> Inputs = default,
-    int Axis = -1,
     bool Trainable = true,
     bool InputProperty = false,
     EquatableArray<double> Regularizers = default,
-    int? StridesW = null,
     bool TimeDistributed = false)
 {
-    /// <summary>The horizontal stride: <see cref="StridesW"/> where declared apart (Keras's strides=(h, w)), else <see cref="Strides"/>.</summary>
-    public int WidthStrides => StridesW ?? Strides;
-
-    /// <summary>The strides as the generated comments show them: "2", or "2x1" when they differ.</summary>
-    public string StridesText => Strides == WidthStrides
-        ? Strides.ToString(System.Globalization.CultureInfo.InvariantCulture)
-        : Strides.ToString(System.Globalization.CultureInfo.InvariantCulture) + "x" + WidthStrides.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>Its arguments as its kind's record (a rule reads its own kind's; any other is a bug, and throws).</summary>
+    public T As<T>() where T : LayerArgs => (T)Args;
 }
 
 /// <summary>

@@ -79,7 +79,7 @@ internal static partial class ShapeInference
             string kind = layer.Kind.ToString();
             string index = (i + 1).ToString(CultureInfo.InvariantCulture);
             int[] sources = graph.Inputs[i];
-            int[] shape = sources.Length == 0 ? layer.Sizes.AsSpan().ToArray() // an Input layer: its own shape
+            int[] shape = sources.Length == 0 ? Layers.InputRule.ShapeOf(layer) // an Input layer: its own shape
                 : sources[0] < 0 ? input : outputs[sources[0]];
             bool sawImageLayer = Layers.LayerRegistry.Get(layer.Kind)?.IsImageLayer == true;
             foreach (int source in sources) sawImageLayer |= source >= 0 && sawImage[source];
@@ -200,7 +200,7 @@ internal static partial class ShapeInference
     }
 
     /// <summary>A window's kernel (or <paramref name="pool"/> size), strides, dilation and padding, checked: false after errors that name the fix.</summary>
-    internal static bool CheckWindow(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors, bool pool = false)
+    internal static bool CheckWindow(WindowArgs layer, int i, string kind, string index, List<ShapeError> errors, bool pool = false)
     {
         string what = pool ? "pool size" : "kernel size";
         int before = errors.Count;
@@ -225,7 +225,7 @@ internal static partial class ShapeInference
         return errors.Count == before;
     }
 
-    internal static (int OutH, int OutW, int PadTop, int PadLeft)? Window(LayerSpec layer, int[] shape, int strides, int stridesW, int dilation,
+    internal static (int OutH, int OutW, int PadTop, int PadLeft)? Window(WindowArgs layer, int[] shape, int strides, int stridesW, int dilation,
         int i, string kind, string index, List<ShapeError> errors, bool isPool)
     {
         int kh = layer.KernelH, kw = layer.KernelW;
@@ -316,7 +316,7 @@ internal static partial class ShapeInference
             int trainCurrent = source < 0 ? 0 : trainSlot[source];
             int inferCurrent = source < 0 ? 0 : inferSlot[source];
             int trainOut, inferOut, pre = -1;
-            bool alias = l.IsAlias || (AppliesInTrainingOnly(l.Spec.Kind) && l.Spec.Value == 0);
+            bool alias = l.IsAlias || Layers.LayerRegistry.Of(l.Spec.Kind).IsIdentity(l.Spec);
             bool inferAlias = alias || AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0;
             if (alias)
             {
@@ -440,25 +440,6 @@ internal static partial class ShapeInference
     /// </summary>
     public static bool AppliesInTrainingOnly(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.TrainingOnly == true;
 
-    /// <summary>
-    /// Checks a ReLU layer's Keras arguments (none may be negative; max value NaN or +∞ means none). Returns the
-    /// element-wise activation it reduces to without a max value and threshold (Relu, or LeakyRelu with the negative
-    /// slope as alpha), which a batch norm can fuse; Linear means the general form (its own kernels).
-    /// </summary>
-    internal static ActivationKind CheckRelu(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
-    {
-        if (layer.Value < 0)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "max value", Invariant(layer.Value),
-                "the max value must be at least 0 (Keras rejects a negative max_value), or NaN (the default) for no ceiling, e.g. MaxValue = 6" }));
-        if (!(layer.NegativeSlope >= 0) || !FiniteAsFloat(layer.NegativeSlope))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "negative slope", Invariant(layer.NegativeSlope),
-                "the negative slope must be a finite number of at least 0, e.g. 0.1" }));
-        if (!(layer.Threshold >= 0) || !FiniteAsFloat(layer.Threshold))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "threshold", Invariant(layer.Threshold),
-                "the threshold must be a finite number of at least 0, e.g. 0 (the default) or 1" }));
-        return IsPlainRelu(layer) ? (layer.NegativeSlope == 0 ? ActivationKind.Relu : ActivationKind.LeakyRelu) : ActivationKind.Linear;
-    }
-
     private static readonly string[] RegularizerNames =
         { "KernelRegularizerL1", "KernelRegularizerL2", "BiasRegularizerL1", "BiasRegularizerL2", "ActivityRegularizerL1", "ActivityRegularizerL2", "ContractiveRegularizer",
           "RecurrentRegularizerL1", "RecurrentRegularizerL2" };
@@ -475,8 +456,8 @@ internal static partial class ShapeInference
         if (isOutput && HasActivityRegularizer(layer))
             errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "an activity regularizer on", "the output",
                 "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here" }));
-        if (Contractive(layer) != 0 && layer.Activation != (int)ActivationKind.Sigmoid)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "a contractive regularizer with activation", ((ActivationKind)layer.Activation).ToString(),
+        if (Contractive(layer) != 0 && Layers.LayerRegistry.Of(layer.Kind).ActivationOf(layer) is var activation && activation != ActivationKind.Sigmoid)
+            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "a contractive regularizer with activation", activation.ToString(),
                 "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid" }));
     }
 
@@ -489,10 +470,6 @@ internal static partial class ShapeInference
 
     /// <summary>Finite once rounded to float, as the kernels see it (1e300 is not).</summary>
     internal static bool FiniteAsFloat(double v) => !float.IsNaN((float)v) && !float.IsInfinity((float)v);
-
-    /// <summary>A ReLU layer without a max value (NaN or +∞) and with threshold 0: a plain or leaky ReLU.</summary>
-    public static bool IsPlainRelu(LayerSpec layer) =>
-        (double.IsNaN(layer.Value) || double.IsPositiveInfinity(layer.Value)) && layer.Threshold == 0;
 
     /// <summary>
     /// Floats of the kernel a batch norm folds into (<see cref="Layers.IFoldsBatchNorm.FoldedKernelCount"/>).
@@ -521,14 +498,15 @@ internal static partial class ShapeInference
     /// <summary>Activations whose pre-activation Keras feeds to the loss as logits.</summary>
     public static bool IsLogitActivation(ActivationKind a) => a is ActivationKind.Softmax or ActivationKind.Sigmoid;
 
-    internal static ActivationKind CheckActivation(LayerSpec layer, int i, string kind, string index, List<ShapeError> errors)
+    /// <summary>An activation id as declared, checked: an unknown one is NG0012 (and linear, so that checking goes on).</summary>
+    internal static ActivationKind CheckActivation(int activation, int i, string kind, string index, List<ShapeError> errors)
     {
-        if (layer.Activation < 0 || layer.Activation >= ActivationCount)
+        if (activation < 0 || activation >= ActivationCount)
         {
-            errors.Add(new ShapeError(i, "NG0012", new[] { kind, index, Invariant(layer.Activation) }));
+            errors.Add(new ShapeError(i, "NG0012", new[] { kind, index, Invariant(activation) }));
             return ActivationKind.Linear;
         }
-        return (ActivationKind)layer.Activation;
+        return (ActivationKind)activation;
     }
 
     private static void CheckInitializer(int value, string property, int i, string kind, string index, List<ShapeError> errors)
