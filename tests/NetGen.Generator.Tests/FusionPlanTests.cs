@@ -32,6 +32,7 @@ public class FusionPlanTests
         var net = ActivationBeforePool(Layer(LayerKind.Activation, activation: (ActivationKind)kind));
         Assert.Equal(3, net.Layers[2].PooledBy);
         Assert.Equal(2, net.Layers[3].PoolsActivationOf);
+        Assert.Equal([new Fusion(FusionKind.PoolFirst, 2, 3)], net.Fusions.AsSpan().ToArray());
         Assert.Equal(net.Layers[2].InferInput, net.Layers[2].InferOutput); // no pass of its own in inference
         Assert.NotEqual(net.Layers[2].TrainInput, net.Layers[2].TrainOutput); // training keeps it
     }
@@ -61,6 +62,7 @@ public class FusionPlanTests
         Assert.Equal(ActivationKind.Relu, fused.Layers[0].Activation);
         Assert.Equal(1, fused.Layers[0].FusedWith);
         Assert.Equal(-1, fused.Layers[1].PooledBy); // fused already: nothing left to move
+        Assert.Equal([new Fusion(FusionKind.Activation, 0, 1)], fused.Fusions.AsSpan().ToArray());
 
         var folded = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), Specs.BatchNorm(),
             Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
@@ -68,6 +70,7 @@ public class FusionPlanTests
         Assert.Equal(0, folded.Layers[1].FoldedInto);
         Assert.True(folded.Layers[0].FoldOffset >= folded.ParameterCount); // scratch after the parameters
         Assert.Equal(folded.Layers[0].InferOutput, folded.Layers[1].InferOutput);
+        Assert.Equal([new Fusion(FusionKind.BatchNormFold, 0, 1, folded.Layers[0].FoldOffset)], folded.Fusions.AsSpan().ToArray());
     }
 
     private static LayerSpec BatchNorm() => Specs.BatchNorm();
@@ -82,6 +85,10 @@ public class FusionPlanTests
         Assert.Equal(1, net.Layers[3].FusedInto);
         Assert.Equal(net.Layers[1].TrainOutput, net.Layers[3].TrainOutput); // the dropout has no tensor of its own
         Assert.True(net.Layers[1].TrainPreActivation >= 0);                  // the backward's act' reads z
+        // The planner's records, in the order it decided them: the activation first (the dropout follows the fused pair),
+        // then the fold, whose layer is linear (the activation went into the batch norm, not the conv).
+        Assert.Equal([new Fusion(FusionKind.Activation, 1, 2), new Fusion(FusionKind.Dropout, 1, 3), new Fusion(FusionKind.BatchNormFold, 0, 1, net.Layers[0].FoldOffset)],
+            net.Fusions.AsSpan().ToArray());
 
         var plain = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.Dropout, value: 0.3),
             Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));

@@ -119,7 +119,7 @@ internal sealed record ResolvedLayer(
 /// <summary>
 /// The network ready to emit. <c>Order</c> is the order the live layers run in (topological, declaration order among
 /// ready layers, the output last); <c>IsGraph</c> is true when some layer names its inputs (the summary then shows
-/// Keras's functional table).
+/// Keras's functional table); <c>Fusions</c> are the fusion planner's decisions, in the order it made them.
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedNetwork(
@@ -138,7 +138,8 @@ internal sealed record ResolvedNetwork(
     int GradientBufferCount = 2,
     bool IsGraph = false,
     int InspectionArenaPerSample = 0,
-    EquatableArray<OutputPlan> Outputs = default)
+    EquatableArray<OutputPlan> Outputs = default,
+    EquatableArray<Fusion> Fusions = default)
 {
     /// <summary>The first output layer (the last declared, unless <c>Outputs</c> names others).</summary>
     public ResolvedLayer Output => Layers[Outputs[0].Layer];
@@ -164,6 +165,29 @@ internal sealed record ResolvedNetwork(
         return -1;
     }
 }
+
+/// <summary>What a fusion puts together (<see cref="Fusion"/>).</summary>
+internal enum FusionKind
+{
+    /// <summary>An element-wise activation layer (<c>Second</c>) runs inside the kernel of the layer before it (<c>First</c>): its output aliases that one's.</summary>
+    Activation,
+
+    /// <summary>A dropout (<c>Second</c>) is applied by the batch norm before it (<c>First</c>) as it writes its output, in training.</summary>
+    Dropout,
+
+    /// <summary>In inference, a batch norm (<c>Second</c>) is folded into the kernel and bias of the layer before it (<c>First</c>), kept at <c>FoldOffset</c>.</summary>
+    BatchNormFold,
+
+    /// <summary>In inference, an activation layer (<c>First</c>) runs after the max pooling that follows it (<c>Second</c>), on the pooled values.</summary>
+    PoolFirst,
+}
+
+/// <summary>
+/// One decision of the fusion planner: two layers, by declaration index, and what runs where
+/// (<see cref="FusionKind"/>); a fold's copy of the kernel and bias lies at <c>FoldOffset</c> after the parameters.
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// </summary>
+internal sealed record Fusion(FusionKind Kind, int First, int Second, int FoldOffset = -1);
 
 /// <summary>
 /// A trainable weight of a layer (<see cref="Layers.ILayerRule.Weights"/>): Keras's name, the suffix of its

@@ -7,12 +7,21 @@ namespace NetGen.Generator.Shapes;
 internal static partial class ShapeInference
 {
     /// <summary>
-    /// Decides every fusion and fold on the resolved layers (marking both layers of each pair) and returns the parameter
-    /// buffer's new end (folded kernels take scratch after the parameters). A pair is fused only where the producer's
-    /// output has that one reader, and never into or out of an output layer, whose activation the loss may fuse instead.
+    /// Decides every fusion and fold, in the order they are decided (each sees the ones before it), and returns them
+    /// with the parameter buffer's new end (folded kernels take scratch after the parameters). Each decision is also
+    /// applied to the two layers it pairs (<see cref="Apply"/>), the view the arena planner and the emitter read. A pair
+    /// is fused only where the producer's output has that one reader, and never into or out of an output layer, whose
+    /// activation the loss may fuse instead.
     /// </summary>
-    private static int PlanFusions(Graph graph, List<ResolvedLayer> layers, bool[] isOutput, int bufferCount)
+    private static (List<Fusion> Fusions, int BufferCount) PlanFusions(Graph graph, List<ResolvedLayer> layers, bool[] isOutput, int bufferCount)
     {
+        var fusions = new List<Fusion>();
+        void Decide(Fusion fusion)
+        {
+            fusions.Add(fusion);
+            Apply(layers, fusion);
+        }
+
         // Who reads each layer's output (live layers only); fusions pair a layer with its sole reader.
         var readers = new List<int>[layers.Count];
         for (int i = 0; i < layers.Count; i++) readers[i] = new List<int>();
@@ -48,8 +57,7 @@ internal static partial class ShapeInference
             // the convolutions rely on.
             if (!takesAny && elementwise && actRule!.ActivationAlpha(act.Spec) < 0) continue;
             if (!canTake || producer.FusedWith >= 0 || !elementwise || HasActivityRegularizer(producer.Spec)) continue;
-            layers[i] = producer with { Activation = act.Activation, FusedWith = next };
-            layers[next] = act with { FusedInto = i };
+            Decide(new Fusion(FusionKind.Activation, i, next));
         }
 
         // A dropout fused into batch norm in training: a dropout right after a layer that takes one, or after the activation
@@ -63,8 +71,7 @@ internal static partial class ShapeInference
             if (Layers.LayerRegistry.Get(bn.Spec.Kind)?.TakesDropout != true || d < 0) continue;
             var dropout = layers[d];
             if (Layers.LayerRegistry.Get(dropout.Spec.Kind)?.FusesAsDropout(dropout.Spec) != true) continue;
-            layers[i] = bn with { FusedDropout = d };
-            layers[d] = dropout with { FusedInto = i };
+            Decide(new Fusion(FusionKind.Dropout, i, d));
         }
 
         // Inference folding, decided here: a batch norm right after a layer that can take it (Layers.IFoldsBatchNorm;
@@ -79,8 +86,7 @@ internal static partial class ShapeInference
             var bn = layers[next];
             if (Layers.LayerRegistry.Get(layer.Spec.Kind) is not Layers.IFoldsBatchNorm ||
                 layer.Activation != ActivationKind.Linear || Layers.LayerRegistry.Get(bn.Spec.Kind)?.FoldsIntoPrevious != true || HasActivityRegularizer(layer.Spec)) continue;
-            layers[i] = layer with { FoldsBatchNorm = next, FoldOffset = bufferCount };
-            layers[next] = bn with { FoldedInto = i };
+            Decide(new Fusion(FusionKind.BatchNormFold, i, next, bufferCount));
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
 
@@ -96,10 +102,34 @@ internal static partial class ShapeInference
             var pool = layers[next];
             if (act.FusedInto >= 0 || !Layers.LayerRegistry.Of(pool.Spec.Kind).PoolsActivations ||
                 !IsNonDecreasingActivationLayer(act)) continue;
-            layers[i] = act with { PooledBy = next };
-            layers[next] = pool with { PoolsActivationOf = i };
+            Decide(new Fusion(FusionKind.PoolFirst, i, next));
         }
 
-        return bufferCount;
+        return (fusions, bufferCount);
+    }
+
+    /// <summary>Marks the two layers of a fusion (their fields are the emitter's and the arena planner's view of it).</summary>
+    private static void Apply(List<ResolvedLayer> layers, Fusion f)
+    {
+        var (first, second) = (layers[f.First], layers[f.Second]);
+        switch (f.Kind)
+        {
+            case FusionKind.Activation:
+                layers[f.First] = first with { Activation = second.Activation, FusedWith = f.Second };
+                layers[f.Second] = second with { FusedInto = f.First };
+                break;
+            case FusionKind.Dropout:
+                layers[f.First] = first with { FusedDropout = f.Second };
+                layers[f.Second] = second with { FusedInto = f.First };
+                break;
+            case FusionKind.BatchNormFold:
+                layers[f.First] = first with { FoldsBatchNorm = f.Second, FoldOffset = f.FoldOffset };
+                layers[f.Second] = second with { FoldedInto = f.First };
+                break;
+            case FusionKind.PoolFirst:
+                layers[f.First] = first with { PooledBy = f.Second };
+                layers[f.Second] = second with { PoolsActivationOf = f.First };
+                break;
+        }
     }
 }

@@ -261,7 +261,7 @@ internal static partial class ShapeInference
     {
         var isOutput = new bool[layers.Count];
         foreach (int o in graph.Outputs) isOutput[o] = true;
-        bufferCount = PlanFusions(graph, layers, isOutput, bufferCount);
+        (var fusions, bufferCount) = PlanFusions(graph, layers, isOutput, bufferCount);
 
         int inputSize = ShapeMath.Product(spec.InputShape.AsSpan());
         int max = inputSize;
@@ -422,7 +422,8 @@ internal static partial class ShapeInference
             if (layers[i].Live) order.Add(i);
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(layers.ToArray()), parameterCount, trainableCount, bufferCount,
             (int)trainTop, inferTop, max, outputPlans[0].LogitsSlot, outputPlans[0].InferLogitsSlot, outputPlans[0].Activation,
-            new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain, (int)inspectTop, new EquatableArray<OutputPlan>(outputPlans));
+            new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain, (int)inspectTop, new EquatableArray<OutputPlan>(outputPlans),
+            new EquatableArray<Fusion>(fusions.ToArray()));
     }
 
     /// <summary>How many live layers read layer <paramref name="i"/>'s output (-1: the network's input), counting a layer once.</summary>
