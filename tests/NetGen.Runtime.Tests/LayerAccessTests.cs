@@ -38,6 +38,14 @@ public partial class NewHeadNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class FrozenBnNet;
 
+// A frozen batch norm with an ELU and no dropout: it keeps no pre-activation, the ELU's derivative comes from its output.
+[Network(7)]
+[Dense(6, Name = "first")]
+[BatchNormalization(Name = "bn", Trainable = false)]
+[ELU(0.7)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class FrozenBnEluNet;
+
 /// <summary>Keras's layer API: model.Layers, GetLayer, per-layer weights, intermediate outputs, freezing, transfer.</summary>
 public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpuFixture>
 {
@@ -208,6 +216,30 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
         // The same network with the batch norm unfrozen trains it with batch statistics: a different gradient.
         m.GetLayer("bn").Trainable = true;
         Assert.NotEqual(g[first.Offset], m.ComputeGradients(x, y).Gradients[first.Offset]);
+    }
+
+    [Fact]
+    public void AFrozenBatchNormWithoutAPreActivationTakesTheDerivativeFromItsOutput()
+    {
+        using var m = new FrozenBnEluNet { Seed = 6 };
+        using var gpu = new FrozenBnEluNet { Seed = 6 };
+        gpu.UseBackend(new IlgpuBackend(fixture.Accelerator));
+        var x = new Tensor(Num.Uniform(6 * 7, 10), 6, 7);
+        var y = new Tensor([1f, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1], 6, 3);
+        foreach (var n in new Model[] { m, gpu })
+        {
+            n.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+            n.GetLayer("bn").SetWeights(Num.Uniform(6, 1, 0.5, 2), Num.Uniform(6, 2, -1, 1), Num.Uniform(6, 3), Num.Uniform(6, 4, 0.3, 3));
+        }
+        // The input 7, Dense 6, the batch norm's output (its ELU's) 6 and no pre-activation, Dense 3 with its logits 3;
+        // and two gradient buffers of the largest tensor.
+        Assert.Equal(7 + 6 + 6 + 3 + 3 + 2 * 7, m.Memory.TrainingFloatsPerSample);
+        var (_, g) = m.ComputeGradients(x, y);
+        var first = m.GetLayer("first").Info.Weights[0];
+        CheckCentralDifferences(m, x, y, g, first, step: 1, "dL/dw through the frozen batch norm and its ELU");
+        Assert.True(g.AsSpan(first.Offset, first.Count).ToArray().Max(Math.Abs) > 1e-3, "gradient nearly zero");
+        var gg = gpu.ComputeGradients(x, y).Gradients;
+        for (int i = 0; i < g.Length; i++) Assert.True(Math.Abs(g[i] - gg[i]) <= 1e-5 * Math.Abs(g[i]) + 1e-6, $"gradient {i}: {gg[i]} vs {g[i]}");
     }
 
     [Fact]

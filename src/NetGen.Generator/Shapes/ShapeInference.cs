@@ -324,8 +324,12 @@ internal static partial class ShapeInference
             }
             else
             {
-                // A layer that took an activation layer of any kind keeps its pre-activation (batch norm).
+                // A layer that took an activation layer of any kind (batch norm) keeps its pre-activation where the
+                // derivative cannot be read from its output: a negative slope or alpha (the activation is not monotone),
+                // or a dropout fused after the activation (the output is masked and scaled).
                 bool bnWithActivation = Layers.LayerRegistry.Get(l.Spec.Kind)?.TakesAnyActivation == true && l.FusedWith >= 0;
+                bool bnKeepsPreActivation = bnWithActivation && (l.FusedDropout >= 0 ||
+                    Layers.LayerRegistry.Of(layers[l.FusedWith].Spec.Kind).ActivationAlpha(layers[l.FusedWith].Spec) < 0);
                 bool computesActivation = OwnsActivation(l.Spec.Kind) || bnWithActivation;
                 if (MiddleSize(l) > 0)
                 {
@@ -334,7 +338,7 @@ internal static partial class ShapeInference
                     l = l with { TrainMiddle = (int)trainTop };
                     trainTop += MiddleSize(l);
                 }
-                if (computesActivation && (NeedsPreActivation(l.Activation) || bnWithActivation || (lossLogits && IsLogitActivation(l.Activation))))
+                if (computesActivation && (NeedsPreActivation(l.Activation) || bnKeepsPreActivation || (lossLogits && IsLogitActivation(l.Activation))))
                 {
                     pre = (int)trainTop;
                     trainTop += l.OutputSize;

@@ -11,22 +11,30 @@ public partial interface IBackend
 
     /// <summary>
     /// Backward of a frozen batch norm with its fused activation and dropout: dy is masked by the dropout (same mask as
-    /// the forward pass), multiplied by act'(z) (z the stored pre-activation), then scaled per channel into dx. dy is
-    /// overwritten; nothing is computed when dx is -1 (a frozen layer has no weight gradients).
+    /// the forward pass), multiplied by act'(z), then scaled per channel into dx. act' comes from the stored
+    /// pre-activation z, or, without one, from the output <paramref name="y"/> (an activation whose derivative its output
+    /// gives, and no dropout: the generator keeps z otherwise). dy is overwritten; nothing is computed when dx is -1 (a
+    /// frozen layer has no weight gradients).
     /// </summary>
     void BatchNormFrozenBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
-        float epsilon, int gamma, int movingVariance, int preActivation, int dy, int dx)
+        float epsilon, int gamma, int movingVariance, int preActivation, int dy, int dx, int y = -1)
     {
         if (dx < 0 || rows <= 0 || channels <= 0) return;
         int count = checked(rows * channels);
         if (dropoutRate > 0) DropoutBackward(count, dropoutRate, dropoutKey, dy, dy);
         if (activation != ActivationFunction.Linear)
         {
-            if (preActivation < 0)
-                throw new ArgumentException($"A frozen batch norm with {activation} needs its stored pre-activation.", nameof(preActivation));
-            // act(z) into dx (overwritten below anyway), so that every activation can take its derivative from x and y.
-            ActivationForward(activation, alpha, rows, channels, preActivation, dx);
-            ActivationBackward(activation, alpha, rows, channels, preActivation, dx, dy, dy);
+            if (preActivation >= 0)
+            {
+                // act(z) into dx (overwritten below anyway), so that every activation can take its derivative from x and y.
+                ActivationForward(activation, alpha, rows, channels, preActivation, dx);
+                ActivationBackward(activation, alpha, rows, channels, preActivation, dx, dy, dy);
+            }
+            else if (y >= 0 && dropoutRate == 0)
+                ActivationBackward(activation, alpha, rows, channels, -1, y, dy, dy);
+            else
+                throw new ArgumentException($"A frozen batch norm with {activation} needs its stored pre-activation, or its output without a fused dropout.",
+                    nameof(preActivation));
         }
         BatchNormFrozenScale(rows, channels, epsilon, gamma, movingVariance, dy, dx);
     }
