@@ -488,4 +488,37 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
         Assert.Equal([0, 5], new Tensor([], 0, 5).Shape.ToArray());
         Assert.Throws<ArgumentOutOfRangeException>(() => m.Compile(new SGD(), Loss.MeanSquaredError, (Metric)99));
     }
+
+    [Fact]
+    public void Cpu_WorkspaceGrowsInPlaceKeepingItsPrefixAndZeroingTheRest()
+    {
+        using var b = new CpuBackend();
+        b.EnsureCapacity(10, 0);
+        b.Upload([1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f], 0);
+        b.EnsureCapacity(100, 6);
+        Assert.Equal(100, b.Capacity);
+        var r = new float[100];
+        b.Download(0, r);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], r[..6]);
+        Assert.All(r[6..], v => Assert.Equal(0f, v));
+        b.Fill(6, 94, 3f);
+        // Past the C library's threshold for mapping a block of its own (the block is then remapped, not copied), and
+        // again: the kept floats stay, the rest reads 0.
+        foreach (var (floats, keep) in new[] { (24L << 20, 50L), (40L << 20, 24L << 20) })
+        {
+            b.EnsureCapacity(floats, keep);
+            b.Download(0, r);
+            Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], r[..6]);
+            Assert.All(r[6..50], v => Assert.Equal(3f, v));
+            Assert.All(r[50..], v => Assert.Equal(0f, v));
+            var tail = new float[64];
+            b.Download((int)(floats - 64), tail);
+            Assert.All(tail, v => Assert.Equal(0f, v));
+            b.Fill((int)(floats - 64), 64, 7f); // kept by the next growth (its keep covers it), zeroed by none
+        }
+        var kept = new float[64];
+        b.Download((int)((24L << 20) - 64), kept);
+        Assert.All(kept, v => Assert.Equal(7f, v));
+        Assert.Equal(40L << 20, b.Capacity);
+    }
 }
