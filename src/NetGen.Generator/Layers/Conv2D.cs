@@ -129,7 +129,11 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
         w.Unindent();
     }
 
-    public int FoldedKernelCount(ResolvedLayer l) => l.Spec.As<ConvArgs>().Window.KernelH * l.Spec.As<ConvArgs>().Window.KernelW * l.LastInput * l.LastOutput;
+    public int FoldedKernelCount(ResolvedLayer l)
+    {
+        var w = l.Spec.As<ConvArgs>().Window;
+        return w.KernelH * w.KernelW * l.LastInput * l.LastOutput;
+    }
 
     public int FoldInner(ResolvedLayer l) => 1;
 

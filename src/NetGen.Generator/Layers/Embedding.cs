@@ -64,21 +64,23 @@ internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)
         return new[] { new WeightSlot("embeddings", "Embeddings", new EquatableArray<int>(new[] { a.InputDim, a.OutputDim }), a.EmbeddingsInitializer, a.InputDim, a.OutputDim) };
     }
 
-    public override string Describe(ResolvedLayer l) => ", " + I(l.Spec.As<EmbeddingArgs>().InputDim) + " x " + I(l.Spec.As<EmbeddingArgs>().OutputDim);
+    public override string Describe(ResolvedLayer l) => ", " + I(Args(l).InputDim) + " x " + I(Args(l).OutputDim);
+
+    private static EmbeddingArgs Args(ResolvedLayer l) => l.Spec.As<EmbeddingArgs>();
 
     private static string Rows(ResolvedLayer l) => "batch * " + I(l.InputSize);
 
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.EmbeddingForward(" + Rows(l) + ", " + I(l.Spec.As<EmbeddingArgs>().OutputDim) + ", " + I(l.Spec.As<EmbeddingArgs>().InputDim) + ", x: Slot(training, T" + prev + ", I" + prev +
+        w.WriteLine("b.EmbeddingForward(" + Rows(l) + ", " + I(Args(l).OutputDim) + ", " + I(Args(l).InputDim) + ", x: Slot(training, T" + prev + ", I" + prev +
             ", batch), table: p + P" + n + "_Embeddings, y: " + y + ");");
     }
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.EmbeddingBackward(" + Rows(l) + ", " + I(l.Spec.As<EmbeddingArgs>().OutputDim) + ", " + I(l.Spec.As<EmbeddingArgs>().InputDim) + ", x: Train(T" + prev + ", batch), dy: " + dy +
+        w.WriteLine("b.EmbeddingBackward(" + Rows(l) + ", " + I(Args(l).OutputDim) + ", " + I(Args(l).InputDim) + ", x: Train(T" + prev + ", batch), dy: " + dy +
             ", dTable: g + P" + n + "_Embeddings); // indices have no gradient");
     }
 }

@@ -47,7 +47,6 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     /// <summary>A recurrent layer's arguments (LSTM, GRU, SimpleRNN, and Bidirectional's).</summary>
     internal static RecurrentArgs Args(LayerSpec l) => l.As<RecurrentArgs>();
     private static int RecurrentActivation(LayerSpec l) => Args(l).RecurrentActivation;
-    private static bool UnitForgetBias(LayerSpec l) => Args(l).UnitForgetBias;
     private static bool ReturnSequences(LayerSpec l) => Args(l).ReturnSequences;
     /// <summary>0: one direction; 1 concat, 2 sum, 3 multiply, 4 average (NetGen.BidirectionalMerge).</summary>
     private static int Merge(LayerSpec l) => Args(l).Merge;
@@ -97,16 +96,17 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     public override int[]? InferShape(LayerSpec layer, int i, int[][] inputShapes, string[] inputNames, List<ShapeError> errors)
     {
         var shape = inputShapes[0];
+        var a = Args(layer);
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
-        if (Args(layer).Units <= 0)
+        if (a.Units <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(Args(layer).Units) }));
+            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(a.Units) }));
             return null;
         }
         bool ok = true;
-        var checks = Kind == LayerKind.SimpleRNN ? new[] { ("activation", Args(layer).Activation) }
-            : new[] { ("activation", Args(layer).Activation), ("recurrent activation", RecurrentActivation(layer)) };
+        var checks = Kind == LayerKind.SimpleRNN ? new[] { ("activation", a.Activation) }
+            : new[] { ("activation", a.Activation), ("recurrent activation", RecurrentActivation(layer)) };
         foreach (var (what, value) in checks)
             if (!Supported(value))
             {
@@ -120,9 +120,9 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                     "the " + name + " takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear" }));
                 ok = false;
             }
-        if (Args(layer).RecurrentInitializer is < 0 or >= 10)
+        if (a.RecurrentInitializer is < 0 or >= 10)
         {
-            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(Args(layer).RecurrentInitializer) }));
+            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(a.RecurrentInitializer) }));
             ok = false;
         }
         if (Merge(layer) is < 0 or > 4)
@@ -131,13 +131,13 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
                 "use BidirectionalMerge.None, Concat, Sum, Multiply or Average" }));
             ok = false;
         }
-        foreach (var (what, rate) in new[] { ("Dropout", Args(layer).Dropout), ("RecurrentDropout", Args(layer).RecurrentDropout) })
+        foreach (var (what, rate) in new[] { ("Dropout", a.Dropout), ("RecurrentDropout", a.RecurrentDropout) })
             if (!(rate >= 0 && (float)rate < 1f))
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, rate.ToString("R", CultureInfo.InvariantCulture),
                     "a dropout rate is a fraction in [0, 1), e.g. 0.2" })); // the shape still follows
         ok &= CheckStates(layer, i, name, index, inputShapes, inputNames, errors);
         if (!ok) return null;
-        int width = Merge(layer) == 1 ? 2 * Args(layer).Units : Args(layer).Units;
+        int width = Merge(layer) == 1 ? 2 * a.Units : a.Units;
         return ReturnSequences(layer) ? new[] { shape[0], width } : new[] { width };
     }
 
@@ -156,20 +156,21 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
             return false;
         }
         if (given == 0) return true;
+        int units = Args(layer).Units;
         string what = Lstm ? "h and c" : "h";
         if (given != wanted)
         {
             errors.Add(new ShapeError(i, "NG0206", new[] { name, index, I(wanted) + (wanted == 1 ? " initial state (" : " initial states (") + what + ")",
-                I(given), Lstm ? "give InitialState = new[] { \"encoder.state_h\", \"encoder.state_c\" }: the states of an LSTM with ReturnState = true, or two layers of (" + I(Args(layer).Units) + ") values"
-                    : "give InitialState = new[] { \"encoder.state_h\" }: the state of a layer with ReturnState = true, or a layer of (" + I(Args(layer).Units) + ") values" }));
+                I(given), Lstm ? "give InitialState = new[] { \"encoder.state_h\", \"encoder.state_c\" }: the states of an LSTM with ReturnState = true, or two layers of (" + I(units) + ") values"
+                    : "give InitialState = new[] { \"encoder.state_h\" }: the state of a layer with ReturnState = true, or a layer of (" + I(units) + ") values" }));
             return false;
         }
         bool ok = true;
         for (int k = 1; k <= given; k++)
-            if (inputShapes[k].Length != 1 || inputShapes[k][0] != Args(layer).Units)
+            if (inputShapes[k].Length != 1 || inputShapes[k][0] != units)
             {
                 errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "initial state '" + inputNames[k] + "' of shape", ShapeMath.Keras(inputShapes[k]),
-                    "the state of a " + name + " with " + I(Args(layer).Units) + " units is (None, " + I(Args(layer).Units) + "): give both layers the same units" +
+                    "the state of a " + name + " with " + I(units) + " units is (None, " + I(units) + "): give both layers the same units" +
                     (inputShapes[k].Length != 1 ? ", and pass a vector per sample (a returned state, or a Dense)" : "") }));
                 ok = false;
             }
@@ -178,14 +179,15 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override IReadOnlyList<WeightSlot> Weights(LayerSpec layer, int[] inputShape, int[] outputShape)
     {
-        int f = inputShape[1], u = Args(layer).Units, g = (int)Math.Min(int.MaxValue, (long)GateCount * u);
+        var a = Args(layer);
+        int f = inputShape[1], u = a.Units, g = (int)Math.Min(int.MaxValue, (long)GateCount * u);
         var list = new List<WeightSlot>
         {
-            new("kernel", "Kernel", new EquatableArray<int>(new[] { f, g }), Args(layer).KernelInitializer, f, g),
-            new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, g }), Args(layer).RecurrentInitializer, u, g),
+            new("kernel", "Kernel", new EquatableArray<int>(new[] { f, g }), a.KernelInitializer, f, g),
+            new("recurrent_kernel", "Recurrent", new EquatableArray<int>(new[] { u, g }), a.RecurrentInitializer, u, g),
         };
-        if (Args(layer).UseBias) // the GRU's (reset_after) input and recurrent biases, as TF 2 Keras's (2, 3u)
-            list.Add(new("bias", "Bias", new EquatableArray<int>(Gru ? new[] { 2, g } : new[] { g }), Args(layer).BiasInitializer, g, g));
+        if (a.UseBias) // the GRU's (reset_after) input and recurrent biases, as TF 2 Keras's (2, 3u)
+            list.Add(new("bias", "Bias", new EquatableArray<int>(Gru ? new[] { 2, g } : new[] { g }), a.BiasInitializer, g, g));
         if (Merge(layer) == 0) return list;
         // Bidirectional: the backward layer's own weights follow, with Keras's forward_/backward_ prefixes.
         var both = new List<WeightSlot>();
@@ -197,8 +199,9 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
     public override void WriteInitialize(SourceWriter w, ResolvedLayer l)
     {
         base.WriteInitialize(w, l);
-        if (!Args(l.Spec).UseBias || !UnitForgetBias(l.Spec)) return;
-        int u = Args(l.Spec).Units;
+        var a = Args(l.Spec);
+        if (!a.UseBias || !a.UnitForgetBias) return;
+        int u = a.Units;
         w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_Bias + " + I(u) + ", " + I(u) + ").Fill(1f); // unit_forget_bias: the forget gate's bias starts at 1");
         if (Merge(l.Spec) != 0)
             w.WriteLine("p.Slice(P" + I(l.Index + 1) + "_BackBias + " + I(u) + ", " + I(u) + ").Fill(1f); // and the backward LSTM's");
@@ -216,11 +219,14 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override int InferenceScratchPerSample(ResolvedLayer l) => Merge(l.Spec) == 0 ? 0 : (int)Math.Min(int.MaxValue, 2 * DirectionOutput(l));
 
-    public override string Describe(ResolvedLayer l) =>
-        ", " + I(Args(l.Spec).Units) + " units, " + ActivationNames[Args(l.Spec).Activation].ToLowerInvariant() +
-        (Kind == LayerKind.SimpleRNN ? "" : "/" + ActivationNames[RecurrentActivation(l.Spec)].ToLowerInvariant()) + (ReturnSequences(l.Spec) ? ", sequences" : "") +
-        (Args(l.Spec).UseBias ? "" : ", no bias") + (Merge(l.Spec) != 0 ? ", bidirectional " + MergeNames[Merge(l.Spec)] : "") +
-        (Args(l.Spec).Dropout != 0 ? ", dropout " + F(Args(l.Spec).Dropout).TrimEnd('f') : "") + (Args(l.Spec).RecurrentDropout != 0 ? ", recurrent dropout " + F(Args(l.Spec).RecurrentDropout).TrimEnd('f') : "");
+    public override string Describe(ResolvedLayer l)
+    {
+        var a = Args(l.Spec);
+        return ", " + I(a.Units) + " units, " + ActivationNames[a.Activation].ToLowerInvariant() +
+            (Kind == LayerKind.SimpleRNN ? "" : "/" + ActivationNames[a.RecurrentActivation].ToLowerInvariant()) + (a.ReturnSequences ? ", sequences" : "") +
+            (a.UseBias ? "" : ", no bias") + (a.Merge != 0 ? ", bidirectional " + MergeNames[a.Merge] : "") +
+            (a.Dropout != 0 ? ", dropout " + F(a.Dropout).TrimEnd('f') : "") + (a.RecurrentDropout != 0 ? ", recurrent dropout " + F(a.RecurrentDropout).TrimEnd('f') : "");
+    }
 
     private static bool HasDropout(LayerSpec l) => Args(l).Dropout != 0 || Args(l).RecurrentDropout != 0;
 
@@ -231,11 +237,12 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     public override void WriteGeometry(SourceWriter w, ResolvedLayer l)
     {
-        w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(Args(l.Spec).Units) + " units");
+        var a = Args(l.Spec);
+        w.WriteLine("// " + OneLine(l.Name) + ": " + I(l.InputShape[0]) + " steps of " + I(l.InputShape[1]) + " features, " + I(a.Units) + " units");
         string arguments = (Lstm ? "" : "global::NetGen.Backends.RnnCell." + (Gru ? "Gru" : "SimpleRnn") + ", ") + I(l.InputShape[0]) + ", " + I(l.InputShape[1]) + ", " +
-            I(Args(l.Spec).Units) + ", " + (ReturnSequences(l.Spec) ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[Args(l.Spec).Activation] + ", " +
-            ActivationFunctionType + "." + ActivationNames[RecurrentActivation(l.Spec)];
-        string dropouts = (Args(l.Spec).Dropout != 0 ? ", Dropout: " + F(Args(l.Spec).Dropout) : "") + (Args(l.Spec).RecurrentDropout != 0 ? ", RecurrentDropout: " + F(Args(l.Spec).RecurrentDropout) : "");
+            I(a.Units) + ", " + (a.ReturnSequences ? "true" : "false") + ", " + ActivationFunctionType + "." + ActivationNames[a.Activation] + ", " +
+            ActivationFunctionType + "." + ActivationNames[a.RecurrentActivation];
+        string dropouts = (a.Dropout != 0 ? ", Dropout: " + F(a.Dropout) : "") + (a.RecurrentDropout != 0 ? ", RecurrentDropout: " + F(a.RecurrentDropout) : "");
         w.WriteLine("private static readonly " + GeometryType + " G" + I(l.Index + 1) + " = new(" + arguments + dropouts + ");");
         if (Merge(l.Spec) != 0)
             w.WriteLine("private static readonly " + GeometryType + " GB" + I(l.Index + 1) + " = new(" + arguments + ", Reverse: true" + dropouts + "); // the backward direction");

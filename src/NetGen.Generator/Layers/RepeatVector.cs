@@ -37,12 +37,13 @@ internal sealed class RepeatVectorRule() : LayerRule(LayerKind.RepeatVector)
                 "RepeatVector repeats a vector: give it (features) samples, e.g. an LSTM's last state or a Flatten" }));
             return null;
         }
-        if (layer.As<RepeatVectorArgs>().Times <= 0)
+        int times = layer.As<RepeatVectorArgs>().Times;
+        if (times <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "n", I(layer.As<RepeatVectorArgs>().Times), "repeat the vector at least once, e.g. [RepeatVector(10)]" }));
+            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "n", I(times), "repeat the vector at least once, e.g. [RepeatVector(10)]" }));
             return null;
         }
-        return new[] { layer.As<RepeatVectorArgs>().Times, shape[0] };
+        return new[] { times, shape[0] };
     }
 
     public override string Describe(ResolvedLayer l) => ", n " + I(l.Spec.As<RepeatVectorArgs>().Times);
