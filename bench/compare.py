@@ -9,8 +9,9 @@ rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswit
 values = defaultdict(list)
 memory = defaultdict(list)
 for r in rows:
-    if r.get("phase") == "memory":
-        memory[(r["bench"], r["impl"])].append(r["bytes"])
+    if r.get("phase") in ("memory", "rss"):
+        # NetGen's plan ("memory", netgen), NetGen's peak resident growth ("rss"), PyTorch's peak resident growth.
+        memory[(r["bench"], r["impl"] if r["phase"] == "memory" else "netgen-rss")].append(r["bytes"])
         continue
     if r.get("bench") == "sgemm":
         values[("sgemm " + r["shape"], "gflops", r["impl"])].append(r["gflops"])
@@ -55,10 +56,14 @@ for p in sorted({p for (b, p, _) in values if b == "bn-dropout-cnn"}):
     if fused and apart:
         print(f"{'bn-dropout-cnn fused / apart':<34} {p:<10} {statistics.median(fused) / statistics.median(apart):>6.2f}x")
 
-# Training memory: NetGen's plan (everything it reserves at the batch) against PyTorch's peak resident memory growth
-# while training (run in its own process, so the peak is that benchmark's).
+# Training memory: NetGen's plan (everything it reserves at the batch) and its peak resident memory growth while
+# training, against PyTorch's peak resident memory growth (each network in a process of its own).
+print(f"{'training memory':<34} {'':<10} {'plan':>12} {'NetGen RSS':>12} {'PyTorch RSS':>12} {'plan/PT':>8} {'RSS/PT':>8}")
 for b in sorted({b for (b, _) in memory}):
     ng = memory.get((b, "netgen"))
+    rss = memory.get((b, "netgen-rss"))
     pt = memory.get((b, "pytorch"))
     if ng and pt:
-        print(f"{b + ' training memory':<34} {'':<10} {statistics.median(ng) / 1e6:>10,.1f}MB {statistics.median(pt) / 1e6:>10,.1f}MB {statistics.median(ng) / statistics.median(pt):>6.2f}x")
+        m_ng, m_pt = statistics.median(ng), statistics.median(pt)
+        m_rss = statistics.median(rss) if rss else float("nan")
+        print(f"{b:<34} {'':<10} {m_ng / 1e6:>10,.1f}MB {m_rss / 1e6:>10,.1f}MB {m_pt / 1e6:>10,.1f}MB {m_ng / m_pt:>7.2f}x {m_rss / m_pt:>7.2f}x")

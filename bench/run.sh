@@ -6,7 +6,8 @@
 #   RESNET=1 bench/run.sh 3        (also the residual network of samples/InceptionResNet, and training memory)
 #   SEQ=1 bench/run.sh 3           (also LSTM(128), GRU(128) and the Conv1D classifier on 28 steps of 28, and ONNX
 #                                   Runtime inference of their PyTorch exports)
-#   ALL=1 bench/run.sh 3           (every network above, in one table; about an hour for 3 rounds on 2 cores)
+#   ALL=1 bench/run.sh 3           (every network above, in one table, and PyTorch's training memory of each network in
+#                                   a process of its own (MEMORY=1 alone adds that); about an hour for 3 rounds on 2 cores)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -50,4 +51,16 @@ for round in $(seq "$rounds"); do
   fi
   if [ -n "${CNN:-}${SEQ:-}" ]; then dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$out" >>"$results"; fi
 done
+if [ -n "${ALL:-}${MEMORY:-}" ]; then
+  # PyTorch's training memory, each network in a process of its own (its peak resident memory is that network's;
+  # resnet's already ran so in the rounds).
+  echo "training memory" >&2
+  for name in mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} ${BNDROPOUT:+bn-dropout-cnn} ${SEQ:+lstm gru conv1d}; do
+    "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py --phase train "$name" 2>/dev/null | grep '"phase": "memory"' >>"$results" || true
+  done
+  # NetGen's, measured the same way (the plan above leaves out the backend's scratch and the runtime).
+  for name in mlp-small mlp autoencoder ${CNN:+mnist-cnn fashion-cnn} ${BNDROPOUT:+bn-dropout-cnn} ${RESNET:+resnet} ${SEQ:+lstm gru conv1d}; do
+    NETGEN_THREADS=2 $netgen "train:$name" | grep '"phase":"rss"' >>"$results" || true
+  done
+fi
 /usr/bin/python3 bench/compare.py "$results"

@@ -492,6 +492,7 @@ def main(argv=None):
         # Other processes on the machine distort the timings; a load above ~0.3 at start is a warning sign.
         "loadavg_1m": round(os.getloadavg()[0], 2)}}), file=sys.stderr, flush=True)
 
+    first_training = True
     for name in names:
         bench = BENCHES[name]
         if args.phase in ("train", "both"):
@@ -499,9 +500,12 @@ def main(argv=None):
             gen = torch.Generator().manual_seed(args.seed)
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
             print(json.dumps(record(name, "train", *bench_train(bench, args, gen), args)), flush=True)
-            # Peak resident memory growth while training (meaningful when this is the process's first benchmark).
-            grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
-            print(json.dumps({"bench": name, "phase": "memory", "impl": "pytorch", "bytes": grown, "batch": bench.batch}), flush=True)
+            # Peak resident memory growth while training: only for the process's first benchmark, whose peak is its own
+            # (ru_maxrss never falls, so a later, smaller network would show only what it adds to an earlier peak).
+            if first_training:
+                grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
+                print(json.dumps({"bench": name, "phase": "memory", "impl": "pytorch", "bytes": grown, "batch": bench.batch}), flush=True)
+            first_training = False
         if args.phase in ("infer", "both"):
             for batch in ([args.infer_batch] if args.infer_batch else bench.infer_batches):
                 torch.manual_seed(args.seed)

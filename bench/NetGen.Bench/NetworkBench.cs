@@ -201,8 +201,10 @@ public static class NetworkBench
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
 
-    public static void Run(string name, double seconds = 1.0, int repeats = 5)
+    /// <summary>Training and inference throughput of one network; <paramref name="trainOnly"/>: training only, for a profiler.</summary>
+    public static void Run(string name, double seconds = 1.0, int repeats = 5, bool trainOnly = false)
     {
+        long peakBefore = PeakResidentBytes();
         var c = Get(name);
         using var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
@@ -231,6 +233,15 @@ public static class NetworkBench
         {
             for (int i = 0; i < n; i++, step++) model.TrainOnBatch(xs[step % pool], ys[step % pool]);
         }, seconds, repeats, warmup), model.Backend.Name);
+        if (trainOnly)
+        {
+            // Peak resident memory growth while training, as torch_bench.py measures PyTorch's: meaningful here, where this
+            // network is the process's only one (bench/run.sh's memory pass). It counts what the plan leaves out: the
+            // backend's scratch (im2col staging, Winograd blocks), the runtime and the JIT.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"{name}\",\"phase\":\"rss\",\"impl\":\"netgen\",\"bytes\":{PeakResidentBytes() - peakBefore},\"batch\":{c.Batch}}}"));
+            return;
+        }
         // Inference at the training batch, or at the batch the benchmark names (with batch 1 too).
         int inferBatch = c.InferBatch > 0 ? c.InferBatch : c.Batch;
         var inferInputs = xs;
@@ -266,6 +277,13 @@ public static class NetworkBench
         // gradient buffers and labels): compared with PyTorch's peak resident memory growth.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{{\"bench\":\"{name}\",\"phase\":\"memory\",\"impl\":\"netgen\",\"bytes\":{model.Memory.TrainingBytes(c.Batch)},\"batch\":{c.Batch}}}"));
+    }
+
+    /// <summary>The process's peak resident memory so far (VmHWM on Linux).</summary>
+    private static long PeakResidentBytes()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.PeakWorkingSet64;
     }
 
     /// <summary>Warm-up, then the median steps/s of <paramref name="repeats"/> runs of about <paramref name="seconds"/> each.</summary>

@@ -1,5 +1,6 @@
 // NetGen side of the benchmark. Prints one JSON object per line, in the same format as bench/torch_bench.py:
 //   dotnet run -c Release --project bench/NetGen.Bench -- [sgemm] [gpu] [conv] [bn-dropout-op] [mlp-small] [mlp] [autoencoder] ...
+// train:NAME runs only that network's training phase (what bench/profile.sh samples).
 // bench/run.sh runs both sides in the same run and prints the ratios.
 using NetGen.Bench;
 
@@ -14,5 +15,6 @@ foreach (var name in names)
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else if (name == "vector-math") VectorMathBench.Run();
+    else if (name.StartsWith("train:", StringComparison.Ordinal)) NetworkBench.Run(name["train:".Length..], trainOnly: true); // bench/profile.sh
     else NetworkBench.Run(name);
 }
