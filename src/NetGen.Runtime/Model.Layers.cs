@@ -191,7 +191,7 @@ public abstract partial class Model
             int n = x[0].Count;
             var results = layers.Select(l => Tensor.Zeros([n, .. l.Info.OutputShape])).ToArray();
             if (n == 0) return results;
-            EnsureBatchCapacity(Math.Min(batchSize, n));
+            EnsureBatchCapacity(Math.Min(batchSize, n), inspecting: true);
             EnsureOrder(n);
             Inspecting = true;
             try

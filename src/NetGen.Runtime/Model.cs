@@ -35,6 +35,7 @@ public abstract partial class Model : IDisposable
     private long _iteration;
     private long _weightsVersion;
     private int _capacity;
+    private bool _inspectable; // the workspace has room for PredictLayers at _capacity
     private int _stateOffset, _labelsOffset, _arenaOffset, _gradientBuffersOffset;
     private int[] _labelPrefix = []; // per output, label floats per sample of the outputs before it
     private float[] _inputStaging = [];
@@ -316,17 +317,24 @@ public abstract partial class Model : IDisposable
         ApplyDeclaredTrainable();
     }
 
-    private void EnsureBatchCapacity(int batch)
+    /// <summary>
+    /// Sizes the workspace for batches of up to <paramref name="batch"/> samples; <paramref name="inspecting"/>: with room
+    /// for PredictLayers, whose arena (every layer's own output) may be larger than training's.
+    /// </summary>
+    private void EnsureBatchCapacity(int batch, bool inspecting = false)
     {
-        if (batch <= _capacity) return;
+        if (batch <= _capacity && (!inspecting || _inspectable)) return;
+        batch = Math.Max(batch, _capacity);
+        inspecting |= _inspectable;
         var info = Info;
         // Inference (Evaluate, Predict, validation) needs no gradients, so its arena overlays the training arena and the
         // gradient buffers (it is 2 × the largest layer, never more than both together): the workspace is what
-        // Memory.TrainingBytes promises. Offsets are computed in long so that a huge batch cannot wrap around.
+        // Memory.TrainingBytes promises. PredictLayers' arena also overlays it, and is reserved only once it is called.
+        // Offsets are computed in long so that a huge batch cannot wrap around.
         long arena = AlignUp((long)_labelsOffset + (long)batch * info.Plan.LabelFloatsPerSample);
         long gradientBuffers = AlignUp(arena + (long)info.TrainingArenaPerSample * batch);
         long total = Math.Max(gradientBuffers + (long)info.GradientBufferCount * info.GradientBufferPerSample * batch,
-            arena + (long)Math.Max(info.InferenceArenaPerSample, info.InspectionArenaPerSample) * batch);
+            arena + (long)(inspecting ? Math.Max(info.InferenceArenaPerSample, info.InspectionArenaPerSample) : info.InferenceArenaPerSample) * batch);
         if (total > int.MaxValue)
             throw new InvalidOperationException($"Batch size {batch} needs {total:N0} floats of workspace, more than one buffer can hold; use a smaller batch (Memory.MaxBatchSize tells the largest that fits a budget).");
         _arenaOffset = (int)arena;
@@ -335,6 +343,7 @@ public abstract partial class Model : IDisposable
         _inputStaging = new float[batch * info.Inputs.Max(i => i.Size)];
         _labelStaging = new float[batch * info.Outputs.Max(o => o.Size)];
         _capacity = batch;
+        _inspectable = inspecting;
     }
 
     /// <summary>

@@ -38,6 +38,20 @@ public partial class NewHeadNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class FrozenBnNet;
 
+// Four Dense + ReLU pairs (each ReLU fused into its Dense): PredictLayers needs every Dense's own output on top of the
+// training arena, more than the training arena and the gradient buffers together.
+[Network(4)]
+[Dense(64, Name = "d1")]
+[ReLU]
+[Dense(64, Name = "d2")]
+[ReLU]
+[Dense(64, Name = "d3")]
+[ReLU]
+[Dense(64, Name = "d4")]
+[ReLU]
+[Dense(2, Activation = Activation.Softmax, Name = "out")]
+public partial class DeepReluNet;
+
 // A frozen batch norm with an ELU and no dropout: it keeps no pre-activation, the ELU's derivative comes from its output.
 [Network(7)]
 [Dense(6, Name = "first")]
@@ -94,6 +108,28 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
         var ex = Assert.Throws<ArgumentException>(() => head.SetWeights(new float[14], new float[3]));
         Assert.Contains("'kernel' has shape (5, 3), 15 floats, but 14 were given", ex.Message);
         Assert.Equal(new float[15], head.GetWeights()[0]);
+    }
+
+    [Fact]
+    public void PredictLayersReservesItsArenaOnlyWhenCalled()
+    {
+        using var m = new DeepReluNet { Seed = 3 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        var x = new Tensor(Num.Uniform(8 * 4, 12), 8, 4);
+        var y = new Tensor([1f, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1], 8, 2);
+        m.TrainOnBatch(x, y);
+        var predicted = m.Predict(x, 8).Data;
+        long trained = m.Backend.Capacity;
+        var outs = m.PredictLayers(x, ["d1", "out"], batchSize: 8);
+        Assert.True(m.Backend.Capacity > trained, $"{m.Backend.Capacity} floats after PredictLayers, {trained} before");
+        Assert.Equal(predicted, outs[1].Data);
+        Assert.Contains(outs[0].Data, v => v < 0); // d1's own output, before its ReLU
+        // Training again after it keeps the larger workspace and gives the same step as a model that never inspected.
+        using var plain = new DeepReluNet { Seed = 3 };
+        plain.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        plain.TrainOnBatch(x, y);
+        Assert.Equal(plain.TrainOnBatch(x, y), m.TrainOnBatch(x, y));
+        Assert.Equal(plain.GetWeights(), m.GetWeights());
     }
 
     [Fact]
