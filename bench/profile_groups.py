@@ -13,6 +13,8 @@ GROUPS = [
     ("pooling", r"(?<!Worker)Pool"),
     ("recurrent cells", r"LstmMath|RnnMath|GruMath|StepCells|InferCell|VectorMath"),
     ("element-wise", r"TensorPrimitives|Activation|Merge|Dropout|Noise|Adam|RMSprop|SGD|Optimizer|Loss|Softmax|Accumulate|Regulariz|memmove|memset|memcpy"),
+    # The workspace's first touch (the kernel zeroing fresh pages): setup, inside the short profiled run.
+    ("page faults", r"clear_page|page_fault|do_anonymous_page|handle_mm_fault|memcg|lru_"),
     ("waiting", r"\[kernel|sched|futex|WorkerPool|libcoreclr|SpinWait|Thread"),
 ]
 
