@@ -8,15 +8,16 @@ namespace NetGen.Generator.Model;
 /// <summary>
 /// A layer's own declared arguments: one sealed record per kind, or per family of kinds that read the same arguments
 /// (the convolutions, the poolings, the recurrent layers). Each rule in <c>Layers/</c> reads its attribute into its
-/// record, kept in the rule's file, and reads its fields back by name (<see cref="LayerSpec.As{T}"/>), so that no field means one thing for one
-/// kind and another for the next. Values stay as declared; shape inference reports the invalid ones.
+/// record, declared in the rule's file, and reads its fields back by name (<see cref="LayerSpec.As{T}"/>), so that no
+/// field means one thing for one kind and another for the next. Values stay as declared; shape inference reports the
+/// invalid ones.
 /// Records are immutable and value-equal (their arrays are <see cref="EquatableArray{T}"/>): the generator caches on them.
 /// </summary>
 internal abstract record LayerArgs
 {
     /// <summary>
     /// Adds the arguments that differ from their defaults to <c>LayerInfo.Config</c> (what ONNX export reads), as
-    /// <c>key=value</c> pairs in the keys' order of <see cref="ConfigWriter"/>.
+    /// <c>key=value</c> pairs: units, activation and use_bias first (<see cref="ConfigWriter.Common"/>), then the kind's own.
     /// </summary>
     public abstract void WriteConfig(ConfigWriter config);
 
