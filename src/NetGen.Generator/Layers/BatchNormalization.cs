@@ -143,7 +143,7 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         w.Indent();
         w.WriteLine(FusedDropoutArguments(net, l));
         w.WriteLine("epsilon: " + F(Epsilon(l.Spec)) + ", gamma: p + P" + n + "_Gamma, movingVariance: p + S" + n + " + " + I(l.LastOutput) +
-            ", preActivation: " + pre + (pre == "-1" && l.Activation != ActivationKind.Linear ? ", y: Train(T" + n + ", batch)" : "") +
+            ", preActivation: " + pre + (l.TrainPreActivation < 0 && l.Activation != ActivationKind.Linear ? ", y: Train(T" + n + ", batch)" : "") +
             ", dy: " + dy + ", dx: " + dx + ");");
         w.Unindent();
         w.CloseBlock();
