@@ -38,10 +38,10 @@ foreach (var (h, w, c, dm, k, s, d, same, batch) in new[] { (28, 28, 32, 1, 3, 1
     int kf = k * k * g.OutC;
     int x = Put(Rand(batch * g.InSize, 1)), kk = Put(Rand(kf, 2)), b = Put(Rand(g.OutC, 3));
     int pre = Alloc(batch * g.OutSize), y = Alloc(batch * g.OutSize);
-    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.DepthwiseConv2DForward(g, batch, ActivationFunction.Relu, 0, x, kk, b, pre, y);
+    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.DepthwiseConv2DForward(g, batch, new Epilogue(ActivationFunction.Relu, 0, pre), x, kk, b, y);
     Compare($"depthwise {h}x{w}x{c} dm{dm} k{k} s{s} d{d} {(same ? "same" : "valid")} y", y, batch * g.OutSize, 1e-4);
     int dy = Put(Rand(batch * g.OutSize, 4)), dx = Alloc(batch * g.InSize), dk = Alloc(kf), db = Alloc(g.OutC);
-    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.DepthwiseConv2DBackward(g, batch, ActivationFunction.Relu, 0, false, x, kk, pre, y, dy, dx, dk, db);
+    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.DepthwiseConv2DBackward(g, batch, new Epilogue(ActivationFunction.Relu, 0, pre), false, x, kk, y, dy, dx, dk, db);
     Compare("  dx", dx, batch * g.InSize, 1e-4); Compare("  dKernel", dk, kf, 1e-4); Compare("  dBias", db, g.OutC, 1e-4);
 }
 foreach (var (h, w, c, f, k, s, same, batch) in new[] { (14, 14, 32, 16, 3, 2, true, 32), (7, 9, 16, 8, 4, 2, false, 16), (8, 8, 8, 4, 2, 3, false, 8), (16, 16, 16, 32, 1, 1, false, 16) })
@@ -52,10 +52,10 @@ foreach (var (h, w, c, f, k, s, same, batch) in new[] { (14, 14, 32, 16, 3, 2, t
     int kf = g.Patch * g.OutC;
     int x = Put(Rand(batch * g.OutSize, 5)), kk = Put(Rand(kf, 6)), b = Put(Rand(f, 7));
     int pre = Alloc(batch * g.InSize), y = Alloc(batch * g.InSize);
-    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.Conv2DTransposeForward(g, batch, ActivationFunction.Tanh, 0, x, kk, b, pre, y);
+    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.Conv2DTransposeForward(g, batch, new Epilogue(ActivationFunction.Tanh, 0, pre), x, kk, b, y);
     Compare($"transpose {h}x{w}x{c} -> {oh}x{ow}x{f} k{k} s{s} {(same ? "same" : "valid")} y", y, batch * g.InSize, 1e-4);
     int dy = Put(Rand(batch * g.InSize, 8)), dx = Alloc(batch * g.OutSize), dk = Alloc(kf), db = Alloc(f);
-    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.Conv2DTransposeBackward(g, batch, ActivationFunction.Tanh, 0, false, x, kk, pre, y, dy, dx, dk, db);
+    foreach (IBackend be in new IBackend[] { cpu, cuda }) be.Conv2DTransposeBackward(g, batch, new Epilogue(ActivationFunction.Tanh, 0, pre), false, x, kk, y, dy, dx, dk, db);
     Compare("  dx", dx, batch * g.OutSize, 1e-4); Compare("  dKernel", dk, kf, 1e-4); Compare("  dBias", db, f, 1e-4);
 }
 // Batch norm with a fused activation and dropout (training), its backward, and the fold with inner runs
@@ -67,7 +67,7 @@ foreach (var (rows, c, act) in new[] { (32 * 28 * 28, 32, ActivationFunction.Lea
     cpu.Fill(mm, c, 0f); cuda.Fill(mm, c, 0f); cpu.Fill(mv, c, 1f); cuda.Fill(mv, c, 1f);
     int sm = Alloc(c), si = Alloc(c), pre = act == ActivationFunction.Linear ? -1 : Alloc(n), y = Alloc(n);
     foreach (IBackend be in new IBackend[] { cpu, cuda })
-        be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, act, 0.1f, 0.3f, 777UL, x, gamma, beta, mm, mv, sm, si, pre, y);
+        be.BatchNormForward(rows, new BatchNormArguments(c, gamma, beta, mm, mv, sm, si, 0.99f, 1e-3f, true), true, new Epilogue(act, 0.1f, pre, 0.3f, 777UL), x, y);
     var ya = new float[n]; var yb = new float[n]; cpu.Download(y, ya); cuda.Download(y, yb);
     int maskDiff = 0; for (int i = 0; i < n; i++) if ((ya[i] == 0f) != (yb[i] == 0f)) maskDiff++;
     if (maskDiff > 0) failures++;
@@ -75,7 +75,7 @@ foreach (var (rows, c, act) in new[] { (32 * 28 * 28, 32, ActivationFunction.Lea
     Compare("  y", y, n, 1e-4);
     int dy = Put(Rand(n, 12)), dx = Alloc(n), dg = Alloc(c), db = Alloc(c);
     foreach (IBackend be in new IBackend[] { cpu, cuda })
-        be.BatchNormBackward(rows, c, act, 0.1f, 0.3f, 777UL, x, gamma, sm, si, pre, y, dy, dx, dg, db);
+        be.BatchNormBackward(rows, new BatchNormArguments(c, gamma: gamma, savedMean: sm, savedInvStd: si), new Epilogue(act, 0.1f, pre, 0.3f, 777UL), x, y, dy, dx, dg, db);
     Compare("  dx", dx, n, 1e-3); Compare("  dGamma", dg, c, 1e-3); Compare("  dBeta", db, c, 1e-3);
 }
 {

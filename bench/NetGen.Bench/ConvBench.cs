@@ -74,11 +74,11 @@ public static unsafe class ConvBench
             be.Upload(host.AsSpan(0, g.OutC), b);
             int dxOffset = s.InputLayer ? -1 : dx;
 
-            void Forward() => be.Conv2DForward(g, batch, s.Act, 0f, x, k, b, -1, y);
+            void Forward() => be.Conv2DForward(g, batch, new Epilogue(s.Act), x, k, b, y);
             void Backward()
             {
                 be.Upload(host.AsSpan(0, (int)outSize), dy);
-                be.Conv2DBackward(g, batch, s.Act, 0f, false, x, k, -1, y, dy, dxOffset, dk, db);
+                be.Conv2DBackward(g, batch, new Epilogue(s.Act), false, x, k, y, dy, dxOffset, dk, db);
             }
             void Upload() => be.Upload(host.AsSpan(0, (int)outSize), dy);
             // The bare forward GEMM on an im2col-sized A (at most 16384 rows of it, scaled to the whole batch).
@@ -143,8 +143,8 @@ public static unsafe class ConvBench
             be.Upload(host.AsSpan(0, (int)inSize), x);
             be.Upload(host.AsSpan(0, (int)kSize), kk);
             bool first = cin == 1;
-            double fwd = Time(() => be.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, x, kk, b, -1, y));
-            double bwd = Time(() => { be.Upload(host.AsSpan(0, (int)outSize), dy); be.Conv2DBackward(g, batch, ActivationFunction.Linear, 0f, false, x, kk, -1, y, dy, first ? -1 : dx, dk, db); })
+            double fwd = Time(() => be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), x, kk, b, y));
+            double bwd = Time(() => { be.Upload(host.AsSpan(0, (int)outSize), dy); be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, x, kk, y, dy, first ? -1 : dx, dk, db); })
                 - Time(() => be.Upload(host.AsSpan(0, (int)outSize), dy));
             double flops = 2.0 * batch * g.Pixels * g.OutC * g.Patch * (first ? 2 : 3);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -158,12 +158,12 @@ public static unsafe class ConvBench
             be.EnsureCapacity(n * 5 + 8L * c, 0);
             int x = 0, y = (int)n, dy = (int)(2 * n), dx = (int)(3 * n), ch = (int)(4 * n), z = (int)(4 * n + 8L * c);
             var host = BatchNormInputs(be, n, c, x, ch);
-            double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0f, 0f, 0UL,
-                x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, z, y));
+            double f = Time(() => be.BatchNormForward(rows, new BatchNormArguments(c, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, 0.99f, 1e-3f, true), true, new Epilogue(ActivationFunction.Relu, 0f, z),
+                x, y));
             double b = Time(() =>
             {
                 be.Upload(host, dy);
-                be.BatchNormBackward(rows, c, ActivationFunction.Relu, 0f, 0f, 0UL, x, ch, ch + 4 * c, ch + 5 * c, z, y, dy, dx, ch + 6 * c, ch + 7 * c);
+                be.BatchNormBackward(rows, new BatchNormArguments(c, gamma: ch, savedMean: ch + 4 * c, savedInvStd: ch + 5 * c), new Epilogue(ActivationFunction.Relu, 0f, z), x, y, dy, dx, ch + 6 * c, ch + 7 * c);
             }) - Time(() => be.Upload(host, dy));
             double add = Time(() => be.MergeForward(MergeOperation.Add, (int)n, y, x, dy));
             double acc = Time(() => be.Accumulate((int)n, x, dx));
@@ -188,12 +188,12 @@ public static unsafe class ConvBench
             be.EnsureCapacity(n * 4 + 8L * c, 0);
             int x = 0, y = (int)n, dy = (int)(2 * n), dx = (int)(3 * n), ch = (int)(4 * n);
             var host = BatchNormInputs(be, n, c, x, ch);
-            double f = Time(() => be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL,
-                x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, -1, y));
+            double f = Time(() => be.BatchNormForward(rows, new BatchNormArguments(c, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, 0.99f, 1e-3f, true), true, new Epilogue(ActivationFunction.LeakyRelu, 0.1f),
+                x, y));
             double b = Time(() =>
             {
                 be.Upload(host, dy);
-                be.BatchNormBackward(rows, c, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL, x, ch, ch + 4 * c, ch + 5 * c, -1, y, dy, dx, ch + 6 * c, ch + 7 * c);
+                be.BatchNormBackward(rows, new BatchNormArguments(c, gamma: ch, savedMean: ch + 4 * c, savedInvStd: ch + 5 * c), new Epilogue(ActivationFunction.LeakyRelu, 0.1f), x, y, dy, dx, ch + 6 * c, ch + 7 * c);
             }) - Time(() => be.Upload(host, dy));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"bench\":\"bn\",\"shape\":\"{h}x{h}x{c}\",\"batch\":{batch},\"impl\":\"netgen\",\"ms_fwd\":{f:F2},\"ms_bwd\":{b:F2}}}"));
@@ -242,15 +242,15 @@ public static unsafe class ConvBench
                 float r = fused ? rate : 0f;
                 double f = Time(() =>
                 {
-                    be.BatchNormForward(rows, c, true, 0.99f, 1e-3f, true, ActivationFunction.LeakyRelu, 0.1f, r, key,
-                        x, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, z, y);
+                    be.BatchNormForward(rows, new BatchNormArguments(c, ch, ch + c, ch + 2 * c, ch + 3 * c, ch + 4 * c, ch + 5 * c, 0.99f, 1e-3f, true), true, new Epilogue(ActivationFunction.LeakyRelu, 0.1f, z, r, key),
+                        x, y);
                     if (!fused) be.DropoutForward((int)n, rate, key, y, d);
                 });
                 double b = Time(() =>
                 {
                     be.Upload(host, dy);
                     if (!fused) be.DropoutBackward((int)n, rate, key, dy, dy);
-                    be.BatchNormBackward(rows, c, ActivationFunction.LeakyRelu, 0.1f, r, key, x, ch, ch + 4 * c, ch + 5 * c, z, y, dy, dx,
+                    be.BatchNormBackward(rows, new BatchNormArguments(c, gamma: ch, savedMean: ch + 4 * c, savedInvStd: ch + 5 * c), new Epilogue(ActivationFunction.LeakyRelu, 0.1f, z, r, key), x, y, dy, dx,
                         ch + 6 * c, ch + 7 * c);
                 }) - upload;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

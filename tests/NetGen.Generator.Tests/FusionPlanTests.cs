@@ -144,7 +144,7 @@ public class FusionPlanTests
         Assert.Empty(run.Diagnostics);
         string code = run.GeneratedTrees.Single().ToString();
         Assert.Contains("(BatchNormalization, fused sigmoid + dropout [4])", code);
-        Assert.Equal(3, code.Split("dropoutRate: 0.25f, dropoutKey: DropoutKey(3), // [4] dropout, in training").Length - 1); // forward, backward, and the frozen backward
+        Assert.Equal(3, code.Split("dropoutRate: 0.25f, dropoutKey: DropoutKey(3)), // dropout: [4] dropout, in training").Length - 1); // forward, backward, and the frozen backward
         Assert.Contains("// Fused into [2]: its kernel applies this mask in training; its output is this layer's output.", code);
         Assert.Contains("// Fused into [2], whose backward applies this mask first.", code);
         // The dropout runs on its own only when the batch norm is frozen at run time (inference-mode batch norm).
@@ -172,9 +172,9 @@ public class FusionPlanTests
             """);
         Assert.Empty(run.Diagnostics);
         string code = run.GeneratedTrees.Single().ToString();
-        Assert.Contains("b.DepthwiseConv2DForward(G1, batch, global::NetGen.Backends.ActivationFunction.LeakyRelu, 0.2f,", code);
-        Assert.Contains("b.Conv2DForward(GP3, batch, global::NetGen.Backends.ActivationFunction.Tanh, 0f,", code);
-        Assert.Contains("b.Conv2DTransposeForward(G5, batch, global::NetGen.Backends.ActivationFunction.Elu", code);
+        Assert.Contains("b.DepthwiseConv2DForward(G1, batch, new(global::NetGen.Backends.ActivationFunction.LeakyRelu, alpha: 0.2f", code);
+        Assert.Contains("b.Conv2DForward(GP3, batch, new(global::NetGen.Backends.ActivationFunction.Tanh", code);
+        Assert.Contains("b.Conv2DTransposeForward(G5, batch, new(global::NetGen.Backends.ActivationFunction.Elu", code);
         Assert.Equal(2 * 3, code.Split("// Fused into [").Length - 1); // three activation layers, in Forward and in Backward
     }
 
@@ -203,7 +203,7 @@ public class FusionPlanTests
         Assert.Contains("kernel: p + P3_Pointwise, bias: p + P3_Bias, gamma: p + P4_Gamma", code);
         Assert.Contains("b.FoldBatchNorm(9, 4, inner: 5, epsilon: 0.001f,", code);           // transposed [3, 3, 4, 5]
         Assert.Contains("kernel: p + P5_Kernel, bias: p + P5_Bias, gamma: p + P6_Gamma", code);
-        Assert.Contains("b.Conv2DTransposeForward(G5, batch, global::NetGen.Backends.ActivationFunction.Linear, 0f,\n" +
+        Assert.Contains("b.Conv2DTransposeForward(G5, batch, new(global::NetGen.Backends.ActivationFunction.Linear),\n" +
             "                x: Slot(false, T4, I4, batch), kernel: p + F5, bias: p + F5 + 180,", code.ReplaceLineEndings("\n"));
     }
 }

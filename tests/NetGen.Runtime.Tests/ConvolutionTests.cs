@@ -343,7 +343,7 @@ public class ConvolutionTests
             be.Winograd = winograd;
             int px = ws.Put(x), pk = ws.Put(k), pb = b is null ? -1 : ws.Put(b);
             int pz = storePre ? ws.Alloc(zf.Length) : -1, py = ws.Alloc(zf.Length);
-            be.Conv2DForward(g, batch, f, alpha, px, pk, pb, pz, py);
+            be.Conv2DForward(g, batch, new Epilogue(f, alpha, pz), px, pk, pb, py);
             string what = $"{shape} {f} {setting}{(winograd ? "" : ", winograd off")}";
             // Winograd's transforms add a few roundings of sums as large as the outputs' scale: an absolute
             // tolerance relative to the largest output (the im2col path's is the plain one).
@@ -360,7 +360,7 @@ public class ConvolutionTests
             if (storePre) ws.Backend.Upload(zf, pz);
             ws.Backend.Upload(Array.ConvertAll(yRef, v => (float)v), py);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
-            be.Conv2DBackward(g, batch, f, alpha, false, px, pk, pz, py, pdy, pdx, pdk, pdb);
+            be.Conv2DBackward(g, batch, new Epilogue(f, alpha, pz), false, px, pk, py, pdy, pdx, pdk, pdb);
             Num.Close(dz, ws.Get(pdy, dz.Length), 1e-5, 1e-4, what + " dz");
             Num.Close(dkRef, ws.Get(pdk, k.Length), dkTol, 5e-5, what + " dKernel");
             Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
@@ -368,12 +368,12 @@ public class ConvolutionTests
 
             // gradientIsPreActivation: dy is already dz; dx and dBias may be absent.
             int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdk2 = ws.Alloc(k.Length);
-            be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, -1, pdk2, -1);
+            be.Conv2DBackward(g, batch, new Epilogue(f, alpha, pz), true, px, pk, py, pdz, -1, pdk2, -1);
             Num.Close(dkRef, ws.Get(pdk2, k.Length), dkTol, 5e-5, what + " dKernel (dz given)");
 
             // A frozen kernel: no dKernel, still dx and dBias.
             int pdz3 = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdx3 = ws.Alloc(x.Length), pdb3 = ws.Alloc(g.OutC);
-            be.Conv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz3, pdx3, -1, pdb3);
+            be.Conv2DBackward(g, batch, new Epilogue(f, alpha, pz), true, px, pk, py, pdz3, pdx3, -1, pdb3);
             Num.Close(dxRef, ws.Get(pdx3, x.Length), dxTol, 5e-5, what + " dx (no dKernel)");
             Num.Close(dbRef, ws.Get(pdb3, g.OutC), 5e-5, 5e-5, what + " dBias (no dKernel)");
         }
@@ -403,9 +403,9 @@ public class ConvolutionTests
             using var ws = new KernelWorkspace(1 << 22);
             ws.Backend.Winograd = winograd;
             int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), pz = ws.Alloc(z.Length);
-            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, px, pk, pb, -1, pz);
+            ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), px, pk, pb, pz);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
-            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0f, false, px, pk, -1, pz, pdy, pdx, pdk, pdb);
+            ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, px, pk, pz, pdy, pdx, pdk, pdb);
             var r = (ws.Get(pz, z.Length), ws.Get(pdk, k.Length), ws.Get(pdx, x.Length));
             string what = $"{h}x{w}x{inC}->{outC} batch {batch}{(winograd ? "" : " (im2col)")}";
             Num.Close(z, r.Item1, WinogradTolerance * z.Max(Math.Abs), Rel, what + " y");
@@ -444,9 +444,9 @@ public class ConvolutionTests
             using var ws = new KernelWorkspace(1 << 22);
             ws.Backend.Winograd = winograd;
             int px = ws.Put(x), pk = ws.Put(k), pz = ws.Alloc(z.Length);
-            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, px, pk, -1, -1, pz);
+            ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), px, pk, -1, pz);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length);
-            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0f, false, px, pk, -1, pz, pdy, pdx, pdk, -1);
+            ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, px, pk, pz, pdy, pdx, pdk, -1);
             string what = $"{kh}x{kw} s{stride} d{dilation}{(winograd ? "" : " (im2col)")}";
             Num.Close(z, ws.Get(pz, z.Length), Abs, Rel, what + " y");
             Num.Close(dkRef, ws.Get(pdk, k.Length), 5e-5, 5e-5, what + " dKernel");
@@ -472,7 +472,7 @@ public class ConvolutionTests
         {
             using var ws = new KernelWorkspace(1 << 16);
             int px = ws.Put(x), pk = ws.Put(k), py = ws.Alloc(batch * g.OutSize);
-            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, px, pk, -1, -1, py);
+            ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), px, pk, -1, py);
             return ws.Get(py, batch * g.OutSize);
         }
 
@@ -481,7 +481,7 @@ public class ConvolutionTests
         int sx = shared.Put(x), sk = shared.Put(kernels[0]), sk2 = shared.Put(kernels[1]), sy = shared.Alloc(batch * g.OutSize);
         float[] Run(int kernelOffset)
         {
-            be.Conv2DForward(g, batch, ActivationFunction.Linear, 0f, sx, kernelOffset, -1, -1, sy);
+            be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), sx, kernelOffset, -1, sy);
             return shared.Get(sy, batch * g.OutSize);
         }
         var first = Run(sk);
@@ -521,9 +521,9 @@ public class ConvolutionTests
         {
             using var ws = new KernelWorkspace(1 << 21);
             int px = ws.Put(x), pk = ws.Put(k), py = ws.Alloc(batch * g.OutSize);
-            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Relu, 0f, px, pk, -1, -1, py);
+            ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Relu), px, pk, -1, py);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length);
-            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Relu, 0f, false, px, pk, -1, py, pdy, pdx, pdk, -1);
+            ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Relu), false, px, pk, py, pdy, pdx, pdk, -1);
             float[] all = [.. ws.Get(py, batch * g.OutSize), .. ws.Get(pdx, x.Length), .. ws.Get(pdk, k.Length)];
             if (first is null) first = all;
             else Assert.True(first.SequenceEqual(all), $"run {run} differs from run 0");
@@ -546,7 +546,7 @@ public class ConvolutionTests
             int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), py = ws.Alloc(wts.Length);
             double Loss()
             {
-                ws.Backend.Conv2DForward(g, batch, ActivationFunction.Tanh, 0, px, pk, pb, -1, py);
+                ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Tanh), px, pk, pb, py);
                 var y = ws.Get(py, wts.Length);
                 double s = 0;
                 for (int i = 0; i < y.Length; i++) s += wts[i] * (double)y[i];
@@ -554,7 +554,7 @@ public class ConvolutionTests
             }
             Loss();
             int pdy = ws.Put(wts), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(b.Length);
-            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Tanh, 0, false, px, pk, -1, py, pdy, pdx, pdk, pdb);
+            ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Tanh), false, px, pk, py, pdy, pdx, pdk, pdb);
             CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, "conv dx");
             CheckGradient(ws, pk, k, ws.Get(pdk, k.Length), Loss, "conv dKernel");
             CheckGradient(ws, pb, b, ws.Get(pdb, b.Length), Loss, "conv dBias");
@@ -732,7 +732,7 @@ public class ConvolutionTests
                 string what = $"BN {rows}x{channels} {f} unbiased={unbiased} {setting}";
                 int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Put(mm0), pmv = ws.Put(mv0);
                 int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = storePre ? ws.Alloc(x.Length) : -1, py = ws.Alloc(x.Length);
-                be.BatchNormForward(rows, channels, true, momentum, eps, unbiased, f, alpha, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+                be.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, momentum, eps, unbiased), true, new Epilogue(f, alpha, pz), px, py);
 
                 Num.Close(mean, ws.Get(psm, channels), 1e-6, 1e-5, what + " saved mean");
                 Num.Close(variance.Select(v => 1 / Math.Sqrt(v + eps)).ToArray(), ws.Get(psi, channels), 1e-6, 1e-5, what + " saved 1/std");
@@ -749,7 +749,7 @@ public class ConvolutionTests
                 if (storePre) be.Upload(zf, pz);
                 be.Upload(Array.ConvertAll(RefActivation.Forward(f, alpha, zf, channels), v => (float)v), py);
                 int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
-                be.BatchNormBackward(rows, channels, f, alpha, 0f, 0UL, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(f, alpha, pz), px, py, pdy, pdx, pdg, pdb);
                 Num.Close(dz, ws.Get(pdy, x.Length), 1e-5, 1e-4, what + " dz");
                 Num.Close(dgRef, ws.Get(pdg, channels), 1e-4, 1e-4, what + " dGamma");
                 Num.Close(dbRef, ws.Get(pdb, channels), 1e-4, 1e-4, what + " dBeta");
@@ -791,19 +791,19 @@ public class ConvolutionTests
                 int pdy = ws.Put(dy), pdx = ws.Alloc(n), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
                 if (fused == 1)
                 {
-                    be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, alpha, rate, key, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+                    be.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, 0.99f, 1e-3f, true), true, new Epilogue(f, alpha, pz, rate, key), px, py);
                     results[1] = ws.Get(py, n);
-                    be.BatchNormBackward(rows, channels, f, alpha, rate, key, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                    be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(f, alpha, pz, rate, key), px, py, pdy, pdx, pdg, pdb);
                 }
                 else
                 {
                     int pd = ws.Alloc(n);
-                    be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, alpha, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+                    be.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, 0.99f, 1e-3f, true), true, new Epilogue(f, alpha, pz), px, py);
                     be.DropoutForward(n, rate, key, py, pd);
                     results[0] = ws.Get(pd, n);
                     plain = ws.Get(py, n);
                     be.DropoutBackward(n, rate, key, pdy, pdy);
-                    be.BatchNormBackward(rows, channels, f, alpha, 0f, 0UL, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+                    be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(f, alpha, pz), px, py, pdy, pdx, pdg, pdb);
                 }
                 results[fused] = [.. results[fused], .. ws.Get(pdy, n), .. ws.Get(pdg, channels), .. ws.Get(pdb, channels), .. ws.Get(pdx, n)];
             }
@@ -821,14 +821,14 @@ public class ConvolutionTests
         using var ws = new KernelWorkspace(1 << 10);
         int x = ws.Alloc(12, 1), c = ws.Alloc(16, 1), z = ws.Alloc(12), y = ws.Alloc(12);
         void Forward(ActivationFunction f, float rate, int pre) =>
-            ws.Backend.BatchNormForward(3, 4, true, 0.99f, 1e-3f, true, f, 0f, rate, 1UL, x, c, c + 4, c + 8, c + 12, -1, -1, pre, y);
+            ws.Backend.BatchNormForward(3, new BatchNormArguments(4, c, c + 4, c + 8, c + 12, -1, -1, 0.99f, 1e-3f, true), true, new Epilogue(f, 0f, pre, rate, 1UL), x, y);
         var missing = Assert.Throws<ArgumentException>(() => Forward(ActivationFunction.Tanh, 0.5f, -1));
         Assert.Contains("pre-activation", missing.Message);
         Assert.Throws<ArgumentException>(() => Forward(ActivationFunction.Softmax, 0.5f, z));
         Assert.Throws<ArgumentOutOfRangeException>(() => Forward(ActivationFunction.Relu, 1f, z));
         Forward(ActivationFunction.Linear, 0.5f, -1); // linear needs no pre-activation
         Forward(ActivationFunction.Tanh, 0f, -1);     // nor does no dropout
-        ws.Backend.BatchNormForward(3, 4, false, 0.99f, 1e-3f, true, ActivationFunction.Tanh, 0f, 0.5f, 1UL, x, c, c + 4, c + 8, c + 12, -1, -1, -1, y); // nor inference
+        ws.Backend.BatchNormForward(3, new BatchNormArguments(4, c, c + 4, c + 8, c + 12, -1, -1, 0.99f, 1e-3f, true), false, new Epilogue(ActivationFunction.Tanh, 0f, -1, 0.5f, 1UL), x, y); // nor inference
     }
 
     [Fact]
@@ -845,9 +845,9 @@ public class ConvolutionTests
             bool absent = pass == 1;
             int px = ws.Put(x), pg = absent ? -1 : ws.Alloc(channels, 1), pb = absent ? -1 : ws.Alloc(channels, 0);
             int pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1), psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
-            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, false, ActivationFunction.Linear, 0, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, -1, py);
+            ws.Backend.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, 0.99f, 1e-3f, false), true, new Epilogue(ActivationFunction.Linear), px, py);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length);
-            ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Linear, 0, 0f, 0UL, px, pg, psm, psi, -1, py, pdy, pdx, -1, -1);
+            ws.Backend.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(ActivationFunction.Linear), px, py, pdy, pdx, -1, -1);
             results[pass] = [.. ws.Get(py, x.Length), .. ws.Get(pdx, x.Length), .. ws.Get(pmv, channels)];
         }
         Assert.Equal(results[0], results[1]);
@@ -866,8 +866,8 @@ public class ConvolutionTests
         using var ws = new KernelWorkspace(1 << 12);
         int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Put(mm), pmv = ws.Put(mv);
         int psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
-        ws.Backend.BatchNormForward(rows, channels, false, 0.99f, eps, true, ActivationFunction.LeakyRelu, 0.1f, 0f, 0UL,
-            px, pg, pb, pmm, pmv, psm, psi, -1, py);
+        ws.Backend.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, 0.99f, eps, true), false, new Epilogue(ActivationFunction.LeakyRelu, 0.1f),
+            px, py);
         var z = ConvReference.BatchNorm(rows, channels, x, mm.Select(v => (double)v).ToArray(), mv.Select(v => (double)v).ToArray(), gamma, beta, eps);
         Num.Close(RefActivation.Forward(ActivationFunction.LeakyRelu, 0.1, Array.ConvertAll(z, v => (float)v), channels), ws.Get(py, x.Length), 1e-5, 1e-5, "inference y");
         // The moving statistics are left alone, and nothing is saved.
@@ -888,7 +888,7 @@ public class ConvolutionTests
         using var ws = new KernelWorkspace(rows * channels * 2 + 1000);
         int px = ws.Put(x), pg = ws.Put(gamma), pb = ws.Put(beta), pmm = ws.Alloc(channels, 0), pmv = ws.Alloc(channels, 1);
         int psm = ws.Alloc(channels), psi = ws.Alloc(channels), py = ws.Alloc(x.Length);
-        ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Linear, 0, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, -1, py);
+        ws.Backend.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, 0.99f, 1e-3f, true), true, new Epilogue(ActivationFunction.Linear), px, py);
         Num.Close(variance.Select(v => 1 / Math.Sqrt(v + 1e-3)).ToArray(), ws.Get(psi, channels), 0, 1e-5, "1/std");
         Num.Close(ConvReference.BatchNorm(rows, channels, x, mean, variance, gamma, beta, 1e-3), ws.Get(py, x.Length), 1e-4, 1e-3, "y");
     }
@@ -906,13 +906,13 @@ public class ConvolutionTests
         int psm = ws.Alloc(channels), psi = ws.Alloc(channels), pz = ws.Alloc(x.Length), py = ws.Alloc(x.Length);
         double Loss()
         {
-            ws.Backend.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, ActivationFunction.Tanh, 0, 0f, 0UL, px, pg, pb, pmm, pmv, psm, psi, pz, py);
+            ws.Backend.BatchNormForward(rows, new BatchNormArguments(channels, pg, pb, pmm, pmv, psm, psi, 0.99f, 1e-3f, true), true, new Epilogue(ActivationFunction.Tanh, 0, pz), px, py);
             return ws.Get(py, x.Length).Sum(v => Math.Exp(v)) / x.Length;
         }
         Loss();
         var dy = ws.Get(py, x.Length).Select(v => (float)(Math.Exp(v) / x.Length)).ToArray();
         int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdg = ws.Alloc(channels), pdb = ws.Alloc(channels);
-        ws.Backend.BatchNormBackward(rows, channels, ActivationFunction.Tanh, 0, 0f, 0UL, px, pg, psm, psi, pz, py, pdy, pdx, pdg, pdb);
+        ws.Backend.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(ActivationFunction.Tanh, 0, pz), px, py, pdy, pdx, pdg, pdb);
         CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, "bn dx", h: 1e-2f, maxChecks: 60);
         CheckGradient(ws, pg, gamma, ws.Get(pdg, channels), Loss, "bn dGamma");
         CheckGradient(ws, pb, beta, ws.Get(pdb, channels), Loss, "bn dBeta");
@@ -937,12 +937,12 @@ public class ConvolutionTests
             var x = Num.Uniform(batch * g.InSize, batch);
             var dy = Num.Uniform(batch * g.OutSize, batch + 100);
             int px = ws.Put(x), py = ws.Alloc(dy.Length), pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pp = ws.Alloc(batch * p.OutSize);
-            ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0, px, pk, pb, -1, py);
+            ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), px, pk, pb, py);
             var z = ConvReference.Forward(g, batch, x, k, b);
             Num.Close(z, ws.Get(py, z.Length), Abs, Rel, $"batch {batch} y");
             ws.Backend.MaxPool2DForward(p, batch, py, pp);
             Num.Close(ConvReference.Pool(p, batch, ws.Get(py, z.Length), true), ws.Get(pp, batch * p.OutSize), 0, 0, $"batch {batch} pool");
-            ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0, false, px, pk, -1, py, pdy, pdx, pdk, pdb);
+            ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, px, pk, py, pdy, pdx, pdk, pdb);
             var (dk, db, dx) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
             Num.Close(dk, ws.Get(pdk, k.Length), 5e-5, 5e-5, $"batch {batch} dKernel");
             Num.Close(db, ws.Get(pdb, g.OutC), 5e-5, 5e-5, $"batch {batch} dBias");
@@ -973,19 +973,19 @@ public class ConvolutionTests
         {
             // A training step changes the kernel: the Winograd path transforms it anew into the entry it keeps.
             be.Fill(pk, 1, ++steps % 2 == 0 ? 0.1f : -0.1f);
-            be.Conv2DForward(g, batch, ActivationFunction.LeakyRelu, 0.1f, px, pk, pb, pz, py);
-            be.Conv2DForward(g1, batch, ActivationFunction.Tanh, 0, py, pk1, pb1, -1, py1);
-            be.Conv2DForward(g0, batch, ActivationFunction.Relu, 0, px, pk0, pb1, -1, pdy1);
-            be.Conv2DBackward(g0, batch, ActivationFunction.Relu, 0, false, px, pk0, -1, pdy1, pdy1, -1, pdk0, pdb);
-            be.BatchNormForward(rows, 32, true, 0.99f, 1e-3f, true, ActivationFunction.Relu, 0, 0f, 0UL, py, pg, pbeta, pmm, pmv, psm, psi, pz, py);
+            be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.LeakyRelu, 0.1f, pz), px, pk, pb, py);
+            be.Conv2DForward(g1, batch, new Epilogue(ActivationFunction.Tanh), py, pk1, pb1, py1);
+            be.Conv2DForward(g0, batch, new Epilogue(ActivationFunction.Relu), px, pk0, pb1, pdy1);
+            be.Conv2DBackward(g0, batch, new Epilogue(ActivationFunction.Relu), false, px, pk0, pdy1, pdy1, -1, pdk0, pdb);
+            be.BatchNormForward(rows, new BatchNormArguments(32, pg, pbeta, pmm, pmv, psm, psi, 0.99f, 1e-3f, true), true, new Epilogue(ActivationFunction.Relu, 0, pz), py, py);
             be.MaxPool2DForward(p, batch, py, pp);
             be.AvgPool2DForward(p, batch, py, pp);
             be.Fill(pdy1, rows * 16, 0.01f);
-            be.Conv2DBackward(g1, batch, ActivationFunction.Tanh, 0, false, py, pk1, -1, py1, pdy1, pdy, pdk1, -1);
+            be.Conv2DBackward(g1, batch, new Epilogue(ActivationFunction.Tanh), false, py, pk1, py1, pdy1, pdy, pdk1, -1);
             be.MaxPool2DBackward(p, batch, py, pp, pdp, pdx);
             be.AvgPool2DBackward(p, batch, pdp, pdx);
-            be.BatchNormBackward(rows, 32, ActivationFunction.Relu, 0, 0f, 0UL, py, pg, psm, psi, pz, py, pdy, pdx, pdk, pdb);
-            be.Conv2DBackward(g, batch, ActivationFunction.LeakyRelu, 0.1f, false, px, pk, pz, pdx, pdx, pdy, pdk, pdb);
+            be.BatchNormBackward(rows, new BatchNormArguments(32, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(ActivationFunction.Relu, 0, pz), py, py, pdy, pdx, pdk, pdb);
+            be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.LeakyRelu, 0.1f, pz), false, px, pk, pdx, pdx, pdy, pdk, pdb);
         }
         foreach (var setting in Settings())
         {

@@ -74,12 +74,12 @@ public class DenseNumericsTests
         var b = ws.Backend;
         int px = ws.Put(x), pk = ws.Put(kernel), pb = bias is null ? -1 : ws.Put(bias);
         int pz = storePre ? ws.Alloc(rows * units) : -1, py = ws.Alloc(rows * units);
-        b.DenseForward(rows, inputs, units, f, 0f, px, pk, pb, pz, py);
+        b.DenseForward(rows, inputs, units, new Epilogue(f, 0f, pz), px, pk, pb, py);
         Num.Close(y, ws.Get(py, rows * units), ForwardAbs, ForwardRel, $"y ({f})");
         if (storePre) Num.Close(z, ws.Get(pz, rows * units), ForwardAbs, ForwardRel, "pre-activation");
 
         int pdy = ws.Put(dy), pdx = ws.Alloc(rows * inputs), pdK = ws.Alloc(inputs * units), pdb = bias is null ? -1 : ws.Alloc(units);
-        b.DenseBackward(rows, inputs, units, f, 0f, false, px, pk, pz, py, pdy, pdx, pdK, pdb);
+        b.DenseBackward(rows, inputs, units, new Epilogue(f, 0f, pz), false, px, pk, py, pdy, pdx, pdK, pdb);
         Num.Close(dK, ws.Get(pdK, inputs * units), GradientAbs, GradientRel, "dKernel");
         if (bias is not null) Num.Close(db, ws.Get(pdb, units), GradientAbs, GradientRel, "dBias");
         Num.Close(dx, ws.Get(pdx, rows * inputs), GradientAbs, GradientRel, "dx");
@@ -88,14 +88,14 @@ public class DenseNumericsTests
 
         // The first layer skips its input gradient (dx = -1); the parameter gradients are the same.
         int pdy2 = ws.Put(dy), pdK2 = ws.Alloc(inputs * units), pdb2 = bias is null ? -1 : ws.Alloc(units);
-        b.DenseBackward(rows, inputs, units, f, 0f, false, px, pk, pz, py, pdy2, -1, pdK2, pdb2);
+        b.DenseBackward(rows, inputs, units, new Epilogue(f, 0f, pz), false, px, pk, py, pdy2, -1, pdK2, pdb2);
         Num.Close(dK, ws.Get(pdK2, inputs * units), GradientAbs, GradientRel, "dKernel without dx");
         if (bias is not null) Num.Close(db, ws.Get(pdb2, units), GradientAbs, GradientRel, "dBias without dx");
 
         // gradientIsPreActivation: dy already is dz (the loss fused the output activation).
         int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdx3 = ws.Alloc(rows * inputs), pdK3 = ws.Alloc(inputs * units);
         int pdb3 = bias is null ? -1 : ws.Alloc(units);
-        b.DenseBackward(rows, inputs, units, f, 0f, true, px, pk, pz, py, pdz, pdx3, pdK3, pdb3);
+        b.DenseBackward(rows, inputs, units, new Epilogue(f, 0f, pz), true, px, pk, py, pdz, pdx3, pdK3, pdb3);
         Num.Close(dK, ws.Get(pdK3, inputs * units), GradientAbs, GradientRel, "dKernel from dz");
         if (bias is not null) Num.Close(db, ws.Get(pdb3, units), GradientAbs, GradientRel, "dBias from dz");
         Num.Close(dx, ws.Get(pdx3, rows * inputs), GradientAbs, GradientRel, "dx from dz");
@@ -111,7 +111,7 @@ public class DenseNumericsTests
         var bias = Num.Uniform(units, 3);
         using var ws = new KernelWorkspace(4096);
         int px = ws.Put(x), pk = ws.Put(kernel), pb = ws.Put(bias), pz = ws.Alloc(rows * units), py = ws.Alloc(rows * units);
-        ws.Backend.DenseForward(rows, inputs, units, ActivationFunction.Tanh, 0f, px, pk, pb, pz, py);
+        ws.Backend.DenseForward(rows, inputs, units, new Epilogue(ActivationFunction.Tanh, 0f, pz), px, pk, pb, py);
         Assert.All(ws.Get(py, rows * units), v => Assert.True(float.IsFinite(v)));
         Assert.All(ws.Get(pz, rows * units), v => Assert.True(float.IsFinite(v)));
     }

@@ -223,7 +223,7 @@ public class DepthwiseTransposeTests
             string what = $"depthwise {shape} {f} {setting}";
             int px = ws.Put(x), pk = ws.Put(k), pb = b is null ? -1 : ws.Put(b);
             int pz = storePre ? ws.Alloc(z.Length) : -1, py = ws.Alloc(z.Length);
-            be.DepthwiseConv2DForward(g, batch, f, alpha, px, pk, pb, pz, py);
+            be.DepthwiseConv2DForward(g, batch, new Epilogue(f, alpha, pz), px, pk, pb, py);
             if (storePre) Num.Close(z, ws.Get(pz, z.Length), Abs, Rel, what + " z");
             var zKernel = storePre ? ws.Get(pz, z.Length) : Array.ConvertAll(z, v => (float)v);
             Num.Close(RefActivation.Forward(f, alpha, zKernel, g.OutC), ws.Get(py, z.Length), 1e-5, 1e-5, what + " y");
@@ -232,7 +232,7 @@ public class DepthwiseTransposeTests
             if (storePre) be.Upload(zf, pz);
             be.Upload(Array.ConvertAll(yRef, v => (float)v), py);
             int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(kernelFloats), pdb = ws.Alloc(g.OutC);
-            be.DepthwiseConv2DBackward(g, batch, f, alpha, false, px, pk, pz, py, pdy, pdx, pdk, pdb);
+            be.DepthwiseConv2DBackward(g, batch, new Epilogue(f, alpha, pz), false, px, pk, py, pdy, pdx, pdk, pdb);
             Num.Close(dz, ws.Get(pdy, dz.Length), 1e-5, 1e-4, what + " dz");
             Num.Close(dkRef, ws.Get(pdk, kernelFloats), 5e-5, 5e-5, what + " dKernel");
             Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
@@ -240,10 +240,10 @@ public class DepthwiseTransposeTests
 
             // dz given; only dx, or only the kernel gradient.
             int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdx2 = ws.Alloc(x.Length);
-            be.DepthwiseConv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, pdx2, -1, -1);
+            be.DepthwiseConv2DBackward(g, batch, new Epilogue(f, alpha, pz), true, px, pk, py, pdz, pdx2, -1, -1);
             Num.Close(dxRef, ws.Get(pdx2, x.Length), 5e-5, 5e-5, what + " dx (dz given)");
             int pdk2 = ws.Alloc(kernelFloats);
-            be.DepthwiseConv2DBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, -1, pdk2, -1);
+            be.DepthwiseConv2DBackward(g, batch, new Epilogue(f, alpha, pz), true, px, pk, py, pdz, -1, pdk2, -1);
             Num.Close(dkRef, ws.Get(pdk2, kernelFloats), 5e-5, 5e-5, what + " dKernel (dz given)");
         }
     }
@@ -262,8 +262,8 @@ public class DepthwiseTransposeTests
         var b = Num.Uniform(5, 3);
         using var ws = new KernelWorkspace(1 << 14);
         int px = ws.Put(x), pk = ws.Put(k), pfull = ws.Put(full), pb = ws.Put(b), p1 = ws.Alloc(batch * g.OutSize), p2 = ws.Alloc(batch * g.OutSize);
-        ws.Backend.DepthwiseConv2DForward(g, batch, ActivationFunction.Elu, 0, px, pk, pb, -1, p1);
-        ws.Backend.Conv2DForward(conv, batch, ActivationFunction.Elu, 0, px, pfull, pb, -1, p2);
+        ws.Backend.DepthwiseConv2DForward(g, batch, new Epilogue(ActivationFunction.Elu), px, pk, pb, p1);
+        ws.Backend.Conv2DForward(conv, batch, new Epilogue(ActivationFunction.Elu), px, pfull, pb, p2);
         Num.Close(Array.ConvertAll(ws.Get(p2, batch * g.OutSize), v => (double)v), ws.Get(p1, batch * g.OutSize), 1e-6, 1e-6, "depthwise vs diagonal conv");
     }
 
@@ -283,7 +283,7 @@ public class DepthwiseTransposeTests
             int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), py = ws.Alloc(wts.Length);
             double Loss()
             {
-                ws.Backend.DepthwiseConv2DForward(g, batch, ActivationFunction.Tanh, 0, px, pk, pb, -1, py);
+                ws.Backend.DepthwiseConv2DForward(g, batch, new Epilogue(ActivationFunction.Tanh), px, pk, pb, py);
                 var y = ws.Get(py, wts.Length);
                 double s = 0;
                 for (int i = 0; i < y.Length; i++) s += wts[i] * (double)y[i];
@@ -291,7 +291,7 @@ public class DepthwiseTransposeTests
             }
             Loss();
             int pdy = ws.Put(wts), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(kernelFloats), pdb = ws.Alloc(b.Length);
-            ws.Backend.DepthwiseConv2DBackward(g, batch, ActivationFunction.Tanh, 0, false, px, pk, -1, py, pdy, pdx, pdk, pdb);
+            ws.Backend.DepthwiseConv2DBackward(g, batch, new Epilogue(ActivationFunction.Tanh), false, px, pk, py, pdy, pdx, pdk, pdb);
             CheckGradient(ws, px, x, ws.Get(pdx, x.Length), Loss, "depthwise dx");
             CheckGradient(ws, pk, k, ws.Get(pdk, kernelFloats), Loss, "depthwise dKernel");
             CheckGradient(ws, pb, b, ws.Get(pdb, b.Length), Loss, "depthwise dBias");
@@ -329,11 +329,11 @@ public class DepthwiseTransposeTests
         using var ws = new KernelWorkspace(256);
         int px = ws.Put([1f, 2f]), pk = ws.Put([1f, 10f, 100f]), py = ws.Alloc(5);
         var valid = new Conv2DGeometry(5, 1, 1, 2, 1, 1, 3, 1, 2, 1, 1, 1, 0, 0);
-        ws.Backend.Conv2DTransposeForward(valid, 1, ActivationFunction.Linear, 0, px, pk, -1, -1, py);
+        ws.Backend.Conv2DTransposeForward(valid, 1, new Epilogue(ActivationFunction.Linear), px, pk, -1, py);
         Assert.Equal(new float[] { 1, 10, 102, 20, 200 }, ws.Get(py, 5));
         Assert.Equal((4, 0), DepthwiseTransposeReference.TransposeAxis(2, 3, 2, same: true));
         var same = new Conv2DGeometry(4, 1, 1, 2, 1, 1, 3, 1, 2, 1, 1, 1, 0, 0);
-        ws.Backend.Conv2DTransposeForward(same, 1, ActivationFunction.Linear, 0, px, pk, -1, -1, py);
+        ws.Backend.Conv2DTransposeForward(same, 1, new Epilogue(ActivationFunction.Linear), px, pk, -1, py);
         Assert.Equal(new float[] { 1, 10, 102, 20 }, ws.Get(py, 4));
     }
 
@@ -395,7 +395,7 @@ public class DepthwiseTransposeTests
             string what = $"transpose {shape} {f} {setting}";
             int px = ws.Put(x), pk = ws.Put(k), pb = b is null ? -1 : ws.Put(b);
             int pz = storePre ? ws.Alloc(outCount) : -1, py = ws.Alloc(outCount);
-            be.Conv2DTransposeForward(g, batch, f, alpha, px, pk, pb, pz, py);
+            be.Conv2DTransposeForward(g, batch, new Epilogue(f, alpha, pz), px, pk, pb, py);
             if (storePre) Num.Close(z, ws.Get(pz, outCount), Abs, Rel, what + " z");
             var zKernel = storePre ? ws.Get(pz, outCount) : Array.ConvertAll(z, v => (float)v);
             Num.Close(RefActivation.Forward(f, alpha, zKernel, filters), ws.Get(py, outCount), 1e-5, 1e-5, what + " y");
@@ -403,7 +403,7 @@ public class DepthwiseTransposeTests
             if (storePre) be.Upload(zf, pz);
             be.Upload(Array.ConvertAll(yRef, v => (float)v), py);
             int pdy = ws.Put(dy), pdx = ws.Alloc(inCount), pdk = ws.Alloc(kernelFloats), pdb = ws.Alloc(filters);
-            be.Conv2DTransposeBackward(g, batch, f, alpha, false, px, pk, pz, py, pdy, pdx, pdk, pdb);
+            be.Conv2DTransposeBackward(g, batch, new Epilogue(f, alpha, pz), false, px, pk, py, pdy, pdx, pdk, pdb);
             Num.Close(dz, ws.Get(pdy, outCount), 1e-5, 1e-4, what + " dz");
             Num.Close(dkRef, ws.Get(pdk, kernelFloats), 5e-5, 5e-5, what + " dKernel");
             Num.Close(dbRef, ws.Get(pdb, filters), 5e-5, 5e-5, what + " dBias");
@@ -411,10 +411,10 @@ public class DepthwiseTransposeTests
 
             // dz given; no dx (the first layer), or no kernel gradient (frozen).
             int pdz = ws.Put(Array.ConvertAll(dz, v => (float)v)), pdk2 = ws.Alloc(kernelFloats);
-            be.Conv2DTransposeBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, -1, pdk2, -1);
+            be.Conv2DTransposeBackward(g, batch, new Epilogue(f, alpha, pz), true, px, pk, py, pdz, -1, pdk2, -1);
             Num.Close(dkRef, ws.Get(pdk2, kernelFloats), 5e-5, 5e-5, what + " dKernel (dz given)");
             int pdx3 = ws.Alloc(inCount), pdb3 = ws.Alloc(filters);
-            be.Conv2DTransposeBackward(g, batch, f, alpha, true, px, pk, pz, py, pdz, pdx3, -1, pdb3);
+            be.Conv2DTransposeBackward(g, batch, new Epilogue(f, alpha, pz), true, px, pk, py, pdz, pdx3, -1, pdb3);
             Num.Close(dxRef, ws.Get(pdx3, inCount), 5e-5, 5e-5, what + " dx (no dKernel)");
             Num.Close(dbRef, ws.Get(pdb3, filters), 5e-5, 5e-5, what + " dBias (no dKernel)");
         }
@@ -434,8 +434,8 @@ public class DepthwiseTransposeTests
         var k = Num.Uniform(g.Patch * g.OutC, 7);
         using var ws = new KernelWorkspace(1 << 16);
         int pa = ws.Put(a), pb = ws.Put(bv), pk = ws.Put(k), pconv = ws.Alloc(bv.Length), pt = ws.Alloc(a.Length), pdx = ws.Alloc(a.Length);
-        ws.Backend.Conv2DForward(g, batch, ActivationFunction.Linear, 0, pa, pk, -1, -1, pconv);
-        ws.Backend.Conv2DTransposeForward(g, batch, ActivationFunction.Linear, 0, pb, pk, -1, -1, pt);
+        ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), pa, pk, -1, pconv);
+        ws.Backend.Conv2DTransposeForward(g, batch, new Epilogue(ActivationFunction.Linear), pb, pk, -1, pt);
         var conv = ws.Get(pconv, bv.Length);
         var t = ws.Get(pt, a.Length);
         double left = 0, right = 0;
@@ -443,7 +443,7 @@ public class DepthwiseTransposeTests
         for (int i = 0; i < a.Length; i++) right += (double)a[i] * t[i];
         Num.Close(left, right, 1e-4, 1e-5, $"{shape}: adjoint identity");
         int pdy = ws.Put(bv);
-        ws.Backend.Conv2DBackward(g, batch, ActivationFunction.Linear, 0, true, pa, pk, -1, pconv, pdy, pdx, -1, -1);
+        ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), true, pa, pk, pconv, pdy, pdx, -1, -1);
         Num.Close(Array.ConvertAll(ws.Get(pdx, a.Length), v => (double)v), t, 1e-5, 1e-5, $"{shape}: transpose forward vs Conv2D dx");
     }
 
@@ -463,13 +463,13 @@ public class DepthwiseTransposeTests
             int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), py = ws.Alloc(outCount);
             double Loss()
             {
-                ws.Backend.Conv2DTransposeForward(g, batch, ActivationFunction.Tanh, 0, px, pk, pb, -1, py);
+                ws.Backend.Conv2DTransposeForward(g, batch, new Epilogue(ActivationFunction.Tanh), px, pk, pb, py);
                 return ws.Get(py, outCount).Sum(v => Math.Exp(v)) / outCount;
             }
             Loss();
             var dy = ws.Get(py, outCount).Select(v => (float)(Math.Exp(v) / outCount)).ToArray();
             int pdy = ws.Put(dy), pdx = ws.Alloc(inCount), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(b.Length);
-            ws.Backend.Conv2DTransposeBackward(g, batch, ActivationFunction.Tanh, 0, false, px, pk, -1, py, pdy, pdx, pdk, pdb);
+            ws.Backend.Conv2DTransposeBackward(g, batch, new Epilogue(ActivationFunction.Tanh), false, px, pk, py, pdy, pdx, pdk, pdb);
             CheckGradient(ws, px, x, ws.Get(pdx, inCount), Loss, "transpose dx");
             CheckGradient(ws, pk, k, ws.Get(pdk, k.Length), Loss, "transpose dKernel");
             CheckGradient(ws, pb, b, ws.Get(pdb, b.Length), Loss, "transpose dBias");
@@ -491,10 +491,10 @@ public class DepthwiseTransposeTests
         int ty = ws.Alloc(batch * t.InSize), tdy = ws.Alloc(batch * t.InSize, 0.1f), tdx = ws.Alloc(batch * t.OutSize), tdk = ws.Alloc(t.Patch * t.OutC), tdb = ws.Alloc(t.InC);
         void Step()
         {
-            be.DepthwiseConv2DForward(d, batch, ActivationFunction.Relu, 0, px, pk, pb, pz, py);
-            be.DepthwiseConv2DBackward(d, batch, ActivationFunction.Relu, 0, false, px, pk, pz, py, pdy, pdx, pdk, pdb);
-            be.Conv2DTransposeForward(t, batch, ActivationFunction.LeakyRelu, 0.1f, tx, tk, tb, -1, ty);
-            be.Conv2DTransposeBackward(t, batch, ActivationFunction.LeakyRelu, 0.1f, false, tx, tk, -1, ty, tdy, tdx, tdk, tdb);
+            be.DepthwiseConv2DForward(d, batch, new Epilogue(ActivationFunction.Relu, 0, pz), px, pk, pb, py);
+            be.DepthwiseConv2DBackward(d, batch, new Epilogue(ActivationFunction.Relu, 0, pz), false, px, pk, py, pdy, pdx, pdk, pdb);
+            be.Conv2DTransposeForward(t, batch, new Epilogue(ActivationFunction.LeakyRelu, 0.1f), tx, tk, tb, ty);
+            be.Conv2DTransposeBackward(t, batch, new Epilogue(ActivationFunction.LeakyRelu, 0.1f), false, tx, tk, ty, tdy, tdx, tdk, tdb);
         }
         foreach (var setting in ConvolutionTests.Settings())
         {

@@ -340,13 +340,13 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         int bias = withBias ? t.Put(Rand(units, 3)) : -1;
         int pre = storePre ? t.Alloc(rows * units) : -1;
         int y = t.Alloc(rows * units);
-        t.Run(be => be.DenseForward(rows, inputs, units, f, alpha, x, w, bias, pre, y));
+        t.Run(be => be.DenseForward(rows, inputs, units, new Epilogue(f, alpha, pre), x, w, bias, y));
         t.Close(y, rows * units, GemmAbs, GemmRel, $"dense {f} y");
         if (storePre) t.Close(pre, rows * units, GemmAbs, GemmRel, $"dense {f} pre-activation");
 
         int dy = t.Put(Rand(rows * units, 4));
         int dx = t.Alloc(rows * inputs), dk = t.Alloc(inputs * units), db = withBias ? t.Alloc(units) : -1;
-        t.Run(be => be.DenseBackward(rows, inputs, units, f, alpha, false, x, w, pre, y, dy, dx, dk, db));
+        t.Run(be => be.DenseBackward(rows, inputs, units, new Epilogue(f, alpha, pre), false, x, w, y, dy, dx, dk, db));
         t.Close(dy, rows * units, 1e-5, 1e-4, $"dense {f} dz");
         t.Close(dx, rows * inputs, GemmAbs, GemmRel, $"dense {f} dx");
         t.Close(dk, inputs * units, GemmAbs, GemmRel, $"dense {f} dKernel");
@@ -357,7 +357,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         {
             int dz = t.Put(Rand(rows * units, 5));
             int db2 = t.Alloc(units), dk2 = t.Alloc(inputs * units);
-            t.Run(be => be.DenseBackward(rows, inputs, units, f, alpha, true, x, w, pre, y, dz, -1, dk2, db2));
+            t.Run(be => be.DenseBackward(rows, inputs, units, new Epilogue(f, alpha, pre), true, x, w, y, dz, -1, dk2, db2));
             t.Same(db2, units, "dense bias gradient");
         }
     }
@@ -555,13 +555,13 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         int w = t.Put(Rand(g.Patch * outC, 2));
         int b = t.Put(Rand(outC, 3));
         int pre = t.Alloc(batch * g.OutSize), y = t.Alloc(batch * g.OutSize);
-        t.Run(be => be.Conv2DForward(g, batch, ActivationFunction.Relu, 0f, x, w, b, pre, y));
+        t.Run(be => be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Relu, 0f, pre), x, w, b, y));
         t.Close(pre, batch * g.OutSize, GemmAbs, GemmRel, "conv pre-activation");
         t.Close(y, batch * g.OutSize, GemmAbs, GemmRel, "conv y");
 
         int dy = t.Put(Rand(batch * g.OutSize, 4));
         int dx = t.Alloc(batch * g.InSize), dk = t.Alloc(g.Patch * outC), db = t.Alloc(outC);
-        t.Run(be => be.Conv2DBackward(g, batch, ActivationFunction.Relu, 0f, false, x, w, pre, y, dy, dx, dk, db));
+        t.Run(be => be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Relu, 0f, pre), false, x, w, y, dy, dx, dk, db));
         t.Close(dy, batch * g.OutSize, ElementAbs, ElementRel, "conv dz");
         t.Close(dx, batch * g.InSize, GemmAbs, GemmRel, "conv dx");
         t.Close(dk, g.Patch * outC, GemmAbs, GemmRel, "conv dKernel");
@@ -572,9 +572,9 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         try
         {
             int y2 = t.Alloc(batch * g.OutSize);
-            t.Run(be => be.Conv2DForward(g, batch, ActivationFunction.Tanh, 0f, x, w, -1, -1, y2));
+            t.Run(be => be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Tanh), x, w, -1, y2));
             t.Close(y2, batch * g.OutSize, GemmAbs, GemmRel, "conv tanh, split");
-            t.Run(be => be.Conv2DBackward(g, batch, ActivationFunction.Tanh, 0f, true, x, w, -1, y2, dy, -1, dk, -1));
+            t.Run(be => be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Tanh), true, x, w, y2, dy, -1, dk, -1));
             t.Close(dk, g.Patch * outC, GemmAbs, GemmRel, "conv dKernel, split");
         }
         finally
@@ -620,7 +620,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         int mm = t.Put(Rand(channels, 4)), mv = t.Put(Rand(channels, 5, 0.5, 2));
         int sm = t.Alloc(channels), si = t.Alloc(channels);
         int pre = storePre ? t.Alloc(n) : -1, y = t.Alloc(n);
-        t.Run(be => be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, 0f, 0f, 0UL, x, gamma, beta, mm, mv, sm, si, pre, y));
+        t.Run(be => be.BatchNormForward(rows, new BatchNormArguments(channels, gamma, beta, mm, mv, sm, si, 0.99f, 1e-3f, true), true, new Epilogue(f, 0f, pre), x, y));
         t.Close(sm, channels, ElementAbs, ElementRel, "bn saved mean");
         t.Close(si, channels, ElementAbs, ElementRel, "bn saved 1/std");
         t.Close(mm, channels, ElementAbs, ElementRel, "bn moving mean");
@@ -629,7 +629,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         if (storePre) t.Close(pre, n, 1e-5, 1e-5, "bn pre-activation");
 
         int dy = t.Put(Rand(n, 6)), dx = t.Alloc(n), dg = affine ? t.Alloc(channels) : -1, db = affine ? t.Alloc(channels) : -1;
-        t.Run(be => be.BatchNormBackward(rows, channels, f, 0f, 0f, 0UL, x, gamma, sm, si, pre, y, dy, dx, dg, db));
+        t.Run(be => be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: gamma, savedMean: sm, savedInvStd: si), new Epilogue(f, 0f, pre), x, y, dy, dx, dg, db));
         t.Close(dx, n, 1e-5, 1e-4, "bn dx");
         if (affine)
         {
@@ -638,7 +638,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         }
 
         int y2 = t.Alloc(n);
-        t.Run(be => be.BatchNormForward(rows, channels, false, 0.99f, 1e-3f, true, f, 0f, 0f, 0UL, x, gamma, beta, mm, mv, -1, -1, -1, y2));
+        t.Run(be => be.BatchNormForward(rows, new BatchNormArguments(channels, gamma, beta, mm, mv, -1, -1, 0.99f, 1e-3f, true), false, new Epilogue(f), x, y2));
         t.Close(y2, n, 1e-5, 1e-5, "bn inference y");
     }
 
@@ -656,14 +656,14 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         int mm = t.Put(Rand(channels, 14)), mv = t.Put(Rand(channels, 15, 0.5, 2));
         int sm = t.Alloc(channels), si = t.Alloc(channels);
         int pre = f == ActivationFunction.Linear ? -1 : t.Alloc(n), y = t.Alloc(n);
-        t.Run(be => be.BatchNormForward(rows, channels, true, 0.99f, 1e-3f, true, f, 0.2f, rate, key, x, gamma, beta, mm, mv, sm, si, pre, y));
+        t.Run(be => be.BatchNormForward(rows, new BatchNormArguments(channels, gamma, beta, mm, mv, sm, si, 0.99f, 1e-3f, true), true, new Epilogue(f, 0.2f, pre, rate, key), x, y));
         var (cpuY, gpuY) = t.Get(y, n);
         for (int i = 0; i < n; i++) Assert.Equal(cpuY[i] == 0f, gpuY[i] == 0f); // the same elements dropped
         Assert.InRange(cpuY.Count(v => v == 0f), n / 4, n / 2);
         t.Close(y, n, 1e-5, 1e-5, "bn + dropout y");
 
         int dy = t.Put(Rand(n, 16)), dx = t.Alloc(n), dg = t.Alloc(channels), db = t.Alloc(channels);
-        t.Run(be => be.BatchNormBackward(rows, channels, f, 0.2f, rate, key, x, gamma, sm, si, pre, y, dy, dx, dg, db));
+        t.Run(be => be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: gamma, savedMean: sm, savedInvStd: si), new Epilogue(f, 0.2f, pre, rate, key), x, y, dy, dx, dg, db));
         t.Close(dy, n, 1e-6, 1e-5, "bn + dropout dz");
         t.Close(dx, n, 1e-5, 1e-4, "bn + dropout dx");
         t.Close(dg, channels, 1e-5, 1e-4, "bn + dropout dGamma");
@@ -671,7 +671,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
 
         // Inference ignores the dropout.
         int y2 = t.Alloc(n);
-        t.Run(be => be.BatchNormForward(rows, channels, false, 0.99f, 1e-3f, true, f, 0.2f, rate, key, x, gamma, beta, mm, mv, -1, -1, -1, y2));
+        t.Run(be => be.BatchNormForward(rows, new BatchNormArguments(channels, gamma, beta, mm, mv, -1, -1, 0.99f, 1e-3f, true), false, new Epilogue(f, 0.2f, -1, rate, key), x, y2));
         Assert.DoesNotContain(0f, t.Get(y2, n).Cpu);
         Assert.DoesNotContain(0f, t.Get(y2, n).Gpu);
         t.Close(y2, n, 1e-5, 1e-5, "bn + dropout inference y");

@@ -102,12 +102,12 @@ public sealed class IlgpuConvLayerTests(IlgpuCpuFixture fixture, ITestOutputHelp
         using var t = new Twin(fixture);
         int x = t.Put(Num.Uniform(inCount, 1)), w = t.Put(Num.Uniform(kernelFloats, 2)), b = t.Put(Num.Uniform(g.OutC, 3));
         int pre = t.Alloc(outCount), y = t.Alloc(outCount);
-        t.Run(be => be.DepthwiseConv2DForward(g, batch, ActivationFunction.Relu, 0f, x, w, b, pre, y));
+        t.Run(be => be.DepthwiseConv2DForward(g, batch, new Epilogue(ActivationFunction.Relu, 0f, pre), x, w, b, y));
         t.Close(pre, outCount, GemmAbs, GemmRel, "depthwise pre-activation");
         t.Close(y, outCount, GemmAbs, GemmRel, "depthwise y");
 
         int dy = t.Put(Num.Uniform(outCount, 4)), dx = t.Alloc(inCount), dk = t.Alloc(kernelFloats), db = t.Alloc(g.OutC);
-        t.Run(be => be.DepthwiseConv2DBackward(g, batch, ActivationFunction.Relu, 0f, false, x, w, pre, y, dy, dx, dk, db));
+        t.Run(be => be.DepthwiseConv2DBackward(g, batch, new Epilogue(ActivationFunction.Relu, 0f, pre), false, x, w, y, dy, dx, dk, db));
         t.Close(dy, outCount, 1e-6, 1e-5, "depthwise dz");
         t.Close(dx, inCount, GemmAbs, GemmRel, "depthwise dx");
         t.Close(dk, kernelFloats, GemmAbs, GemmRel, "depthwise dKernel");
@@ -115,9 +115,9 @@ public sealed class IlgpuConvLayerTests(IlgpuCpuFixture fixture, ITestOutputHelp
 
         // Tanh without bias and the pre-activation not stored; only the kernel gradient.
         int y2 = t.Alloc(outCount), dk2 = t.Alloc(kernelFloats);
-        t.Run(be => be.DepthwiseConv2DForward(g, batch, ActivationFunction.Tanh, 0f, x, w, -1, -1, y2));
+        t.Run(be => be.DepthwiseConv2DForward(g, batch, new Epilogue(ActivationFunction.Tanh), x, w, -1, y2));
         t.Close(y2, outCount, GemmAbs, GemmRel, "depthwise tanh y");
-        t.Run(be => be.DepthwiseConv2DBackward(g, batch, ActivationFunction.Tanh, 0f, true, x, w, -1, y2, dy, -1, dk2, -1));
+        t.Run(be => be.DepthwiseConv2DBackward(g, batch, new Epilogue(ActivationFunction.Tanh), true, x, w, y2, dy, -1, dk2, -1));
         t.Close(dk2, kernelFloats, GemmAbs, GemmRel, "depthwise dKernel (dz given)");
     }
 
@@ -142,12 +142,12 @@ public sealed class IlgpuConvLayerTests(IlgpuCpuFixture fixture, ITestOutputHelp
         using var t = new Twin(fixture);
         int x = t.Put(Num.Uniform(inCount, 5)), w = t.Put(Num.Uniform(kernelFloats, 6)), b = t.Put(Num.Uniform(filters, 7));
         int pre = t.Alloc(outCount), y = t.Alloc(outCount);
-        t.Run(be => be.Conv2DTransposeForward(g, batch, ActivationFunction.Sigmoid, 0f, x, w, b, pre, y));
+        t.Run(be => be.Conv2DTransposeForward(g, batch, new Epilogue(ActivationFunction.Sigmoid, 0f, pre), x, w, b, y));
         t.Close(pre, outCount, GemmAbs, GemmRel, "transpose pre-activation");
         t.Close(y, outCount, GemmAbs, GemmRel, "transpose y");
 
         int dy = t.Put(Num.Uniform(outCount, 8)), dx = t.Alloc(inCount), dk = t.Alloc(kernelFloats), db = t.Alloc(filters);
-        t.Run(be => be.Conv2DTransposeBackward(g, batch, ActivationFunction.Sigmoid, 0f, false, x, w, pre, y, dy, dx, dk, db));
+        t.Run(be => be.Conv2DTransposeBackward(g, batch, new Epilogue(ActivationFunction.Sigmoid, 0f, pre), false, x, w, y, dy, dx, dk, db));
         t.Close(dy, outCount, 1e-6, 1e-5, "transpose dz");
         t.Close(dx, inCount, GemmAbs, GemmRel, "transpose dx");
         t.Close(dk, kernelFloats, GemmAbs, GemmRel, "transpose dKernel");
@@ -158,7 +158,7 @@ public sealed class IlgpuConvLayerTests(IlgpuCpuFixture fixture, ITestOutputHelp
         try
         {
             int dk2 = t.Alloc(kernelFloats);
-            t.Run(be => be.Conv2DTransposeBackward(g, batch, ActivationFunction.Sigmoid, 0f, true, x, w, pre, y, dy, -1, dk2, -1));
+            t.Run(be => be.Conv2DTransposeBackward(g, batch, new Epilogue(ActivationFunction.Sigmoid, 0f, pre), true, x, w, y, dy, -1, dk2, -1));
             t.Close(dk2, kernelFloats, GemmAbs, GemmRel, "transpose dKernel, split");
         }
         finally

@@ -6,9 +6,8 @@ internal static partial class Emitter
 {
     // Forward, each layer as its rule writes it (Layers/), after a comment line, e.g.
     //   // [2] max_pooling2d (MaxPooling2D, 2x2 valid): (None, 26, 26, 32) -> (None, 13, 13, 32), 0 params
-    //   b.DenseForward(batch, 784, 512, ActivationFunction.Relu, 0f,
-    //       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias,
-    //       preActivation: -1, y: Slot(training, T1, I1, batch));
+    //   b.DenseForward(batch, 784, 512, new(ActivationFunction.Relu),
+    //       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias, y: Slot(training, T1, I1, batch));
     private static void WriteForward(SourceWriter w, ResolvedNetwork net)
     {
         w.WriteLine("/// <summary>Runs the layers in order on the batch in the input slot; the output lands in the output slot.</summary>");
@@ -43,13 +42,13 @@ internal static partial class Emitter
                 var bn = net.Layers[l.FoldsBatchNorm];
                 var folding = (Layers.IFoldsBatchNorm)Layers.LayerRegistry.Of(l.Spec.Kind);
                 w.OpenBlock("if (unfolded)");
-                folding.WriteForwardCall(w, l, Act(l), F(FusedAlpha(net, l)), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", "-1", null, null);
+                folding.WriteForwardCall(w, l, Epilogue(Act(l), F(FusedAlpha(net, l)), "-1"), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", null, null);
                 w.CloseBlock();
                 w.OpenBlock("else");
                 w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), with its activation.");
                 string foldedBias = "p + F" + n + " + " + I(Shapes.ShapeInference.FoldedKernelCount(l));
-                folding.WriteForwardCall(w, l, Act(bn), F(FusedAlpha(net, bn)), "Slot(false, T" + prev + ", I" + prev + ", batch)",
-                    "Slot(false, T" + n + ", I" + n + ", batch)", "-1", "p + F" + n, foldedBias);
+                folding.WriteForwardCall(w, l, Epilogue(Act(bn), F(FusedAlpha(net, bn)), "-1"), "Slot(false, T" + prev + ", I" + prev + ", batch)",
+                    "Slot(false, T" + n + ", I" + n + ", batch)", "p + F" + n, foldedBias);
                 w.CloseBlock();
                 continue;
             }
@@ -83,6 +82,21 @@ internal static partial class Emitter
             : l.FusedWith >= 0 ? "training || Inspecting ? Train(Z" + n + ", batch) : -1"
             : "training ? Train(Z" + n + ", batch) : -1";
     }
+
+    /// <summary>
+    /// A call's <c>Epilogue</c> argument: the activation, then only what differs from the defaults, e.g.
+    /// <c>new(global::NetGen.Backends.ActivationFunction.Relu, preActivation: Train(Z3, batch))</c>.
+    /// </summary>
+    internal static string Epilogue(string activation, string alpha, string preActivation, string? dropoutRate = null, string? dropoutKey = null) =>
+        "new(" + activation + (alpha == "0f" ? "" : ", alpha: " + alpha) + (preActivation == "-1" ? "" : ", preActivation: " + preActivation) +
+        (dropoutRate is null ? "" : ", dropoutRate: " + dropoutRate + ", dropoutKey: " + dropoutKey) + ")";
+
+    /// <summary>A layer's forward epilogue: its (fused) activation and its pre-activation slot (<see cref="PreActivationSlot"/>).</summary>
+    internal static string ForwardEpilogue(ResolvedNetwork net, ResolvedLayer l) => Epilogue(Act(l), F(FusedAlpha(net, l)), PreActivationSlot(net, l));
+
+    /// <summary>A layer's epilogue in the backward pass: its (fused) activation and its training pre-activation, if kept.</summary>
+    internal static string BackwardEpilogue(ResolvedNetwork net, ResolvedLayer l) =>
+        Epilogue(Act(l), F(FusedAlpha(net, l)), l.TrainPreActivation >= 0 ? "Train(Z" + I(l.Index + 1) + ", batch)" : "-1");
 
     /// <summary>Where the loss reads output layer <paramref name="layer"/>'s logits in inference, or -1 (not an output, or no logits).</summary>
     internal static int InferLogitsOf(ResolvedNetwork net, int layer)

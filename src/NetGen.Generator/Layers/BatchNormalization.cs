@@ -16,10 +16,10 @@ namespace NetGen.Generator.Layers;
 /// element-wise activation layer after it (keeping its pre-activation) and a dropout after that; in inference it folds
 /// into a Dense or convolution before it (<see cref="IFoldsBatchNorm"/>). What it writes, e.g. on 26x26x32:
 /// <code>
-///   b.BatchNormForward(batch * 676, 32, training &amp;&amp; LayerTrainable(1), momentum: 0.99f, epsilon: 0.001f, unbiasedMovingVariance: true,
-///       ActivationFunction.Linear, 0f, dropoutRate: 0f, dropoutKey: 0,
-///       x: ..., gamma: p + P2_Gamma, beta: p + P2_Beta, movingMean: p + S2, movingVariance: p + S2 + 32,
-///       savedMean: p + X2, savedInvStd: p + X2 + 32, preActivation: -1, y: ...);
+///   b.BatchNormForward(batch * 676, new(32, gamma: p + P2_Gamma, beta: p + P2_Beta, movingMean: p + S2, movingVariance: p + S2 + 32,
+///           savedMean: p + X2, savedInvStd: p + X2 + 32, momentum: 0.99f, epsilon: 0.001f, unbiasedMovingVariance: true),
+///       training &amp;&amp; LayerTrainable(1), new(ActivationFunction.Linear),
+///       x: ..., y: ...);
 /// </code>
 /// </summary>
 internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormalization)
@@ -104,16 +104,11 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        int c = l.LastOutput;
         string fused = l.FusedWith >= 0 ? " (fused with [" + I(l.FusedWith + 1) + "])" : "";
         w.WriteLine("// Training: batch statistics, moving statistics updated; inference: moving statistics" + fused + ".");
-        w.WriteLine("b.BatchNormForward(" + Rows(l) + ", " + I(c) + ", training && LayerTrainable(" + I(l.Index) + "), momentum: " + F(l.Spec.As<BatchNormArgs>().Momentum) + ", epsilon: " + F(Epsilon(l.Spec)) +
-            ", unbiasedMovingVariance: " + (l.InputShape.Length == 3 ? "true" : "false") + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
-        w.Indent();
-        w.WriteLine(FusedDropoutArguments(net, l));
-        w.WriteLine("x: Slot(training, T" + prev + ", I" + prev + ", batch), gamma: p + P" + n + "_Gamma, beta: p + P" + n + "_Beta, movingMean: p + S" + n +
-            ", movingVariance: p + S" + n + " + " + I(c) + ",");
-        w.WriteLine("savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(c) + ", preActivation: " + PreActivationSlot(net, l) + ", y: " + y + ");");
+        WriteCallStart(w, "BatchNormForward", l);
+        w.WriteLine("training && LayerTrainable(" + I(l.Index) + "), " + Epilogue(net, l, PreActivationSlot(net, l)));
+        w.WriteLine("x: Slot(training, T" + prev + ", I" + prev + ", batch), y: " + y + ");");
         w.Unindent();
         if (l.FusedDropout >= 0)
         {
@@ -129,21 +124,17 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
         w.OpenBlock("if (LayerTrainable(" + I(l.Index) + "))");
-        w.WriteLine("b.BatchNormBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
-        w.Indent();
-        w.WriteLine(FusedDropoutArguments(net, l));
-        w.WriteLine("x: Train(T" + prev + ", batch), gamma: p + P" + n + "_Gamma, savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + I(l.LastOutput) +
-            ", preActivation: " + pre + ", y: Train(T" + n + ", batch),");
+        WriteCallStart(w, "BatchNormBackward", l);
+        w.WriteLine(Epilogue(net, l, pre));
+        w.WriteLine("x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch),");
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
         w.Unindent();
         w.CloseBlock();
         w.OpenBlock("else");
         w.WriteLine("// Frozen: it ran in inference mode, an affine map per channel with the moving statistics.");
-        w.WriteLine("b.BatchNormFrozenBackward(" + Rows(l) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ",");
-        w.Indent();
-        w.WriteLine(FusedDropoutArguments(net, l));
-        w.WriteLine("epsilon: " + F(Epsilon(l.Spec)) + ", gamma: p + P" + n + "_Gamma, movingVariance: p + S" + n + " + " + I(l.LastOutput) +
-            ", preActivation: " + pre + (l.TrainPreActivation < 0 && l.Activation != ActivationKind.Linear ? ", y: Train(T" + n + ", batch)" : "") +
+        WriteCallStart(w, "BatchNormFrozenBackward", l);
+        w.WriteLine(Epilogue(net, l, pre));
+        w.WriteLine("y: " + (l.TrainPreActivation < 0 && l.Activation != ActivationKind.Linear ? "Train(T" + n + ", batch)" : "-1") +
             ", dy: " + dy + ", dx: " + dx + ");");
         w.Unindent();
         w.CloseBlock();
@@ -151,11 +142,35 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
 
     private static double Epsilon(LayerSpec bn) => bn.As<BatchNormArgs>().Epsilon;
 
-    /// <summary>The batch-norm calls' dropout arguments: the rate and key of the dropout layer fused into it, or none.</summary>
-    private static string FusedDropoutArguments(ResolvedNetwork net, ResolvedLayer bn) => bn.FusedDropout < 0
-        ? "dropoutRate: 0f, dropoutKey: 0,"
-        : "dropoutRate: " + F(net.Layers[bn.FusedDropout].Spec.As<DropoutArgs>().Rate) + ", dropoutKey: DropoutKey(" + I(bn.FusedDropout) + "), // [" +
-          I(bn.FusedDropout + 1) + "] " + OneLine(net.Layers[bn.FusedDropout].Name) + ", in training";
+    /// <summary>
+    /// Writes a call's start, <paramref name="call"/> with the rows and the batch norm's <c>BatchNormArguments</c> (the same
+    /// in all three calls: channels, weights, moving and saved statistics, momentum, epsilon, and whether the moving
+    /// variance is unbiased, as Keras's fused path on 4-D inputs), and indents for the rest.
+    /// </summary>
+    private static void WriteCallStart(SourceWriter w, string call, ResolvedLayer l)
+    {
+        string n = I(l.Index + 1), c = I(l.LastOutput);
+        w.WriteLine("b." + call + "(" + Rows(l) + ", new(" + c + ", gamma: p + P" + n + "_Gamma, beta: p + P" + n + "_Beta, movingMean: p + S" + n +
+            ", movingVariance: p + S" + n + " + " + c + ", savedMean: p + X" + n + ", savedInvStd: p + X" + n + " + " + c + ",");
+        w.Indent();
+        w.Indent();
+        w.WriteLine("momentum: " + F(l.Spec.As<BatchNormArgs>().Momentum) + ", epsilon: " + F(Epsilon(l.Spec)) + ", unbiasedMovingVariance: " +
+            (l.InputShape.Length == 3 ? "true" : "false") + "),");
+        w.Unindent();
+    }
+
+    /// <summary>
+    /// The batch-norm calls' epilogue (ending in a comma): its fused activation, <paramref name="preActivation"/>, and the
+    /// rate and key of the dropout layer fused into it (applied in training), named in a comment.
+    /// </summary>
+    private static string Epilogue(ResolvedNetwork net, ResolvedLayer bn, string preActivation)
+    {
+        string alpha = F(FusedAlpha(net, bn));
+        if (bn.FusedDropout < 0) return Emitter.Epilogue(Act(bn), alpha, preActivation) + ",";
+        var d = net.Layers[bn.FusedDropout];
+        return Emitter.Epilogue(Act(bn), alpha, preActivation, F(d.Spec.As<DropoutArgs>().Rate), "DropoutKey(" + I(bn.FusedDropout) + ")") +
+            ", // dropout: [" + I(bn.FusedDropout + 1) + "] " + OneLine(d.Name) + ", in training";
+    }
 
     /// <summary>
     /// The folded copies of the layers that absorb a batch norm in inference (<c>FoldBatchNorms</c>, run when the

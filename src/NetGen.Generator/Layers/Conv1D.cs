@@ -16,8 +16,8 @@ namespace NetGen.Generator.Layers;
 /// before the sequence and none after. What it writes, e.g. for Conv1D(64, 3, Activation = Relu) on (28, 28):
 /// <code>
 ///   private static readonly global::NetGen.Backends.Conv2DGeometry G1 = new(28, 1, 28, 26, 1, 64, 3, 1, 1, 1, 1, 1, 0, 0);
-///   b.Conv2DForward(G1, batch, ActivationFunction.Relu, 0f, x: ..., kernel: p + P1_Kernel, bias: p + P1_Bias, preActivation: -1, y: ...);
-///   b.Conv2DBackward(G1, batch, ActivationFunction.Relu, 0f, false, x: ..., kernel: p + P1_Kernel, preActivation: -1, y: ...,
+///   b.Conv2DForward(G1, batch, new(ActivationFunction.Relu), x: ..., kernel: p + P1_Kernel, bias: p + P1_Bias, y: ...);
+///   b.Conv2DBackward(G1, batch, new(ActivationFunction.Relu), false, x: ..., kernel: p + P1_Kernel, y: ...,
 ///       dy: GradientBuffer(0, batch), dx: ..., dKernel: g + P1_Kernel, dBias: g + P1_Bias);
 /// </code>
 /// </summary>

@@ -16,8 +16,8 @@ namespace NetGen.Generator.Layers;
 /// <code>
 ///   // conv2d: kernel 3x3, strides 1, dilation 1, padding top/left 0/0
 ///   private static readonly global::NetGen.Backends.Conv2DGeometry G1 = new(28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0);
-///   b.Conv2DForward(G1, batch, ActivationFunction.Relu, 0f, x: ..., kernel: p + P1_Kernel, bias: p + P1_Bias, preActivation: -1, y: ...);
-///   b.Conv2DBackward(G1, batch, ActivationFunction.Relu, 0f, false, x: ..., kernel: p + P1_Kernel, preActivation: -1, y: ...,
+///   b.Conv2DForward(G1, batch, new(ActivationFunction.Relu), x: ..., kernel: p + P1_Kernel, bias: p + P1_Bias, y: ...);
+///   b.Conv2DBackward(G1, batch, new(ActivationFunction.Relu), false, x: ..., kernel: p + P1_Kernel, y: ...,
 ///       dy: GradientBuffer(0, batch), dx: ..., dKernel: g + P1_Kernel, dBias: g + P1_Bias);
 /// </code>
 /// </summary>
@@ -112,20 +112,19 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
     internal static void WriteConvolution(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string prev = I(l.InputLayer() + 1);
-        WriteCall(w, l, Act(l), F(FusedAlpha(net, l)), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, PreActivationSlot(net, l), null, null);
+        WriteCall(w, l, ForwardEpilogue(net, l), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, null, null);
     }
 
-    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
-        string? kernel, string? bias) => WriteCall(w, l, activation, alpha, x, y, preActivation, kernel, bias);
+    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string epilogue, string x, string y, string? kernel, string? bias) =>
+        WriteCall(w, l, epilogue, x, y, kernel, bias);
 
-    private static void WriteCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
-        string? kernel, string? bias)
+    private static void WriteCall(SourceWriter w, ResolvedLayer l, string epilogue, string x, string y, string? kernel, string? bias)
     {
         string n = I(l.Index + 1);
-        w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + activation + ", " + alpha + ",");
+        w.WriteLine("b.Conv2DForward(G" + n + ", batch, " + epilogue + ",");
         w.Indent();
-        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1")) + ",");
-        w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1")) +
+            ", y: " + y + ");");
         w.Unindent();
     }
 
@@ -147,10 +146,9 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
     internal static void WriteConvolutionBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + (FromLogitsFlag(net, l.Index) ?? "false") + ",");
+        w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + BackwardEpilogue(net, l) + ", " + (FromLogitsFlag(net, l.Index) ?? "false") + ",");
         w.Indent();
-        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
-            (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, y: Train(T" + n + ", batch),");
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1") + ");");
         w.Unindent();
     }

@@ -30,9 +30,9 @@ namespace NetGen.Generator.Layers;
 ///   private const int M1 = 784; // separable_conv2d depthwise output (the pointwise convolution's input)
 ///
 ///   // forward: the depthwise convolution (no bias, linear) into M1, then the 1x1 pointwise one with bias and activation
-///   b.DepthwiseConv2DForward(G1, batch, ActivationFunction.Linear, 0f, x: ..., kernel: p + P1_Depthwise, bias: -1,
-///       preActivation: -1, y: Slot(training, M1, MI1, batch));
-///   b.Conv2DForward(GP1, batch, ActivationFunction.Relu, 0f, x: Slot(training, M1, MI1, batch), kernel: p + P1_Pointwise, ...);
+///   b.DepthwiseConv2DForward(G1, batch, new(ActivationFunction.Linear), x: ..., kernel: p + P1_Depthwise, bias: -1,
+///       y: Slot(training, M1, MI1, batch));
+///   b.Conv2DForward(GP1, batch, new(ActivationFunction.Relu), x: Slot(training, M1, MI1, batch), kernel: p + P1_Pointwise, ...);
 ///
 ///   // backward: the pointwise gradient into the other buffer, then the depthwise one back into this buffer
 ///   b.Conv2DBackward(GP1, ..., x: Train(M1, batch), ..., dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch), ...);
@@ -241,11 +241,10 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string prev = I(l.InputLayer() + 1);
-        WriteForwardCall(w, l, Act(l), F(FusedAlpha(net, l)), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, PreActivationSlot(net, l), null, null);
+        WriteForwardCall(w, l, ForwardEpilogue(net, l), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, null, null);
     }
 
-    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
-        string? kernel, string? bias)
+    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string epilogue, string x, string y, string? kernel, string? bias)
     {
         string n = I(l.Index + 1);
         bias ??= Conv2DRule.UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1";
@@ -253,52 +252,51 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         {
             string middle = "Slot(training, M" + n + ", MI" + n + ", batch)";
             w.WriteLine("// The depthwise convolution (no bias, linear), then the 1x1 pointwise convolution with the bias and activation.");
-            w.WriteLine("b.DepthwiseConv2DForward(G" + n + ", batch, " + ActivationFunctionType + ".Linear, 0f,");
+            w.WriteLine("b.DepthwiseConv2DForward(G" + n + ", batch, " + LinearEpilogue + ",");
             w.Indent();
-            w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Depthwise, bias: -1,");
-            w.WriteLine("preActivation: -1, y: " + middle + ");");
+            w.WriteLine("x: " + x + ", kernel: p + P" + n + "_Depthwise, bias: -1, y: " + middle + ");");
             w.Unindent();
-            w.WriteLine("b.Conv2DForward(GP" + n + ", batch, " + activation + ", " + alpha + ",");
+            w.WriteLine("b.Conv2DForward(GP" + n + ", batch, " + epilogue + ",");
             w.Indent();
-            w.WriteLine("x: " + middle + ", kernel: " + (kernel ?? "p + P" + n + "_Pointwise") + ", bias: " + bias + ",");
-            w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
+            w.WriteLine("x: " + middle + ", kernel: " + (kernel ?? "p + P" + n + "_Pointwise") + ", bias: " + bias + ", y: " + y + ");");
             w.Unindent();
             return;
         }
-        w.WriteLine("b." + (Depthwise ? "DepthwiseConv2DForward" : "Conv2DTransposeForward") + "(G" + n + ", batch, " + activation + ", " + alpha + ",");
+        w.WriteLine("b." + (Depthwise ? "DepthwiseConv2DForward" : "Conv2DTransposeForward") + "(G" + n + ", batch, " + epilogue + ",");
         w.Indent();
-        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + bias + ",");
-        w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + bias + ", y: " + y + ");");
         w.Unindent();
     }
+
+    /// <summary>The epilogue of a separable convolution's depthwise half: linear, nothing stored.</summary>
+    private static string LinearEpilogue => Epilogue(ActivationFunctionType + ".Linear", "0f", "-1");
 
     /// <summary>dy to dx (-1: none). A separable one passes the depthwise output's gradient through its temporary gradient buffer.</summary>
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        string alpha = F(FusedAlpha(net, l));
         string dBias = Conv2DRule.UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1";
-        string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
+        string epilogue = BackwardEpilogue(net, l);
         string fromLogits = FromLogitsFlag(net, l.Index) ?? "false";
         if (Separable)
         {
             string other = "GradientBuffer(" + I(l.GradientTemp) + ", batch)";
             w.WriteLine("// The pointwise gradient into the other buffer (its dx is the depthwise output's gradient), then the depthwise one back into this one.");
-            w.WriteLine("b.Conv2DBackward(GP" + n + ", batch, " + Act(l) + ", " + alpha + ", " + fromLogits + ",");
+            w.WriteLine("b.Conv2DBackward(GP" + n + ", batch, " + epilogue + ", " + fromLogits + ",");
             w.Indent();
-            w.WriteLine("x: Train(M" + n + ", batch), kernel: p + P" + n + "_Pointwise, preActivation: " + pre + ", y: Train(T" + n + ", batch),");
+            w.WriteLine("x: Train(M" + n + ", batch), kernel: p + P" + n + "_Pointwise, y: Train(T" + n + ", batch),");
             w.WriteLine("dy: " + dy + ", dx: " + other + ", dKernel: g + P" + n + "_Pointwise, dBias: " + dBias + ");");
             w.Unindent();
-            w.WriteLine("b.DepthwiseConv2DBackward(G" + n + ", batch, " + ActivationFunctionType + ".Linear, 0f, true,");
+            w.WriteLine("b.DepthwiseConv2DBackward(G" + n + ", batch, " + LinearEpilogue + ", true,");
             w.Indent();
-            w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Depthwise, preActivation: -1, y: Train(M" + n + ", batch),");
+            w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Depthwise, y: Train(M" + n + ", batch),");
             w.WriteLine("dy: " + other + ", dx: " + dx + ", dKernel: g + P" + n + "_Depthwise, dBias: -1);");
             w.Unindent();
             return;
         }
-        w.WriteLine("b." + (Depthwise ? "DepthwiseConv2DBackward" : "Conv2DTransposeBackward") + "(G" + n + ", batch, " + Act(l) + ", " + alpha + ", " + fromLogits + ",");
+        w.WriteLine("b." + (Depthwise ? "DepthwiseConv2DBackward" : "Conv2DTransposeBackward") + "(G" + n + ", batch, " + epilogue + ", " + fromLogits + ",");
         w.Indent();
-        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " + pre + ", y: Train(T" + n + ", batch),");
+        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, y: Train(T" + n + ", batch),");
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + dBias + ");");
         w.Unindent();
     }

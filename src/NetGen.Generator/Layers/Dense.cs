@@ -15,10 +15,9 @@ namespace NetGen.Generator.Layers;
 /// into its kernel for inference. What it writes, e.g. for Dense(512, relu) on 784 inputs:
 /// <code>
 ///   // [1] dense (Dense, relu): (None, 784) -> (None, 512), 401,920 params
-///   b.DenseForward(batch, 784, 512, ActivationFunction.Relu, 0f,
-///       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias,
-///       preActivation: -1, y: Slot(training, T1, I1, batch));
-///   b.DenseBackward(batch, 784, 512, ActivationFunction.Relu, 0f, false, x: Train(T0, batch), kernel: p + P1_Kernel, preActivation: -1,
+///   b.DenseForward(batch, 784, 512, new(ActivationFunction.Relu),
+///       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias, y: Slot(training, T1, I1, batch));
+///   b.DenseBackward(batch, 784, 512, new(ActivationFunction.Relu), false, x: Train(T0, batch), kernel: p + P1_Kernel,
 ///       y: Train(T1, batch), dy: GradientBuffer(0, batch), dx: -1, dKernel: g + P1_Kernel, dBias: g + P1_Bias);
 /// </code>
 /// </summary>
@@ -98,17 +97,16 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
     public override void WriteForward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string y)
     {
         string prev = I(l.InputLayer() + 1);
-        WriteForwardCall(w, l, Act(l), F(FusedAlpha(net, l)), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, PreActivationSlot(net, l), null, null);
+        WriteForwardCall(w, l, ForwardEpilogue(net, l), "Slot(training, T" + prev + ", I" + prev + ", batch)", y, null, null);
     }
 
-    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
-        string? kernel, string? bias)
+    public void WriteForwardCall(SourceWriter w, ResolvedLayer l, string epilogue, string x, string y, string? kernel, string? bias)
     {
         string n = I(l.Index + 1);
-        w.WriteLine("b.DenseForward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + activation + ", " + alpha + ",");
+        w.WriteLine("b.DenseForward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + epilogue + ",");
         w.Indent();
-        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1")) + ",");
-        w.WriteLine("preActivation: " + preActivation + ", y: " + y + ");");
+        w.WriteLine("x: " + x + ", kernel: " + (kernel ?? "p + P" + n + "_Kernel") + ", bias: " + (bias ?? (UsesBias(l.Spec) ? "p + P" + n + "_Bias" : "-1")) +
+            ", y: " + y + ");");
         w.Unindent();
     }
 
@@ -131,11 +129,10 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
         if (contractive != 0)
             w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: " + dy + ", dKernel: -1, batch, " +
                 I(l.LastInput) + ", " + I(l.LastOutput) + ", " + F(contractive) + " / batch); // the contractive penalty's gradient through h");
-        w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " +
+        w.WriteLine("b.DenseBackward(" + Rows(l) + ", " + I(l.LastInput) + ", " + I(l.LastOutput) + ", " + BackwardEpilogue(net, l) + ", " +
             (FromLogitsFlag(net, l.Index) ?? "false") + ",");
         w.Indent();
-        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, preActivation: " +
-            (l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1") + ", y: Train(T" + n + ", batch),");
+        w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, y: Train(T" + n + ", batch),");
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1") + ");");
         w.Unindent();
         if (contractive != 0)

@@ -368,11 +368,10 @@ internal interface IFoldsBatchNorm
     bool HasBias(LayerSpec layer);
 
     /// <summary>
-    /// Writes the forward call with these activation, alpha and slot expressions; <paramref name="kernel"/> and
+    /// Writes the forward call with these epilogue and slot expressions; <paramref name="kernel"/> and
     /// <paramref name="bias"/> replace its own (the folded copies in inference), null for its own.
     /// </summary>
-    void WriteForwardCall(SourceWriter w, ResolvedLayer l, string activation, string alpha, string x, string y, string preActivation,
-        string? kernel, string? bias);
+    void WriteForwardCall(SourceWriter w, ResolvedLayer l, string epilogue, string x, string y, string? kernel, string? bias);
 }
 
 /// <summary>The rules, in one table: adding a layer kind adds one line here.</summary>

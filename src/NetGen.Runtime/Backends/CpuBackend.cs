@@ -90,9 +90,10 @@ public sealed unsafe partial class CpuBackend : IBackend
         Sgemm.Multiply(transA, transB, m, n, k, alpha, At(a), lda, At(b), ldb, beta, At(c), ldc);
 
     /// <inheritdoc/>
-    public void DenseForward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(DenseForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         int z = preActivation >= 0 ? preActivation : y;
         Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units);
         if (bias >= 0)
@@ -109,9 +110,11 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void DenseBackward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
-        bool gradientIsPreActivation, int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
+        epilogue.CheckNoDropout(nameof(DenseBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (!gradientIsPreActivation && activation != ActivationFunction.Linear)
             ActivationBackward(activation, alpha, rows, units, preActivation, y, dy, dy);
         // dKernel[inputs, units] = xᵀ[inputs, rows] · dz[rows, units]

@@ -21,6 +21,13 @@ public readonly record struct Conv2DGeometry(
     public int Pixels => OutH * OutW;
     /// <summary>Columns of the im2col matrix (kernel window × input channels).</summary>
     public int Patch => KernelH * KernelW * InC;
+
+    /// <summary>Throws unless this describes a depthwise convolution: OutC a multiple of InC (the depth multiplier).</summary>
+    public void CheckDepthwise()
+    {
+        if (InC <= 0 || OutC % InC != 0)
+            throw new ArgumentException($"A depthwise convolution needs OutC ({OutC}) to be a multiple of InC ({InC}).", "g");
+    }
 }
 
 /// <summary>

@@ -14,20 +14,3 @@ public partial interface IBackend
     void FoldBatchNorm(int fanIn, int channels, int inner, float epsilon, int kernel, int bias, int gamma, int beta,
         int movingMean, int movingVariance, int foldedKernel, int foldedBias);
 }
-
-/// <summary>Argument checks shared by the backends for a dropout fused into batch norm.</summary>
-internal static class BatchNormDropout
-{
-    /// <summary>The preconditions of a dropout fused into batch norm (see <see cref="IBackend.BatchNormForward"/>).</summary>
-    public static void Check(ActivationFunction activation, float dropoutRate, int preActivation)
-    {
-        if (dropoutRate == 0f) return;
-        if (!(dropoutRate > 0f && dropoutRate < 1f))
-            throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "The fused dropout rate must be in [0, 1).");
-        if (activation == ActivationFunction.Softmax)
-            throw new ArgumentException("A dropout cannot be fused with a softmax batch norm: run DropoutForward after it.", nameof(dropoutRate));
-        if (activation != ActivationFunction.Linear && preActivation < 0)
-            throw new ArgumentException("A dropout fused after an activation needs the pre-activation stored (y holds the masked output): pass a preActivation slot.",
-                nameof(preActivation));
-    }
-}

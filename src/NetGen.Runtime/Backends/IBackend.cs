@@ -94,18 +94,19 @@ public partial interface IBackend : IDisposable
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, int a, int lda, int b, int ldb, float beta, int c, int ldc);
 
     /// <summary>
-    /// Fused dense layer: y[rows, units] = act(x[rows, inputs] · kernel[inputs, units] + bias[units]).
-    /// Stores the pre-activation in <paramref name="preActivation"/> too when it is not -1.
+    /// Fused dense layer: y[rows, units] = act(x[rows, inputs] · kernel[inputs, units] + bias[units]) with the
+    /// <paramref name="epilogue"/>'s activation, storing z in its pre-activation slot too when it has one; bias may be -1.
+    /// No dropout (see <see cref="Epilogue.CheckNoDropout"/>).
     /// </summary>
-    void DenseForward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y);
+    void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y);
 
     /// <summary>
-    /// Backward of <see cref="DenseForward"/>: dz = dy ⊙ act'(z, y) (in place in dy; skipped when
-    /// <paramref name="gradientIsPreActivation"/>), dKernel = xᵀ·dz, dBias = Σ_rows dz, dx = dz·kernelᵀ (if dx is not -1).
+    /// Backward of <see cref="DenseForward"/> with the forward pass's epilogue: dz = dy ⊙ act'(z, y) (in place in dy;
+    /// skipped when <paramref name="gradientIsPreActivation"/>), dKernel = xᵀ·dz, dBias = Σ_rows dz (if not -1),
+    /// dx = dz·kernelᵀ (if dx is not -1).
     /// </summary>
-    void DenseBackward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
-        bool gradientIsPreActivation, int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias);
+    void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias);
 
     /// <summary>y[rows, cols] = act(x) (softmax per row). x and y may be the same.</summary>
     void ActivationForward(ActivationFunction activation, float alpha, int rows, int cols, int x, int y);

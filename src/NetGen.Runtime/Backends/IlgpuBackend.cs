@@ -273,9 +273,10 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void DenseForward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(DenseForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         int z = preActivation >= 0 ? preActivation : y;
         Gemm(false, false, rows, units, inputs, 1f, x, inputs, kernel, units, 0f, z, units);
         Epilogue(rows, units, activation, alpha, z, bias, preActivation, y);
@@ -295,9 +296,11 @@ public sealed partial class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void DenseBackward(int rows, int inputs, int units, ActivationFunction activation, float alpha,
-        bool gradientIsPreActivation, int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
+        epilogue.CheckNoDropout(nameof(DenseBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (!gradientIsPreActivation && activation != ActivationFunction.Linear)
             ActivationBackward(activation, alpha, rows, units, preActivation, y, dy, dy);
         // dKernel[inputs, units] = xᵀ[inputs, rows] · dz[rows, units]

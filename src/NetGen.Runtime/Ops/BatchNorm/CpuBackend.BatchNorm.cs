@@ -39,29 +39,30 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormForward(int rows, int channels, bool training, float momentum, float epsilon, bool unbiasedMovingVariance,
-        ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
-        int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y)
+    public void BatchNormForward(int rows, in BatchNormArguments a, bool training, in Epilogue epilogue, int x, int y)
     {
-        if (training) BatchNormDropout.Check(activation, dropoutRate, preActivation);
+        if (training) epilogue.CheckDropout();
+        int channels = a.Channels;
         if (rows <= 0 || channels <= 0) return;
+        var (gamma, beta, savedMean, savedInvStd, epsilon) = (a.Gamma, a.Beta, a.SavedMean, a.SavedInvStd, a.Epsilon);
+        int preActivation = epilogue.PreActivation;
         var w = GetWork();
-        w.DropRate = training ? dropoutRate : 0f;
-        w.DropKey = dropoutKey;
+        w.DropRate = training ? epilogue.DropoutRate : 0f;
+        w.DropKey = epilogue.DropoutKey;
         int items = BnItems(rows, channels);
         BnAux(w, channels, items);
         w.Channels = channels;
-        w.X = x; w.Y = y; w.Z = preActivation >= 0 ? preActivation : y; w.Activation = activation; w.Alpha = alpha;
+        w.X = x; w.Y = y; w.Z = preActivation >= 0 ? preActivation : y; w.Activation = epilogue.Activation; w.Alpha = epilogue.Alpha;
         float* pg = gamma >= 0 ? At(gamma) : null, pb = beta >= 0 ? At(beta) : null;
-        float* mm = At(movingMean), mv = At(movingVariance);
+        float* mm = At(a.MovingMean), mv = At(a.MovingVariance);
         if (training)
         {
             // Pass 1: per-channel sums of d = x - x[0] and d² (shifted, so no cancellation for data far from 0).
             RunWork(w, WorkKind.BnStats, rows, items);
             float* shift = At(x);
             float* sm = savedMean >= 0 ? At(savedMean) : null, si = savedInvStd >= 0 ? At(savedInvStd) : null;
-            double decay = 1.0 - momentum;
-            double bessel = unbiasedMovingVariance && rows > 1 ? (double)rows / (rows - 1) : 1.0;
+            double decay = 1.0 - a.Momentum;
+            double bessel = a.UnbiasedMovingVariance && rows > 1 ? (double)rows / (rows - 1) : 1.0;
             for (int c = 0; c < channels; c++)
             {
                 double s1 = 0, s2 = 0;
@@ -101,18 +102,19 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
-        int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
+    public void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta)
     {
-        BatchNormDropout.Check(activation, dropoutRate, preActivation);
+        epilogue.CheckDropout();
+        int channels = a.Channels;
         if (rows <= 0 || channels <= 0) return;
+        var (gamma, savedMean, savedInvStd, preActivation) = (a.Gamma, a.SavedMean, a.SavedInvStd, epilogue.PreActivation);
         var w = GetWork();
-        w.DropRate = dropoutRate;
-        w.DropKey = dropoutKey;
+        w.DropRate = epilogue.DropoutRate;
+        w.DropKey = epilogue.DropoutKey;
         int items = BnItems(rows, channels);
         BnAux(w, channels, items);
         w.Channels = channels;
-        w.X = x; w.Y = y; w.Z = preActivation; w.Dy = dy; w.Dx = dx; w.Activation = activation; w.Alpha = alpha;
+        w.X = x; w.Y = y; w.Z = preActivation; w.Dy = dy; w.Dx = dx; w.Activation = epilogue.Activation; w.Alpha = epilogue.Alpha;
         float* mean = At(savedMean), inv = At(savedInvStd);
         for (int c = 0; c < channels; c++) w.ChMean[c] = mean[c];
         // Pass 1: dz = dy·m/(1-rate)·act' in place, per-channel Σdz and Σdz·(x - mean).

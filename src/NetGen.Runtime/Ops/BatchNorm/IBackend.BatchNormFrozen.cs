@@ -10,18 +10,19 @@ public partial interface IBackend
     void BatchNormFrozenScale(int rows, int channels, float epsilon, int gamma, int movingVariance, int dy, int dx);
 
     /// <summary>
-    /// Backward of a frozen batch norm with its fused activation and dropout: dy is masked by the dropout (same mask as
-    /// the forward pass), multiplied by act'(z), then scaled per channel into dx. act' comes from the stored
+    /// Backward of a frozen batch norm with its forward pass's arguments and epilogue: dy is masked by the dropout (same
+    /// mask as the forward pass), multiplied by act'(z), then scaled per channel into dx. act' comes from the stored
     /// pre-activation z, or, without one, from the output <paramref name="y"/> (an activation whose derivative its output
     /// gives, and no dropout: the generator keeps z otherwise). dy is overwritten; nothing is computed when dx is -1 (a
     /// frozen layer has no weight gradients).
     /// </summary>
-    void BatchNormFrozenBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
-        float epsilon, int gamma, int movingVariance, int preActivation, int dy, int dx, int y = -1)
+    void BatchNormFrozenBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int y, int dy, int dx)
     {
+        int channels = a.Channels;
         if (dx < 0 || rows <= 0 || channels <= 0) return;
         int count = checked(rows * channels);
-        if (dropoutRate > 0) DropoutBackward(count, dropoutRate, dropoutKey, dy, dy);
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
+        if (epilogue.HasDropout) DropoutBackward(count, epilogue.DropoutRate, epilogue.DropoutKey, dy, dy);
         if (activation != ActivationFunction.Linear)
         {
             if (preActivation >= 0)
@@ -30,12 +31,12 @@ public partial interface IBackend
                 ActivationForward(activation, alpha, rows, channels, preActivation, dx);
                 ActivationBackward(activation, alpha, rows, channels, preActivation, dx, dy, dy);
             }
-            else if (y >= 0 && dropoutRate == 0)
+            else if (y >= 0 && !epilogue.HasDropout)
                 ActivationBackward(activation, alpha, rows, channels, -1, y, dy, dy);
             else
                 throw new ArgumentException($"A frozen batch norm with {activation} needs its stored pre-activation, or its output without a fused dropout.",
-                    nameof(preActivation));
+                    nameof(epilogue));
         }
-        BatchNormFrozenScale(rows, channels, epsilon, gamma, movingVariance, dy, dx);
+        BatchNormFrozenScale(rows, channels, a.Epsilon, a.Gamma, a.MovingVariance, dy, dx);
     }
 }

@@ -13,17 +13,18 @@ namespace NetGen.Backends;
 public sealed partial class IlgpuBackend
 {
     /// <inheritdoc/>
-    public void BatchNormForward(int rows, int channels, bool training, float momentum, float epsilon, bool unbiasedMovingVariance,
-        ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
-        int x, int gamma, int beta, int movingMean, int movingVariance, int savedMean, int savedInvStd, int preActivation, int y)
+    public void BatchNormForward(int rows, in BatchNormArguments a, bool training, in Epilogue epilogue, int x, int y)
     {
-        if (training) BatchNormDropout.Check(activation, dropoutRate, preActivation);
+        if (training) epilogue.CheckDropout();
+        int channels = a.Channels;
         if (rows <= 0 || channels <= 0) return;
+        var (gamma, beta, movingMean, movingVariance, savedMean, savedInvStd) = (a.Gamma, a.Beta, a.MovingMean, a.MovingVariance, a.SavedMean, a.SavedInvStd);
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         var ck = _k.Convolution;
         long count = (long)rows * channels;
         var coefficients = ScratchF(4L * channels);
         int blocks = (rows + BatchNormKernels.BlockRows - 1) / BatchNormKernels.BlockRows;
-        var p = new BatchNormStatsParams(rows, channels, blocks, momentum, epsilon, unbiasedMovingVariance, gamma >= 0, beta >= 0,
+        var p = new BatchNormStatsParams(rows, channels, blocks, a.Momentum, a.Epsilon, a.UnbiasedMovingVariance, gamma >= 0, beta >= 0,
             savedMean >= 0, savedInvStd >= 0);
         if (training)
         {
@@ -41,7 +42,7 @@ public sealed partial class IlgpuBackend
         bool softmax = activation == ActivationFunction.Softmax;
         _k.For(softmax ? ActivationFunction.Linear : activation).BatchNormApply(count, V(x, count), coefficients,
             VOrDummy(preActivation, count), V(y, count), new EpilogueParams(channels, false, preActivation >= 0),
-            FusedDropout(training ? dropoutRate : 0f, dropoutKey), alpha);
+            FusedDropout(training ? epilogue.DropoutRate : 0f, epilogue.DropoutKey), alpha);
         if (softmax) _k.SoftmaxForward(rows, V(y, count), V(y, count), channels);
     }
 
@@ -57,16 +58,18 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int rows, int channels, ActivationFunction activation, float alpha, float dropoutRate, ulong dropoutKey,
-        int x, int gamma, int savedMean, int savedInvStd, int preActivation, int y, int dy, int dx, int dGamma, int dBeta)
+    public void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta)
     {
-        BatchNormDropout.Check(activation, dropoutRate, preActivation);
+        epilogue.CheckDropout();
+        int channels = a.Channels;
         if (rows <= 0 || channels <= 0) return;
+        var (gamma, savedMean, savedInvStd) = (a.Gamma, a.SavedMean, a.SavedInvStd);
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         var ck = _k.Convolution;
         long count = (long)rows * channels;
-        if (dropoutRate > 0f)
+        if (epilogue.HasDropout)
             _k.For(activation).BatchNormDropoutBackward(count, VOrDummy(preActivation, count), V(dy, count),
-                FusedDropout(dropoutRate, dropoutKey), new ActivationBackwardParams(preActivation >= 0 ? 1 : 0), alpha);
+                FusedDropout(epilogue.DropoutRate, epilogue.DropoutKey), new ActivationBackwardParams(preActivation >= 0 ? 1 : 0), alpha);
         else if (activation != ActivationFunction.Linear) ActivationBackward(activation, alpha, rows, channels, preActivation, y, dy, dy);
         int blocks = (rows + BatchNormKernels.BlockRows - 1) / BatchNormKernels.BlockRows;
         var partial = Scratch(2L * blocks * channels);

@@ -13,9 +13,10 @@ namespace NetGen.Backends;
 public sealed partial class IlgpuBackend
 {
     /// <inheritdoc/>
-    public void Conv2DForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void Conv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(Conv2DForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
         var ck = _k.Convolution;
         int z = preActivation >= 0 ? preActivation : y;
@@ -27,9 +28,11 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2DBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
-        int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void Conv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
+        epilogue.CheckNoDropout(nameof(Conv2DBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0)
         {
             if (dKernel >= 0) Fill(dKernel, g.Patch * g.OutC, 0f);

@@ -34,11 +34,12 @@ public sealed unsafe partial class CpuBackend
     // ============================================================================================
 
     /// <inheritdoc/>
-    public void DepthwiseConv2DForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void DepthwiseConv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(DepthwiseConv2DForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
-        CheckDepthwise(g);
+        g.CheckDepthwise();
         var w = GetConvFamilyWork();
         w.Conv = g;
         w.X = x; w.Kernel = kernel; w.Bias = bias; w.Z = preActivation >= 0 ? preActivation : y; w.Y = y;
@@ -48,10 +49,12 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
-        int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
-        CheckDepthwise(g);
+        epilogue.CheckNoDropout(nameof(DepthwiseConv2DBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
+        g.CheckDepthwise();
         long kernelFloats = (long)g.KernelH * g.KernelW * g.OutC;
         if (batch <= 0)
         {
@@ -97,12 +100,6 @@ public sealed unsafe partial class CpuBackend
             int inLines = batch * g.InH;
             RunFamily(w, FamilyKind.DepthwiseBackwardDx, inLines, ItemsFor(inLines, (long)g.InW * g.OutC * g.KernelH * g.KernelW));
         }
-    }
-
-    private static void CheckDepthwise(in Conv2DGeometry g)
-    {
-        if (g.InC <= 0 || g.OutC % g.InC != 0)
-            throw new ArgumentException($"A depthwise convolution needs OutC ({g.OutC}) to be a multiple of InC ({g.InC}).", nameof(g));
     }
 
     /// <summary>
@@ -298,9 +295,10 @@ public sealed unsafe partial class CpuBackend
     // ============================================================================================
 
     /// <inheritdoc/>
-    public void Conv2DTransposeForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void Conv2DTransposeForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(Conv2DTransposeForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
         int z = preActivation >= 0 ? preActivation : y;
         var w = GetWork();
@@ -358,9 +356,11 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2DTransposeBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
-        int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void Conv2DTransposeBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
+        epilogue.CheckNoDropout(nameof(Conv2DTransposeBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0)
         {
             if (dKernel >= 0) Fill(dKernel, g.Patch * g.OutC, 0f);

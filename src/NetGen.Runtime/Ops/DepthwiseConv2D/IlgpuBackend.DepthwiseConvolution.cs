@@ -10,11 +10,12 @@ namespace NetGen.Backends;
 public sealed partial class IlgpuBackend
 {
     /// <inheritdoc/>
-    public void DepthwiseConv2DForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void DepthwiseConv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(DepthwiseConv2DForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
-        CheckDepthwise(g);
+        g.CheckDepthwise();
         int z = preActivation >= 0 ? preActivation : y;
         int rows = checked(batch * g.Pixels);
         long outCount = (long)rows * g.OutC;
@@ -25,10 +26,12 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
-        int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
-        CheckDepthwise(g);
+        epilogue.CheckNoDropout(nameof(DepthwiseConv2DBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
+        g.CheckDepthwise();
         int kernelFloats = checked(g.KernelH * g.KernelW * g.OutC);
         if (batch <= 0)
         {
@@ -63,16 +66,11 @@ public sealed partial class IlgpuBackend
         }
     }
 
-    private static void CheckDepthwise(in Conv2DGeometry g)
-    {
-        if (g.InC <= 0 || g.OutC % g.InC != 0)
-            throw new ArgumentException($"A depthwise convolution needs OutC ({g.OutC}) to be a multiple of InC ({g.InC}).", nameof(g));
-    }
-
     /// <inheritdoc/>
-    public void Conv2DTransposeForward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        int x, int kernel, int bias, int preActivation, int y)
+    public void Conv2DTransposeForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
+        epilogue.CheckNoDropout(nameof(Conv2DTransposeForward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
         var ck = _k.Convolution;
         int z = preActivation >= 0 ? preActivation : y;
@@ -84,9 +82,11 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2DTransposeBackward(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha, bool gradientIsPreActivation,
-        int x, int kernel, int preActivation, int y, int dy, int dx, int dKernel, int dBias)
+    public void Conv2DTransposeBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
     {
+        epilogue.CheckNoDropout(nameof(Conv2DTransposeBackward));
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0)
         {
             if (dKernel >= 0) Fill(dKernel, g.Patch * g.OutC, 0f);
