@@ -279,6 +279,25 @@ public static class NetworkBench
             $"{{\"bench\":\"{name}\",\"phase\":\"memory\",\"impl\":\"netgen\",\"bytes\":{model.Memory.TrainingBytes(c.Batch)},\"batch\":{c.Batch}}}"));
     }
 
+    /// <summary>Inference throughput of one network at one batch size only, for a profiler (random weights and inputs).</summary>
+    public static void RunInference(string name, int batch)
+    {
+        var c = Get(name);
+        using var model = c.Create();
+        model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
+        var random = new Random(0);
+        var data = new float[batch * c.Inputs];
+        for (int j = 0; j < data.Length; j++) data[j] = (float)random.NextDouble();
+        bool sequence = name is "lstm" or "gru" or "conv1d";
+        var x = sequence ? new Tensor(data, batch, 28, 28)
+            : c.Inputs == 784 && name.EndsWith("cnn", StringComparison.Ordinal) || name == "resnet" ? new Tensor(data, batch, 28, 28, 1)
+            : new Tensor(data, batch, c.Inputs);
+        Report(name, "infer", batch, Measure(n =>
+        {
+            for (int i = 0; i < n; i++) model.Predict(x, batch);
+        }, 3, 3, 20), model.Backend.Name);
+    }
+
     /// <summary>The process's peak resident memory so far (VmHWM on Linux).</summary>
     private static long PeakResidentBytes()
     {

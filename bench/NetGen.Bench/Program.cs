@@ -1,6 +1,7 @@
 // NetGen side of the benchmark. Prints one JSON object per line, in the same format as bench/torch_bench.py:
 //   dotnet run -c Release --project bench/NetGen.Bench -- [sgemm] [gpu] [conv] [bn-dropout-op] [mlp-small] [mlp] [autoencoder] ...
-// train:NAME runs only that network's training phase (what bench/profile.sh samples).
+// train:NAME runs only that network's training phase, infer:NAME:BATCH only its inference at that batch (what
+// bench/profile.sh samples).
 // bench/run.sh runs both sides in the same run and prints the ratios.
 using NetGen.Bench;
 
@@ -16,5 +17,10 @@ foreach (var name in names)
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else if (name == "vector-math") VectorMathBench.Run();
     else if (name.StartsWith("train:", StringComparison.Ordinal)) NetworkBench.Run(name["train:".Length..], trainOnly: true); // bench/profile.sh
+    else if (name.StartsWith("infer:", StringComparison.Ordinal)) // bench/profile.sh infer:lstm:32
+    {
+        var parts = name.Split(':');
+        NetworkBench.RunInference(parts[1], parts.Length > 2 ? int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) : 256);
+    }
     else NetworkBench.Run(name);
 }

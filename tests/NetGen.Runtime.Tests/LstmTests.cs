@@ -134,6 +134,39 @@ public sealed class LstmTests
         var b = ilgpu.GetWeights();
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) < 1e-4, $"weight {i}: {a[i]} vs {b[i]}");
     }
+
+    /// <summary>
+    /// Inference (step by step in a small working set, its cells split over threads or not) against the training
+    /// forward pass (the input projection of every step at once, and the cache), with and without a bias, reversed,
+    /// from initial states and to final states, returning sequences or the last step.
+    /// </summary>
+    [Theory]
+    [InlineData(37, true, true, false, false, true)]
+    [InlineData(37, false, false, true, true, false)]
+    [InlineData(32, true, true, true, false, false)]
+    [InlineData(5, true, false, false, true, true)]
+    [InlineData(5, false, true, true, true, true)]
+    public void InferenceMatchesTheTrainingForwardPass(int units, bool cellsOnThreads, bool useBias, bool reverse, bool states, bool sequences)
+    {
+        const int batch = 3, T = 4, F = 6;
+        var g = new LstmGeometry(T, F, units, sequences, ActivationFunction.Tanh, ActivationFunction.Sigmoid, reverse);
+        int u4 = 4 * units;
+        using var ws = new KernelWorkspace(1 << 16);
+        int px = ws.Put(Num.Uniform(batch * T * F, 1)), pk = ws.Put(Num.Uniform(F * u4, 2, -0.5, 0.5));
+        int pr = ws.Put(Num.Uniform(units * u4, 3, -0.5, 0.5)), pb = useBias ? ws.Put(Num.Uniform(u4, 4)) : -1;
+        int h0 = states ? ws.Put(Num.Uniform(batch * units, 5)) : -1, c0 = states ? ws.Put(Num.Uniform(batch * units, 6)) : -1;
+        int outs = batch * (sequences ? T : 1) * units;
+        int cache = ws.Alloc(batch * g.CachePerSample), yTrain = ws.Alloc(outs), yInfer = ws.Alloc(outs);
+        int hT = ws.Alloc(batch * units), cT = ws.Alloc(batch * units), hTi = ws.Alloc(batch * units), cTi = ws.Alloc(batch * units);
+        ws.Backend.LstmForward(g, batch, px, pk, pr, pb, cache, yTrain, 0, h0, c0, hT, cT);
+        int saved = StepCells.ParallelFloats;
+        if (cellsOnThreads) StepCells.ParallelFloats = 0;
+        try { ws.Backend.LstmForward(g, batch, px, pk, pr, pb, -1, yInfer, 0, h0, c0, hTi, cTi); }
+        finally { StepCells.ParallelFloats = saved; }
+        Num.Close(Array.ConvertAll(ws.Get(yTrain, outs), v => (double)v), ws.Get(yInfer, outs), 1e-6, 1e-5, "y");
+        Num.Close(Array.ConvertAll(ws.Get(hT, batch * units), v => (double)v), ws.Get(hTi, batch * units), 1e-6, 1e-5, "hT");
+        Num.Close(Array.ConvertAll(ws.Get(cT, batch * units), v => (double)v), ws.Get(cTi, batch * units), 1e-6, 1e-5, "cT");
+    }
 }
 
 // SimpleRNN and GRU stacked, with sequences, without bias, and with another activation.
