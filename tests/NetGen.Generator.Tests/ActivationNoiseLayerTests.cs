@@ -208,7 +208,7 @@ public class ActivationNoiseLayerTests
         [{|#0:ReLU({{argument}})|}]
         public partial class Net;
         """,
-        new DiagnosticResult(Descriptors.BadWindow).WithLocation(0).WithMessage($"ReLU #2 has {what} {value}; {fix}"));
+        new DiagnosticResult(Descriptors.BadArgument).WithLocation(0).WithMessage($"ReLU #2 has {what} {value}; {fix}"));
 
     [Theory]
     [InlineData("-0.1", "-0.1")]
@@ -220,7 +220,7 @@ public class ActivationNoiseLayerTests
         [Dense(4)]
         public partial class Net;
         """,
-        new DiagnosticResult(Descriptors.BadWindow).WithLocation(0).WithMessage(
+        new DiagnosticResult(Descriptors.BadArgument).WithLocation(0).WithMessage(
             $"GaussianNoise #1 has stddev {shown}; the standard deviation must be a finite number of at least 0, e.g. 0.1"));
 
     [Theory]

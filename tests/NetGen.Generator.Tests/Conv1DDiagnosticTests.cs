@@ -59,7 +59,7 @@ public class Conv1DDiagnosticTests
         [{|#0:Conv2D(4, 3, Padding = Padding.Causal)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Conv2D", "1", "padding value", "2", "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)"));
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Conv2D", "1", "padding value", "2", "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)"));
 
     [Fact]
     public Task NG0010_Conv1D_without_filters() => Verify("""
@@ -93,7 +93,7 @@ public class Conv1DDiagnosticTests
         [{|#0:LSTM(4, RecurrentActivation = Activation.Softmax)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("LSTM", "1", "recurrent activation", "Softmax",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("LSTM", "1", "recurrent activation", "Softmax",
             "use an element-wise activation, e.g. Activation.Tanh (the cell) or Activation.Sigmoid (the gates)"));
 
     [Fact]
@@ -119,7 +119,7 @@ public class Conv1DDiagnosticTests
         [{|#0:Embedding(0, 64)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Embedding", "1", "input dimension", "0",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Embedding", "1", "input dimension", "0",
             "give the number of distinct indices (the vocabulary size), e.g. [Embedding(10000, 64)]"));
 
     [Fact]
@@ -149,9 +149,9 @@ public class Conv1DDiagnosticTests
         [{|#1:Dense(2, ActivityRegularizerL1 = 0.01)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "KernelRegularizerL2", "-0.1",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Dense", "1", "KernelRegularizerL2", "-0.1",
             "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
-        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("Dense", "2", "an activity regularizer on", "the output",
+        Diagnostic(Descriptors.BadArgument).WithLocation(1).WithArguments("Dense", "2", "an activity regularizer on", "the output",
             "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here"));
 
     [Fact]
@@ -163,9 +163,9 @@ public class Conv1DDiagnosticTests
         [{|#1:ActivityRegularization(L2 = 0.01)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("ActivityRegularization", "2", "ActivityRegularizerL1", "-0.5",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("ActivityRegularization", "2", "ActivityRegularizerL1", "-0.5",
             "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
-        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("ActivityRegularization", "4", "an activity regularizer on", "the output",
+        Diagnostic(Descriptors.BadArgument).WithLocation(1).WithArguments("ActivityRegularization", "4", "an activity regularizer on", "the output",
             "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here"));
 
     [Fact]
@@ -193,8 +193,8 @@ public class Conv1DDiagnosticTests
         [{|#1:GRU(2, RecurrentDropout = -0.1)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("LSTM", "1", "Dropout", "1", "a dropout rate is a fraction in [0, 1), e.g. 0.2"),
-        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("GRU", "2", "RecurrentDropout", "-0.1", "a dropout rate is a fraction in [0, 1), e.g. 0.2"));
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("LSTM", "1", "Dropout", "1", "a dropout rate is a fraction in [0, 1), e.g. 0.2"),
+        Diagnostic(Descriptors.BadArgument).WithLocation(1).WithArguments("GRU", "2", "RecurrentDropout", "-0.1", "a dropout rate is a fraction in [0, 1), e.g. 0.2"));
 
     [Fact]
     public void Recurrent_dropouts_go_to_the_geometry_and_the_kernels_get_the_step_key()
@@ -221,9 +221,9 @@ public class Conv1DDiagnosticTests
         [{|#1:LSTM(3, RecurrentRegularizerL2 = double.NaN)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Embedding", "1", "EmbeddingsRegularizerL1", "-1",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Embedding", "1", "EmbeddingsRegularizerL1", "-1",
             "a regularization factor is a finite number of at least 0, e.g. 1e-4"),
-        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("LSTM", "2", "RecurrentRegularizerL2", "NaN",
+        Diagnostic(Descriptors.BadArgument).WithLocation(1).WithArguments("LSTM", "2", "RecurrentRegularizerL2", "NaN",
             "a regularization factor is a finite number of at least 0, e.g. 1e-4"));
 
     [Fact]
@@ -256,9 +256,9 @@ public class Conv1DDiagnosticTests
         [{|#1:GRU(2, Activation = Activation.Softplus)|}]
         public partial class Net2;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("LSTM", "1", "recurrent activation", "Swish",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("LSTM", "1", "recurrent activation", "Swish",
             "the LSTM takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear"),
-        Diagnostic(Descriptors.BadWindow).WithLocation(1).WithArguments("GRU", "2", "activation", "Softplus",
+        Diagnostic(Descriptors.BadArgument).WithLocation(1).WithArguments("GRU", "2", "activation", "Softplus",
             "the GRU takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear"));
 
     [Fact]
@@ -267,7 +267,7 @@ public class Conv1DDiagnosticTests
         [{|#0:Dense(4, TimeDistributed = true)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "TimeDistributed on an input of shape", "(None, 8)",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Dense", "1", "TimeDistributed on an input of shape", "(None, 8)",
             "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)"));
 
     [Fact]
@@ -293,7 +293,7 @@ public class Conv1DDiagnosticTests
         [{|#0:RepeatVector(4)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("RepeatVector", "1", "an input of shape", "(None, 5, 3)",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("RepeatVector", "1", "an input of shape", "(None, 5, 3)",
             "RepeatVector repeats a vector: give it (features) samples, e.g. an LSTM's last state or a Flatten"));
 
     [Fact]
@@ -303,7 +303,7 @@ public class Conv1DDiagnosticTests
         [Dense(8)]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Dense", "1", "a contractive regularizer with activation", "Relu",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Dense", "1", "a contractive regularizer with activation", "Relu",
             "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid"));
 
     [Fact]
@@ -312,6 +312,6 @@ public class Conv1DDiagnosticTests
         [{|#0:Conv1D(4, 3, DilationRate = int.MaxValue, Padding = Padding.Causal)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Conv1D", "1", "dilation rate", "2147483647",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Conv1D", "1", "dilation rate", "2147483647",
             "the dilated kernel would span more than 536,870,911 cells; use a dilation rate of at most 268435455"));
 }

@@ -35,7 +35,7 @@ public class ConvDiagnosticTests
             [Dense(10)]
             public partial class Net;
             """, false,
-            Diagnostic(Descriptors.BadWindow).WithLocation(0).WithMessage($"{kind} #1 has {what} {value}; {fix}"));
+            Diagnostic(Descriptors.BadArgument).WithLocation(0).WithMessage($"{kind} #1 has {what} {value}; {fix}"));
     }
 
     [Theory]
@@ -48,7 +48,7 @@ public class ConvDiagnosticTests
         [Dense(2)]
         public partial class Net;
         """, false,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithMessage($"BatchNormalization #2 has {what} {value}; {fix}"));
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithMessage($"BatchNormalization #2 has {what} {value}; {fix}"));
 
     [Theory]
     [InlineData("Conv2D(8, 3)", "Conv2D")]

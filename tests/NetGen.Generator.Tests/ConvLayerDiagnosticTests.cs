@@ -77,7 +77,7 @@ public class ConvLayerDiagnosticTests
             [Dense(10)]
             public partial class Net;
             """,
-            Diagnostic(Descriptors.BadWindow).WithLocation(0).WithMessage($"{kind} #1 has {what} {value}; {fix}"));
+            Diagnostic(Descriptors.BadArgument).WithLocation(0).WithMessage($"{kind} #1 has {what} {value}; {fix}"));
     }
 
     [Theory]

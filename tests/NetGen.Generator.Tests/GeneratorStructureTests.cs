@@ -36,6 +36,31 @@ public class GeneratorStructureTests
     }
 
     /// <summary>
+    /// A diagnostic id is written once, as its constant in Descriptors.cs; the generator's code names the constant. (The
+    /// code fixes are another assembly, which cannot see the internal constants.)
+    /// </summary>
+    [Fact]
+    public void Diagnostic_ids_are_written_only_in_the_descriptors()
+    {
+        string generator = Path.Combine(DiagnosticTests.RepositoryRoot(), "src", "NetGen.Generator");
+        string sep = Path.DirectorySeparatorChar.ToString();
+        var files = Directory.GetFiles(generator, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains(sep + "obj" + sep) && !f.Contains(sep + "bin" + sep) && !f.Contains(sep + "CodeFixes" + sep) &&
+                        Path.GetFileName(f) != "Descriptors.cs")
+            .ToList();
+        Assert.True(files.Count > 10, $"found only {files.Count} generator files under {generator}");
+        var literals = new List<string>();
+        foreach (string file in files)
+        {
+            string[] lines = File.ReadAllLines(file);
+            for (int i = 0; i < lines.Length; i++)
+                if (Regex.IsMatch(lines[i], "\"NG\\d{4}\"") && !lines[i].TrimStart().StartsWith("//", StringComparison.Ordinal))
+                    literals.Add($"{Path.GetRelativePath(generator, file)}:{i + 1}: {lines[i].Trim()}");
+        }
+        Assert.True(literals.Count == 0, "Diagnostic ids written as literals (use Descriptors.<Name>Id):\n" + string.Join("\n", literals));
+    }
+
+    /// <summary>
     /// A layer's own arguments are its kind's record (<c>LayerArgs</c>), so that no field of the declared layer means a
     /// rate for one kind and a momentum for another: <c>LayerSpec</c> keeps only what every layer has.
     /// </summary>

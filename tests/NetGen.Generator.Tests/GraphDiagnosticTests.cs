@@ -208,7 +208,7 @@ public class GraphDiagnosticTests
         [Concatenate("a", "meta")]
         public partial class Net;
         """, false,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("Input", "2", "shape", shown, fix));
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("Input", "2", "shape", shown, fix));
 
     [Fact]
     public Task NG0203_names_every_output() => Verify("""

@@ -78,7 +78,7 @@ public class RecurrentStateDiagnosticTests
         [Dense(8, Activation = Activation.Softmax)]
         public partial class Net;
         """, false,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithMessage(
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithMessage(
             "GRU #4 has initial state 'encoder.state_h' of shape (None, 32); the state of a GRU with 16 units is (None, 16): give both layers the same units"));
 
     [Fact]
@@ -88,7 +88,7 @@ public class RecurrentStateDiagnosticTests
         [Dense(8, Activation = Activation.Softmax)]
         public partial class Net;
         """, false,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithMessage(
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithMessage(
             "LSTM #1 has ReturnState with Bidirectional; a bidirectional layer has states per direction, which NetGen does not pass: drop Bidirectional, or use two layers (one with ReturnState, one reading it)"));
 
     [Fact]

@@ -107,7 +107,7 @@ public class ReliabilityTests
         [{|#0:BatchNormalization(Epsilon = 1e-50)|}]
         public partial class Net;
         """,
-        Diagnostic(Descriptors.BadWindow).WithLocation(0).WithArguments("BatchNormalization", "1", "epsilon", "1E-50",
+        Diagnostic(Descriptors.BadArgument).WithLocation(0).WithArguments("BatchNormalization", "1", "epsilon", "1E-50",
             "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)"));
 
     [Fact]

@@ -77,7 +77,7 @@ public class ResamplingDiagnosticTests
             [Dense(10)]
             public partial class Net;
             """,
-            Diagnostic(Descriptors.BadWindow).WithLocation(0).WithMessage($"{kind} #2 has {rest}"));
+            Diagnostic(Descriptors.BadArgument).WithLocation(0).WithMessage($"{kind} #2 has {rest}"));
     }
 
     [Theory]

@@ -55,7 +55,7 @@ public class StridesTests
         [Dense(2)]
         public partial class Net;
         """,
-        new DiagnosticResult(Descriptors.BadWindow).WithLocation(0).WithArguments("Conv2D", "1", "strides", "1x-2", "strides must be positive, e.g. 1 or 2"));
+        new DiagnosticResult(Descriptors.BadArgument).WithLocation(0).WithArguments("Conv2D", "1", "strides", "1x-2", "strides must be positive, e.g. 1 or 2"));
 
     [Fact]
     public Task NG0105_a_stride_on_one_axis_with_dilation() => Verify("""

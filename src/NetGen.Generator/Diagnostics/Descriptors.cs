@@ -26,7 +26,7 @@ internal static class Descriptors
     public const string BadAlphaId = "NG0014";
     public const string BadReshapeDimensionId = "NG0015";
     public const string TooLargeId = "NG0016";
-    public const string BadWindowId = "NG0017";
+    public const string BadArgumentId = "NG0017";
     public const string DuplicateNameId = "NG0018";
     public const string NeedsImageId = "NG0103";
     public const string EmptyOutputId = "NG0104";
@@ -123,7 +123,7 @@ internal static class Descriptors
         "Reshape #{0} has target shape {1} with more than one -1; only one dimension can be inferred, so give the others explicitly");
 
     /// <summary>"{0} #{1} has {2} {3}; {4}"</summary>
-    public static readonly DiagnosticDescriptor BadWindow = Error(BadWindowId, "Invalid layer argument",
+    public static readonly DiagnosticDescriptor BadArgument = Error(BadArgumentId, "Invalid layer argument",
         "{0} #{1} has {2} {3}; {4}");
 
     /// <summary>"{0} #{1} is named '{2}', like {3} #{4}"</summary>
@@ -209,7 +209,7 @@ internal static class Descriptors
         BadAlphaId => BadAlpha,
         BadReshapeDimensionId => BadReshapeDimension,
         TooLargeId => TooLarge,
-        BadWindowId => BadWindow,
+        BadArgumentId => BadArgument,
         DuplicateNameId => DuplicateName,
         NeedsImageId => NeedsImage,
         EmptyOutputId => EmptyOutput,

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -71,7 +72,7 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
             case LayerKind.ELU:
                 double alpha = layer.As<AlphaArgs>().Alpha;
                 if (!ShapeInference.FiniteAsFloat(alpha)) // 1e300 is finite, but not as the kernels' float
-                    errors.Add(new ShapeError(i, "NG0014", new[] { kind, index, alpha.ToString("R", CultureInfo.InvariantCulture) }));
+                    errors.Add(new ShapeError(i, Descriptors.BadAlphaId, new[] { kind, index, alpha.ToString("R", CultureInfo.InvariantCulture) }));
                 return Kind == LayerKind.LeakyReLU ? ActivationKind.LeakyRelu : ActivationKind.EluAlpha;
             default:
                 return CheckRelu(layer.As<ReluArgs>(), i, kind, index, errors);
@@ -86,13 +87,13 @@ internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)
     private static ActivationKind CheckRelu(ReluArgs relu, int i, string kind, string index, List<ShapeError> errors)
     {
         if (relu.MaxValue < 0)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "max value", R(relu.MaxValue),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "max value", R(relu.MaxValue),
                 "the max value must be at least 0 (Keras rejects a negative max_value), or NaN (the default) for no ceiling, e.g. MaxValue = 6" }));
         if (!(relu.NegativeSlope >= 0) || !ShapeInference.FiniteAsFloat(relu.NegativeSlope))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "negative slope", R(relu.NegativeSlope),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "negative slope", R(relu.NegativeSlope),
                 "the negative slope must be a finite number of at least 0, e.g. 0.1" }));
         if (!(relu.Threshold >= 0) || !ShapeInference.FiniteAsFloat(relu.Threshold))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "threshold", R(relu.Threshold),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "threshold", R(relu.Threshold),
                 "the threshold must be a finite number of at least 0, e.g. 0 (the default) or 1" }));
         return relu.IsPlain ? (relu.NegativeSlope == 0 ? ActivationKind.Relu : ActivationKind.LeakyRelu) : ActivationKind.Linear;
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -50,7 +51,7 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
         string targetText = ShapeMath.Tuple(target.Length == 0 ? new[] { 0 } : target);
         if (target.Length == 0)
         {
-            errors.Add(new ShapeError(i, "NG0015", new[] { index, "()", "give at least one dimension, e.g. [Reshape(28, 28, 1)]" }));
+            errors.Add(new ShapeError(i, Descriptors.BadReshapeDimensionId, new[] { index, "()", "give at least one dimension, e.g. [Reshape(28, 28, 1)]" }));
             return null;
         }
         int unknowns = 0;
@@ -59,13 +60,13 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
             if (d == -1) unknowns++;
             else if (d <= 0)
             {
-                errors.Add(new ShapeError(i, "NG0015", new[] { index, targetText, "every dimension must be positive, or -1 for the one to infer" }));
+                errors.Add(new ShapeError(i, Descriptors.BadReshapeDimensionId, new[] { index, targetText, "every dimension must be positive, or -1 for the one to infer" }));
                 return null;
             }
         }
         if (unknowns > 1)
         {
-            errors.Add(new ShapeError(i, "NG0102", new[] { index, targetText }));
+            errors.Add(new ShapeError(i, Descriptors.ReshapeTwoUnknownsId, new[] { index, targetText }));
             return null;
         }
         long count = ShapeMath.LongProduct(shape);
@@ -76,7 +77,7 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
             known *= d; // known <= count < 2^31 before this step and d < 2^31: no overflow
             if (known > count)
             {
-                errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
+                errors.Add(new ShapeError(i, Descriptors.ReshapeMismatchId, new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
                     (unknowns == 1 ? "the known dimensions multiply to more than " : "more than ") + Invariant(count) + (unknowns == 1 ? "" : " elements") }));
                 return null;
             }
@@ -85,7 +86,7 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
         {
             if (count % known != 0)
             {
-                errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
+                errors.Add(new ShapeError(i, Descriptors.ReshapeMismatchId, new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText,
                     "the known dimensions multiply to " + Invariant(known) + ", which does not divide " + Invariant(count) }));
                 return null;
             }
@@ -95,7 +96,7 @@ internal sealed class AliasRule(LayerKind layerKind) : LayerRule(layerKind)
         }
         if (known != count)
         {
-            errors.Add(new ShapeError(i, "NG0101", new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText, Invariant(known) + " elements" }));
+            errors.Add(new ShapeError(i, Descriptors.ReshapeMismatchId, new[] { index, ShapeMath.Tuple(shape), Invariant(count), targetText, Invariant(known) + " elements" }));
             return null;
         }
         return target;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -52,9 +53,9 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         var a = layer.As<BatchNormArgs>();
         if (!(a.Momentum >= 0 && a.Momentum <= 1))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "momentum", R(a.Momentum), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "momentum", R(a.Momentum), "momentum must be in [0, 1], e.g. 0.99 (Keras's default; PyTorch's momentum 0.01 is Keras's 0.99)" }));
         if (!((float)a.Epsilon > 0) || !ShapeInference.FiniteAsFloat(a.Epsilon)) // 1e-50 is 0 as the kernels' float
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "epsilon", R(a.Epsilon),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "epsilon", R(a.Epsilon),
                 "epsilon must be a small positive number that a float can hold (at least about 1.4e-45), e.g. 0.001 (Keras's default)" }));
         return (int[])inputShapes[0].Clone();
     }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -52,7 +53,7 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
         if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
         if (a.Filters <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(a.Filters) }));
+            errors.Add(new ShapeError(i, Descriptors.BadUnitsId, new[] { name, index, I(a.Filters) }));
             return null;
         }
         bool causal = w.Padding == Causal;
@@ -63,7 +64,7 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
         if (w.Padding == 0 && span > shape[0])
         {
             long maxKernel = (shape[0] - 1) / w.Dilation + 1;
-            errors.Add(new ShapeError(i, "NG0104", new[] { name, index,
+            errors.Add(new ShapeError(i, Descriptors.EmptyOutputId, new[] { name, index,
                 "kernel " + I(w.KernelH) + ", strides " + I(w.Strides) + ", dilation " + I(w.Dilation) + ", Padding.Valid",
                 ShapeMath.Keras(shape), "0 steps",
                 "use Padding = Padding.Same or Padding.Causal, or a kernel of at most " + maxKernel.ToString(CultureInfo.InvariantCulture) +

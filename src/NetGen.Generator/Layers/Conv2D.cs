@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -54,7 +55,7 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
         if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(w, i, kind, index, errors)) return null;
         if (args.Filters <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(args.Filters) }));
+            errors.Add(new ShapeError(i, Descriptors.BadUnitsId, new[] { kind, index, I(args.Filters) }));
             return null;
         }
         var window = ShapeInference.Window(w, shape, w.Strides, w.WidthStrides, w.Dilation, i, kind, index, errors, isPool: false);
@@ -65,7 +66,7 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
         long largest = Math.Max(parameters, ShapeMath.LongProduct(output));
         if (largest > int.MaxValue / 4)
         {
-            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(largest), "floats, more than the 536,870,911 one buffer may hold" }));
+            errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index, ShapeInference.Thousands(largest), "floats, more than the 536,870,911 one buffer may hold" }));
             return null;
         }
         return output;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -82,13 +83,13 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         if (!ShapeInference.RequireImage(shape, i, kind, index, errors) || !ShapeInference.CheckWindow(w, i, kind, index, errors)) return null;
         if (!Transpose && a.DepthMultiplier <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "depth multiplier", I(a.DepthMultiplier),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "depth multiplier", I(a.DepthMultiplier),
                 "the depth multiplier must be positive, e.g. 1 (one filter per input channel)" }));
             return null;
         }
         if (!Depthwise && a.Filters <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(a.Filters) }));
+            errors.Add(new ShapeError(i, Descriptors.BadUnitsId, new[] { kind, index, I(a.Filters) }));
             return null;
         }
         int channels = shape[2];
@@ -116,7 +117,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         long largest = Math.Max(kernel + (a.UseBias ? outC : 0), Math.Max(outputFloats, middleFloats));
         if (outH > int.MaxValue || outW > int.MaxValue || outC > int.MaxValue || largest > int.MaxValue / 4)
         {
-            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(largest), "floats, more than the 536,870,911 one buffer may hold" }));
+            errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index, ShapeInference.Thousands(largest), "floats, more than the 536,870,911 one buffer may hold" }));
             return null;
         }
         return new[] { (int)outH, (int)outW, (int)outC };

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -23,7 +24,6 @@ namespace NetGen.Generator.Layers;
 /// </summary>
 internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
 {
-    private const long MaxFloats = int.MaxValue / 4; // with their gradients and optimizer state
 
     public override string KerasName => "dense";
 
@@ -50,24 +50,24 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
         string kind = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (args.Units <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { kind, index, I(args.Units) }));
+            errors.Add(new ShapeError(i, Descriptors.BadUnitsId, new[] { kind, index, I(args.Units) }));
             return null;
         }
         if (layer.TimeDistributed && shape.Length < 2)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "TimeDistributed on an input of shape", ShapeMath.Keras(shape),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "TimeDistributed on an input of shape", ShapeMath.Keras(shape),
                 "TimeDistributed applies the Dense to every step of (steps, features) samples; on a vector, drop TimeDistributed (or add a RepeatVector or an LSTM with ReturnSequences before it)" }));
         var output = (int[])shape.Clone();
         output[output.Length - 1] = args.Units;
         long parameters = (long)shape[shape.Length - 1] * args.Units + (args.UseBias ? args.Units : 0);
-        if (parameters > MaxFloats)
+        if (parameters > Limits.TensorFloats)
         {
-            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(parameters),
+            errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index, ShapeInference.Thousands(parameters),
                 "parameters, more than the 536,870,911 that fit with their gradients and optimizer state" }));
             return null;
         }
-        if (ShapeMath.LongProduct(output) > MaxFloats)
+        if (ShapeMath.LongProduct(output) > Limits.TensorFloats)
         {
-            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, ShapeInference.Thousands(ShapeMath.LongProduct(output)),
+            errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index, ShapeInference.Thousands(ShapeMath.LongProduct(output)),
                 "output floats per sample, more than the 536,870,911 one tensor may hold" }));
             return null;
         }

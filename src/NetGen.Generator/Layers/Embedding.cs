@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -42,13 +43,13 @@ internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (a.InputDim <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "input dimension", I(a.InputDim),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, "input dimension", I(a.InputDim),
                 "give the number of distinct indices (the vocabulary size), e.g. [Embedding(10000, 64)]" }));
             return null;
         }
         if (a.OutputDim <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(a.OutputDim) }));
+            errors.Add(new ShapeError(i, Descriptors.BadUnitsId, new[] { name, index, I(a.OutputDim) }));
             return null;
         }
         var shape = inputShapes[0];

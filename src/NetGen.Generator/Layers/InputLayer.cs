@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -47,7 +48,7 @@ internal sealed class InputRule() : LayerRule(LayerKind.Input)
             : ShapeMath.LongProduct(shape) > int.MaxValue / 4 ? "one sample may have at most 536,870,911 elements"
             : null;
         if (problem is null) return shape;
-        errors.Add(new ShapeError(i, "NG0017", new[] { "Input", index, "shape", ShapeMath.Tuple(shape.Length == 0 ? new[] { 0 } : shape), problem }));
+        errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { "Input", index, "shape", ShapeMath.Tuple(shape.Length == 0 ? new[] { 0 } : shape), problem }));
         return null;
     }
 

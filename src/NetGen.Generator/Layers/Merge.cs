@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -63,7 +64,7 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
             for (int k = 1; k < shapes.Length; k++)
             {
                 if (Same(first, shapes[k])) continue;
-                errors.Add(new ShapeError(i, "NG0204", new[] { kind, index, ShapeMath.Keras(first), inputNames[0], ShapeMath.Keras(shapes[k]), inputNames[k],
+                errors.Add(new ShapeError(i, Descriptors.MergeShapeMismatchId, new[] { kind, index, ShapeMath.Keras(first), inputNames[0], ShapeMath.Keras(shapes[k]), inputNames[k],
                     ElementwiseFix(first, shapes[k], inputNames[0], inputNames[k]) }));
                 return null;
             }
@@ -74,7 +75,7 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
         int axis = declared < 0 ? rank + declared : declared - 1; // Keras counts the batch axis as 0
         if (declared == 0 || axis < 0 || axis >= rank)
         {
-            errors.Add(new ShapeError(i, "NG0205", new[] { kind, index, "axis " + I(declared), "its inputs " + ShapeMath.Keras(first) + " have axes 1 to " + I(rank) +
+            errors.Add(new ShapeError(i, Descriptors.ConcatenateMismatchId, new[] { kind, index, "axis " + I(declared), "its inputs " + ShapeMath.Keras(first) + " have axes 1 to " + I(rank) +
                 " (or -1 to -" + I(rank) + ") after the batch axis 0; use Axis = -1 (the default) to join the channels" }));
             return null;
         }
@@ -88,7 +89,7 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
                 if (d != axis && s[d] != first[d]) match = false;
             if (!match)
             {
-                errors.Add(new ShapeError(i, "NG0205", new[] { kind, index, "axis " + I(declared),
+                errors.Add(new ShapeError(i, Descriptors.ConcatenateMismatchId, new[] { kind, index, "axis " + I(declared),
                     "'" + inputNames[0] + "' gives " + ShapeMath.Keras(first) + " and '" + inputNames[k] + "' gives " + ShapeMath.Keras(s) +
                     ", which differ off that axis; every other axis must match: " + ConcatFix(first, s, axis, inputNames[k]) }));
                 return null;
@@ -97,7 +98,7 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
         }
         if (sum > int.MaxValue / 4)
         {
-            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, sum.ToString("N0", CultureInfo.InvariantCulture), "elements along the joined axis" }));
+            errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index, sum.ToString("N0", CultureInfo.InvariantCulture), "elements along the joined axis" }));
             return null;
         }
         output[axis] = (int)sum;

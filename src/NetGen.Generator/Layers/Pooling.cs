@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -76,7 +77,7 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
             if (w.Padding == 0 && w.KernelH > shape[0])
             {
                 int s = w.Strides == 0 ? w.KernelH : w.Strides;
-                errors.Add(new ShapeError(i, "NG0104", new[] { name, index, "pool " + I(w.KernelH) + ", strides " + I(s) + ", Padding.Valid",
+                errors.Add(new ShapeError(i, Descriptors.EmptyOutputId, new[] { name, index, "pool " + I(w.KernelH) + ", strides " + I(s) + ", Padding.Valid",
                     ShapeMath.Keras(shape), "0 steps", "use Padding = Padding.Same, a pool of at most " + I(shape[0]) + ", or remove the pooling" }));
                 return null;
             }

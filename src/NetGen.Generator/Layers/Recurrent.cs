@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -101,7 +102,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         if (!ShapeInference.RequireSequence(shape, i, name, index, errors)) return null;
         if (a.Units <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0010", new[] { name, index, I(a.Units) }));
+            errors.Add(new ShapeError(i, Descriptors.BadUnitsId, new[] { name, index, I(a.Units) }));
             return null;
         }
         bool ok = true;
@@ -110,30 +111,30 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         foreach (var (what, value) in checks)
             if (!Supported(value))
             {
-                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, value == 4 ? "Softmax" : I(value),
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, what, value == 4 ? "Softmax" : I(value),
                     "use an element-wise activation, e.g. Activation.Tanh (the cell) or Activation.Sigmoid (the gates)" }));
                 ok = false;
             }
             else if (Kind != LayerKind.SimpleRNN && !FromOutput(value))
             {
-                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, ActivationNames[value],
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, what, ActivationNames[value],
                     "the " + name + " takes its gates' and candidate's derivatives from their outputs, which softplus, swish and gelu do not determine; use Tanh, Sigmoid, HardSigmoid, Relu, Elu, Selu, Softsign, Exponential or Linear" }));
                 ok = false;
             }
         if (a.RecurrentInitializer is < 0 or >= 10)
         {
-            errors.Add(new ShapeError(i, "NG0013", new[] { name, index, "RecurrentInitializer", I(a.RecurrentInitializer) }));
+            errors.Add(new ShapeError(i, Descriptors.UnknownInitializerId, new[] { name, index, "RecurrentInitializer", I(a.RecurrentInitializer) }));
             ok = false;
         }
         if (Merge(layer) is < 0 or > 4)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "Bidirectional value", I(Merge(layer)),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, "Bidirectional value", I(Merge(layer)),
                 "use BidirectionalMerge.None, Concat, Sum, Multiply or Average" }));
             ok = false;
         }
         foreach (var (what, rate) in new[] { ("Dropout", a.Dropout), ("RecurrentDropout", a.RecurrentDropout) })
             if (!(rate >= 0 && (float)rate < 1f))
-                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, what, rate.ToString("R", CultureInfo.InvariantCulture),
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, what, rate.ToString("R", CultureInfo.InvariantCulture),
                     "a dropout rate is a fraction in [0, 1), e.g. 0.2" })); // the shape still follows
         ok &= CheckStates(layer, i, name, index, inputShapes, inputNames, errors);
         if (!ok) return null;
@@ -151,7 +152,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         if (given == 0 && !ReturnState(layer)) return true;
         if (Merge(layer) != 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, given > 0 ? "an InitialState" : "ReturnState", "with Bidirectional",
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, given > 0 ? "an InitialState" : "ReturnState", "with Bidirectional",
                 "a bidirectional layer has states per direction, which NetGen does not pass: drop Bidirectional, or use two layers (one with ReturnState, one reading it)" }));
             return false;
         }
@@ -160,7 +161,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         string what = Lstm ? "h and c" : "h";
         if (given != wanted)
         {
-            errors.Add(new ShapeError(i, "NG0206", new[] { name, index, I(wanted) + (wanted == 1 ? " initial state (" : " initial states (") + what + ")",
+            errors.Add(new ShapeError(i, Descriptors.InputCountId, new[] { name, index, I(wanted) + (wanted == 1 ? " initial state (" : " initial states (") + what + ")",
                 I(given), Lstm ? "give InitialState = new[] { \"encoder.state_h\", \"encoder.state_c\" }: the states of an LSTM with ReturnState = true, or two layers of (" + I(units) + ") values"
                     : "give InitialState = new[] { \"encoder.state_h\" }: the state of a layer with ReturnState = true, or a layer of (" + I(units) + ") values" }));
             return false;
@@ -169,7 +170,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         for (int k = 1; k <= given; k++)
             if (inputShapes[k].Length != 1 || inputShapes[k][0] != units)
             {
-                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "initial state '" + inputNames[k] + "' of shape", ShapeMath.Keras(inputShapes[k]),
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, "initial state '" + inputNames[k] + "' of shape", ShapeMath.Keras(inputShapes[k]),
                     "the state of a " + name + " with " + I(units) + " units is (None, " + I(units) + "): give both layers the same units" +
                     (inputShapes[k].Length != 1 ? ", and pass a vector per sample (a returned state, or a Dense)" : "") }));
                 ok = false;

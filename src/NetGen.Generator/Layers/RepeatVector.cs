@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -33,14 +34,14 @@ internal sealed class RepeatVectorRule() : LayerRule(LayerKind.RepeatVector)
         string name = Kind.ToString(), index = (i + 1).ToString(CultureInfo.InvariantCulture);
         if (shape.Length != 1)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "an input of shape", ShapeMath.Keras(shape),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, "an input of shape", ShapeMath.Keras(shape),
                 "RepeatVector repeats a vector: give it (features) samples, e.g. an LSTM's last state or a Flatten" }));
             return null;
         }
         int times = layer.As<RepeatVectorArgs>().Times;
         if (times <= 0)
         {
-            errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "n", I(times), "repeat the vector at least once, e.g. [RepeatVector(10)]" }));
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, "n", I(times), "repeat the vector at least once, e.g. [RepeatVector(10)]" }));
             return null;
         }
         return new[] { times, shape[0] };

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -24,7 +25,6 @@ namespace NetGen.Generator.Layers;
 /// </summary>
 internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
 {
-    private const long MaxFloats = int.MaxValue / 4; // one tensor per sample, as ShapeInference's limit for outputs
     private const string Pad2DGeometryType = "global::NetGen.Backends.Pad2DGeometry";
     private const string UpSample2DGeometryType = "global::NetGen.Backends.UpSample2DGeometry";
 
@@ -117,7 +117,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
     {
         if (shape.Length != 3)
         {
-            errors.Add(new ShapeError(i, "NG0103", new[] { kind, index, ShapeMath.Keras(shape) }));
+            errors.Add(new ShapeError(i, Descriptors.NeedsImageId, new[] { kind, index, ShapeMath.Keras(shape) }));
             return null;
         }
         var s = layer.As<ResamplingArgs>().Sizes;
@@ -127,7 +127,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
             int rows = s.Length > 0 ? s[0] : 0, cols = s.Length > 1 ? s[1] : rows;
             if (rows <= 0 || cols <= 0)
             {
-                errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "size", "(" + I(rows) + ", " + I(cols) + ")",
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "size", "(" + I(rows) + ", " + I(cols) + ")",
                     "both factors must be positive, e.g. 2 (Keras's default)" }));
                 return null;
             }
@@ -142,7 +142,7 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
             string what = pad ? "padding" : "cropping";
             if (top < 0 || bottom < 0 || left < 0 || right < 0)
             {
-                errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, what, amounts,
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, what, amounts,
                     "every " + what + " amount must be zero or positive, e.g. " + kind + "(1)" }));
                 return null;
             }
@@ -159,16 +159,16 @@ internal sealed class ResamplingRule(LayerKind layerKind) : LayerRule(layerKind)
                 {
                     string fix = "crop at most " + I(shape[0] - 1) + " rows (top + bottom) and " + I(shape[1] - 1) +
                         " columns (left + right) in total, or crop earlier in the network, where the image is larger";
-                    errors.Add(new ShapeError(i, "NG0107", new[] { kind, index, amounts, ShapeMath.Keras(shape),
+                    errors.Add(new ShapeError(i, Descriptors.CroppingEmptiesId, new[] { kind, index, amounts, ShapeMath.Keras(shape),
                         I(outH) + "x" + I(outW), fix }));
                     return null;
                 }
             }
         }
         decimal floats = (decimal)outH * outW * shape[2]; // exact: each factor is below 2^33
-        if (floats > MaxFloats)
+        if (floats > Limits.TensorFloats)
         {
-            errors.Add(new ShapeError(i, "NG0016", new[] { kind, index, floats.ToString("N0", CultureInfo.InvariantCulture),
+            errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index, floats.ToString("N0", CultureInfo.InvariantCulture),
                 "output floats per sample, more than the 536,870,911 one tensor may hold" }));
             return null;
         }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Emit;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -62,11 +63,11 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         if (Kind == LayerKind.GaussianNoise)
         {
             if (!(v >= 0) || float.IsNaN((float)v) || float.IsInfinity((float)v))
-                errors.Add(new ShapeError(i, "NG0017", new[] { name, index, "stddev", R(v),
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { name, index, "stddev", R(v),
                     "the standard deviation must be a finite number of at least 0, e.g. 0.1" }));
         }
         else if (!(v >= 0 && v < 1))
-            errors.Add(new ShapeError(i, "NG0011", new[] { name, index, R(v) }));
+            errors.Add(new ShapeError(i, Descriptors.BadDropoutRateId, new[] { name, index, R(v) }));
         if (Kind == LayerKind.SpatialDropout2D && !ShapeInference.RequireImage(inputShapes[0], i, name, index, errors)) return null;
         if (Kind == LayerKind.SpatialDropout1D && !ShapeInference.RequireSequence(inputShapes[0], i, name, index, errors)) return null;
         return inputShapes[0];

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Model;
 
 namespace NetGen.Generator.Shapes;
@@ -62,7 +63,7 @@ internal sealed class Graph
                 // An Input layer: where data enters the network; it reads nothing.
                 if (layer.InputProperty)
                 {
-                    errors.Add(new ShapeError(i, "NG0206", new[] { kind, index, "no inputs", "Input = \"...\"",
+                    errors.Add(new ShapeError(i, Descriptors.InputCountId, new[] { kind, index, "no inputs", "Input = \"...\"",
                         "remove Input: an Input layer is where the data of a second network input enters; layers read it by its Name" }));
                     ok = false;
                 }
@@ -75,7 +76,7 @@ internal sealed class Graph
                 var (min, max) = rule.InputCount;
                 if (layer.InputProperty)
                 {
-                    errors.Add(new ShapeError(i, "NG0206", new[] { kind, index, "its inputs as arguments", "Input = \"...\" as well",
+                    errors.Add(new ShapeError(i, Descriptors.InputCountId, new[] { kind, index, "its inputs as arguments", "Input = \"...\" as well",
                         "remove Input and list every layer to combine, e.g. [" + kind + "(\"branch_a\", \"branch_b\")]" }));
                     ok = false;
                     continue;
@@ -83,7 +84,7 @@ internal sealed class Graph
                 if (declared.Length < min || declared.Length > max)
                 {
                     string wanted = max == min ? "exactly " + Invariant(min) + " inputs" : "at least " + Invariant(min) + " inputs";
-                    errors.Add(new ShapeError(i, "NG0206", new[] { kind, index, wanted, Invariant(declared.Length),
+                    errors.Add(new ShapeError(i, Descriptors.InputCountId, new[] { kind, index, wanted, Invariant(declared.Length),
                         "name the layers to combine, e.g. [" + kind + "(\"branch_a\", \"branch_b\")]" }));
                     ok = false;
                     continue;
@@ -112,13 +113,13 @@ internal sealed class Graph
                 {
                     if (source == i)
                     {
-                        errors.Add(new ShapeError(i, "NG0202", new[] { kind, index, names[i], "'" + names[i] + "' -> '" + names[i] + "'" }));
+                        errors.Add(new ShapeError(i, Descriptors.CycleId, new[] { kind, index, names[i], "'" + names[i] + "' -> '" + names[i] + "'" }));
                         ok = false;
                     }
                     inputs[i][k] = source;
                     continue;
                 }
-                errors.Add(new ShapeError(i, "NG0201", new[] { kind, index, name, SuggestState(spec, name, byName) ?? Suggest(name, names, i) }));
+                errors.Add(new ShapeError(i, Descriptors.UnknownInputId, new[] { kind, index, name, SuggestState(spec, name, byName) ?? Suggest(name, names, i) }));
                 ok = false;
             }
         }
@@ -151,7 +152,7 @@ internal sealed class Graph
         if (order.Count < n)
         {
             int first = Array.IndexOf(done, false);
-            errors.Add(new ShapeError(first, "NG0202", new[] { spec.Layers[first].Kind.ToString(), Invariant(first + 1), names[first], CyclePath(first, inputs, done, names) }));
+            errors.Add(new ShapeError(first, Descriptors.CycleId, new[] { spec.Layers[first].Kind.ToString(), Invariant(first + 1), names[first], CyclePath(first, inputs, done, names) }));
             return null;
         }
 
@@ -168,7 +169,7 @@ internal sealed class Graph
         }
         for (int i = 0; i < n; i++)
             if (!live[i] && !Layers.LayerRegistry.IsImplicit(spec.Layers[i].Kind))
-                errors.Add(new ShapeError(i, "NG0203", new[] { spec.Layers[i].Kind.ToString(), Invariant(i + 1), names[i],
+                errors.Add(new ShapeError(i, Descriptors.UnusedLayerId, new[] { spec.Layers[i].Kind.ToString(), Invariant(i + 1), names[i],
                     spec.Outputs.Length == 0 ? "the output ('" + names[LastDeclared(spec)] + "', the last layer declared)"
                         : "any output (" + string.Join(", ", Array.ConvertAll(outputs, o => "'" + names[o] + "'")) + ")" }));
         return new Graph(inputs, order.ToArray(), live, chain && spec.Outputs.Length == 0, outputs);
@@ -185,17 +186,17 @@ internal sealed class Graph
             string name = spec.Outputs[k] ?? "";
             if (!byName.TryGetValue(name, out outputs[k]))
             {
-                errors.Add(new ShapeError(-1, "NG0208", new[] { name, "no layer of this network has that name", Suggest(name, names, -1) }));
+                errors.Add(new ShapeError(-1, Descriptors.BadOutputId, new[] { name, "no layer of this network has that name", Suggest(name, names, -1) }));
                 return null;
             }
             if (Array.IndexOf(outputs, outputs[k], 0, k) >= 0)
             {
-                errors.Add(new ShapeError(-1, "NG0208", new[] { name, "it is listed twice", "list each output layer once" }));
+                errors.Add(new ShapeError(-1, Descriptors.BadOutputId, new[] { name, "it is listed twice", "list each output layer once" }));
                 return null;
             }
             if (Layers.LayerRegistry.Get(spec.Layers[outputs[k]].Kind) is { InputCount.Max: 0 })
             {
-                errors.Add(new ShapeError(-1, "NG0208", new[] { name, "it is an Input layer", "list layers that compute something from the inputs" }));
+                errors.Add(new ShapeError(-1, Descriptors.BadOutputId, new[] { name, "it is an Input layer", "list layers that compute something from the inputs" }));
                 return null;
             }
         }

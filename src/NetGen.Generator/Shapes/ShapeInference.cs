@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using NetGen.Generator.Diagnostics;
 using NetGen.Generator.Model;
 
 namespace NetGen.Generator.Shapes;
@@ -16,20 +17,19 @@ internal static partial class ShapeInference
 {
     private const int ActivationCount = 13; // members of NetGen.Activation
     private const int InitializerCount = 10; // members of NetGen.Initializer
-    private const long MaxFloats = int.MaxValue;
 
     public static (ResolvedNetwork? Network, List<ShapeError> Errors) Run(NetworkSpec spec)
     {
         var errors = new List<ShapeError>();
         var input = spec.InputShape.AsSpan().ToArray();
         if (input.Length == 0)
-            errors.Add(new ShapeError(-1, "NG0004", new[] { "()", spec.ClassName, "give the shape of one sample, e.g. [Network(784)] or [Network(28, 28, 1)]" }));
+            errors.Add(new ShapeError(-1, Descriptors.BadInputShapeId, new[] { "()", spec.ClassName, "give the shape of one sample, e.g. [Network(784)] or [Network(28, 28, 1)]" }));
         else if (Array.Exists(input, d => d <= 0))
-            errors.Add(new ShapeError(-1, "NG0004", new[] { ShapeMath.Tuple(input), spec.ClassName, "every dimension must be positive (the batch axis is not part of the shape)" }));
-        else if (ShapeMath.LongProduct(input) > MaxFloats / 4)
-            errors.Add(new ShapeError(-1, "NG0004", new[] { ShapeMath.Tuple(input), spec.ClassName, "one sample has more than 536,870,911 elements" }));
+            errors.Add(new ShapeError(-1, Descriptors.BadInputShapeId, new[] { ShapeMath.Tuple(input), spec.ClassName, "every dimension must be positive (the batch axis is not part of the shape)" }));
+        else if (ShapeMath.LongProduct(input) > Limits.TensorFloats)
+            errors.Add(new ShapeError(-1, Descriptors.BadInputShapeId, new[] { ShapeMath.Tuple(input), spec.ClassName, "one sample has more than 536,870,911 elements" }));
         if (spec.Layers.Length == 0)
-            errors.Add(new ShapeError(-1, "NG0002", new[] { spec.ClassName }));
+            errors.Add(new ShapeError(-1, Descriptors.NoLayersId, new[] { spec.ClassName }));
         if (errors.Count > 0) return (null, errors);
 
         // As Keras: only a layer without a name of its own draws the next default name of its kind.
@@ -62,7 +62,7 @@ internal static partial class ShapeInference
             }
             names[i] = name;
             if (taken.TryGetValue(name, out int first))
-                errors.Add(new ShapeError(i, "NG0018", new[] { layer.Kind.ToString(), Invariant(i + 1), name, spec.Layers[first].Kind.ToString(), Invariant(first + 1) }));
+                errors.Add(new ShapeError(i, Descriptors.DuplicateNameId, new[] { layer.Kind.ToString(), Invariant(i + 1), name, spec.Layers[first].Kind.ToString(), Invariant(first + 1) }));
             else taken[name] = i;
         }
         var graph = Graph.Build(spec, names, errors);
@@ -91,7 +91,7 @@ internal static partial class ShapeInference
             if (rule.IndexLimit(layer) > 0 && sources.Length == 1 && sources[0] >= 0 && spec.Layers[sources[0]].Kind != LayerKind.Input)
             {
                 // Integer indices come only from the data: a layer's output is floats.
-                errors.Add(new ShapeError(i, "NG0109", new[] { kind, index, names[sources[0]], spec.Layers[sources[0]].Kind.ToString() }));
+                errors.Add(new ShapeError(i, Descriptors.IndicesFromLayerId, new[] { kind, index, names[sources[0]], spec.Layers[sources[0]].Kind.ToString() }));
                 break;
             }
             var shapes = new int[sources.Length][];
@@ -111,7 +111,7 @@ internal static partial class ShapeInference
             if (layer.Regularizers.Length >= 7)
                 CheckRegularizers(layer, i, kind, index, Array.IndexOf(graph.Outputs, i) >= 0, weights.Count > 0 ? weights[0].Constant : "Kernel", errors);
             if (rule.WarnsAfterImage && shape.Length == 3 && sawImageLayer)
-                errors.Add(new ShapeError(i, "NG0106", new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(output) }));
+                errors.Add(new ShapeError(i, Descriptors.DenseOnImageId, new[] { index, ShapeMath.Keras(shape), ShapeMath.Keras(output) }));
             long kernel = 0, state = 0;
             foreach (var slot in weights)
             {
@@ -124,10 +124,10 @@ internal static partial class ShapeInference
             // Every layer: its weights (and moving statistics) and its output must fit the flat buffers, whatever the
             // kind; a kind's own check may have said so already.
             if (errors.Count == errorsBefore &&
-                (paramOffset + kernel + 3 * state > MaxFloats / 4 || ShapeMath.LongProduct(output) > MaxFloats / 4))
+                (paramOffset + kernel + 3 * state > Limits.TensorFloats || ShapeMath.LongProduct(output) > Limits.TensorFloats))
             {
-                bool tooMany = paramOffset + kernel + 3 * state > MaxFloats / 4;
-                errors.Add(new ShapeError(i, "NG0016", new[] { kind, index,
+                bool tooMany = paramOffset + kernel + 3 * state > Limits.TensorFloats;
+                errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { kind, index,
                     Thousands(tooMany ? Math.Min(ShapeMath.Huge, paramOffset + kernel + 3 * state) : ShapeMath.LongProduct(output)),
                     tooMany ? "floats of parameters and scratch, more than the 536,870,911 that fit with their gradients and optimizer state"
                         : "output floats per sample, more than the 536,870,911 one tensor may hold" }));
@@ -145,7 +145,7 @@ internal static partial class ShapeInference
         {
             // A rule that gave no shape without saying why: never lose the file silently.
             int missing = Array.IndexOf(resolved, null);
-            errors.Add(new ShapeError(-1, "NG9999", new[] { spec.ClassName, "no output shape for layer #" + Invariant(missing + 1) + " (" + spec.Layers[missing].Kind + ")" }));
+            errors.Add(new ShapeError(-1, Descriptors.InternalErrorId, new[] { spec.ClassName, "no output shape for layer #" + Invariant(missing + 1) + " (" + spec.Layers[missing].Kind + ")" }));
         }
         if (errors.Exists(e => !IsWarning(e.Id)) || Array.IndexOf(resolved, null) >= 0) return (null, errors);
         var layers = new List<ResolvedLayer>(count);
@@ -177,7 +177,7 @@ internal static partial class ShapeInference
     public static bool IsMerge(LayerKind kind) => Layers.LayerRegistry.Get(kind)?.InputsFromArguments == true;
 
     /// <summary>Whether a shape-inference id is a warning (code is still generated).</summary>
-    public static bool IsWarning(string id) => id is "NG0106" or "NG0203";
+    public static bool IsWarning(string id) => id is Descriptors.DenseOnImageId or Descriptors.UnusedLayerId;
 
     /// <summary>A 1-D layer needs (steps, channels) samples; NG0108 says how to get them otherwise.</summary>
     internal static bool RequireSequence(int[] shape, int i, string kind, string index, List<ShapeError> errors)
@@ -188,14 +188,14 @@ internal static partial class ShapeInference
             : shape.Length == 3
                 ? "use the 2-D layer, or [Reshape(" + Invariant(shape[0]) + ", " + Invariant(ShapeMath.Product(new[] { shape[1], shape[2] })) + ")] to read each row as one step"
                 : "reshape the samples to (steps, channels)";
-        errors.Add(new ShapeError(i, "NG0108", new[] { kind, index, ShapeMath.Keras(shape), fix }));
+        errors.Add(new ShapeError(i, Descriptors.NeedsSequenceId, new[] { kind, index, ShapeMath.Keras(shape), fix }));
         return false;
     }
 
     internal static bool RequireImage(int[] shape, int i, string kind, string index, List<ShapeError> errors)
     {
         if (shape.Length == 3) return true;
-        errors.Add(new ShapeError(i, "NG0103", new[] { kind, index, ShapeMath.Keras(shape) }));
+        errors.Add(new ShapeError(i, Descriptors.NeedsImageId, new[] { kind, index, ShapeMath.Keras(shape) }));
         return false;
     }
 
@@ -205,23 +205,23 @@ internal static partial class ShapeInference
         string what = pool ? "pool size" : "kernel size";
         int before = errors.Count;
         if (layer.KernelH <= 0 || layer.KernelW <= 0)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, what, Invariant(layer.KernelH) + "x" + Invariant(layer.KernelW), "both dimensions must be positive, e.g. 3" }));
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, what, Invariant(layer.KernelH) + "x" + Invariant(layer.KernelW), "both dimensions must be positive, e.g. 3" }));
         if (layer.Strides < 0 || (!pool && layer.Strides == 0))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "strides", Invariant(layer.Strides), pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "strides", Invariant(layer.Strides), pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
         else if (layer.WidthStrides < 0 || (!pool && layer.WidthStrides == 0))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "strides", layer.StridesText, pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "strides", layer.StridesText, pool ? "strides must be positive, or 0 for the pool size" : "strides must be positive, e.g. 1 or 2" }));
         if (layer.Dilation <= 0)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation), "the dilation rate must be positive, e.g. 1" }));
-        else if (layer.Dilation > 1 && ShapeMath.EffectiveKernel(Math.Max(layer.KernelH, layer.KernelW), layer.Dilation) > MaxFloats / 4)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "dilation rate", Invariant(layer.Dilation),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "dilation rate", Invariant(layer.Dilation), "the dilation rate must be positive, e.g. 1" }));
+        else if (layer.Dilation > 1 && ShapeMath.EffectiveKernel(Math.Max(layer.KernelH, layer.KernelW), layer.Dilation) > Limits.TensorFloats)
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "dilation rate", Invariant(layer.Dilation),
                 "the dilated kernel would span more than 536,870,911 cells; use a dilation rate of at most " +
-                Invariant(Math.Max(1, (MaxFloats / 4 - 1) / Math.Max(1, Math.Max(layer.KernelH, layer.KernelW) - 1))) }));
+                Invariant(Math.Max(1, (Limits.TensorFloats - 1) / Math.Max(1, Math.Max(layer.KernelH, layer.KernelW) - 1))) }));
         if (layer.Padding is not (0 or 1))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "padding value", Invariant(layer.Padding),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "padding value", Invariant(layer.Padding),
                 kind == "Conv1D" ? "use Padding.Valid, Padding.Same or Padding.Causal"
                 : layer.Padding == 2 ? "use Padding.Valid or Padding.Same (Padding.Causal is for Conv1D)" : "use Padding.Valid or Padding.Same" }));
         if (errors.Count == before && (layer.Strides > 1 || layer.WidthStrides > 1) && layer.Dilation > 1)
-            errors.Add(new ShapeError(i, "NG0105", new[] { kind, index, layer.StridesText, Invariant(layer.Dilation) }));
+            errors.Add(new ShapeError(i, Descriptors.StridesWithDilationId, new[] { kind, index, layer.StridesText, Invariant(layer.Dilation) }));
         return errors.Count == before;
     }
 
@@ -241,7 +241,7 @@ internal static partial class ShapeInference
             string fix = isPool
                 ? "use Padding = Padding.Same, a pool of at most " + Invariant(Math.Min(shape[0], shape[1])) + ", or remove the pooling"
                 : "use Padding = Padding.Same or a kernel of at most " + Invariant(maxH) + "x" + Invariant(maxW) + (dilation > 1 ? " (or a smaller dilation rate)" : "");
-            errors.Add(new ShapeError(i, "NG0104", new[] { kind, index, settings, ShapeMath.Keras(shape), Invariant(outH) + "x" + Invariant(outW), fix }));
+            errors.Add(new ShapeError(i, Descriptors.EmptyOutputId, new[] { kind, index, settings, ShapeMath.Keras(shape), Invariant(outH) + "x" + Invariant(outW), fix }));
             return null;
         }
         int padTop = same ? ShapeMath.SamePadBefore(shape[0], (int)outH, kh, sh, dilation) : 0;
@@ -345,9 +345,9 @@ internal static partial class ShapeInference
                 }
                 trainOut = (int)trainTop;
                 trainTop += l.OutputSize;
-                if (trainTop > MaxFloats)
+                if (trainTop > Limits.ArenaFloats)
                 {
-                    errors.Add(new ShapeError(i, "NG0016", new[] { l.TypeName, (i + 1).ToString(CultureInfo.InvariantCulture),
+                    errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { l.TypeName, (i + 1).ToString(CultureInfo.InvariantCulture),
                         Thousands(trainTop), "floats of activations per sample in training" }));
                     return null;
                 }
@@ -416,9 +416,9 @@ internal static partial class ShapeInference
             layers[i] = l with { InspectPreActivation = (int)inspectTop };
             inspectTop += l.OutputSize;
         }
-        if (inspectTop > MaxFloats)
+        if (inspectTop > Limits.ArenaFloats)
         {
-            errors.Add(new ShapeError(-1, "NG0016", new[] { "Network", "0", Thousands(inspectTop), "floats of activations per sample to read every layer's output" }));
+            errors.Add(new ShapeError(-1, Descriptors.TooLargeId, new[] { "Network", "0", Thousands(inspectTop), "floats of activations per sample to read every layer's output" }));
             return null;
         }
         var order = new List<int>();
@@ -455,14 +455,14 @@ internal static partial class ShapeInference
         var r = layer.Regularizers;
         for (int k = 0; k < r.Length; k++)
             if (!(r[k] >= 0) || !FiniteAsFloat(r[k]))
-                errors.Add(new ShapeError(i, "NG0017", new[] { kind, index,
+                errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index,
                     k < 2 ? kernelName + RegularizerNames[k].Substring("Kernel".Length) : RegularizerNames[k], Invariant(r[k]),
                     "a regularization factor is a finite number of at least 0, e.g. 1e-4" }));
         if (isOutput && HasActivityRegularizer(layer))
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "an activity regularizer on", "the output",
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "an activity regularizer on", "the output",
                 "regularize a hidden layer's activity (the code layer of a sparse autoencoder), or use a kernel regularizer here" }));
         if (Contractive(layer) != 0 && Layers.LayerRegistry.Of(layer.Kind).ActivationOf(layer) is var activation && activation != ActivationKind.Sigmoid)
-            errors.Add(new ShapeError(i, "NG0017", new[] { kind, index, "a contractive regularizer with activation", activation.ToString(),
+            errors.Add(new ShapeError(i, Descriptors.BadArgumentId, new[] { kind, index, "a contractive regularizer with activation", activation.ToString(),
                 "the contractive penalty is written for a sigmoid encoder: use Activation = Activation.Sigmoid" }));
     }
 
@@ -508,7 +508,7 @@ internal static partial class ShapeInference
     {
         if (activation < 0 || activation >= ActivationCount)
         {
-            errors.Add(new ShapeError(i, "NG0012", new[] { kind, index, Invariant(activation) }));
+            errors.Add(new ShapeError(i, Descriptors.UnknownActivationId, new[] { kind, index, Invariant(activation) }));
             return ActivationKind.Linear;
         }
         return (ActivationKind)activation;
@@ -517,7 +517,7 @@ internal static partial class ShapeInference
     private static void CheckInitializer(int value, string property, int i, string kind, string index, List<ShapeError> errors)
     {
         if (value < 0 || value >= InitializerCount)
-            errors.Add(new ShapeError(i, "NG0013", new[] { kind, index, property, Invariant(value) }));
+            errors.Add(new ShapeError(i, Descriptors.UnknownInitializerId, new[] { kind, index, property, Invariant(value) }));
     }
 
     /// <summary>Keras's default layer name stem (<c>keras.backend.unique_object_name</c> of the snake-cased class).</summary>

@@ -3,6 +3,21 @@ using System.Globalization;
 
 namespace NetGen.Generator.Shapes;
 
+/// <summary>
+/// The sizes generated code can address, in floats: its offsets are <c>int</c>s (NG0016 reports a network past them).
+/// </summary>
+internal static class Limits
+{
+    /// <summary>Training floats per sample: every slot of the training arena, pre-activations and caches included.</summary>
+    public const long ArenaFloats = int.MaxValue;
+
+    /// <summary>
+    /// One tensor per sample (a layer's output, a kernel's effective window), and all parameters: they sit in one block
+    /// with their gradients and two optimizer slots, four times their size.
+    /// </summary>
+    public const long TensorFloats = int.MaxValue / 4;
+}
+
 /// <summary>Pure shape helpers shared by all layer rules.</summary>
 internal static class ShapeMath
 {
