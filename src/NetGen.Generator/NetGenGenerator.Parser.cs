@@ -123,11 +123,12 @@ public sealed partial class NetGenGenerator
         // a type named like this would capture the generated code's `var`
         "var");
 
-    /// <summary>The per-layer constants of the generated code: P3_Kernel, S3, X3, F3, G3, T3, I3, Z3, ZI3, ZX3, M3, MI3.</summary>
+    /// <summary>The per-layer constants of the generated code: P3_Kernel, S3, X3, F3, G3, T3, TX3, I3, Z3, ZI3, ZX3, M3, MI3.</summary>
     internal static bool IsGeneratedConstantName(string name)
     {
         int i = 0;
-        if (name.StartsWith("ZI", StringComparison.Ordinal) || name.StartsWith("ZX", StringComparison.Ordinal)) i = 2;
+        if (name.StartsWith("ZI", StringComparison.Ordinal) || name.StartsWith("ZX", StringComparison.Ordinal) ||
+            name.StartsWith("TX", StringComparison.Ordinal)) i = 2;
         else if (name.StartsWith("MI", StringComparison.Ordinal) || name.StartsWith("GB", StringComparison.Ordinal)) i = 2;
         else if (name.Length > 0 && "PSXFGTIZM".IndexOf(name[0]) >= 0) i = 1;
         else return false;

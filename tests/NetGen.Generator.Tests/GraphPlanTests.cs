@@ -68,6 +68,38 @@ public class GraphPlanTests
         Assert.Equal(8, accumulations);
     }
 
+    /// <summary>
+    /// A batch norm's output that only an Add reads is read by no backward pass (the batch norm's, linear, reads its
+    /// input; Add's reads neither input): training keeps it only until the Add has run, so the next such tensor reuses
+    /// its slot, and PredictLayers gets a slot of its own for it. Everything else keeps its own slot.
+    /// </summary>
+    [Fact]
+    public void Tensors_no_backward_pass_reads_share_training_slots()
+    {
+        LayerSpec Bn(string name, string input) => Specs.BatchNorm() with { Name = name, Inputs = new EquatableArray<string>([input]) };
+        var net = Plan(8,
+            Dense(16, "x", "input"),
+            Dense(16, "d0", "x"), Bn("bn0", "d0"), Merge(LayerKind.Add, "s0", "x", "bn0"),
+            Dense(16, "d1", "s0"), Bn("bn1", "d1"), Merge(LayerKind.Add, "s1", "s0", "bn1"),
+            Dense(16, "d2", "s1"), Bn("bn2", "d2"), Merge(LayerKind.Multiply, "s2", "s1", "bn2"), // Multiply reads its inputs
+            Dense(2, "out", "s2"));
+        ResolvedLayer L(string name) => net.Layers.AsSpan().ToArray().Single(l => l.Name == name);
+        Assert.Equal(L("bn0").TrainOutput, L("bn1").TrainOutput); // bn0 is dead once s0 has run
+        Assert.True(L("bn0").InspectOutput >= net.TrainArenaPerSample);
+        Assert.NotEqual(L("bn0").InspectOutput, L("bn1").InspectOutput);
+        Assert.Equal(-1, L("bn2").InspectOutput);
+        foreach (var name in new[] { "x", "d0", "s0", "d1", "s1", "d2", "bn2", "s2", "out" }) Assert.Equal(-1, L(name).InspectOutput);
+        // Kept tensors never overlap each other or the shared slot.
+        var kept = net.Layers.AsSpan().ToArray().Where(l => l.InspectOutput < 0).Select(l => (Name: l.Name, TrainOutput: l.TrainOutput, OutputSize: l.OutputSize))
+            .Append((Name: "shared", TrainOutput: L("bn0").TrainOutput, OutputSize: 16)).ToList();
+        for (int i = 0; i < kept.Count; i++)
+            for (int j = i + 1; j < kept.Count; j++)
+                Assert.False(kept[i].TrainOutput < kept[j].TrainOutput + kept[j].OutputSize && kept[j].TrainOutput < kept[i].TrainOutput + kept[i].OutputSize,
+                    $"{kept[i].Name} overlaps {kept[j].Name}");
+        // The input, the kept tensors (eight of 16 floats, and out) and the shared slot.
+        Assert.Equal(8 + 16 * 8 + 2 + 16, net.TrainArenaPerSample);
+    }
+
     [Fact]
     public void No_two_live_tensors_share_an_inference_slot()
     {

@@ -322,6 +322,34 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
         for (int k = 0; k < 2; k++) Num.Close(ra[k].Data.Select(v => (double)v).ToArray(), rb[k].Data, 1e-6, 1e-5, $"residual output {k} on ILGPU");
     }
 
+    /// <summary>
+    /// GradResidualNet's "bn" output is read only by the Add, whose backward does not read it: training reuses its slot,
+    /// so PredictLayers has it written to one of its own. The Add's own output (before its fused ELU) is exactly
+    /// stem_relu + bn, before and after training steps, and "bn" equals the inference output of the same layers.
+    /// </summary>
+    [Fact]
+    public void PredictLayersReadsATensorTrainingDoesNotKeep()
+    {
+        using var m = new GradResidualNet { Seed = 18 };
+        // bn is short-lived (GraphPlanTests): its slot constant is a property that PredictLayers redirects.
+        Assert.Contains(typeof(GradResidualNet).GetProperties(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance),
+            p => System.Text.RegularExpressions.Regex.IsMatch(p.Name, @"^T\d+$"));
+        var x = new Tensor(Num.Uniform(3 * 72, 19), 3, 6, 6, 2);
+        void Check(string when)
+        {
+            var r = m.PredictLayers(x, ["stem_relu", "bn", "add"]);
+            for (int i = 0; i < r[2].Data.Length; i++)
+                Assert.True(r[0].Data[i] + r[1].Data[i] == r[2].Data[i], $"{when}: element {i}: {r[0].Data[i]} + {r[1].Data[i]} != {r[2].Data[i]}");
+            Assert.Contains(r[1].Data, v => v != 0);
+        }
+        Check("fresh");
+        m.Compile(new SGD(0.1f), Loss.CategoricalCrossEntropy);
+        var y = new float[3 * 3];
+        for (int i = 0; i < 3; i++) y[i * 3 + i] = 1;
+        m.Fit(x, new Tensor(y, 3, 3), epochs: 2, batchSize: 3, verbose: 0);
+        Check("trained");
+    }
+
     [Fact]
     public void TransferLearningCopiesTheBaseByName()
     {

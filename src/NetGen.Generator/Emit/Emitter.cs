@@ -112,7 +112,16 @@ internal static partial class Emitter
             if (!l.Live) continue; // the output does not depend on it (NG0203): never run
             string n = I(l.Index + 1);
             string note = l.TrainOutput == l.TrainInput && l.Inputs.Length == 1 ? " (aliases its input)" : "";
-            w.WriteLine("private const int T" + n + " = " + I(l.TrainOutput) + "; // " + OneLine(l.Name) + " output" + note);
+            if (l.InspectOutput >= 0)
+            {
+                // No backward pass reads it: its training slot is reused once its readers have run, so PredictLayers,
+                // which reads it after the pass, has it write to a slot of its own.
+                w.WriteLine("private const int TX" + n + " = " + I(l.InspectOutput) + "; // " + OneLine(l.Name) + " output (PredictLayers only)");
+                w.WriteLine("private int T" + n + " => Inspecting ? TX" + n + " : " + I(l.TrainOutput) + "; // " + OneLine(l.Name) +
+                    " output, kept only until its readers have run (no backward pass reads it)");
+            }
+            else
+                w.WriteLine("private const int T" + n + " = " + I(l.TrainOutput) + "; // " + OneLine(l.Name) + " output" + note);
             if (l.TrainPreActivation >= 0)
                 w.WriteLine("private const int Z" + n + " = " + I(l.TrainPreActivation) + "; // " + OneLine(l.Name) + " pre-activation");
             if (l.InspectPreActivation >= 0)
@@ -366,7 +375,7 @@ internal static partial class Emitter
             if (source < 0) return "T0";
             at = net.Layers[source];
         }
-        return "T" + I(at.Index + 1);
+        return (at.InspectOutput >= 0 ? "TX" : "T") + I(at.Index + 1);
     }
 
     /// <summary>Each weight of a layer: Keras's name, its offset constant, its shape, and whether it is trainable.</summary>

@@ -111,6 +111,16 @@ internal interface ILayerRule
     /// <summary>Whether each input's gradient is the output's (Add), so that an input it alone reads may share the output gradient's buffer.</summary>
     bool PassesGradientThrough { get; }
 
+    /// <summary>
+    /// Whether its backward pass reads its inputs' values (true unless the rule knows better: Add's does not). A tensor
+    /// that neither its own backward nor any reader's reads is not kept for the backward pass (its training slot is
+    /// reused once its forward readers have run).
+    /// </summary>
+    bool BackwardReadsInputs(ResolvedLayer layer);
+
+    /// <summary>Whether its backward pass reads its own output's values (true unless the rule knows better).</summary>
+    bool BackwardReadsOutput(ResolvedLayer layer);
+
     /// <summary>Whether its kernel applies a dropout after it (and after the activation it took) as it writes its output (<see cref="FusesAsDropout"/>).</summary>
     bool TakesDropout { get; }
 
@@ -244,6 +254,10 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool PoolsActivations => false;
 
     public virtual bool PassesGradientThrough => false;
+
+    public virtual bool BackwardReadsInputs(ResolvedLayer layer) => true;
+
+    public virtual bool BackwardReadsOutput(ResolvedLayer layer) => true;
 
     public virtual bool FoldsIntoPrevious => false;
 

@@ -64,7 +64,9 @@ internal sealed record NetworkSpec(
 /// another consumer already wrote that gradient (then it is added, through <c>GradientTemp</c> where the operation
 /// cannot add by itself). <c>InspectPreActivation</c>: for a layer whose activation layer was fused into it and that
 /// keeps no pre-activation in training, where PredictLayers has it write its own output (after the training arena).
-/// This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// <c>InspectOutput</c>: for a layer whose output no backward pass reads (its training slot is reused once its forward
+/// readers have run), where its output goes while PredictLayers runs (after the training arena), so that it is still
+/// there when the pass ends. This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedLayer(
     int Index,
@@ -101,7 +103,8 @@ internal sealed record ResolvedLayer(
     EquatableArray<int> GradientAccumulate = default,
     int GradientTemp = -1,
     int InspectPreActivation = -1,
-    EquatableArray<WeightSlot> RuleWeights = default)
+    EquatableArray<WeightSlot> RuleWeights = default,
+    int InspectOutput = -1)
 {
     public int ParamCount => KernelCount + StateCount;
     public int TrainableCount => KernelCount;

@@ -286,6 +286,11 @@ internal static partial class ShapeInference
             inputSlot[i] = ((int)trainTop, arena.Allocate(l.OutputSize, CountReaders(i, layers, graph)));
             trainTop += l.OutputSize;
         }
+        // Tensors that no backward pass reads (a batch norm's output that only an Add reads) are kept only while their
+        // forward readers run: they share a region of their own, placed by the same liveness as inference's arena.
+        var shortLived = PlanShortLived(graph, layers, isOutput, out int shortLivedSize);
+        int shortLivedBase = (int)trainTop;
+        trainTop += shortLivedSize;
         // A state a recurrent layer returns is written by that layer's kernel: its slots are placed when that layer runs.
         var stateSlot = new Dictionary<int, (int Train, int Infer)>();
         foreach (int i in graph.Order)
@@ -343,8 +348,12 @@ internal static partial class ShapeInference
                     pre = (int)trainTop;
                     trainTop += l.OutputSize;
                 }
-                trainOut = (int)trainTop;
-                trainTop += l.OutputSize;
+                if (shortLived.TryGetValue(i, out int shared)) trainOut = shortLivedBase + shared;
+                else
+                {
+                    trainOut = (int)trainTop;
+                    trainTop += l.OutputSize;
+                }
                 if (trainTop > Limits.ArenaFloats)
                 {
                     errors.Add(new ShapeError(i, Descriptors.TooLargeId, new[] { l.TypeName, (i + 1).ToString(CultureInfo.InvariantCulture),
@@ -416,6 +425,14 @@ internal static partial class ShapeInference
             layers[i] = l with { InspectPreActivation = (int)inspectTop };
             inspectTop += l.OutputSize;
         }
+        // A short-lived tensor's slot is reused within the pass: PredictLayers, which reads every output after it, has
+        // it written to a slot of its own.
+        foreach (int i in graph.Order)
+        {
+            if (!shortLived.ContainsKey(i)) continue;
+            layers[i] = layers[i] with { InspectOutput = (int)inspectTop };
+            inspectTop += layers[i].OutputSize;
+        }
         if (inspectTop > Limits.ArenaFloats)
         {
             errors.Add(new ShapeError(-1, Descriptors.TooLargeId, new[] { "Network", "0", Thousands(inspectTop), "floats of activations per sample to read every layer's output" }));
@@ -428,6 +445,46 @@ internal static partial class ShapeInference
             (int)trainTop, inferTop, max, outputPlans[0].LogitsSlot, outputPlans[0].InferLogitsSlot, outputPlans[0].Activation,
             new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain, (int)inspectTop, new EquatableArray<OutputPlan>(outputPlans),
             new EquatableArray<Fusion>(fusions.ToArray()));
+    }
+
+    /// <summary>
+    /// The tensors no backward pass reads, with their offsets in a region of their own (<paramref name="size"/> floats
+    /// per sample): a layer output that is not an output of the network, not regularized, not an alias, that its own
+    /// backward does not read and that only layers whose backward does not read their inputs read (Add, Subtract,
+    /// Average, Concatenate). Each is placed when its layer runs and freed after its last reader.
+    /// </summary>
+    private static Dictionary<int, int> PlanShortLived(Graph graph, List<ResolvedLayer> layers, bool[] isOutput, out int size)
+    {
+        bool IsShortLived(int i)
+        {
+            var l = layers[i];
+            var rule = Layers.LayerRegistry.Of(l.Spec.Kind);
+            if (l.Inputs.Length == 0 || isOutput[i] || HasActivityRegularizer(l.Spec) || MiddleSize(l) > 0 || l.IsAlias ||
+                rule.IsIdentity(l.Spec) || rule.Implicit || rule.BackwardReadsOutput(l))
+                return false;
+            foreach (var _ in Layers.RecurrentStateRule.StatesOf(layers, i)) return false; // it writes states too
+            int readers = 0;
+            foreach (var r in layers)
+            {
+                if (!r.Live || r.Inputs.AsSpan().IndexOf(i) < 0) continue;
+                if (Layers.LayerRegistry.Of(r.Spec.Kind).BackwardReadsInputs(r)) return false;
+                readers++;
+            }
+            return readers > 0;
+        }
+
+        var offsets = new Dictionary<int, int>();
+        var region = new ArenaPlanner(0, 0, 0);
+        foreach (int i in graph.Order)
+        {
+            var l = layers[i];
+            if (!l.Live) continue;
+            if (IsShortLived(i)) offsets[i] = region.Allocate(l.OutputSize, CountReaders(i, layers, graph));
+            foreach (int source in Graph.Distinct(l.Inputs.AsSpan().ToArray()))
+                if (source >= 0 && offsets.TryGetValue(source, out int at)) region.Read(at);
+        }
+        size = region.Top;
+        return offsets;
     }
 
     /// <summary>How many live layers read layer <paramref name="i"/>'s output (-1: the network's input), counting a layer once.</summary>
