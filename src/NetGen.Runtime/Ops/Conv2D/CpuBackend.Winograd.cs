@@ -8,10 +8,13 @@ namespace NetGen.Backends;
 // Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions on the CPU (NHWC, AVX-512).
 //
 // The output is cut into 4x4 tiles; each reads a 6x6 input window. With the kernel transformed once per call,
-// U = G·g·Gᵀ (36 × InC × OutC), a block of tiles is transformed, V = Bᵀ·d·B (36 × tiles × InC, 16 channels per
-// vector, zeros outside the input), multiplied position by position, M_p = V_p·U_p (36 SGEMMs of tiles × InC × OutC),
-// and transformed back, Y = Aᵀ·M·A, with the bias and the activation applied as the 4x4 pixels are stored. That is
+// U = G·g·Gᵀ (36 × InC × OutC), a block of tiles is transformed, V = Bᵀ·d·B (tiles × 36 × InC, 16 channels per
+// vector, zeros outside the input), multiplied position by position, M_p = V_p·U_p (36 SGEMMs of tiles × InC × OutC,
+// each reading its position's rows 36·InC apart in place), and transformed back, Y = Aᵀ·M·A, with the bias and the activation applied as the 4x4 pixels are stored. That is
 // 36 multiply-adds per 16 outputs instead of 144: 4x fewer, for the price of the transforms (element-wise, in cache).
+// V and M are tile-major, a tile's 36 positions side by side, so that a transform reads and writes one contiguous
+// 36·C run per tile; position-major planes (36 × tiles × C) made it write 36 streams 12 KB apart, and the 32- and
+// 64-channel layers ran 15-20 % slower (bench/README.md).
 // Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016), give the matrices (points 0, ±1, ±2).
 //
 // The input gradient of a 3x3 stride-1 convolution is the same kind of convolution of dz with the kernel rotated by
@@ -66,7 +69,7 @@ public sealed unsafe partial class CpuBackend
         float* x, float* kernel, bool inputGradient, float* bias, int z, int y)
     {
         var job = TileJob(g, batch, out int slots);
-        // Per slot V (36 × block × InC) and M (36 × block × OutC); U (36 × InC × OutC) before them, or cached.
+        // Per slot V (block × 36 × InC) and M (block × 36 × OutC); U (36 × InC × OutC) before them, or cached.
         long uFloats = 36L * g.InC * g.OutC;
         long slotFloats = 36L * job.Block * (g.InC + g.OutC);
         // The forward kernel is [kh][kw][InC][OutC]; the input-gradient one is the layer's [kh][kw][g.OutC][g.InC],
@@ -116,7 +119,7 @@ public sealed unsafe partial class CpuBackend
         var job = TileJob(g, batch, out int slots);
         int items = job.Items;
         long plane = (long)g.InC * g.OutC;
-        // Per slot: V (36 × block × InC), D (36 × block × OutC) and the item's running dU (36 × InC × OutC); then
+        // Per slot: V (block × 36 × InC), D (block × 36 × OutC) and the item's running dU (36 × InC × OutC); then
         // one partial dKernel (9 × InC × OutC) per item.
         long slotFloats = 36L * job.Block * (g.InC + g.OutC) + 36 * plane;
         float* buffer = WinogradBuffer(slots * slotFloats + items * 9 * plane);
@@ -421,12 +424,11 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        /// <summary>V[p][t][c] for tiles [t0, t0 + nt): the 6x6 input window of each tile (zeros outside), transformed.</summary>
+        /// <summary>V[t][p][c] for tiles [t0, t0 + nt): the 6x6 input window of each tile (zeros outside), transformed.</summary>
         private void TransformInput(long t0, int nt, float* v)
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int inC = g.InC;
-            long posStride = (long)Block * inC;
             Vector512<float>* d = stackalloc Vector512<float>[36];
             Vector512<float>* t = stackalloc Vector512<float>[36];
             float** rows = stackalloc float*[36];
@@ -445,7 +447,7 @@ public sealed unsafe partial class CpuBackend
                         rows[i * 6 + j] = rowIn && (uint)iw < (uint)g.InW ? sample + ((long)ih * g.InW + iw) * inC : null;
                     }
                 }
-                float* dst = v + (long)k * inC;
+                float* dst = v + (long)k * 36 * inC;
                 for (int c = 0; c < inC; c += 16)
                 {
                     for (int p = 0; p < 36; p++)
@@ -453,12 +455,15 @@ public sealed unsafe partial class CpuBackend
                     // Along each row (over j), then along each column (over i).
                     for (int i = 0; i < 6; i++) InputTransform6(d + i * 6, 1, t + i * 6, 1);
                     for (int j = 0; j < 6; j++) InputTransform6(t + j, 6, d + j, 6);
-                    for (int p = 0; p < 36; p++) Vector512.Store(d[p], dst + p * posStride + c);
+                    for (int p = 0; p < 36; p++) Vector512.Store(d[p], dst + p * inC + c);
                 }
             }
         }
 
-        /// <summary>M_p = V_p·U_p for the 36 positions (single-threaded inside a work item, see <see cref="WorkerPool.Run"/>).</summary>
+        /// <summary>
+        /// M_p = V_p·U_p for the 36 positions, V_p's and M_p's rows a tile (36 positions) apart (single-threaded inside a
+        /// work item, see <see cref="WorkerPool.Run"/>).
+        /// </summary>
         private void Multiply(int nt, float* v, float* m)
         {
             ref readonly Conv2DGeometry g = ref Geometry;
@@ -466,11 +471,11 @@ public sealed unsafe partial class CpuBackend
             long uPlane = (long)inC * outC;
             for (int p = 0; p < 36; p++)
             {
-                float* a = v + p * (long)Block * inC, c = m + p * (long)Block * outC, u = U + p * uPlane;
+                float* a = v + p * inC, c = m + p * outC, u = U + p * uPlane;
                 if (TransposedU)
-                    Sgemm.Multiply(false, true, nt, outC, inC, 1f, a, inC, u, inC, 0f, c, outC);
+                    Sgemm.Multiply(false, true, nt, outC, inC, 1f, a, 36 * inC, u, inC, 0f, c, 36 * outC);
                 else
-                    Sgemm.Multiply(false, false, nt, outC, inC, 1f, a, inC, u, outC, 0f, c, outC);
+                    Sgemm.Multiply(false, false, nt, outC, inC, 1f, a, 36 * inC, u, outC, 0f, c, 36 * outC);
             }
         }
 
@@ -479,7 +484,6 @@ public sealed unsafe partial class CpuBackend
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int outC = g.OutC;
-            long posStride = (long)Block * outC;
             Vector512<float>* s = stackalloc Vector512<float>[36];
             Vector512<float>* t = stackalloc Vector512<float>[24];
             Vector512<float>* o = stackalloc Vector512<float>[16];
@@ -490,11 +494,11 @@ public sealed unsafe partial class CpuBackend
             {
                 TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
                 int hs = Math.Min(4, g.OutH - oh0), ws = Math.Min(4, g.OutW - ow0);
-                float* src = m + (long)k * outC;
+                float* src = m + (long)k * 36 * outC;
                 long pixel0 = n * g.Pixels + (long)oh0 * g.OutW + ow0;
                 for (int c = 0; c < outC; c += 16)
                 {
-                    for (int p = 0; p < 36; p++) s[p] = Vector512.Load(src + p * posStride + c);
+                    for (int p = 0; p < 36; p++) s[p] = Vector512.Load(src + p * outC + c);
                     // Along each row (j: 6 → 4), then along each column (i: 6 → 4).
                     for (int i = 0; i < 6; i++) OutputTransform6(s + i * 6, 1, t + i * 4, 1);
                     for (int j = 0; j < 4; j++) OutputTransform6(t + j, 4, o + j, 4);
@@ -511,12 +515,11 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        /// <summary>D[p][t][c] for tiles [t0, t0 + nt): each tile's 4x4 dz (zeros past the output's edge), transformed to 6x6.</summary>
+        /// <summary>D[t][p][c] for tiles [t0, t0 + nt): each tile's 4x4 dz (zeros past the output's edge), transformed to 6x6.</summary>
         private void TransformGradient(long t0, int nt, float* dst)
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int outC = g.OutC;
-            long posStride = (long)Block * outC;
             Vector512<float>* y = stackalloc Vector512<float>[16];
             Vector512<float>* t = stackalloc Vector512<float>[24];
             Vector512<float>* e = stackalloc Vector512<float>[36];
@@ -525,7 +528,7 @@ public sealed unsafe partial class CpuBackend
                 TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
                 int hs = Math.Min(4, g.OutH - oh0), ws = Math.Min(4, g.OutW - ow0);
                 float* tile = Dz + (n * g.Pixels + (long)oh0 * g.OutW + ow0) * outC;
-                float* to = dst + (long)k * outC;
+                float* to = dst + (long)k * 36 * outC;
                 for (int c = 0; c < outC; c += 16)
                 {
                     for (int r = 0; r < 4; r++)
@@ -534,7 +537,7 @@ public sealed unsafe partial class CpuBackend
                     // Along each row (q: 4 → 6), then along each column (r: 4 → 6).
                     for (int r = 0; r < 4; r++) GradientTransform4(y + r * 4, 1, t + r * 6, 1);
                     for (int j = 0; j < 6; j++) GradientTransform4(t + j, 6, e + j, 6);
-                    for (int p = 0; p < 36; p++) Vector512.Store(e[p], to + p * posStride + c);
+                    for (int p = 0; p < 36; p++) Vector512.Store(e[p], to + p * outC + c);
                 }
             }
         }
@@ -545,7 +548,7 @@ public sealed unsafe partial class CpuBackend
             int inC = Geometry.InC, outC = Geometry.OutC;
             long plane = (long)inC * outC;
             for (int p = 0; p < 36; p++)
-                Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * (long)Block * inC, inC, d + p * (long)Block * outC, outC,
+                Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * inC, 36 * inC, d + p * outC, 36 * outC,
                     accumulate ? 1f : 0f, du + p * plane, outC);
         }
 
