@@ -276,15 +276,18 @@ public sealed partial class IlgpuBackend : IBackend
     public void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
         epilogue.CheckNoDropout(nameof(DenseForward));
-        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
-        int z = preActivation >= 0 ? preActivation : y;
+        int z = epilogue.StoresPreActivation ? epilogue.PreActivation : y;
         Gemm(false, false, rows, units, inputs, 1f, x, inputs, kernel, units, 0f, z, units);
-        Epilogue(rows, units, activation, alpha, z, bias, preActivation, y);
+        ApplyEpilogue(rows, units, epilogue, z, bias, y);
     }
 
-    /// <summary>y = act(z + bias), also storing z + bias into pre when it is not -1; softmax is applied per row after the bias.</summary>
-    private void Epilogue(int rows, int cols, ActivationFunction activation, float alpha, int z, int bias, int preActivation, int y)
+    /// <summary>
+    /// y = act(z + bias) with the epilogue's activation, also storing z + bias into its pre-activation slot when it has
+    /// one (then z is that slot); softmax is applied per row after the bias.
+    /// </summary>
+    private void ApplyEpilogue(int rows, int cols, in Epilogue epilogue, int z, int bias, int y)
     {
+        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         long count = (long)rows * cols;
         if (count == 0) return;
         bool softmax = activation == ActivationFunction.Softmax;

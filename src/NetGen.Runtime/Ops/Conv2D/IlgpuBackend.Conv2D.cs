@@ -16,15 +16,14 @@ public sealed partial class IlgpuBackend
     public void Conv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
         epilogue.CheckNoDropout(nameof(Conv2DForward));
-        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
         var ck = _k.Convolution;
-        int z = preActivation >= 0 ? preActivation : y;
+        int z = epilogue.StoresPreActivation ? epilogue.PreActivation : y;
         int rows = checked(batch * g.Pixels);
         // z[pixels, OutC] = im2col(x)[pixels, Patch] · kernel[Patch, OutC], the patches gathered inside the GEMM.
         RunGemm(ck.Forward, rows, g.OutC, g.Patch, 1f, V(x, (long)batch * g.InSize), new Im2ColOperand(g),
             V(kernel, (long)g.Patch * g.OutC), new StridedOperand(g.OutC, true), 0f, V(z, (long)rows * g.OutC), g.OutC);
-        Epilogue(rows, g.OutC, activation, alpha, z, bias, preActivation, y);
+        ApplyEpilogue(rows, g.OutC, epilogue, z, bias, y);
     }
 
     /// <inheritdoc/>

@@ -13,16 +13,15 @@ public sealed partial class IlgpuBackend
     public void DepthwiseConv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
         epilogue.CheckNoDropout(nameof(DepthwiseConv2DForward));
-        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
         g.CheckDepthwise();
-        int z = preActivation >= 0 ? preActivation : y;
+        int z = epilogue.StoresPreActivation ? epilogue.PreActivation : y;
         int rows = checked(batch * g.Pixels);
         long outCount = (long)rows * g.OutC;
         if (outCount == 0) return;
         _k.DepthwiseConvolution.Forward(checked((int)outCount), V(x, (long)batch * g.InSize), V(kernel, (long)g.KernelH * g.KernelW * g.OutC),
             V(z, outCount), new ConvShape(g));
-        Epilogue(rows, g.OutC, activation, alpha, z, bias, preActivation, y);
+        ApplyEpilogue(rows, g.OutC, epilogue, z, bias, y);
     }
 
     /// <inheritdoc/>
@@ -70,15 +69,14 @@ public sealed partial class IlgpuBackend
     public void Conv2DTransposeForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
         epilogue.CheckNoDropout(nameof(Conv2DTransposeForward));
-        var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
         var ck = _k.Convolution;
-        int z = preActivation >= 0 ? preActivation : y;
+        int z = epilogue.StoresPreActivation ? epilogue.PreActivation : y;
         int rows = checked(batch * g.InH * g.InW);
         // z[n, ih, iw, f] = Σ over (kh, kw, co) of x at the pixel whose window puts tap (kh, kw) on (ih, iw) · kernel[kh, kw, f, co].
         RunGemm(ck.InputGradient, rows, g.InC, g.KernelH * g.KernelW * g.OutC, 1f, V(x, (long)batch * g.OutSize), new OutputGradientOperand(g),
             V(kernel, (long)g.Patch * g.OutC), new KernelTransposedOperand(g), 0f, V(z, (long)batch * g.InSize), g.InC);
-        Epilogue(rows, g.InC, activation, alpha, z, bias, preActivation, y);
+        ApplyEpilogue(rows, g.InC, epilogue, z, bias, y);
     }
 
     /// <inheritdoc/>
