@@ -15,23 +15,9 @@ public class GeneratorStructureTests
     [Fact]
     public void Only_the_layer_rules_name_layer_kinds()
     {
-        string generator = Path.Combine(DiagnosticTests.RepositoryRoot(), "src", "NetGen.Generator");
-        string layers = Path.Combine(generator, "Layers") + Path.DirectorySeparatorChar;
-        var files = Directory.GetFiles(generator, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.StartsWith(layers, StringComparison.Ordinal) &&
-                        !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") &&
-                        !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
-            .ToList();
-        Assert.True(files.Count > 10, $"found only {files.Count} generator files under {generator}");
-        var leaks = new List<string>();
-        foreach (string file in files)
-        {
-            string[] lines = File.ReadAllLines(file);
-            for (int i = 0; i < lines.Length; i++)
-                foreach (Match m in Regex.Matches(lines[i], @"\bLayerKind\.(\w+)"))
-                    if (!Structural.Contains(m.Groups[1].Value))
-                        leaks.Add($"{Path.GetRelativePath(generator, file)}:{i + 1}: LayerKind.{m.Groups[1].Value}");
-        }
+        string layers = Path.DirectorySeparatorChar + "Layers" + Path.DirectorySeparatorChar;
+        var leaks = MatchingLines(file => !file.Contains(layers, StringComparison.Ordinal), line =>
+            string.Join(", ", Regex.Matches(line, @"\bLayerKind\.(\w+)").Select(m => m.Groups[1].Value).Where(k => !Structural.Contains(k))));
         Assert.True(leaks.Count == 0, "Layer kinds named outside Layers/ (ask the rule instead):\n" + string.Join("\n", leaks));
     }
 
@@ -42,22 +28,33 @@ public class GeneratorStructureTests
     [Fact]
     public void Diagnostic_ids_are_written_only_in_the_descriptors()
     {
+        string codeFixes = Path.DirectorySeparatorChar + "CodeFixes" + Path.DirectorySeparatorChar;
+        var literals = MatchingLines(file => !file.Contains(codeFixes, StringComparison.Ordinal) && Path.GetFileName(file) != "Descriptors.cs",
+            line => Regex.IsMatch(line, "\"NG\\d{4}\"") && !line.TrimStart().StartsWith("//", StringComparison.Ordinal) ? line.Trim() : "");
+        Assert.True(literals.Count == 0, "Diagnostic ids written as literals (use Descriptors.<Name>Id):\n" + string.Join("\n", literals));
+    }
+
+    /// <summary>
+    /// "file:line: finding" for every line of the generator's sources (the files <paramref name="keep"/> accepts) where
+    /// <paramref name="find"/> returns a finding (not empty).
+    /// </summary>
+    private static List<string> MatchingLines(Func<string, bool> keep, Func<string, string> find)
+    {
         string generator = Path.Combine(DiagnosticTests.RepositoryRoot(), "src", "NetGen.Generator");
         string sep = Path.DirectorySeparatorChar.ToString();
         var files = Directory.GetFiles(generator, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains(sep + "obj" + sep) && !f.Contains(sep + "bin" + sep) && !f.Contains(sep + "CodeFixes" + sep) &&
-                        Path.GetFileName(f) != "Descriptors.cs")
+            .Where(f => !f.Contains(sep + "obj" + sep) && !f.Contains(sep + "bin" + sep) && keep(f))
             .ToList();
         Assert.True(files.Count > 10, $"found only {files.Count} generator files under {generator}");
-        var literals = new List<string>();
+        var found = new List<string>();
         foreach (string file in files)
         {
             string[] lines = File.ReadAllLines(file);
             for (int i = 0; i < lines.Length; i++)
-                if (Regex.IsMatch(lines[i], "\"NG\\d{4}\"") && !lines[i].TrimStart().StartsWith("//", StringComparison.Ordinal))
-                    literals.Add($"{Path.GetRelativePath(generator, file)}:{i + 1}: {lines[i].Trim()}");
+                if (find(lines[i]) is { Length: > 0 } finding)
+                    found.Add($"{Path.GetRelativePath(generator, file)}:{i + 1}: {finding}");
         }
-        Assert.True(literals.Count == 0, "Diagnostic ids written as literals (use Descriptors.<Name>Id):\n" + string.Join("\n", literals));
+        return found;
     }
 
     /// <summary>
