@@ -202,14 +202,7 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
     public void Ilgpu_WorkspaceGrowsKeepsPrefixAndZeroesTheRest()
     {
         using var b = new IlgpuBackend(fixture.Accelerator);
-        b.EnsureCapacity(10, 0);
-        b.Upload([1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f], 0);
-        b.EnsureCapacity(100, 6);
-        Assert.Equal(100, b.Capacity);
-        var r = new float[100];
-        b.Download(0, r);
-        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], r[..6]);
-        Assert.All(r[6..], v => Assert.Equal(0f, v));
+        var r = Workspaces.GrowFrom10To100KeepingSix(b);
         b.Fill(50, 20, 2.5f);
         b.Download(0, r);
         Assert.All(r[50..70], v => Assert.Equal(2.5f, v));

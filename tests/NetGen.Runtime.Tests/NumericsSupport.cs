@@ -52,6 +52,27 @@ internal sealed class KernelWorkspace : IDisposable
     public void Dispose() => Backend.Dispose();
 }
 
+/// <summary>Checks shared by the backends' workspace tests.</summary>
+internal static class Workspaces
+{
+    /// <summary>
+    /// Grows a fresh workspace from 10 floats (1..10) to 100 keeping the first 6: asserts the capacity, that those 6
+    /// stay and that the rest reads 0, and returns the 100 floats read back.
+    /// </summary>
+    public static float[] GrowFrom10To100KeepingSix(IBackend b)
+    {
+        b.EnsureCapacity(10, 0);
+        b.Upload([1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f], 0);
+        b.EnsureCapacity(100, 6);
+        Assert.Equal(100, b.Capacity);
+        var r = new float[100];
+        b.Download(0, r);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], r[..6]);
+        Assert.All(r[6..], v => Assert.Equal(0f, v));
+        return r;
+    }
+}
+
 /// <summary>Deterministic test data and comparisons against double-precision references.</summary>
 internal static class Num
 {

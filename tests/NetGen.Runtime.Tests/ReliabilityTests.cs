@@ -493,14 +493,7 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
     public void Cpu_WorkspaceGrowsInPlaceKeepingItsPrefixAndZeroingTheRest()
     {
         using var b = new CpuBackend();
-        b.EnsureCapacity(10, 0);
-        b.Upload([1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f], 0);
-        b.EnsureCapacity(100, 6);
-        Assert.Equal(100, b.Capacity);
-        var r = new float[100];
-        b.Download(0, r);
-        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], r[..6]);
-        Assert.All(r[6..], v => Assert.Equal(0f, v));
+        var r = Workspaces.GrowFrom10To100KeepingSix(b);
         b.Fill(6, 94, 3f);
         // Past the C library's threshold for mapping a block of its own (the block is then remapped, not copied), and
         // again: the kept floats stay, the rest reads 0.
