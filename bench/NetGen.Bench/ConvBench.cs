@@ -146,9 +146,12 @@ public static unsafe class ConvBench
             double fwd = Time(() => be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), x, kk, b, y));
             double bwd = Time(() => { be.Upload(host.AsSpan(0, (int)outSize), dy); be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, x, kk, y, dy, first ? -1 : dx, dk, db); })
                 - Time(() => be.Upload(host.AsSpan(0, (int)outSize), dy));
+            // The kernel (and bias) gradient alone: the rest of ms_bwd is the input gradient.
+            double dkOnly = Time(() => { be.Upload(host.AsSpan(0, (int)outSize), dy); be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, x, kk, y, dy, -1, dk, db); })
+                - Time(() => be.Upload(host.AsSpan(0, (int)outSize), dy));
             double flops = 2.0 * batch * g.Pixels * g.OutC * g.Patch * (first ? 2 : 3);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"bench\":\"resnet-op\",\"op\":\"conv {h}x{h}x{cin}->{o}x{o}x{f} k{k} s{stride}\",\"count\":{count},\"ms_fwd\":{fwd:F2},\"ms_bwd\":{bwd:F2},\"gflops\":{flops / ((fwd + bwd) * 1e6):F1}}}"));
+                $"{{\"bench\":\"resnet-op\",\"op\":\"conv {h}x{h}x{cin}->{o}x{o}x{f} k{k} s{stride}\",\"count\":{count},\"ms_fwd\":{fwd:F2},\"ms_bwd\":{bwd:F2},\"ms_dk\":{dkOnly:F2},\"gflops\":{flops / ((fwd + bwd) * 1e6):F1}}}"));
         }
         foreach (var (h, c, count) in new[] { (28, 32, 3), (14, 64, 3), (7, 128, 3) })
         {

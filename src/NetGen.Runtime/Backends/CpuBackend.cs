@@ -138,8 +138,8 @@ public sealed unsafe partial class CpuBackend : IBackend
         var dst = Span(y, count);
         switch (activation)
         {
-            case ActivationFunction.Linear: if (x != y) src.CopyTo(dst); break;
-            case ActivationFunction.Relu: TensorPrimitives.Max(src, 0f, dst); break;
+            case ActivationFunction.Linear: if (x != y) RunPointwise(Pointwise.Copy, count, At(x), null, At(y)); break;
+            case ActivationFunction.Relu: RunPointwise(Pointwise.Relu, count, At(x), null, At(y)); break;
             // VectorMath, not TensorPrimitives: accurate near 0, and the same for an element wherever it sits in the batch.
             case ActivationFunction.Sigmoid: VectorMath.Sigmoid(src, dst); break;
             case ActivationFunction.Tanh: VectorMath.Tanh(src, dst); break;
@@ -169,20 +169,11 @@ public sealed unsafe partial class CpuBackend : IBackend
         switch (activation)
         {
             case ActivationFunction.Linear:
-                if (dx != dy) Span(dy, count).CopyTo(Span(dx, count));
+                if (dx != dy) RunPointwise(Pointwise.Copy, count, pdy, null, pdx);
                 break;
             case ActivationFunction.Relu:
-            {
-                int i = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; i <= count - 16; i += 16)
-                    {
-                        var keep = Vector512.GreaterThan(Vector512.Load(py + i), Vector512<float>.Zero);
-                        Vector512.Store(Vector512.BitwiseAnd(Vector512.Load(pdy + i), keep), pdx + i);
-                    }
-                for (; i < count; i++) pdx[i] = py[i] > 0 ? pdy[i] : 0f;
+                RunPointwise(Pointwise.ReluBackward, count, pdy, py, pdx);
                 break;
-            }
             case ActivationFunction.Softmax:
                 for (int r = 0; r < rows; r++)
                 {

@@ -45,8 +45,9 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Fewer output tiles than this (per call) and im2col is as fast: the transforms' fixed costs dominate.</summary>
     internal static int WinogradMinTiles = 16;
 
-    private float* _winograd;
+    private float* _winograd, _zeroRow;
     private long _winogradFloats;
+    private int _zeroRowFloats;
     private WinogradJob? _winogradJob;
 
     /// <summary>Whether <paramref name="g"/> over <paramref name="batch"/> samples takes the Winograd path.</summary>
@@ -68,7 +69,7 @@ public sealed unsafe partial class CpuBackend
     private void WinogradConvolution(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
         float* x, float* kernel, bool inputGradient, float* bias, int z, int y)
     {
-        var job = TileJob(g, batch, out int slots);
+        var job = TileJob(g, batch, kernelGradient: false, out int slots);
         // Per slot V (block × 36 × InC) and M (block × 36 × OutC); U (36 × InC × OutC) before them, or cached.
         long uFloats = 36L * g.InC * g.OutC;
         long slotFloats = 36L * job.Block * (g.InC + g.OutC);
@@ -116,7 +117,7 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private void WinogradKernelGradient(in Conv2DGeometry g, int batch, float* x, float* dz, float* dKernel)
     {
-        var job = TileJob(g, batch, out int slots);
+        var job = TileJob(g, batch, kernelGradient: true, out int slots);
         int items = job.Items;
         long plane = (long)g.InC * g.OutC;
         // Per slot: V (block × 36 × InC), D (block × 36 × OutC) and the item's running dU (36 × InC × OutC); then
@@ -137,20 +138,68 @@ public sealed unsafe partial class CpuBackend
         {
             job.KernelGradient = false;
         }
-        long count = 9 * plane;
-        for (long i = 0; i < count; i++)
+        var sum = _partialSumJob ??= new PartialSumJob();
+        sum.Partials = job.Partials;
+        sum.Parts = items;
+        sum.Count = 9 * plane;
+        sum.Output = dKernel;
+        sum.Run();
+    }
+
+    private PartialSumJob? _partialSumJob;
+
+    /// <summary>
+    /// Output[i] = Σ Partials[part·Count + i] over the parts in order, summed in double: the same bits whatever the
+    /// split, as every element's sum is its own. Cut into 16-float runs over the threads.
+    /// </summary>
+    internal sealed class PartialSumJob : IWorkItem
+    {
+        public float* Partials, Output;
+        public long Count;
+        public int Parts;
+        private int _items;
+
+        /// <summary>Below this many floats of partial sums one thread does it all.</summary>
+        internal const long MinParallel = 1 << 16;
+
+        public void Run()
         {
-            double sum = 0;
-            for (int it = 0; it < items; it++) sum += job.Partials[it * count + i];
-            dKernel[i] = (float)sum;
+            _items = Count * Parts >= MinParallel && !WorkerPool.IsInsideJob ? Threads : 1;
+            if (_items == 1) Execute(0);
+            else WorkerPool.Shared.Run(this, _items);
+        }
+
+        public void Execute(int index)
+        {
+            long runs = Count / 16, items = _items;
+            long i0 = runs * index / items * 16, i1 = index == items - 1 ? Count : runs * (index + 1) / items * 16;
+            long i = i0;
+            for (; i + 16 <= i1; i += 16)
+            {
+                Vector512<double> lo = Vector512<double>.Zero, hi = Vector512<double>.Zero;
+                for (int p = 0; p < Parts; p++)
+                {
+                    var v = Vector512.Load(Partials + p * Count + i);
+                    lo += Vector512.WidenLower(v);
+                    hi += Vector512.WidenUpper(v);
+                }
+                Vector512.Narrow(lo, hi).Store(Output + i);
+            }
+            for (; i < i1; i++)
+            {
+                double sum = 0;
+                for (int p = 0; p < Parts; p++) sum += Partials[p * Count + i];
+                Output[i] = (float)sum;
+            }
         }
     }
 
     /// <summary>
     /// The backend's Winograd job, cut for <paramref name="g"/> over <paramref name="batch"/> samples: its 4x4 output
-    /// tiles, blocks of them, items (ranges of blocks, at most four per thread) and the slots they run on.
+    /// tiles, blocks of them, items (a block each, or for the kernel gradient ranges of blocks, at most four per thread)
+    /// and the slots they run on.
     /// </summary>
-    private WinogradJob TileJob(in Conv2DGeometry g, int batch, out int slots)
+    private WinogradJob TileJob(in Conv2DGeometry g, int batch, bool kernelGradient, out int slots)
     {
         var job = _winogradJob ??= new WinogradJob(this);
         job.Geometry = g;
@@ -159,9 +208,22 @@ public sealed unsafe partial class CpuBackend
         job.Tiles = (long)batch * job.TilesH * job.TilesW;
         job.Block = BlockSize(job.Tiles);
         job.Blocks = (job.Tiles + job.Block - 1) / job.Block;
-        job.Items = (int)Math.Min(job.Blocks, Threads * 4L);
+        // A block per item: a thread that finishes early waits for at most one block. The kernel gradient keeps a
+        // partial sum per item (9 × InC × OutC, added at the end), so it takes at most four items per thread.
+        job.Items = (int)Math.Min(job.Blocks, kernelGradient ? Threads * 4L : int.MaxValue);
         slots = Math.Min(job.Items, Threads);
         job.PrepareSlots(slots);
+        int channels = Math.Max(g.InC, g.OutC);
+        if (channels > _zeroRowFloats)
+        {
+            if (_zeroRow != null) NativeMemory.AlignedFree(_zeroRow);
+            _zeroRow = null;
+            _zeroRowFloats = 0;
+            _zeroRow = (float*)NativeMemory.AlignedAlloc((nuint)channels * sizeof(float), 64);
+            new Span<float>(_zeroRow, channels).Clear();
+            _zeroRowFloats = channels;
+        }
+        job.ZeroRow = _zeroRow;
         return job;
     }
 
@@ -245,6 +307,9 @@ public sealed unsafe partial class CpuBackend
         if (_winograd != null) NativeMemory.AlignedFree(_winograd);
         _winograd = null;
         _winogradFloats = 0;
+        if (_zeroRow != null) NativeMemory.AlignedFree(_zeroRow);
+        _zeroRow = null;
+        _zeroRowFloats = 0;
         foreach (var e in _kernelCache)
             if (e?.Kernel != null)
             {
@@ -302,11 +367,11 @@ public sealed unsafe partial class CpuBackend
         o[5 * stride] = g2;
     }
 
-    /// <summary>The six values Bᵀ·(d0..d5) of the input transform.</summary>
+    /// <summary>The six values Bᵀ·(d0..d5) of the input transform, written <paramref name="ostride"/> vectors apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputTransform6(Vector512<float>* d, int stride, Vector512<float>* o, int ostride)
+    private static void InputTransform6(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3,
+        Vector512<float> d4, Vector512<float> d5, Vector512<float>* o, long ostride)
     {
-        Vector512<float> d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride], d4 = d[4 * stride], d5 = d[5 * stride];
         var four = Vector512.Create(4f);
         var five = Vector512.Create(5f);
         var two = Vector512.Create(2f);
@@ -320,24 +385,25 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>The four values Aᵀ·(m0..m5) of the output transform.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTransform6(Vector512<float>* m, int stride, Vector512<float>* o, int ostride)
+    private static void OutputTransform6(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3,
+        Vector512<float> m4, Vector512<float> m5, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2,
+        out Vector512<float> o3)
     {
-        Vector512<float> m1 = m[stride], m2 = m[2 * stride], m3 = m[3 * stride], m4 = m[4 * stride];
         var sum12 = m1 + m2;
         var dif12 = m1 - m2;
         var sum34 = m3 + m4;
         var dif34 = m3 - m4;
-        o[0] = m[0] + sum12 + sum34;
-        o[ostride] = dif12 + dif34 * Vector512.Create(2f);
-        o[2 * ostride] = sum12 + sum34 * Vector512.Create(4f);
-        o[3 * ostride] = dif12 + dif34 * Vector512.Create(8f) + m[5 * stride];
+        o0 = m0 + sum12 + sum34;
+        o1 = dif12 + dif34 * Vector512.Create(2f);
+        o2 = sum12 + sum34 * Vector512.Create(4f);
+        o3 = dif12 + dif34 * Vector512.Create(8f) + m5;
     }
 
     /// <summary>The six values A·(y0..y3) of the output-gradient transform (the output transform's transpose).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientTransform4(Vector512<float>* y, int stride, Vector512<float>* o, int ostride)
+    private static void GradientTransform4(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3,
+        Vector512<float>* o, long ostride)
     {
-        Vector512<float> y0 = y[0], y1 = y[stride], y2 = y[2 * stride], y3 = y[3 * stride];
         var even = y0 + y2 * Vector512.Create(4f);
         var odd = y1 * Vector512.Create(2f) + y3 * Vector512.Create(8f);
         o[0] = y0;
@@ -371,6 +437,9 @@ public sealed unsafe partial class CpuBackend
 
         public Conv2DGeometry Geometry;
         public float* X, U, Bias, Z, Y, SlotBase, Dz, Partials;
+
+        /// <summary>Zeros, as many as the larger channel count: what a transform reads for a pixel outside the image.</summary>
+        public float* ZeroRow;
         public long SlotFloats, Tiles, Blocks;
         public int TilesH, TilesW, Block, Items;
         public bool TransposedU, FastActivation, KernelGradient;
@@ -429,7 +498,7 @@ public sealed unsafe partial class CpuBackend
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int inC = g.InC;
-            Vector512<float>* d = stackalloc Vector512<float>[36];
+            long cs = inC / 16; // a position's stride in V, in vectors
             Vector512<float>* t = stackalloc Vector512<float>[36];
             float** rows = stackalloc float*[36];
             for (int k = 0; k < nt; k++)
@@ -444,18 +513,23 @@ public sealed unsafe partial class CpuBackend
                     for (int j = 0; j < 6; j++)
                     {
                         int iw = iw0 + j;
-                        rows[i * 6 + j] = rowIn && (uint)iw < (uint)g.InW ? sample + ((long)ih * g.InW + iw) * inC : null;
+                        rows[i * 6 + j] = rowIn && (uint)iw < (uint)g.InW ? sample + ((long)ih * g.InW + iw) * inC : ZeroRow;
                     }
                 }
                 float* dst = v + (long)k * 36 * inC;
                 for (int c = 0; c < inC; c += 16)
                 {
-                    for (int p = 0; p < 36; p++)
-                        d[p] = rows[p] != null ? Vector512.Load(rows[p] + c) : Vector512<float>.Zero;
-                    // Along each row (over j), then along each column (over i).
-                    for (int i = 0; i < 6; i++) InputTransform6(d + i * 6, 1, t + i * 6, 1);
-                    for (int j = 0; j < 6; j++) InputTransform6(t + j, 6, d + j, 6);
-                    for (int p = 0; p < 36; p++) Vector512.Store(d[p], dst + p * inC + c);
+                    // Along each row (over j), straight from the input, then along each column (over i), straight into V:
+                    // one pass through t, as stores are what a transform is short of (a 64-byte store takes two cycles).
+                    for (int i = 0; i < 6; i++)
+                    {
+                        float** r = rows + i * 6;
+                        InputTransform6(Vector512.Load(r[0] + c), Vector512.Load(r[1] + c), Vector512.Load(r[2] + c),
+                            Vector512.Load(r[3] + c), Vector512.Load(r[4] + c), Vector512.Load(r[5] + c), t + i * 6, 1);
+                    }
+                    var o = (Vector512<float>*)(dst + c);
+                    for (int j = 0; j < 6; j++)
+                        InputTransform6(t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j], o + j * cs, 6 * cs);
                 }
             }
         }
@@ -484,12 +558,12 @@ public sealed unsafe partial class CpuBackend
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int outC = g.OutC;
-            Vector512<float>* s = stackalloc Vector512<float>[36];
+            long cs = outC / 16; // a position's stride in M, in vectors
             Vector512<float>* t = stackalloc Vector512<float>[24];
-            Vector512<float>* o = stackalloc Vector512<float>[16];
             // z: the pre-activation when kept apart, or z + bias for an activation that runs as its own pass.
             bool storeZ = Z != Y || !FastActivation;
             var alpha = Vector512.Create(Alpha);
+            long y = Y - Z, row = (long)g.OutW * outC; // y's offset from z; one output row, in floats
             for (int k = 0; k < nt; k++)
             {
                 TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
@@ -498,21 +572,35 @@ public sealed unsafe partial class CpuBackend
                 long pixel0 = n * g.Pixels + (long)oh0 * g.OutW + ow0;
                 for (int c = 0; c < outC; c += 16)
                 {
-                    for (int p = 0; p < 36; p++) s[p] = Vector512.Load(src + p * outC + c);
-                    // Along each row (j: 6 → 4), then along each column (i: 6 → 4).
-                    for (int i = 0; i < 6; i++) OutputTransform6(s + i * 6, 1, t + i * 4, 1);
-                    for (int j = 0; j < 4; j++) OutputTransform6(t + j, 4, o + j, 4);
+                    // Along each row (j: 6 → 4) straight from M, then along each column (i: 6 → 4) straight to the output.
+                    var s = (Vector512<float>*)(src + c);
+                    for (int i = 0; i < 6; i++)
+                    {
+                        var r = s + i * 6 * cs;
+                        OutputTransform6(r[0], r[cs], r[2 * cs], r[3 * cs], r[4 * cs], r[5 * cs],
+                            out t[i * 4], out t[i * 4 + 1], out t[i * 4 + 2], out t[i * 4 + 3]);
+                    }
                     var bias = Bias != null ? Vector512.Load(Bias + c) : Vector512<float>.Zero;
-                    for (int r = 0; r < hs; r++)
-                        for (int q = 0; q < ws; q++)
-                        {
-                            long at = (pixel0 + (long)r * g.OutW + q) * outC + c;
-                            var value = o[r * 4 + q] + bias;
-                            if (storeZ) Vector512.Store(value, Z + at);
-                            if (FastActivation) Vector512.Store(Activate(value, alpha), Y + at);
-                        }
+                    for (int q = 0; q < ws; q++)
+                    {
+                        OutputTransform6(t[q], t[4 + q], t[8 + q], t[12 + q], t[16 + q], t[20 + q],
+                            out var o0, out var o1, out var o2, out var o3);
+                        float* at = Z + (pixel0 + q) * outC + c;
+                        Store(o0 + bias, at, y, storeZ, alpha);
+                        if (hs > 1) Store(o1 + bias, at + row, y, storeZ, alpha);
+                        if (hs > 2) Store(o2 + bias, at + 2 * row, y, storeZ, alpha);
+                        if (hs > 3) Store(o3 + bias, at + 3 * row, y, storeZ, alpha);
+                    }
                 }
             }
+        }
+
+        /// <summary>Stores one output vector at z (when kept) and, activated, at the same place in y.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Store(Vector512<float> value, float* z, long yOffset, bool storeZ, Vector512<float> alpha)
+        {
+            if (storeZ) Vector512.Store(value, z);
+            if (FastActivation) Vector512.Store(Activate(value, alpha), z + yOffset);
         }
 
         /// <summary>D[t][p][c] for tiles [t0, t0 + nt): each tile's 4x4 dz (zeros past the output's edge), transformed to 6x6.</summary>
@@ -520,24 +608,29 @@ public sealed unsafe partial class CpuBackend
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int outC = g.OutC;
-            Vector512<float>* y = stackalloc Vector512<float>[16];
+            long cs = outC / 16; // a position's stride in D, in vectors
             Vector512<float>* t = stackalloc Vector512<float>[24];
-            Vector512<float>* e = stackalloc Vector512<float>[36];
+            float** pixels = stackalloc float*[16];
             for (int k = 0; k < nt; k++)
             {
                 TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
                 int hs = Math.Min(4, g.OutH - oh0), ws = Math.Min(4, g.OutW - ow0);
                 float* tile = Dz + (n * g.Pixels + (long)oh0 * g.OutW + ow0) * outC;
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 4; q++)
+                        pixels[r * 4 + q] = r < hs && q < ws ? tile + ((long)r * g.OutW + q) * outC : ZeroRow;
                 float* to = dst + (long)k * 36 * outC;
                 for (int c = 0; c < outC; c += 16)
                 {
+                    // Along each row (q: 4 → 6) straight from dz, then along each column (r: 4 → 6) straight into D.
                     for (int r = 0; r < 4; r++)
-                        for (int q = 0; q < 4; q++)
-                            y[r * 4 + q] = r < hs && q < ws ? Vector512.Load(tile + ((long)r * g.OutW + q) * outC + c) : Vector512<float>.Zero;
-                    // Along each row (q: 4 → 6), then along each column (r: 4 → 6).
-                    for (int r = 0; r < 4; r++) GradientTransform4(y + r * 4, 1, t + r * 6, 1);
-                    for (int j = 0; j < 6; j++) GradientTransform4(t + j, 6, e + j, 6);
-                    for (int p = 0; p < 36; p++) Vector512.Store(e[p], to + p * outC + c);
+                    {
+                        float** y = pixels + r * 4;
+                        GradientTransform4(Vector512.Load(y[0] + c), Vector512.Load(y[1] + c), Vector512.Load(y[2] + c),
+                            Vector512.Load(y[3] + c), t + r * 6, 1);
+                    }
+                    var o = (Vector512<float>*)(to + c);
+                    for (int j = 0; j < 6; j++) GradientTransform4(t[j], t[6 + j], t[12 + j], t[18 + j], o + j * cs, 6 * cs);
                 }
             }
         }

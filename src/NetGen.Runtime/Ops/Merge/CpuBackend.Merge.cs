@@ -8,22 +8,20 @@ public sealed unsafe partial class CpuBackend
     public void MergeForward(MergeOperation operation, int count, int y, params ReadOnlySpan<int> inputs)
     {
         MergeChecks.Elementwise(operation, count, inputs.Length);
-        var dst = Span(y, count);
-        var first = Span(inputs[0], count);
+        float* dst = At(y);
         for (int k = 1; k < inputs.Length; k++)
         {
-            var a = k == 1 ? first : dst;
-            var b = Span(inputs[k], count);
+            float* a = k == 1 ? At(inputs[0]) : dst, b = At(inputs[k]);
             switch (operation)
             {
-                case MergeOperation.Add or MergeOperation.Average: TensorPrimitives.Add(a, b, dst); break;
-                case MergeOperation.Subtract: TensorPrimitives.Subtract(a, b, dst); break;
-                case MergeOperation.Multiply: TensorPrimitives.Multiply(a, b, dst); break;
-                case MergeOperation.Maximum: MaxFirst(a, b, dst); break;
-                case MergeOperation.Minimum: MinFirst(a, b, dst); break;
+                case MergeOperation.Add or MergeOperation.Average: RunPointwise(Pointwise.Add, count, a, b, dst); break;
+                case MergeOperation.Subtract: RunPointwise(Pointwise.Subtract, count, a, b, dst); break;
+                case MergeOperation.Multiply: RunPointwise(Pointwise.Multiply, count, a, b, dst); break;
+                case MergeOperation.Maximum: MaxFirst(Span(k == 1 ? inputs[0] : y, count), Span(inputs[k], count), Span(y, count)); break;
+                case MergeOperation.Minimum: MinFirst(Span(k == 1 ? inputs[0] : y, count), Span(inputs[k], count), Span(y, count)); break;
             }
         }
-        if (operation == MergeOperation.Average) TensorPrimitives.Multiply(dst, 1f / inputs.Length, dst);
+        if (operation == MergeOperation.Average) RunPointwise(Pointwise.Scale, count, dst, null, dst, 1f / inputs.Length);
     }
 
     // Keras folds with backend maximum/minimum; NaN handling follows IEEE maxNum-free comparison: a when a >= b.
@@ -50,18 +48,16 @@ public sealed unsafe partial class CpuBackend
             case MergeOperation.Average:
             {
                 float scale = operation == MergeOperation.Average ? 1f / n : operation == MergeOperation.Subtract && index == 1 ? -1f : 1f;
-                var src = Span(dy, count);
-                var dst = Span(dx, count);
                 if (accumulate)
                 {
-                    if (scale == 1f) TensorPrimitives.Add(dst, src, dst);
-                    else TensorPrimitives.MultiplyAdd(src, scale, dst, dst);
+                    if (scale == 1f) RunPointwise(Pointwise.Add, count, d, g, d);
+                    else RunPointwise(Pointwise.ScaleAdd, count, g, d, d, scale);
                 }
                 else if (scale == 1f)
                 {
-                    if (dy != dx) src.CopyTo(dst);
+                    if (dy != dx) RunPointwise(Pointwise.Copy, count, g, null, d);
                 }
-                else TensorPrimitives.Multiply(src, scale, dst);
+                else RunPointwise(Pointwise.Scale, count, g, null, d, scale);
                 break;
             }
             case MergeOperation.Multiply:
@@ -117,7 +113,6 @@ public sealed unsafe partial class CpuBackend
     public void Accumulate(int count, int x, int y)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var dst = Span(y, count);
-        TensorPrimitives.Add(dst, Span(x, count), dst);
+        RunPointwise(Pointwise.Add, count, At(y), At(x), At(y));
     }
 }
