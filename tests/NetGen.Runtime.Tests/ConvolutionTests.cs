@@ -388,6 +388,7 @@ public class ConvolutionTests
     [InlineData(28, 28, 32, 64, true, 5)]     // 49 tiles a sample: 245 tiles, blocks of 96 straddle samples
     [InlineData(14, 14, 64, 32, true, 17)]    // 16 tiles a sample (the last row and column of tiles half empty)
     [InlineData(9, 9, 16, 16, false, 40)]     // valid: 7x7 outputs, dx padded by 2; 40 samples of 4 tiles
+    [InlineData(12, 12, 64, 64, true, 6)]     // a kernel large enough for its transform and partial sums to run on both threads
     public void WinogradMatchesReferenceOverManyBlocks(int h, int w, int inC, int outC, bool same, int batch)
     {
         var g = KerasGeometry.Conv(h, w, inC, outC, 3, 3, same: same);

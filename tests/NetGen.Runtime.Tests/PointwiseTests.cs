@@ -129,18 +129,18 @@ public sealed class PointwiseTests
     {
         // The kernel gradient's per-item partial sums, added on both threads: each element the double sum of its
         // parts in part order, rounded once (a count that is not a multiple of 16, above the parallel threshold).
-        const int parts = 3, count = 30_007;
+        const int parts = 3, count = 30_007, stride = count + 25;
         Assert.True((long)parts * count >= CpuBackend.PartialSumJob.MinParallel);
-        var partials = new float[parts * count];
-        for (int p = 0; p < parts; p++) Num.Uniform(count, 20 + p, -1e3, 1e3).CopyTo(partials, p * count);
+        var partials = new float[parts * stride];
+        for (int p = 0; p < parts; p++) Num.Uniform(count, 20 + p, -1e3, 1e3).CopyTo(partials, p * stride);
         var sums = new float[count + 1];
         sums[count] = Sentinel;
         fixed (float* pp = partials, ps = sums)
-            new CpuBackend.PartialSumJob { Partials = pp, Parts = parts, Count = count, Output = ps }.Run();
+            new CpuBackend.PartialSumJob { Partials = pp, Parts = parts, Count = count, Stride = stride, Output = ps }.Run();
         for (int i = 0; i < count; i++)
         {
             double expected = 0;
-            for (int p = 0; p < parts; p++) expected += partials[p * count + i];
+            for (int p = 0; p < parts; p++) expected += partials[p * stride + i];
             Assert.Equal((float)expected, sums[i]);
         }
         Assert.Equal(Sentinel, sums[count]);

@@ -4,7 +4,8 @@ using NetGen.Cpu;
 
 namespace NetGen.Backends;
 
-// Element-wise passes over whole tensors (merges, gradient accumulation, a ReLU or copy of its own) on both threads.
+// Element-wise passes over whole tensors (merges, gradient accumulation, a ReLU or copy of its own) on both threads,
+// and the sum of work items' partial kernel gradients.
 // Each is cut into runs of PointwiseRun floats, and every run makes the same call the single-threaded pass made on
 // its part of the spans, so an element's value does not depend on the split (these operations have no reductions).
 // A tensor of a residual network's first block is 12 MB at batch 128: one thread alone reads it at about half the
@@ -98,6 +99,70 @@ public sealed unsafe partial class CpuBackend
                     for (; i < count; i++) po[i] = pb[i] > 0 ? pa[i] : 0f;
                     break;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = Σ <paramref name="partials"/>[part·<paramref name="stride"/> + i] over
+    /// <paramref name="parts"/> parts in order, in double (work items' partial sums of a kernel gradient).
+    /// </summary>
+    private void AddPartials(float* partials, int parts, long count, long stride, float* output)
+    {
+        var sum = _partialSumJob ??= new PartialSumJob();
+        sum.Partials = partials;
+        sum.Parts = parts;
+        sum.Count = count;
+        sum.Stride = stride;
+        sum.Output = output;
+        sum.Run();
+    }
+
+    private PartialSumJob? _partialSumJob;
+
+    /// <summary>
+    /// Output[i] = Σ Partials[part·Stride + i] over the parts in order, summed in double: the same bits whatever the
+    /// split, as every element's sum is its own. Cut into 16-float runs over the threads.
+    /// </summary>
+    internal sealed class PartialSumJob : IWorkItem
+    {
+        public float* Partials, Output;
+        public long Count, Stride;
+        public int Parts;
+        private int _items;
+
+        /// <summary>Below this many floats of partial sums one thread does it all.</summary>
+        internal const long MinParallel = 1 << 16;
+
+        public void Run()
+        {
+            _items = Count * Parts >= MinParallel && !WorkerPool.IsInsideJob ? Threads : 1;
+            if (_items == 1) Execute(0);
+            else WorkerPool.Shared.Run(this, _items);
+        }
+
+        public void Execute(int index)
+        {
+            long runs = Count / 16, items = _items;
+            long i0 = runs * index / items * 16, i1 = index == items - 1 ? Count : runs * (index + 1) / items * 16;
+            long i = i0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= i1; i += 16)
+                {
+                    Vector512<double> lo = Vector512<double>.Zero, hi = Vector512<double>.Zero;
+                    for (int p = 0; p < Parts; p++)
+                    {
+                        var v = Vector512.Load(Partials + p * Stride + i);
+                        lo += Vector512.WidenLower(v);
+                        hi += Vector512.WidenUpper(v);
+                    }
+                    Vector512.Narrow(lo, hi).Store(Output + i);
+                }
+            for (; i < i1; i++)
+            {
+                double sum = 0;
+                for (int p = 0; p < Parts; p++) sum += Partials[p * Stride + i];
+                Output[i] = (float)sum;
             }
         }
     }

@@ -311,13 +311,7 @@ public sealed unsafe partial class CpuBackend
 
             if (w.SumKernel && items > 1)
             {
-                float* dk = At(dKernel);
-                for (long i = 0; i < kernelFloats; i++)
-                {
-                    double s = 0;
-                    for (int it = 0; it < items; it++) s += w.KernelPartials[it * kStride + i];
-                    dk[i] = (float)s;
-                }
+                AddPartials(w.KernelPartials, items, kernelFloats, kStride, At(dKernel));
             }
             if (w.SumBias)
             {

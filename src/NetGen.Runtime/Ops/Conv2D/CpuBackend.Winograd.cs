@@ -138,60 +138,7 @@ public sealed unsafe partial class CpuBackend
         {
             job.KernelGradient = false;
         }
-        var sum = _partialSumJob ??= new PartialSumJob();
-        sum.Partials = job.Partials;
-        sum.Parts = items;
-        sum.Count = 9 * plane;
-        sum.Output = dKernel;
-        sum.Run();
-    }
-
-    private PartialSumJob? _partialSumJob;
-
-    /// <summary>
-    /// Output[i] = Σ Partials[part·Count + i] over the parts in order, summed in double: the same bits whatever the
-    /// split, as every element's sum is its own. Cut into 16-float runs over the threads.
-    /// </summary>
-    internal sealed class PartialSumJob : IWorkItem
-    {
-        public float* Partials, Output;
-        public long Count;
-        public int Parts;
-        private int _items;
-
-        /// <summary>Below this many floats of partial sums one thread does it all.</summary>
-        internal const long MinParallel = 1 << 16;
-
-        public void Run()
-        {
-            _items = Count * Parts >= MinParallel && !WorkerPool.IsInsideJob ? Threads : 1;
-            if (_items == 1) Execute(0);
-            else WorkerPool.Shared.Run(this, _items);
-        }
-
-        public void Execute(int index)
-        {
-            long runs = Count / 16, items = _items;
-            long i0 = runs * index / items * 16, i1 = index == items - 1 ? Count : runs * (index + 1) / items * 16;
-            long i = i0;
-            for (; i + 16 <= i1; i += 16)
-            {
-                Vector512<double> lo = Vector512<double>.Zero, hi = Vector512<double>.Zero;
-                for (int p = 0; p < Parts; p++)
-                {
-                    var v = Vector512.Load(Partials + p * Count + i);
-                    lo += Vector512.WidenLower(v);
-                    hi += Vector512.WidenUpper(v);
-                }
-                Vector512.Narrow(lo, hi).Store(Output + i);
-            }
-            for (; i < i1; i++)
-            {
-                double sum = 0;
-                for (int p = 0; p < Parts; p++) sum += Partials[p * Count + i];
-                Output[i] = (float)sum;
-            }
-        }
+        AddPartials(job.Partials, items, 9 * plane, 9 * plane, dKernel);
     }
 
     /// <summary>
@@ -324,13 +271,39 @@ public sealed unsafe partial class CpuBackend
     /// U[p][r][c] = (G·g·Gᵀ)[p] for every (r, c) of a [3][3][rows][cols] kernel (p = 6·i + j), g[a][b] = kernel[a][b][r][c],
     /// or kernel[2 − a][2 − b][r][c] when <paramref name="rotate"/>. Vectorised over c (cols is a multiple of 16).
     /// </summary>
-    private static void TransformKernel(float* kernel, int rows, int cols, bool rotate, float* u)
+    private void TransformKernel(float* kernel, int rows, int cols, bool rotate, float* u)
+    {
+        var job = _kernelTransformJob ??= new KernelTransformJob();
+        job.Kernel = kernel;
+        job.U = u;
+        (job.Rows, job.Cols, job.Rotate) = (rows, cols, rotate);
+        // Both threads for a large kernel (the training step transforms each kernel twice: forward and input gradient).
+        job.Items = 36L * rows * cols >= ParallelMinFloats * 4L && !WorkerPool.IsInsideJob ? Math.Min(rows, Threads) : 1;
+        if (job.Items == 1) job.Execute(0);
+        else WorkerPool.Shared.Run(job, job.Items);
+    }
+
+    private KernelTransformJob? _kernelTransformJob;
+
+    /// <summary><see cref="TransformKernel"/>, cut into ranges of rows.</summary>
+    private sealed class KernelTransformJob : IWorkItem
+    {
+        public float* Kernel, U;
+        public int Rows, Cols, Items;
+        public bool Rotate;
+
+        public void Execute(int index) =>
+            TransformKernelRows(Kernel, Rows, Cols, Rotate, U, Rows * index / Items, Rows * (index + 1) / Items);
+    }
+
+    /// <summary>Rows [r0, r1) of <see cref="TransformKernel"/>.</summary>
+    private static void TransformKernelRows(float* kernel, int rows, int cols, bool rotate, float* u, int r0, int r1)
     {
         long plane = (long)rows * cols;
         Vector512<float>* g = stackalloc Vector512<float>[9];
         Vector512<float>* t = stackalloc Vector512<float>[18];
         Vector512<float>* row = stackalloc Vector512<float>[6];
-        for (int r = 0; r < rows; r++)
+        for (int r = r0; r < r1; r++)
             for (int c = 0; c < cols; c += 16)
             {
                 long at = (long)r * cols + c;
