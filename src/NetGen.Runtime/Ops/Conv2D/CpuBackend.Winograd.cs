@@ -613,9 +613,20 @@ public sealed unsafe partial class CpuBackend
         {
             int inC = Geometry.InC, outC = Geometry.OutC;
             long plane = (long)inC * outC;
-            for (int p = 0; p < 36; p++)
-                Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * inC, 36 * inC, d + p * outC, 36 * outC,
-                    accumulate ? 1f : 0f, du + p * plane, outC);
+            // D_p's rows read in place rather than packed: a B panel serves only InC / 12 row panels here, and packing
+            // them cost more than it saved (the 128-channel layer's kernel gradient 10-15 % faster, bench/README.md).
+            int saved = Sgemm.DirectBMode;
+            Sgemm.DirectBMode = 1;
+            try
+            {
+                for (int p = 0; p < 36; p++)
+                    Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * inC, 36 * inC, d + p * outC, 36 * outC,
+                        accumulate ? 1f : 0f, du + p * plane, outC);
+            }
+            finally
+            {
+                Sgemm.DirectBMode = saved;
+            }
         }
 
         /// <summary>dKernel[a][b][i][o] = (Gᵀ·dU·G)[a][b] for every channel pair, into an item's partial sum.</summary>
