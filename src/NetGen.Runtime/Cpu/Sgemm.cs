@@ -55,8 +55,8 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
-    /// For tests and tuning, and for callers that know their B better than the heuristic (the Winograd kernel
-    /// gradient), on the calling thread: −1 automatic, 0 always pack B, 1 read full B micro-panels in place (AVX-512
+    /// For tests and tuning, and for callers that know their B better than the heuristic (the Winograd GEMMs), on
+    /// the calling thread: −1 automatic, 0 always pack B, 1 read full B micro-panels in place (AVX-512
     /// kernels, B not transposed, only).
     /// </summary>
     internal static int DirectBMode

@@ -73,13 +73,16 @@ public sealed unsafe partial class CpuBackend
         // Per slot V (block × 36 × InC) and M (block × 36 × OutC); U (36 × InC × OutC) before them, or cached.
         long uFloats = 36L * g.InC * g.OutC;
         long slotFloats = 36L * job.Block * (g.InC + g.OutC);
-        // The forward kernel is [kh][kw][InC][OutC]; the input-gradient one is the layer's [kh][kw][g.OutC][g.InC],
-        // read at (2 − kh, 2 − kw) and used transposed by the SGEMMs (transformed in the layer's own layout).
-        int rows = inputGradient ? g.OutC : g.InC, cols = inputGradient ? g.InC : g.OutC;
+        // U_p is InC × OutC, the SGEMMs' B as stored (read in place). The forward kernel is [kh][kw][InC][OutC]; the
+        // input-gradient one is the layer's [kh][kw][g.OutC][g.InC], read at (2 − kh, 2 − kw): its taps are
+        // transposed first (nine small copies, rather than a transposing pack of every U_p for every tile block).
         if (inputGradient)
         {
-            float* buffer = WinogradBuffer(uFloats + slots * slotFloats);
-            TransformKernel(kernel, rows, cols, true, buffer);
+            long taps = 9L * g.InC * g.OutC;
+            float* buffer = WinogradBuffer(uFloats + slots * slotFloats + taps);
+            float* transposed = buffer + uFloats + slots * slotFloats;
+            TransposeTaps(kernel, g.OutC, g.InC, transposed);
+            TransformKernel(transposed, g.InC, g.OutC, true, buffer);
             job.U = buffer;
             job.SlotBase = buffer + uFloats;
         }
@@ -87,7 +90,7 @@ public sealed unsafe partial class CpuBackend
         {
             // Inference calls a layer with the same kernel again and again: its transform is kept, with a copy of the
             // kernel it came from, and reused while the kernel is the same, bit for bit.
-            job.U = CachedKernelTransform(kernel, rows, cols);
+            job.U = CachedKernelTransform(kernel, g.InC, g.OutC);
             job.SlotBase = WinogradBuffer(slots * slotFloats);
         }
 
@@ -98,7 +101,6 @@ public sealed unsafe partial class CpuBackend
         job.Activation = activation;
         job.Alpha = alpha;
         job.FastActivation = activation is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
-        job.TransposedU = inputGradient;
         job.SlotFloats = slotFloats;
         job.Run();
 
@@ -324,6 +326,19 @@ public sealed unsafe partial class CpuBackend
             }
     }
 
+    /// <summary>dst[tap][c][r] = src[tap][r][c] for the nine taps of a [3][3][rows][cols] kernel.</summary>
+    private static void TransposeTaps(float* src, int rows, int cols, float* dst)
+    {
+        long plane = (long)rows * cols;
+        for (int tap = 0; tap < 9; tap++)
+        {
+            float* s = src + tap * plane, d = dst + tap * plane;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                    d[(long)c * rows + r] = s[(long)r * cols + c];
+        }
+    }
+
     /// <summary>The six values G·(g0, g1, g2) written at <paramref name="o"/>, <paramref name="stride"/> vectors apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void KernelTransform3(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float>* o, int stride)
@@ -415,7 +430,7 @@ public sealed unsafe partial class CpuBackend
         public float* ZeroRow;
         public long SlotFloats, Tiles, Blocks;
         public int TilesH, TilesW, Block, Items;
-        public bool TransposedU, FastActivation, KernelGradient;
+        public bool FastActivation, KernelGradient;
         public ActivationFunction Activation;
         public float Alpha;
 
@@ -516,13 +531,19 @@ public sealed unsafe partial class CpuBackend
             ref readonly Conv2DGeometry g = ref Geometry;
             int inC = g.InC, outC = g.OutC;
             long uPlane = (long)inC * outC;
-            for (int p = 0; p < 36; p++)
+            // U_p read in place rather than packed for every block (it is the same for all of them): 2-5 % faster
+            // forward passes (bench/README.md).
+            int saved = Sgemm.DirectBMode;
+            Sgemm.DirectBMode = 1;
+            try
             {
-                float* a = v + p * inC, c = m + p * outC, u = U + p * uPlane;
-                if (TransposedU)
-                    Sgemm.Multiply(false, true, nt, outC, inC, 1f, a, 36 * inC, u, inC, 0f, c, 36 * outC);
-                else
-                    Sgemm.Multiply(false, false, nt, outC, inC, 1f, a, 36 * inC, u, outC, 0f, c, 36 * outC);
+                for (int p = 0; p < 36; p++)
+                    Sgemm.Multiply(false, false, nt, outC, inC, 1f, v + p * inC, 36 * inC, U + p * uPlane, outC, 0f,
+                        m + p * outC, 36 * outC);
+            }
+            finally
+            {
+                Sgemm.DirectBMode = saved;
             }
         }
 
