@@ -452,6 +452,11 @@ public sealed unsafe partial class CpuBackend
             long b0 = Blocks * index / Items, b1 = Blocks * (index + 1) / Items;
             if (b1 <= b0) return;
             int slot = CpuBackend.AcquireSlot(_slotBusy);
+            // Both kinds of SGEMM here read their B in place rather than packed: the forward's U_p is the same for every
+            // block (2-5 % faster forward passes), and a kernel-gradient B panel (D_p) serves only InC / 12 row panels
+            // (the 128-channel layer's kernel gradient 10-15 % faster; bench/README.md).
+            int savedDirectB = Sgemm.DirectBMode;
+            Sgemm.DirectBMode = 1;
             try
             {
                 float* v = SlotBase + slot * SlotFloats;
@@ -477,6 +482,7 @@ public sealed unsafe partial class CpuBackend
             }
             finally
             {
+                Sgemm.DirectBMode = savedDirectB;
                 ReleaseSlot(_slotBusy, slot);
             }
         }
@@ -531,20 +537,9 @@ public sealed unsafe partial class CpuBackend
             ref readonly Conv2DGeometry g = ref Geometry;
             int inC = g.InC, outC = g.OutC;
             long uPlane = (long)inC * outC;
-            // U_p read in place rather than packed for every block (it is the same for all of them): 2-5 % faster
-            // forward passes (bench/README.md).
-            int saved = Sgemm.DirectBMode;
-            Sgemm.DirectBMode = 1;
-            try
-            {
-                for (int p = 0; p < 36; p++)
-                    Sgemm.Multiply(false, false, nt, outC, inC, 1f, v + p * inC, 36 * inC, U + p * uPlane, outC, 0f,
-                        m + p * outC, 36 * outC);
-            }
-            finally
-            {
-                Sgemm.DirectBMode = saved;
-            }
+            for (int p = 0; p < 36; p++)
+                Sgemm.Multiply(false, false, nt, outC, inC, 1f, v + p * inC, 36 * inC, U + p * uPlane, outC, 0f,
+                    m + p * outC, 36 * outC);
         }
 
         /// <summary>Y = Aᵀ·M·A for tiles [t0, t0 + nt), plus the bias, stored (and activated) where the pixels exist.</summary>
@@ -634,20 +629,9 @@ public sealed unsafe partial class CpuBackend
         {
             int inC = Geometry.InC, outC = Geometry.OutC;
             long plane = (long)inC * outC;
-            // D_p's rows read in place rather than packed: a B panel serves only InC / 12 row panels here, and packing
-            // them cost more than it saved (the 128-channel layer's kernel gradient 10-15 % faster, bench/README.md).
-            int saved = Sgemm.DirectBMode;
-            Sgemm.DirectBMode = 1;
-            try
-            {
-                for (int p = 0; p < 36; p++)
-                    Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * inC, 36 * inC, d + p * outC, 36 * outC,
-                        accumulate ? 1f : 0f, du + p * plane, outC);
-            }
-            finally
-            {
-                Sgemm.DirectBMode = saved;
-            }
+            for (int p = 0; p < 36; p++)
+                Sgemm.Multiply(true, false, inC, outC, nt, 1f, v + p * inC, 36 * inC, d + p * outC, 36 * outC,
+                    accumulate ? 1f : 0f, du + p * plane, outC);
         }
 
         /// <summary>dKernel[a][b][i][o] = (Gᵀ·dU·G)[a][b] for every channel pair, into an item's partial sum.</summary>
