@@ -381,7 +381,7 @@ public class ConvolutionTests
 
     /// <summary>
     /// Winograd F(4x4, 3x3) over several tile blocks (blocks that straddle samples, a partial last block, more items
-    /// than threads) against the double reference, forward, dKernel and dx; and against the im2col path, which must
+    /// than threads) against the double reference, forward, dKernel, dBias and dx; and against the im2col path, which must
     /// differ in the last bits (proof that the shapes took the Winograd path) but not by more than the tolerance.
     /// </summary>
     [Theory]
@@ -397,7 +397,7 @@ public class ConvolutionTests
         var b = Num.Uniform(g.OutC, 13);
         var dy = Num.Uniform(batch * g.OutSize, 14);
         var z = ConvReference.Forward(g, batch, x, k, b);
-        var (dkRef, _, dxRef) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
+        var (dkRef, dbRef, dxRef) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
         var results = new List<(float[] Z, float[] Dk, float[] Dx)>();
         foreach (bool winograd in new[] { true, false })
         {
@@ -412,6 +412,8 @@ public class ConvolutionTests
             Num.Close(z, r.Item1, WinogradTolerance * z.Max(Math.Abs), Rel, what + " y");
             Num.Close(dkRef, r.Item2, WinogradTolerance * dkRef.Max(Math.Abs), 5e-5, what + " dKernel");
             Num.Close(dxRef, r.Item3, WinogradTolerance * dxRef.Max(Math.Abs), 5e-5, what + " dx");
+            // With Winograd on, dBias is summed inside the kernel gradient's transform (every pixel once).
+            Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
             results.Add(r);
         }
         Assert.False(results[0].Z.SequenceEqual(results[1].Z), "the forward did not take the Winograd path");

@@ -266,8 +266,12 @@ public sealed unsafe partial class CpuBackend
             w.Direct = IsDirect(g);
 
         // dKernel and dx the Winograd way (CpuBackend.Winograd.cs), from dz, once the pass below has left dz in dy.
+        // dBias too where dy already is dz (no activation's derivative to apply first): the kernel gradient's
+        // transform reads every pixel of dz anyway, and the pass below is then not needed at all.
         bool winogradKernel = w.SumKernel && UsesWinograd(g, batch);
+        bool winogradBias = winogradKernel && w.SumBias && !w.ActBackward;
         if (winogradKernel) w.SumKernel = false;
+        if (winogradBias) w.SumBias = false;
         int winogradDx = -1;
         if (dx >= 0 && UsesWinograd(g, batch) && UsesWinograd(InputGradientGeometry(g), batch))
         {
@@ -276,6 +280,7 @@ public sealed unsafe partial class CpuBackend
             w.Dx = -1;
         }
 
+        if (w.ActBackward || w.SumBias || w.SumKernel || dx >= 0)
         {
             (w.ChunkFloats, w.ChunkRows) = (ConvChunkFloats, ConvDirectChunkRows);
             int items = SampleItems(g, batch);
@@ -325,7 +330,7 @@ public sealed unsafe partial class CpuBackend
             }
         }
         if (winogradKernel)
-            WinogradKernelGradient(g, batch, At(x), At(dy), At(dKernel));
+            WinogradKernelGradient(g, batch, At(x), At(dy), At(dKernel), winogradBias ? At(dBias) : null);
         if (winogradDx >= 0)
             WinogradConvolution(InputGradientGeometry(g), batch, ActivationFunction.Linear, 0f, At(dy), At(kernel), true, null, winogradDx, winogradDx);
     }

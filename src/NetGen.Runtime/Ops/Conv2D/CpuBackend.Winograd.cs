@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using NetGen.Cpu;
 
 namespace NetGen.Backends;
@@ -41,6 +42,12 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>Output tiles per block: the rows of each of a block's 36 SGEMMs (a multiple of the AVX-512 kernel's 12).</summary>
     internal static int WinogradTileBlock = 96;
+
+    /// <summary>How many tiles ahead the input transform prefetches its window (0: none).</summary>
+    internal static int WinogradPrefetchTiles = 2;
+
+    /// <summary>How many tiles ahead the gradient transform prefetches its tile of dz (0: none).</summary>
+    internal static int WinogradPrefetchGradient = 2;
 
     /// <summary>Fewer output tiles than this (per call) and im2col is as fast: the transforms' fixed costs dominate.</summary>
     internal static int WinogradMinTiles = 16;
@@ -116,22 +123,26 @@ public sealed unsafe partial class CpuBackend
     /// dKernel = Σ over samples and pixels of x-window ⊗ dz for a geometry that <see cref="UsesWinograd"/> accepts:
     /// per 4x4 tile of dz, dU += (Bᵀ·d·B) ⊙ (A·dz·Aᵀ), as 36 SGEMMs (InC × OutC, summing over a block's tiles); then
     /// dKernel = Gᵀ·dU·G. Each item keeps its own partial sum, added in item order, so the result is deterministic.
+    /// With <paramref name="dBias"/> (not null) also dBias = Σ dz per channel, summed as the gradient transform reads
+    /// each pixel of dz (once: the tiles do not overlap), which saves the backward its separate pass over dz.
     /// </summary>
-    private void WinogradKernelGradient(in Conv2DGeometry g, int batch, float* x, float* dz, float* dKernel)
+    private void WinogradKernelGradient(in Conv2DGeometry g, int batch, float* x, float* dz, float* dKernel, float* dBias)
     {
         var job = TileJob(g, batch, kernelGradient: true, out int slots);
         int items = job.Items;
         long plane = (long)g.InC * g.OutC;
-        // Per slot: V (block × 36 × InC), D (block × 36 × OutC) and the item's running dU (36 × InC × OutC); then
-        // one partial dKernel (9 × InC × OutC) per item.
-        long slotFloats = 36L * job.Block * (g.InC + g.OutC) + 36 * plane;
-        float* buffer = WinogradBuffer(slots * slotFloats + items * 9 * plane);
+        // Per slot: V (block × 36 × InC), D (block × 36 × OutC), the item's running dU (36 × InC × OutC) and a block's
+        // dBias sums (OutC); then one partial dKernel (9 × InC × OutC) per item, and one partial dBias (OutC doubles).
+        long slotFloats = 36L * job.Block * (g.InC + g.OutC) + 36 * plane + g.OutC;
+        long partialFloats = items * 9 * plane;
+        float* buffer = WinogradBuffer(slots * slotFloats + partialFloats + (dBias != null ? items * 2L * g.OutC : 0));
         job.X = x;
         job.Dz = dz;
         job.KernelGradient = true;
         job.SlotBase = buffer;
         job.SlotFloats = slotFloats;
         job.Partials = buffer + slots * slotFloats;
+        job.BiasPartials = dBias != null ? (double*)(job.Partials + partialFloats) : null;
         try
         {
             job.Run();
@@ -139,8 +150,19 @@ public sealed unsafe partial class CpuBackend
         finally
         {
             job.KernelGradient = false;
+            job.BiasPartials = null;
         }
         AddPartials(job.Partials, items, 9 * plane, 9 * plane, dKernel);
+        if (dBias != null)
+        {
+            double* partials = (double*)(job.Partials + partialFloats);
+            for (int c = 0; c < g.OutC; c++)
+            {
+                double sum = 0;
+                for (int i = 0; i < items; i++) sum += partials[(long)i * g.OutC + c];
+                dBias[c] = (float)sum;
+            }
+        }
     }
 
     /// <summary>
@@ -426,6 +448,9 @@ public sealed unsafe partial class CpuBackend
         public Conv2DGeometry Geometry;
         public float* X, U, Bias, Z, Y, SlotBase, Dz, Partials;
 
+        /// <summary>The kernel gradient's per-item dBias sums (OutC doubles each), or null when no dBias is asked for.</summary>
+        public double* BiasPartials;
+
         /// <summary>Zeros, as many as the larger channel count: what a transform reads for a pixel outside the image.</summary>
         public float* ZeroRow;
         public long SlotFloats, Tiles, Blocks;
@@ -459,9 +484,14 @@ public sealed unsafe partial class CpuBackend
             Sgemm.DirectBMode = 1;
             try
             {
+                int outC = Geometry.OutC;
                 float* v = SlotBase + slot * SlotFloats;
                 float* m = v + 36L * Block * Geometry.InC;
-                float* du = m + 36L * Block * Geometry.OutC;
+                float* du = m + 36L * Block * outC;
+                // dBias: float sums over a block, added into the item's double sums (the order fixed by the item's blocks).
+                float* biasBlock = du + 36L * Geometry.InC * outC;
+                double* biasItem = BiasPartials != null ? BiasPartials + (long)index * outC : null;
+                if (biasItem != null) new Span<double>(biasItem, outC).Clear();
                 for (long bl = b0; bl < b1; bl++)
                 {
                     long t0 = bl * Block;
@@ -469,7 +499,10 @@ public sealed unsafe partial class CpuBackend
                     TransformInput(t0, nt, v);
                     if (KernelGradient)
                     {
-                        TransformGradient(t0, nt, m);
+                        if (biasItem != null) new Span<float>(biasBlock, outC).Clear();
+                        TransformGradient(t0, nt, m, biasItem != null ? biasBlock : null);
+                        if (biasItem != null)
+                            for (int c = 0; c < outC; c++) biasItem[c] += biasBlock[c];
                         MultiplyKernelGradient(nt, v, m, du, accumulate: bl > b0);
                     }
                     else
@@ -495,8 +528,10 @@ public sealed unsafe partial class CpuBackend
             long cs = inC / 16; // a position's stride in V, in vectors
             Vector512<float>* t = stackalloc Vector512<float>[36];
             float** rows = stackalloc float*[36];
+            int ahead = Sse.IsSupported ? WinogradPrefetchTiles : 0; // (Winograd runs only where AVX-512 does)
             for (int k = 0; k < nt; k++)
             {
+                if (ahead > 0 && t0 + k + ahead < Tiles) PrefetchWindow(t0 + k + ahead);
                 TileOrigin(t0 + k, out long n, out int oh, out int ow);
                 int ih0 = oh - g.PadTop, iw0 = ow - g.PadLeft;
                 float* sample = X + n * g.InSize;
@@ -526,6 +561,43 @@ public sealed unsafe partial class CpuBackend
                         InputTransform6(t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j], o + j * cs, 6 * cs);
                 }
             }
+        }
+
+        /// <summary>
+        /// Asks the cache for the part of tile <paramref name="tile"/>'s 6x6 input window that its left neighbour does not
+        /// share (its right four columns, six rows): the transform's loads otherwise wait on memory (their share of
+        /// the transform's samples in a profile).
+        /// </summary>
+        private void PrefetchWindow(long tile)
+        {
+            ref readonly Conv2DGeometry g = ref Geometry;
+            TileOrigin(tile, out long n, out int oh, out int ow);
+            int ih0 = oh - g.PadTop, iw0 = ow - g.PadLeft;
+            int c0 = Math.Max(iw0 + 2, 0), c1 = Math.Min(iw0 + 6, g.InW);
+            if (c1 <= c0) return;
+            long bytes = (long)(c1 - c0) * g.InC * sizeof(float);
+            byte* sample = (byte*)(X + n * g.InSize);
+            for (int i = 0; i < 6; i++)
+            {
+                int ih = ih0 + i;
+                if ((uint)ih >= (uint)g.InH) continue;
+                byte* from = sample + ((long)ih * g.InW + c0) * g.InC * sizeof(float);
+                for (long b = 0; b < bytes; b += 64) Sse.Prefetch0(from + b);
+            }
+        }
+
+        /// <summary>
+        /// Asks the cache for tile <paramref name="tile"/>'s 4x4 pixels of an output-shaped tensor at
+        /// <paramref name="tensor"/> (the gradient transform's dz: no tile shares them).
+        /// </summary>
+        private void PrefetchOutputTile(long tile, float* tensor, int outH, int outW, int channels)
+        {
+            TileOrigin(tile, out long n, out int oh0, out int ow0);
+            int hs = Math.Min(4, outH - oh0), ws = Math.Min(4, outW - ow0);
+            long bytes = (long)ws * channels * sizeof(float), rowBytes = (long)outW * channels * sizeof(float);
+            byte* first = (byte*)(tensor + ((n * outH + oh0) * (long)outW + ow0) * channels);
+            for (int r = 0; r < hs; r++)
+                for (long b = 0; b < bytes; b += 64) Sse.Prefetch0(first + r * rowBytes + b);
         }
 
         /// <summary>
@@ -592,16 +664,21 @@ public sealed unsafe partial class CpuBackend
             if (FastActivation) Vector512.Store(Activate(value, alpha), z + yOffset);
         }
 
-        /// <summary>D[t][p][c] for tiles [t0, t0 + nt): each tile's 4x4 dz (zeros past the output's edge), transformed to 6x6.</summary>
-        private void TransformGradient(long t0, int nt, float* dst)
+        /// <summary>
+        /// D[t][p][c] for tiles [t0, t0 + nt): each tile's 4x4 dz (zeros past the output's edge), transformed to 6x6;
+        /// with <paramref name="biasSums"/> (not null) every pixel's dz also added to it, per channel.
+        /// </summary>
+        private void TransformGradient(long t0, int nt, float* dst, float* biasSums)
         {
             ref readonly Conv2DGeometry g = ref Geometry;
             int outC = g.OutC;
             long cs = outC / 16; // a position's stride in D, in vectors
             Vector512<float>* t = stackalloc Vector512<float>[24];
             float** pixels = stackalloc float*[16];
+            int ahead = Sse.IsSupported ? WinogradPrefetchGradient : 0;
             for (int k = 0; k < nt; k++)
             {
+                if (ahead > 0 && t0 + k + ahead < Tiles) PrefetchOutputTile(t0 + k + ahead, Dz, g.OutH, g.OutW, outC);
                 TileOrigin(t0 + k, out long n, out int oh0, out int ow0);
                 int hs = Math.Min(4, g.OutH - oh0), ws = Math.Min(4, g.OutW - ow0);
                 float* tile = Dz + (n * g.Pixels + (long)oh0 * g.OutW + ow0) * outC;
@@ -612,12 +689,16 @@ public sealed unsafe partial class CpuBackend
                 for (int c = 0; c < outC; c += 16)
                 {
                     // Along each row (q: 4 → 6) straight from dz, then along each column (r: 4 → 6) straight into D.
+                    var sum = Vector512<float>.Zero;
                     for (int r = 0; r < 4; r++)
                     {
                         float** y = pixels + r * 4;
-                        GradientTransform4(Vector512.Load(y[0] + c), Vector512.Load(y[1] + c), Vector512.Load(y[2] + c),
-                            Vector512.Load(y[3] + c), t + r * 6, 1);
+                        Vector512<float> y0 = Vector512.Load(y[0] + c), y1 = Vector512.Load(y[1] + c),
+                            y2 = Vector512.Load(y[2] + c), y3 = Vector512.Load(y[3] + c);
+                        GradientTransform4(y0, y1, y2, y3, t + r * 6, 1);
+                        sum += (y0 + y1) + (y2 + y3);
                     }
+                    if (biasSums != null) Vector512.Store(Vector512.Load(biasSums + c) + sum, biasSums + c);
                     var o = (Vector512<float>*)(to + c);
                     for (int j = 0; j < 6; j++) GradientTransform4(t[j], t[6 + j], t[12 + j], t[18 + j], o + j * cs, 6 * cs);
                 }
