@@ -424,6 +424,28 @@ public sealed unsafe partial class CpuBackend
         o[5 * ostride] = y3;
     }
 
+    /// <summary>Values 1 and 2 of <see cref="GradientTransform4"/> on the four pixels at <paramref name="y"/>, channels from <paramref name="c"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientRowSums(float** y, int c, out Vector512<float> o1, out Vector512<float> o2)
+    {
+        Vector512<float> y0 = Vector512.Load(y[0] + c), y1 = Vector512.Load(y[1] + c), y2 = Vector512.Load(y[2] + c),
+            y3 = Vector512.Load(y[3] + c);
+        o1 = (y0 + y2) + (y1 + y3);
+        o2 = (y0 + y2) - (y1 + y3);
+    }
+
+    /// <summary>Values 3 and 4 of <see cref="GradientTransform4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientRowWeighted(float** y, int c, out Vector512<float> o3, out Vector512<float> o4)
+    {
+        Vector512<float> y0 = Vector512.Load(y[0] + c), y1 = Vector512.Load(y[1] + c), y2 = Vector512.Load(y[2] + c),
+            y3 = Vector512.Load(y[3] + c);
+        var even = y0 + y2 * Vector512.Create(4f);
+        var odd = y1 * Vector512.Create(2f) + y3 * Vector512.Create(8f);
+        o3 = even + odd;
+        o4 = even - odd;
+    }
+
     /// <summary>The three values Gᵀ·(u0..u5) of the kernel-gradient transform (the kernel transform's transpose).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void KernelGradientTransform6(Vector512<float>* u, int stride, Vector512<float>* o, int ostride)
@@ -710,7 +732,6 @@ public sealed unsafe partial class CpuBackend
             ref readonly Conv2DGeometry g = ref Geometry;
             int outC = g.OutC;
             long cs = outC / 16; // a position's stride in D, in vectors
-            Vector512<float>* t = stackalloc Vector512<float>[24];
             float** pixels = stackalloc float*[16];
             int ahead = Sse.IsSupported ? WinogradPrefetchGradient : 0;
             for (int k = 0; k < nt; k++)
@@ -725,19 +746,33 @@ public sealed unsafe partial class CpuBackend
                 float* to = dst + (long)k * 36 * outC;
                 for (int c = 0; c < outC; c += 16)
                 {
-                    // Along each row (q: 4 → 6) straight from dz, then along each column (r: 4 → 6) straight into D.
-                    var sum = Vector512<float>.Zero;
-                    for (int r = 0; r < 4; r++)
-                    {
-                        float** y = pixels + r * 4;
-                        Vector512<float> y0 = Vector512.Load(y[0] + c), y1 = Vector512.Load(y[1] + c),
-                            y2 = Vector512.Load(y[2] + c), y3 = Vector512.Load(y[3] + c);
-                        GradientTransform4(y0, y1, y2, y3, t + r * 6, 1);
-                        sum += (y0 + y1) + (y2 + y3);
-                    }
-                    if (biasSums != null) Vector512.Store(Vector512.Load(biasSums + c) + sum, biasSums + c);
+                    // Along each row (q: 4 → 6) straight from dz, then along each column (r: 4 → 6) straight into D; the
+                    // row pass two columns at a time in registers (0 and 5: the end pixels; 1 and 2: the sums; 3 and 4),
+                    // as the output transform, rather than through a temporary array.
                     var o = (Vector512<float>*)(to + c);
-                    for (int j = 0; j < 6; j++) GradientTransform4(t[j], t[6 + j], t[12 + j], t[18 + j], o + j * cs, 6 * cs);
+                    float** p = pixels;
+                    Vector512<float> a0 = Vector512.Load(p[0] + c), a1 = Vector512.Load(p[4] + c), a2 = Vector512.Load(p[8] + c),
+                        a3 = Vector512.Load(p[12] + c);
+                    GradientTransform4(a0, a1, a2, a3, o, 6 * cs);
+                    a0 = Vector512.Load(p[3] + c);
+                    a1 = Vector512.Load(p[7] + c);
+                    a2 = Vector512.Load(p[11] + c);
+                    a3 = Vector512.Load(p[15] + c);
+                    GradientTransform4(a0, a1, a2, a3, o + 5 * cs, 6 * cs);
+                    GradientRowSums(p, c, out a0, out var b0);
+                    GradientRowSums(p + 4, c, out a1, out var b1);
+                    GradientRowSums(p + 8, c, out a2, out var b2);
+                    GradientRowSums(p + 12, c, out a3, out var b3);
+                    GradientTransform4(a0, a1, a2, a3, o + cs, 6 * cs);
+                    GradientTransform4(b0, b1, b2, b3, o + 2 * cs, 6 * cs);
+                    // Column 1 of the row pass is each row's sum: dBias for free.
+                    if (biasSums != null) Vector512.Store(Vector512.Load(biasSums + c) + ((a0 + a1) + (a2 + a3)), biasSums + c);
+                    GradientRowWeighted(p, c, out a0, out b0);
+                    GradientRowWeighted(p + 4, c, out a1, out b1);
+                    GradientRowWeighted(p + 8, c, out a2, out b2);
+                    GradientRowWeighted(p + 12, c, out a3, out b3);
+                    GradientTransform4(a0, a1, a2, a3, o + 3 * cs, 6 * cs);
+                    GradientTransform4(b0, b1, b2, b3, o + 4 * cs, 6 * cs);
                 }
             }
         }
