@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using NetGen.Backends;
+
+namespace NetGen.Bench;
+
+/// <summary>
+/// One CPU setting measured against its default inside one process: the residual net trains with the setting off
+/// and on in alternating rounds of 8 steps (which goes first alternates too), and each round's ratio is printed, then
+/// the median. The VM's slow and fast phases (±10 % over minutes) move both sides of a round alike, so a change of
+/// 1-2 % shows up here where separate processes hide it. <c>NetGen.Bench alternate:prefetch</c>.
+/// </summary>
+internal static class AlternatingBench
+{
+    public static void Run(string setting, int rounds = 12)
+    {
+        using var model = new ResNet();
+        model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+        var cpu = model.Backend as CpuBackend ?? throw new InvalidOperationException("alternate: needs the CPU backend.");
+        // off: the setting's alternative; on: the default.
+        Action<bool> set = setting switch
+        {
+            "prefetch" => on => CpuBackend.WinogradPrefetchTiles = on ? 2 : 0,
+            "prefetch-gradient" => on => CpuBackend.WinogradPrefetchGradient = on ? 2 : 0,
+            "tile-block" => on => CpuBackend.WinogradTileBlock = on ? 96 : 48,
+            "winograd" => on => cpu.Winograd = on,
+            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block or winograd."),
+        };
+        var random = new Random(0);
+        var x = new float[128 * 784];
+        for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
+        var y = new float[128 * 10];
+        for (int r = 0; r < 128; r++) y[r * 10 + random.Next(10)] = 1;
+        var xt = new Tensor(x, 128, 28, 28, 1);
+        var yt = new Tensor(y, 128, 10);
+        for (int i = 0; i < 6; i++)
+        {
+            set(i % 2 == 0);
+            model.TrainOnBatch(xt, yt);
+        }
+        double Time(bool on)
+        {
+            set(on);
+            model.TrainOnBatch(xt, yt); // the first step after a switch is not timed
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < 8; i++) model.TrainOnBatch(xt, yt);
+            return sw.Elapsed.TotalMilliseconds / 8;
+        }
+        var ratios = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            bool onFirst = r % 2 == 0;
+            double first = Time(onFirst), second = Time(!onFirst);
+            var (on, off) = onFirst ? (first, second) : (second, first);
+            ratios.Add(off / on);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{setting}: off {off:F1} ms, on {on:F1} ms a step: {off / on:F3}x"));
+        }
+        set(true);
+        ratios.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"bench\":\"alternate\",\"setting\":\"{setting}\",\"speedup_median\":{ratios[rounds / 2]:F3},\"min\":{ratios[0]:F3},\"max\":{ratios[^1]:F3},\"rounds\":{rounds}}}"));
+    }
+}
