@@ -7,7 +7,7 @@ import sys
 # First match wins; the patterns match the JIT's method names (perf maps) and the native libraries.
 GROUPS = [
     ("GEMM", r"Sgemm::"),
-    ("Winograd transforms", r"WinogradJob::Transform|CpuBackend::TransformKernel|WinogradKernelGradient"),
+    ("Winograd transforms", r"WinogradJob::(Transform|Prefetch)|CpuBackend::TransformKernel|WinogradKernelGradient"),
     ("im2col/direct conv", r"Im2Col|Col2Im|SmallForward|SmallBackward|ConvActBackward|ConvEpilogue|KernelRows|Conv\w*Samples|Depthwise"),
     ("batch norm", r"::Bn|BatchNorm"),
     ("pooling", r"(?<!Worker)Pool"),
