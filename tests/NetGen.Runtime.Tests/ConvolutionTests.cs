@@ -422,6 +422,49 @@ public class ConvolutionTests
     }
 
     /// <summary>
+    /// accumulateDx adds the input gradient to what dx holds, on every path (Winograd, im2col + col2im, a 1x1 stride-1
+    /// convolution's direct GEMM, the few-input-channel kernels) and every work split: dx = before + the double
+    /// reference's dx, and the kernel and bias gradients as without it.
+    /// </summary>
+    [Theory]
+    [InlineData("winograd 3x3 same", 3)]
+    [InlineData("winograd 3x3 valid", 2)]
+    [InlineData("3x3 s2x1 same", 3)]
+    [InlineData("few-in 1x1", 2)]
+    [InlineData("few-in 2x3 s2 valid", 3)]
+    [InlineData("1x1 s1 direct", 4)]
+    [InlineData("1x1 s2", 3)]
+    public void Conv2DBackwardAddsIntoDx(string shape, int batch)
+    {
+        var g = shape switch
+        {
+            "1x1 s1 direct" => KerasGeometry.Conv(6, 5, 16, 32, 1, 1),
+            "1x1 s2" => KerasGeometry.Conv(8, 8, 16, 32, 1, 1, 2, 2),
+            _ => Shape(shape),
+        };
+        var x = Num.Uniform(batch * g.InSize, 21);
+        var k = Num.Uniform(g.Patch * g.OutC, 22, -0.5, 0.5);
+        var dy = Num.Uniform(batch * g.OutSize, 23);
+        var before = Num.Uniform(batch * g.InSize, 24);
+        var (dkRef, dbRef, dxRef) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
+        var expected = new double[dxRef.Length];
+        for (int i = 0; i < expected.Length; i++) expected[i] = before[i] + dxRef[i];
+        bool transformed = shape.StartsWith("winograd", StringComparison.Ordinal);
+        foreach (var setting in Settings())
+        {
+            using var tuning = new Tuning(setting);
+            using var ws = new KernelWorkspace(1 << 20);
+            int px = ws.Put(x), pk = ws.Put(k), py = ws.Alloc(batch * g.OutSize, 0f), pdy = ws.Put(dy);
+            int pdx = ws.Put(before), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
+            ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, px, pk, py, pdy, pdx, pdk, pdb, accumulateDx: true);
+            string what = $"{shape} {setting}";
+            Num.Close(expected, ws.Get(pdx, x.Length), transformed ? WinogradTolerance * expected.Max(Math.Abs) : 5e-5, 5e-5, what + " dx added");
+            Num.Close(dkRef, ws.Get(pdk, k.Length), transformed ? WinogradTolerance * dkRef.Max(Math.Abs) : 5e-5, 5e-5, what + " dKernel");
+            Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
+        }
+    }
+
+    /// <summary>
     /// Convolutions that are not 3x3 stride 1 but have 16·k channels and many tiles never take the Winograd path, for
     /// any of the three products: the same bits with it on and off, and the reference's values.
     /// </summary>

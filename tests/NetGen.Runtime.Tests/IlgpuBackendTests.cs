@@ -560,6 +560,11 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         t.Close(dk, g.Patch * outC, GemmAbs, GemmRel, "conv dKernel");
         t.Close(db, outC, GemmAbs, GemmRel, "conv dBias");
 
+        // accumulateDx: the input gradient added to what dx holds (another reader's gradient).
+        int dxSum = t.Put(Rand(batch * g.InSize, 5));
+        t.Run(be => be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Relu, 0f, pre), true, x, w, y, dy, dxSum, -1, -1, accumulateDx: true));
+        t.Close(dxSum, batch * g.InSize, GemmAbs, GemmRel, "conv dx added");
+
         // The kernel gradient split along k (as on a GPU with few output tiles), and a tanh epilogue without bias.
         t.Gpu.ForcedSplits = 2;
         try

@@ -137,6 +137,9 @@ public sealed unsafe partial class CpuBackend
         public Pool2DGeometry Pool;
         public int X, Y, Z, Dy, Dx, Bias, Kernel, Channels;
         public bool ActBackward, SumBias, SumKernel, Direct;
+
+        /// <summary>col2im adds into dx instead of overwriting it (Conv2D's input gradient with accumulateDx).</summary>
+        public bool AccumulateDx;
         public float* KernelTarget, KernelPartials;
         public long KernelStride;
         public int ChunkFloats, ChunkRows;

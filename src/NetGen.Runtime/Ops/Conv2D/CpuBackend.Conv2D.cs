@@ -120,7 +120,7 @@ public sealed unsafe partial class CpuBackend
             s.Conv = g;
             s.X = w.X; s.Z = w.Z; s.Y = w.Y; s.Dy = w.Dy; s.Dx = w.Dx; s.Bias = w.Bias; s.Kernel = w.Kernel;
             s.Activation = w.Activation; s.Alpha = w.Alpha; s.Direct = direct;
-            s.ActBackward = w.ActBackward; s.SumBias = w.SumBias; s.SumKernel = w.SumKernel;
+            s.ActBackward = w.ActBackward; s.SumBias = w.SumBias; s.SumKernel = w.SumKernel; s.AccumulateDx = w.AccumulateDx;
             s.ChunkFloats = w.ChunkFloats; s.ChunkRows = w.ChunkRows;
             s.Cols = noCols ? null : scratch + i * slotFloats;
         }
@@ -216,7 +216,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc/>
     public void Conv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false)
     {
         epilogue.CheckNoDropout(nameof(Conv2DBackward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
@@ -226,15 +226,30 @@ public sealed unsafe partial class CpuBackend
             if (dBias >= 0) Fill(dBias, g.OutC, 0f);
             return;
         }
-        int lines = batch * g.OutH;
-        int outC = g.OutC;
-        long kernelFloats = (long)g.Patch * outC;
         var w = GetWork();
         w.Conv = g;
         w.X = x; w.Z = preActivation; w.Y = y; w.Dy = dy; w.Dx = dx; w.Kernel = kernel; w.Activation = activation; w.Alpha = alpha;
         w.ActBackward = !gradientIsPreActivation && activation != ActivationFunction.Linear;
         w.SumBias = dBias >= 0;
         w.SumKernel = dKernel >= 0;
+        w.AccumulateDx = accumulateDx;
+        try
+        {
+            Conv2DBackward(w, g, batch, x, kernel, dy, dx, dKernel, dBias, accumulateDx);
+        }
+        finally
+        {
+            w.AccumulateDx = false; // the Work is shared with col2im's other callers
+        }
+    }
+
+    /// <summary><see cref="Conv2DBackward(in Conv2DGeometry, int, in Epilogue, bool, int, int, int, int, int, int, int, bool)"/> once <paramref name="w"/> holds its arguments.</summary>
+    private void Conv2DBackward(Work w, in Conv2DGeometry g, int batch, int x, int kernel, int dy, int dx, int dKernel, int dBias,
+        bool accumulateDx)
+    {
+        int lines = batch * g.OutH;
+        int outC = g.OutC;
+        long kernelFloats = (long)g.Patch * outC;
 
         if (IsSmall(g))
         {
@@ -332,7 +347,8 @@ public sealed unsafe partial class CpuBackend
         if (winogradKernel)
             WinogradKernelGradient(g, batch, At(x), At(dy), At(dKernel), winogradBias ? At(dBias) : null);
         if (winogradDx >= 0)
-            WinogradConvolution(InputGradientGeometry(g), batch, ActivationFunction.Linear, 0f, At(dy), At(kernel), true, null, winogradDx, winogradDx);
+            WinogradConvolution(InputGradientGeometry(g), batch, ActivationFunction.Linear, 0f, At(dy), At(kernel), true, null, winogradDx, winogradDx,
+                accumulateDx);
     }
 
     /// <summary>One sample range of a sample-parallel backward, on a per-thread state, with item <paramref name="item"/>'s partial sums.</summary>
@@ -408,7 +424,8 @@ public sealed unsafe partial class CpuBackend
             {
                 if (w.Direct)
                 {
-                    Sgemm.Multiply(false, true, rows, g.InC, outC, 1f, dz, outC, At(w.Kernel), outC, 0f, At(w.Dx) + row0 * g.InC, g.InC);
+                    Sgemm.Multiply(false, true, rows, g.InC, outC, 1f, dz, outC, At(w.Kernel), outC, w.AccumulateDx ? 1f : 0f,
+                        At(w.Dx) + row0 * g.InC, g.InC);
                 }
                 else
                 {
@@ -808,7 +825,7 @@ public sealed unsafe partial class CpuBackend
             int inLine = w.Begin + u;
             int n = inLine / g.InH, ih = inLine - n * g.InH;
             float* dxl = dx + (long)inLine * lineFloats;
-            if (inLine >= w.ZeroFrom) Clear(dxl, lineFloats);
+            if (inLine >= w.ZeroFrom && !w.AccumulateDx) Clear(dxl, lineFloats);
             for (int kh = 0; kh < g.KernelH; kh++)
             {
                 int t = ih + g.PadTop - kh * g.DilationH;

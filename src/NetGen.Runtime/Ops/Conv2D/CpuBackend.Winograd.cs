@@ -71,11 +71,14 @@ public sealed unsafe partial class CpuBackend
     /// <summary>
     /// y = act(conv(x, kernel) + bias) for a geometry that <see cref="UsesWinograd"/> accepts; z (when not y) keeps the
     /// pre-activation. <paramref name="inputGradient"/>: <paramref name="g"/> is <see cref="InputGradientGeometry"/> of
-    /// the layer and <paramref name="kernel"/> the layer's own kernel, read rotated and transposed.
+    /// the layer and <paramref name="kernel"/> the layer's own kernel, read rotated and transposed; with
+    /// <paramref name="accumulate"/> (a linear input gradient only, z = y) the result is added to what y holds.
     /// </summary>
     private void WinogradConvolution(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        float* x, float* kernel, bool inputGradient, float* bias, int z, int y)
+        float* x, float* kernel, bool inputGradient, float* bias, int z, int y, bool accumulate = false)
     {
+        if (accumulate && (activation != ActivationFunction.Linear || z != y))
+            throw new ArgumentException("Only a linear convolution without a kept pre-activation adds into its output.", nameof(accumulate));
         var job = TileJob(g, batch, kernelGradient: false, out int slots);
         // Per slot V (block × 36 × InC) and M (block × 36 × OutC); U (36 × InC × OutC) before them, or cached.
         long uFloats = 36L * g.InC * g.OutC;
@@ -109,7 +112,15 @@ public sealed unsafe partial class CpuBackend
         job.Alpha = alpha;
         job.FastActivation = activation is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
         job.SlotFloats = slotFloats;
-        job.Run();
+        job.Accumulate = accumulate;
+        try
+        {
+            job.Run();
+        }
+        finally
+        {
+            job.Accumulate = false;
+        }
 
         if (!job.FastActivation)
         {
@@ -478,6 +489,9 @@ public sealed unsafe partial class CpuBackend
         public long SlotFloats, Tiles, Blocks;
         public int TilesH, TilesW, Block, Items;
         public bool FastActivation, KernelGradient;
+
+        /// <summary>The output transform adds to what the output holds (Conv2D's input gradient with accumulateDx).</summary>
+        public bool Accumulate;
         public ActivationFunction Activation;
         public float Alpha;
 
@@ -719,6 +733,8 @@ public sealed unsafe partial class CpuBackend
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Store(Vector512<float> value, float* z, long yOffset, bool storeZ, Vector512<float> alpha)
         {
+            // Adding: linear and z = y only (WinogradConvolution checks), the same sum as Accumulate's y + x.
+            if (Accumulate) value = Vector512.Load(z + yOffset) + value;
             if (storeZ) Vector512.Store(value, z);
             if (FastActivation) Vector512.Store(Activate(value, alpha), z + yOffset);
         }

@@ -13,8 +13,10 @@ public partial interface IBackend
     /// <summary>
     /// Backward of <see cref="Conv2DForward"/> with the forward pass's epilogue: dz = dy ⊙ act'(z, y)
     /// in place in dy (skipped when <paramref name="gradientIsPreActivation"/>), dKernel, dBias (if not -1) and dx (if not -1), all overwritten
-    /// (dKernel may be -1 too, for a frozen layer). x is read again (the im2col is recomputed, not kept).
+    /// (dKernel may be -1 too, for a frozen layer), except dx with <paramref name="accumulateDx"/>: then the input
+    /// gradient is added to what dx holds (the gradient another reader of the input wrote), with no buffer in between.
+    /// x is read again (the im2col is recomputed, not kept).
     /// </summary>
     void Conv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias);
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false);
 }

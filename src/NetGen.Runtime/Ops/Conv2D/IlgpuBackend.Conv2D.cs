@@ -28,7 +28,7 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void Conv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false)
     {
         epilogue.CheckNoDropout(nameof(Conv2DBackward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
@@ -60,7 +60,7 @@ public sealed partial class IlgpuBackend
         {
             int inPixels = checked(batch * g.InH * g.InW);
             RunGemm(ck.InputGradient, inPixels, g.InC, g.KernelH * g.KernelW * g.OutC, 1f, dz, new OutputGradientOperand(g),
-                V(kernel, (long)g.Patch * g.OutC), new KernelTransposedOperand(g), 0f, V(dx, (long)batch * g.InSize), g.InC);
+                V(kernel, (long)g.Patch * g.OutC), new KernelTransposedOperand(g), accumulateDx ? 1f : 0f, V(dx, (long)batch * g.InSize), g.InC);
         }
     }
 }

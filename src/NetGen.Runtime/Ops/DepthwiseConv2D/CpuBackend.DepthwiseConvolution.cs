@@ -302,6 +302,7 @@ public sealed unsafe partial class CpuBackend
         if (batch <= 0) return;
         int z = preActivation >= 0 ? preActivation : y;
         var w = GetWork();
+        w.AccumulateDx = false;
         w.Conv = g;
         w.Dx = z;
         w.Direct = IsDirect(g);
@@ -338,6 +339,7 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private int GatherColumns(Work w, int l0, int nl, int n1, int end, int zeroedUpTo, bool parallel)
     {
+        // With w.AccumulateDx nothing is zeroed: the lines keep what they held and receive the columns on top.
         ref readonly Conv2DGeometry g = ref w.Conv;
         int last = l0 + nl - 1;
         int na = l0 / g.OutH, oha = l0 - na * g.OutH;
