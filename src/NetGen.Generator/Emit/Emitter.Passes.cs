@@ -164,6 +164,9 @@ internal static partial class Emitter
             var style = Shapes.GradientPlanner.Style(l);
             int gin = l.GradientIn.Length == 0 ? -1 : l.GradientIn[0];
             bool accumulate = l.GradientIn.Length > 0 && l.GradientAccumulate[0] != 0;
+            // A layer whose backward adds into the input's gradient buffer itself (the convolutions) writes there, and
+            // needs neither the temporary buffer nor the Accumulate after it.
+            bool addsInto = accumulate && rule.AddsIntoInputGradient;
             // Where this layer's dx goes: the input's gradient buffer; when another reader already wrote that gradient
             // (then this one is added to it), a temporary buffer, or over dy for the layers that may write there (in
             // place, or a separable convolution, whose own temporary buffer holds its depthwise output's gradient).
@@ -171,7 +174,7 @@ internal static partial class Emitter
             // layer before it, has trainable weights now.
             string src = l.Inputs.Length == 0 ? "-1" : I(l.InputLayer());
             string dxOther = gin < 0 ? "-1"
-                : "Backprop(" + src + ") ? " + (!accumulate ? Gradient(gin) : style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : dy) + " : -1";
+                : "Backprop(" + src + ") ? " + (!accumulate || addsInto ? Gradient(gin) : style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : dy) + " : -1";
             if (l.FusedInto >= 0)
             {
                 w.WriteLine(net.Layers[l.FusedInto].FusedDropout == l.Index
@@ -188,7 +191,7 @@ internal static partial class Emitter
             }
             w.OpenBlock("if (Backprop(" + I(i) + "))");
             rule.WriteBackward(w, net, l, dy, dxOther);
-            WriteAccumulate(w, l, style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : dy);
+            if (!addsInto) WriteAccumulate(w, l, style == Shapes.BackwardStyle.Separate ? Gradient(l.GradientTemp) : dy);
             w.CloseBlock();
         }
         w.CloseBlock();

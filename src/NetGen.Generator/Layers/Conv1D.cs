@@ -120,4 +120,6 @@ internal sealed class Conv1DRule() : LayerRule(LayerKind.Conv1D)
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx) =>
         Conv2DRule.WriteConvolutionBackward(w, net, l, dy, dx);
+
+    public override bool AddsIntoInputGradient => true;
 }

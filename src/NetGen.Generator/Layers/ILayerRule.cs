@@ -121,6 +121,13 @@ internal interface ILayerRule
     /// <summary>Whether its backward pass reads its own output's values (true unless the rule knows better).</summary>
     bool BackwardReadsOutput(ResolvedLayer layer);
 
+    /// <summary>
+    /// Whether its backward call adds its input gradient to the buffer where another reader of the input wrote that
+    /// input's gradient already (the call gets that buffer as dx, and says it adds), so that no separate
+    /// <c>Accumulate</c> runs: the rule's <see cref="WriteBackward"/> then checks <c>GradientAccumulate[0]</c> itself.
+    /// </summary>
+    bool AddsIntoInputGradient { get; }
+
     /// <summary>Whether its kernel applies a dropout after it (and after the activation it took) as it writes its output (<see cref="FusesAsDropout"/>).</summary>
     bool TakesDropout { get; }
 
@@ -258,6 +265,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool BackwardReadsInputs(ResolvedLayer layer) => true;
 
     public virtual bool BackwardReadsOutput(ResolvedLayer layer) => true;
+
+    public virtual bool AddsIntoInputGradient => false;
 
     public virtual bool FoldsIntoPrevious => false;
 
