@@ -153,7 +153,8 @@ public sealed unsafe partial class CpuBackend
         job.SlotBase = buffer;
         job.SlotFloats = slotFloats;
         job.Partials = buffer + slots * slotFloats;
-        job.BiasPartials = dBias != null ? (double*)(job.Partials + partialFloats) : null;
+        double* biasPartials = dBias != null ? (double*)(job.Partials + partialFloats) : null;
+        job.BiasPartials = biasPartials;
         try
         {
             job.Run();
@@ -165,15 +166,12 @@ public sealed unsafe partial class CpuBackend
         }
         AddPartials(job.Partials, items, 9 * plane, 9 * plane, dKernel);
         if (dBias != null)
-        {
-            double* partials = (double*)(job.Partials + partialFloats);
             for (int c = 0; c < g.OutC; c++)
             {
                 double sum = 0;
-                for (int i = 0; i < items; i++) sum += partials[(long)i * g.OutC + c];
+                for (int i = 0; i < items; i++) sum += biasPartials[(long)i * g.OutC + c];
                 dBias[c] = (float)sum;
             }
-        }
     }
 
     /// <summary>
