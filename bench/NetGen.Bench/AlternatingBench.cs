@@ -61,3 +61,26 @@ internal static class AlternatingBench
             $"{{\"bench\":\"alternate\",\"setting\":\"{setting}\",\"speedup_median\":{ratios[rounds / 2]:F3},\"min\":{ratios[0]:F3},\"max\":{ratios[^1]:F3},\"rounds\":{rounds}}}"));
     }
 }
+
+/// <summary>
+/// The residual net's first five training losses on fixed data, as float bits: a change meant to keep the numbers is
+/// checked by running this before and after it (<c>NetGen.Bench losses</c>) and comparing the lines.
+/// </summary>
+internal static class LossBits
+{
+    public static void Run()
+    {
+        using var model = new ResNet();
+        model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+        var random = new Random(0);
+        var x = new float[128 * 784];
+        for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
+        var y = new float[128 * 10];
+        for (int r = 0; r < 128; r++) y[r * 10 + random.Next(10)] = 1;
+        var xt = new Tensor(x, 128, 28, 28, 1);
+        var yt = new Tensor(y, 128, 10);
+        var bits = new List<string>();
+        for (int i = 0; i < 5; i++) bits.Add(BitConverter.SingleToInt32Bits(model.TrainOnBatch(xt, yt)).ToString("x8", CultureInfo.InvariantCulture));
+        Console.WriteLine("resnet losses: " + string.Join(' ', bits));
+    }
+}

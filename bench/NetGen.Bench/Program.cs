@@ -1,5 +1,6 @@
 // NetGen side of the benchmark. Prints one JSON object per line, in the same format as bench/torch_bench.py:
 //   dotnet run -c Release --project bench/NetGen.Bench -- [sgemm] [gpu] [conv] [bn-dropout-op] [mlp-small] [mlp] [autoencoder] ...
+// losses prints the residual net's first five training losses as float bits (compare two builds bit for bit).
 // alternate:SETTING trains the residual net with one CPU setting off and on in alternating rounds (AlternatingBench).
 // train:NAME runs only that network's training phase, infer:NAME:BATCH only its inference at that batch (what
 // bench/profile.sh samples).
@@ -16,6 +17,7 @@ foreach (var name in names)
     else if (name == "winograd-blocks") ConvBench.RunConvolutions([24, 48, 96, 144, 192]);
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
+    else if (name == "losses") LossBits.Run(); // five training losses as bits, to compare two builds
     else if (name == "vector-math") VectorMathBench.Run();
     else if (name.StartsWith("alternate:", StringComparison.Ordinal)) AlternatingBench.Run(name["alternate:".Length..]); // one setting on and off, in one process
     else if (name.StartsWith("train:", StringComparison.Ordinal)) NetworkBench.Run(name["train:".Length..], trainOnly: true); // bench/profile.sh

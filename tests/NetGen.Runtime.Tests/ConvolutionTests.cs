@@ -751,6 +751,7 @@ public class ConvolutionTests
         { 7, 70, ActivationFunction.Tanh, true },
         { 130, 20, ActivationFunction.Swish, true },
         { 1, 5, ActivationFunction.Linear, true },           // one row: variance 0, Bessel factor 1
+        { 70, 112, ActivationFunction.Relu, false },         // two channel chunks in registers (64 + 48), ReLU fused into the backward sums
     };
 
     [Theory]

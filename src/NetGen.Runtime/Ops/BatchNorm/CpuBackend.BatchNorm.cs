@@ -152,24 +152,7 @@ public sealed unsafe partial class CpuBackend
         for (int b0 = r0; b0 < r1; b0 += BnBlockRows)
         {
             int b1 = Math.Min(r1, b0 + BnBlockRows);
-            new Span<float>(blk, 2 * C).Clear();
-            for (int r = b0; r < b1; r++)
-            {
-                float* xr = x + (long)r * C;
-                int c = 0;
-                for (; c <= C - 16; c += 16)
-                {
-                    var d = Vector512.Load(xr + c) - Vector512.Load(shift + c);
-                    Vector512.Store(Vector512.Load(blk + c) + d, blk + c);
-                    Vector512.Store(Vector512.Load(blk + C + c) + d * d, blk + C + c);
-                }
-                for (; c < C; c++)
-                {
-                    float d = xr[c] - shift[c];
-                    blk[c] += d;
-                    blk[C + c] += d * d;
-                }
-            }
+            BlockSums(x + (long)b0 * C, null, shift, b1 - b0, C, blk);
             for (int c = 0; c < 2 * C; c++) part[c] += blk[c];
         }
     }
@@ -180,37 +163,31 @@ public sealed unsafe partial class CpuBackend
         float* x = At(w.X), z = At(w.Z), y = At(w.Y);
         float* a = w.ChA, b = w.ChB, m = w.ChMean, m1 = w.ChC;
         var act = w.Activation;
+        // Linear, ReLU and LeakyReLU are applied here; other activations after the pass, from z.
         bool fast = act is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
-        bool storeZ = z != y;
-        var va = Vector512.Create(w.Alpha);
+        float* zOut = !fast || z != y ? z : null, yOut = fast ? y : null;
         float alpha = w.Alpha;
         bool drop = w.DropRate > 0f;
         for (int b0 = r0; b0 < r1; b0 += BnBlockRows)
         {
-            int b1 = Math.Min(r1, b0 + BnBlockRows);
-            for (int r = b0; r < b1; r++)
+            int b1 = Math.Min(r1, b0 + BnBlockRows), c0 = 0;
+            long o0 = (long)b0 * C;
+            for (; c0 <= C - 16; )
+            {
+                int n = Math.Min(4, (C - c0) / 16);
+                NormalizeRows(x + o0 + c0, zOut == null ? null : zOut + o0 + c0, yOut == null ? null : yOut + o0 + c0, b1 - b0, C, n,
+                    m + c0, m1 + c0, a + c0, b + c0, act, alpha);
+                c0 += 16 * n;
+            }
+            for (int r = b0; c0 < C && r < b1; r++)
             {
                 long o = (long)r * C;
-                float* xr = x + o, zr = z + o, yr = y + o;
-                int c = 0;
-                for (; c <= C - 16; c += 16)
+                for (int c = c0; c < C; c++)
                 {
-                    var v = (Vector512.Load(xr + c) - Vector512.Load(m + c) - Vector512.Load(m1 + c)) * Vector512.Load(a + c) + Vector512.Load(b + c);
-                    if (!fast || storeZ) Vector512.Store(v, zr + c);
-                    if (fast)
-                        Vector512.Store(act switch
-                        {
-                            ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
-                            ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * va),
-                            _ => v,
-                        }, yr + c);
-                }
-                for (; c < C; c++)
-                {
-                    float v = (xr[c] - m[c] - m1[c]) * a[c] + b[c];
-                    if (!fast || storeZ) zr[c] = v;
-                    if (fast)
-                        yr[c] = act switch
+                    float v = (x[o + c] - m[c] - m1[c]) * a[c] + b[c];
+                    if (zOut != null) zOut[o + c] = v;
+                    if (yOut != null)
+                        yOut[o + c] = act switch
                         {
                             ActivationFunction.Relu => v > 0 ? v : 0f,
                             ActivationFunction.LeakyRelu => v > 0 ? v : alpha * v,
@@ -219,7 +196,7 @@ public sealed unsafe partial class CpuBackend
                 }
             }
             // The fused dropout on the block just written, while it is in cache.
-            if (fast && drop) Dropout((long)b0 * C, (long)(b1 - b0) * C, w.DropRate, w.DropKey, y + (long)b0 * C, y + (long)b0 * C);
+            if (fast && drop) Dropout(o0, (long)(b1 - b0) * C, w.DropRate, w.DropKey, y + o0, y + o0);
         }
         if (!fast)
         {
@@ -246,30 +223,165 @@ public sealed unsafe partial class CpuBackend
                 Dropout(o0, (long)(b1 - b0) * C, w.DropRate, w.DropKey, dz + o0, dz + o0);
                 ActivationBackwardFromPreActivation(w.Activation, w.Alpha, b1 - b0, C, (int)(w.Z + o0), (int)(w.Dy + o0));
             }
+            else if (w.Activation == ActivationFunction.Relu)
+            {
+                // act' = (y > 0), applied as the sums read dy.
+                BlockSums(x + o0, dz + o0, m, b1 - b0, C, blk, At(w.Y) + o0);
+                for (int c = 0; c < 2 * C; c++) part[c] += blk[c];
+                continue;
+            }
             else if (w.Activation != ActivationFunction.Linear)
                 ActivationBackwardRows(w.Activation, w.Alpha, b1 - b0, C, w.Z >= 0 ? (int)(w.Z + o0) : -1,
                     (int)(w.Y + o0), (int)(w.Dy + o0));
-            new Span<float>(blk, 2 * C).Clear();
-            for (int r = b0; r < b1; r++)
+            BlockSums(x + o0, dz + o0, m, b1 - b0, C, blk);
+            for (int c = 0; c < 2 * C; c++) part[c] += blk[c];
+        }
+    }
+
+    /// <summary>
+    /// blk[c] = Σ g[r, c] and blk[C + c] = Σ g[r, c]·d[r, c] over <paramref name="rows"/> rows of C channels, where
+    /// d = x[r, c] − m[c] and g is <paramref name="g"/>'s value (d itself where g is null): a block's batch-norm sums.
+    /// The rows are added in order from 0 in float, 64 channels at a time in registers (a sum kept in memory waits on
+    /// its own store every row).
+    /// </summary>
+    private static void BlockSums(float* x, float* g, float* m, int rows, int C, float* blk, float* relu = null)
+    {
+        int c = 0;
+        for (; c <= C - 16; )
+        {
+            int n = Math.Min(4, (C - c) / 16);
+            BlockSums(x + c, g == null ? null : g + c, m + c, rows, C, n, blk + c, blk + C + c, relu == null ? null : relu + c);
+            c += 16 * n;
+        }
+        for (; c < C; c++)
+        {
+            float s1 = 0f, s2 = 0f;
+            for (int r = 0; r < rows; r++)
             {
-                long o = (long)r * C;
-                float* xr = x + o, dr = dz + o;
-                int c = 0;
-                for (; c <= C - 16; c += 16)
+                float d = x[(long)r * C + c] - m[c];
+                if (relu != null && !(relu[(long)r * C + c] > 0)) g[(long)r * C + c] = 0f;
+                float v = g == null ? d : g[(long)r * C + c];
+                s1 += v;
+                s2 += v * d;
+            }
+            blk[c] = s1;
+            blk[C + c] = s2;
+        }
+    }
+
+    /// <summary><see cref="BlockSums(float*, float*, float*, int, int, float*, float*)"/> for n (1 to 4) vectors of 16 channels.</summary>
+    private static void BlockSums(float* x, float* g, float* m, int rows, int C, int n, float* s1, float* s2, float* relu)
+    {
+        Vector512<float> m0 = Vector512.Load(m), m1 = n > 1 ? Vector512.Load(m + 16) : default,
+            m2 = n > 2 ? Vector512.Load(m + 32) : default, m3 = n > 3 ? Vector512.Load(m + 48) : default;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (int r = 0; r < rows; r++)
+        {
+            long o = (long)r * C;
+            float* xr = x + o, gr = g + o, kr = relu + o;
+            var d0 = Vector512.Load(xr) - m0;
+            var g0 = g == null ? d0 : Vector512.Load(gr);
+            if (relu != null) Vector512.Store(g0 = Vector512.BitwiseAnd(g0, Vector512.GreaterThan(Vector512.Load(kr), Vector512<float>.Zero)), gr);
+            a0 += g0;
+            b0 += g0 * d0;
+            if (n > 1)
+            {
+                var d1 = Vector512.Load(xr + 16) - m1;
+                var g1 = g == null ? d1 : Vector512.Load(gr + 16);
+                if (relu != null) Vector512.Store(g1 = Vector512.BitwiseAnd(g1, Vector512.GreaterThan(Vector512.Load(kr + 16), Vector512<float>.Zero)), gr + 16);
+                a1 += g1;
+                b1 += g1 * d1;
+                if (n > 2)
                 {
-                    var g = Vector512.Load(dr + c);
-                    var d = Vector512.Load(xr + c) - Vector512.Load(m + c);
-                    Vector512.Store(Vector512.Load(blk + c) + g, blk + c);
-                    Vector512.Store(Vector512.Load(blk + C + c) + g * d, blk + C + c);
-                }
-                for (; c < C; c++)
-                {
-                    float g = dr[c];
-                    blk[c] += g;
-                    blk[C + c] += g * (xr[c] - m[c]);
+                    var d2 = Vector512.Load(xr + 32) - m2;
+                    var g2 = g == null ? d2 : Vector512.Load(gr + 32);
+                if (relu != null) Vector512.Store(g2 = Vector512.BitwiseAnd(g2, Vector512.GreaterThan(Vector512.Load(kr + 32), Vector512<float>.Zero)), gr + 32);
+                    a2 += g2;
+                    b2 += g2 * d2;
+                    if (n > 3)
+                    {
+                        var d3 = Vector512.Load(xr + 48) - m3;
+                        var g3 = g == null ? d3 : Vector512.Load(gr + 48);
+                if (relu != null) Vector512.Store(g3 = Vector512.BitwiseAnd(g3, Vector512.GreaterThan(Vector512.Load(kr + 48), Vector512<float>.Zero)), gr + 48);
+                        a3 += g3;
+                        b3 += g3 * d3;
+                    }
                 }
             }
-            for (int c = 0; c < 2 * C; c++) part[c] += blk[c];
+        }
+        a0.Store(s1); b0.Store(s2);
+        if (n > 1) { a1.Store(s1 + 16); b1.Store(s2 + 16); }
+        if (n > 2) { a2.Store(s1 + 32); b2.Store(s2 + 32); }
+        if (n > 3) { a3.Store(s1 + 48); b3.Store(s2 + 48); }
+    }
+
+    /// <summary>
+    /// z = (x − m − m1)·a + b and y = act(z), each where not null, over <paramref name="rows"/> rows of n (1 to 4) vectors
+    /// of 16 channels, the per-channel values held in registers. act is Linear, ReLU or LeakyReLU.
+    /// </summary>
+    private static void NormalizeRows(float* x, float* z, float* y, int rows, int C, int n, float* m, float* m1, float* a, float* b,
+        ActivationFunction act, float alpha)
+    {
+        var p0 = NormalizeTerms(m, m1, a, b, 0);
+        var p1 = n > 1 ? NormalizeTerms(m, m1, a, b, 16) : default;
+        var p2 = n > 2 ? NormalizeTerms(m, m1, a, b, 32) : default;
+        var p3 = n > 3 ? NormalizeTerms(m, m1, a, b, 48) : default;
+        var va = Vector512.Create(alpha);
+        for (int r = 0; r < rows; r++)
+        {
+            long o = (long)r * C;
+            NormalizeVector(x + o, z == null ? null : z + o, y == null ? null : y + o, p0, act, va);
+            if (n > 1) NormalizeVector(x + o + 16, z == null ? null : z + o + 16, y == null ? null : y + o + 16, p1, act, va);
+            if (n > 2) NormalizeVector(x + o + 32, z == null ? null : z + o + 32, y == null ? null : y + o + 32, p2, act, va);
+            if (n > 3) NormalizeVector(x + o + 48, z == null ? null : z + o + 48, y == null ? null : y + o + 48, p3, act, va);
+        }
+    }
+
+    private static (Vector512<float> M, Vector512<float> M1, Vector512<float> A, Vector512<float> B) NormalizeTerms(
+        float* m, float* m1, float* a, float* b, int c) =>
+        (Vector512.Load(m + c), Vector512.Load(m1 + c), Vector512.Load(a + c), Vector512.Load(b + c));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NormalizeVector(float* x, float* z, float* y,
+        (Vector512<float> M, Vector512<float> M1, Vector512<float> A, Vector512<float> B) p, ActivationFunction act, Vector512<float> va)
+    {
+        var v = (Vector512.Load(x) - p.M - p.M1) * p.A + p.B;
+        if (z != null) Vector512.Store(v, z);
+        if (y != null)
+            Vector512.Store(act switch
+            {
+                ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
+                ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * va),
+                _ => v,
+            }, y);
+    }
+
+    /// <summary>dx = a·(dz − b − (x − m)·cc) over <paramref name="rows"/> rows of n (1 to 4) vectors of 16 channels.</summary>
+    private static void DxRows(float* x, float* dz, float* dx, int rows, int C, int n, float* a, float* b, float* cc, float* m)
+    {
+        Vector512<float> a0 = Vector512.Load(a), b0 = Vector512.Load(b), c0 = Vector512.Load(cc), m0 = Vector512.Load(m);
+        Vector512<float> a1 = default, b1 = default, c1 = default, m1 = default;
+        if (n > 1) (a1, b1, c1, m1) = (Vector512.Load(a + 16), Vector512.Load(b + 16), Vector512.Load(cc + 16), Vector512.Load(m + 16));
+        Vector512<float> a2 = default, b2 = default, c2 = default, m2 = default;
+        if (n > 2) (a2, b2, c2, m2) = (Vector512.Load(a + 32), Vector512.Load(b + 32), Vector512.Load(cc + 32), Vector512.Load(m + 32));
+        Vector512<float> a3 = default, b3 = default, c3 = default, m3 = default;
+        if (n > 3) (a3, b3, c3, m3) = (Vector512.Load(a + 48), Vector512.Load(b + 48), Vector512.Load(cc + 48), Vector512.Load(m + 48));
+        for (int r = 0; r < rows; r++)
+        {
+            long o = (long)r * C;
+            float* xr = x + o, gr = dz + o, outr = dx + o;
+            Vector512.Store(a0 * (Vector512.Load(gr) - b0 - (Vector512.Load(xr) - m0) * c0), outr);
+            if (n > 1)
+            {
+                Vector512.Store(a1 * (Vector512.Load(gr + 16) - b1 - (Vector512.Load(xr + 16) - m1) * c1), outr + 16);
+                if (n > 2)
+                {
+                    Vector512.Store(a2 * (Vector512.Load(gr + 32) - b2 - (Vector512.Load(xr + 32) - m2) * c2), outr + 32);
+                    if (n > 3)
+                        Vector512.Store(a3 * (Vector512.Load(gr + 48) - b3 - (Vector512.Load(xr + 48) - m3) * c3), outr + 48);
+                }
+            }
         }
     }
 
@@ -278,19 +390,22 @@ public sealed unsafe partial class CpuBackend
         int C = w.Channels;
         float* x = At(w.X), dz = At(w.Dy), dx = At(w.Dx);
         float* a = w.ChA, b = w.ChB, cc = w.ChC, m = w.ChMean;
-        for (int r = r0; r < r1; r++)
+        for (int b0 = r0; b0 < r1; b0 += BnBlockRows)
         {
-            long o = (long)r * C;
-            float* xr = x + o, dr = dz + o, outr = dx + o;
-            int c = 0;
-            for (; c <= C - 16; c += 16)
+            int b1 = Math.Min(r1, b0 + BnBlockRows), c0 = 0;
+            long o0 = (long)b0 * C;
+            for (; c0 <= C - 16; )
             {
-                var d = Vector512.Load(xr + c) - Vector512.Load(m + c);
-                var v = Vector512.Load(a + c) * (Vector512.Load(dr + c) - Vector512.Load(b + c) - d * Vector512.Load(cc + c));
-                Vector512.Store(v, outr + c);
+                int n = Math.Min(4, (C - c0) / 16);
+                DxRows(x + o0 + c0, dz + o0 + c0, dx + o0 + c0, b1 - b0, C, n, a + c0, b + c0, cc + c0, m + c0);
+                c0 += 16 * n;
             }
-            for (; c < C; c++)
-                outr[c] = a[c] * (dr[c] - b[c] - (xr[c] - m[c]) * cc[c]);
+            for (int r = b0; c0 < C && r < b1; r++)
+            {
+                long o = (long)r * C;
+                for (int c = c0; c < C; c++)
+                    dx[o + c] = a[c] * (dz[o + c] - b[c] - (x[o + c] - m[c]) * cc[c]);
+            }
         }
     }
 }
