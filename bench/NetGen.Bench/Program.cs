@@ -7,6 +7,11 @@
 // bench/run.sh runs both sides in the same run and prints the ratios.
 using NetGen.Bench;
 
+if (args is ["sgemm", _, ..]) // sgemm with options: --shape MxNxK[:TN] --threads N ... (SgemmBench.Run)
+{
+    SgemmBench.Run(args[1..]);
+    return;
+}
 var names = args.Length > 0 ? args : ["sgemm", .. NetworkBench.Names];
 foreach (var name in names)
 {

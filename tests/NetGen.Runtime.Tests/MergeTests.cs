@@ -187,6 +187,70 @@ public sealed class MergeTests(IlgpuCpuFixture fixture, ITestOutputHelper output
         }
     }
 
+    public static TheoryData<MergeOperation, ActivationFunction, bool> FusedCases()
+    {
+        var data = new TheoryData<MergeOperation, ActivationFunction, bool>();
+        foreach (var op in new[] { MergeOperation.Add, MergeOperation.Subtract, MergeOperation.Multiply, MergeOperation.Average, MergeOperation.Maximum })
+            data.Add(op, ActivationFunction.Relu, false);
+        data.Add(MergeOperation.Add, ActivationFunction.Relu, true);       // PredictLayers keeps the sum: the two-pass path
+        data.Add(MergeOperation.Add, ActivationFunction.Tanh, false);
+        data.Add(MergeOperation.Average, ActivationFunction.LeakyRelu, true);
+        return data;
+    }
+
+    /// <summary>
+    /// A merge with its activation fused (one pass over the tensor on the CPU) gives the bits of the merge followed by
+    /// the activation, forward, and backward (dy masked in place, then each input's gradient written or added), on
+    /// tensors large enough for several runs and threads, on both backends.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FusedCases))]
+    public void AMergeWithItsActivationFusedEqualsTheMergeThenTheActivation(MergeOperation op, ActivationFunction act, bool keepSum)
+    {
+        const int n = 3 * 8192 * 4 + 19;
+        int inputs = op == MergeOperation.Subtract ? 2 : 3;
+        float alpha = act == ActivationFunction.LeakyRelu ? 0.2f : 0f;
+        var xs = Enumerable.Range(0, inputs).Select(k => Num.Uniform(n, 30 + k, -1, 1)).ToArray();
+        var dy = Num.Uniform(n, 40);
+        var prior = Num.Uniform(n, 41);
+        using var cpu = new CpuBackend();
+        using var gpu = new IlgpuBackend(fixture.Accelerator);
+        foreach (IBackend b in new IBackend[] { cpu, gpu })
+        {
+            b.EnsureCapacity(12L * n, 0);
+            var x = Enumerable.Range(0, inputs).Select(k => k * n).ToArray();
+            for (int k = 0; k < inputs; k++) b.Upload(xs[k], x[k]);
+            int y = 4 * n, z = 5 * n, g = 6 * n, d = 7 * n, yRef = 8 * n, gRef = 9 * n, dRef = 10 * n;
+            var epilogue = new Epilogue(act, alpha, keepSum ? z : -1);
+            b.MergeForward(op, n, epilogue, y, x);
+            b.MergeForward(op, n, yRef, x);
+            if (keepSum) Assert.Equal(Download(b, yRef, n), Download(b, z, n));
+            b.ActivationForward(act, alpha, n, 1, yRef, yRef);
+            Assert.Equal(Download(b, yRef, n), Download(b, y, n));
+            for (int index = 0; index < inputs; index++)
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    b.Upload(dy, g);
+                    b.Upload(dy, gRef);
+                    b.Upload(prior, d);
+                    b.Upload(prior, dRef);
+                    b.MergeBackward(op, n, index, new Epilogue(act, alpha, keepSum ? z : -1), y, g, d, accumulate, x);
+                    b.ActivationBackward(act, alpha, n, 1, keepSum ? z : -1, y, gRef, gRef);
+                    b.MergeBackward(op, n, index, y, gRef, dRef, accumulate, x);
+                    string what = $"{b.GetType().Name} {op} + {act}, input {index}, accumulate {accumulate}";
+                    Assert.True(Download(b, gRef, n).AsSpan().SequenceEqual(Download(b, g, n)), what + ": dy after the derivative");
+                    Assert.True(Download(b, dRef, n).AsSpan().SequenceEqual(Download(b, d, n)), what + ": dx");
+                }
+        }
+    }
+
+    private static float[] Download(IBackend b, int offset, int count)
+    {
+        var values = new float[count];
+        b.Download(offset, values);
+        return values;
+    }
+
     [Fact]
     public void BadArgumentsAreRejectedBeforeAnyWork()
     {
@@ -196,6 +260,9 @@ public sealed class MergeTests(IlgpuCpuFixture fixture, ITestOutputHelper output
         Assert.Contains("at least 2", Assert.Throws<ArgumentException>(() => b.MergeForward(MergeOperation.Add, 4, 0, 8)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => b.MergeBackward(MergeOperation.Add, 4, 2, 0, 8, 16, false, 24, 32));
         Assert.Contains("do not fit", Assert.Throws<ArgumentOutOfRangeException>(() => b.ConcatenateForward(2, 3, 4, 2, 0, 8)).Message);
+        Assert.Contains("softmax", Assert.Throws<ArgumentException>(() => b.MergeForward(MergeOperation.Add, 4, new Epilogue(ActivationFunction.Softmax), 0, 8, 16)).Message);
+        Assert.Contains("dropout", Assert.Throws<ArgumentException>(() =>
+            b.MergeBackward(MergeOperation.Add, 4, 1, new Epilogue(ActivationFunction.Relu, dropoutRate: 0.5f), 0, 8, 16, false, 24, 32)).Message);
     }
 
     // ---- Networks ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ namespace NetGen.Generator.Layers;
 //   // forward
 //   b.MergeForward(MergeOperation.Add, batch * 784, y: Slot(training, T6, I6, batch),
 //       Slot(training, T2, I2, batch), Slot(training, T5, I5, batch));
+//   // with a ReLU layer fused after it: b.MergeForward(MergeOperation.Add, batch * 784, new Epilogue(ActivationFunction.Relu), y: ..., ...);
 //   b.ConcatenateForward(batch * 196, 16, 48, 0, x: Slot(training, T3, I3, batch), y: Slot(training, T7, I7, batch));
 //   b.ConcatenateForward(batch * 196, 32, 48, 16, x: Slot(training, T5, I5, batch), y: Slot(training, T7, I7, batch));
 //
@@ -43,26 +44,44 @@ internal sealed partial class MergeRule
             string src = I(l.InputLayer(k) + 1);
             inputs.Add("Slot(training, T" + src + ", I" + src + ", batch)");
         }
-        w.WriteLine("b.MergeForward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", y: " + y + ",");
-        w.Indent();
-        w.WriteLine(string.Join(", ", inputs) + ");");
+        // The activation layer fused into the merge runs in the same call (its epilogue); PredictLayers also keeps the
+        // merge's own output (the epilogue's pre-activation).
+        string call = "b.MergeForward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", ";
+        if (l.FusedWith < 0)
+        {
+            w.WriteLine(call + "y: " + y + ",");
+            w.Indent();
+            w.WriteLine(string.Join(", ", inputs) + ");");
+        }
+        else
+        {
+            w.WriteLine(call + TypedEpilogue(ForwardEpilogue(net, l)) + ", // [" + I(l.FusedWith + 1) + "] fused");
+            w.Indent();
+            w.WriteLine("y: " + y + ", " + string.Join(", ", inputs) + ");");
+        }
         w.Unindent();
-        if (l.FusedWith < 0) return;
-        // The activation layer fused into the merge, in place; PredictLayers also keeps the merge's own output.
-        if (l.InspectPreActivation >= 0)
-            w.WriteLine("if (Inspecting) b.Copy(" + y + ", Train(ZX" + I(l.Index + 1) + ", batch), batch * " + I(l.OutputSize) + ");");
-        w.WriteLine("b.ActivationForward(" + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + Emitter.Rows(l) + ", " + I(l.LastOutput) +
-            ", x: " + y + ", y: " + y + "); // [" + I(l.FusedWith + 1) + "]");
     }
+
+    /// <summary>
+    /// <c>new global::NetGen.Backends.Epilogue(...)</c> for <paramref name="epilogue"/> (<c>new(...)</c>): the merge calls
+    /// have overloads with and without one, which a target-typed <c>new</c> could not choose between.
+    /// </summary>
+    private static string TypedEpilogue(string epilogue) => "new global::NetGen.Backends.Epilogue" + epilogue.Substring("new".Length);
 
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
-        if (l.FusedWith >= 0)
+        // The fused activation's derivative comes first, from the output (its input is not kept), in place on dy: in the
+        // first input's MergeBackward call where there is one (one pass over dy), else on its own.
+        int fusedCall = -1;
+        if (l.FusedWith >= 0 && l.Spec.Kind != LayerKind.Concatenate)
+            for (int k = 0; k < l.Inputs.Length && fusedCall < 0; k++)
+                if (l.GradientIn[k] >= 0 && !(l.GradientIn[k] == l.GradientOut && l.GradientAccumulate[k] == 0)) fusedCall = k;
+        string activationBackward = "b.ActivationBackward(" + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + Emitter.Rows(l) + ", " + I(l.LastOutput) +
+            ", x: -1, y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ", dx: " + dy + "); // [" + I(l.FusedWith + 1) + "]";
+        if (l.FusedWith >= 0 && fusedCall < 0)
         {
-            // The fused activation's derivative first, from the output (its input is not kept), in place on dy.
             w.OpenBlock("if (Backprop(" + I(l.Index) + "))");
-            w.WriteLine("b.ActivationBackward(" + Act(l) + ", " + F(FusedAlpha(net, l)) + ", " + Emitter.Rows(l) + ", " + I(l.LastOutput) +
-                ", x: -1, y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ", dx: " + dy + "); // [" + I(l.FusedWith + 1) + "]");
+            w.WriteLine(activationBackward);
             w.CloseBlock();
         }
         (int Outer, int[] Widths, int Total) concat = l.Spec.Kind == LayerKind.Concatenate ? ConcatGeometry(net, l) : default;
@@ -89,11 +108,25 @@ internal sealed partial class MergeRule
             }
             else
             {
-                w.WriteLine("if (Backprop(" + I(l.InputLayer(k)) + ")) b.MergeBackward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " + I(l.OutputSize) + ", " + I(k) +
-                    ", y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ",");
-                w.Indent();
-                w.WriteLine("dx: " + Gradient(gin) + ", accumulate: " + (accumulate ? "true" : "false") + ", " + string.Join(", ", inputs) + "); // " + source);
+                string call = "if (Backprop(" + I(l.InputLayer(k)) + ")) b.MergeBackward(" + MergeOperationType + "." + l.Spec.Kind + ", batch * " +
+                    I(l.OutputSize) + ", " + I(k) + ", ";
+                string operands = "y: Train(T" + I(l.Index + 1) + ", batch), dy: " + dy + ",";
+                if (k == fusedCall)
+                {
+                    w.WriteLine(call + TypedEpilogue(Epilogue(Act(l), F(FusedAlpha(net, l)), "-1")) + ",");
+                    w.Indent();
+                    w.WriteLine(operands);
+                }
+                else
+                {
+                    w.WriteLine(call + operands);
+                    w.Indent();
+                }
+                w.WriteLine("dx: " + Gradient(gin) + ", accumulate: " + (accumulate ? "true" : "false") + ", " + string.Join(", ", inputs) + "); // " + source +
+                    (k == fusedCall ? ", after [" + I(l.FusedWith + 1) + "]'s derivative" : ""));
                 w.Unindent();
+                if (k == fusedCall)
+                    w.WriteLine("else if (Backprop(" + I(l.Index) + ")) " + activationBackward);
             }
             if (l.Spec.Kind == LayerKind.Concatenate) offset += concat.Widths[k];
         }

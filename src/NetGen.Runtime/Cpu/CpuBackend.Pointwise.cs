@@ -38,8 +38,14 @@ public sealed unsafe partial class CpuBackend
         ReluBackward,
     }
 
-    /// <summary>Runs <paramref name="op"/> over <paramref name="count"/> elements: here when small, else on the pool.</summary>
-    private void RunPointwise(Pointwise op, long count, float* a, float* b, float* o, float scale = 1f)
+    /// <summary>
+    /// Runs <paramref name="op"/> over <paramref name="count"/> elements: here when small, else on the pool. With
+    /// <paramref name="maskBy"/>, each run of <paramref name="masked"/> (one of the operands) is first multiplied in place
+    /// by a ReLU's derivative read from <paramref name="maskBy"/> (its output: 1 where it is above 0); with
+    /// <paramref name="thenRelu"/>, each run of o is rectified after the operation. Both act on a run while it is in cache.
+    /// </summary>
+    private void RunPointwise(Pointwise op, long count, float* a, float* b, float* o, float scale = 1f,
+        float* maskBy = null, float* masked = null, bool thenRelu = false)
     {
         if (count <= 0) return;
         var w = _pointwise ??= new PointwiseWork();
@@ -48,6 +54,9 @@ public sealed unsafe partial class CpuBackend
         w.B = b;
         w.O = o;
         w.Scale = scale;
+        w.MaskBy = maskBy;
+        w.Masked = masked;
+        w.ThenRelu = thenRelu;
         w.Count = count;
         long runs = (count + PointwiseRun - 1) / PointwiseRun;
         int items = count < ParallelMinFloats * 4L || WorkerPool.IsInsideJob ? 1 : (int)Math.Min(runs, Threads * 4L);
@@ -60,8 +69,9 @@ public sealed unsafe partial class CpuBackend
     private sealed class PointwiseWork : IWorkItem
     {
         public Pointwise Op;
-        public float* A, B, O;
+        public float* A, B, O, MaskBy, Masked;
         public float Scale;
+        public bool ThenRelu;
         public long Count, Runs;
         public int Items;
 
@@ -71,12 +81,25 @@ public sealed unsafe partial class CpuBackend
             long i1 = Math.Min(Count, Runs * (index + 1) / Items * PointwiseRun);
             if (i1 <= i0) return;
             int n = checked((int)(i1 - i0)); // a tensor has at most Limits.TensorFloats elements
-            Apply(Op, new ReadOnlySpan<float>(A + i0, n), B == null ? default : new ReadOnlySpan<float>(B + i0, n),
-                new Span<float>(O + i0, n), Scale, A + i0, B + i0, O + i0);
+            if (MaskBy == null && !ThenRelu)
+            {
+                Apply(Op, new ReadOnlySpan<float>(A + i0, n), B == null ? default : new ReadOnlySpan<float>(B + i0, n),
+                    new Span<float>(O + i0, n), Scale, A + i0, B + i0, O + i0, n);
+                return;
+            }
+            // Run by run, so that the mask, the operation and the ReLU meet each run in cache.
+            for (long r0 = i0; r0 < i1; r0 += PointwiseRun)
+            {
+                int len = (int)Math.Min(PointwiseRun, i1 - r0);
+                if (MaskBy != null) Apply(Pointwise.ReluBackward, default, default, default, 1f, Masked + r0, MaskBy + r0, Masked + r0, len);
+                Apply(Op, new ReadOnlySpan<float>(A + r0, len), B == null ? default : new ReadOnlySpan<float>(B + r0, len),
+                    new Span<float>(O + r0, len), Scale, A + r0, B + r0, O + r0, len);
+                if (ThenRelu) TensorPrimitives.Max(new ReadOnlySpan<float>(O + r0, len), 0f, new Span<float>(O + r0, len));
+            }
         }
 
         private static void Apply(Pointwise op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> o, float scale,
-            float* pa, float* pb, float* po)
+            float* pa, float* pb, float* po, int count)
         {
             switch (op)
             {
@@ -89,7 +112,7 @@ public sealed unsafe partial class CpuBackend
                 case Pointwise.Relu: TensorPrimitives.Max(a, 0f, o); break;
                 case Pointwise.ReluBackward:
                 {
-                    int i = 0, count = o.Length;
+                    int i = 0;
                     if (Vector512.IsHardwareAccelerated)
                         for (; i <= count - 16; i += 16)
                         {

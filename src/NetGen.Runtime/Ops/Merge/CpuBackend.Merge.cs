@@ -36,6 +36,68 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Two inputs added, subtracted or multiplied and a ReLU run in one pass (each run of the tensor is merged, then
+    /// rectified while it is in cache): the same values as the two passes.
+    /// </remarks>
+    public void MergeForward(MergeOperation operation, int count, in Epilogue epilogue, int y, params ReadOnlySpan<int> inputs)
+    {
+        MergeChecks.Activation(epilogue);
+        MergeChecks.Elementwise(operation, count, inputs.Length);
+        if (inputs.Length == 2 && epilogue.Activation == ActivationFunction.Relu && !epilogue.StoresPreActivation &&
+            operation is MergeOperation.Add or MergeOperation.Subtract or MergeOperation.Multiply)
+        {
+            var op = operation switch { MergeOperation.Add => Pointwise.Add, MergeOperation.Subtract => Pointwise.Subtract, _ => Pointwise.Multiply };
+            RunPointwise(op, count, At(inputs[0]), At(inputs[1]), At(y), thenRelu: true);
+            return;
+        }
+        MergeForward(operation, count, y, inputs);
+        if (epilogue.StoresPreActivation) Copy(y, epilogue.PreActivation, count);
+        if (epilogue.Activation != ActivationFunction.Linear) ActivationForward(epilogue.Activation, epilogue.Alpha, count, 1, y, y);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// A ReLU's derivative and an Add, Subtract or Average input's gradient into another buffer run in one pass (each
+    /// run of dy is masked in place, then copied, scaled or added while it is in cache).
+    /// </remarks>
+    public void MergeBackward(MergeOperation operation, int count, int index, in Epilogue epilogue, int y, int dy, int dx, bool accumulate,
+        params ReadOnlySpan<int> inputs)
+    {
+        MergeChecks.Activation(epilogue);
+        MergeChecks.Elementwise(operation, count, inputs.Length, index);
+        if (epilogue.Activation == ActivationFunction.Relu && dx != dy &&
+            operation is MergeOperation.Add or MergeOperation.Subtract or MergeOperation.Average)
+        {
+            PassThroughBackward(operation, count, index, inputs.Length, At(dy), At(dx), accumulate, reluOutput: At(y));
+            return;
+        }
+        if (epilogue.Activation != ActivationFunction.Linear)
+            ActivationBackward(epilogue.Activation, epilogue.Alpha, count, 1, epilogue.PreActivation, y, dy, dy);
+        MergeBackward(operation, count, index, y, dy, dx, accumulate, inputs);
+    }
+
+    /// <summary>
+    /// Add's, Subtract's or Average's input gradient: dy scaled by 1, −1 or 1/n, written to dx or added to it; with
+    /// <paramref name="reluOutput"/>, dy is first multiplied in place by the ReLU's derivative read from that output.
+    /// </summary>
+    private void PassThroughBackward(MergeOperation operation, int count, int index, int n, float* g, float* d, bool accumulate,
+        float* reluOutput = null)
+    {
+        float scale = operation == MergeOperation.Average ? 1f / n : operation == MergeOperation.Subtract && index == 1 ? -1f : 1f;
+        if (accumulate)
+        {
+            if (scale == 1f) RunPointwise(Pointwise.Add, count, d, g, d, maskBy: reluOutput, masked: g);
+            else RunPointwise(Pointwise.ScaleAdd, count, g, d, d, scale, maskBy: reluOutput, masked: g);
+        }
+        else if (scale == 1f)
+        {
+            if (g != d) RunPointwise(Pointwise.Copy, count, g, null, d, maskBy: reluOutput, masked: g);
+        }
+        else RunPointwise(Pointwise.Scale, count, g, null, d, scale, maskBy: reluOutput, masked: g);
+    }
+
+    /// <inheritdoc/>
     public void MergeBackward(MergeOperation operation, int count, int index, int y, int dy, int dx, bool accumulate, params ReadOnlySpan<int> inputs)
     {
         MergeChecks.Elementwise(operation, count, inputs.Length, index);
@@ -46,20 +108,8 @@ public sealed unsafe partial class CpuBackend
             case MergeOperation.Add:
             case MergeOperation.Subtract:
             case MergeOperation.Average:
-            {
-                float scale = operation == MergeOperation.Average ? 1f / n : operation == MergeOperation.Subtract && index == 1 ? -1f : 1f;
-                if (accumulate)
-                {
-                    if (scale == 1f) RunPointwise(Pointwise.Add, count, d, g, d);
-                    else RunPointwise(Pointwise.ScaleAdd, count, g, d, d, scale);
-                }
-                else if (scale == 1f)
-                {
-                    if (dy != dx) RunPointwise(Pointwise.Copy, count, g, null, d);
-                }
-                else RunPointwise(Pointwise.Scale, count, g, null, d, scale);
+                PassThroughBackward(operation, count, index, n, g, d, accumulate);
                 break;
-            }
             case MergeOperation.Multiply:
                 for (int i = 0; i < count; i++)
                 {

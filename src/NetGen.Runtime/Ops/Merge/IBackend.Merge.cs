@@ -37,6 +37,38 @@ public partial interface IBackend
     void MergeBackward(MergeOperation operation, int count, int index, int y, int dy, int dx, bool accumulate, params ReadOnlySpan<int> inputs);
 
     /// <summary>
+    /// <see cref="MergeForward(MergeOperation, int, int, ReadOnlySpan{int})"/> with an element-wise activation layer
+    /// fused after it (ResNet's Add + ReLU): y = act(op(x₀, x₁, ...)), and the merged value before the activation kept at
+    /// the epilogue's pre-activation slot where it has one. No dropout, no softmax (<see cref="MergeChecks.Activation"/>).
+    /// This default runs the merge, then the activation; a backend may do both in one pass over the tensor.
+    /// </summary>
+    void MergeForward(MergeOperation operation, int count, in Epilogue epilogue, int y, params ReadOnlySpan<int> inputs)
+    {
+        MergeChecks.Activation(epilogue);
+        MergeForward(operation, count, y, inputs);
+        if (epilogue.StoresPreActivation) Copy(y, epilogue.PreActivation, count);
+        if (epilogue.Activation != ActivationFunction.Linear) ActivationForward(epilogue.Activation, epilogue.Alpha, count, 1, y, y);
+    }
+
+    /// <summary>
+    /// <see cref="MergeBackward(MergeOperation, int, int, int, int, int, bool, ReadOnlySpan{int})"/> of a merge with an
+    /// activation fused after it (<see cref="MergeForward(MergeOperation, int, in Epilogue, int, ReadOnlySpan{int})"/>):
+    /// first dy = dy·act'(y) in place, with y the merge's activated output (and its pre-activation where the epilogue
+    /// keeps one), then input <paramref name="index"/>'s gradient from that dy. Pass the epilogue on the first of the
+    /// merge's backward calls only: the later ones read the dy it left. This default runs the two one after the other; a
+    /// backend may do both in one pass.
+    /// </summary>
+    void MergeBackward(MergeOperation operation, int count, int index, in Epilogue epilogue, int y, int dy, int dx, bool accumulate,
+        params ReadOnlySpan<int> inputs)
+    {
+        MergeChecks.Activation(epilogue);
+        MergeChecks.Elementwise(operation, count, inputs.Length, index);
+        if (epilogue.Activation != ActivationFunction.Linear)
+            ActivationBackward(epilogue.Activation, epilogue.Alpha, count, 1, epilogue.PreActivation, y, dy, dy);
+        MergeBackward(operation, count, index, y, dy, dx, accumulate, inputs);
+    }
+
+    /// <summary>
     /// One input of a concatenation: y[r, offset + c] = x[r, c] for r &lt; rows, c &lt; width, where y's rows are
     /// <paramref name="total"/> long. x and y must not overlap.
     /// </summary>
@@ -66,6 +98,14 @@ public static class MergeChecks
                 $"{operation} takes {(operation == MergeOperation.Subtract ? "exactly 2" : "at least 2")} inputs; got {inputCount}.");
         if (index < 0 || index >= inputCount)
             throw new ArgumentOutOfRangeException(nameof(index), index, $"The input index must be below the {inputCount} inputs.");
+    }
+
+    /// <summary>Checks the activation fused into an element-wise merge: element-wise (not softmax), no dropout.</summary>
+    public static void Activation(in Epilogue epilogue)
+    {
+        epilogue.CheckNoDropout("A merge");
+        if (epilogue.Activation == ActivationFunction.Softmax)
+            throw new ArgumentException("A merge does not fuse a softmax (it normalises each row): run ActivationForward after the merge.", nameof(epilogue));
     }
 
     /// <summary>Checks one concatenated input's geometry.</summary>
