@@ -14,17 +14,25 @@ internal static class AlternatingBench
 {
     public static void Run(string setting, int rounds = 12)
     {
+        // "hugepages" acts when a backend allocates: two models, one built with it off, trained in turn.
+        bool twoModels = setting == "hugepages";
+        if (twoModels) NetGen.Cpu.HugePages.Enabled = false;
+        using var offModel = twoModels ? new ResNet() : null;
+        offModel?.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+        if (twoModels) NetGen.Cpu.HugePages.Enabled = true;
         using var model = new ResNet();
         model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
         var cpu = model.Backend as CpuBackend ?? throw new InvalidOperationException("alternate: needs the CPU backend.");
+        Model current = model;
         // off: the setting's alternative; on: the default.
         Action<bool> set = setting switch
         {
+            "hugepages" => on => current = on ? model : offModel!,
             "prefetch" => on => CpuBackend.WinogradPrefetchTiles = on ? 2 : 0,
             "prefetch-gradient" => on => CpuBackend.WinogradPrefetchGradient = on ? 2 : 0,
             "tile-block" => on => CpuBackend.WinogradTileBlock = on ? 96 : 48,
             "winograd" => on => cpu.Winograd = on,
-            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block or winograd."),
+            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block, winograd or hugepages."),
         };
         var random = new Random(0);
         var x = new float[128 * 784];
@@ -36,14 +44,14 @@ internal static class AlternatingBench
         for (int i = 0; i < 6; i++)
         {
             set(i % 2 == 0);
-            model.TrainOnBatch(xt, yt);
+            current.TrainOnBatch(xt, yt);
         }
         double Time(bool on)
         {
             set(on);
-            model.TrainOnBatch(xt, yt); // the first step after a switch is not timed
+            current.TrainOnBatch(xt, yt); // the first step after a switch is not timed
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < 8; i++) model.TrainOnBatch(xt, yt);
+            for (int i = 0; i < 8; i++) current.TrainOnBatch(xt, yt);
             return sw.Elapsed.TotalMilliseconds / 8;
         }
         var ratios = new List<double>();

@@ -37,6 +37,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         long oldOffset = _memory == null ? 0 : (byte*)_memory - (byte*)_block;
         // 64 bytes more than asked, so that a 64-byte aligned workspace fits wherever realloc puts the block.
         var block = NativeMemory.Realloc(_block, (nuint)(floats * sizeof(float)) + 64);
+        HugePages.Advise(block, floats * sizeof(float)); // before the clear below touches the new pages
         var aligned = (float*)(((nuint)block + 63) & ~(nuint)63);
         long newOffset = (byte*)aligned - (byte*)block;
         // The block kept its contents from its start; where the alignment moved them, move the kept floats back in line.

@@ -42,6 +42,7 @@ public sealed unsafe partial class CpuBackend
             _scratch = null;
             _scratchFloats = 0;
             _scratch = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            HugePages.Advise(_scratch, floats * sizeof(float));
             _scratchFloats = floats;
         }
         return _scratch;

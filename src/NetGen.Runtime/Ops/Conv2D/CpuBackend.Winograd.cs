@@ -277,6 +277,7 @@ public sealed unsafe partial class CpuBackend
             _winograd = null;
             _winogradFloats = 0;
             _winograd = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            HugePages.Advise(_winograd, floats * sizeof(float));
             _winogradFloats = floats;
         }
         return _winograd;
