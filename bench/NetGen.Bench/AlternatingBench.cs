@@ -14,33 +14,30 @@ internal static class AlternatingBench
 {
     public static void Run(string setting, int rounds = 12)
     {
+        // SETTING@NETWORK: another of NetworkBench's networks than the residual net.
+        string network = "resnet";
+        if (setting.IndexOf('@') is int at and >= 0) (setting, network) = (setting[..at], setting[(at + 1)..]);
         // "hugepages" acts when a backend allocates: two models, one built with it off, trained in turn.
         bool twoModels = setting == "hugepages";
         if (twoModels) NetGen.Cpu.HugePages.Enabled = false;
-        using var offModel = twoModels ? new ResNet() : null;
-        offModel?.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+        using var offModel = twoModels ? NetworkBench.TrainingSetup(network).Model : null;
         if (twoModels) NetGen.Cpu.HugePages.Enabled = true;
-        using var model = new ResNet();
-        model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
+        var (created, xt, yt) = NetworkBench.TrainingSetup(network);
+        using var model = created;
         var cpu = model.Backend as CpuBackend ?? throw new InvalidOperationException("alternate: needs the CPU backend.");
         Model current = model;
+        int defaultBlock = CpuBackend.WinogradTileBlock;
         // off: the setting's alternative; on: the default.
         Action<bool> set = setting switch
         {
             "hugepages" => on => current = on ? model : offModel!,
             "prefetch" => on => CpuBackend.WinogradPrefetchTiles = on ? 2 : 0,
             "prefetch-gradient" => on => CpuBackend.WinogradPrefetchGradient = on ? 2 : 0,
-            "tile-block" => on => CpuBackend.WinogradTileBlock = on ? 96 : 48,
+            _ when setting.StartsWith("tile-block:", StringComparison.Ordinal) => // tile-block:N: N tiles against the default
+                on => CpuBackend.WinogradTileBlock = on ? defaultBlock : int.Parse(setting["tile-block:".Length..], CultureInfo.InvariantCulture),
             "winograd" => on => cpu.Winograd = on,
-            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block, winograd or hugepages."),
+            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block:N, winograd or hugepages, optionally @NETWORK."),
         };
-        var random = new Random(0);
-        var x = new float[128 * 784];
-        for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
-        var y = new float[128 * 10];
-        for (int r = 0; r < 128; r++) y[r * 10 + random.Next(10)] = 1;
-        var xt = new Tensor(x, 128, 28, 28, 1);
-        var yt = new Tensor(y, 128, 10);
         for (int i = 0; i < 6; i++)
         {
             set(i % 2 == 0);
@@ -78,15 +75,8 @@ internal static class LossBits
 {
     public static void Run()
     {
-        using var model = new ResNet();
-        model.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy, Metric.Accuracy);
-        var random = new Random(0);
-        var x = new float[128 * 784];
-        for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
-        var y = new float[128 * 10];
-        for (int r = 0; r < 128; r++) y[r * 10 + random.Next(10)] = 1;
-        var xt = new Tensor(x, 128, 28, 28, 1);
-        var yt = new Tensor(y, 128, 10);
+        var (created, xt, yt) = NetworkBench.TrainingSetup("resnet");
+        using var model = created;
         var bits = new List<string>();
         for (int i = 0; i < 5; i++) bits.Add(BitConverter.SingleToInt32Bits(model.TrainOnBatch(xt, yt)).ToString("x8", CultureInfo.InvariantCulture));
         Console.WriteLine("resnet losses: " + string.Join(' ', bits));

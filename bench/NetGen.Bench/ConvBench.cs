@@ -301,3 +301,63 @@ public static unsafe class ConvBench
         return best;
     }
 }
+
+/// <summary>
+/// The residual net's three Winograd layers (batch 128) with several tile-block sizes, interleaved in rounds:
+/// forward and backward ms, median over rounds (<c>NetGen.Bench winograd-resnet-blocks</c>).
+/// </summary>
+internal static class WinogradResNetBlocks
+{
+    public static void Run()
+    {
+        const int batch = 128;
+        int[] blocks = [36, 48, 60, 72, 96];
+        int saved = CpuBackend.WinogradTileBlock;
+        foreach (var (h, c) in new[] { (28, 32), (14, 64), (7, 128) })
+        {
+            var g = new Conv2DGeometry(h, h, c, h, h, c, 3, 3, 1, 1, 1, 1, 1, 1);
+            using var be = new CpuBackend();
+            long inSize = (long)batch * g.InSize, kSize = (long)g.Patch * c;
+            int x = 0, k = (int)inSize, b = (int)(k + kSize), y = b + 256, dy = (int)(y + inSize), dx = (int)(dy + inSize), dk = (int)(dx + inSize), db = (int)(dk + kSize);
+            be.EnsureCapacity(db + 256, 0);
+            var rng = new Random(1);
+            var host = new float[inSize];
+            for (int i = 0; i < host.Length; i++) host[i] = (float)rng.NextDouble() - 0.5f;
+            be.Upload(host, x);
+            be.Upload(host.AsSpan(0, (int)kSize), k);
+            be.Upload(host, dy);
+            var fwd = blocks.ToDictionary(v => v, _ => new List<double>());
+            var bwd = blocks.ToDictionary(v => v, _ => new List<double>());
+            for (int round = 0; round < 7; round++)
+                foreach (int block in round % 2 == 0 ? blocks : blocks.Reverse().ToArray())
+                {
+                    CpuBackend.WinogradTileBlock = block;
+                    fwd[block].Add(Best(() => be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), x, k, b, y)));
+                    bwd[block].Add(Best(() => be.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, x, k, y, dy, dx, dk, db)));
+                }
+            foreach (int block in blocks)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"bench\":\"winograd-block\",\"shape\":\"{h}x{h}x{c}\",\"tiles\":{block},\"ms_fwd\":{Median(fwd[block]):F3},\"ms_bwd\":{Median(bwd[block]):F3}}}"));
+        }
+        CpuBackend.WinogradTileBlock = saved;
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.OrderBy(t => t).ToList();
+        return s[s.Count / 2];
+    }
+
+    private static double Best(Action op)
+    {
+        op();
+        double best = double.MaxValue;
+        for (int i = 0; i < 5; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            op();
+            best = Math.Min(best, (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency);
+        }
+        return best;
+    }
+}

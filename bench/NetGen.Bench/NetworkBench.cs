@@ -201,6 +201,25 @@ public static class NetworkBench
         _ => throw new ArgumentException($"Unknown benchmark '{name}'; use sgemm, {string.Join(", ", Names)}."),
     };
 
+    /// <summary>A compiled network of this benchmark and one batch of random training data for it (AlternatingBench).</summary>
+    internal static (Model Model, Tensor X, Tensor Y) TrainingSetup(string name)
+    {
+        var c = Get(name);
+        var model = c.Create();
+        model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
+        var random = new Random(0);
+        var x = new float[c.Batch * c.Inputs];
+        for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
+        var y = new float[c.Batch * c.Outputs];
+        for (int r = 0; r < c.Batch; r++)
+            if (c.Classes) y[r * c.Outputs + random.Next(c.Outputs)] = 1;
+            else for (int k = 0; k < c.Outputs; k++) y[r * c.Outputs + k] = x[r * c.Inputs + k];
+        bool image = c.Inputs == 784 && (name.EndsWith("cnn", StringComparison.Ordinal) || name == "resnet");
+        var xt = name is "lstm" or "gru" or "conv1d" ? new Tensor(x, c.Batch, 28, 28)
+            : image ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
+        return (model, xt, new Tensor(y, c.Batch, c.Outputs));
+    }
+
     /// <summary>Training and inference throughput of one network; <paramref name="trainOnly"/>: training only, for a profiler.</summary>
     public static void Run(string name, double seconds = 1.0, int repeats = 5, bool trainOnly = false)
     {

@@ -20,6 +20,7 @@ foreach (var name in names)
     else if (name == "conv") ConvBench.Run();
     else if (name == "conv-only") ConvBench.RunConvolutions();
     else if (name == "winograd-blocks") ConvBench.RunConvolutions([24, 48, 96, 144, 192]);
+    else if (name == "winograd-resnet-blocks") WinogradResNetBlocks.Run();
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else if (name == "losses") LossBits.Run(); // five training losses as bits, to compare two builds
