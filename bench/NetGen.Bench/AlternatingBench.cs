@@ -26,7 +26,7 @@ internal static class AlternatingBench
         using var model = created;
         var cpu = model.Backend as CpuBackend ?? throw new InvalidOperationException("alternate: needs the CPU backend.");
         Model current = model;
-        int defaultBlock = CpuBackend.WinogradTileBlock;
+        int defaultBlock = CpuBackend.WinogradTileBlock, defaultConvItems = CpuBackend.ConvItemsPerThread, defaultBnItems = CpuBackend.BnItemsPerThread;
         // off: the setting's alternative; on: the default.
         Action<bool> set = setting switch
         {
@@ -36,7 +36,11 @@ internal static class AlternatingBench
             _ when setting.StartsWith("tile-block:", StringComparison.Ordinal) => // tile-block:N: N tiles against the default
                 on => CpuBackend.WinogradTileBlock = on ? defaultBlock : int.Parse(setting["tile-block:".Length..], CultureInfo.InvariantCulture),
             "winograd" => on => cpu.Winograd = on,
-            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block:N, winograd or hugepages, optionally @NETWORK."),
+            _ when setting.StartsWith("conv-items:", StringComparison.Ordinal) => // sample ranges per thread of a convolution
+                on => CpuBackend.ConvItemsPerThread = on ? defaultConvItems : int.Parse(setting["conv-items:".Length..], CultureInfo.InvariantCulture),
+            _ when setting.StartsWith("bn-items:", StringComparison.Ordinal) => // work items per thread of a batch-norm pass
+                on => CpuBackend.BnItemsPerThread = on ? defaultBnItems : int.Parse(setting["bn-items:".Length..], CultureInfo.InvariantCulture),
+            _ => throw new ArgumentException($"Unknown setting '{setting}'; use prefetch, prefetch-gradient, tile-block:N, conv-items:N, bn-items:N, winograd or hugepages, optionally @NETWORK."),
         };
         for (int i = 0; i < 6; i++)
         {

@@ -13,7 +13,10 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>Items for a batch-norm pass: a fixed split of the rows (so results do not depend on thread timing).</summary>
     private static int BnItems(int rows, int channels) =>
-        (int)Math.Min(ItemsFor((rows + BnBlockRows - 1) / BnBlockRows, (long)BnBlockRows * channels * 2), Threads * 2L);
+        (int)Math.Min(ItemsFor((rows + BnBlockRows - 1) / BnBlockRows, (long)BnBlockRows * channels * 2), Threads * (long)BnItemsPerThread);
+
+    /// <summary>Work items per thread in a batch-norm pass.</summary>
+    internal static int BnItemsPerThread = 2;
 
     /// <summary>
     /// Aux layout for batch norm: per channel floats a, b, c, mean (4·C floats), then per item 2·C doubles of partial

@@ -81,8 +81,11 @@ public sealed unsafe partial class CpuBackend
     {
         if (!ConvSampleParallel || Threads <= 1 || batch < 2) return 1;
         if ((long)batch * g.Pixels * g.Patch * g.OutC < ConvSampleMinMacs) return 1;
-        return Math.Min(batch, Threads * 4);
+        return Math.Min(batch, Threads * ConvItemsPerThread);
     }
+
+    /// <summary>Sample ranges per thread in a sample-parallel convolution (more: finer balance, more partial sums).</summary>
+    internal static int ConvItemsPerThread = 4;
 
     /// <summary>Whether a convolution over several samples runs each range of samples on one thread (see <see cref="SampleItems"/>).</summary>
     internal static bool ConvSampleParallel = true;
