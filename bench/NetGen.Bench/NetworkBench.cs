@@ -207,18 +207,26 @@ public static class NetworkBench
         var c = Get(name);
         var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
-        var random = new Random(0);
+        var (x, y) = Batch(name, c, new Random(0));
+        return (model, x, y);
+    }
+
+    /// <summary>One batch of random inputs and targets (classes, or the inputs themselves for an autoencoder).</summary>
+    private static (Tensor X, Tensor Y) Batch(string name, Case c, Random random)
+    {
         var x = new float[c.Batch * c.Inputs];
         for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
         var y = new float[c.Batch * c.Outputs];
         for (int r = 0; r < c.Batch; r++)
             if (c.Classes) y[r * c.Outputs + random.Next(c.Outputs)] = 1;
             else for (int k = 0; k < c.Outputs; k++) y[r * c.Outputs + k] = x[r * c.Inputs + k];
-        bool image = c.Inputs == 784 && (name.EndsWith("cnn", StringComparison.Ordinal) || name == "resnet");
-        var xt = name is "lstm" or "gru" or "conv1d" ? new Tensor(x, c.Batch, 28, 28)
-            : image ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
-        return (model, xt, new Tensor(y, c.Batch, c.Outputs));
+        var xt = name is "lstm" or "gru" or "conv1d" ? new Tensor(x, c.Batch, 28, 28) // (steps, features)
+            : c.Inputs == 784 && IsSlow(name) ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
+        return (xt, new Tensor(y, c.Batch, c.Outputs));
     }
+
+    /// <summary>The networks whose steps take milliseconds: fewer batches in the pool, fewer repeats.</summary>
+    private static bool IsSlow(string name) => name.EndsWith("cnn", StringComparison.Ordinal) || name is "resnet" or "lstm" or "gru" or "conv1d";
 
     /// <summary>Training and inference throughput of one network; <paramref name="trainOnly"/>: training only, for a profiler.</summary>
     public static void Run(string name, double seconds = 1.0, int repeats = 5, bool trainOnly = false)
@@ -228,22 +236,11 @@ public static class NetworkBench
         using var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
         var random = new Random(0);
-        bool slow = name.EndsWith("cnn", StringComparison.Ordinal) || name is "resnet" or "lstm" or "gru" or "conv1d";
+        bool slow = IsSlow(name);
         int pool = slow ? 2 : 16;
         var xs = new Tensor[pool];
         var ys = new Tensor[pool];
-        for (int i = 0; i < pool; i++)
-        {
-            var x = new float[c.Batch * c.Inputs];
-            for (int j = 0; j < x.Length; j++) x[j] = (float)random.NextDouble();
-            var y = new float[c.Batch * c.Outputs];
-            for (int r = 0; r < c.Batch; r++)
-                if (c.Classes) y[r * c.Outputs + random.Next(c.Outputs)] = 1;
-                else for (int k = 0; k < c.Outputs; k++) y[r * c.Outputs + k] = x[r * c.Inputs + k];
-            xs[i] = name is "lstm" or "gru" or "conv1d" ? new Tensor(x, c.Batch, 28, 28) // (steps, features)
-                : c.Inputs == 784 && slow ? new Tensor(x, c.Batch, 28, 28, 1) : new Tensor(x, c.Batch, c.Inputs);
-            ys[i] = new Tensor(y, c.Batch, c.Outputs);
-        }
+        for (int i = 0; i < pool; i++) (xs[i], ys[i]) = Batch(name, c, random);
 
         int step = 0;
         int warmup = slow ? 2 : 20;
