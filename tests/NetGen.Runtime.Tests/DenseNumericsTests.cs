@@ -99,6 +99,12 @@ public class DenseNumericsTests
         Num.Close(dK, ws.Get(pdK3, inputs * units), GradientAbs, GradientRel, "dKernel from dz");
         if (bias is not null) Num.Close(db, ws.Get(pdb3, units), GradientAbs, GradientRel, "dBias from dz");
         Num.Close(dx, ws.Get(pdx3, rows * inputs), GradientAbs, GradientRel, "dx from dz");
+
+        // accumulateDx: another reader of x wrote its gradient into dx already; this one is added to it.
+        var before = Num.Uniform(rows * inputs, 77);
+        int pdx4 = ws.Put(before), pdK4 = ws.Alloc(inputs * units);
+        b.DenseBackward(rows, inputs, units, new Epilogue(f, 0f, pz), true, px, pk, py, pdz, pdx4, pdK4, -1, accumulateDx: true);
+        Num.Close(dx.Select((v, i) => v + before[i]).ToArray(), ws.Get(pdx4, rows * inputs), GradientAbs, GradientRel, "dx added");
     }
 
     [Fact]

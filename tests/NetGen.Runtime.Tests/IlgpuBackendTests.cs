@@ -345,6 +345,11 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         t.Close(dk, inputs * units, GemmAbs, GemmRel, $"dense {f} dKernel");
         if (withBias) t.Close(db, units, GemmAbs, GemmRel, $"dense {f} dBias");
 
+        // accumulateDx: dx added to what the buffer holds (another reader's gradient).
+        int dz0 = t.Put(Rand(rows * units, 6)), dxAdd = t.Put(Rand(rows * inputs, 7)), dk0 = t.Alloc(inputs * units);
+        t.Run(be => be.DenseBackward(rows, inputs, units, new Epilogue(f, alpha, pre), true, x, w, y, dz0, dxAdd, dk0, -1, accumulateDx: true));
+        t.Close(dxAdd, rows * inputs, GemmAbs, GemmRel, $"dense {f} dx added");
+
         // dBias from the same dz is summed in the CPU backend's order: bit-identical.
         if (withBias)
         {

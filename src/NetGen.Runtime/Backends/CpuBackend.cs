@@ -112,7 +112,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     /// <inheritdoc/>
     public void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false)
     {
         epilogue.CheckNoDropout(nameof(DenseBackward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
@@ -128,7 +128,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
         // dx[rows, inputs] = dz[rows, units] · kernelᵀ[units, inputs]
         if (dx >= 0)
-            Sgemm.Multiply(false, true, rows, inputs, units, 1f, At(dy), units, At(kernel), units, 0f, At(dx), inputs);
+            Sgemm.Multiply(false, true, rows, inputs, units, 1f, At(dy), units, At(kernel), units, accumulateDx ? 1f : 0f, At(dx), inputs);
     }
 
     /// <inheritdoc/>

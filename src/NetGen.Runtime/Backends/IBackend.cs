@@ -103,10 +103,11 @@ public partial interface IBackend : IDisposable
     /// <summary>
     /// Backward of <see cref="DenseForward"/> with the forward pass's epilogue: dz = dy ⊙ act'(z, y) (in place in dy;
     /// skipped when <paramref name="gradientIsPreActivation"/>), dKernel = xᵀ·dz, dBias = Σ_rows dz (if not -1),
-    /// dx = dz·kernelᵀ (if dx is not -1).
+    /// dx = dz·kernelᵀ (if dx is not -1), or added to what dx holds with <paramref name="accumulateDx"/> (another reader
+    /// of x wrote its gradient there already).
     /// </summary>
     void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias);
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false);
 
     /// <summary>y[rows, cols] = act(x) (softmax per row). x and y may be the same.</summary>
     void ActivationForward(ActivationFunction activation, float alpha, int rows, int cols, int x, int y);

@@ -300,7 +300,7 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <inheritdoc/>
     public void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false)
     {
         epilogue.CheckNoDropout(nameof(DenseBackward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
@@ -310,7 +310,7 @@ public sealed partial class IlgpuBackend : IBackend
         Gemm(true, false, inputs, units, rows, 1f, x, inputs, dy, units, 0f, dKernel, units);
         if (dBias >= 0) BiasGradient(rows, units, dy, dBias);
         // dx[rows, inputs] = dz[rows, units] · kernelᵀ[units, inputs]
-        if (dx >= 0) Gemm(false, true, rows, inputs, units, 1f, dy, units, kernel, units, 0f, dx, inputs);
+        if (dx >= 0) Gemm(false, true, rows, inputs, units, 1f, dy, units, kernel, units, accumulateDx ? 1f : 0f, dx, inputs);
     }
 
     /// <summary>db[c] = Σ_r dz[r, c].</summary>
