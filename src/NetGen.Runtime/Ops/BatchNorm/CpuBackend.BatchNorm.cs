@@ -299,14 +299,14 @@ public sealed unsafe partial class CpuBackend
                 {
                     var d2 = Vector512.Load(xr + 32) - m2;
                     var g2 = g == null ? d2 : Vector512.Load(gr + 32);
-                if (relu != null) Vector512.Store(g2 = Vector512.BitwiseAnd(g2, Vector512.GreaterThan(Vector512.Load(kr + 32), Vector512<float>.Zero)), gr + 32);
+                    if (relu != null) Vector512.Store(g2 = Vector512.BitwiseAnd(g2, Vector512.GreaterThan(Vector512.Load(kr + 32), Vector512<float>.Zero)), gr + 32);
                     a2 += g2;
                     b2 += g2 * d2;
                     if (n > 3)
                     {
                         var d3 = Vector512.Load(xr + 48) - m3;
                         var g3 = g == null ? d3 : Vector512.Load(gr + 48);
-                if (relu != null) Vector512.Store(g3 = Vector512.BitwiseAnd(g3, Vector512.GreaterThan(Vector512.Load(kr + 48), Vector512<float>.Zero)), gr + 48);
+                        if (relu != null) Vector512.Store(g3 = Vector512.BitwiseAnd(g3, Vector512.GreaterThan(Vector512.Load(kr + 48), Vector512<float>.Zero)), gr + 48);
                         a3 += g3;
                         b3 += g3 * d3;
                     }
