@@ -68,6 +68,117 @@ public class GraphPlanTests
         Assert.Equal(8, accumulations);
     }
 
+    private static LayerSpec Bn(string name, string input) => Specs.BatchNorm() with { Name = name, Inputs = new EquatableArray<string>([input]) };
+
+    /// <summary>
+    /// An Add hands dy's buffer to every input whose backward only reads it (a linear batch norm, convolution or dense
+    /// layer that the Add alone reads) and that is done before anything writes there as the other input's gradient: no
+    /// copy. The identity block (the shortcut is read again by the block's first layer, which adds its gradient later),
+    /// the projection block (both inputs batch norms) and a three-input Add all share; where the shortcut's other
+    /// reader runs its backward before the batch norm (x's gradient written while bn's still lives there), or the
+    /// input's backward writes dy (a ReLU fused in), the Add writes a buffer of its own.
+    /// </summary>
+    [Fact]
+    public void An_Add_shares_dy_with_inputs_that_only_read_it_and_copies_otherwise()
+    {
+        ResolvedLayer L(ResolvedNetwork n, string name) => n.Layers.AsSpan().ToArray().Single(l => l.Name == name);
+        var identity = Plan(8,
+            Dense(16, "x", "input"),
+            Dense(16, "d0", "x"), Bn("bn0", "d0"), Merge(LayerKind.Add, "s0", "x", "bn0"),
+            Dense(4, "out", "s0"));
+        Assert.Equal([L(identity, "s0").GradientOut, L(identity, "s0").GradientOut], L(identity, "s0").GradientIn.AsSpan().ToArray());
+        Assert.Equal(L(identity, "s0").GradientOut, L(identity, "bn0").GradientOut);
+        AssertNoGradientIsOverwrittenWhileLive(identity);
+
+        var projection = Plan(8,
+            Dense(16, "x", "input"),
+            Dense(16, "d0", "x"), Bn("bn0", "d0"),
+            Dense(16, "p", "x"), Bn("pbn", "p"),
+            Merge(LayerKind.Add, "s0", "pbn", "bn0"),
+            Merge(LayerKind.Add, "s1", "s0", "x", "pbn2"),
+            Bn("pbn2", "p2"), Dense(16, "p2", "x"),
+            Dense(4, "out", "s1"));
+        Assert.Equal(L(projection, "pbn").GradientOut, L(projection, "bn0").GradientOut);
+        Assert.Equal(L(projection, "s1").GradientOut, L(projection, "pbn2").GradientOut);
+        AssertNoGradientIsOverwrittenWhileLive(projection);
+
+        // x's other reader r runs its backward between the Add's and bn0's; bn1 has a ReLU fused in (its backward masks dy).
+        var copies = Plan(8,
+            Dense(16, "x", "input"),
+            Dense(16, "d0", "input"), Bn("bn0", "d0"),
+            Dense(16, "r", "x"),
+            Merge(LayerKind.Add, "s0", "x", "bn0"),
+            Dense(16, "d1", "s0"), Bn("bn1", "d1"), Activation(ActivationKind.Relu, "relu1", "bn1"),
+            Merge(LayerKind.Add, "s1", "s0", "relu1", "r"),
+            Dense(4, "out", "s1"));
+        AssertNoGradientIsOverwrittenWhileLive(copies);
+        Assert.NotEqual(L(copies, "s0").GradientOut, L(copies, "bn0").GradientOut);
+        Assert.Equal(L(copies, "relu1").FusedInto, L(copies, "bn1").Index);
+        Assert.NotEqual(L(copies, "s1").GradientOut, L(copies, "bn1").GradientOut);
+    }
+
+    [Fact]
+    public void The_ladder_and_the_branching_plans_never_overwrite_a_live_gradient()
+    {
+        var ladder = new List<LayerSpec> { Dense(32, "x", "input") };
+        string previous = "x";
+        for (int i = 0; i < 6; i++)
+        {
+            ladder.Add(Dense(32, "d" + i, previous));
+            ladder.Add(Bn("bn" + i, "d" + i));
+            ladder.Add(Merge(LayerKind.Add, "s" + i, i % 2 == 0 ? previous : "bn" + i, i % 2 == 0 ? "bn" + i : previous));
+            ladder.Add(Activation(i % 3 == 0 ? ActivationKind.Relu : ActivationKind.Linear, "a" + i, "s" + i));
+            previous = "a" + i;
+        }
+        AssertNoGradientIsOverwrittenWhileLive(Plan(16, ladder.ToArray()));
+        AssertNoGradientIsOverwrittenWhileLive(Plan(8,
+            Dense(8, "a", "input"), Dense(8, "b", "input"), Dense(8, "c", "input"),
+            Merge(LayerKind.Add, "ab", "a", "b"), Bn("n", "c"),
+            Merge(LayerKind.Add, "abc", "ab", "n", "a"),
+            Merge(LayerKind.Multiply, "m", "abc", "c"),
+            Dense(2, "out", "m")));
+    }
+
+    /// <summary>
+    /// Replays the backward plan in running order: a tensor's gradient lives in its buffer from the first reader that
+    /// writes it (or the loss) until its producer's backward has run; no layer may write a buffer (dx, a temporary, dy
+    /// in place, or adding into a gradient) while another tensor's gradient lives there.
+    /// </summary>
+    private static void AssertNoGradientIsOverwrittenWhileLive(ResolvedNetwork net)
+    {
+        var layers = net.Layers.AsSpan().ToArray();
+        var live = new Dictionary<int, int>(); // tensor (layer index) -> buffer
+        foreach (var output in net.Outputs.AsSpan()) live[output.Layer] = layers[output.Layer].GradientOut;
+        var order = net.Order.AsSpan().ToArray();
+        for (int o = order.Length - 1; o >= 0; o--)
+        {
+            var l = layers[order[o]];
+            if (l.GradientIn.Length == 0) continue;
+            var rule = LayerRegistry.Of(l.Spec.Kind);
+            var style = GradientPlanner.Style(l);
+            var writes = new List<(int Buffer, int Owner)>();
+            bool mergeMasks = style == BackwardStyle.Merge && l.FusedWith >= 0;
+            if (style != BackwardStyle.PassThrough && style != BackwardStyle.Merge && !rule.BackwardKeepsOutputGradient(l) || mergeMasks)
+                writes.Add((l.GradientOut, l.Index));
+            if (l.GradientTemp >= 0) writes.Add((l.GradientTemp, -1));
+            for (int k = 0; k < l.GradientIn.Length; k++)
+            {
+                int gin = l.GradientIn[k];
+                if (gin < 0) continue;
+                bool handedOn = gin == l.GradientOut && l.GradientAccumulate[k] == 0 &&
+                    (style == BackwardStyle.PassThrough || rule.PassesGradientThrough);
+                if (!handedOn) writes.Add((gin, l.Inputs[k]));
+            }
+            foreach (var (buffer, owner) in writes)
+                foreach (var (tensor, at) in live)
+                    Assert.False(at == buffer && tensor != owner && tensor != l.Index,
+                        $"{l.Name} writes gradient buffer {buffer} while {layers[tensor].Name}'s gradient lives there");
+            live.Remove(l.Index);
+            for (int k = 0; k < l.GradientIn.Length; k++)
+                if (l.GradientIn[k] >= 0) live[l.Inputs[k]] = l.GradientIn[k];
+        }
+    }
+
     /// <summary>
     /// A batch norm's output that only an Add reads is read by no backward pass (the batch norm's, linear, reads its
     /// input; Add's reads neither input): training keeps it only until the Add has run, so the next such tensor reuses
@@ -76,7 +187,6 @@ public class GraphPlanTests
     [Fact]
     public void Tensors_no_backward_pass_reads_share_training_slots()
     {
-        LayerSpec Bn(string name, string input) => Specs.BatchNorm() with { Name = name, Inputs = new EquatableArray<string>([input]) };
         var net = Plan(8,
             Dense(16, "x", "input"),
             Dense(16, "d0", "x"), Bn("bn0", "d0"), Merge(LayerKind.Add, "s0", "x", "bn0"),

@@ -28,6 +28,24 @@ public partial class GradResidualNet;
 [Dense(4, Activation = Activation.Softmax)]
 public partial class GradInceptionNet;
 
+// A projection block whose Add hands its dy buffer to both batch norms (no copy), and a tensor with a gradient read by
+// a convolution, both poolings and a batch norm, whose gradients are added into one buffer.
+[Network(6, 6, 2)]
+[Conv2D(4, 3, Padding = Padding.Same, Activation = Activation.Tanh, Name = "stem")]
+[Conv2D(4, 3, Padding = Padding.Same, Name = "c1")]
+[BatchNormalization(Name = "bn1")]
+[Conv2D(4, 1, Input = "stem", Name = "proj")]
+[BatchNormalization(Name = "pbn")]
+[Add("pbn", "bn1", Name = "add")]
+[MaxPooling2D(3, Strides = 1, Padding = Padding.Same, Input = "stem", Name = "maxpool")]
+[AveragePooling2D(3, Strides = 1, Padding = Padding.Same, Input = "stem", Name = "avgpool")]
+[BatchNormalization(Input = "stem", Name = "sbn")]
+[Concatenate("add", "maxpool", "avgpool", "sbn")]
+[Conv2D(3, 1, Activation = Activation.Tanh)]
+[GlobalAveragePooling2D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradSharedGradientsNet;
+
 // Every merge: a tensor read by several merges, a merge of a tensor with itself, Concatenate on the last axis, and
 // a layer declared before the one it reads.
 [Network(5)]
@@ -63,6 +81,15 @@ public partial class GradientCheckTests
         Assert.Equal(["stem_relu", "bn"], m.GetLayer("add").InboundLayers);
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         Check(m, Inputs(4, 42, 6, 6, 2), OneHot(4, 3, 43), trainable: GradResidualNet.TrainableParameterCount);
+    }
+
+    [Fact]
+    public void SharedAndAddedGradients()
+    {
+        using var m = new GradSharedGradientsNet { Seed = 53 };
+        Assert.Equal([6, 6, 16], m.GetLayer("concatenate").OutputShape);
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(4, 54, 6, 6, 2), OneHot(4, 3, 55), trainable: GradSharedGradientsNet.TrainableParameterCount);
     }
 
     [Fact]

@@ -29,6 +29,9 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
+    /// <summary>Linear and without a dropout, its backward calls (training and frozen) only read dy.</summary>
+    public override bool BackwardKeepsOutputGradient(ResolvedLayer layer) => layer.Activation == ActivationKind.Linear && layer.FusedDropout < 0;
+
     // Its backward reads its output only for the derivative of an activation it took (from y), and with a fused dropout
     // (kept out of caution: that path reads the pre-activation).
     public override bool BackwardReadsOutput(ResolvedLayer layer) => layer.Activation != ActivationKind.Linear || layer.FusedDropout >= 0;

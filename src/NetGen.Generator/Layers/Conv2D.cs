@@ -30,6 +30,9 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
+    /// <summary>Linear and without a dropout, Conv2DBackward only reads dy.</summary>
+    public override bool BackwardKeepsOutputGradient(ResolvedLayer layer) => layer.Activation == ActivationKind.Linear && layer.FusedDropout < 0;
+
     public override bool OwnsActivation => true;
 
     public override bool IsImageLayer => true;

@@ -29,6 +29,11 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
 
     public override BackwardStyle StyleOf(LayerSpec layer) => BackwardStyle.Separate;
 
+    /// <summary>Linear, without a dropout or the penalties that add their gradients to dy, DenseBackward only reads dy.</summary>
+    public override bool BackwardKeepsOutputGradient(ResolvedLayer layer) =>
+        layer.Activation == ActivationKind.Linear && layer.FusedDropout < 0 && !ShapeInference.HasActivityRegularizer(layer.Spec) &&
+        ShapeInference.Contractive(layer.Spec) == 0;
+
     public override bool OwnsActivation => true;
 
     public override bool WarnsAfterImage => true;

@@ -128,6 +128,13 @@ internal interface ILayerRule
     /// </summary>
     bool AddsIntoInputGradient { get; }
 
+    /// <summary>
+    /// Whether its backward pass only reads dy (never writes it, not even as scratch), so that dy's buffer may hold
+    /// another tensor's gradient at the same time: an Add hands the same buffer to every input it alone reads that
+    /// says so (false unless the rule knows better).
+    /// </summary>
+    bool BackwardKeepsOutputGradient(ResolvedLayer layer);
+
     /// <summary>Whether its kernel applies a dropout after it (and after the activation it took) as it writes its output (<see cref="FusesAsDropout"/>).</summary>
     bool TakesDropout { get; }
 
@@ -267,6 +274,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool BackwardReadsOutput(ResolvedLayer layer) => true;
 
     public virtual bool AddsIntoInputGradient => false;
+
+    public virtual bool BackwardKeepsOutputGradient(ResolvedLayer layer) => false;
 
     public virtual bool FoldsIntoPrevious => false;
 

@@ -52,19 +52,57 @@ internal static class GradientPlanner
         var needs = NeedsBackward(layers, graph);
         var slotOf = new int[layers.Count];
         for (int i = 0; i < slotOf.Length; i++) slotOf[i] = -1;
+        var position = new int[layers.Count];
+        for (int o = 0; o < graph.Order.Length; o++) position[graph.Order[o]] = o;
+        var readers = new List<int>[layers.Count];
+        for (int i = 0; i < readers.Length; i++) readers[i] = new List<int>();
+        foreach (int j in graph.Order)
+            if (layers[j].Live)
+                foreach (int s in layers[j].Inputs.AsSpan())
+                    if (s >= 0) readers[s].Add(j);
         var free = new SortedSet<int>();
+        // How many tensors' pending gradients each buffer holds: an Add's inputs may share one (see CanShareDy).
+        var holders = new List<int>();
         int count = 0;
         int Take()
         {
-            if (free.Count == 0) return count++;
+            if (free.Count == 0)
+            {
+                holders.Add(0);
+                return count++;
+            }
             int s = free.Min;
             free.Remove(s);
             return s;
         }
+        void Hold(int tensor, int slot)
+        {
+            slotOf[tensor] = slot;
+            holders[slot]++;
+        }
+        void Release(int slot)
+        {
+            if (--holders[slot] == 0) free.Add(slot);
+        }
+
+        // Whether input s of Add i may read its gradient from dy's buffer while input x (which got that buffer) still
+        // holds its own there: s's backward only reads dy, nothing else will add into s's gradient (i alone reads s), and
+        // s's backward runs before anything writes into the buffer as x's gradient (x's other readers adding theirs, x's
+        // producer working in place or passing it on).
+        bool CanShareDy(int i, int s, int x)
+        {
+            var rule = Layers.LayerRegistry.Of(layers[s].Spec.Kind);
+            if (Style(layers[s]) != BackwardStyle.Separate || !rule.BackwardKeepsOutputGradient(layers[s])) return false;
+            if (readers[s].Count != 1 || System.Array.IndexOf(outputs, s) >= 0) return false;
+            foreach (int r in readers[x])
+                if (r != i && position[r] >= position[s]) return false;
+            var producer = Layers.LayerRegistry.Of(layers[x].Spec.Kind);
+            return position[x] < position[s] || (Style(layers[x]) == BackwardStyle.Separate && producer.BackwardKeepsOutputGradient(layers[x]));
+        }
 
         // The loss writes dL/d(output k) into buffer k; a layer that also reads an output adds its gradient there.
         foreach (int o in outputs)
-            if (needs[o]) slotOf[o] = Take();
+            if (needs[o]) Hold(o, Take());
         for (int o = graph.Order.Length - 1; o >= 0; o--)
         {
             int i = graph.Order[o];
@@ -84,11 +122,23 @@ internal static class GradientPlanner
             if (slotOf[i] < 0 && states.Count == 0) continue;
             int dy = slotOf[i]; // -1: only the returned states have a gradient
             var style = Style(l);
+            bool passes = Layers.LayerRegistry.Of(l.Spec.Kind).PassesGradientThrough;
             var gin = new int[l.Inputs.Length];
             var acc = new int[l.Inputs.Length];
             int temp = -1;
-            bool dyGiven = false;
             if (style == BackwardStyle.Separable) temp = Take(); // the depthwise output's gradient
+            // An Add hands dy's buffer to the input that shares it with the most others (the first on a tie).
+            int dyTo = -1, sharers = -1;
+            if (passes && dy >= 0)
+                for (int k = 0; k < l.Inputs.Length; k++)
+                {
+                    if (!Shares(k)) continue;
+                    int n = 0;
+                    for (int j = 0; j < l.Inputs.Length; j++)
+                        if (j != k && Shares(j) && CanShareDy(i, l.Inputs[j], l.Inputs[k])) n++;
+                    if (n > sharers) (dyTo, sharers) = (k, n);
+                }
+            bool dyGiven = false;
             for (int k = 0; k < l.Inputs.Length; k++)
             {
                 int s = l.Inputs[k];
@@ -106,21 +156,22 @@ internal static class GradientPlanner
                     if (style == BackwardStyle.Separate && temp < 0 && k == 0) temp = Take();
                     continue;
                 }
-                bool unique = true;
-                for (int j = 0; j < l.Inputs.Length; j++) unique &= j == k || l.Inputs[j] != s;
-                bool share = style is BackwardStyle.PassThrough or BackwardStyle.InPlace or BackwardStyle.Separable ||
-                    (Layers.LayerRegistry.Of(l.Spec.Kind).PassesGradientThrough && unique);
-                if (share && !dyGiven)
+                if (passes)
                 {
-                    slotOf[s] = dy;
+                    if (k == dyTo || (dyTo >= 0 && Shares(k) && CanShareDy(i, s, l.Inputs[dyTo]))) Hold(s, dy);
+                    else Hold(s, Take());
+                }
+                else if (style is BackwardStyle.PassThrough or BackwardStyle.InPlace or BackwardStyle.Separable && !dyGiven && dy >= 0)
+                {
+                    Hold(s, dy);
                     dyGiven = true;
                 }
-                else slotOf[s] = Take();
+                else Hold(s, Take());
                 gin[k] = slotOf[s];
             }
             if (temp >= 0) free.Add(temp);
-            if (!dyGiven && dy >= 0) free.Add(dy);
-            foreach (int s in states) free.Add(s);
+            if (dy >= 0) Release(dy);
+            foreach (int s in states) Release(s);
             layers[i] = l with
             {
                 GradientOut = dy,
@@ -128,6 +179,16 @@ internal static class GradientPlanner
                 GradientAccumulate = new EquatableArray<int>(acc),
                 GradientTemp = temp,
             };
+
+            // An input an Add may hand dy to: one that needs a gradient no other reader wrote yet, read once by the Add.
+            bool Shares(int k)
+            {
+                int s = l.Inputs[k];
+                if (s < 0 || !needs[s] || slotOf[s] >= 0) return false;
+                for (int j = 0; j < l.Inputs.Length; j++)
+                    if (j != k && l.Inputs[j] == s) return false;
+                return true;
+            }
         }
         return count < 2 ? 2 : count;
     }

@@ -104,7 +104,8 @@ public partial interface IBackend : IDisposable
     /// Backward of <see cref="DenseForward"/> with the forward pass's epilogue: dz = dy ⊙ act'(z, y) (in place in dy;
     /// skipped when <paramref name="gradientIsPreActivation"/>), dKernel = xᵀ·dz, dBias = Σ_rows dz (if not -1),
     /// dx = dz·kernelᵀ (if dx is not -1), or added to what dx holds with <paramref name="accumulateDx"/> (another reader
-    /// of x wrote its gradient there already).
+    /// of x wrote its gradient there already). With a linear epilogue dy is only read, never written (the generator
+    /// lets dy's buffer hold another tensor's gradient too).
     /// </summary>
     void DenseBackward(int rows, int inputs, int units, in Epilogue epilogue, bool gradientIsPreActivation,
         int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false);

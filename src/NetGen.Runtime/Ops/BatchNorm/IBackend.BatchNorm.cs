@@ -20,7 +20,8 @@ public partial interface IBackend
     /// act'(z, y) in place in dy, then dGamma, dBeta and dx (if not -1), all overwritten; dGamma and dBeta may be -1.
     /// The pre-activation is only read for activations whose derivative needs it (as <see cref="ActivationBackward"/>).
     /// With a dropout, dy is first masked as <see cref="DropoutBackward"/> does, and act' is computed from the
-    /// pre-activation alone (y holds the masked output).
+    /// pre-activation alone (y holds the masked output). With a linear epilogue and no dropout dy is only read, never
+    /// written (the generator lets dy's buffer hold another tensor's gradient too).
     /// </summary>
     void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta);
 }

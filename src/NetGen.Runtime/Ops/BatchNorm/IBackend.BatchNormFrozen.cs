@@ -13,8 +13,8 @@ public partial interface IBackend
     /// Backward of a frozen batch norm with its forward pass's arguments and epilogue: dy is masked by the dropout (same
     /// mask as the forward pass), multiplied by act'(z), then scaled per channel into dx. act' comes from the stored
     /// pre-activation z, or, without one, from the output <paramref name="y"/> (an activation whose derivative its output
-    /// gives, and no dropout: the generator keeps z otherwise). dy is overwritten; nothing is computed when dx is -1 (a
-    /// frozen layer has no weight gradients).
+    /// gives, and no dropout: the generator keeps z otherwise). dy is overwritten, except with a linear epilogue and no
+    /// dropout: then it is only read; nothing is computed when dx is -1 (a frozen layer has no weight gradients).
     /// </summary>
     void BatchNormFrozenBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int y, int dy, int dx)
     {

@@ -15,7 +15,8 @@ public partial interface IBackend
     /// in place in dy (skipped when <paramref name="gradientIsPreActivation"/>), dKernel, dBias (if not -1) and dx (if not -1), all overwritten
     /// (dKernel may be -1 too, for a frozen layer), except dx with <paramref name="accumulateDx"/>: then the input
     /// gradient is added to what dx holds (the gradient another reader of the input wrote), with no buffer in between.
-    /// x is read again (the im2col is recomputed, not kept).
+    /// x is read again (the im2col is recomputed, not kept). With a linear epilogue dy is only read, never written, not
+    /// even as scratch (the generator lets dy's buffer hold another tensor's gradient too).
     /// </summary>
     void Conv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
         int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false);

@@ -1,0 +1,126 @@
+using NetGen.Backends;
+using Xunit;
+
+namespace NetGen.Tests;
+
+/// <summary>
+/// The backward calls the generator lets read dy from a buffer that holds another tensor's gradient at the same time
+/// (an Add's inputs share one): with a linear epilogue they only read dy, on both backends, whatever path they take.
+/// </summary>
+public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpuFixture>
+{
+    public static TheoryData<string> Convolutions() => new()
+    {
+        "winograd 3x3 same", "3x3 s2 same", "1x1 s2", "few-in 3x3 same", "5x5 same", "1x1",
+    };
+
+    private static Conv2DGeometry Geometry(string name) => name switch
+    {
+        "winograd 3x3 same" => KerasGeometry.Conv(19, 17, 16, 32, 3, 3, same: true),
+        "3x3 s2 same" => KerasGeometry.Conv(12, 12, 16, 32, 3, 3, 2, 2, same: true),
+        "1x1 s2" => KerasGeometry.Conv(12, 12, 16, 32, 1, 1, 2, 2),
+        "few-in 3x3 same" => KerasGeometry.Conv(9, 7, 3, 16, 3, 3, same: true),
+        "5x5 same" => KerasGeometry.Conv(9, 7, 8, 12, 5, 5, same: true),
+        _ => KerasGeometry.Conv(9, 7, 16, 48, 1, 1),
+    };
+
+    private IEnumerable<IBackend> Backends()
+    {
+        var cpu = new CpuBackend();
+        cpu.EnsureCapacity(Layout.Floats, 0);
+        yield return cpu;
+        var ilgpu = new IlgpuBackend(fixture.Accelerator);
+        ilgpu.EnsureCapacity(Layout.Floats, 0);
+        yield return ilgpu;
+    }
+
+    [Theory]
+    [MemberData(nameof(Convolutions))]
+    public void Conv2DBackwardOnlyReadsDy(string shape)
+    {
+        var g = Geometry(shape);
+        const int batch = 3;
+        foreach (var b in Backends())
+            using (b)
+            {
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    var dy = Num.Uniform(batch * g.OutSize, 61);
+                    var at = new Layout();
+                    int x = at.Put(b, Num.Uniform(batch * g.InSize, 62)), k = at.Put(b, Num.Uniform(g.Patch * g.OutC, 63, -0.5, 0.5));
+                    int y = at.Put(b, new float[batch * g.OutSize]), d = at.Put(b, dy), dx = at.Put(b, Num.Uniform(batch * g.InSize, 64));
+                    int dk = at.Put(b, new float[g.Patch * g.OutC]), db = at.Put(b, new float[g.OutC]);
+                    b.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, x, k, y, d, dx, dk, db, accumulateDx: accumulate);
+                    AssertUnchanged(b, d, dy, $"{b.GetType().Name} {shape}, accumulate {accumulate}");
+                }
+            }
+    }
+
+    [Fact]
+    public void DenseBackwardOnlyReadsDy()
+    {
+        const int rows = 37, inputs = 70, units = 33;
+        foreach (var b in Backends())
+            using (b)
+            {
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    var dy = Num.Uniform(rows * units, 71);
+                    var at = new Layout();
+                    int x = at.Put(b, Num.Uniform(rows * inputs, 72)), k = at.Put(b, Num.Uniform(inputs * units, 73));
+                    int y = at.Put(b, new float[rows * units]), d = at.Put(b, dy), dx = at.Put(b, Num.Uniform(rows * inputs, 74));
+                    int dk = at.Put(b, new float[inputs * units]), db = at.Put(b, new float[units]);
+                    b.DenseBackward(rows, inputs, units, new Epilogue(ActivationFunction.Linear), false, x, k, y, d, dx, dk, db, accumulateDx: accumulate);
+                    AssertUnchanged(b, d, dy, $"{b.GetType().Name}, accumulate {accumulate}");
+                }
+            }
+    }
+
+    [Theory]
+    [InlineData(3000, 16)]
+    [InlineData(777, 112)]
+    [InlineData(50, 5)]
+    public void BatchNormBackwardOnlyReadsDy(int rows, int channels)
+    {
+        foreach (var b in Backends())
+            using (b)
+            {
+                var dy = Num.Uniform(rows * channels, 81);
+                var at = new Layout();
+                int x = at.Put(b, Num.Uniform(rows * channels, 82)), y = at.Put(b, new float[rows * channels]);
+                int gamma = at.Put(b, Num.Uniform(channels, 83, 0.5, 1.5)), beta = at.Put(b, Num.Uniform(channels, 84));
+                int moving = at.Put(b, new float[2 * channels]), saved = at.Put(b, new float[2 * channels]);
+                var a = new BatchNormArguments(channels, gamma, beta, moving, moving + channels, saved, saved + channels);
+                b.BatchNormForward(rows, a, training: true, new Epilogue(ActivationFunction.Linear), x, y);
+                int d = at.Put(b, dy), dx = at.Put(b, new float[rows * channels]);
+                int dg = at.Put(b, new float[channels]), dbeta = at.Put(b, new float[channels]);
+                b.BatchNormBackward(rows, a, new Epilogue(ActivationFunction.Linear), x, y, d, dx, dg, dbeta);
+                AssertUnchanged(b, d, dy, b.GetType().Name + " training");
+                b.BatchNormFrozenBackward(rows, a, new Epilogue(ActivationFunction.Linear), -1, d, dx);
+                AssertUnchanged(b, d, dy, b.GetType().Name + " frozen");
+            }
+    }
+
+    private static void AssertUnchanged(IBackend b, int offset, float[] expected, string what)
+    {
+        var actual = new float[expected.Length];
+        b.Download(offset, actual);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), what + ": dy was written");
+    }
+
+    /// <summary>Places arrays one after another in a backend's workspace of <see cref="Floats"/> floats.</summary>
+    private sealed class Layout
+    {
+        public const int Floats = 1 << 20;
+        private int _top = 16;
+
+        public int Put(IBackend b, float[] data)
+        {
+            int at = _top;
+            _top += (data.Length + 15) / 16 * 16 + 16;
+            Assert.True(_top <= Floats, "the test's arrays fit the workspace");
+            b.Upload(data, at);
+            return at;
+        }
+    }
+}
