@@ -683,12 +683,21 @@ public class ConvolutionTests
             Num.Close(ConvReference.Pool(g, batch, x, true), ws.Get(py, dy.Length), 0, 0, what + " max");
             ws.Backend.MaxPool2DBackward(g, batch, px, py, pdy, pdx);
             Num.Close(ConvReference.PoolBackward(g, batch, x, dy, true), ws.Get(pdx, x.Length), 1e-6, 1e-6, what + " max dx");
+            var prior = Num.Uniform(x.Length, 6);
+            int pdx2 = ws.Put(prior);
+            ws.Backend.MaxPool2DBackward(g, batch, px, py, pdy, pdx2, accumulateDx: true);
+            Num.Close(ConvReference.PoolBackward(g, batch, x, dy, true).Select((v, i) => v + prior[i]).ToArray(), ws.Get(pdx2, x.Length), 1e-6, 1e-6,
+                what + " max dx added");
 
             ws.Backend.AvgPool2DForward(g, batch, px, py);
             Num.Close(ConvReference.Pool(g, batch, x, false), ws.Get(py, dy.Length), 1e-6, 1e-6, what + " avg");
             ws.Backend.Fill(pdx, x.Length, float.NaN);
             ws.Backend.AvgPool2DBackward(g, batch, pdy, pdx);
             Num.Close(ConvReference.PoolBackward(g, batch, x, dy, false), ws.Get(pdx, x.Length), 1e-6, 1e-6, what + " avg dx");
+            ws.Backend.Upload(prior, pdx2);
+            ws.Backend.AvgPool2DBackward(g, batch, pdy, pdx2, accumulateDx: true);
+            Num.Close(ConvReference.PoolBackward(g, batch, x, dy, false).Select((v, i) => v + prior[i]).ToArray(), ws.Get(pdx2, x.Length), 1e-6, 1e-6,
+                what + " avg dx added");
         }
     }
 
@@ -801,6 +810,13 @@ public class ConvolutionTests
                 Num.Close(dgRef, ws.Get(pdg, channels), 1e-4, 1e-4, what + " dGamma");
                 Num.Close(dbRef, ws.Get(pdb, channels), 1e-4, 1e-4, what + " dBeta");
                 Num.Close(dxRef, ws.Get(pdx, x.Length), 1e-4, 1e-4, what + " dx");
+
+                // Added to a gradient another reader wrote (dy is already dz: the activation runs as Linear now).
+                var prior = Num.Uniform(x.Length, 17);
+                int pdx2 = ws.Put(prior);
+                be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: pg, savedMean: psm, savedInvStd: psi), new Epilogue(ActivationFunction.Linear),
+                    px, py, pdy, pdx2, -1, -1, accumulateDx: true);
+                Num.Close(dxRef.Select((v, i) => v + prior[i]).ToArray(), ws.Get(pdx2, x.Length), 1e-4, 1e-4, what + " dx added");
             }
     }
 

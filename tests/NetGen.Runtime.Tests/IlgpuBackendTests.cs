@@ -608,6 +608,11 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         t.Close(y, batch * g.OutSize, 0, 1e-6, "avg pool forward");
         t.Run(be => be.AvgPool2DBackward(g, batch, dy, dx));
         t.Same(dx, batch * g.InSize, "avg pool backward");
+        // Added to what dx holds, in the same order on both.
+        t.Run(be => be.MaxPool2DBackward(g, batch, x, y, dy, dx, accumulateDx: true));
+        t.Same(dx, batch * g.InSize, "max pool backward, added");
+        t.Run(be => be.AvgPool2DBackward(g, batch, dy, dx, accumulateDx: true));
+        t.Same(dx, batch * g.InSize, "avg pool backward, added");
     }
 
     [Theory]
@@ -634,6 +639,10 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         int dy = t.Put(Rand(n, 6)), dx = t.Alloc(n), dg = affine ? t.Alloc(channels) : -1, db = affine ? t.Alloc(channels) : -1;
         t.Run(be => be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: gamma, savedMean: sm, savedInvStd: si), new Epilogue(f, 0f, pre), x, y, dy, dx, dg, db));
         t.Close(dx, n, 1e-5, 1e-4, "bn dx");
+        int dx2 = t.Put(Rand(n, 7));
+        t.Run(be => be.BatchNormBackward(rows, new BatchNormArguments(channels, gamma: gamma, savedMean: sm, savedInvStd: si), new Epilogue(ActivationFunction.Linear),
+            x, y, dy, dx2, -1, -1, accumulateDx: true));
+        t.Close(dx2, n, 1e-5, 1e-4, "bn dx added");
         if (affine)
         {
             t.Close(dg, channels, 1e-5, 1e-4, "bn dGamma");

@@ -38,6 +38,18 @@ public partial class NewHeadNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class FrozenBnNet;
 
+// A batch norm (its sigmoid and dropout fused in, so a frozen one keeps its pre-activation) reading a tensor another
+// layer read first: its input gradient is added to the other's, frozen (through a temporary) or training (directly).
+[Network(7)]
+[Dense(6, Name = "first")]
+[BatchNormalization(Name = "bn", Trainable = false)]
+[Activation(Activation.Sigmoid)]
+[Dropout(0.25, Name = "drop")]
+[Dense(5, Activation = Activation.Tanh, Name = "side", Input = "first")]
+[Concatenate("drop", "side")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class SharedInputBnNet;
+
 // Four Dense + ReLU pairs (each ReLU fused into its Dense): PredictLayers needs every Dense's own output on top of the
 // training arena, more than the training arena and the gradient buffers together.
 [Network(4)]
@@ -252,6 +264,23 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
         // The same network with the batch norm unfrozen trains it with batch statistics: a different gradient.
         m.GetLayer("bn").Trainable = true;
         Assert.NotEqual(g[first.Offset], m.ComputeGradients(x, y).Gradients[first.Offset]);
+    }
+
+    [Fact]
+    public void ABatchNormAddsItsGradientToASharedInputsFrozenOrNot()
+    {
+        using var m = new SharedInputBnNet { Seed = 8 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        m.GetLayer("bn").SetWeights(Num.Uniform(6, 1, 0.5, 2), Num.Uniform(6, 2), Num.Uniform(6, 3), Num.Uniform(6, 4, 0.3, 3));
+        var x = new Tensor(Num.Uniform(6 * 7, 11), 6, 7);
+        var y = new Tensor([1f, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1], 6, 3);
+        var first = m.GetLayer("first").Info.Weights[0];
+        var (_, frozen) = m.ComputeGradients(x, y);
+        CheckCentralDifferences(m, x, y, frozen, first, step: 1, "dL/dw into a shared input through a frozen batch norm");
+        m.GetLayer("bn").Trainable = true;
+        var (_, training) = m.ComputeGradients(x, y);
+        CheckCentralDifferences(m, x, y, training, first, step: 1, "dL/dw into a shared input through a training batch norm");
+        Assert.NotEqual(frozen[first.Offset], training[first.Offset]);
     }
 
     [Fact]

@@ -127,24 +127,36 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         }
     }
 
+    /// <summary>
+    /// The training call adds into a shared input's gradient; the frozen one (whose activation's derivative may use dx
+    /// as scratch) writes the planner's temporary buffer and adds that.
+    /// </summary>
+    public override bool AddsIntoInputGradient => true;
+
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
+        bool adds = l.GradientIn.Length > 0 && l.GradientIn[0] >= 0 && l.GradientAccumulate[0] != 0;
         w.OpenBlock("if (LayerTrainable(" + I(l.Index) + "))");
         WriteCallStart(w, "BatchNormBackward", l);
         w.WriteLine(Epilogue(net, l, pre));
         w.WriteLine("x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch),");
-        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta);");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta" +
+            (adds ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
         w.Unindent();
         w.CloseBlock();
         w.OpenBlock("else");
         w.WriteLine("// Frozen: it ran in inference mode, an affine map per channel with the moving statistics.");
         WriteCallStart(w, "BatchNormFrozenBackward", l);
         w.WriteLine(Epilogue(net, l, pre));
+        string frozenDx = adds ? "Backprop(" + I(l.InputLayer()) + ") ? " + Gradient(l.GradientTemp) + " : -1" : dx;
         w.WriteLine("y: " + (l.TrainPreActivation < 0 && l.Activation != ActivationKind.Linear ? "Train(T" + n + ", batch)" : "-1") +
-            ", dy: " + dy + ", dx: " + dx + ");");
+            ", dy: " + dy + ", dx: " + frozenDx + ");");
         w.Unindent();
+        if (adds)
+            w.WriteLine("if (Backprop(" + I(l.InputLayer()) + ")) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + Gradient(l.GradientTemp) + ", y: " +
+                Gradient(l.GradientIn[0]) + "); // another reader of [" + prev + "] wrote its gradient already: add this one");
         w.CloseBlock();
     }
 

@@ -841,7 +841,7 @@ public sealed partial class IlgpuBackend : IBackend
                 BatchNormKernels.BackwardPartials);
             FinishBackward = k.Elementwise<ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 ArrayView<float>, ArrayView<float>, BatchNormBackwardParams>(BatchNormKernels.FinishBackward);
-            BackwardDx = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNormKernels.BackwardDx);
+            BackwardDx = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNormKernels.BackwardDx);
             Fold = k.Elementwise<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 ArrayView<float>, ArrayView<float>, FoldParams>(BatchNormKernels.Fold);
         }
@@ -866,7 +866,7 @@ public sealed partial class IlgpuBackend : IBackend
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int> BackwardPartials { get; }
         public Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, BatchNormBackwardParams> FinishBackward { get; }
-        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> BackwardDx { get; }
+        public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BackwardDx { get; }
     }
 }
 

@@ -254,19 +254,21 @@ internal static class BatchNormKernels
         coefficients[3 * channels + c] = (float)(sumDzXhat * invStd / p.Rows);
     }
 
-    /// <summary>dx = a·(dz − b − (x − mean)·c) per channel.</summary>
+    /// <summary>dx = a·(dz − b − (x − mean)·c) per channel, or dx += that.</summary>
     /// <param name="index">Element, [rows·channels].</param>
     /// <param name="x">Forward input [rows, channels].</param>
     /// <param name="dz">Gradient of the normalised output [rows, channels].</param>
     /// <param name="coefficients">[4, channels]: a, b, mean, c.</param>
     /// <param name="dx">Input gradient [rows, channels].</param>
     /// <param name="channels">Channels.</param>
+    /// <param name="accumulate">1: add to what dx holds.</param>
     internal static void BackwardDx(Index1D index, ArrayView<float> x, ArrayView<float> dz, ArrayView<float> coefficients,
-        ArrayView<float> dx, int channels)
+        ArrayView<float> dx, int channels, int accumulate)
     {
         int i = index.X;
         int c = i % channels;
-        dx[i] = coefficients[c] * (dz[i] - coefficients[channels + c] - (x[i] - coefficients[2 * channels + c]) * coefficients[3 * channels + c]);
+        float v = coefficients[c] * (dz[i] - coefficients[channels + c] - (x[i] - coefficients[2 * channels + c]) * coefficients[3 * channels + c]);
+        dx[i] = accumulate != 0 ? dx[i] + v : v;
     }
 
     /// <summary>

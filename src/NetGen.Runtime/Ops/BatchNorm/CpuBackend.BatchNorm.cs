@@ -105,7 +105,8 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta)
+    public void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta,
+        bool accumulateDx = false)
     {
         epilogue.CheckDropout();
         int channels = a.Channels;
@@ -118,6 +119,7 @@ public sealed unsafe partial class CpuBackend
         BnAux(w, channels, items);
         w.Channels = channels;
         w.X = x; w.Y = y; w.Z = preActivation; w.Dy = dy; w.Dx = dx; w.Activation = epilogue.Activation; w.Alpha = epilogue.Alpha;
+        w.AccumulateDx = accumulateDx;
         float* mean = At(savedMean), inv = At(savedInvStd);
         for (int c = 0; c < channels; c++) w.ChMean[c] = mean[c];
         // Pass 1: dz = dy·m/(1-rate)·act' in place, per-channel Σdz and Σdz·(x - mean).
@@ -360,8 +362,11 @@ public sealed unsafe partial class CpuBackend
             }, y);
     }
 
-    /// <summary>dx = a·(dz − b − (x − m)·cc) over <paramref name="rows"/> rows of n (1 to 4) vectors of 16 channels.</summary>
-    private static void DxRows(float* x, float* dz, float* dx, int rows, int C, int n, float* a, float* b, float* cc, float* m)
+    /// <summary>
+    /// dx = a·(dz − b − (x − m)·cc), or dx += that with <paramref name="add"/>, over <paramref name="rows"/> rows of n
+    /// (1 to 4) vectors of 16 channels.
+    /// </summary>
+    private static void DxRows(float* x, float* dz, float* dx, int rows, int C, int n, float* a, float* b, float* cc, float* m, bool add)
     {
         Vector512<float> a0 = Vector512.Load(a), b0 = Vector512.Load(b), c0 = Vector512.Load(cc), m0 = Vector512.Load(m);
         Vector512<float> a1 = default, b1 = default, c1 = default, m1 = default;
@@ -374,22 +379,27 @@ public sealed unsafe partial class CpuBackend
         {
             long o = (long)r * C;
             float* xr = x + o, gr = dz + o, outr = dx + o;
-            Vector512.Store(a0 * (Vector512.Load(gr) - b0 - (Vector512.Load(xr) - m0) * c0), outr);
+            Put(a0 * (Vector512.Load(gr) - b0 - (Vector512.Load(xr) - m0) * c0), outr, add);
             if (n > 1)
             {
-                Vector512.Store(a1 * (Vector512.Load(gr + 16) - b1 - (Vector512.Load(xr + 16) - m1) * c1), outr + 16);
+                Put(a1 * (Vector512.Load(gr + 16) - b1 - (Vector512.Load(xr + 16) - m1) * c1), outr + 16, add);
                 if (n > 2)
                 {
-                    Vector512.Store(a2 * (Vector512.Load(gr + 32) - b2 - (Vector512.Load(xr + 32) - m2) * c2), outr + 32);
+                    Put(a2 * (Vector512.Load(gr + 32) - b2 - (Vector512.Load(xr + 32) - m2) * c2), outr + 32, add);
                     if (n > 3)
-                        Vector512.Store(a3 * (Vector512.Load(gr + 48) - b3 - (Vector512.Load(xr + 48) - m3) * c3), outr + 48);
+                        Put(a3 * (Vector512.Load(gr + 48) - b3 - (Vector512.Load(xr + 48) - m3) * c3), outr + 48, add);
                 }
             }
         }
     }
 
+    /// <summary>Stores v at p, or adds it to what p holds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<float> v, float* p, bool add) => Vector512.Store(add ? Vector512.Load(p) + v : v, p);
+
     private void BnBackwardDx(Work w, int r0, int r1)
     {
+        bool add = w.AccumulateDx;
         int C = w.Channels;
         float* x = At(w.X), dz = At(w.Dy), dx = At(w.Dx);
         float* a = w.ChA, b = w.ChB, cc = w.ChC, m = w.ChMean;
@@ -400,14 +410,17 @@ public sealed unsafe partial class CpuBackend
             for (; c0 <= C - 16; )
             {
                 int n = Math.Min(4, (C - c0) / 16);
-                DxRows(x + o0 + c0, dz + o0 + c0, dx + o0 + c0, b1 - b0, C, n, a + c0, b + c0, cc + c0, m + c0);
+                DxRows(x + o0 + c0, dz + o0 + c0, dx + o0 + c0, b1 - b0, C, n, a + c0, b + c0, cc + c0, m + c0, add);
                 c0 += 16 * n;
             }
             for (int r = b0; c0 < C && r < b1; r++)
             {
                 long o = (long)r * C;
                 for (int c = c0; c < C; c++)
-                    dx[o + c] = a[c] * (dz[o + c] - b[c] - (x[o + c] - m[c]) * cc[c]);
+                {
+                    float v = a[c] * (dz[o + c] - b[c] - (x[o + c] - m[c]) * cc[c]);
+                    dx[o + c] = add ? dx[o + c] + v : v;
+                }
             }
         }
     }

@@ -17,11 +17,14 @@ public partial interface IBackend
 
     /// <summary>
     /// Backward of <see cref="BatchNormForward"/> in training, with the forward pass's arguments and epilogue: dz = dy ⊙
-    /// act'(z, y) in place in dy, then dGamma, dBeta and dx (if not -1), all overwritten; dGamma and dBeta may be -1.
+    /// act'(z, y) in place in dy, then dGamma, dBeta and dx (if not -1), all overwritten, except dx with
+    /// <paramref name="accumulateDx"/>: then the input gradient is added to what dx holds (the gradient another reader
+    /// of x wrote there already); dGamma and dBeta may be -1.
     /// The pre-activation is only read for activations whose derivative needs it (as <see cref="ActivationBackward"/>).
     /// With a dropout, dy is first masked as <see cref="DropoutBackward"/> does, and act' is computed from the
     /// pre-activation alone (y holds the masked output). With a linear epilogue and no dropout dy is only read, never
     /// written (the generator lets dy's buffer hold another tensor's gradient too).
     /// </summary>
-    void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta);
+    void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta,
+        bool accumulateDx = false);
 }

@@ -58,7 +58,8 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta)
+    public void BatchNormBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int x, int y, int dy, int dx, int dGamma, int dBeta,
+        bool accumulateDx = false)
     {
         epilogue.CheckDropout();
         int channels = a.Channels;
@@ -78,7 +79,7 @@ public sealed partial class IlgpuBackend
         ck.FinishBackward(channels, partial, VOrDummy(gamma, channels), V(savedMean, channels), V(savedInvStd, channels),
             VOrDummy(dGamma, channels), VOrDummy(dBeta, channels), coefficients,
             new BatchNormBackwardParams(rows, channels, blocks, gamma >= 0, dGamma >= 0, dBeta >= 0));
-        if (dx >= 0) ck.BackwardDx(checked((int)count), V(x, count), V(dy, count), coefficients, V(dx, count), channels);
+        if (dx >= 0) ck.BackwardDx(checked((int)count), V(x, count), V(dy, count), coefficients, V(dx, count), channels, accumulateDx ? 1 : 0);
     }
 
     /// <summary>The parameters of a dropout fused into batch norm; a threshold of 0 (rate 0) turns it off.</summary>

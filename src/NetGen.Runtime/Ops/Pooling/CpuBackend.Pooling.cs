@@ -9,23 +9,26 @@ namespace NetGen.Backends;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void MaxPool2DForward(in Pool2DGeometry g, int batch, int x, int y) => RunPool(g, batch, WorkKind.MaxPoolForward, x, y, -1, -1);
+    public void MaxPool2DForward(in Pool2DGeometry g, int batch, int x, int y) => RunPool(g, batch, WorkKind.MaxPoolForward, x, y, -1, -1, false);
 
     /// <inheritdoc/>
-    public void MaxPool2DBackward(in Pool2DGeometry g, int batch, int x, int y, int dy, int dx) => RunPool(g, batch, WorkKind.MaxPoolBackward, x, y, dy, dx);
+    public void MaxPool2DBackward(in Pool2DGeometry g, int batch, int x, int y, int dy, int dx, bool accumulateDx = false) =>
+        RunPool(g, batch, WorkKind.MaxPoolBackward, x, y, dy, dx, accumulateDx);
 
     /// <inheritdoc/>
-    public void AvgPool2DForward(in Pool2DGeometry g, int batch, int x, int y) => RunPool(g, batch, WorkKind.AvgPoolForward, x, y, -1, -1);
+    public void AvgPool2DForward(in Pool2DGeometry g, int batch, int x, int y) => RunPool(g, batch, WorkKind.AvgPoolForward, x, y, -1, -1, false);
 
     /// <inheritdoc/>
-    public void AvgPool2DBackward(in Pool2DGeometry g, int batch, int dy, int dx) => RunPool(g, batch, WorkKind.AvgPoolBackward, -1, -1, dy, dx);
+    public void AvgPool2DBackward(in Pool2DGeometry g, int batch, int dy, int dx, bool accumulateDx = false) =>
+        RunPool(g, batch, WorkKind.AvgPoolBackward, -1, -1, dy, dx, accumulateDx);
 
-    private void RunPool(in Pool2DGeometry g, int batch, int kind, int x, int y, int dy, int dx)
+    private void RunPool(in Pool2DGeometry g, int batch, int kind, int x, int y, int dy, int dx, bool accumulate)
     {
         if (batch <= 0) return;
         var w = GetWork();
         w.Pool = g;
         w.X = x; w.Y = y; w.Dy = dy; w.Dx = dx;
+        w.AccumulateDx = accumulate;
         int items = ItemsFor(batch, g.InSize + (long)g.OutSize * g.PoolH * g.PoolW);
         if (kind == WorkKind.MaxPoolBackward)
         {
@@ -46,7 +49,8 @@ public sealed unsafe partial class CpuBackend
     /// <summary>
     /// Samples [n0, n1) of a pooling pass. Each window is walked cell by cell, every channel of a cell at once (one
     /// contiguous run of C floats). When the windows tile the input (stride = pool size), the backward writes each
-    /// covered cell once and zeroes only the uncovered edge; otherwise it zeroes dx and accumulates.
+    /// covered cell once and zeroes only the uncovered edge; otherwise it zeroes dx and accumulates; adding into dx
+    /// (<see cref="Work.AccumulateDx"/>), it accumulates and zeroes nothing.
     /// </summary>
     private void PoolSamples(Work w, int n0, int n1, int item)
     {
@@ -54,7 +58,8 @@ public sealed unsafe partial class CpuBackend
         int C = g.Channels, inW = g.InW;
         bool max = w.Kind is WorkKind.MaxPoolForward or WorkKind.MaxPoolBackward;
         bool backward = w.Kind is WorkKind.MaxPoolBackward or WorkKind.AvgPoolBackward;
-        bool tiles = g.StrideH == g.PoolH && g.StrideW == g.PoolW;
+        bool adds = backward && w.AccumulateDx;
+        bool tiles = g.StrideH == g.PoolH && g.StrideW == g.PoolW && !adds;
         float* pending = max && backward ? w.Blocks + item * w.BlockStride : null;
         int coverH = Math.Min(g.InH, (g.OutH - 1) * g.StrideH - g.PadTop + g.PoolH);
         int coverW = Math.Min(inW, (g.OutW - 1) * g.StrideW - g.PadLeft + g.PoolW);
@@ -64,7 +69,7 @@ public sealed unsafe partial class CpuBackend
             float* ys = w.Y >= 0 ? At(w.Y) + (long)n * g.OutSize : null;
             float* dys = w.Dy >= 0 ? At(w.Dy) + (long)n * g.OutSize : null;
             float* dxs = w.Dx >= 0 ? At(w.Dx) + (long)n * g.InSize : null;
-            if (backward && !tiles) Clear(dxs, g.InSize);
+            if (backward && !tiles && !adds) Clear(dxs, g.InSize);
             for (int oh = 0; oh < g.OutH; oh++)
             {
                 Window(oh, g.StrideH, g.PadTop, g.PoolH, g.InH, out int h0, out int h1);

@@ -20,11 +20,12 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void MaxPool2DBackward(in Pool2DGeometry g, int batch, int x, int y, int dy, int dx)
+    public void MaxPool2DBackward(in Pool2DGeometry g, int batch, int x, int y, int dy, int dx, bool accumulateDx = false)
     {
         if (batch <= 0 || g.InSize == 0) return;
         long inCount = (long)batch * g.InSize, outCount = (long)batch * g.OutSize;
-        _k.Convolution.MaxBackward(checked((int)inCount), V(x, inCount), V(y, outCount), V(dy, outCount), V(dx, inCount), new PoolShape(g));
+        _k.Convolution.MaxBackward(checked((int)inCount), V(x, inCount), V(y, outCount), V(dy, outCount), V(dx, inCount),
+            new PoolShape(g) { Accumulate = accumulateDx ? 1 : 0 });
     }
 
     /// <inheritdoc/>
@@ -35,10 +36,11 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void AvgPool2DBackward(in Pool2DGeometry g, int batch, int dy, int dx)
+    public void AvgPool2DBackward(in Pool2DGeometry g, int batch, int dy, int dx, bool accumulateDx = false)
     {
         if (batch <= 0 || g.InSize == 0) return;
         long inCount = (long)batch * g.InSize;
-        _k.Convolution.AvgBackward(checked((int)inCount), V(dy, (long)batch * g.OutSize), V(dx, inCount), new PoolShape(g));
+        _k.Convolution.AvgBackward(checked((int)inCount), V(dy, (long)batch * g.OutSize), V(dx, inCount),
+            new PoolShape(g) { Accumulate = accumulateDx ? 1 : 0 });
     }
 }

@@ -16,6 +16,8 @@ internal struct PoolShape(in Pool2DGeometry g)
     public int StrideH = g.StrideH, StrideW = g.StrideW;
     /// <summary>Top and left padding.</summary>
     public int PadTop = g.PadTop, PadLeft = g.PadLeft;
+    /// <summary>1: the backward kernels add their gradient to what dx holds.</summary>
+    public int Accumulate;
 }
 
 /// <summary>
@@ -89,7 +91,7 @@ internal static class PoolKernels
         int ih = rest % g.InH, n = rest / g.InH;
         Covering(ih, g.StrideH, g.PadTop, g.PoolH, g.OutH, out int oh0, out int oh1);
         Covering(iw, g.StrideW, g.PadLeft, g.PoolW, g.OutW, out int ow0, out int ow1);
-        float sum = 0f;
+        float sum = g.Accumulate != 0 ? dx[i] : 0f; // added to in the CPU backend's order
         int baseN = n * g.InH;
         for (int oh = oh0; oh <= oh1; oh++)
         {
@@ -153,7 +155,7 @@ internal static class PoolKernels
         int ih = rest % g.InH, n = rest / g.InH;
         Covering(ih, g.StrideH, g.PadTop, g.PoolH, g.OutH, out int oh0, out int oh1);
         Covering(iw, g.StrideW, g.PadLeft, g.PoolW, g.OutW, out int ow0, out int ow1);
-        float sum = 0f;
+        float sum = g.Accumulate != 0 ? dx[i] : 0f; // added to in the CPU backend's order
         for (int oh = oh0; oh <= oh1; oh++)
         {
             Window(oh, g.StrideH, g.PadTop, g.PoolH, g.InH, out int h0, out int h1);
