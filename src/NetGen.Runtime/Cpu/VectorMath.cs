@@ -48,7 +48,7 @@ internal static class VectorMath
         var nan = Vector256.IsNaN(x);
         var over = Vector256.GreaterThan(x, Vector256.Create(MaxX));
         var under = Vector256.LessThan(x, Vector256.Create(MinX));
-        var c = Vector256.Min(Vector256.Max(x, Vector256.Create(MinX)), Vector256.Create(MaxX));
+        var c = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(MinX)), Vector256.Create(MaxX)); // a NaN lane is replaced below
         var fx = Vector256.Floor(c * Vector256.Create(Log2E) + Vector256.Create(0.5f));
         var r = c - fx * Vector256.Create(Ln2Hi);
         r = r - fx * Vector256.Create(Ln2Lo);
@@ -59,7 +59,7 @@ internal static class VectorMath
         p = p * r + Vector256.Create(P4);
         p = p * r + Vector256.Create(P5);
         var y = p * z + r + Vector256<float>.One;
-        var n = Vector256.ConvertToInt32(fx);
+        var n = Vector256.ConvertToInt32Native(fx); // fx is clamped: no saturation needed
         var half = Vector256.ShiftRightArithmetic(n, 1);
         var bias = Vector256.Create(127);
         y = y * Vector256.ShiftLeft(half + bias, 23).AsSingle() * Vector256.ShiftLeft(n - half + bias, 23).AsSingle();
@@ -116,7 +116,7 @@ internal static class VectorMath
         var nan = Vector512.IsNaN(x);
         var over = Vector512.GreaterThan(x, Vector512.Create(MaxX));
         var under = Vector512.LessThan(x, Vector512.Create(MinX));
-        var c = Vector512.Min(Vector512.Max(x, Vector512.Create(MinX)), Vector512.Create(MaxX));
+        var c = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(MinX)), Vector512.Create(MaxX)); // a NaN lane is replaced below
         var fx = Vector512.Floor(c * Vector512.Create(Log2E) + Vector512.Create(0.5f));
         var r = c - fx * Vector512.Create(Ln2Hi);
         r = r - fx * Vector512.Create(Ln2Lo);
@@ -127,7 +127,7 @@ internal static class VectorMath
         p = p * r + Vector512.Create(P4);
         p = p * r + Vector512.Create(P5);
         var y = p * z + r + Vector512<float>.One;
-        var n = Vector512.ConvertToInt32(fx);
+        var n = Vector512.ConvertToInt32Native(fx); // fx is clamped: no saturation needed
         var half = Vector512.ShiftRightArithmetic(n, 1);
         var bias = Vector512.Create(127);
         y = y * Vector512.ShiftLeft(half + bias, 23).AsSingle() * Vector512.ShiftLeft(n - half + bias, 23).AsSingle();
