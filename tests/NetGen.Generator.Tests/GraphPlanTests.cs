@@ -140,6 +140,53 @@ public class GraphPlanTests
     }
 
     /// <summary>
+    /// Random branching graphs of 8-wide tensors (linear and tanh Dense layers, batch norms, activations, Adds of two or
+    /// three tensors, repeats allowed, Multiplies), every sink summed into the output: no plan overwrites a live
+    /// gradient, and some Adds share dy with several inputs (the test reaches that path).
+    /// </summary>
+    [Fact]
+    public void Random_graphs_never_overwrite_a_live_gradient()
+    {
+        var rng = new Random(2026);
+        int shared = 0;
+        for (int trial = 0; trial < 300; trial++)
+        {
+            var names = new List<string> { "input" };
+            var read = new HashSet<string>();
+            var specs = new List<LayerSpec>();
+            string Pick()
+            {
+                string n = names[rng.Next(names.Count)];
+                read.Add(n);
+                return n;
+            }
+            int count = 3 + rng.Next(12);
+            for (int i = 0; i < count; i++)
+            {
+                string name = "l" + i;
+                specs.Add(rng.Next(6) switch
+                {
+                    0 => Dense(8, name, Pick()),
+                    1 => Specs.Dense(8, ActivationKind.Tanh, name: name) with { Inputs = new EquatableArray<string>([Pick()]) },
+                    2 => Bn(name, Pick()),
+                    3 => Activation(rng.Next(2) == 0 ? ActivationKind.Relu : ActivationKind.Tanh, name, Pick()),
+                    4 => rng.Next(2) == 0 ? Merge(LayerKind.Add, name, Pick(), Pick()) : Merge(LayerKind.Add, name, Pick(), Pick(), Pick()),
+                    _ => Merge(LayerKind.Multiply, name, Pick(), Pick()),
+                });
+                names.Add(name);
+            }
+            var sinks = names.Where(n => n != "input" && !read.Contains(n)).ToArray();
+            specs.Add(sinks.Length > 1 ? Merge(LayerKind.Add, "sum", sinks) : Dense(8, "sum", sinks));
+            specs.Add(Dense(2, "out", "sum"));
+            var net = Plan(8, specs.ToArray());
+            AssertNoGradientIsOverwrittenWhileLive(net);
+            foreach (var l in net.Layers.AsSpan())
+                if (l.Spec.Kind == LayerKind.Add && l.GradientIn.AsSpan().ToArray().Count(b => b == l.GradientOut) > 1) shared++;
+        }
+        Assert.True(shared > 20, $"only {shared} Adds shared dy with several inputs");
+    }
+
+    /// <summary>
     /// Replays the backward plan in running order: a tensor's gradient lives in its buffer from the first reader that
     /// writes it (or the loss) until its producer's backward has run; no layer may write a buffer (dx, a temporary, dy
     /// in place, or adding into a gradient) while another tensor's gradient lives there.
