@@ -5,7 +5,8 @@ namespace NetGen.Tests;
 
 /// <summary>
 /// The backward calls the generator lets read dy from a buffer that holds another tensor's gradient at the same time
-/// (an Add's inputs share one): with a linear epilogue they only read dy, on both backends, whatever path they take.
+/// (an Add's inputs share one): with a linear epilogue they only read dy, on both backends, whatever path they take;
+/// and a frozen batch norm adding into a gradient another reader wrote.
 /// </summary>
 public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpuFixture>
 {
@@ -51,7 +52,7 @@ public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixtur
                     int y = at.Put(b, new float[batch * g.OutSize]), d = at.Put(b, dy), dx = at.Put(b, Num.Uniform(batch * g.InSize, 64));
                     int dk = at.Put(b, new float[g.Patch * g.OutC]), db = at.Put(b, new float[g.OutC]);
                     b.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, x, k, y, d, dx, dk, db, accumulateDx: accumulate);
-                    AssertUnchanged(b, d, dy, $"{b.GetType().Name} {shape}, accumulate {accumulate}");
+                    AssertBits(b, d, dy, $"{b.GetType().Name} {shape}, accumulate {accumulate}: dy was written");
                 }
             }
     }
@@ -71,7 +72,7 @@ public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixtur
                     int y = at.Put(b, new float[rows * units]), d = at.Put(b, dy), dx = at.Put(b, Num.Uniform(rows * inputs, 74));
                     int dk = at.Put(b, new float[inputs * units]), db = at.Put(b, new float[units]);
                     b.DenseBackward(rows, inputs, units, new Epilogue(ActivationFunction.Linear), false, x, k, y, d, dx, dk, db, accumulateDx: accumulate);
-                    AssertUnchanged(b, d, dy, $"{b.GetType().Name}, accumulate {accumulate}");
+                    AssertBits(b, d, dy, $"{b.GetType().Name}, accumulate {accumulate}: dy was written");
                 }
             }
     }
@@ -95,17 +96,52 @@ public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixtur
                 int d = at.Put(b, dy), dx = at.Put(b, new float[rows * channels]);
                 int dg = at.Put(b, new float[channels]), dbeta = at.Put(b, new float[channels]);
                 b.BatchNormBackward(rows, a, new Epilogue(ActivationFunction.Linear), x, y, d, dx, dg, dbeta);
-                AssertUnchanged(b, d, dy, b.GetType().Name + " training");
+                AssertBits(b, d, dy, b.GetType().Name + " training: dy was written");
                 b.BatchNormFrozenBackward(rows, a, new Epilogue(ActivationFunction.Linear), -1, d, dx);
-                AssertUnchanged(b, d, dy, b.GetType().Name + " frozen");
+                AssertBits(b, d, dy, b.GetType().Name + " frozen: dy was written");
             }
     }
 
-    private static void AssertUnchanged(IBackend b, int offset, float[] expected, string what)
+    /// <summary>
+    /// A frozen batch norm adds its input gradient into dx (linear, and with the ReLU's or sigmoid's derivative from
+    /// its output): exactly the gradient it writes without adding, plus what dx held; from a stored pre-activation
+    /// (dx is its scratch) it refuses.
+    /// </summary>
+    [Theory]
+    [InlineData(ActivationFunction.Linear)]
+    [InlineData(ActivationFunction.Relu)]
+    [InlineData(ActivationFunction.Sigmoid)]
+    public void AFrozenBatchNormAddsIntoDx(ActivationFunction f)
+    {
+        const int rows = 300, channels = 24;
+        foreach (var b in Backends())
+            using (b)
+            {
+                var at = new Layout();
+                int gamma = at.Put(b, Num.Uniform(channels, 91, 0.5, 1.5)), beta = at.Put(b, Num.Uniform(channels, 92));
+                int moving = at.Put(b, Num.Uniform(2 * channels, 93, 0.3, 2)), x = at.Put(b, Num.Uniform(rows * channels, 94)), y = at.Put(b, new float[rows * channels]);
+                var a = new BatchNormArguments(channels, gamma, beta, moving, moving + channels);
+                b.BatchNormForward(rows, a, training: false, new Epilogue(f), x, y);
+                var dy = Num.Uniform(rows * channels, 95);
+                var prior = Num.Uniform(rows * channels, 96);
+                int d = at.Put(b, dy), written = at.Put(b, new float[rows * channels]);
+                b.BatchNormFrozenBackward(rows, a, new Epilogue(f), f == ActivationFunction.Linear ? -1 : y, d, written);
+                int d2 = at.Put(b, dy), added = at.Put(b, prior);
+                b.BatchNormFrozenBackward(rows, a, new Epilogue(f), f == ActivationFunction.Linear ? -1 : y, d2, added, accumulateDx: true);
+                var expected = new float[rows * channels];
+                b.Download(written, expected);
+                for (int i = 0; i < expected.Length; i++) expected[i] += prior[i];
+                AssertBits(b, added, expected, $"{b.GetType().Name} {f}: dx added is not dx written plus what dx held");
+                int z = at.Put(b, new float[rows * channels]);
+                Assert.Throws<ArgumentException>(() => b.BatchNormFrozenBackward(rows, a, new Epilogue(ActivationFunction.Tanh, 0f, z), -1, d2, added, accumulateDx: true));
+            }
+    }
+
+    private static void AssertBits(IBackend b, int offset, float[] expected, string what)
     {
         var actual = new float[expected.Length];
         b.Download(offset, actual);
-        Assert.True(expected.AsSpan().SequenceEqual(actual), what + ": dy was written");
+        Assert.True(expected.AsSpan().SequenceEqual(actual), what);
     }
 
     /// <summary>Places arrays one after another in a backend's workspace of <see cref="Floats"/> floats.</summary>

@@ -50,6 +50,17 @@ public partial class FrozenBnNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class SharedInputBnNet;
 
+// The same with a ReLU and no dropout: a frozen batch norm takes the ReLU's derivative from its output and adds its
+// input gradient into the shared one directly.
+[Network(7)]
+[Dense(6, Name = "first")]
+[BatchNormalization(Name = "bn", Trainable = false)]
+[ReLU(Name = "relu")]
+[Dense(5, Activation = Activation.Tanh, Name = "side", Input = "first")]
+[Concatenate("relu", "side")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class SharedInputReluBnNet;
+
 // Four Dense + ReLU pairs (each ReLU fused into its Dense): PredictLayers needs every Dense's own output on top of the
 // training arena, more than the training arena and the gradient buffers together.
 [Network(4)]
@@ -269,7 +280,13 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
     [Fact]
     public void ABatchNormAddsItsGradientToASharedInputsFrozenOrNot()
     {
-        using var m = new SharedInputBnNet { Seed = 8 };
+        CheckSharedInputBatchNorm(new SharedInputBnNet { Seed = 8 });
+        CheckSharedInputBatchNorm(new SharedInputReluBnNet { Seed = 9 });
+    }
+
+    private static void CheckSharedInputBatchNorm(Model model)
+    {
+        using var m = model;
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         m.GetLayer("bn").SetWeights(Num.Uniform(6, 1, 0.5, 2), Num.Uniform(6, 2), Num.Uniform(6, 3), Num.Uniform(6, 4, 0.3, 3));
         var x = new Tensor(Num.Uniform(6 * 7, 11), 6, 7);

@@ -128,8 +128,8 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
     }
 
     /// <summary>
-    /// The training call adds into a shared input's gradient; the frozen one (whose activation's derivative may use dx
-    /// as scratch) writes the planner's temporary buffer and adds that.
+    /// Both calls add into a shared input's gradient, except a frozen one whose activation's derivative comes from the
+    /// stored pre-activation (it uses dx as scratch): that one writes the planner's temporary buffer and adds it.
     /// </summary>
     public override bool AddsIntoInputGradient => true;
 
@@ -150,11 +150,12 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         w.WriteLine("// Frozen: it ran in inference mode, an affine map per channel with the moving statistics.");
         WriteCallStart(w, "BatchNormFrozenBackward", l);
         w.WriteLine(Epilogue(net, l, pre));
-        string frozenDx = adds ? "Backprop(" + I(l.InputLayer()) + ") ? " + Gradient(l.GradientTemp) + " : -1" : dx;
+        bool scratch = l.Activation != ActivationKind.Linear && l.TrainPreActivation >= 0; // IBackend.NeedsScratchForBackward
+        string frozenDx = adds && scratch ? "Backprop(" + I(l.InputLayer()) + ") ? " + Gradient(l.GradientTemp) + " : -1" : dx;
         w.WriteLine("y: " + (l.TrainPreActivation < 0 && l.Activation != ActivationKind.Linear ? "Train(T" + n + ", batch)" : "-1") +
-            ", dy: " + dy + ", dx: " + frozenDx + ");");
+            ", dy: " + dy + ", dx: " + frozenDx + (adds && !scratch ? ", accumulateDx: true);" : ");"));
         w.Unindent();
-        if (adds)
+        if (adds && scratch)
             w.WriteLine("if (Backprop(" + I(l.InputLayer()) + ")) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + Gradient(l.GradientTemp) + ", y: " +
                 Gradient(l.GradientIn[0]) + "); // another reader of [" + prev + "] wrote its gradient already: add this one");
         w.CloseBlock();
