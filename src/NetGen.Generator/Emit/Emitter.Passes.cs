@@ -197,6 +197,17 @@ internal static partial class Emitter
         w.CloseBlock();
     }
 
+    /// <summary>
+    /// Whether another reader of the layer's input wrote that input's gradient already, so that a backward call that can
+    /// add (<see cref="Layers.ILayerRule.AddsIntoInputGradient"/>) adds to it.
+    /// </summary>
+    internal static bool AddsToInputGradient(ResolvedLayer l) => l.GradientIn.Length > 0 && l.GradientIn[0] >= 0 && l.GradientAccumulate[0] != 0;
+
+    /// <summary>How a backward call that can add into its input's gradient ends: <c>accumulateDx: true</c> where it adds.</summary>
+    internal static string BackwardCallEnd(ResolvedLayer l) => AddsToInputGradient(l)
+        ? ", accumulateDx: true); // another reader of [" + I(l.InputLayer() + 1) + "] wrote its gradient already: this one is added to it"
+        : ");";
+
     /// <summary>A gradient buffer as generated code reads it.</summary>
     internal static string Gradient(int buffer) => "GradientBuffer(" + I(buffer) + ", batch)";
 
@@ -204,9 +215,9 @@ internal static partial class Emitter
     /// Where another reader of this layer's input already wrote that input's gradient, adds the gradient this layer
     /// computed (in <paramref name="computed"/>) to it.
     /// </summary>
-    private static void WriteAccumulate(SourceWriter w, ResolvedLayer l, string computed)
+    internal static void WriteAccumulate(SourceWriter w, ResolvedLayer l, string computed)
     {
-        if (l.GradientIn.Length == 0 || l.GradientIn[0] < 0 || l.GradientAccumulate[0] == 0) return;
+        if (!AddsToInputGradient(l)) return;
         int size = l.InputSize;
         w.WriteLine("if (Backprop(" + I(l.InputLayer()) + ")) b.Accumulate(batch * " + I(size) + ", x: " + computed + ", y: " + Gradient(l.GradientIn[0]) +
             "); // another reader of [" + I(l.InputLayer() + 1) + "] wrote its gradient already: add this one");

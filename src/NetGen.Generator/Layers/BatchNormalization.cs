@@ -137,13 +137,13 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string pre = l.TrainPreActivation >= 0 ? "Train(Z" + n + ", batch)" : "-1";
-        bool adds = l.GradientIn.Length > 0 && l.GradientIn[0] >= 0 && l.GradientAccumulate[0] != 0;
+        bool adds = AddsToInputGradient(l);
         w.OpenBlock("if (LayerTrainable(" + I(l.Index) + "))");
         WriteCallStart(w, "BatchNormBackward", l);
         w.WriteLine(Epilogue(net, l, pre));
         w.WriteLine("x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch),");
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dGamma: g + P" + n + "_Gamma, dBeta: g + P" + n + "_Beta" +
-            (adds ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
+            BackwardCallEnd(l));
         w.Unindent();
         w.CloseBlock();
         w.OpenBlock("else");
@@ -155,9 +155,7 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
         w.WriteLine("y: " + (l.TrainPreActivation < 0 && l.Activation != ActivationKind.Linear ? "Train(T" + n + ", batch)" : "-1") +
             ", dy: " + dy + ", dx: " + frozenDx + (adds && !scratch ? ", accumulateDx: true);" : ");"));
         w.Unindent();
-        if (adds && scratch)
-            w.WriteLine("if (Backprop(" + I(l.InputLayer()) + ")) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + Gradient(l.GradientTemp) + ", y: " +
-                Gradient(l.GradientIn[0]) + "); // another reader of [" + prev + "] wrote its gradient already: add this one");
+        if (adds && scratch) WriteAccumulate(w, l, Gradient(l.GradientTemp));
         w.CloseBlock();
     }
 

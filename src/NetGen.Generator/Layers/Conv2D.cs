@@ -155,12 +155,11 @@ internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNor
     internal static void WriteConvolutionBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        bool adds = l.GradientIn.Length > 0 && l.GradientIn[0] >= 0 && l.GradientAccumulate[0] != 0;
         w.WriteLine("b.Conv2DBackward(G" + n + ", batch, " + BackwardEpilogue(net, l) + ", " + (FromLogitsFlag(net, l.Index) ?? "false") + ",");
         w.Indent();
         w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, y: Train(T" + n + ", batch),");
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1") +
-            (adds ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
+            BackwardCallEnd(l));
         w.Unindent();
     }
 }

@@ -140,9 +140,8 @@ internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
             (FromLogitsFlag(net, l.Index) ?? "false") + ",");
         w.Indent();
         w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, y: Train(T" + n + ", batch),");
-        bool adds = l.GradientIn.Length > 0 && l.GradientIn[0] >= 0 && l.GradientAccumulate[0] != 0;
         w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + (UsesBias(l.Spec) ? "g + P" + n + "_Bias" : "-1") +
-            (adds ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
+            BackwardCallEnd(l));
         w.Unindent();
         if (contractive != 0)
             w.WriteLine("b.ContractiveGradient(h: Train(T" + n + ", batch), kernel: p + P" + n + "_Kernel, dh: -1, dKernel: g + P" + n + "_Kernel, batch, " +

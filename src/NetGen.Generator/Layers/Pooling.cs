@@ -139,8 +139,7 @@ internal sealed class PoolingRule(LayerKind layerKind) : LayerRule(layerKind)
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
-        bool adds = l.GradientIn.Length > 0 && l.GradientIn[0] >= 0 && l.GradientAccumulate[0] != 0;
-        string end = adds ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");";
+        string end = BackwardCallEnd(l);
         w.WriteLine(Max
             ? "b.MaxPool2DBackward(G" + n + ", batch, x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch), dy: " + dy + ", dx: " + dx + end
             : "b.AvgPool2DBackward(G" + n + ", batch, dy: " + dy + ", dx: " + dx + end);

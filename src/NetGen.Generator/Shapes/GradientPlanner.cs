@@ -22,7 +22,8 @@ internal enum BackwardStyle
 /// Plans the gradient buffers of the backward pass, in reverse running order: each tensor's gradient lives in one
 /// buffer (of the largest tensor's size) from the first reader that writes it until its producer has used it; a
 /// gradient that several readers contribute to is added into that buffer, never copied first. A chain alternates
-/// between two buffers, with activations and dropout working in place.
+/// between two buffers, with activations and dropout working in place. An Add's inputs may all hold their gradients
+/// in its dy buffer at once (each is dy): the planner counts a buffer's holders and frees it when the last is done.
 /// </summary>
 internal static class GradientPlanner
 {
