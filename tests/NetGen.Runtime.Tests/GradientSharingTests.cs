@@ -137,6 +137,67 @@ public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixtur
             }
     }
 
+    /// <summary>
+    /// The recurrent layers add their input gradient into dx (a Bidirectional's backward direction does): what they
+    /// write without adding, plus what dx held, on both backends (the ILGPU one on its device path and, with an
+    /// initial state, its host path); with an input dropout they refuse before any work.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm", false)]
+    [InlineData("lstm", true)]
+    [InlineData("gru", false)]
+    [InlineData("gru", true)]
+    [InlineData("rnn", false)]
+    public void ARecurrentLayerAddsIntoDx(string cell, bool initialState)
+    {
+        const int batch = 3, T = 4, F = 6, u = 5;
+        bool lstm = cell == "lstm";
+        var lg = new LstmGeometry(T, F, u, true, ActivationFunction.Tanh, ActivationFunction.Sigmoid);
+        var rg = new RnnGeometry(cell == "gru" ? RnnCell.Gru : RnnCell.SimpleRnn, T, F, u, true, ActivationFunction.Tanh, ActivationFunction.Sigmoid);
+        int gates = lstm ? 4 * u : rg.Gates * u;
+        foreach (var b in Backends())
+            using (b)
+            {
+                var at = new Layout();
+                int x = at.Put(b, Num.Uniform(batch * T * F, 101)), k = at.Put(b, Num.Uniform(F * gates, 102, -0.5, 0.5));
+                int r = at.Put(b, Num.Uniform(u * gates, 103, -0.5, 0.5)), bias = at.Put(b, Num.Uniform(cell == "gru" ? 2 * gates : gates, 104));
+                int cache = at.Put(b, new float[batch * (lstm ? lg.CachePerSample : rg.CachePerSample)]), y = at.Put(b, new float[batch * T * u]);
+                int dy = at.Put(b, Num.Uniform(batch * T * u, 105)), h0 = initialState ? at.Put(b, Num.Uniform(batch * u, 106)) : -1;
+                int dk = at.Put(b, new float[F * gates]), dr = at.Put(b, new float[u * gates]), db = at.Put(b, new float[cell == "gru" ? 2 * gates : gates]);
+                var prior = Num.Uniform(batch * T * F, 107);
+                int written = at.Put(b, new float[prior.Length]), added = at.Put(b, prior);
+                void Run(int dx, bool accumulate)
+                {
+                    if (lstm)
+                    {
+                        b.LstmForward(lg, batch, x, k, r, bias, cache, y, 0, h0);
+                        b.LstmBackward(lg, batch, x, k, r, cache, dy, dx, dk, dr, db, 0, h0, accumulateDx: accumulate);
+                    }
+                    else
+                    {
+                        b.RnnForward(rg, batch, x, k, r, bias, cache, y, 0, h0);
+                        b.RnnBackward(rg, batch, x, k, r, cache, dy, dx, dk, dr, db, 0, h0, accumulateDx: accumulate);
+                    }
+                }
+                Run(written, false);
+                Run(added, true);
+                var expected = new float[prior.Length];
+                b.Download(written, expected);
+                var actual = new float[prior.Length];
+                b.Download(added, actual);
+                Num.Close(expected.Select((v, i) => (double)v + prior[i]).ToArray(), actual, 1e-6, 1e-6, $"{b.GetType().Name} {cell}: dx added");
+                var dropped = lg with { Dropout = 0.3f };
+                var ex = Assert.Throws<ArgumentException>(() =>
+                {
+                    if (lstm) b.LstmBackward(dropped, batch, x, k, r, cache, dy, added, dk, dr, db, 1, accumulateDx: true);
+                    else b.RnnBackward(rg with { Dropout = 0.3f }, batch, x, k, r, cache, dy, added, dk, dr, db, 1, accumulateDx: true);
+                });
+                Assert.Contains("input dropout", ex.Message);
+                b.Download(added, expected);
+                Assert.True(actual.AsSpan().SequenceEqual(expected), "the refused call changed dx");
+            }
+    }
+
     private static void AssertBits(IBackend b, int offset, float[] expected, string what)
     {
         var actual = new float[expected.Length];

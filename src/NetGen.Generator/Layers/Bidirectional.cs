@@ -18,8 +18,12 @@ internal static class Bidirectional
     private static (long CacheB, long YF, long YB, long DyF, long DyB, long Dx) Layout(long c, long o) =>
         (c, 2 * c, 2 * c + o, 2 * c + 2 * o, 2 * c + 3 * o, 2 * c + 4 * o);
 
-    /// <summary>The training cache of a bidirectional layer: both directions' caches, their outputs and output gradients, and the backward one's dx.</summary>
-    public static long CachePerSample(long directionCache, long directionOutput, int inputSize) => 2 * directionCache + 4 * directionOutput + inputSize;
+    /// <summary>
+    /// The training cache of a bidirectional layer: both directions' caches, their outputs and output gradients, and,
+    /// with an input dropout, the backward one's dx (written apart, then added).
+    /// </summary>
+    public static long CachePerSample(long directionCache, long directionOutput, int inputSize, bool inputDropout) =>
+        2 * directionCache + 4 * directionOutput + (inputDropout ? inputSize : 0);
 
     private static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
 
@@ -52,7 +56,11 @@ internal static class Bidirectional
 
     private static string MergeOperation(int merge) => merge switch { 2 => "Add", 3 => "Multiply", _ => "Average" };
 
-    /// <summary>dy split between the directions, each direction's backward pass, the backward one's dx added to the forward one's.</summary>
+    /// <summary>
+    /// dy split between the directions, each direction's backward pass, the backward one's dx added to the forward one's:
+    /// by its own call (<c>accumulateDx: true</c>), or, with an input dropout (whose mask applies to that direction's part
+    /// alone), written apart in the cache and added.
+    /// </summary>
     public static void WriteBackward(SourceWriter w, ResolvedLayer l, string dy, string dx, string op, long directionCache, long o, int merge, string extra)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
@@ -83,9 +91,10 @@ internal static class Bidirectional
         w.WriteLine("int dxBidirectional = " + dx + ";");
         w.WriteLine("b." + op + "(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + extra + ");");
+        bool apart = RecurrentRule.Args(l.Spec).Dropout != 0;
         w.WriteLine("b." + op + "(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent,");
-        w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: dxBidirectional >= 0 ? " + dxb + " : -1, dKernel: g + P" + n +
-            "_BackKernel, dRecurrent: g + P" + n + "_BackRecurrent, dBias: " + backBias + extra + ");");
-        w.WriteLine("if (dxBidirectional >= 0) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + dxb + ", y: dxBidirectional);");
+        w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: " + (apart ? "dxBidirectional >= 0 ? " + dxb + " : -1" : "dxBidirectional") +
+            ", dKernel: g + P" + n + "_BackKernel, dRecurrent: g + P" + n + "_BackRecurrent, dBias: " + backBias + extra + (apart ? ");" : ", accumulateDx: true);"));
+        if (apart) w.WriteLine("if (dxBidirectional >= 0) b.Accumulate(batch * " + I(l.InputSize) + ", x: " + dxb + ", y: dxBidirectional);");
     }
 }

@@ -216,7 +216,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
 
     // Bidirectional training cache: forward cache | backward cache | forward y | backward y | their dy | dx of the backward one.
     public override int CachePerSample(ResolvedLayer l) => (int)Math.Min(int.MaxValue, Merge(l.Spec) == 0 ? DirectionCache(l)
-        : Bidirectional.CachePerSample(DirectionCache(l), DirectionOutput(l), l.InputSize));
+        : Bidirectional.CachePerSample(DirectionCache(l), DirectionOutput(l), l.InputSize, Args(l.Spec).Dropout != 0));
 
     public override int InferenceScratchPerSample(ResolvedLayer l) => Merge(l.Spec) == 0 ? 0 : (int)Math.Min(int.MaxValue, 2 * DirectionOutput(l));
 

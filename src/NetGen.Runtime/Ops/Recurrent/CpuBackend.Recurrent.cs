@@ -25,13 +25,15 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
         int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0,
-        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false)
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false,
+        bool accumulateDx = false)
     {
         LstmChecks.Check(g, batch);
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx >= 0);
         if (batch == 0) return;
         LstmMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), Maybe(dy), Maybe(dx),
             At(dKernel), At(dRecurrent), Maybe(dBias), (float*)Aux(2L * batch * g.Units * sizeof(float)), dropoutKey,
-            Maybe(h0), Maybe(c0), Maybe(dhT), Maybe(dcT), Maybe(dh0), Maybe(dc0), addH0, addC0);
+            Maybe(h0), Maybe(c0), Maybe(dhT), Maybe(dcT), Maybe(dh0), Maybe(dc0), addH0, addC0, accumulateDx);
     }
 }
 
@@ -66,13 +68,14 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc/>
     public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false, bool accumulateDx = false)
     {
         RnnChecks.Check(g, batch);
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx >= 0);
         if (batch == 0) return;
         float* scratch = (float*)Aux(Math.Max(1, g.ScratchFloats(batch)) * sizeof(float));
         RnnMath.Backward(g, batch, At(x), At(kernel), At(recurrent), At(cache), Maybe(dy), Maybe(dx),
-            At(dKernel), At(dRecurrent), Maybe(dBias), scratch, dropoutKey, Maybe(h0), Maybe(dhT), Maybe(dh0), addH0);
+            At(dKernel), At(dRecurrent), Maybe(dBias), scratch, dropoutKey, Maybe(h0), Maybe(dhT), Maybe(dh0), addH0, accumulateDx);
     }
 }
 

@@ -26,18 +26,30 @@ public partial interface IBackend
     /// gradient. With states: <paramref name="h0"/> and <paramref name="c0"/> are the forward pass's initial states,
     /// <paramref name="dhT"/> and <paramref name="dcT"/> the gradients of its last states (−1: none); the initial states'
     /// gradients go to <paramref name="dh0"/> and <paramref name="dc0"/> (−1: not wanted), added to what is there with
-    /// <paramref name="addH0"/> / <paramref name="addC0"/> (another reader of the state wrote its gradient first).
+    /// <paramref name="addH0"/> / <paramref name="addC0"/> (another reader of the state wrote its gradient first). With
+    /// <paramref name="accumulateDx"/> the input gradient is added to what dx holds (a Bidirectional's second
+    /// direction, or another reader of x); not with an input dropout, whose mask applies to the product alone (that
+    /// throws before any work).
     /// </summary>
     void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
         int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0,
-        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false) =>
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false,
+        bool accumulateDx = false) =>
         RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey,
-            h0, c0, dhT, dcT, dh0, dc0, addH0, addC0);
+            h0, c0, dhT, dcT, dh0, dc0, addH0, addC0, accumulateDx);
 }
 
 /// <summary>Argument checks of the recurrent operations, shared by every backend.</summary>
 public static class LstmChecks
 {
+    /// <summary>Throws when dx cannot be added to: an input dropout's mask applies to the new gradient alone.</summary>
+    public static void CheckAccumulate(float dropout, bool accumulateDx)
+    {
+        if (accumulateDx && dropout > 0)
+            throw new ArgumentException("A recurrent layer with an input dropout cannot add its input gradient into dx (the mask applies to its own part): " +
+                "write it apart and add it.", nameof(accumulateDx));
+    }
+
     /// <summary>Throws for a geometry or batch no LSTM has.</summary>
     public static void Check(in LstmGeometry g, int batch)
     {
@@ -61,8 +73,9 @@ public partial interface IBackend
 
     /// <summary>The SimpleRNN or GRU backward pass, as <see cref="LstmBackward"/> (one state, h).</summary>
     void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false) =>
-        RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey, h0, dhT, dh0, addH0);
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false,
+        bool accumulateDx = false) =>
+        RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey, h0, dhT, dh0, addH0, accumulateDx);
 
 }
 
@@ -107,16 +120,18 @@ internal static class RecurrentHost
 
     public static unsafe void LstmBackward(IBackend b, in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
         int dKernel, int dRecurrent, int dBias, ulong dropoutKey,
-        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false)
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false,
+        bool accumulateDx = false)
     {
         LstmChecks.Check(g, batch);
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx >= 0);
         int u4 = 4 * g.Units;
         var hx = Read(b, x, (long)batch * g.Steps * g.Features);
         var hk = Read(b, kernel, (long)g.Features * u4);
         var hr = Read(b, recurrent, (long)g.Units * u4);
         var hc = Read(b, cache, (long)batch * g.CachePerSample);
         var hdy = Optional(b, dy, (long)batch * g.OutputPerSample);
-        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
+        var hdx = dx < 0 ? null : accumulateDx ? Read(b, dx, (long)batch * g.Steps * g.Features) : new float[(long)batch * g.Steps * g.Features];
         var hdk = new float[(long)g.Features * u4];
         var hdr = new float[(long)g.Units * u4];
         var hdb = dBias >= 0 ? new float[u4] : null;
@@ -127,7 +142,7 @@ internal static class RecurrentHost
         var (hdh0, hdc0) = (dh0 < 0 ? null : addH0 ? Read(b, dh0, n) : new float[n], dc0 < 0 ? null : addC0 ? Read(b, dc0, n) : new float[n]);
         fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, pcarry = carry,
             ph0 = hh0, pc0 = hc0, pdhT = hdhT, pdcT = hdcT, pdh0 = hdh0, pdc0 = hdc0)
-            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey, ph0, pc0, pdhT, pdcT, pdh0, pdc0, addH0, addC0);
+            LstmMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, pcarry, dropoutKey, ph0, pc0, pdhT, pdcT, pdh0, pdc0, addH0, addC0, accumulateDx);
         if (hdh0 is not null) b.Upload(hdh0, dh0);
         if (hdc0 is not null) b.Upload(hdc0, dc0);
         b.Upload(hdk, dKernel);
@@ -160,16 +175,17 @@ internal static class RecurrentHost
     }
 
     public static unsafe void RnnBackward(IBackend b, in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false, bool accumulateDx = false)
     {
         RnnChecks.Check(g, batch);
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx >= 0);
         int G = g.Gates * g.Units;
         var hx = Read(b, x, (long)batch * g.Steps * g.Features);
         var hk = Read(b, kernel, (long)g.Features * G);
         var hr = Read(b, recurrent, (long)g.Units * G);
         var hc = Read(b, cache, (long)batch * g.CachePerSample);
         var hdy = Optional(b, dy, (long)batch * g.OutputPerSample);
-        var hdx = dx >= 0 ? new float[(long)batch * g.Steps * g.Features] : null;
+        var hdx = dx < 0 ? null : accumulateDx ? Read(b, dx, (long)batch * g.Steps * g.Features) : new float[(long)batch * g.Steps * g.Features];
         var hdk = new float[(long)g.Features * G];
         var hdr = new float[(long)g.Units * G];
         var hdb = dBias >= 0 ? new float[g.Cell == RnnCell.Gru ? 2 * G : G] : null;
@@ -179,7 +195,7 @@ internal static class RecurrentHost
         var hdh0 = dh0 < 0 ? null : addH0 ? Read(b, dh0, n) : new float[n];
         fixed (float* px = hx, pk = hk, pr = hr, pc = hc, pdy = hdy, pdx = hdx, pdk = hdk, pdr = hdr, pdb = hdb, ps = scratch,
             ph0 = hh0, pdhT = hdhT, pdh0 = hdh0)
-            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey, ph0, pdhT, pdh0, addH0);
+            RnnMath.Backward(g, batch, px, pk, pr, pc, pdy, pdx, pdk, pdr, pdb, ps, dropoutKey, ph0, pdhT, pdh0, addH0, accumulateDx);
         if (hdh0 is not null) b.Upload(hdh0, dh0);
         b.Upload(hdk, dKernel);
         b.Upload(hdr, dRecurrent);

@@ -72,14 +72,16 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void LstmBackward(in LstmGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
         int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0,
-        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false)
+        int h0 = -1, int c0 = -1, int dhT = -1, int dcT = -1, int dh0 = -1, int dc0 = -1, bool addH0 = false, bool addC0 = false,
+        bool accumulateDx = false)
     {
         LstmChecks.Check(g, batch);
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx >= 0);
         if (batch == 0) return;
         if (!RecurrentKernels.OnDevice(g.Activation) || !RecurrentKernels.OnDevice(g.RecurrentActivation) || dy < 0 || h0 >= 0 || c0 >= 0 || dhT >= 0 || dcT >= 0 || dh0 >= 0 || dc0 >= 0)
         {
             RecurrentHost.LstmBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey,
-                h0, c0, dhT, dcT, dh0, dc0, addH0, addC0);
+                h0, c0, dhT, dcT, dh0, dc0, addH0, addC0, accumulateDx);
             return;
         }
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
@@ -137,7 +139,7 @@ public sealed partial class IlgpuBackend
         if (dx >= 0)
         {
             var dxv = V(dx, rows * F);
-            GemmViews(false, true, checked((int)rows), F, u4, 1f, gates, u4, kernelView, u4, 0f, dxv, F);
+            GemmViews(false, true, checked((int)rows), F, u4, 1f, gates, u4, kernelView, u4, accumulateDx ? 1f : 0f, dxv, F);
             if (inputDropout) Recurrent.MaskRows(checked((int)(rows * F)), dxv, dxv, inputMask);
         }
     }
@@ -215,13 +217,14 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void RnnBackward(in RnnGeometry g, int batch, int x, int kernel, int recurrent, int cache, int dy, int dx,
-        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false)
+        int dKernel, int dRecurrent, int dBias, ulong dropoutKey = 0, int h0 = -1, int dhT = -1, int dh0 = -1, bool addH0 = false, bool accumulateDx = false)
     {
         RnnChecks.Check(g, batch);
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx >= 0);
         if (batch == 0) return;
         if (!OnDevice(g) || dy < 0 || h0 >= 0 || dhT >= 0 || dh0 >= 0)
         {
-            RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey, h0, dhT, dh0, addH0);
+            RecurrentHost.RnnBackward(this, g, batch, x, kernel, recurrent, cache, dy, dx, dKernel, dRecurrent, dBias, dropoutKey, h0, dhT, dh0, addH0, accumulateDx);
             return;
         }
         bool gru = g.Cell == RnnCell.Gru;
@@ -293,7 +296,7 @@ public sealed partial class IlgpuBackend
         if (dx >= 0)
         {
             var dxv = V(dx, rows * F);
-            GemmViews(false, true, checked((int)rows), F, G, 1f, pre, G, kernelView, G, 0f, dxv, F);
+            GemmViews(false, true, checked((int)rows), F, G, 1f, pre, G, kernelView, G, accumulateDx ? 1f : 0f, dxv, F);
             if (inputDropout) Recurrent.MaskRows(checked((int)(rows * F)), dxv, dxv, inputMask);
         }
     }

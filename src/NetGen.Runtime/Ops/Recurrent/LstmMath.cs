@@ -253,8 +253,10 @@ internal static unsafe class LstmMath
     /// </summary>
     public static void Backward(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
         float* dx, float* dKernel, float* dRecurrent, float* dBias, float* carry, ulong dropoutKey = 0,
-        float* h0 = null, float* c0 = null, float* dhT = null, float* dcT = null, float* dh0 = null, float* dc0 = null, bool addH0 = false, bool addC0 = false)
+        float* h0 = null, float* c0 = null, float* dhT = null, float* dcT = null, float* dh0 = null, float* dc0 = null, bool addH0 = false, bool addC0 = false,
+        bool accumulateDx = false)
     {
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx != null);
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
         // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
@@ -334,7 +336,7 @@ internal static unsafe class LstmMath
         }
         if (dx != null)
         {
-            Sgemm.Multiply(false, true, n, F, u4, 1f, gates, u4, kernel, u4, 0f, dx, F);
+            Sgemm.Multiply(false, true, n, F, u4, 1f, gates, u4, kernel, u4, accumulateDx ? 1f : 0f, dx, F);
             if (im != null) RecurrentDropout.MaskInputs(dx, dx, im, batch, T, F); // d(x·m)/dx = m
         }
         }

@@ -222,8 +222,9 @@ internal static unsafe class RnnMath
     /// </summary>
     public static void Backward(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* cache, float* dy,
         float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0,
-        float* h0 = null, float* dhT = null, float* dh0 = null, bool addH0 = false)
+        float* h0 = null, float* dhT = null, float* dh0 = null, bool addH0 = false, bool accumulateDx = false)
     {
+        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx != null);
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
         // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
@@ -326,7 +327,7 @@ internal static unsafe class RnnMath
         }
         if (dx != null)
         {
-            Sgemm.Multiply(false, true, n, F, G, 1f, pre, G, kernel, G, 0f, dx, F);
+            Sgemm.Multiply(false, true, n, F, G, 1f, pre, G, kernel, G, accumulateDx ? 1f : 0f, dx, F);
             if (im != null) RecurrentDropout.MaskInputs(dx, dx, im, batch, T, F); // d(x·m)/dx = m
         }
         }
