@@ -21,6 +21,18 @@ public partial class DroppedGruRnn;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class DroppedBiLstm;
 
+// One sequence read by four recurrent layers: their input gradients are added into one buffer, directly (no input
+// dropout) or written apart and added (an input dropout's mask applies to each layer's own part).
+[Network(5, 3)]
+[Dense(4, Activation = Activation.Tanh, Name = "seq")]
+[GRU(3, Name = "plain")]
+[LSTM(3, Dropout = 0.3, Name = "dropped", Input = "seq")]
+[SimpleRNN(2, Bidirectional = BidirectionalMerge.Concat, Name = "bi", Input = "seq")]
+[LSTM(2, Dropout = 0.25, Bidirectional = BidirectionalMerge.Sum, Name = "dropped_bi", Input = "seq")]
+[Concatenate("plain", "dropped", "bi", "dropped_bi")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class SharedSequenceNet;
+
 public partial class GradientCheckTests
 {
     // The masks are fixed within an iteration, so central differences see the same dropped network as the backward pass.
@@ -38,6 +50,14 @@ public partial class GradientCheckTests
         using var m = new DroppedGruRnn { Seed = 64 };
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         Check(m, Inputs(4, 65, 5, 3), OneHot(4, 3, 66));
+    }
+
+    [Fact]
+    public void RecurrentLayersAddIntoASharedInputsGradient()
+    {
+        using var m = new SharedSequenceNet { Seed = 70 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(4, 71, 5, 3), OneHot(4, 3, 72));
     }
 
     [Fact]

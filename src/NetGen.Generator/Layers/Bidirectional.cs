@@ -57,11 +57,13 @@ internal static class Bidirectional
     private static string MergeOperation(int merge) => merge switch { 2 => "Add", 3 => "Multiply", _ => "Average" };
 
     /// <summary>
-    /// dy split between the directions, each direction's backward pass, the backward one's dx added to the forward one's:
+    /// dy split between the directions, each direction's backward pass (the forward one's dx written, or added to what dx
+    /// holds with <paramref name="addsToDx"/>: another reader of the input wrote its gradient there), the backward one's
+    /// dx added to the forward one's:
     /// by its own call (<c>accumulateDx: true</c>), or, with an input dropout (whose mask applies to that direction's part
     /// alone), written apart in the cache and added.
     /// </summary>
-    public static void WriteBackward(SourceWriter w, ResolvedLayer l, string dy, string dx, string op, long directionCache, long o, int merge, string extra)
+    public static void WriteBackward(SourceWriter w, ResolvedLayer l, string dy, string dx, bool addsToDx, string op, long directionCache, long o, int merge, string extra)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         var at = Layout(directionCache, o);
@@ -90,7 +92,8 @@ internal static class Bidirectional
         string dxb = "Train(M" + n + " + " + L(at.Dx) + ", batch)";
         w.WriteLine("int dxBidirectional = " + dx + ";");
         w.WriteLine("b." + op + "(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
-        w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + extra + ");");
+        w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + extra +
+            (addsToDx ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
         bool apart = RecurrentRule.Args(l.Spec).Dropout != 0;
         w.WriteLine("b." + op + "(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent,");
         w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: " + (apart ? "dxBidirectional >= 0 ? " + dxb + " : -1" : "dxBidirectional") +

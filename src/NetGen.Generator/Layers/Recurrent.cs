@@ -310,19 +310,30 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
         return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);
     }
 
+    /// <summary>
+    /// Where another reader of the input wrote its gradient already, the backward call adds its dx there
+    /// (<c>accumulateDx: true</c>), except with an input dropout (its mask applies to this layer's part alone): then dx
+    /// goes to the planner's temporary buffer and is added.
+    /// </summary>
+    public override bool AddsIntoInputGradient => true;
+
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
+        bool adds = AddsToInputGradient(l), apart = adds && Args(l.Spec).Dropout != 0;
+        string target = apart ? "Backprop(" + I(l.InputLayer()) + ") ? " + Gradient(l.GradientTemp) + " : -1" : dx;
         if (Merge(l.Spec) != 0)
+            Bidirectional.WriteBackward(w, l, dy, target, adds && !apart, Op + "Backward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec), DropoutArgument(l));
+        else
         {
-            Bidirectional.WriteBackward(w, l, dy, dx, Op + "Backward", DirectionCache(l), DirectionOutput(l), Merge(l.Spec), DropoutArgument(l));
-            return;
+            w.WriteLine("b." + Op + "Backward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
+            w.Indent();
+            w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + target + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
+                "_Recurrent, dBias: " + (Args(l.Spec).UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + StateGradientArguments(net, l) +
+                (adds && !apart ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
+            w.Unindent();
         }
-        w.WriteLine("b." + Op + "Backward(G" + n + ", batch, x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
-        w.Indent();
-        w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
-            "_Recurrent, dBias: " + (Args(l.Spec).UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + StateGradientArguments(net, l) + ");");
-        w.Unindent();
+        if (apart) WriteAccumulate(w, l, Gradient(l.GradientTemp));
     }
 }
 
