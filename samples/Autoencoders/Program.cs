@@ -38,10 +38,12 @@ var xTest = Rows(testRows);
 var isMalignant = testRows.Select(r => y.Data[r] == 0 ? 1f : 0f).ToArray();
 Console.WriteLine($"Training on {trainRows.Length} benign samples; testing on {testRows.Length - malignant.Length} benign and {malignant.Length} malignant ones.");
 
+Directory.CreateDirectory("plots"); // each model's diagram, as Keras's plot_model
 Console.WriteLine($"{"model",-12} {"params",7} {"ROC AUC",8} {"PR AUC",8}   confusion at the 95th percentile of training errors");
 foreach (Model model in new Model[] { new VanillaAE(), new DeepAE(), new SparseAE(), new DenoisingAE(), new ContractiveAE() })
 {
     using var m = model;
+    m.PlotModel(Path.Combine("plots", m.Name + ".svg")); // Keras's plot_model(model, show_shapes=True)
     m.Compile(new Adam(1e-3f), Loss.MeanSquaredError);
     m.Fit(xTrain, xTrain, epochs: epochs, batchSize: 32, verbose: 0);
     var scores = ReconstructionErrors(m, xTest);
