@@ -37,6 +37,22 @@ public partial class GradSeparableOutputNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class GradTransposeNet;
 
+// One tensor with a gradient read by a depthwise, a separable and a transposed convolution and a Conv2D: the first
+// two add their dx into its gradient, the transposed one writes apart and adds.
+[Network(6, 5, 2)]
+[Conv2D(4, 3, Padding = Padding.Same, Activation = Activation.Tanh, Name = "stem")]
+[DepthwiseConv2D(3, Padding = Padding.Same, DepthMultiplier = 2, Activation = Activation.Tanh, Name = "dw")]
+[GlobalAveragePooling2D(Name = "dw_pool")]
+[SeparableConv2D(3, 3, Padding = Padding.Same, Name = "sep", Input = "stem")]
+[GlobalAveragePooling2D(Name = "sep_pool")]
+[Conv2DTranspose(2, 3, Strides = 2, Activation = Activation.Tanh, Name = "up", Input = "stem")]
+[GlobalAveragePooling2D(Name = "up_pool")]
+[Conv2D(3, 1, Name = "pointwise", Input = "stem")]
+[GlobalAveragePooling2D(Name = "pw_pool")]
+[Concatenate("dw_pool", "sep_pool", "up_pool", "pw_pool")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class GradSharedConvolutionsNet;
+
 // A transposed convolution as the output layer, with a sigmoid fused with binary cross-entropy.
 [Network(3, 3, 2)]
 [Conv2D(3, 2, Activation = Activation.Tanh)]
@@ -71,6 +87,14 @@ public partial class GradientCheckTests
         using var m = new GradFusedConvFamilyNet { Seed = 51 };
         m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
         Check(m, Inputs(3, 52, 7, 6, 3), OneHot(3, 3, 53));
+    }
+
+    [Fact]
+    public void DepthwiseAndSeparableAddIntoASharedInputsGradient()
+    {
+        using var m = new GradSharedConvolutionsNet { Seed = 54 };
+        m.Compile(new SGD(), Loss.CategoricalCrossEntropy);
+        Check(m, Inputs(3, 55, 6, 5, 2), OneHot(3, 3, 56));
     }
 
     [Fact]

@@ -198,6 +198,33 @@ public sealed class GradientSharingTests(IlgpuCpuFixture fixture) : IClassFixtur
             }
     }
 
+    /// <summary>A depthwise convolution adds its dx to what dx holds: the dx it writes, plus the prior, on both backends.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    public void ADepthwiseConvolutionAddsIntoDx(int depthMultiplier, int stride)
+    {
+        const int batch = 2;
+        var g = KerasGeometry.Conv(7, 6, 5, 5 * depthMultiplier, 3, 3, stride, stride, same: true);
+        foreach (var b in Backends())
+            using (b)
+            {
+                var at = new Layout();
+                int x = at.Put(b, Num.Uniform(batch * g.InSize, 111)), k = at.Put(b, Num.Uniform(9 * g.OutC, 112, -0.5, 0.5));
+                int y = at.Put(b, new float[batch * g.OutSize]), dy = at.Put(b, Num.Uniform(batch * g.OutSize, 113));
+                int dk = at.Put(b, new float[9 * g.OutC]);
+                var prior = Num.Uniform(batch * g.InSize, 114);
+                int written = at.Put(b, new float[prior.Length]), added = at.Put(b, prior);
+                b.DepthwiseConv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), true, x, k, y, dy, written, dk, -1);
+                b.DepthwiseConv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), true, x, k, y, dy, added, dk, -1, accumulateDx: true);
+                var expected = new float[prior.Length];
+                b.Download(written, expected);
+                var actual = new float[prior.Length];
+                b.Download(added, actual);
+                Num.Close(expected.Select((v, i) => (double)v + prior[i]).ToArray(), actual, 1e-6, 1e-6, $"{b.GetType().Name}: dx added");
+            }
+    }
+
     private static void AssertBits(IBackend b, int offset, float[] expected, string what)
     {
         var actual = new float[expected.Length];

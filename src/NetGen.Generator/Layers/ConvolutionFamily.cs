@@ -272,6 +272,12 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
     /// <summary>The epilogue of a separable convolution's depthwise half: linear, nothing stored.</summary>
     private static string LinearEpilogue => Epilogue(ActivationFunctionType + ".Linear", "0f", "-1");
 
+    /// <summary>
+    /// The depthwise and separable ones add their dx into a shared input's gradient (the depthwise call's
+    /// <c>accumulateDx</c>); a transposed one writes a temporary and adds it.
+    /// </summary>
+    public override bool AddsIntoInputGradient => Depthwise || Separable;
+
     /// <summary>dy to dx (-1: none). A separable one passes the depthwise output's gradient through its temporary gradient buffer.</summary>
     public override void WriteBackward(SourceWriter w, ResolvedNetwork net, ResolvedLayer l, string dy, string dx)
     {
@@ -291,14 +297,14 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
             w.WriteLine("b.DepthwiseConv2DBackward(G" + n + ", batch, " + LinearEpilogue + ", true,");
             w.Indent();
             w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Depthwise, y: Train(M" + n + ", batch),");
-            w.WriteLine("dy: " + other + ", dx: " + dx + ", dKernel: g + P" + n + "_Depthwise, dBias: -1);");
+            w.WriteLine("dy: " + other + ", dx: " + dx + ", dKernel: g + P" + n + "_Depthwise, dBias: -1" + BackwardCallEnd(l));
             w.Unindent();
             return;
         }
         w.WriteLine("b." + (Depthwise ? "DepthwiseConv2DBackward" : "Conv2DTransposeBackward") + "(G" + n + ", batch, " + epilogue + ", " + fromLogits + ",");
         w.Indent();
         w.WriteLine("x: Train(T" + prev + ", batch), kernel: p + P" + n + "_Kernel, y: Train(T" + n + ", batch),");
-        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + dBias + ");");
+        w.WriteLine("dy: " + dy + ", dx: " + dx + ", dKernel: g + P" + n + "_Kernel, dBias: " + dBias + (Depthwise ? BackwardCallEnd(l) : ");"));
         w.Unindent();
     }
 }

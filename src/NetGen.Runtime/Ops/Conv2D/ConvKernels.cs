@@ -18,6 +18,8 @@ internal struct ConvShape(in Conv2DGeometry g)
     public int DilationH = g.DilationH, DilationW = g.DilationW;
     /// <summary>Top and left padding.</summary>
     public int PadTop = g.PadTop, PadLeft = g.PadLeft;
+    /// <summary>1: a kernel writing an input gradient adds to what dx holds (the depthwise one reads it).</summary>
+    public int Accumulate;
 
     /// <summary>x[n, ih, iw, ci] of the (virtual) im2col matrix [batch·OutH·OutW, KernelH·KernelW·InC], 0 in the padding.</summary>
     public readonly float Patch(ArrayView<float> x, int pixel, int k)

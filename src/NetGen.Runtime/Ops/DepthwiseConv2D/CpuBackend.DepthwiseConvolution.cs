@@ -50,7 +50,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <inheritdoc/>
     public void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false)
     {
         epilogue.CheckNoDropout(nameof(DepthwiseConv2DBackward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
@@ -98,6 +98,7 @@ public sealed unsafe partial class CpuBackend
         if (dx >= 0)
         {
             int inLines = batch * g.InH;
+            w.AccumulateDx = accumulateDx;
             RunFamily(w, FamilyKind.DepthwiseBackwardDx, inLines, ItemsFor(inLines, (long)g.InW * g.OutC * g.KernelH * g.KernelW));
         }
     }
@@ -226,7 +227,8 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// Input lines [u0, u1): dx[n, ih, iw, c] = Σ over the (output pixel, tap) pairs that read (ih, iw) of
-    /// Σ_m dz[pixel, c·dm + m]·kernel[tap, c, m], gathered line by line (overwrites dx).
+    /// Σ_m dz[pixel, c·dm + m]·kernel[tap, c, m], gathered line by line (overwrites dx, or adds to it with
+    /// <see cref="ConvFamilyWork.AccumulateDx"/>).
     /// </summary>
     private void DepthwiseBackwardDx(ConvFamilyWork w, int u0, int u1)
     {
@@ -237,7 +239,7 @@ public sealed unsafe partial class CpuBackend
         {
             int n = inLine / g.InH, ih = inLine - n * g.InH;
             float* dxl = dx + (long)inLine * inW * C;
-            Clear(dxl, inW * C);
+            if (!w.AccumulateDx) Clear(dxl, inW * C);
             for (int kh = 0; kh < g.KernelH; kh++)
             {
                 int t = ih + g.PadTop - kh * g.DilationH;
@@ -469,7 +471,7 @@ public sealed unsafe partial class CpuBackend
         public int Kind, Units, Items;
         public Conv2DGeometry Conv;
         public int X, Y, Z, Dy, Dx, Bias, Kernel, Channels;
-        public bool ActBackward, SumBias, SumKernel;
+        public bool ActBackward, SumBias, SumKernel, AccumulateDx;
         public ActivationFunction Activation;
         public float Alpha;
         public float* Blocks;

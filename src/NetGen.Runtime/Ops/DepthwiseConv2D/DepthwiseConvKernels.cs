@@ -45,7 +45,7 @@ internal static class DepthwiseConvKernels
     /// <param name="index">Input element, [batch·InH·InW·InC].</param>
     /// <param name="dz">Output gradient (after the activation's derivative) [batch, OutH, OutW, OutC].</param>
     /// <param name="kernel">Kernel [taps, OutC].</param>
-    /// <param name="dx">Input gradient [batch, InH, InW, InC] (overwritten).</param>
+    /// <param name="dx">Input gradient [batch, InH, InW, InC] (overwritten, or added to with <see cref="ConvShape.Accumulate"/>).</param>
     /// <param name="g">The geometry.</param>
     internal static void BackwardInput(Index1D index, ArrayView<float> dz, ArrayView<float> kernel, ArrayView<float> dx, ConvShape g)
     {
@@ -55,7 +55,7 @@ internal static class DepthwiseConvKernels
         int iw = pixel % g.InW, rest = pixel / g.InW;
         int ih = rest % g.InH, n = rest / g.InH;
         int dm = g.OutC / g.InC;
-        float s = 0f;
+        float s = g.Accumulate != 0 ? dx[i] : 0f; // added to in the CPU backend's order
         for (int kh = 0; kh < g.KernelH; kh++)
         {
             int th = ih + g.PadTop - kh * g.DilationH;

@@ -13,10 +13,12 @@ public partial interface IBackend
 
     /// <summary>
     /// Backward of <see cref="DepthwiseConv2DForward"/> with the forward pass's epilogue: dz = dy ⊙ act'(z, y)
-    /// in place in dy (skipped when <paramref name="gradientIsPreActivation"/>), dKernel, dBias and dx, all overwritten; each may be -1.
+    /// in place in dy (skipped when <paramref name="gradientIsPreActivation"/>), dKernel, dBias and dx, all overwritten
+    /// (each may be -1), except dx with <paramref name="accumulateDx"/>: then the input gradient is added to what dx
+    /// holds (another reader of x wrote its gradient there already).
     /// </summary>
     void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias);
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false);
 
     /// <summary>
     /// Fused transposed convolution: y = act(convᵀ(x, kernel) + bias), the input gradient of the convolution

@@ -26,7 +26,7 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void DepthwiseConv2DBackward(in Conv2DGeometry g, int batch, in Epilogue epilogue, bool gradientIsPreActivation,
-        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias)
+        int x, int kernel, int y, int dy, int dx, int dKernel, int dBias, bool accumulateDx = false)
     {
         epilogue.CheckNoDropout(nameof(DepthwiseConv2DBackward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
@@ -61,7 +61,7 @@ public sealed partial class IlgpuBackend
         if (dx >= 0)
         {
             long inCount = (long)batch * g.InSize;
-            dw.BackwardInput(checked((int)inCount), dz, V(kernel, kernelFloats), V(dx, inCount), new ConvShape(g));
+            dw.BackwardInput(checked((int)inCount), dz, V(kernel, kernelFloats), V(dx, inCount), new ConvShape(g) { Accumulate = accumulateDx ? 1 : 0 });
         }
     }
 
