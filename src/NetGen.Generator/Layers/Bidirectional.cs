@@ -93,7 +93,7 @@ internal static class Bidirectional
         w.WriteLine("int dxBidirectional = " + dx + ";");
         w.WriteLine("b." + op + "(G" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_Kernel, recurrent: p + P" + n + "_Recurrent,");
         w.WriteLine("    cache: Train(M" + n + ", batch), dy: " + dyf + ", dx: dxBidirectional, dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n + "_Recurrent, dBias: " + bias + extra +
-            (addsToDx ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
+            (addsToDx ? BackwardCallEnd(l) : ");"));
         bool apart = RecurrentRule.Args(l.Spec).Dropout != 0;
         w.WriteLine("b." + op + "(GB" + n + ", batch, x: " + x + ", kernel: p + P" + n + "_BackKernel, recurrent: p + P" + n + "_BackRecurrent,");
         w.WriteLine("    cache: Train(M" + n + " + " + L(at.CacheB) + ", batch), dy: " + dyb + ", dx: " + (apart ? "dxBidirectional >= 0 ? " + dxb + " : -1" : "dxBidirectional") +

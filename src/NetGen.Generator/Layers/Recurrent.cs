@@ -330,7 +330,7 @@ internal sealed class RecurrentRule(LayerKind layerKind) : LayerRule(layerKind)
             w.Indent();
             w.WriteLine("cache: Train(M" + n + ", batch), dy: " + dy + ", dx: " + target + ", dKernel: g + P" + n + "_Kernel, dRecurrent: g + P" + n +
                 "_Recurrent, dBias: " + (Args(l.Spec).UseBias ? "g + P" + n + "_Bias" : "-1") + DropoutArgument(l) + StateGradientArguments(net, l) +
-                (adds && !apart ? ", accumulateDx: true); // another reader of [" + prev + "] wrote its gradient already: this one is added to it" : ");"));
+                (apart ? ");" : BackwardCallEnd(l)));
             w.Unindent();
         }
         if (apart) WriteAccumulate(w, l, Gradient(l.GradientTemp));

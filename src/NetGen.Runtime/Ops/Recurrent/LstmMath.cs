@@ -256,7 +256,7 @@ internal static unsafe class LstmMath
         float* h0 = null, float* c0 = null, float* dhT = null, float* dcT = null, float* dh0 = null, float* dc0 = null, bool addH0 = false, bool addC0 = false,
         bool accumulateDx = false)
     {
-        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx != null);
+        // accumulateDx without an input dropout: the backends check it (LstmChecks.CheckAccumulate) before any work.
         int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
         long rows = (long)batch * T;
         // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.

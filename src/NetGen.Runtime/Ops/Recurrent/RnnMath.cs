@@ -224,7 +224,7 @@ internal static unsafe class RnnMath
         float* dx, float* dKernel, float* dRecurrent, float* dBias, float* scratch, ulong dropoutKey = 0,
         float* h0 = null, float* dhT = null, float* dh0 = null, bool addH0 = false, bool accumulateDx = false)
     {
-        LstmChecks.CheckAccumulate(g.Dropout, accumulateDx && dx != null);
+        // accumulateDx without an input dropout: the backends check it (LstmChecks.CheckAccumulate) before any work.
         int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
         long rows = (long)batch * T;
         // Dropout masks (the backward pass draws the forward pass's again, from the same key) and room for the masked values.
