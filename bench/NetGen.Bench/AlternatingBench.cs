@@ -72,6 +72,64 @@ internal static class AlternatingBench
 }
 
 /// <summary>
+/// One inference setting against its default in one process, like <see cref="AlternatingBench"/>: rounds of
+/// Predict calls with the setting off and on in turn. <c>NetGen.Bench alternate-infer:lstm-split@lstm:32</c>.
+/// </summary>
+internal static class AlternatingInference
+{
+    public static void Run(string spec, int rounds = 12)
+    {
+        // SETTING@NETWORK:BATCH
+        int at = spec.IndexOf('@');
+        if (at < 0) throw new ArgumentException("alternate-infer: use SETTING@NETWORK:BATCH, e.g. lstm-split@lstm:32.");
+        string setting = spec[..at];
+        var target = spec[(at + 1)..].Split(':');
+        string network = target[0];
+        int batch = target.Length > 1 ? int.Parse(target[1], CultureInfo.InvariantCulture) : 256;
+        Action<bool> set = setting switch
+        {
+            "lstm-split" => on => NetGen.Backends.LstmMath.SplitBatch = on,
+            "short-edge" => on => NetGen.Cpu.Sgemm.ShortEdgeKernel = on,
+            "lstm-directb" => on => NetGen.Backends.LstmMath.DirectBInSplit = on ? 1 : 0,
+            _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use lstm-split."),
+        };
+        var (model, x) = NetworkBench.InferenceSetup(network, batch);
+        using (model)
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                set(i % 2 == 0);
+                model.Predict(x, batch);
+            }
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < 10; i++) model.Predict(x, batch);
+            int calls = Math.Max(4, (int)(10 * 0.3 / Math.Max(1e-6, clock.Elapsed.TotalSeconds)));
+            double Time(bool on)
+            {
+                set(on);
+                model.Predict(x, batch);
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < calls; i++) model.Predict(x, batch);
+                return calls * batch / sw.Elapsed.TotalSeconds;
+            }
+            var ratios = new List<double>();
+            for (int r = 0; r < rounds; r++)
+            {
+                bool onFirst = r % 2 == 0;
+                double first = Time(onFirst), second = Time(!onFirst);
+                var (on, off) = onFirst ? (first, second) : (second, first);
+                ratios.Add(on / off);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{setting}: off {off:F0}, on {on:F0} samples/s: {on / off:F3}x"));
+            }
+            set(true);
+            ratios.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"alternate-infer\",\"setting\":\"{setting}\",\"network\":\"{network}\",\"batch\":{batch},\"speedup_median\":{ratios[rounds / 2]:F3},\"min\":{ratios[0]:F3},\"max\":{ratios[^1]:F3},\"rounds\":{rounds}}}"));
+        }
+    }
+}
+
+/// <summary>
 /// The residual net's first five training losses on fixed data, as float bits: a change meant to keep the numbers is
 /// checked by running this before and after it (<c>NetGen.Bench losses</c>) and comparing the lines.
 /// </summary>

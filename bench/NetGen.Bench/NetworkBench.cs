@@ -296,10 +296,11 @@ public static class NetworkBench
     }
 
     /// <summary>Inference throughput of one network at one batch size only, for a profiler (random weights and inputs).</summary>
-    public static void RunInference(string name, int batch)
+    /// <summary>A compiled network and one batch of random inputs for its Predict.</summary>
+    public static (Model Model, Tensor X) InferenceSetup(string name, int batch)
     {
         var c = Get(name);
-        using var model = c.Create();
+        var model = c.Create();
         model.Compile(c.Optimizer(), c.Loss, Metric.Accuracy);
         var random = new Random(0);
         var data = new float[batch * c.Inputs];
@@ -308,6 +309,13 @@ public static class NetworkBench
         var x = sequence ? new Tensor(data, batch, 28, 28)
             : c.Inputs == 784 && name.EndsWith("cnn", StringComparison.Ordinal) || name == "resnet" ? new Tensor(data, batch, 28, 28, 1)
             : new Tensor(data, batch, c.Inputs);
+        return (model, x);
+    }
+
+    public static void RunInference(string name, int batch)
+    {
+        var (created, x) = InferenceSetup(name, batch);
+        using var model = created;
         Report(name, "infer", batch, Measure(n =>
         {
             for (int i = 0; i < n; i++) model.Predict(x, batch);

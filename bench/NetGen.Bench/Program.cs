@@ -25,6 +25,7 @@ foreach (var name in names)
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
     else if (name == "losses") LossBits.Run(); // five training losses as bits, to compare two builds
     else if (name == "vector-math") VectorMathBench.Run();
+    else if (name.StartsWith("alternate-infer:", StringComparison.Ordinal)) AlternatingInference.Run(name["alternate-infer:".Length..]); // an inference setting on and off
     else if (name.StartsWith("alternate:", StringComparison.Ordinal)) AlternatingBench.Run(name["alternate:".Length..]); // one setting on and off, in one process
     else if (name.StartsWith("train:", StringComparison.Ordinal)) NetworkBench.Run(name["train:".Length..], trainOnly: true); // bench/profile.sh
     else if (name.StartsWith("infer:", StringComparison.Ordinal)) // bench/profile.sh infer:lstm:32

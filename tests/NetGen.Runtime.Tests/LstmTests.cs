@@ -97,6 +97,49 @@ public sealed class LstmTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false, ActivationFunction.Sigmoid)]
+    [InlineData(true, false, ActivationFunction.Sigmoid)]
+    [InlineData(true, true, ActivationFunction.Sigmoid)]
+    [InlineData(false, true, ActivationFunction.HardSigmoid)]
+    public unsafe void InferenceSplitOverTheBatchGivesEverySampleTheSameBits(bool returnSequences, bool reverse, ActivationFunction gate)
+    {
+        // Infer gives each thread a range of samples for the whole sequence; a sample's outputs and last states must
+        // not depend on the range it falls in (its rows' GEMM tiles: 12, 8 or 4 rows) or on the number of ranges.
+        const int batch = 37, steps = 6, features = 5, u = 20; // 20 units: a 16-wide block and a scalar tail in the cell
+        var g = new LstmGeometry(steps, features, u, returnSequences, ActivationFunction.Tanh, gate, reverse);
+        float[] x = Num.Uniform(batch * steps * features, 81), kernel = Num.Uniform(features * 4 * u, 82),
+            recurrent = Num.Uniform(u * 4 * u, 83), bias = Num.Uniform(4 * u, 84), h0 = Num.Uniform(batch * u, 85), c0 = Num.Uniform(batch * u, 86);
+        (float[] Y, float[] H, float[] C) Run(int parts)
+        {
+            var y = new float[batch * g.OutputPerSample];
+            var scratch = new float[LstmMath.InferScratch(g, batch)];
+            float[] hT = new float[batch * u], cT = new float[batch * u];
+            LstmMath.SplitParts = parts;
+            try
+            {
+                fixed (float* px = x, pk = kernel, pr = recurrent, pb = bias, ph0 = h0, pc0 = c0, ps = scratch, py = y, phT = hT, pcT = cT)
+                    LstmMath.Infer(g, batch, px, pk, pr, pb, ps, py, ph0, pc0, phT, pcT);
+            }
+            finally { LstmMath.SplitParts = 0; }
+            return (y, hT, cT);
+        }
+        var whole = Run(1);
+        foreach (int parts in new[] { 2, 3, 5 })
+        {
+            var split = Run(parts);
+            Assert.Equal(whole.Y.Select(BitConverter.SingleToInt32Bits), split.Y.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(whole.H.Select(BitConverter.SingleToInt32Bits), split.H.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(whole.C.Select(BitConverter.SingleToInt32Bits), split.C.Select(BitConverter.SingleToInt32Bits));
+        }
+        // And the same values as the training pass's forward (up to the GEMMs' rounding of x·W over all steps at once).
+        var cache = new float[batch * g.CachePerSample];
+        var yTrain = new float[batch * g.OutputPerSample];
+        fixed (float* px = x, pk = kernel, pr = recurrent, pb = bias, ph0 = h0, pc0 = c0, pc = cache, py = yTrain)
+            LstmMath.Forward(g, batch, px, pk, pr, pb, pc, py, h0: ph0, c0: pc0);
+        for (int i = 0; i < yTrain.Length; i++) Assert.True(Math.Abs(yTrain[i] - whole.Y[i]) <= 1e-5f, $"y[{i}]: {whole.Y[i]} against {yTrain[i]}");
+    }
+
     [Fact]
     public void WeightsAreKerasShapedAndInitialised()
     {

@@ -112,6 +112,9 @@ public static unsafe class Sgemm
     /// <summary>Caps the number of threads used (0: the pool's <see cref="WorkerPool.MaxThreads"/>).</summary>
     internal static int MaxThreadsOverride;
 
+    /// <summary>For benchmarks: whether an edge of at most 4 rows runs the 4-row AVX-512 kernel (false: the 12-row one).</summary>
+    internal static bool ShortEdgeKernel = true;
+
     [ThreadStatic] private static Buffers? t_buffers;
     [ThreadStatic] private static GemmJob? t_job;
 
@@ -647,6 +650,13 @@ public static unsafe class Sgemm
                         else
                             Kernel512x12x32S(kc, aPanel, lda, bPanel, bStep, cOut, ldOut, alphaOut, betaOut);
                     }
+                }
+                else if (rows <= 8 && kind == KindAvx512 && !narrow && !full && ShortEdgeKernel)
+                {
+                    // A short edge (the last rows of a small batch, as in a recurrent step split between threads):
+                    // 4 or 8 rows instead of 12, the same operations per element.
+                    if (rows <= 4) Kernel512x4x32(kc, pa + (nint)ir * kc, mr, bPanel, bStep, cOut, ldOut);
+                    else Kernel512x8x32(kc, pa + (nint)ir * kc, mr, bPanel, bStep, cOut, ldOut);
                 }
                 else
                 {
@@ -1184,6 +1194,113 @@ public static unsafe class Sgemm
             Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c11_0 * va), c + 0);
             Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c11_1 * va), c + 16);
         }
+    }
+
+    /// <summary>
+    /// AVX-512 micro-kernel for an edge of at most 4 rows: <c>C[0..4, 0..32] = Ap·Bp</c> into a scratch tile (alpha 1,
+    /// beta 0; the caller merges it), the first 4 rows of what <see cref="Kernel512x12x32"/> computes, bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512x4x32(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default;
+        Vector512<float> c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a;
+            a = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1);
+            ap += aStep;
+            bp += bStep;
+        }
+        Vector512.Store(c0_0, c + 0);
+        Vector512.Store(c0_1, c + 16);
+        c += ldc;
+        Vector512.Store(c1_0, c + 0);
+        Vector512.Store(c1_1, c + 16);
+        c += ldc;
+        Vector512.Store(c2_0, c + 0);
+        Vector512.Store(c2_1, c + 16);
+        c += ldc;
+        Vector512.Store(c3_0, c + 0);
+        Vector512.Store(c3_1, c + 16);
+    }
+
+    /// <summary>The 8-row form of <see cref="Kernel512x4x32"/> (16 accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512x8x32(int kc, float* ap, nint aStep, float* bp, nint bStep, float* c, nint ldc)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default;
+        Vector512<float> c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        Vector512<float> c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        Vector512<float> c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a;
+            a = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1);
+            a = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1);
+            a = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1);
+            a = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1);
+            a = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a, b1, c4_1);
+            a = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a, b1, c5_1);
+            a = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a, b1, c6_1);
+            a = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1);
+            ap += aStep;
+            bp += bStep;
+        }
+        Vector512.Store(c0_0, c + 0);
+        Vector512.Store(c0_1, c + 16);
+        c += ldc;
+        Vector512.Store(c1_0, c + 0);
+        Vector512.Store(c1_1, c + 16);
+        c += ldc;
+        Vector512.Store(c2_0, c + 0);
+        Vector512.Store(c2_1, c + 16);
+        c += ldc;
+        Vector512.Store(c3_0, c + 0);
+        Vector512.Store(c3_1, c + 16);
+        c += ldc;
+        Vector512.Store(c4_0, c + 0);
+        Vector512.Store(c4_1, c + 16);
+        c += ldc;
+        Vector512.Store(c5_0, c + 0);
+        Vector512.Store(c5_1, c + 16);
+        c += ldc;
+        Vector512.Store(c6_0, c + 0);
+        Vector512.Store(c6_1, c + 16);
+        c += ldc;
+        Vector512.Store(c7_0, c + 0);
+        Vector512.Store(c7_1, c + 16);
     }
 
     /// <summary>AVX-512 micro-kernel for a narrow (≤ 16 columns) B micro-panel: a 12×16 tile.</summary>

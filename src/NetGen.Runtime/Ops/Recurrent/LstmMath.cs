@@ -114,37 +114,107 @@ internal static unsafe class LstmMath
     public static long InferScratch(in LstmGeometry g, int batch) => (long)batch * 6 * g.Units;
 
     /// <summary>
+    /// Whether <see cref="Infer"/>, called on this thread, splits a batch between the threads for the whole sequence
+    /// (for benchmarks: false splits every step's GEMMs and cells instead, with a join after each).
+    /// </summary>
+    internal static bool SplitBatch { get => !t_noSplit; set => t_noSplit = !value; }
+
+    [ThreadStatic] private static bool t_noSplit;
+
+    /// <summary>Fewest samples a thread takes when <see cref="Infer"/> splits the batch (below, one thread runs it all).</summary>
+    internal static int SplitMinSamples = 8;
+
+    /// <summary>For tests, on the calling thread: the number of sample ranges <see cref="Infer"/> splits a batch into (0: one per thread).</summary>
+    [ThreadStatic] internal static int SplitParts;
+
+    /// <summary>
+    /// How each thread's step GEMMs read the weights when <see cref="Infer"/> splits the batch (<see
+    /// cref="Sgemm.DirectBMode"/>): in place (1) rather than packed at every step by every thread (0), 1.15x at batch
+    /// 32 (NetGen.Bench alternate-infer:lstm-directb@lstm:32).
+    /// </summary>
+    internal static int DirectBInSplit = 1;
+
+    [ThreadStatic] private static InferJob? t_inferJob;
+
+    /// <summary>
     /// The inference forward pass, step by step in a small working set (one step's gates [batch, 4u], cells and outputs
     /// [batch, u] in <paramref name="scratch"/>) instead of the training cache of every step, which at batch 256 is
     /// past the caches: each step is x_t·W (the step's rows of x, strided) plus h_{t−1}·U into the same gates, then the
-    /// cell. The same formulas and order of operations per value as <see cref="Forward"/>.
+    /// cell. The same formulas and order of operations per value as <see cref="Forward"/>. Samples are independent
+    /// through the whole sequence, so with several threads each takes a range of the batch and runs every step of
+    /// it alone: one join per call instead of one per GEMM and cell of every step.
     /// </summary>
     public static void Infer(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
         float* h0 = null, float* c0 = null, float* hT = null, float* cT = null)
     {
-        int T = g.Steps, F = g.Features, u = g.Units, u4 = 4 * u;
-        float* gates = scratch, cells = scratch + (long)batch * u4, hs = cells + (long)batch * u;
-        int n = checked(batch * u);
-        if (h0 != null) new ReadOnlySpan<float>(h0, n).CopyTo(new Span<float>(hs, n));
-        if (c0 != null) new ReadOnlySpan<float>(c0, n).CopyTo(new Span<float>(cells, n));
-        for (int k = 0; k < T; k++)
+        int parts = SplitParts > 0 ? Math.Min(SplitParts, batch) : Math.Min(WorkerPool.Shared.MaxThreads, batch / SplitMinSamples);
+        if (SplitBatch && parts > 1 && !WorkerPool.IsInsideJob)
         {
-            int t = g.Reverse ? T - 1 - k : k;
-            // z = x_t·W (+ b) + h_{t−1}·U for the batch: x_t's rows are a sample's steps apart.
-            Sgemm.Multiply(false, false, batch, u4, F, 1f, x + (long)t * F, checked(T * F), kernel, u4, 0f, gates, u4);
-            if (bias != null)
-                for (int s = 0; s < batch; s++)
-                {
-                    var row = new Span<float>(gates + (long)s * u4, u4);
-                    System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, u4), row);
-                }
-            if (k > 0 || h0 != null) Sgemm.Multiply(false, false, batch, u4, u, 1f, hs, u, recurrent, u4, 1f, gates, u4);
-            var cell = new InferCell(g, batch, gates, cells, hs, y, t, k > 0 || c0 != null);
-            StepCells.Run(cell, u);
+            var job = t_inferJob ??= new InferJob();
+            job.Call = new InferCall(g, batch, x, kernel, recurrent, bias, scratch, y, h0, c0, hT, cT);
+            job.Parts = parts;
+            try { WorkerPool.Shared.Run(job, parts); }
+            finally { job.Call = default; }
         }
-        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
-        if (hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(hT, n));
-        if (cT != null) new ReadOnlySpan<float>(cells, n).CopyTo(new Span<float>(cT, n));
+        else new InferCall(g, batch, x, kernel, recurrent, bias, scratch, y, h0, c0, hT, cT).Run(0, batch);
+    }
+
+    /// <summary>One <see cref="Infer"/> call's arguments; <see cref="Run"/> computes samples [from, to) through every step.</summary>
+    private readonly struct InferCall(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
+        float* h0, float* c0, float* hT, float* cT)
+    {
+        private readonly LstmGeometry _g = g;
+        private readonly int _batch = batch;
+        private readonly float* _x = x, _kernel = kernel, _recurrent = recurrent, _bias = bias, _scratch = scratch, _y = y,
+            _h0 = h0, _c0 = c0, _hT = hT, _cT = cT;
+
+        public int Batch => _batch;
+
+        public void Run(int from, int to)
+        {
+            int T = _g.Steps, F = _g.Features, u = _g.Units, u4 = 4 * u, batch = to - from;
+            // This range's rows of the scratch (gates [batch, 4u], then cells and outputs [batch, u]), inputs and outputs.
+            float* gates = _scratch + (long)from * u4, cells = _scratch + (long)_batch * u4 + (long)from * u,
+                hs = _scratch + (long)_batch * 5 * u + (long)from * u;
+            float* x = _x + (long)from * T * F, y = _y + (long)from * (_g.ReturnSequences ? T : 1) * u;
+            int n = checked(batch * u);
+            if (_h0 != null) new ReadOnlySpan<float>(_h0 + (long)from * u, n).CopyTo(new Span<float>(hs, n));
+            if (_c0 != null) new ReadOnlySpan<float>(_c0 + (long)from * u, n).CopyTo(new Span<float>(cells, n));
+            for (int k = 0; k < T; k++)
+            {
+                int t = _g.Reverse ? T - 1 - k : k;
+                // z = x_t·W (+ b) + h_{t−1}·U for the batch: x_t's rows are a sample's steps apart.
+                Sgemm.Multiply(false, false, batch, u4, F, 1f, x + (long)t * F, checked(T * F), _kernel, u4, 0f, gates, u4);
+                if (_bias != null)
+                    for (int s = 0; s < batch; s++)
+                    {
+                        var row = new Span<float>(gates + (long)s * u4, u4);
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(_bias, u4), row);
+                    }
+                if (k > 0 || _h0 != null) Sgemm.Multiply(false, false, batch, u4, u, 1f, hs, u, _recurrent, u4, 1f, gates, u4);
+                var cell = new InferCell(_g, batch, gates, cells, hs, y, t, k > 0 || _c0 != null);
+                StepCells.Run(cell, u);
+            }
+            if (!_g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
+            if (_hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(_hT + (long)from * u, n));
+            if (_cT != null) new ReadOnlySpan<float>(cells, n).CopyTo(new Span<float>(_cT + (long)from * u, n));
+        }
+    }
+
+    /// <summary>An <see cref="Infer"/> call split into <see cref="Parts"/> sample ranges; one per thread, reused.</summary>
+    private sealed class InferJob : IWorkItem
+    {
+        public InferCall Call;
+        public int Parts;
+
+        public void Execute(int index)
+        {
+            int batch = Call.Batch;
+            int saved = Sgemm.DirectBMode;
+            Sgemm.DirectBMode = DirectBInSplit;
+            try { Call.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts)); }
+            finally { Sgemm.DirectBMode = saved; }
+        }
     }
 
     /// <summary>One inference step's cell math over samples [from, to): the gates' activations, c, h, and h into y with return_sequences.</summary>
