@@ -1,71 +1,83 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetGen.Cpu;
 
 /// <summary>
 /// exp, tanh and sigmoid over spans, accurate to a few ulp everywhere (exp(0) is exactly 1, tanh(1e-6) is 1e-6) and
-/// the same for every element whatever its position: the vector body and the scalar tail run the same float
-/// operations in the same order (no fused multiply-add), so one sample's outputs never depend on the batch around it.
-/// TensorPrimitives' versions are faster but approximate near 0 (tanh(1e-6) is 4.6% off) and differ between its
-/// vector and scalar paths. Cephes's single-precision polynomials (expf, tanhf).
+/// the same for every element whatever its position: the vector bodies and the scalar tail run the same float
+/// operations in the same order (fused multiply-adds in all of them, and 2ⁿ applied with one rounding: AVX-512's
+/// scalef, or two exact power-of-two factors), so one sample's outputs never depend on the batch around it.
+/// TensorPrimitives' versions approximate near 0 (tanh(1e-6) is 4.6% off) and differ between its vector and scalar
+/// paths. Cephes's single-precision polynomials (expf, tanhf).
 /// </summary>
 internal static class VectorMath
 {
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
-    private const float MaxX = 88.7228391116729996f;   // exp(MaxX) is the largest float
-    private const float MinX = -103.972076416015625f;  // exp below it rounds to 0
+    // exp's input is clamped to [MinX, MaxX]: exp(89) overflows to +∞ and exp(−104) rounds to 0, as every value
+    // beyond does; 2ⁿ then spans 2⁻¹⁵⁰..2¹²⁸.
+    private const float MaxX = 89f;
+    private const float MinX = -104f;
     private const float P0 = 1.9875691500E-4f, P1 = 1.3981999507E-3f, P2 = 8.3334519073E-3f, P3 = 4.1665795894E-2f,
         P4 = 1.6666665459E-1f, P5 = 5.0000001201E-1f;
     private const float T0 = -5.70498872745E-3f, T1 = 2.06390887954E-2f, T2 = -5.37397155531E-2f, T3 = 1.33314422036E-1f,
         T4 = -3.33332819422E-1f;
     private const float TanhSmall = 0.625f;
 
-    /// <summary>eˣ of one value, exactly as the vector path computes it.</summary>
+    /// <summary>eˣ of one value, exactly as the vector paths compute it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Exp(float x)
     {
         if (float.IsNaN(x)) return x;
-        if (x > MaxX) return float.PositiveInfinity;
-        if (x < MinX) return 0f;
-        float fx = MathF.Floor(x * Log2E + 0.5f);
-        float r = x - fx * Ln2Hi;
-        r = r - fx * Ln2Lo;
+        float c = MathF.Min(MathF.Max(x, MinX), MaxX);
+        float fx = MathF.Round(c * Log2E); // to nearest, ties to even: the vectors' Round
+        float r = MathF.FusedMultiplyAdd(fx, -Ln2Hi, c);
+        r = MathF.FusedMultiplyAdd(fx, -Ln2Lo, r);
         float z = r * r;
-        float p = P0 * r + P1;
-        p = p * r + P2;
-        p = p * r + P3;
-        p = p * r + P4;
-        p = p * r + P5;
-        float y = p * z + r + 1f;
-        int n = (int)fx, half = n >> 1; // 2ⁿ as two factors, each a normal float, so that n = 128 or -149 still works
+        float p = MathF.FusedMultiplyAdd(P0, r, P1);
+        p = MathF.FusedMultiplyAdd(p, r, P2);
+        p = MathF.FusedMultiplyAdd(p, r, P3);
+        p = MathF.FusedMultiplyAdd(p, r, P4);
+        p = MathF.FusedMultiplyAdd(p, r, P5);
+        float y = MathF.FusedMultiplyAdd(p, z, r) + 1f;
+        return ScaleByPowerOfTwo(y, (int)fx);
+    }
+
+    /// <summary>
+    /// y·2ⁿ rounded once, for y in [0.7, 1.5] and n in [−150, 128], as AVX-512's scalef: the first factor 2^(n/2)
+    /// leaves y·2^(n/2) a normal float (exact), the second rounds the product once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ScaleByPowerOfTwo(float y, int n)
+    {
+        int half = n >> 1;
         return y * BitConverter.Int32BitsToSingle((half + 127) << 23) * BitConverter.Int32BitsToSingle((n - half + 127) << 23);
     }
 
     private static Vector256<float> Exp(Vector256<float> x)
     {
-        var nan = Vector256.IsNaN(x);
-        var over = Vector256.GreaterThan(x, Vector256.Create(MaxX));
-        var under = Vector256.LessThan(x, Vector256.Create(MinX));
         var c = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(MinX)), Vector256.Create(MaxX)); // a NaN lane is replaced below
-        var fx = Vector256.Floor(c * Vector256.Create(Log2E) + Vector256.Create(0.5f));
-        var r = c - fx * Vector256.Create(Ln2Hi);
-        r = r - fx * Vector256.Create(Ln2Lo);
+        var fx = Vector256.Round(c * Vector256.Create(Log2E));
+        var r = Vector256.FusedMultiplyAdd(fx, Vector256.Create(-Ln2Hi), c);
+        r = Vector256.FusedMultiplyAdd(fx, Vector256.Create(-Ln2Lo), r);
         var z = r * r;
-        var p = Vector256.Create(P0) * r + Vector256.Create(P1);
-        p = p * r + Vector256.Create(P2);
-        p = p * r + Vector256.Create(P3);
-        p = p * r + Vector256.Create(P4);
-        p = p * r + Vector256.Create(P5);
-        var y = p * z + r + Vector256<float>.One;
-        var n = Vector256.ConvertToInt32Native(fx); // fx is clamped: no saturation needed
-        var half = Vector256.ShiftRightArithmetic(n, 1);
-        var bias = Vector256.Create(127);
-        y = y * Vector256.ShiftLeft(half + bias, 23).AsSingle() * Vector256.ShiftLeft(n - half + bias, 23).AsSingle();
-        y = Vector256.ConditionalSelect(over, Vector256.Create(float.PositiveInfinity), y);
-        y = Vector256.ConditionalSelect(under, Vector256<float>.Zero, y);
-        return Vector256.ConditionalSelect(nan, x, y);
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P2));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P3));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
+        var y = Vector256.FusedMultiplyAdd(p, z, r) + Vector256<float>.One;
+        if (Avx512F.VL.IsSupported) y = Avx512F.VL.Scale(y, fx);
+        else
+        {
+            var n = Vector256.ConvertToInt32Native(fx); // fx is clamped: no saturation needed
+            var half = Vector256.ShiftRightArithmetic(n, 1);
+            var bias = Vector256.Create(127);
+            y = y * Vector256.ShiftLeft(half + bias, 23).AsSingle() * Vector256.ShiftLeft(n - half + bias, 23).AsSingle();
+        }
+        return Vector256.ConditionalSelect(Vector256.IsNaN(x), x, y);
     }
 
     /// <summary>tanh of one value, exactly as the vector path computes it.</summary>
@@ -76,11 +88,11 @@ internal static class VectorMath
         if (ax < TanhSmall)
         {
             float z = x * x;
-            float p = T0 * z + T1;
-            p = p * z + T2;
-            p = p * z + T3;
-            p = p * z + T4;
-            return p * z * x + x;
+            float p = MathF.FusedMultiplyAdd(T0, z, T1);
+            p = MathF.FusedMultiplyAdd(p, z, T2);
+            p = MathF.FusedMultiplyAdd(p, z, T3);
+            p = MathF.FusedMultiplyAdd(p, z, T4);
+            return MathF.FusedMultiplyAdd(p * z, x, x);
         }
         float t = 1f - 2f / (Exp(ax + ax) + 1f);
         return x < 0 ? -t : float.IsNaN(x) ? x : t;
@@ -90,11 +102,11 @@ internal static class VectorMath
     {
         var ax = Vector256.Abs(x);
         var z = x * x;
-        var p = Vector256.Create(T0) * z + Vector256.Create(T1);
-        p = p * z + Vector256.Create(T2);
-        p = p * z + Vector256.Create(T3);
-        p = p * z + Vector256.Create(T4);
-        var small = p * z * x + x;
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(T0), z, Vector256.Create(T1));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(T2));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(T3));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(T4));
+        var small = Vector256.FusedMultiplyAdd(p * z, x, x);
         var t = Vector256<float>.One - Vector256.Create(2f) / (Exp(ax + ax) + Vector256<float>.One);
         var large = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -t, t);
         large = Vector256.ConditionalSelect(Vector256.IsNaN(x), x, large);
@@ -113,27 +125,18 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Exp(Vector512<float> x)
     {
-        var nan = Vector512.IsNaN(x);
-        var over = Vector512.GreaterThan(x, Vector512.Create(MaxX));
-        var under = Vector512.LessThan(x, Vector512.Create(MinX));
         var c = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(MinX)), Vector512.Create(MaxX)); // a NaN lane is replaced below
-        var fx = Vector512.Floor(c * Vector512.Create(Log2E) + Vector512.Create(0.5f));
-        var r = c - fx * Vector512.Create(Ln2Hi);
-        r = r - fx * Vector512.Create(Ln2Lo);
+        var fx = Vector512.Round(c * Vector512.Create(Log2E));
+        var r = Vector512.FusedMultiplyAdd(fx, Vector512.Create(-Ln2Hi), c);
+        r = Vector512.FusedMultiplyAdd(fx, Vector512.Create(-Ln2Lo), r);
         var z = r * r;
-        var p = Vector512.Create(P0) * r + Vector512.Create(P1);
-        p = p * r + Vector512.Create(P2);
-        p = p * r + Vector512.Create(P3);
-        p = p * r + Vector512.Create(P4);
-        p = p * r + Vector512.Create(P5);
-        var y = p * z + r + Vector512<float>.One;
-        var n = Vector512.ConvertToInt32Native(fx); // fx is clamped: no saturation needed
-        var half = Vector512.ShiftRightArithmetic(n, 1);
-        var bias = Vector512.Create(127);
-        y = y * Vector512.ShiftLeft(half + bias, 23).AsSingle() * Vector512.ShiftLeft(n - half + bias, 23).AsSingle();
-        y = Vector512.ConditionalSelect(over, Vector512.Create(float.PositiveInfinity), y);
-        y = Vector512.ConditionalSelect(under, Vector512<float>.Zero, y);
-        return Vector512.ConditionalSelect(nan, x, y);
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
+        var y = Avx512F.Scale(Vector512.FusedMultiplyAdd(p, z, r) + Vector512<float>.One, fx);
+        return Vector512.ConditionalSelect(Vector512.IsNaN(x), x, y);
     }
 
     /// <summary>tanh of 16 values, the same bits as <see cref="Tanh(float)"/> gives each.</summary>
@@ -142,11 +145,11 @@ internal static class VectorMath
     {
         var ax = Vector512.Abs(x);
         var z = x * x;
-        var p = Vector512.Create(T0) * z + Vector512.Create(T1);
-        p = p * z + Vector512.Create(T2);
-        p = p * z + Vector512.Create(T3);
-        p = p * z + Vector512.Create(T4);
-        var small = p * z * x + x;
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(T0), z, Vector512.Create(T1));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(T2));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(T3));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(T4));
+        var small = Vector512.FusedMultiplyAdd(p * z, x, x);
         var t = Vector512<float>.One - Vector512.Create(2f) / (Exp(ax + ax) + Vector512<float>.One);
         var large = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -t, t);
         large = Vector512.ConditionalSelect(Vector512.IsNaN(x), x, large);
