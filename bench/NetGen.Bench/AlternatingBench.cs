@@ -73,7 +73,7 @@ internal static class AlternatingBench
 
 /// <summary>
 /// One inference setting against its default in one process, like <see cref="AlternatingBench"/>: rounds of
-/// Predict calls with the setting off and on in turn. <c>NetGen.Bench alternate-infer:lstm-split@lstm:32</c>.
+/// Predict calls with the setting off and on in turn. <c>NetGen.Bench alternate-infer:split@lstm:32</c>.
 /// </summary>
 internal static class AlternatingInference
 {
@@ -81,17 +81,17 @@ internal static class AlternatingInference
     {
         // SETTING@NETWORK:BATCH
         int at = spec.IndexOf('@');
-        if (at < 0) throw new ArgumentException("alternate-infer: use SETTING@NETWORK:BATCH, e.g. lstm-split@lstm:32.");
+        if (at < 0) throw new ArgumentException("alternate-infer: use SETTING@NETWORK:BATCH, e.g. split@lstm:32.");
         string setting = spec[..at];
         var target = spec[(at + 1)..].Split(':');
         string network = target[0];
         int batch = target.Length > 1 ? int.Parse(target[1], CultureInfo.InvariantCulture) : 256;
         Action<bool> set = setting switch
         {
-            "lstm-split" => on => NetGen.Backends.LstmMath.SplitBatch = on,
+            "split" => on => NetGen.Backends.BatchSplit.Enabled = on,
             "short-edge" => on => NetGen.Cpu.Sgemm.ShortEdgeKernel = on,
-            "lstm-directb" => on => NetGen.Backends.LstmMath.DirectBInSplit = on ? 1 : 0,
-            _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use lstm-split."),
+            "split-directb" => on => NetGen.Backends.BatchSplit.DirectB = on ? 1 : 0,
+            _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb or short-edge."),
         };
         var (model, x) = NetworkBench.InferenceSetup(network, batch);
         using (model)

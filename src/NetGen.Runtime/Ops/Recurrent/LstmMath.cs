@@ -114,29 +114,6 @@ internal static unsafe class LstmMath
     public static long InferScratch(in LstmGeometry g, int batch) => (long)batch * 6 * g.Units;
 
     /// <summary>
-    /// Whether <see cref="Infer"/>, called on this thread, splits a batch between the threads for the whole sequence
-    /// (for benchmarks: false splits every step's GEMMs and cells instead, with a join after each).
-    /// </summary>
-    internal static bool SplitBatch { get => !t_noSplit; set => t_noSplit = !value; }
-
-    [ThreadStatic] private static bool t_noSplit;
-
-    /// <summary>Fewest samples a thread takes when <see cref="Infer"/> splits the batch (below, one thread runs it all).</summary>
-    internal static int SplitMinSamples = 8;
-
-    /// <summary>For tests, on the calling thread: the number of sample ranges <see cref="Infer"/> splits a batch into (0: one per thread).</summary>
-    [ThreadStatic] internal static int SplitParts;
-
-    /// <summary>
-    /// How each thread's step GEMMs read the weights when <see cref="Infer"/> splits the batch (<see
-    /// cref="Sgemm.DirectBMode"/>): in place (1) rather than packed at every step by every thread (0), 1.15x at batch
-    /// 32 (NetGen.Bench alternate-infer:lstm-directb@lstm:32).
-    /// </summary>
-    internal static int DirectBInSplit = 1;
-
-    [ThreadStatic] private static InferJob? t_inferJob;
-
-    /// <summary>
     /// The inference forward pass, step by step in a small working set (one step's gates [batch, 4u], cells and outputs
     /// [batch, u] in <paramref name="scratch"/>) instead of the training cache of every step, which at batch 256 is
     /// past the caches: each step is x_t·W (the step's rows of x, strided) plus h_{t−1}·U into the same gates, then the
@@ -146,22 +123,11 @@ internal static unsafe class LstmMath
     /// </summary>
     public static void Infer(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
         float* h0 = null, float* c0 = null, float* hT = null, float* cT = null)
-    {
-        int parts = SplitParts > 0 ? Math.Min(SplitParts, batch) : Math.Min(WorkerPool.Shared.MaxThreads, batch / SplitMinSamples);
-        if (SplitBatch && parts > 1 && !WorkerPool.IsInsideJob)
-        {
-            var job = t_inferJob ??= new InferJob();
-            job.Call = new InferCall(g, batch, x, kernel, recurrent, bias, scratch, y, h0, c0, hT, cT);
-            job.Parts = parts;
-            try { WorkerPool.Shared.Run(job, parts); }
-            finally { job.Call = default; }
-        }
-        else new InferCall(g, batch, x, kernel, recurrent, bias, scratch, y, h0, c0, hT, cT).Run(0, batch);
-    }
+        => BatchSplit.Run(new InferCall(g, batch, x, kernel, recurrent, bias, scratch, y, h0, c0, hT, cT));
 
     /// <summary>One <see cref="Infer"/> call's arguments; <see cref="Run"/> computes samples [from, to) through every step.</summary>
     private readonly struct InferCall(in LstmGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
-        float* h0, float* c0, float* hT, float* cT)
+        float* h0, float* c0, float* hT, float* cT) : IStepCells
     {
         private readonly LstmGeometry _g = g;
         private readonly int _batch = batch;
@@ -198,22 +164,6 @@ internal static unsafe class LstmMath
             if (!_g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
             if (_hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(_hT + (long)from * u, n));
             if (_cT != null) new ReadOnlySpan<float>(cells, n).CopyTo(new Span<float>(_cT + (long)from * u, n));
-        }
-    }
-
-    /// <summary>An <see cref="Infer"/> call split into <see cref="Parts"/> sample ranges; one per thread, reused.</summary>
-    private sealed class InferJob : IWorkItem
-    {
-        public InferCall Call;
-        public int Parts;
-
-        public void Execute(int index)
-        {
-            int batch = Call.Batch;
-            int saved = Sgemm.DirectBMode;
-            Sgemm.DirectBMode = DirectBInSplit;
-            try { Call.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts)); }
-            finally { Sgemm.DirectBMode = saved; }
         }
     }
 

@@ -142,39 +142,57 @@ internal static unsafe class RnnMath
     public static long InferScratch(in RnnGeometry g, int batch) => (long)batch * (2L * g.Gates * g.Units + g.Units);
 
     /// <summary>
-    /// The inference forward pass, step by step in a small working set (as <see cref="LstmMath.Infer"/>): each step is
-    /// x_t·W (+ b_x), h_{t−1}·U (added for SimpleRNN; kept apart, with b_h, for the GRU's reset gate), then the cell. The
-    /// same formulas and order per value as <see cref="Forward"/>.
+    /// The inference forward pass, step by step in a small working set (as <see cref="LstmMath.Infer"/>, and split
+    /// over the batch as it is): each step is x_t·W (+ b_x), h_{t−1}·U (added for SimpleRNN; kept apart, with b_h, for
+    /// the GRU's reset gate), then the cell. The same formulas and order per value as <see cref="Forward"/>.
     /// </summary>
     public static void Infer(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
         float* h0 = null, float* hT = null)
+        => BatchSplit.Run(new InferCall(g, batch, x, kernel, recurrent, bias, scratch, y, h0, hT));
+
+    /// <summary>One <see cref="Infer"/> call's arguments; <see cref="Run"/> computes samples [from, to) through every step.</summary>
+    private readonly struct InferCall(in RnnGeometry g, int batch, float* x, float* kernel, float* recurrent, float* bias, float* scratch, float* y,
+        float* h0, float* hT) : IStepCells
     {
-        int T = g.Steps, F = g.Features, u = g.Units, G = g.Gates * u;
-        float* pre = scratch, rt = scratch + (long)batch * G, hs = rt + (long)batch * G;
-        int n = checked(batch * u);
-        if (h0 != null) new ReadOnlySpan<float>(h0, n).CopyTo(new Span<float>(hs, n));
-        for (int k = 0; k < T; k++)
+        private readonly RnnGeometry _g = g;
+        private readonly int _batch = batch;
+        private readonly float* _x = x, _kernel = kernel, _recurrent = recurrent, _bias = bias, _scratch = scratch, _y = y, _h0 = h0, _hT = hT;
+
+        public int Batch => _batch;
+
+        public void Run(int from, int to)
         {
-            int t = g.Reverse ? T - 1 - k : k;
-            Sgemm.Multiply(false, false, batch, G, F, 1f, x + (long)t * F, checked(T * F), kernel, G, 0f, pre, G);
-            if (bias != null)
-                for (int s = 0; s < batch; s++)
-                {
-                    var row = new Span<float>(pre + (long)s * G, G);
-                    System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, G), row);
-                }
-            bool hasPrev = k > 0 || h0 != null;
-            if (g.Cell == RnnCell.SimpleRnn)
+            int T = _g.Steps, F = _g.Features, u = _g.Units, G = _g.Gates * u, batch = to - from;
+            // This range's rows of the scratch (pre-activations and h·U [batch, G], then outputs [batch, u]), inputs and outputs.
+            float* pre = _scratch + (long)from * G, rt = _scratch + (long)_batch * G + (long)from * G,
+                hs = _scratch + (long)_batch * 2 * G + (long)from * u;
+            float* x = _x + (long)from * T * F, y = _y + (long)from * (_g.ReturnSequences ? T : 1) * u;
+            float* kernel = _kernel, recurrent = _recurrent, bias = _bias;
+            int n = checked(batch * u);
+            if (_h0 != null) new ReadOnlySpan<float>(_h0 + (long)from * u, n).CopyTo(new Span<float>(hs, n));
+            for (int k = 0; k < T; k++)
             {
-                if (hasPrev) Sgemm.Multiply(false, false, batch, u, u, 1f, hs, u, recurrent, u, 1f, pre, u);
+                int t = _g.Reverse ? T - 1 - k : k;
+                Sgemm.Multiply(false, false, batch, G, F, 1f, x + (long)t * F, checked(T * F), kernel, G, 0f, pre, G);
+                if (bias != null)
+                    for (int s = 0; s < batch; s++)
+                    {
+                        var row = new Span<float>(pre + (long)s * G, G);
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, G), row);
+                    }
+                bool hasPrev = k > 0 || _h0 != null;
+                if (_g.Cell == RnnCell.SimpleRnn)
+                {
+                    if (hasPrev) Sgemm.Multiply(false, false, batch, u, u, 1f, hs, u, recurrent, u, 1f, pre, u);
+                }
+                else if (hasPrev) Sgemm.Multiply(false, false, batch, G, u, 1f, hs, u, recurrent, G, 0f, rt, G);
+                else new Span<float>(rt, batch * G).Clear();
+                var cell = new InferCell(_g, batch, pre, rt, hs, y, bias != null && _g.Cell == RnnCell.Gru ? bias + G : null, t, hasPrev);
+                StepCells.Run(cell, u);
             }
-            else if (hasPrev) Sgemm.Multiply(false, false, batch, G, u, 1f, hs, u, recurrent, G, 0f, rt, G);
-            else new Span<float>(rt, batch * G).Clear();
-            var cell = new InferCell(g, batch, pre, rt, hs, y, bias != null && g.Cell == RnnCell.Gru ? bias + G : null, t, hasPrev);
-            StepCells.Run(cell, u);
+            if (!_g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
+            if (_hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(_hT + (long)from * u, n));
         }
-        if (!g.ReturnSequences) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(y, n));
-        if (hT != null) new ReadOnlySpan<float>(hs, n).CopyTo(new Span<float>(hT, n));
     }
 
     /// <summary>One inference step's cell math over samples [from, to).</summary>

@@ -2,7 +2,7 @@ using NetGen.Cpu;
 
 namespace NetGen.Backends;
 
-/// <summary>One recurrent step's element-wise cell math over a range of samples (the inference passes' unit of work).</summary>
+/// <summary>Work over a range of samples: one recurrent step's element-wise cell math, or a whole inference pass (<see cref="BatchSplit"/>).</summary>
 internal interface IStepCells
 {
     /// <summary>Samples in the batch.</summary>
@@ -51,6 +51,67 @@ internal static class StepCells
         {
             int batch = Cells.Batch;
             Cells.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts));
+        }
+    }
+}
+
+/// <summary>
+/// Runs a recurrent layer's inference pass split over the batch: samples are independent through the whole sequence,
+/// so each thread takes a range of samples and runs every step of it alone (one join per call instead of one per GEMM
+/// and cell of every step). The ranges' rows of a step GEMM read the weights in place (<see cref="DirectB"/>).
+/// </summary>
+internal static class BatchSplit
+{
+    /// <summary>Fewest samples a thread takes (below, the pass runs whole, its step GEMMs and cells split instead).</summary>
+    internal static int MinSamples = 8;
+
+    /// <summary>
+    /// How each range's step GEMMs read the weights (<see cref="Sgemm.DirectBMode"/>): in place (1) rather than packed
+    /// at every step by every thread (0): LSTM(128) inference 1.15x at batch 32
+    /// (<c>NetGen.Bench alternate-infer:split-directb@lstm:32</c>).
+    /// </summary>
+    internal static int DirectB = 1;
+
+    [ThreadStatic] private static bool t_off;
+
+    /// <summary>For tests, on the calling thread: the number of ranges (0: one per thread).</summary>
+    [ThreadStatic] internal static int Parts;
+
+    /// <summary>For benchmarks, on the calling thread: whether passes are split (false: every step's GEMMs and cells are).</summary>
+    internal static bool Enabled { get => !t_off; set => t_off = !value; }
+
+    public static void Run<TPass>(in TPass pass) where TPass : struct, IStepCells
+    {
+        int batch = pass.Batch;
+        int parts = Parts > 0 ? Math.Min(Parts, batch) : Math.Min(WorkerPool.Shared.MaxThreads, batch / MinSamples);
+        if (Enabled && parts > 1 && !WorkerPool.IsInsideJob)
+        {
+            var job = Job<TPass>.ForThread();
+            job.Pass = pass;
+            job.Parts = parts;
+            try { WorkerPool.Shared.Run(job, parts); }
+            finally { job.Pass = default; }
+        }
+        else pass.Run(0, batch);
+    }
+
+    /// <summary>A pass split into <see cref="Parts"/> sample ranges; one per thread and pass type, reused.</summary>
+    private sealed class Job<TPass> : IWorkItem where TPass : struct, IStepCells
+    {
+        [ThreadStatic] private static Job<TPass>? t_job;
+
+        public TPass Pass;
+        public int Parts;
+
+        public static Job<TPass> ForThread() => t_job ??= new Job<TPass>();
+
+        public void Execute(int index)
+        {
+            int batch = Pass.Batch;
+            int saved = Sgemm.DirectBMode;
+            Sgemm.DirectBMode = DirectB;
+            try { Pass.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts)); }
+            finally { Sgemm.DirectBMode = saved; }
         }
     }
 }
