@@ -57,6 +57,74 @@ public static class GpuBench
         Parity("fashion-cnn", () => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), steps);
     }
 
+    /// <summary>
+    /// The Fashion CNN's convolutions and its big Dense layer at batch 256 on CUDA, one layer at a time, forward and
+    /// backward, with the 64×64 GEMM tile and with the 128×128 register-blocked kernel in alternating rounds of one
+    /// process: milliseconds a call (median of 7) and TFLOPS. <c>NetGen.Bench gpu-layers</c>.
+    /// </summary>
+    public static void RunLayers(int rounds = 7)
+    {
+        using var gpu = IlgpuBackend.TryCreate(AcceleratorType.Cuda);
+        if (gpu is null)
+        {
+            Console.WriteLine("gpu-layers: SKIPPED, no CUDA device (ILGPU found none; libcuda.so missing or no GPU).");
+            return;
+        }
+        Console.WriteLine($"gpu-layers: {gpu.Name}; wide GEMM loaded: {IlgpuBackend.KernelSet.For(gpu.Accelerator).UsesWideGemm}");
+        const int batch = 256;
+        var layers = new (string Name, Conv2DGeometry G)[]
+        {
+            ("conv 28x28x1->32", Conv(28, 1, 32)), ("conv 28x28x32->64", Conv(28, 32, 64)),
+            ("conv 28x28x64->128", Conv(28, 64, 128)), ("conv 28x28x128->128", Conv(28, 128, 128)),
+        };
+        long need = 0;
+        foreach (var (_, g) in layers) need = Math.Max(need, 4L * batch * Math.Max(g.InSize, g.OutSize) + 2L * g.Patch * g.OutC);
+        need = Math.Max(need, 2L * batch * 25088 + 2L * 25088 * 1024 + 4L * batch * 1024);
+        gpu.EnsureCapacity(need, 0);
+        gpu.Fill(0, (int)Math.Min(need, int.MaxValue), 0.01f);
+        foreach (var (name, g) in layers)
+        {
+            int x = 0, y = batch * g.InSize, dy = y + batch * g.OutSize, dx = dy + batch * g.OutSize, w = dx + batch * g.InSize, dw = w + g.Patch * g.OutC;
+            double flops = 2.0 * batch * g.Pixels * g.OutC * g.Patch;
+            Compare(gpu, name + " forward", flops, rounds, () => gpu.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), x, w, -1, y));
+            Compare(gpu, name + " backward", 2 * flops, rounds,
+                () => gpu.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), true, x, w, y, dy, dx, dw, -1));
+        }
+        {
+            int inputs = 25088, units = 1024;
+            int x = 0, w = batch * inputs, y = w + inputs * units, dy = y + batch * units, dx = dy + batch * units, dw = dx + batch * inputs;
+            double flops = 2.0 * batch * inputs * units;
+            Compare(gpu, "dense 25088->1024 forward", flops, rounds, () => gpu.DenseForward(batch, inputs, units, new Epilogue(ActivationFunction.Linear), x, w, -1, y));
+            Compare(gpu, "dense 25088->1024 backward", 2 * flops, rounds,
+                () => gpu.DenseBackward(batch, inputs, units, new Epilogue(ActivationFunction.Linear), true, x, w, y, dy, dx, dw, -1));
+        }
+
+        static Conv2DGeometry Conv(int side, int inC, int outC) => new(side, side, inC, side, side, outC, 3, 3, 1, 1, 1, 1, 1, 1);
+    }
+
+    private static void Compare(IlgpuBackend gpu, string name, double flops, int rounds, Action call)
+    {
+        var tiled = new List<double>();
+        var wide = new List<double>();
+        for (int r = 0; r < rounds + 1; r++)
+            foreach (bool tiledOnly in r % 2 == 0 ? new[] { true, false } : new[] { false, true })
+            {
+                gpu.TiledGemmOnly = tiledOnly;
+                call();
+                gpu.Synchronize();
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < 5; i++) call();
+                gpu.Synchronize();
+                if (r > 0) (tiledOnly ? tiled : wide).Add(clock.Elapsed.TotalMilliseconds / 5);
+            }
+        gpu.TiledGemmOnly = false;
+        tiled.Sort();
+        wide.Sort();
+        double t = tiled[tiled.Count / 2], v = wide[wide.Count / 2];
+        Console.WriteLine(Invariant(
+            $"{{\"bench\":\"gpu-layer\",\"layer\":\"{name}\",\"tiled_ms\":{t:F3},\"wide_ms\":{v:F3},\"tiled_tflops\":{flops / t / 1e9:F2},\"wide_tflops\":{flops / v / 1e9:F2},\"speedup\":{t / v:F2}}}"));
+    }
+
     private static void Parity(string name, Func<Model> create, Func<Optimizer> optimizer, int steps, int side = 28, int channels = 1, int classes = 10)
     {
         const int batch = 256;

@@ -17,6 +17,7 @@ foreach (var name in names)
 {
     if (name == "sgemm") SgemmBench.Run([]);
     else if (name == "gpu") GpuBench.Run();
+    else if (name == "gpu-layers") GpuBench.RunLayers(); // the Fashion CNN's layers on CUDA, 64x64 tile against the wide GEMM
     else if (name == "conv") ConvBench.Run();
     else if (name == "conv-only") ConvBench.RunConvolutions();
     else if (name == "winograd-blocks") ConvBench.RunConvolutions([24, 48, 96, 144, 192]);

@@ -299,6 +299,48 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
             }
         }
 
+        // The wide kernel (128×128 blocks, 8×8 a thread): several blocks each way with ragged edges, k not a multiple of
+        // its slices, and split along k into three slices (partial products summed here).
+        var wide = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, StridedOperand, StridedOperand>(
+            DenseKernels.GemmWide<StridedOperand, StridedOperand>);
+        foreach (var (transA, transB, m, n, k) in new[] { (false, false, 150, 140, 21), (true, true, 131, 259, 9), (true, false, 70, 37, 35) })
+        {
+            int lda = transA ? m : k, ldb = transB ? k : n;
+            var a = Rand(m * k, 5);
+            var b = Rand(k * n, 6);
+            var c0 = Rand(m * n, 7);
+            cpu.EnsureCapacity(3 * 40_000 + m * n, 0);
+            cpu.Upload(a, 0);
+            cpu.Upload(b, 40_000);
+            cpu.Upload(c0, 80_000);
+            cpu.Gemm(transA, transB, m, n, k, 0.5f, 0, lda, 40_000, ldb, 2f, 80_000, n);
+            var expected = new float[m * n];
+            cpu.Download(80_000, expected);
+            int gx = (n + 127) / 128, gy = (m + 127) / 128;
+            using var da = acc.Allocate1D(a);
+            using var db = acc.Allocate1D(b);
+            using var dc = acc.Allocate1D(c0);
+            wide(new KernelConfig(new Index3D(gx, gy, 1), new Index3D(16, 16, 1)), da.View, db.View, dc.View,
+                new GemmShape(m, n, k, n, 0.5f, 2f, k, 0), new StridedOperand(lda, transA), new StridedOperand(ldb, !transB));
+            AssertClose(expected, dc.GetAsArray1D(), GemmAbs, GemmRel, $"wide GEMM {m}x{n}x{k}, tA={transA}, tB={transB}");
+
+            using var partial = acc.Allocate1D<float>(3 * m * n);
+            int chunk = (k + 2) / 3;
+            chunk = (chunk + DenseKernels.WideDepth - 1) / DenseKernels.WideDepth * DenseKernels.WideDepth;
+            int splits = (k + chunk - 1) / chunk;
+            wide(new KernelConfig(new Index3D(gx, gy, splits), new Index3D(16, 16, 1)), da.View, db.View, partial.View,
+                new GemmShape(m, n, k, n, 1f, 0f, chunk, m * n), new StridedOperand(lda, transA), new StridedOperand(ldb, !transB));
+            var parts = partial.GetAsArray1D();
+            var summed = new float[m * n];
+            for (int i = 0; i < m * n; i++)
+            {
+                float sum = 0f;
+                for (int z = 0; z < splits; z++) sum += parts[z * m * n + i];
+                summed[i] = 0.5f * sum + 2f * c0[i];
+            }
+            AssertClose(expected, summed, GemmAbs, GemmRel, $"wide GEMM {m}x{n}x{k} split in {splits}");
+        }
+
         var reduce = acc.LoadStreamKernel<ArrayView<double>, ArrayView<double>, ArrayView<double>, ReduceParams>(LossKernels.Reduce);
         var values = Enumerable.Range(0, 1000).Select(i => (double)(i % 17) - 3.25).ToArray();
         var flags = new double[1000];
@@ -312,6 +354,54 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         Assert.Equal(values.Sum(), r[0], 9);
         Assert.Equal(613, r[1]);
         output.WriteLine($"256-thread groups on the CPU accelerator: {sw.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>
+    /// The backend's GEMM calls through the wide kernel (as a GPU with 256-thread groups makes them when C has 128 rows
+    /// and columns or more), on a CPU accelerator with 256-thread groups, against the CPU backend: Dense forward and
+    /// backward, a 1×1 convolution whose three GEMMs are all wide, and a 3×3 one, also split along k.
+    /// </summary>
+    [Fact]
+    public void Ilgpu_WideGemmRunsDenseAndConvolutionsLikeTheCpu()
+    {
+        var sw = Stopwatch.StartNew();
+        using var context = Context.Create(b => b.CPU(new CPUDevice(16, 16, 1)));
+        using var acc = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
+        IlgpuBackend.KernelSet.WideOnCpuForTests = true;
+        try { Assert.True(IlgpuBackend.KernelSet.For(acc).UsesWideGemm); }
+        finally { IlgpuBackend.KernelSet.WideOnCpuForTests = false; }
+        using var t = new Twin(acc, 1 << 19);
+
+        int rows = 130, inputs = 140, units = 129;
+        int x = t.Put(Rand(rows * inputs, 1)), w = t.Put(Rand(inputs * units, 2)), bias = t.Put(Rand(units, 3));
+        int pre = t.Alloc(rows * units), y = t.Alloc(rows * units);
+        t.Run(be => be.DenseForward(rows, inputs, units, new Epilogue(ActivationFunction.Relu, 0f, pre), x, w, bias, y));
+        t.Close(y, rows * units, GemmAbs, GemmRel, "wide Dense y");
+        int dy = t.Put(Rand(rows * units, 4));
+        int dx = t.Alloc(rows * inputs), dw = t.Alloc(inputs * units), db = t.Alloc(units);
+        t.Run(be => be.DenseBackward(rows, inputs, units, new Epilogue(ActivationFunction.Relu, 0f, pre), false, x, w, y, dy, dx, dw, db));
+        t.Close(dx, rows * inputs, GemmAbs, GemmRel, "wide Dense dx");
+        t.Close(dw, inputs * units, GemmAbs, GemmRel, "wide Dense dKernel");
+
+        foreach (var (inC, outC, k) in new[] { (128, 128, 1), (16, 128, 3) })
+        {
+            var g = Geometry.Conv(12, 12, inC, outC, k, k, 1, 1, 1, 1, true);
+            int cx = t.Put(Rand(g.InSize, 5)), ck = t.Put(Rand(g.Patch * outC, 6)), cy = t.Alloc(g.OutSize);
+            t.Run(be => be.Conv2DForward(g, 1, new Epilogue(ActivationFunction.Linear), cx, ck, -1, cy));
+            t.Close(cy, g.OutSize, GemmAbs, GemmRel, $"wide conv {k}x{k} y");
+            int cdy = t.Put(Rand(g.OutSize, 7)), cdx = t.Alloc(g.InSize), cdk = t.Alloc(g.Patch * outC);
+            t.Run(be => be.Conv2DBackward(g, 1, new Epilogue(ActivationFunction.Linear), true, cx, ck, cy, cdy, cdx, cdk, -1));
+            t.Close(cdx, g.InSize, GemmAbs, GemmRel, $"wide conv {k}x{k} dx");
+            t.Close(cdk, g.Patch * outC, GemmAbs, GemmRel, $"wide conv {k}x{k} dKernel");
+            t.Gpu.ForcedSplits = 3;
+            try
+            {
+                t.Run(be => be.Conv2DForward(g, 1, new Epilogue(ActivationFunction.Linear), cx, ck, -1, cy));
+                t.Close(cy, g.OutSize, GemmAbs, GemmRel, $"wide conv {k}x{k} y, split");
+            }
+            finally { t.Gpu.ForcedSplits = 0; }
+        }
+        output.WriteLine($"wide GEMMs through the backend on 256-thread CPU groups: {sw.ElapsedMilliseconds} ms");
     }
 
     // ---- Dense and activations -------------------------------------------------------------------------------
@@ -754,6 +844,9 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
                     args[0] = tile;
                     list.Add((method.GetGenericMethodDefinition().MakeGenericMethod(args), grouped));
                 }
+                // A GPU with 256-thread groups also loads the wide kernel for the same operands.
+                var wide = typeof(DenseKernels).GetMethod(nameof(DenseKernels.GemmWide), BindingFlags.Static | BindingFlags.NonPublic)!;
+                list.Add((wide.MakeGenericMethod(args[1], args[2]), grouped));
             }
             else list.Add((method, grouped));
         }

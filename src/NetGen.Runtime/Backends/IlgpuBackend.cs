@@ -235,8 +235,14 @@ public sealed partial class IlgpuBackend : IBackend
     /// </summary>
     internal int ForcedSplits { get; set; }
 
-    /// <summary>C = alpha·op(A)·op(B) + beta·C through one GEMM kernel instantiation, split along k when that helps.</summary>
-    private void RunGemm<TA, TB>(Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB> kernel,
+    /// <summary>For benchmarks: GEMMs run the tile even where the wide kernel is loaded (the two compared in one process).</summary>
+    internal bool TiledGemmOnly { get; set; }
+
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C through one GEMM kernel instantiation, split along k when that helps: the wide
+    /// 128×128 kernel when C has at least 128 rows and columns and the accelerator has it, else the tile.
+    /// </summary>
+    private void RunGemm<TA, TB>(GemmKernels<TA, TB> kernels,
         int m, int n, int k, float alpha, ArrayView<float> a, TA opA, ArrayView<float> b, TB opB, float beta, ArrayView<float> c, int ldc)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
@@ -247,7 +253,10 @@ public sealed partial class IlgpuBackend : IBackend
             _k.ScaleMatrix(checked(m * n), c, new ScaleParams(n, ldc, beta));
             return;
         }
-        int t = _k.GemmThreads, block = 4 * t, depth = _k.GemmDepth;
+        bool wide = kernels.Wide != null && !TiledGemmOnly && m >= DenseKernels.WideBlock && n >= DenseKernels.WideBlock;
+        var kernel = wide ? kernels.Wide! : kernels.Tiled;
+        int t = wide ? DenseKernels.WideThreads : _k.GemmThreads, block = wide ? DenseKernels.WideBlock : 4 * t,
+            depth = wide ? DenseKernels.WideDepth : _k.GemmDepth;
         int gx = (n + block - 1) / block, gy = (m + block - 1) / block;
         int splits = ForcedSplits;
         if (splits <= 0)
@@ -510,6 +519,8 @@ public sealed partial class IlgpuBackend : IBackend
             _cpu = accelerator.AcceleratorType == AcceleratorType.CPU;
             int maxGroup = accelerator.MaxNumThreadsPerGroup;
             (GemmThreads, GemmDepth) = !_cpu && maxGroup >= 256 ? (16, 16) : !_cpu && maxGroup >= 64 ? (8, 8) : maxGroup >= 4 ? (2, 4) : (1, 4);
+            UsesWideGemm = (GemmThreads == 16 || WideOnCpuForTests && maxGroup >= 256)
+                && Environment.GetEnvironmentVariable("NETGEN_GPU_GEMM")?.Trim() != "tiled";
             GemmDense = LoadGemm<StridedOperand, StridedOperand>();
             SumSplits = Elementwise<ArrayView<float>, ArrayView<float>, GemmShape>(DenseKernels.SumSplits);
             ReduceThreads = 1;
@@ -542,7 +553,7 @@ public sealed partial class IlgpuBackend : IBackend
         /// <summary>Threads of the single <see cref="Reduce"/> group.</summary>
         public int ReduceThreads { get; }
 
-        public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, StridedOperand, StridedOperand> GemmDense { get; }
+        public GemmKernels<StridedOperand, StridedOperand> GemmDense { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, GemmShape> SumSplits { get; }
         public Action<KernelConfig, ArrayView<double>, ArrayView<double>, ArrayView<double>, ReduceParams> Reduce { get; }
         public Action<Index1D, ArrayView<float>, float> Fill { get; }
@@ -622,17 +633,30 @@ public sealed partial class IlgpuBackend : IBackend
             _ = Recurrent;
         }
 
-        /// <summary>The GEMM for one pair of operand kinds, with this accelerator's tile.</summary>
-        internal Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB> LoadGemm<TA, TB>()
+        /// <summary>
+        /// The GEMM for one pair of operand kinds: this accelerator's tile, and on a GPU with 256-thread groups also
+        /// the 128×128 register-blocked kernel (<see cref="DenseKernels.GemmWide{TA, TB}"/>) unless
+        /// <c>NETGEN_GPU_GEMM=tiled</c> asks for the tile alone.
+        /// </summary>
+        internal GemmKernels<TA, TB> LoadGemm<TA, TB>()
             where TA : struct, IGemmOperand
             where TB : struct, IGemmOperand =>
-            GemmThreads switch
+            new(GemmThreads switch
             {
                 16 => Grouped<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB>(DenseKernels.Gemm<GemmTile16, TA, TB>),
                 8 => Grouped<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB>(DenseKernels.Gemm<GemmTile8, TA, TB>),
                 2 => Grouped<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB>(DenseKernels.Gemm<GemmTile2, TA, TB>),
                 _ => Grouped<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB>(DenseKernels.Gemm<GemmTile1, TA, TB>),
-            };
+            }, UsesWideGemm ? Grouped<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB>(DenseKernels.GemmWide<TA, TB>) : null);
+
+        /// <summary>Whether GEMMs large enough run <see cref="DenseKernels.GemmWide{TA, TB}"/> (a GPU with 256-thread groups).</summary>
+        public bool UsesWideGemm { get; }
+
+        /// <summary>
+        /// For tests, on the thread that creates a kernel set: a CPU accelerator with 256-thread groups runs the wide
+        /// GEMM too, so the backend's calls through it are checked without a GPU.
+        /// </summary>
+        [ThreadStatic] internal static bool WideOnCpuForTests;
 
         /// <summary>Convolution, pooling and batch-norm kernels, loaded on first use.</summary>
         public ConvolutionKernels Convolution
@@ -849,9 +873,9 @@ public sealed partial class IlgpuBackend : IBackend
         public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, FoldParams> Fold { get; }
 
-        public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, Im2ColOperand, StridedOperand> Forward { get; }
-        public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, Im2ColTransposedOperand, StridedOperand> KernelGradient { get; }
-        public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, OutputGradientOperand, KernelTransposedOperand> InputGradient { get; }
+        public GemmKernels<Im2ColOperand, StridedOperand> Forward { get; }
+        public GemmKernels<Im2ColTransposedOperand, StridedOperand> KernelGradient { get; }
+        public GemmKernels<OutputGradientOperand, KernelTransposedOperand> InputGradient { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<double>, int, int> ColumnBlockSums { get; }
         public Action<Index1D, ArrayView<double>, ArrayView<float>, int, int> FinishColumnSums { get; }
         public Action<Index1D, ArrayView<float>, ArrayView<float>, PoolShape> MaxForward { get; }
@@ -870,6 +894,16 @@ public sealed partial class IlgpuBackend : IBackend
     }
 }
 
+
+/// <summary>
+/// One GEMM operand pair's kernels: the accelerator's tile (<see cref="DenseKernels.Gemm{TTile, TA, TB}"/>), and on a
+/// GPU the 128×128 register-blocked kernel (<see cref="DenseKernels.GemmWide{TA, TB}"/>; null where not loaded).
+/// </summary>
+internal sealed record GemmKernels<TA, TB>(
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB> Tiled,
+    Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, TA, TB>? Wide)
+    where TA : struct, IGemmOperand
+    where TB : struct, IGemmOperand;
 /// <summary>Chooses the backend a model runs on when the user does not.</summary>
 public static class BackendSelector
 {
