@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the NetGen benchmark and its references side by side, in the same run, and prints the ratios.
+# Runs the NetGen benchmark and its references side by side, in the same run, and prints the ratios: PyTorch, and ONNX
+# Runtime's inference of each network (PyTorch's exports, or NetGen's own ExportOnnx files where PyTorch has none here).
 #   bench/run.sh [rounds]          (default 3 rounds; the median of the rounds is reported)
 #   CNN=1 bench/run.sh 1           (also the seed-002 CNNs, and ONNX Runtime inference of their PyTorch exports; slow)
 #   BNDROPOUT=1 bench/run.sh 3     (also the Conv-BN-ReLU-Dropout CNN, with its dropouts fused into batch norm and apart)
@@ -18,7 +19,10 @@ rounds=${1:-3}
 if [ -n "${ALL:-}" ]; then CNN=1 BNDROPOUT=1 RESNET=1 SEQ=1; fi
 out=bench/results
 mkdir -p "$out"
-results="$out/results-$(date +%Y%m%d-%H%M%S).jsonl"
+stamp=$(date +%Y%m%d-%H%M%S)
+results="$out/results-$stamp.jsonl"
+models="$out/models-$stamp" # this run's ONNX files, for ONNX Runtime
+mkdir -p "$models"
 
 dotnet build bench/NetGen.Bench -c Release -v q -nologo >/dev/null
 netgen="dotnet bench/NetGen.Bench/bin/Release/net10.0/NetGen.Bench.dll"
@@ -27,13 +31,17 @@ jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
 reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1})
 
 if [ -n "${CNN:-}" ]; then
-  /usr/bin/python3 bench/export_onnx.py "$out" >&2
+  /usr/bin/python3 bench/export_onnx.py "$models" >&2
   dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
 fi
 if [ -n "${SEQ:-}" ]; then
-  /usr/bin/python3 bench/export_onnx.py "$out" seq >&2
+  /usr/bin/python3 bench/export_onnx.py "$models" seq >&2
   dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
 fi
+
+# ONNX Runtime runs NetGen's own exports of the networks PyTorch has none of here (fresh weights; the same layers).
+$netgen "export-onnx:$models:mlp-small,mlp${BNDROPOUT:+,bn-dropout-cnn}${RESNET:+,resnet}" >&2
+dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
@@ -49,7 +57,7 @@ for round in $(seq "$rounds"); do
     NETGEN_THREADS=2 $netgen lstm gru conv1d >>"$results"
     "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py lstm gru conv1d >>"$results"
   fi
-  if [ -n "${CNN:-}${SEQ:-}" ]; then dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$out" >>"$results"; fi
+  dotnet bench/OrtBench/bin/Release/net10.0/OrtBench.dll "$models" >>"$results"
 done
 if [ -n "${ALL:-}${MEMORY:-}" ]; then
   # PyTorch's training memory, each network in a process of its own (its peak resident memory is that network's;

@@ -24,8 +24,8 @@ of N steps each, N chosen from the warm-up so that one repeat lasts about --seco
   (dropout active). Batches are drawn in turn from a pool of pre-made random batches, so the
   timing is of the step itself, not of data loading or shuffling.
 - infer: forward only under torch.inference_mode(), in eval mode, with the output activation
-  applied (softmax for classifiers), as Keras' predict would return; at batch 128 for the dense
-  networks and at batches 1 and 256 for the CNNs (one line each), or at --infer-batch if given.
+  applied (softmax for classifiers), as Keras' predict would return; at batches 1 and 256 (one line
+  each), or at --infer-batch if given.
 - The CNNs are slow (fashion-cnn: ~1.2 s a training step here), so fashion-cnn warms up for 4
   steps instead of 20 and times repeats of at least 2 steps instead of 5; --warmup overrides.
 
@@ -245,13 +245,13 @@ BENCHES: Dict[str, Bench] = {
         build=lambda: dense_stack([20, 64, 64, 10]),
         input_shape=(20,), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True),
-        batch=128, output_activation=softmax,
+        batch=128, output_activation=softmax, infer_batches=(1, 256),
         description="Dense 20-64 relu-64 relu-10 softmax, SGD(0.01, momentum 0.9, nesterov), CCE"),
     "mlp": Bench(
         build=lambda: dense_stack([784, 512, 512, 10], dropout=0.2),
         input_shape=(784,), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.RMSprop(p, lr=1e-3, alpha=0.9, eps=1e-7),
-        batch=128, output_activation=softmax,
+        batch=128, output_activation=softmax, infer_batches=(1, 256),
         description="Keras mnist_mlp: 784-512 relu-Dropout .2-512 relu-Dropout .2-10 softmax, RMSprop, CCE"),
     "autoencoder": Bench(
         build=lambda: dense_stack([29, 80, 40, 80, 29]),
@@ -279,14 +279,14 @@ BENCHES: Dict[str, Bench] = {
         build=bn_dropout_cnn,
         input_shape=(1, 28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=128, output_activation=softmax, infer_batches=(1, 128), channels_last=CNN_CHANNELS_LAST,
+        batch=128, output_activation=softmax, infer_batches=(1, 256), channels_last=CNN_CHANNELS_LAST,
         description="3x[Conv 3x3 same (32,32,64)-BN-ReLU-Dropout (.2,.2,.3)] with MaxPool2 after the 2nd and 3rd-"
                     "Flatten-Dense128-BN-ReLU-Dropout .5-Dense10 softmax, Adam(1e-3, eps 1e-7), CCE"),
     "resnet": Bench(
         build=ResNet,
         input_shape=(1, 28, 28), target="classes:10", loss=nn.CrossEntropyLoss,
         optimizer=lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-7),
-        batch=128, output_activation=softmax, infer_batches=(1, 128), channels_last=CNN_CHANNELS_LAST,
+        batch=128, output_activation=softmax, infer_batches=(1, 256), channels_last=CNN_CHANNELS_LAST,
         warmup=4, min_steps=2,
         description="samples/InceptionResNet ResNet: stem Conv32-BN-ReLU, 3 residual blocks (32, 64/2, 128/2) of "
                     "2x[Conv 3x3-BN] with ReLU between, Add shortcuts (1x1/2 Conv-BN projections), ReLU, GAP, "
@@ -470,7 +470,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported (default 5)")
     ap.add_argument("--seconds", type=float, default=1.0, help="target duration of one repeat (default 1.0)")
     ap.add_argument("--infer-batch", type=int, default=None,
-                    help="inference batch size (default: 128; the CNNs run both 1 and 256)")
+                    help="inference batch size (default: each network's, 1 and 256)")
     ap.add_argument("--memory-format", choices=["auto", "contiguous", "channels_last"], default="auto",
                     help="4-D tensor layout of the CNNs (default auto: the faster one here, "
                          f"{'channels_last' if CNN_CHANNELS_LAST else 'contiguous'})")

@@ -90,6 +90,10 @@ internal static class AlternatingInference
         {
             "split" => on => NetGen.Backends.BatchSplit.Enabled = on,
             "short-edge" => on => NetGen.Cpu.Sgemm.ShortEdgeKernel = on,
+            _ when setting.StartsWith("row-threshold:", StringComparison.Ordinal) => // a vector times a matrix on threads from N multiply-adds (off)
+                on => NetGen.Cpu.Sgemm.RowParallelThreshold = on ? 100_000 : long.Parse(setting["row-threshold:".Length..], CultureInfo.InvariantCulture),
+            _ when setting.StartsWith("directb-reuse:", StringComparison.Ordinal) => // read B in place up to N A panels (off) against the default
+                on => NetGen.Cpu.Sgemm.DirectBMaxReuse = on ? 1 : int.Parse(setting["directb-reuse:".Length..], CultureInfo.InvariantCulture),
             "split-directb" => on => NetGen.Backends.BatchSplit.DirectB = on ? 1 : 0,
             _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb or short-edge."),
         };

@@ -187,14 +187,14 @@ public static class NetworkBench
 
     private static Case Get(string name) => name switch
     {
-        "mlp-small" => new(() => new MlpSmall(), () => new SGD(0.01f, momentum: 0.9f, nesterov: true), Loss.CategoricalCrossEntropy, 128, 20, 10, true),
-        "mlp" => new(() => new Mlp(), () => new RMSprop(), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
+        "mlp-small" => new(() => new MlpSmall(), () => new SGD(0.01f, momentum: 0.9f, nesterov: true), Loss.CategoricalCrossEntropy, 128, 20, 10, true, InferBatch: 256),
+        "mlp" => new(() => new Mlp(), () => new RMSprop(), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
         "autoencoder" => new(() => new Autoencoder(), () => new Adam(), Loss.MeanSquaredError, 64, 29, 29, false, InferBatch: 256),
         "mnist-cnn" => new(() => new MnistCnn(), () => new Adam(1e-3f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
         "fashion-cnn" => new(() => new FashionCnn(), () => new Adam(1e-4f, decay: 1e-5f), Loss.CategoricalCrossEntropy, 256, 784, 10, true),
-        "bn-dropout-cnn" => new(() => new BnDropoutCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
-        "bn-dropout-apart-cnn" => new(() => new BnDropoutApartCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
-        "resnet" => new(() => new ResNet(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true),
+        "bn-dropout-cnn" => new(() => new BnDropoutCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
+        "bn-dropout-apart-cnn" => new(() => new BnDropoutApartCnn(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
+        "resnet" => new(() => new ResNet(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
         "lstm" => new(() => new RowLstm(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
         "gru" => new(() => new RowGru(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
         "conv1d" => new(() => new RowConv1D(), () => new Adam(1e-3f), Loss.CategoricalCrossEntropy, 128, 784, 10, true, InferBatch: 256),
@@ -295,7 +295,22 @@ public static class NetworkBench
             $"{{\"bench\":\"{name}\",\"phase\":\"memory\",\"impl\":\"netgen\",\"bytes\":{model.Memory.TrainingBytes(c.Batch)},\"batch\":{c.Batch}}}"));
     }
 
-    /// <summary>Inference throughput of one network at one batch size only, for a profiler (random weights and inputs).</summary>
+    /// <summary>
+    /// Writes the networks PyTorch has no export of here (the MLPs, the BN-dropout CNN, the residual net) as NetGen's own
+    /// ONNX files, DIRECTORY/NAME.onnx with fresh weights, for bench/OrtBench (<c>NetGen.Bench export-onnx:DIRECTORY[:NAME,...]</c>).
+    /// </summary>
+    public static void ExportOnnx(string directory, IEnumerable<string> names)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var name in names)
+        {
+            using var model = Get(name).Create();
+            string path = Path.Combine(directory, name + ".onnx");
+            model.ExportOnnx(path);
+            Console.Error.WriteLine($"wrote {path} (NetGen's export)");
+        }
+    }
+
     /// <summary>A compiled network and one batch of random inputs for its Predict.</summary>
     public static (Model Model, Tensor X) InferenceSetup(string name, int batch)
     {
@@ -312,6 +327,7 @@ public static class NetworkBench
         return (model, x);
     }
 
+    /// <summary>Inference throughput of one network at one batch size only, for a profiler (random weights and inputs).</summary>
     public static void RunInference(string name, int batch)
     {
         var (created, x) = InferenceSetup(name, batch);

@@ -24,6 +24,11 @@ foreach (var name in names)
     else if (name == "winograd-resnet-blocks") WinogradResNetBlocks.Run();
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
+    else if (name.StartsWith("export-onnx:", StringComparison.Ordinal)) // export-onnx:DIR[:mlp,resnet,...]
+    {
+        var parts = name.Split(':');
+        NetworkBench.ExportOnnx(parts[1], parts.Length > 2 ? parts[2].Split(',') : ["mlp-small", "mlp", "bn-dropout-cnn", "resnet"]);
+    }
     else if (name == "losses") LossBits.Run(); // five training losses as bits, to compare two builds
     else if (name == "vector-math") VectorMathBench.Run();
     else if (name.StartsWith("alternate-infer:", StringComparison.Ordinal)) AlternatingInference.Run(name["alternate-infer:".Length..]); // an inference setting on and off

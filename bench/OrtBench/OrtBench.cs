@@ -12,8 +12,9 @@ public static class Program
 }
 
 /// <summary>
-/// ONNX Runtime inference of the PyTorch exports of the benchmark CNNs (bench/export_onnx.py writes them), on the
-/// CPU with 2 intra-op threads, batch 1 and 256.
+/// ONNX Runtime inference of the benchmark networks (bench/export_onnx.py writes PyTorch's exports of the CNNs, the
+/// sequence nets and the autoencoder; NetGen.Bench export-onnx NetGen's own of the others), on the CPU with 2
+/// intra-op threads, batch 256, 32 and 1.
 /// The input is [batch, 1, 28, 28], which for one channel is the same memory as NetGen's NHWC [batch, 28, 28, 1].
 /// </summary>
 public static class OrtBench
@@ -24,7 +25,10 @@ public static class OrtBench
                                                 ("lstm", new[] { 28, 28 }), ("gru", new[] { 28, 28 }), ("conv1d", new[] { 28, 28 }),
                                                 ("autoencoder", new[] { 29 }),
                                                 // NetGen's own ExportOnnx files (samples/NativeInference train writes them; channels last).
-                                                ("netgen-fashion-mlp", new[] { 784 }), ("netgen-fashion-cnn", new[] { 28, 28, 1 }) })
+                                                ("netgen-fashion-mlp", new[] { 784 }), ("netgen-fashion-cnn", new[] { 28, 28, 1 }),
+                                                // ... and NetGen.Bench export-onnx: the networks without a PyTorch export here.
+                                                ("mlp-small", new[] { 20 }), ("mlp", new[] { 784 }),
+                                                ("bn-dropout-cnn", new[] { 28, 28, 1 }), ("resnet", new[] { 28, 28, 1 }) })
         {
             string path = Path.Combine(directory, name + ".onnx");
             if (!File.Exists(path)) continue; // bench/export_onnx.py writes the CNNs, or with SEQ=1 the sequence nets
