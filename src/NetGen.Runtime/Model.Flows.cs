@@ -137,7 +137,7 @@ public abstract partial class Model
                         if (loaded.Count < expected) result.Data.AsSpan(start * size, expected * size).Fill(float.NaN);
                         if (loaded.Count == 0) continue;
                         UploadFlowBatch(loaded, labels: false);
-                        Forward(loaded.Count, training: false);
+                        InferenceForward(loaded.Count);
                         Backend.Download(Slot(false, output.TrainingSlot, output.InferenceSlot, loaded.Count), scratch.AsSpan(0, loaded.Count * size));
                         for (int i = 0; i < loaded.Count; i++)
                             scratch.AsSpan(i * size, size).CopyTo(result.Data.AsSpan(loaded.Indices[i] * size, size));

@@ -200,7 +200,7 @@ public abstract partial class Model
                 {
                     int batch = Math.Min(batchSize, n - start);
                     LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
-                    Forward(batch, training: false);
+                    InferenceForward(batch);
                     for (int k = 0; k < layers.Length; k++)
                     {
                         int size = results[k].SampleSize;

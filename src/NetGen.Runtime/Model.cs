@@ -272,6 +272,18 @@ public abstract partial class Model : IDisposable
     /// <summary>Records that the parameters or moving statistics changed; see <see cref="WeightsVersion"/>.</summary>
     protected void MarkWeightsChanged() => _weightsVersion++;
 
+    /// <summary>
+    /// The inference forward pass, with the weights version told to the CPU backend for its duration: what the backend
+    /// derives from the weights (a Dense kernel packed for its GEMM) is kept while the version stays the same.
+    /// </summary>
+    private void InferenceForward(int batch)
+    {
+        var cpu = Backend as CpuBackend;
+        if (cpu != null) cpu.InferenceWeightsVersion = _weightsVersion;
+        try { Forward(batch, training: false); }
+        finally { if (cpu != null) cpu.InferenceWeightsVersion = -1; }
+    }
+
     /// <summary>Applies the compiled optimizer to the gradients and advances the iteration counter.</summary>
     protected void ApplyOptimizer()
     {
@@ -1131,7 +1143,7 @@ public abstract partial class Model : IDisposable
     {
         var outputs = Info.Outputs;
         {
-            Forward(batch, training: false);
+            InferenceForward(batch);
             double total = 0;
             for (int k = 0; k < outputs.Count; k++)
             {
@@ -1180,7 +1192,7 @@ public abstract partial class Model : IDisposable
             {
                 int batch = Math.Min(batchSize, n - start);
                 LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
-                Forward(batch, training: false);
+                InferenceForward(batch);
                 for (int k = 0; k < outputs.Count; k++)
                 {
                     int size = outputs[k].Size;

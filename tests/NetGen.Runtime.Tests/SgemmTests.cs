@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using NetGen.Cpu;
 using Xunit;
 
@@ -127,6 +128,43 @@ public unsafe class SgemmTests
         Check(ta, tb, m, n, k, 1f, 0f, nanC: true);
         Check(ta, tb, m, n, k, -0.5f, 1f, seed: 7);
         Check(ta, tb, m, n, k, 2f, 0.25f, padA: 3, padB: 5, padC: 2, seed: 11);
+    }
+
+    [Theory]
+    [InlineData(2, 10, 7)]
+    [InlineData(32, 512, 300)]
+    [InlineData(37, 100, 600)]   // k in three blocks, a narrow last panel
+    [InlineData(130, 33, 45)]    // enough work for both threads
+    [InlineData(1, 64, 20)]      // a vector times the matrix: B read in place
+    public void A_packed_B_gives_the_bits_of_B_itself(int m, int n, int k)
+    {
+        int ldb = n + 3, lda = k + 1, ldc = n + 2;
+        float[] a = Random(m * lda, 21), b = Random(k * ldb, 22), c0 = Random(m * ldc, 23);
+        fixed (float* pa = a, pb = b)
+        {
+            using var packed = PackedMatrix.TryPack(k, n, pb, ldb);
+            if (packed == null)
+            {
+                Assert.False(Avx512F.IsSupported, "TryPack refused although the AVX-512 kernels run here");
+                return; // packing ahead is AVX-512's; elsewhere the products pack as usual (covered above)
+            }
+            foreach (var (alpha, beta) in new[] { (1f, 0f), (-0.5f, 1f), (2f, 0.25f) })
+            {
+                float[] plain = (float[])c0.Clone(), viaPacked = (float[])c0.Clone();
+                fixed (float* pc = plain) Sgemm.Multiply(false, false, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                fixed (float* pc = viaPacked) Sgemm.Multiply(m, alpha, pa, lda, packed, beta, pc, ldc);
+                for (int i = 0; i < plain.Length; i++)
+                    Assert.True(BitConverter.SingleToInt32Bits(plain[i]) == BitConverter.SingleToInt32Bits(viaPacked[i]),
+                        $"m={m} n={n} k={k} alpha={alpha} beta={beta}: C[{i / ldc},{i % ldc}] = {viaPacked[i]:R} packed, {plain[i]:R} plain");
+            }
+            // Packed again after B changed: the new B's product.
+            for (int i = 0; i < b.Length; i++) b[i] = -b[i];
+            packed.Repack(pb, ldb);
+            float[] again = (float[])c0.Clone(), expected = (float[])c0.Clone();
+            fixed (float* pc = expected) Sgemm.Multiply(false, false, m, n, k, 1f, pa, lda, pb, ldb, 0f, pc, ldc);
+            fixed (float* pc = again) Sgemm.Multiply(m, 1f, pa, lda, packed, 0f, pc, ldc);
+            Assert.Equal(expected, again);
+        }
     }
 
     [Theory]

@@ -96,7 +96,9 @@ public sealed unsafe partial class CpuBackend : IBackend
         epilogue.CheckNoDropout(nameof(DenseForward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         int z = preActivation >= 0 ? preActivation : y;
-        Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units);
+        if (rows > 1 && PackedKernel(kernel, inputs, units) is { } packed)
+            Sgemm.Multiply(rows, 1f, At(x), inputs, packed, 0f, At(z), units);
+        else Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units);
         if (bias >= 0)
         {
             var b = Span(bias, units);
@@ -108,6 +110,39 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
         if (activation != ActivationFunction.Linear || z != y)
             ActivationForward(activation, alpha, rows, units, z, y);
+    }
+
+    /// <summary>
+    /// During an inference pass (<see cref="Model"/> sets it around one, to its weights version; -1 otherwise): Dense
+    /// kernels and the im2col convolutions' are packed for the GEMM once and kept while the version stays the same, as
+    /// ONNX Runtime packs its constant weights once (the MLP's inference at batch 32 spent a fifth of its time packing them). The model changes
+    /// the version whenever its weights may change (initialisation, SetWeights, loading, every training step); a
+    /// kernel written through the backend directly during inference is not seen.
+    /// </summary>
+    internal long InferenceWeightsVersion { get; set; } = -1;
+
+    /// <summary>Largest kernel (floats) kept packed: 4M (16 MB) each, so that a huge layer does not double its memory.</summary>
+    internal static long MaxPackedKernelFloats = 4L << 20;
+
+    private readonly Dictionary<(int Kernel, int Inputs, int Units), (long Version, PackedMatrix Packed)> _packedKernels = [];
+
+    /// <summary>The kernel at <paramref name="kernel"/> ([inputs, units], row-major) packed for the GEMM, or null (not during inference, too large, or no AVX-512).</summary>
+    private PackedMatrix? PackedKernel(int kernel, int inputs, int units)
+    {
+        long version = InferenceWeightsVersion;
+        if (version < 0 || (long)inputs * units > MaxPackedKernelFloats) return null;
+        var key = (kernel, inputs, units);
+        float* source = At(kernel);
+        if (_packedKernels.TryGetValue(key, out var entry))
+        {
+            if (entry.Version == version && entry.Packed.Source == source) return entry.Packed;
+            entry.Packed.Repack(source, units);
+            _packedKernels[key] = (version, entry.Packed);
+            return entry.Packed;
+        }
+        var packed = PackedMatrix.TryPack(inputs, units, source, units);
+        if (packed != null) _packedKernels[key] = (version, packed);
+        return packed;
     }
 
     /// <inheritdoc/>
@@ -257,6 +292,8 @@ public sealed unsafe partial class CpuBackend : IBackend
     {
         if (_block != null) NativeMemory.Free(_block);
         FreeConvolutionBuffers();
+        foreach (var (_, packed) in _packedKernels.Values) packed.Dispose(); // native memory only: safe from the finalizer
+        _packedKernels.Clear();
         _block = null;
         _memory = null;
         _capacity = 0;

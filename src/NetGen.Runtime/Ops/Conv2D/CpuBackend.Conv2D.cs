@@ -66,11 +66,20 @@ public sealed unsafe partial class CpuBackend
         (w.ChunkFloats, w.ChunkRows) = (ConvChunkFloats, ConvDirectChunkRows);   // read once: tests change them
         int items = SampleItems(g, batch);
         PrepareSlots(w, g, batch, items, w.Direct, w.Direct);
-        if (items == 1)
-            ConvForwardRange(w, 0, batch, parallel: true);
-        else
-            RunWork(w, WorkKind.ConvForwardSamples, batch, items);
+        // In inference the kernel is packed for the GEMM once and kept (as a Dense layer's): every range reads it.
+        _convForwardPacked = PackedKernel(kernel, g.Patch, g.OutC);
+        try
+        {
+            if (items == 1)
+                ConvForwardRange(w, 0, batch, parallel: true);
+            else
+                RunWork(w, WorkKind.ConvForwardSamples, batch, items);
+        }
+        finally { _convForwardPacked = null; }
     }
+
+    /// <summary>The running Conv2DForward's kernel packed ahead (inference), or null.</summary>
+    private PackedMatrix? _convForwardPacked;
 
     /// <summary>
     /// How many sample ranges a convolution is cut into. With several threads and samples each range runs whole on
@@ -194,7 +203,10 @@ public sealed unsafe partial class CpuBackend
                 a = w.Cols;
                 lda = g.Patch;
             }
-            Sgemm.Multiply(false, false, rows, g.OutC, g.Patch, 1f, a, lda, At(w.Kernel), g.OutC, 0f, At(w.Z) + row0 * g.OutC, g.OutC);
+            if (_convForwardPacked is { } packed && rows > 1)
+                Sgemm.Multiply(rows, 1f, a, lda, packed, 0f, At(w.Z) + row0 * g.OutC, g.OutC);
+            else
+                Sgemm.Multiply(false, false, rows, g.OutC, g.Patch, 1f, a, lda, At(w.Kernel), g.OutC, 0f, At(w.Z) + row0 * g.OutC, g.OutC);
             if (epilogue)
             {
                 w.R0 = (int)row0;
