@@ -7,7 +7,7 @@
 // bench/run.sh runs both sides in the same run and prints the ratios.
 using NetGen.Bench;
 
-if (args is ["sgemm", _, ..]) // sgemm with options: --shape MxNxK[:TN] --threads N ... (SgemmBench.Run)
+if (args is ["sgemm", var option, ..] && option.StartsWith("--", StringComparison.Ordinal)) // sgemm with options: --shape MxNxK[:TN] --threads N ... (SgemmBench.Run); "sgemm mlp ..." runs the default sgemm set, then the networks
 {
     SgemmBench.Run(args[1..]);
     return;
