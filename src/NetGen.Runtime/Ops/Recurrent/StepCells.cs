@@ -32,25 +32,39 @@ internal static class StepCells
             var job = Job<TCells>.ForThread();
             job.Cells = cells;
             job.Parts = parts;
+            job.DirectB = -1;
             WorkerPool.Shared.Run(job, parts);
         }
         else cells.Run(0, batch);
     }
 
-    /// <summary>The cells split into <see cref="Parts"/> sample ranges; one per thread and cell type, reused (no allocation per step).</summary>
-    private sealed class Job<TCells> : IWorkItem where TCells : struct, IStepCells
+    /// <summary>
+    /// Work split into <see cref="Parts"/> sample ranges, one per work item; one job per thread and work type, reused
+    /// (no allocation per step). With <see cref="DirectB"/> ≥ 0, each range's GEMMs run with that
+    /// <see cref="Sgemm.DirectBMode"/> (<see cref="BatchSplit"/>).
+    /// </summary>
+    internal sealed class Job<TCells> : IWorkItem where TCells : struct, IStepCells
     {
         [ThreadStatic] private static Job<TCells>? t_job;
 
         public TCells Cells;
         public int Parts;
+        public int DirectB = -1;
 
         public static Job<TCells> ForThread() => t_job ??= new Job<TCells>();
 
         public void Execute(int index)
         {
-            int batch = Cells.Batch;
-            Cells.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts));
+            int batch = Cells.Batch, from = (int)((long)batch * index / Parts), to = (int)((long)batch * (index + 1) / Parts);
+            if (DirectB < 0)
+            {
+                Cells.Run(from, to);
+                return;
+            }
+            int saved = Sgemm.DirectBMode;
+            Sgemm.DirectBMode = DirectB;
+            try { Cells.Run(from, to); }
+            finally { Sgemm.DirectBMode = saved; }
         }
     }
 }
@@ -86,32 +100,13 @@ internal static class BatchSplit
         int parts = Parts > 0 ? Math.Min(Parts, batch) : Math.Min(WorkerPool.Shared.MaxThreads, batch / MinSamples);
         if (Enabled && parts > 1 && !WorkerPool.IsInsideJob)
         {
-            var job = Job<TPass>.ForThread();
-            job.Pass = pass;
+            var job = StepCells.Job<TPass>.ForThread();
+            job.Cells = pass;
             job.Parts = parts;
+            job.DirectB = DirectB;
             try { WorkerPool.Shared.Run(job, parts); }
-            finally { job.Pass = default; }
+            finally { job.Cells = default; }
         }
         else pass.Run(0, batch);
-    }
-
-    /// <summary>A pass split into <see cref="Parts"/> sample ranges; one per thread and pass type, reused.</summary>
-    private sealed class Job<TPass> : IWorkItem where TPass : struct, IStepCells
-    {
-        [ThreadStatic] private static Job<TPass>? t_job;
-
-        public TPass Pass;
-        public int Parts;
-
-        public static Job<TPass> ForThread() => t_job ??= new Job<TPass>();
-
-        public void Execute(int index)
-        {
-            int batch = Pass.Batch;
-            int saved = Sgemm.DirectBMode;
-            Sgemm.DirectBMode = DirectB;
-            try { Pass.Run((int)((long)batch * index / Parts), (int)((long)batch * (index + 1) / Parts)); }
-            finally { Sgemm.DirectBMode = saved; }
-        }
     }
 }
