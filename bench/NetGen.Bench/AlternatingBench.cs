@@ -95,7 +95,8 @@ internal static class AlternatingInference
             _ when setting.StartsWith("directb-reuse:", StringComparison.Ordinal) => // read B in place up to N A panels (off) against the default
                 on => NetGen.Cpu.Sgemm.DirectBMaxReuse = on ? 1 : int.Parse(setting["directb-reuse:".Length..], CultureInfo.InvariantCulture),
             "split-directb" => on => NetGen.Backends.BatchSplit.DirectB = on ? 1 : 0,
-            _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb or short-edge."),
+            "dense-epilogue" => on => CpuBackend.DenseGemmEpilogue = on, // bias and activation inside the GEMM (off: passes after it)
+            _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb, short-edge, dense-epilogue, row-threshold:N or directb-reuse:N."),
         };
         var (model, x) = NetworkBench.InferenceSetup(network, batch);
         using (model)

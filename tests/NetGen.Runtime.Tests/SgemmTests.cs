@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics.X86;
+using NetGen.Backends;
 using NetGen.Cpu;
 using Xunit;
 
@@ -219,6 +220,94 @@ public unsafe class SgemmTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A product with an epilogue (Dense's bias and activation, applied to each tile as it completes) gives the bits of
+    /// the plain product followed by z = c + b, y = act(z): every kernel family, A transposed or not, B packed ahead,
+    /// one row, k in several blocks, both threads, y in C or elsewhere; a NaN in A stays NaN through the ReLU; C's and
+    /// y's padding columns are not touched.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 10, 7)]
+    [InlineData(37, 100, 600)]   // k in three blocks, a narrow last panel
+    [InlineData(130, 33, 45)]    // both threads
+    [InlineData(1, 64, 20)]      // a vector times the matrix
+    [InlineData(1, 700, 400)]    // ... split over the threads
+    [InlineData(256, 512, 784)]  // the MLP's first layer
+    [InlineData(5, 3, 0)]        // k = 0: C is beta·C, then the epilogue
+    public void An_epilogue_gives_the_bits_of_the_product_then_bias_and_activation(int m, int n, int k)
+    {
+        const float slope = 0.3f;
+        var kinds = new List<int> { Sgemm.KindPortable };
+        if (Sgemm.BestKind >= Sgemm.KindAvx2) kinds.Add(Sgemm.KindAvx2);
+        if (Sgemm.BestKind >= Sgemm.KindAvx512) kinds.Add(Sgemm.KindAvx512);
+        int ldc = n + 3;
+        float[] bias = Random(n, 31);
+        foreach (bool ta in new[] { false, true })
+        {
+            int lda = (ta ? m : k) + 1, ldb = n + 2;
+            float[] a = Random(Math.Max(1, (ta ? k : m) * lda), 32), b = Random(Math.Max(1, k * ldb), 33);
+            if (k > 0) a[ta ? lda * (k / 2) + m - 1 : (m - 1) * lda + k / 2] = float.NaN; // the last row of op(A)
+            foreach (var act in new[] { ActivationFunction.Relu, ActivationFunction.LeakyRelu, ActivationFunction.Linear })
+            foreach (bool withBias in new[] { true, false })
+            foreach (bool apart in new[] { false, true })
+            foreach (int kind in kinds.Prepend(-1))
+            foreach (bool packed in ta || kind >= 0 ? new[] { false } : new[] { false, true })
+            {
+                string what = $"m={m} n={n} k={k} ta={ta} {act} bias={withBias} y apart={apart} kind={kind} packed={packed}";
+                float[] c = new float[m * ldc], expected = new float[m * ldc];
+                float[] y = apart ? new float[m * ldc] : c, expectedY = apart ? new float[m * ldc] : expected;
+                Array.Fill(c, 7f);
+                Array.Fill(expected, 7f);
+                if (apart) { Array.Fill(y, 8f); Array.Fill(expectedY, 8f); }
+                int savedKind = Sgemm.ForcedKind, savedTranspose = Sgemm.TransposeMode;
+                try
+                {
+                    Sgemm.ForcedKind = kind;
+                    fixed (float* pa = a, pb = b, pe = expected, pbias = bias)
+                    {
+                        Sgemm.TransposeMode = 0;
+                        Sgemm.Multiply(ta, false, m, n, k, 1f, pa, lda, pb, ldb, 0f, pe, ldc);
+                        for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            float z = expected[i * ldc + j] + (withBias ? bias[j] : 0f);
+                            if (withBias || !apart) expected[i * ldc + j] = z;
+                            expectedY[i * ldc + j] = act switch
+                            {
+                                ActivationFunction.Relu => z <= 0f ? 0f : z,
+                                ActivationFunction.LeakyRelu => z > 0f ? z : slope * z,
+                                _ => z,
+                            };
+                        }
+                    }
+                    Sgemm.TransposeMode = ta ? 1 : -1; // an epilogue keeps C row-major even where Cᵀ is asked for
+                    fixed (float* pa = a, pb = b, pc = c, py = y, pbias = bias)
+                    {
+                        var tile = new GemmEpilogue(act, slope, withBias ? pbias : null, py);
+                        using var pk = packed ? PackedMatrix.TryPack(k, n, pb, ldb) : null;
+                        if (pk != null) Sgemm.Multiply(m, 1f, pa, lda, pk, 0f, pc, ldc, tile);
+                        else Sgemm.Multiply(ta, false, m, n, k, 1f, pa, lda, pb, ldb, 0f, pc, ldc, tile);
+                    }
+                }
+                finally
+                {
+                    Sgemm.ForcedKind = savedKind;
+                    Sgemm.TransposeMode = savedTranspose;
+                }
+                AssertSameBits(expected, c, what + " z");
+                if (apart) AssertSameBits(expectedY, y, what + " y");
+                if (k > 0) Assert.True(float.IsNaN(y[(m - 1) * ldc]), what + ": the activation turned a NaN into a number");
+            }
+        }
+    }
+
+    private static void AssertSameBits(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: [{i}] = {actual[i]:R}, expected {expected[i]:R}");
     }
 
     [Theory]

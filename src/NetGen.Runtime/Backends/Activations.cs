@@ -12,7 +12,7 @@ public static class Activations
     public static float Forward(ActivationFunction f, float alpha, float x) => f switch
     {
         ActivationFunction.Linear => x,
-        ActivationFunction.Relu => x > 0 ? x : 0,
+        ActivationFunction.Relu => x <= 0 ? 0 : x, // keeps a NaN
         ActivationFunction.Sigmoid => Cpu.VectorMath.Sigmoid(x),
         ActivationFunction.Tanh => Cpu.VectorMath.Tanh(x),
         ActivationFunction.Elu => x > 0 ? x : MathF.Exp(x) - 1,

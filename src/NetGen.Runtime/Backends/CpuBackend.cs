@@ -90,15 +90,23 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, int a, int lda, int b, int ldb, float beta, int c, int ldc) =>
         Sgemm.Multiply(transA, transB, m, n, k, alpha, At(a), lda, At(b), ldb, beta, At(c), ldc);
 
+    /// <summary>For benchmarks: whether Dense's bias and linear, ReLU or leaky ReLU run inside the GEMM (false: passes after it; the same bits).</summary>
+    internal static bool DenseGemmEpilogue = true;
+
     /// <inheritdoc/>
     public void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
         epilogue.CheckNoDropout(nameof(DenseForward));
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         int z = preActivation >= 0 ? preActivation : y;
+        // Bias and linear, ReLU or leaky ReLU on each tile of z as the GEMM completes it (no pass over z after it);
+        // other activations take their own pass.
+        bool fused = DenseGemmEpilogue && FastActivation.Supports(activation);
+        var tile = fused ? new GemmEpilogue(activation, alpha, bias >= 0 ? At(bias) : null, At(y)) : default;
         if (rows > 1 && PackedKernel(kernel, inputs, units) is { } packed)
-            Sgemm.Multiply(rows, 1f, At(x), inputs, packed, 0f, At(z), units);
-        else Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units);
+            Sgemm.Multiply(rows, 1f, At(x), inputs, packed, 0f, At(z), units, tile);
+        else Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units, tile);
+        if (fused) return;
         if (bias >= 0)
         {
             var b = Span(bias, units);

@@ -14,67 +14,10 @@ public sealed unsafe partial class CpuBackend
     {
         switch (act)
         {
-            case ActivationFunction.Linear: BiasActivation<LinearOp>(alpha, z, y, b, rows, cols); return true;
-            case ActivationFunction.Relu: BiasActivation<ReluOp>(alpha, z, y, b, rows, cols); return true;
-            case ActivationFunction.LeakyRelu: BiasActivation<LeakyOp>(alpha, z, y, b, rows, cols); return true;
+            case ActivationFunction.Linear: FastActivation.BiasRows<LinearOp>(alpha, z, y, cols, b, rows, cols); return true;
+            case ActivationFunction.Relu: FastActivation.BiasRows<ReluOp>(alpha, z, y, cols, b, rows, cols); return true;
+            case ActivationFunction.LeakyRelu: FastActivation.BiasRows<LeakyOp>(alpha, z, y, cols, b, rows, cols); return true;
             default: return false;
-        }
-    }
-
-    private interface IFastAct
-    {
-        static abstract Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha);
-        static abstract float Apply(float v, float alpha);
-    }
-
-    private struct LinearOp : IFastAct
-    {
-        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) => v;
-        public static float Apply(float v, float alpha) => v;
-    }
-
-    private struct ReluOp : IFastAct
-    {
-        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
-            Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero);
-        public static float Apply(float v, float alpha) => v > 0 ? v : 0f;
-    }
-
-    private struct LeakyOp : IFastAct
-    {
-        public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
-            Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * alpha);
-        public static float Apply(float v, float alpha) => v > 0 ? v : alpha * v;
-    }
-
-    private static void BiasActivation<TAct>(float alpha, float* z, float* y, float* b, int rows, int cols) where TAct : struct, IFastAct
-    {
-        var va = Vector512.Create(alpha);
-        for (int r = 0; r < rows; r++)
-        {
-            float* zr = z + (long)r * cols, yr = y + (long)r * cols;
-            int c = 0;
-            if (b != null)
-            {
-                bool storeZ = z != y;
-                for (; c <= cols - 16; c += 16)
-                {
-                    var v = Vector512.Load(zr + c) + Vector512.Load(b + c);
-                    if (storeZ) Vector512.Store(v, zr + c);
-                    Vector512.Store(TAct.Apply(v, va), yr + c);
-                }
-                for (; c < cols; c++)
-                {
-                    float v = zr[c] + b[c];
-                    if (storeZ) zr[c] = v;
-                    yr[c] = TAct.Apply(v, alpha);
-                }
-            }
-            else
-            {
-                for (; c <= cols - 16; c += 16) Vector512.Store(TAct.Apply(Vector512.Load(zr + c), va), yr + c);
-                for (; c < cols; c++) yr[c] = TAct.Apply(zr[c], alpha);
-            }
         }
     }
 

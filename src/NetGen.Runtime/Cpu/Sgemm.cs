@@ -155,6 +155,16 @@ public static unsafe class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        => Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, default);
+
+    /// <summary>
+    /// <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>, then
+    /// <paramref name="epilogue"/> on C: each tile gets it as soon as it is complete, while it is in cache, on the
+    /// thread that computed it (no pass over C afterwards, no join).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -167,6 +177,7 @@ public static unsafe class Sgemm
         if (k == 0 || alpha == 0f)
         {
             ScaleC(m, n, beta, c, ldc);
+            epilogue.Apply(c, ldc, 0, m, 0, n);
             return;
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(lda, transA ? m : k);
@@ -180,18 +191,20 @@ public static unsafe class Sgemm
         {
             // A vector times a matrix (batch-1 inference): stream B once instead of packing it.
             RowTimesMatrix(n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c);
+            epilogue.Apply(c, ldc, 0, 1, 0, n);
             return;
         }
 
         var g = new Problem
         {
             A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k,
-            TransA = transA, TransB = transB, Alpha = alpha, Beta = beta,
+            TransA = transA, TransB = transB, Alpha = alpha, Beta = beta, Epilogue = epilogue,
         };
         g.SetKind(t_forcedKind > 0 ? t_forcedKind - 1 : BestKind);
         g.DirectA = t_directA;
         g.DirectB = t_directB;
-        if (t_transposeC == 2 || (t_transposeC == 0 && transA && PreferTransposed(g.Mr, g.Nr, m, n)))
+        // (Not with an epilogue: its tiles are applied where C is stored row-major.)
+        if (!epilogue.Active && (t_transposeC == 2 || (t_transposeC == 0 && transA && PreferTransposed(g.Mr, g.Nr, m, n))))
         {
             // Cᵀ = op(B)ᵀ·op(A)ᵀ: the same data read as the other operand, written to C transposed. Pays off
             // for a narrow C (n of a few columns), where the vector dimension is better spent along m, when A is
@@ -239,7 +252,8 @@ public static unsafe class Sgemm
     /// packing of B inside, the same bits as <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>
     /// with B itself (the same blocks, panels and kernels). B must still hold what was packed: m = 1 reads it directly.
     /// </summary>
-    internal static void Multiply(int m, float alpha, float* a, int lda, PackedMatrix b, float beta, float* c, int ldc)
+    internal static void Multiply(int m, float alpha, float* a, int lda, PackedMatrix b, float beta, float* c, int ldc,
+        in GemmEpilogue epilogue = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         int n = b.N, k = b.K;
@@ -248,13 +262,14 @@ public static unsafe class Sgemm
         ArgumentOutOfRangeException.ThrowIfLessThan(lda, k);
         if (m == 1 || k == 0 || alpha == 0f || t_forcedKind != 0 || BestKind != KindAvx512)
         {
-            Multiply(false, false, m, n, k, alpha, a, lda, b.Source, b.SourceLd, beta, c, ldc);
+            Multiply(false, false, m, n, k, alpha, a, lda, b.Source, b.SourceLd, beta, c, ldc, epilogue);
             return;
         }
         var g = new Problem
         {
             A = a, B = b.Source, C = c, Lda = lda, Ldb = b.SourceLd, Ldc = ldc, M = m, N = n, K = k,
             Alpha = alpha, Beta = beta, Packed = b.Data, PackedBlockStride = b.BlockStride, PackedKc = b.Kc,
+            Epilogue = epilogue,
         };
         g.SetKind(KindAvx512);
         g.DirectA = t_directA;
@@ -359,6 +374,7 @@ public static unsafe class Sgemm
         public nint PackedBlockStride;
         public int PackedKc;
         public bool TransC;          // C(i, j) is at C[j·Ldc + i] (the product was transposed)
+        public GemmEpilogue Epilogue; // applied to each tile of C once complete (never with TransC)
 
         public void SetKind(int kind)
         {
@@ -659,6 +675,7 @@ public static unsafe class Sgemm
         nint ldc = g.Ldc, lda = g.Lda, ldb = g.Ldb;
         float alpha = g.Alpha;
         bool transC = g.TransC;
+        bool lastDepth = g.Epilogue.Active && pc + kc == g.K; // this pass completes its tiles
         float* c = transC ? g.C + jc * ldc + ic : g.C + ic * ldc + jc;
         for (int jr = 0; jr < nc; jr += nr)
         {
@@ -720,6 +737,7 @@ public static unsafe class Sgemm
                     MergeTileTransposed(tmp, width, cTile, ldc, rows, cols, alpha, beta);
                 else if (!full)
                     MergeTile(tmp, width, cTile, ldc, rows, cols, alpha, beta);
+                if (lastDepth) g.Epilogue.Apply(g.C, ldc, ic + ir, rows, jc + jr, cols);
             }
         }
     }
@@ -2123,7 +2141,7 @@ public static unsafe class Sgemm
 
 /// <summary>
 /// A B operand (k×n, row-major) packed once into the AVX-512 micro-kernel's panels, for products that reuse it while it
-/// does not change (inference through the same weights: <see cref="Sgemm.Multiply(int, float, float*, int, PackedMatrix, float, float*, int)"/>
+/// does not change (inference through the same weights: <see cref="Sgemm.Multiply(int, float, float*, int, PackedMatrix, float, float*, int, in GemmEpilogue)"/>
 /// then skips packing B, which at a batch of 32 rows is a fifth of a Dense layer's time). Block b holds k rows
 /// [b·Kc, (b+1)·Kc); in it, the panel of columns [32q, 32q + 32) starts at q·32·kc (kc: the block's rows), 32 floats a
 /// row (16 for a last panel of at most 16 columns), zero past n: the layout Sgemm packs a block in, over all columns.

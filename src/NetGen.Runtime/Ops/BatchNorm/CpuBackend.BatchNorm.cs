@@ -194,8 +194,8 @@ public sealed unsafe partial class CpuBackend
                     if (yOut != null)
                         yOut[o + c] = act switch
                         {
-                            ActivationFunction.Relu => v > 0 ? v : 0f,
-                            ActivationFunction.LeakyRelu => v > 0 ? v : alpha * v,
+                            ActivationFunction.Relu => ReluOp.Apply(v, alpha),
+                            ActivationFunction.LeakyRelu => LeakyOp.Apply(v, alpha),
                             _ => v,
                         };
                 }
@@ -356,8 +356,8 @@ public sealed unsafe partial class CpuBackend
         if (y != null)
             Vector512.Store(act switch
             {
-                ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
-                ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * va),
+                ActivationFunction.Relu => ReluOp.Relu(v),
+                ActivationFunction.LeakyRelu => LeakyOp.Apply(v, va),
                 _ => v,
             }, y);
     }

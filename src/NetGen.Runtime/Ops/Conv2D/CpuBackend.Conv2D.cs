@@ -585,8 +585,8 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> FastAct(ActivationFunction act, Vector512<float> v, Vector512<float> alpha) => act switch
     {
-        ActivationFunction.Relu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero),
-        ActivationFunction.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * alpha),
+        ActivationFunction.Relu => ReluOp.Relu(v),
+        ActivationFunction.LeakyRelu => LeakyOp.Apply(v, alpha),
         _ => v,
     };
 
