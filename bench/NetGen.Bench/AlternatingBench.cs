@@ -95,6 +95,8 @@ internal static class AlternatingInference
             _ when setting.StartsWith("directb-reuse:", StringComparison.Ordinal) => // read B in place up to N A panels (off) against the default
                 on => NetGen.Cpu.Sgemm.DirectBMaxReuse = on ? 1 : int.Parse(setting["directb-reuse:".Length..], CultureInfo.InvariantCulture),
             "split-directb" => on => NetGen.Backends.BatchSplit.DirectB = on ? 1 : 0,
+            _ when setting.StartsWith("directa-reuse:", StringComparison.Ordinal) => // read A in place up to N B panels (off) against the default
+                on => NetGen.Cpu.Sgemm.DirectAMaxReuse = on ? 8 : int.Parse(setting["directa-reuse:".Length..], CultureInfo.InvariantCulture),
             "dense-epilogue" => on => CpuBackend.DenseGemmEpilogue = on, // bias and activation inside the GEMM (off: passes after it)
             _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb, short-edge, dense-epilogue, row-threshold:N or directb-reuse:N."),
         };

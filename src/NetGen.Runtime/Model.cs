@@ -593,6 +593,13 @@ public abstract partial class Model : IDisposable
             var input = Info.Inputs[k];
             int inSize = input.Size;
             var xs = x[k].Data.AsSpan();
+            int target = k == 0 ? Train(0, batch) : Slot(training, input.TrainingSlot, input.InferenceSlot, batch);
+            if (augment is null && Consecutive(indices, batch))
+            {
+                // Samples in order (Predict, Evaluate, fit without shuffling): straight from the tensor, one copy.
+                Backend.Upload(xs.Slice(indices[0] * inSize, batch * inSize), target);
+                continue;
+            }
             for (int i = 0; i < batch; i++)
                 xs.Slice(indices[i] * inSize, inSize).CopyTo(_inputStaging.AsSpan(i * inSize, inSize));
             if (augment is not null && k == 0)
@@ -604,7 +611,7 @@ public abstract partial class Model : IDisposable
                         CounterRng.Key(passKey, (ulong)(position + i), 0));
             }
             // The network's own input is at slot 0 in both arenas.
-            Backend.Upload(_inputStaging.AsSpan(0, batch * inSize), k == 0 ? Train(0, batch) : Slot(training, input.TrainingSlot, input.InferenceSlot, batch));
+            Backend.Upload(_inputStaging.AsSpan(0, batch * inSize), target);
         }
         if (y is null) return;
         for (int k = 0; k < y.Length; k++)
@@ -615,6 +622,13 @@ public abstract partial class Model : IDisposable
                 ys.Slice(indices[i] * ySize, ySize).CopyTo(_labelStaging.AsSpan(i * ySize, ySize));
             Backend.Upload(_labelStaging.AsSpan(0, batch * ySize), LabelsOf(k));
         }
+    }
+
+    private static bool Consecutive(ReadOnlySpan<int> indices, int batch)
+    {
+        for (int i = 1; i < batch; i++)
+            if (indices[i] != indices[0] + i) return false;
+        return true;
     }
 
     private void EnsureOrder(int n)
