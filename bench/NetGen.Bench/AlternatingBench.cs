@@ -97,6 +97,9 @@ internal static class AlternatingInference
             "split-directb" => on => NetGen.Backends.BatchSplit.DirectB = on ? 1 : 0,
             _ when setting.StartsWith("directa-reuse:", StringComparison.Ordinal) => // read A in place up to N B panels (off) against the default
                 on => NetGen.Cpu.Sgemm.DirectAMaxReuse = on ? 8 : int.Parse(setting["directa-reuse:".Length..], CultureInfo.InvariantCulture),
+            _ when setting.StartsWith("winograd-min-tiles:", StringComparison.Ordinal) => // Winograd from N output tiles (off) against the default
+                on => CpuBackend.WinogradMinTiles = on ? 16 : int.Parse(setting["winograd-min-tiles:".Length..], CultureInfo.InvariantCulture),
+            "winograd-even" => on => CpuBackend.WinogradEvenBlocks = on, // small calls: tiles split evenly between threads (off: whole 12-tile panels)
             "dense-epilogue" => on => CpuBackend.DenseGemmEpilogue = on, // bias and activation inside the GEMM (off: passes after it)
             _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb, short-edge, dense-epilogue, row-threshold:N or directb-reuse:N."),
         };

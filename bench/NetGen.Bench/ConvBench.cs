@@ -176,6 +176,46 @@ public static unsafe class ConvBench
     }
 
     /// <summary>
+    /// The residual network's convolutions in inference (ReLU epilogue, weights version set as Predict does) at
+    /// <paramref name="batch"/>: one JSON line each (µs, GFLOPS, count) and their total, to set against the network's
+    /// inference time. <c>NetGen.Bench resnet-infer-ops:1</c>.
+    /// </summary>
+    public static void RunResNetInferenceOps(int batch, string? only = null)
+    {
+        var convs = new (int H, int O, int C, int F, int K, int S, int Count)[]
+        {
+            (28, 28, 1, 32, 3, 1, 1), (28, 28, 32, 32, 3, 1, 2), (28, 14, 32, 64, 3, 2, 1), (14, 14, 64, 64, 3, 1, 1),
+            (28, 14, 32, 64, 1, 2, 1), (14, 7, 64, 128, 3, 2, 1), (7, 7, 128, 128, 3, 1, 1), (14, 7, 64, 128, 1, 2, 1),
+        };
+        double total = 0, totalFlops = 0;
+        foreach (var (h, o, cin, f, k, stride, count) in convs)
+        {
+            string op = $"conv {h}x{h}x{cin}->{o}x{o}x{f} k{k} s{stride}";
+            if (only != null && !op.Contains(only, StringComparison.Ordinal)) continue;
+            int pad = Math.Max((o - 1) * stride + k - h, 0) / 2;
+            var g = new Conv2DGeometry(h, h, cin, o, o, f, k, k, stride, stride, 1, 1, pad, pad);
+            long inSize = (long)batch * g.InSize, outSize = (long)batch * g.OutSize, kSize = (long)g.Patch * g.OutC;
+            using var be = new CpuBackend();
+            int x = 0, kk = (int)inSize, b = (int)(inSize + kSize), y = b + f;
+            be.EnsureCapacity(y + outSize, 0);
+            var rng = new Random(1);
+            var host = new float[Math.Max(inSize, kSize)];
+            for (int i = 0; i < host.Length; i++) host[i] = (float)rng.NextDouble() - 0.5f;
+            be.Upload(host.AsSpan(0, (int)inSize), x);
+            be.Upload(host.AsSpan(0, (int)kSize), kk);
+            be.InferenceWeightsVersion = 1;
+            double ms = Time(() => be.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Relu), x, kk, b, y));
+            double flops = 2.0 * batch * g.Pixels * g.OutC * g.Patch;
+            total += ms * count;
+            totalFlops += flops * count;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"bench\":\"resnet-infer-op\",\"op\":\"{op}\",\"batch\":{batch},\"count\":{count},\"us\":{ms * 1000:F1},\"gflops\":{flops / (ms * 1e6):F1}}}"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"bench\":\"resnet-infer-op\",\"op\":\"all convolutions\",\"batch\":{batch},\"us\":{total * 1000:F1},\"gflops\":{totalFlops / (total * 1e6):F1}}}"));
+    }
+
+    /// <summary>
     /// Batch norm (fused LeakyReLU) and pooling of the same networks at batch 256, one JSON line each:
     /// <c>{"bench":"bn","shape":"28x28x128",...}</c>, <c>{"bench":"pool","shape":"28x28x128 max 2",...}</c>.
     /// </summary>

@@ -24,6 +24,11 @@ foreach (var name in names)
     else if (name == "winograd-resnet-blocks") WinogradResNetBlocks.Run();
     else if (name == "bn-dropout-op") ConvBench.RunBatchNormDropout();
     else if (name == "resnet-ops") ConvBench.RunResNetOps();
+    else if (name.StartsWith("resnet-infer-ops:", StringComparison.Ordinal)) // the residual net's convolutions in inference at a batch
+    {
+        var parts = name.Split(':'); // resnet-infer-ops:BATCH[:part of the op's name]
+        ConvBench.RunResNetInferenceOps(int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), parts.Length > 2 ? parts[2] : null);
+    }
     else if (name.StartsWith("export-onnx:", StringComparison.Ordinal)) // export-onnx:DIR[:mlp,resnet,...]
     {
         var parts = name.Split(':');

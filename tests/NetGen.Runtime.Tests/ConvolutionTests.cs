@@ -422,6 +422,54 @@ public class ConvolutionTests
     }
 
     /// <summary>
+    /// A small call (batch 1 with 49, 25 or 16 tiles; 20 tiles over 5 samples) splits its tiles evenly
+    /// between the threads rather than in whole 12-tile panels: the same forward bits as the panel blocks (a tile's
+    /// GEMM rows do not depend on their block), and forward and backward still match the double reference.
+    /// </summary>
+    [Theory]
+    [InlineData(28, 28, 32, 32, 1)]   // 49 tiles: 25 + 24 (were 36 + 13)
+    [InlineData(20, 20, 16, 32, 1)]   // 25 tiles: 13 + 12
+    [InlineData(14, 14, 64, 64, 1)]   // 16 tiles: 8 + 8 (were 12 + 4)
+    [InlineData(6, 6, 16, 16, 5)]     // 4 tiles a sample, 20 tiles: 10 + 10
+    public void WinogradSplitsSmallCallsEvenly(int h, int w, int inC, int outC, int batch)
+    {
+        var g = KerasGeometry.Conv(h, w, inC, outC, 3, 3, same: true);
+        var x = Num.Uniform(batch * g.InSize, 21);
+        var k = Num.Uniform(g.Patch * g.OutC, 22, -0.5, 0.5);
+        var b = Num.Uniform(g.OutC, 23);
+        var dy = Num.Uniform(batch * g.OutSize, 24);
+        var z = ConvReference.Forward(g, batch, x, k, b);
+        var (dkRef, dbRef, dxRef) = ConvReference.Backward(g, batch, x, k, Array.ConvertAll(dy, v => (double)v));
+        var forward = new List<float[]>();
+        bool saved = CpuBackend.WinogradEvenBlocks;
+        try
+        {
+            foreach (bool even in new[] { true, false })
+            {
+                CpuBackend.WinogradEvenBlocks = even;
+                using var ws = new KernelWorkspace(1 << 20);
+                int px = ws.Put(x), pk = ws.Put(k), pb = ws.Put(b), pz = ws.Alloc(z.Length);
+                ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Relu, preActivation: ws.Alloc(z.Length)), px, pk, pb, pz);
+                int pz2 = ws.Alloc(z.Length);
+                ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Linear), px, pk, pb, pz2);
+                string what = $"{h}x{w}x{inC}->{outC} batch {batch}{(even ? "" : " (12-tile panels)")}";
+                Num.Close(z, ws.Get(pz2, z.Length), WinogradTolerance * z.Max(Math.Abs), Rel, what + " z");
+                forward.Add([.. ws.Get(pz, z.Length), .. ws.Get(pz2, z.Length)]);
+                int pdy = ws.Put(dy), pdx = ws.Alloc(x.Length), pdk = ws.Alloc(k.Length), pdb = ws.Alloc(g.OutC);
+                ws.Backend.Conv2DBackward(g, batch, new Epilogue(ActivationFunction.Linear), false, px, pk, pz2, pdy, pdx, pdk, pdb);
+                Num.Close(dkRef, ws.Get(pdk, k.Length), WinogradTolerance * dkRef.Max(Math.Abs), 5e-5, what + " dKernel");
+                Num.Close(dxRef, ws.Get(pdx, x.Length), WinogradTolerance * dxRef.Max(Math.Abs), 5e-5, what + " dx");
+                Num.Close(dbRef, ws.Get(pdb, g.OutC), 5e-5, 5e-5, what + " dBias");
+            }
+        }
+        finally
+        {
+            CpuBackend.WinogradEvenBlocks = saved;
+        }
+        Assert.Equal(forward[1], forward[0]);
+    }
+
+    /// <summary>
     /// accumulateDx adds the input gradient to what dx holds, on every path (Winograd, im2col + col2im, a 1x1 stride-1
     /// convolution's direct GEMM, the few-input-channel kernels) and every work split: dx = before + the double
     /// reference's dx, and the kernel and bias gradients as without it.

@@ -13,7 +13,9 @@ internal interface IFastAct
 
 internal struct LinearOp : IFastAct
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) => v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Apply(float v, float alpha) => v;
 }
 
@@ -23,7 +25,9 @@ internal struct LinearOp : IFastAct
 /// </summary>
 internal struct ReluOp : IFastAct
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) => Relu(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Apply(float v, float alpha) => v <= 0f ? 0f : v;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -33,8 +37,10 @@ internal struct ReluOp : IFastAct
 /// <summary>v where v &gt; 0, alpha·v elsewhere (a NaN stays NaN).</summary>
 internal struct LeakyOp : IFastAct
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Apply(Vector512<float> v, Vector512<float> alpha) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, v * alpha);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Apply(float v, float alpha) => v > 0 ? v : alpha * v;
 }
 

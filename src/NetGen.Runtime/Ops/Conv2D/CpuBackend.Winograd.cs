@@ -213,14 +213,19 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// Tiles per block: <see cref="WinogradTileBlock"/>, or, for a call with fewer tiles than that per thread (small
-    /// batches), enough blocks (a multiple of 12 tiles each) for every thread to get one.
+    /// batches), the tiles split evenly between the threads: at batch 1 a 28x28 layer's 49 tiles go 25 + 24, not
+    /// 36 + 13 as blocks of whole 12-row panels did (a tile's outputs are the same bits in any block).
     /// </summary>
     private static int BlockSize(long tiles)
     {
         long perThread = (tiles + Threads - 1) / Threads;
-        long block = Math.Min(WinogradTileBlock, Math.Max(12, (perThread + 11) / 12 * 12));
-        return (int)Math.Min(tiles, block);
+        long block = WinogradEvenBlocks ? Math.Min(WinogradTileBlock, perThread)
+            : Math.Min(WinogradTileBlock, Math.Max(12, (perThread + 11) / 12 * 12));
+        return (int)Math.Max(1, Math.Min(tiles, block));
     }
+
+    /// <summary>For benchmarks: whether small calls split their tiles evenly between threads (false: whole 12-tile panels).</summary>
+    internal static bool WinogradEvenBlocks = true;
 
     /// <summary>How many kernels' transforms are kept (one per Winograd layer of a network, typically).</summary>
     internal static int WinogradCacheEntries = 32;
