@@ -11,6 +11,14 @@ namespace NetGen.Tests;
 [Dense(5, Activation = Activation.Softmax)]
 public partial class PackedConvNet;
 
+// A 3x3 stride-1 convolution over 16 channels with 16 output tiles at batch 1: the Winograd path, whose kernel
+// transform inference keeps.
+[Network(16, 16, 16)]
+[Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[GlobalAveragePooling2D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class WinogradKeptNet;
+
 /// <summary>
 /// The CPU backend keeps Dense kernels packed for the GEMM between inference passes while the model's weights version
 /// stays the same: every way the weights change must be seen by the next Predict (a stale packed kernel would be a
@@ -107,5 +115,38 @@ public class PackedWeightsTests
         using var fresh = new PackedConvNet();
         fresh.SetWeights(m.GetWeights());
         Assert.Equal(Bits(fresh.Predict(x, batchSize: 6)), changed);
+    }
+
+    [Fact]
+    public void A_kept_Winograd_kernel_transform_follows_every_change_of_the_weights()
+    {
+        using var m = new WinogradKeptNet { Seed = 6 };
+        m.Compile(new Adam(0.05f), Loss.CategoricalCrossEntropy);
+        var rng = new Random(7);
+        var data = new float[16 * 16 * 16];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
+        var x = new Tensor(data, 1, 16, 16, 16);
+        int[] FreshBits()
+        {
+            using var fresh = new WinogradKeptNet();
+            fresh.SetWeights(m.GetWeights());
+            return Bits(fresh.Predict(x, batchSize: 1));
+        }
+        var first = Bits(m.Predict(x, batchSize: 1));
+        Assert.Equal(first, Bits(m.Predict(x, batchSize: 1)));
+        Assert.Equal(FreshBits(), first);
+
+        var conv = m.Layers.First(l => l.WeightNames.Count > 0);
+        var w = conv.GetWeights();
+        w[0] = w[0].Select(v => v * -1.5f).ToArray();
+        conv.SetWeights(w);
+        var changed = Bits(m.Predict(x, batchSize: 1));
+        Assert.NotEqual(first, changed);
+        Assert.Equal(FreshBits(), changed);
+
+        m.TrainOnBatch(x, new Tensor([0f, 1f, 0f], 1, 3));
+        var trained = Bits(m.Predict(x, batchSize: 1));
+        Assert.NotEqual(changed, trained);
+        Assert.Equal(FreshBits(), trained);
     }
 }

@@ -240,21 +240,34 @@ public sealed unsafe partial class CpuBackend
         public float* U;
         public int Rows, Cols;
         public long Capacity;
+        public nint Source;   // the kernel it was last made or checked from ...
+        public long Version;  // ... at this inference weights version (-1: outside inference)
     }
 
     /// <summary>
     /// U for a forward kernel at <paramref name="kernel"/> (rows × cols per tap): the kept one when its source is
     /// bit-identical to the kernel now (a comparison of 9·rows·cols floats, about a quarter of what the transform
-    /// writes), else a new transform, kept in place of the oldest. A training step changes the kernel, so its forward
+    /// writes; skipped during an inference pass when the same kernel was checked at the same weights version), else a
+    /// new transform, kept in place of the oldest. A training step changes the kernel, so its forward
     /// pass transforms it anew; inference reuses it.
     /// </summary>
     private float* CachedKernelTransform(float* kernel, int rows, int cols)
     {
         long taps = 9L * rows * cols;
+        long version = InferenceWeightsVersion;
+        // During an inference pass, an entry made or checked from this kernel at the same weights version is current
+        // without comparing (as the packed GEMM kernels: the model changes the version whenever the weights may change).
+        if (version >= 0)
+            foreach (var e in _kernelCache)
+                if (e.Source == (nint)kernel && e.Version == version && e.Rows == rows && e.Cols == cols)
+                    return e.U;
         var source = new ReadOnlySpan<byte>(kernel, checked((int)(taps * sizeof(float))));
         foreach (var e in _kernelCache)
             if (e.Rows == rows && e.Cols == cols && source.SequenceEqual(new ReadOnlySpan<byte>(e.Kernel, source.Length)))
+            {
+                (e.Source, e.Version) = ((nint)kernel, version);
                 return e.U;
+            }
         if (_kernelCache.Length < WinogradCacheEntries) Array.Resize(ref _kernelCache, _kernelCache.Length + 1);
         int slot = _kernelCacheNext++ % _kernelCache.Length;
         var entry = _kernelCache[slot] ??= new WinogradKernel();
@@ -274,6 +287,7 @@ public sealed unsafe partial class CpuBackend
         Buffer.MemoryCopy(kernel, entry.Kernel, taps * sizeof(float), taps * sizeof(float));
         entry.Rows = rows;
         entry.Cols = cols;
+        (entry.Source, entry.Version) = ((nint)kernel, version);
         return entry.U;
     }
 
