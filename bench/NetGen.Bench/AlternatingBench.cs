@@ -100,6 +100,8 @@ internal static class AlternatingInference
             _ when setting.StartsWith("winograd-min-tiles:", StringComparison.Ordinal) => // Winograd from N output tiles (off) against the default
                 on => CpuBackend.WinogradMinTiles = on ? 16 : int.Parse(setting["winograd-min-tiles:".Length..], CultureInfo.InvariantCulture),
             "winograd-even" => on => CpuBackend.WinogradEvenBlocks = on, // small calls: tiles split evenly between threads (off: whole 12-tile panels)
+            _ when setting.StartsWith("parallel-min:", StringComparison.Ordinal) => // element-wise stages on the pool from N floats (off) against the default
+                on => CpuBackend.ParallelMinFloats = on ? 1 << 15 : int.Parse(setting["parallel-min:".Length..], CultureInfo.InvariantCulture),
             "dense-epilogue" => on => CpuBackend.DenseGemmEpilogue = on, // bias and activation inside the GEMM (off: passes after it)
             _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb, short-edge, dense-epilogue, row-threshold:N or directb-reuse:N."),
         };

@@ -8,7 +8,9 @@ namespace NetGen.Bench;
 /// <summary>Entry point: <c>dotnet run -c Release --project bench/OrtBench -- DIR</c>.</summary>
 public static class Program
 {
-    public static void Main(string[] args) => OrtBench.Run(args.Length > 0 ? args[0] : "bench/results");
+    /// <summary><c>OrtBench DIR [BATCHES]</c>: BATCHES is a comma list (default 256,32,1).</summary>
+    public static void Main(string[] args) => OrtBench.Run(args.Length > 0 ? args[0] : "bench/results",
+        args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [256, 32, 1]);
 }
 
 /// <summary>
@@ -19,7 +21,7 @@ public static class Program
 /// </summary>
 public static class OrtBench
 {
-    public static void Run(string directory)
+    public static void Run(string directory, int[] batches)
     {
         foreach (var (name, shape) in new[] { ("mnist-cnn", new[] { 1, 28, 28 }), ("fashion-cnn", new[] { 1, 28, 28 }),
                                                 ("lstm", new[] { 28, 28 }), ("gru", new[] { 28, 28 }), ("conv1d", new[] { 28, 28 }),
@@ -42,7 +44,7 @@ public static class OrtBench
             using var session = new InferenceSession(path, options);
             string input = session.InputMetadata.Keys.First();
             var random = new Random(0);
-            foreach (int batch in new[] { 256, 32, 1 })
+            foreach (int batch in batches)
             {
                 var data = new float[batch * shape.Aggregate(1, (a, d) => a * d)];
                 for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
