@@ -1,4 +1,5 @@
 using NetGen.Backends;
+using NetGen.Cpu;
 using Xunit;
 
 namespace NetGen.Tests;
@@ -467,6 +468,24 @@ public class ConvolutionTests
             CpuBackend.WinogradEvenBlocks = saved;
         }
         Assert.Equal(forward[1], forward[0]);
+
+        // The blocks themselves: even for a small call (no thread gets more than one block, none under 8 tiles), whole
+        // 12-tile panels without the setting.
+        long tiles = (long)batch * ((g.OutH + 3) / 4) * ((g.OutW + 3) / 4);
+        int threads = WorkerPool.Shared.MaxThreads;
+        int block = CpuBackend.BlockSize(tiles);
+        Assert.True((long)block * threads >= tiles, $"{tiles} tiles in blocks of {block}: more blocks than {threads} threads");
+        Assert.True(block >= Math.Min(8, tiles), $"{tiles} tiles in blocks of {block}");
+        if (threads == 2 && tiles == 49) Assert.Equal(25, block);
+        try
+        {
+            CpuBackend.WinogradEvenBlocks = false;
+            if (threads == 2 && tiles == 49) Assert.Equal(36, CpuBackend.BlockSize(tiles));
+        }
+        finally
+        {
+            CpuBackend.WinogradEvenBlocks = saved;
+        }
     }
 
     /// <summary>

@@ -135,7 +135,7 @@ public unsafe class SgemmTests
     [InlineData(2, 10, 7)]
     [InlineData(32, 512, 300)]
     [InlineData(37, 100, 600)]   // k in three blocks, a narrow last panel
-    [InlineData(130, 33, 45)]    // enough work for both threads
+    [InlineData(130, 33, 80)]    // enough work for both threads (above ParallelThreshold)
     [InlineData(1, 64, 20)]      // a vector times the matrix: B read in place
     public void A_packed_B_gives_the_bits_of_B_itself(int m, int n, int k)
     {
@@ -231,7 +231,7 @@ public unsafe class SgemmTests
     [Theory]
     [InlineData(2, 10, 7)]
     [InlineData(37, 100, 600)]   // k in three blocks, a narrow last panel
-    [InlineData(130, 33, 45)]    // both threads
+    [InlineData(130, 33, 80)]    // both threads (above ParallelThreshold)
     [InlineData(1, 64, 20)]      // a vector times the matrix
     [InlineData(1, 700, 400)]    // ... split over the threads
     [InlineData(256, 512, 784)]  // the MLP's first layer

@@ -129,7 +129,8 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <summary>
     /// During an inference pass (<see cref="Model"/> sets it around one, to its weights version; -1 otherwise): Dense
     /// kernels and the im2col convolutions' are packed for the GEMM once and kept while the version stays the same, as
-    /// ONNX Runtime packs its constant weights once (the MLP's inference at batch 32 spent a fifth of its time packing them). The model changes
+    /// ONNX Runtime packs its constant weights once (the MLP's inference at batch 32 spent a fifth of its time packing them),
+    /// and a Winograd kernel's kept transform is reused without comparing the kernel again. The model changes
     /// the version whenever its weights may change (initialisation, SetWeights, loading, every training step); a
     /// kernel written through the backend directly during inference is not seen.
     /// </summary>

@@ -160,7 +160,8 @@ public static unsafe class Sgemm
     /// <summary>
     /// <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>, then
     /// <paramref name="epilogue"/> on C: each tile gets it as soon as it is complete, while it is in cache, on the
-    /// thread that computed it (no pass over C afterwards, no join).
+    /// thread that computed it (no pass over C afterwards, no join); a single row (m = 1) and k = 0 get it after the
+    /// product, on the calling thread.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,

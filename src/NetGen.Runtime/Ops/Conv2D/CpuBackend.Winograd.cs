@@ -21,7 +21,8 @@ namespace NetGen.Backends;
 // The input gradient of a 3x3 stride-1 convolution is the same kind of convolution of dz with the kernel rotated by
 // 180° and its channel axes swapped, padded by 2 − pad, so it takes this path as well (Conv2DBackward); the kernel
 // gradient is the transposed algorithm, Gᵀ·Σ[(Bᵀ·d·B) ⊙ (A·dz·Aᵀ)]·G. The forward pass keeps each kernel's U while
-// the kernel stays bit-identical (inference), with a copy of the kernel to compare.
+// the kernel stays bit-identical (inference), with a copy of the kernel to compare (not compared again within one
+// weights version of an inference pass: see CachedKernelTransform).
 //
 // With a given number of threads the work is cut the same way on every call (blocks of WinogradTileBlock tiles, or
 // one per thread for small calls; the kernel gradient's per-item partial sums added in item order), so results are
@@ -41,8 +42,8 @@ public sealed unsafe partial class CpuBackend
     private static readonly bool DefaultWinograd = Environment.GetEnvironmentVariable("NETGEN_WINOGRAD")?.Trim() != "0";
 
     /// <summary>
-    /// Output tiles per block: the rows of each of a block's 36 SGEMMs (a multiple of the AVX-512 kernel's 12). 48 rather
-    /// than 96: a block's V and M (36·(InC + OutC) floats a tile) stay within a 2 MB L2 up to 128 channels, and the
+    /// Output tiles per block: the rows of each of a block's 36 SGEMMs (a multiple of the AVX-512 kernel's 12; smaller for
+    /// small calls, see <see cref="BlockSize"/>). 48 rather than 96: a block's V and M (36·(InC + OutC) floats a tile) stay within a 2 MB L2 up to 128 channels, and the
     /// small layers (7x7, 14x14) split into enough blocks to keep both threads busy (bench/README.md).
     /// </summary>
     internal static int WinogradTileBlock = 48;
@@ -103,7 +104,8 @@ public sealed unsafe partial class CpuBackend
         else
         {
             // Inference calls a layer with the same kernel again and again: its transform is kept, with a copy of the
-            // kernel it came from, and reused while the kernel is the same, bit for bit.
+            // kernel it came from, and reused while the kernel is the same, bit for bit (or, during inference, while
+            // the weights version and the kernel's place are).
             job.U = CachedKernelTransform(kernel, g.InC, g.OutC);
             job.SlotBase = WinogradBuffer(slots * slotFloats);
         }
@@ -216,10 +218,11 @@ public sealed unsafe partial class CpuBackend
     /// batches), the tiles split evenly between the threads: at batch 1 a 28x28 layer's 49 tiles go 25 + 24, not
     /// 36 + 13 as blocks of whole 12-row panels did (a tile's outputs are the same bits in any block).
     /// </summary>
-    private static int BlockSize(long tiles)
+    internal static int BlockSize(long tiles)
     {
         long perThread = (tiles + Threads - 1) / Threads;
-        long block = WinogradEvenBlocks ? Math.Min(WinogradTileBlock, perThread)
+        // At least 8 tiles a block: with many threads, tiny blocks would stream U once per block.
+        long block = WinogradEvenBlocks ? Math.Min(WinogradTileBlock, Math.Max(8, perThread))
             : Math.Min(WinogradTileBlock, Math.Max(12, (perThread + 11) / 12 * 12));
         return (int)Math.Max(1, Math.Min(tiles, block));
     }
@@ -240,14 +243,16 @@ public sealed unsafe partial class CpuBackend
         public float* U;
         public int Rows, Cols;
         public long Capacity;
-        public nint Source;   // the kernel it was last made or checked from ...
-        public long Version;  // ... at this inference weights version (-1: outside inference)
+        public nint Source;    // the kernel it was last made or checked from, ...
+        public nint Workspace; // ... the workspace then (it may move as it grows, leaving the address to another layer) ...
+        public long Version;   // ... and the inference weights version then (-1: outside inference)
     }
 
     /// <summary>
     /// U for a forward kernel at <paramref name="kernel"/> (rows × cols per tap): the kept one when its source is
     /// bit-identical to the kernel now (a comparison of 9·rows·cols floats, about a quarter of what the transform
-    /// writes; skipped during an inference pass when the same kernel was checked at the same weights version), else a
+    /// writes; skipped during an inference pass when the kernel at the same address of the same workspace was checked at the
+    /// same weights version), else a
     /// new transform, kept in place of the oldest. A training step changes the kernel, so its forward
     /// pass transforms it anew; inference reuses it.
     /// </summary>
@@ -259,13 +264,13 @@ public sealed unsafe partial class CpuBackend
         // without comparing (as the packed GEMM kernels: the model changes the version whenever the weights may change).
         if (version >= 0)
             foreach (var e in _kernelCache)
-                if (e.Source == (nint)kernel && e.Version == version && e.Rows == rows && e.Cols == cols)
+                if (e.Source == (nint)kernel && e.Workspace == (nint)_memory && e.Version == version && e.Rows == rows && e.Cols == cols)
                     return e.U;
         var source = new ReadOnlySpan<byte>(kernel, checked((int)(taps * sizeof(float))));
         foreach (var e in _kernelCache)
             if (e.Rows == rows && e.Cols == cols && source.SequenceEqual(new ReadOnlySpan<byte>(e.Kernel, source.Length)))
             {
-                (e.Source, e.Version) = ((nint)kernel, version);
+                (e.Source, e.Workspace, e.Version) = ((nint)kernel, (nint)_memory, version);
                 return e.U;
             }
         if (_kernelCache.Length < WinogradCacheEntries) Array.Resize(ref _kernelCache, _kernelCache.Length + 1);
@@ -287,7 +292,7 @@ public sealed unsafe partial class CpuBackend
         Buffer.MemoryCopy(kernel, entry.Kernel, taps * sizeof(float), taps * sizeof(float));
         entry.Rows = rows;
         entry.Cols = cols;
-        (entry.Source, entry.Version) = ((nint)kernel, version);
+        (entry.Source, entry.Workspace, entry.Version) = ((nint)kernel, (nint)_memory, version);
         return entry.U;
     }
 
