@@ -102,6 +102,8 @@ internal static class AlternatingInference
             "winograd-even" => on => CpuBackend.WinogradEvenBlocks = on, // small calls: tiles split evenly between threads (off: whole 12-tile panels)
             _ when setting.StartsWith("parallel-min:", StringComparison.Ordinal) => // element-wise stages on the pool from N floats (off) against the default
                 on => CpuBackend.ParallelMinFloats = on ? 1 << 15 : int.Parse(setting["parallel-min:".Length..], CultureInfo.InvariantCulture),
+            _ when setting.StartsWith("conv-gather:", StringComparison.Ordinal) => // im2col gathered in the GEMM up to N rows (off: never) against the default
+                on => CpuBackend.ConvGatherMaxRows = on ? int.Parse(setting["conv-gather:".Length..], CultureInfo.InvariantCulture) : 0,
             "dense-epilogue" => on => CpuBackend.DenseGemmEpilogue = on, // bias and activation inside the GEMM (off: passes after it)
             _ => throw new ArgumentException($"Unknown inference setting '{setting}'; use split, split-directb, short-edge, dense-epilogue, row-threshold:N or directb-reuse:N."),
         };

@@ -423,6 +423,53 @@ public class ConvolutionTests
     }
 
     /// <summary>
+    /// A small convolution's im2col rows gathered inside the GEMM, block by block (<c>Sgemm.MultiplyIm2Col</c>), give the
+    /// written-out im2col path's bits and match the double reference: strides, 1x1 stride 2, valid and same padding,
+    /// dilation, rows spanning samples, a depth in several k blocks (64·9 and 128·9 columns), packed kernels
+    /// (inference) or not, a fused ReLU and a kept pre-activation.
+    /// </summary>
+    [Theory]
+    [InlineData(14, 14, 64, 128, 3, 2, 1, true, 1)]   // the residual net's 14x14x64 -> 7x7x128
+    [InlineData(28, 28, 32, 64, 1, 2, 1, true, 1)]    // its 1x1 stride-2 shortcut
+    [InlineData(7, 7, 128, 32, 3, 1, 1, true, 2)]     // 98 rows over two samples, k = 1152 in blocks
+    [InlineData(9, 8, 16, 48, 3, 1, 2, true, 1)]      // dilation 2
+    [InlineData(10, 9, 32, 16, 3, 2, 1, false, 3)]    // valid, stride 2, three samples
+    public void GatheredIm2ColMatchesTheWrittenOne(int h, int w, int inC, int outC, int k, int stride, int dilation, bool same, int batch)
+    {
+        var g = KerasGeometry.Conv(h, w, inC, outC, k, k, stride, stride, dilation, dilation, same);
+        Assert.True(batch * g.Pixels <= CpuBackend.ConvGatherMaxRows, "the case is too large for the gathered path");
+        var x = Num.Uniform(batch * g.InSize, 41);
+        var kernel = Num.Uniform(g.Patch * g.OutC, 42, -0.5, 0.5);
+        var b = Num.Uniform(g.OutC, 43);
+        var z = ConvReference.Forward(g, batch, x, kernel, b);
+        int saved = CpuBackend.ConvGatherMaxRows;
+        var results = new List<float[]>();
+        try
+        {
+            foreach (int gather in new[] { saved, 0 })
+            foreach (long version in new long[] { -1, 1 })
+            {
+                CpuBackend.ConvGatherMaxRows = gather;
+                using var ws = new KernelWorkspace(1 << 20);
+                ws.Backend.Winograd = false;
+                ws.Backend.InferenceWeightsVersion = version;
+                int px = ws.Put(x), pk = ws.Put(kernel), pb = ws.Put(b), pz = ws.Alloc(z.Length), py = ws.Alloc(z.Length);
+                ws.Backend.Conv2DForward(g, batch, new Epilogue(ActivationFunction.Relu, preActivation: pz), px, pk, pb, py);
+                var zk = ws.Get(pz, z.Length);
+                string what = $"{h}x{w}x{inC}->{outC} k{k} s{stride} d{dilation} batch {batch}, gather up to {gather} rows, version {version}";
+                Num.Close(z, zk, Abs, Rel, what + " z");
+                Num.Close(RefActivation.Forward(ActivationFunction.Relu, 0, zk, g.OutC), ws.Get(py, z.Length), 0, 0, what + " y");
+                results.Add(zk);
+            }
+        }
+        finally
+        {
+            CpuBackend.ConvGatherMaxRows = saved;
+        }
+        for (int i = 1; i < results.Count; i++) Assert.Equal(results[0], results[i]);
+    }
+
+    /// <summary>
     /// A small call (batch 1 with 49, 25 or 16 tiles; 20 tiles over 5 samples) splits its tiles evenly
     /// between the threads rather than in whole 12-tile panels: the same forward bits as the panel blocks (a tile's
     /// GEMM rows do not depend on their block), and forward and backward still match the double reference.

@@ -277,6 +277,34 @@ public static unsafe class Sgemm
         Run(ref g, (long)m * n * k);
     }
 
+    /// <summary>
+    /// C = A·B (+ <paramref name="epilogue"/>) where A (m × k) is the im2col matrix of a convolution, never written whole:
+    /// each thread gathers the rows and depth of the block it is about to multiply into a small buffer (in cache) and
+    /// reads it in place. B is the kernel (k × n, row-major), or <paramref name="packed"/>. AVX-512 only: false (nothing
+    /// done) elsewhere, where the caller runs im2col and a plain product. Saves writing and reading the whole im2col
+    /// matrix, and its pass on one thread before the product, for a small image (a convolution at batch 1).
+    /// </summary>
+    internal static bool MultiplyIm2Col(in Im2ColSource a, int m, int n, int k, float* b, int ldb, PackedMatrix? packed,
+        float* c, int ldc, in GemmEpilogue epilogue = default)
+    {
+        if (BestKind != KindAvx512 || t_forcedKind != 0 || m <= 0 || n <= 0 || k <= 0) return false;
+        var g = new Problem
+        {
+            A = null, B = packed != null ? packed.Source : b, C = c, Lda = k, Ldb = packed?.SourceLd ?? ldb, Ldc = ldc, M = m, N = n, K = k,
+            Alpha = 1f, Beta = 0f, Epilogue = epilogue, Gather = a,
+        };
+        if (packed != null)
+        {
+            g.Packed = packed.Data;
+            g.PackedBlockStride = packed.BlockStride;
+            g.PackedKc = packed.Kc;
+        }
+        g.SetKind(KindAvx512);
+        g.DirectB = t_directB;
+        Run(ref g, (long)m * n * k);
+        return true;
+    }
+
     /// <summary>k rows per block of a product with k rows of B, as <see cref="ComputeBlock"/> cuts them (AVX-512).</summary>
     internal static int PackedBlockRows(int k) => BlockSize(k, Math.Max(8, KcAvx512), 4);
 
@@ -376,6 +404,7 @@ public static unsafe class Sgemm
         public int PackedKc;
         public bool TransC;          // C(i, j) is at C[j·Ldc + i] (the product was transposed)
         public GemmEpilogue Epilogue; // applied to each tile of C once complete (never with TransC)
+        public Im2ColSource Gather;   // A is a convolution's im2col, gathered block by block (when Gather.Active)
 
         public void SetKind(int kind)
         {
@@ -646,6 +675,12 @@ public static unsafe class Sgemm
         float* bufA = buf.EnsureA((nuint)mcMax * (nuint)kcMax);
         float* bufB = buf.EnsureB((nuint)ncMax * (nuint)kcMax);
         float* tmp = buf.Tmp;
+        // A gathered from a convolution's input: its block's rows land in a row-major buffer (rows kcMax + 16 apart, so
+        // that 12 rows never share an L1 set), read in place by the kernels.
+        bool gathered = g.Gather.Active;
+        int ldg = kcMax + 16;
+        float* bufG = gathered ? buf.EnsureG((nuint)mcMax * (nuint)ldg) : null;
+        if (gathered) directA = true;
 
         for (int jc = j0; jc < j1; jc += ncMax)
         {
@@ -660,6 +695,17 @@ public static unsafe class Sgemm
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
+                    if (gathered)
+                    {
+                        g.Gather.Rows(ic, mc, pc, kc, bufG, ldg);
+                        // The same problem with A as the gathered block: row ic + r at bufG + r·ldg from column pc.
+                        Problem block = g;
+                        block.A = bufG - (nint)ic * ldg - pc;
+                        block.Lda = ldg;
+                        PackA(ref block, ic, mc, pc, kc, bufA, directA);
+                        MacroKernel(ref block, ic, mc, jc, nc, pc, kc, bufA, panels, directA, directB, beta, tmp);
+                        continue;
+                    }
                     PackA(ref g, ic, mc, pc, kc, bufA, directA);
                     MacroKernel(ref g, ic, mc, jc, nc, pc, kc, bufA, panels, directA, directB, beta, tmp);
                 }
@@ -1034,8 +1080,8 @@ public static unsafe class Sgemm
     /// <summary>One thread's 64-byte aligned packing buffers; grown on demand, freed with the thread.</summary>
     private sealed class Buffers
     {
-        private float* _a, _b;
-        private nuint _aCap, _bCap;
+        private float* _a, _b, _g;
+        private nuint _aCap, _bCap, _gCap;
 
         public Buffers() => Tmp = (float*)NativeMemory.AlignedAlloc(32 * 32 * sizeof(float), 64);
 
@@ -1045,6 +1091,8 @@ public static unsafe class Sgemm
         public float* EnsureA(nuint floats) => Ensure(ref _a, ref _aCap, floats);
 
         public float* EnsureB(nuint floats) => Ensure(ref _b, ref _bCap, floats);
+
+        public float* EnsureG(nuint floats) => Ensure(ref _g, ref _gCap, floats);
 
         private static float* Ensure(ref float* p, ref nuint cap, nuint floats)
         {
@@ -1063,6 +1111,7 @@ public static unsafe class Sgemm
         {
             NativeMemory.AlignedFree(_a);
             NativeMemory.AlignedFree(_b);
+            NativeMemory.AlignedFree(_g);
             NativeMemory.AlignedFree(Tmp);
         }
     }

@@ -177,6 +177,12 @@ public sealed unsafe partial class CpuBackend
         w.Execute(0);
     }
 
+    /// <summary>
+    /// A forward chunk of at most this many output pixels (and input channels a multiple of 16) multiplies its im2col
+    /// rows gathered inside the GEMM (<see cref="Sgemm.MultiplyIm2Col"/>) instead of writing them first (0: never).
+    /// </summary>
+    internal static int ConvGatherMaxRows = 256;
+
     /// <summary>Forward of samples [n0, n1) in chunks of output lines.</summary>
     private void ConvForwardRange(Work w, int n0, int n1, bool parallel)
     {
@@ -189,6 +195,18 @@ public sealed unsafe partial class CpuBackend
             int nl = Math.Min(per, first + lines - l0);
             int rows = nl * g.OutW;
             long row0 = (long)l0 * g.OutW;
+            // A small product gathers its im2col rows block by block inside the GEMM, on both threads, in cache.
+            if (!w.Direct && rows <= ConvGatherMaxRows && g.InC % 16 == 0
+                && Sgemm.MultiplyIm2Col(new Im2ColSource(At(w.X), g, row0), rows, g.OutC, g.Patch, At(w.Kernel), g.OutC,
+                    rows > 1 ? _convForwardPacked : null, At(w.Z) + row0 * g.OutC, g.OutC))
+            {
+                if (epilogue)
+                {
+                    w.R0 = (int)row0;
+                    Stage(w, WorkKind.ConvEpilogue, rows, g.OutC * 2L, parallel);
+                }
+                continue;
+            }
             float* a;
             int lda;
             if (w.Direct)
