@@ -96,7 +96,7 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>dst[0..count) = src[0..count) (inline vector copies, as <see cref="Clear"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* dst, float* src, int count)
+    internal static void Copy(float* dst, float* src, int count)
     {
         int i = 0;
         for (; i <= count - 32; i += 32)

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using NetGen.Backends;
 
 namespace NetGen.Cpu;
@@ -53,7 +51,7 @@ internal readonly unsafe struct Im2ColSource
                 if ((uint)ih >= (uint)g.InH)
                     new Span<float>(d, len).Clear();
                 else if (g.DilationW == 1 && iwBase + kw >= 0 && iwBase + lastTap < g.InW)
-                    Copy(d, xs + ((long)ih * g.InW + iwBase + kw) * inC + c0, len); // consecutive pixels: one run
+                    CpuBackend.Copy(d, xs + ((long)ih * g.InW + iwBase + kw) * inC + c0, len); // consecutive pixels: one run
                 else
                 {
                     float* row = xs + (long)ih * g.InW * inC;
@@ -61,7 +59,7 @@ internal readonly unsafe struct Im2ColSource
                     {
                         int part = Math.Min(inC - c, len - done);
                         int iw = iwBase + w * g.DilationW;
-                        if ((uint)iw < (uint)g.InW) Copy(d + done, row + (long)iw * inC + c, part);
+                        if ((uint)iw < (uint)g.InW) CpuBackend.Copy(d + done, row + (long)iw * inC + c, part);
                         else new Span<float>(d + done, part).Clear();
                         done += part;
                     }
@@ -73,13 +71,5 @@ internal readonly unsafe struct Im2ColSource
                 c0 = 0;
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* dst, float* src, int count)
-    {
-        int i = 0;
-        for (; i <= count - 16; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
-        for (; i < count; i++) dst[i] = src[i];
     }
 }
