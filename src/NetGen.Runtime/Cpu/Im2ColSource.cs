@@ -3,9 +3,10 @@ using NetGen.Backends;
 namespace NetGen.Cpu;
 
 /// <summary>
-/// A convolution's im2col matrix as a GEMM's A operand, gathered block by block instead of written whole: row r is
-/// output pixel <c>Row0 + r</c> (sample, line, column; NHWC), column k tap (kh, kw) and input channel c, with k =
-/// (kh·KernelW + kw)·InC + c, as <c>CpuBackend</c>'s im2col lays it out; padding reads as 0.
+/// A convolution's im2col matrix, the GEMM's A operand: written whole by the CPU backend's im2col stage, or gathered
+/// block by block inside the GEMM (<see cref="Sgemm.MultiplyIm2Col"/>). Row r is output pixel <c>row0 + r</c> (sample,
+/// line, column; NHWC), column k is tap (kh, kw) and input channel c, with k = (kh·KernelW + kw)·InC + c; padding
+/// reads as 0.
 /// </summary>
 internal readonly unsafe struct Im2ColSource
 {
@@ -33,11 +34,15 @@ internal readonly unsafe struct Im2ColSource
         int inC = g.InC, kW = g.KernelW, pixels = g.OutH * g.OutW;
         // Where column pc falls in the patch: the same for every row.
         int tap0 = pc / inC, c00 = pc - tap0 * inC, kh0 = tap0 / kW, kw0 = tap0 - kh0 * kW;
-        for (int r = 0; r < rows; r++)
+        long first = _row0 + i0, n = first / pixels;
+        int at = (int)(first - n * pixels), oh = at / g.OutW, ow = at - oh * g.OutW;
+        for (int r = 0; r < rows; r++, ow++)
         {
-            long p = _row0 + i0 + r;
-            long n = p / pixels;
-            int at = (int)(p - n * pixels), oh = at / g.OutW, ow = at - oh * g.OutW;
+            if (ow == g.OutW)
+            {
+                ow = 0;
+                if (++oh == g.OutH) (oh, n) = (0, n + 1);
+            }
             int ihBase = oh * g.StrideH - g.PadTop, iwBase = ow * g.StrideW - g.PadLeft;
             float* xs = _x + n * g.InSize;
             float* d = dst + r * ld;

@@ -795,49 +795,12 @@ public sealed unsafe partial class CpuBackend
         hi = last < 0 ? lo : Math.Clamp(last / g.StrideW + 1, lo, g.OutW);
     }
 
-    /// <summary>im2col of output lines [u0, u1) of the current chunk (relative to <c>L0</c>).</summary>
+    /// <summary>im2col of output lines [u0, u1) of the current chunk (relative to <c>L0</c>): their pixels' rows of the whole patch.</summary>
     private void Im2Col(Work w, int u0, int u1)
     {
         ref readonly Conv2DGeometry g = ref w.Conv;
-        int patch = g.Patch, inC = g.InC, kwN = g.KernelW, outW = g.OutW, inW = g.InW, inH = g.InH;
-        int rowFloats = kwN * inC;
-        InteriorColumns(g, out int owLo, out int owHi);
-        bool contiguous = g.DilationW == 1;
-        float* x = At(w.X);
-        for (int u = u0; u < u1; u++)
-        {
-            int line = w.L0 + u;
-            int n = line / g.OutH, oh = line - n * g.OutH;
-            float* dstLine = w.Cols + (long)u * outW * patch;
-            float* xs = x + (long)n * g.InSize;
-            for (int kh = 0; kh < g.KernelH; kh++)
-            {
-                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
-                float* d = dstLine + kh * rowFloats;
-                if ((uint)ih >= (uint)inH)
-                {
-                    for (int ow = 0; ow < outW; ow++) Clear(d + (long)ow * patch, rowFloats);
-                    continue;
-                }
-                float* xrow = xs + (long)ih * inW * inC;
-                for (int ow = 0; ow < outW; ow++)
-                {
-                    float* dst = d + (long)ow * patch;
-                    int iw0 = ow * g.StrideW - g.PadLeft;
-                    if (contiguous && ow >= owLo && ow < owHi)
-                    {
-                        Copy(dst, xrow + (long)iw0 * inC, rowFloats);
-                        continue;
-                    }
-                    for (int k = 0; k < kwN; k++)
-                    {
-                        int iw = iw0 + k * g.DilationW;
-                        if ((uint)iw >= (uint)inW) Clear(dst + k * inC, inC);
-                        else Copy(dst + k * inC, xrow + (long)iw * inC, inC);
-                    }
-                }
-            }
-        }
+        new Im2ColSource(At(w.X), g, (long)w.L0 * g.OutW)
+            .Rows(u0 * g.OutW, (u1 - u0) * g.OutW, 0, g.Patch, w.Cols + (long)u0 * g.OutW * g.Patch, g.Patch);
     }
 
     /// <summary>
