@@ -12,13 +12,9 @@ public sealed unsafe partial class CpuBackend
     /// <summary>z += b (when b is not null) and y = act(z) row by row, for Linear, ReLU and LeakyReLU; false for other activations.</summary>
     private static bool BiasActivationFast(ActivationFunction act, float alpha, float* z, float* y, float* b, int rows, int cols)
     {
-        switch (act)
-        {
-            case ActivationFunction.Linear: FastActivation.BiasRows<LinearOp>(alpha, z, y, cols, b, rows, cols); return true;
-            case ActivationFunction.Relu: FastActivation.BiasRows<ReluOp>(alpha, z, y, cols, b, rows, cols); return true;
-            case ActivationFunction.LeakyRelu: FastActivation.BiasRows<LeakyOp>(alpha, z, y, cols, b, rows, cols); return true;
-            default: return false;
-        }
+        if (!FastActivation.Supports(act)) return false;
+        FastActivation.BiasRows(act, alpha, z, y, cols, b, rows, cols);
+        return true;
     }
 
     /// <summary>dy ← dy ⊙ act'(z, y) in place; vectorised for ReLU and LeakyReLU, otherwise <see cref="ActivationBackward"/>.</summary>
