@@ -36,7 +36,8 @@ public static class OrtBench
             if (!File.Exists(path)) continue; // bench/export_onnx.py writes the CNNs, or with SEQ=1 the sequence nets
             using var options = new SessionOptions
             {
-                IntraOpNumThreads = 2,
+                // ORT_THREADS=1 measures one thread (NetGen's side: NETGEN_THREADS=1).
+                IntraOpNumThreads = int.TryParse(Environment.GetEnvironmentVariable("ORT_THREADS"), out int threads) && threads > 0 ? threads : 2,
                 InterOpNumThreads = 1,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,

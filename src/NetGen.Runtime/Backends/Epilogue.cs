@@ -2,8 +2,8 @@ namespace NetGen.Backends;
 
 /// <summary>
 /// What a layer's kernel does to its linear result z before writing its output y, in the same pass: an activation
-/// (with its alpha), the pre-activation z kept in a slot of its own for the backward pass, and a dropout after the
-/// activation. Dense, the convolutions and batch normalisation take one; their backward passes take the same value
+/// (with its alpha), the pre-activation z kept in a slot of its own for the backward pass, a dropout after the
+/// activation, and (a convolution's forward pass only, in inference) a residual tensor added before the activation. Dense, the convolutions and batch normalisation take one; their backward passes take the same value
 /// that their forward pass took, so a new fusion is a new field here, not a new parameter on every operation.
 /// <para>
 /// <c>default(Epilogue)</c> is <see cref="None"/>: linear, no pre-activation slot, no dropout. The constructor checks
@@ -14,6 +14,7 @@ public readonly record struct Epilogue
 {
     // The slot plus one, so that default(Epilogue) means "no slot" rather than "slot 0".
     private readonly int _preActivationPlusOne;
+    private readonly int _residualPlusOne;
 
     /// <summary>An epilogue of <paramref name="activation"/>, optionally storing z and masking y with a dropout.</summary>
     /// <param name="activation">y = act(z); softmax acts over each row (each pixel's channels).</param>
@@ -22,7 +23,12 @@ public readonly record struct Epilogue
     /// <param name="dropoutRate">A dropout after the activation, in training: y = act(z)·m/(1-rate), with
     /// <see cref="IBackend.DropoutForward"/>'s mask under <paramref name="dropoutKey"/>; 0 for none. In [0, 1).</param>
     /// <param name="dropoutKey">The dropout's counter-based mask key (one per layer and step).</param>
-    public Epilogue(ActivationFunction activation, float alpha = 0f, int preActivation = -1, float dropoutRate = 0f, ulong dropoutKey = 0)
+    /// <param name="residual">Workspace offset of a tensor shaped as y that is added to z (after the bias) before the
+    /// activation, y = act(z + bias + residual): a residual block's Add fused into the convolution before it, in
+    /// inference (Keras's <c>Add</c> then <c>ReLU</c>); -1 for none. Only <see cref="IBackend.Conv2DForward"/> takes one,
+    /// without a pre-activation slot, a dropout or a softmax, and y must not overlap it.</param>
+    public Epilogue(ActivationFunction activation, float alpha = 0f, int preActivation = -1, float dropoutRate = 0f, ulong dropoutKey = 0,
+        int residual = -1)
     {
         if (!Enum.IsDefined(activation))
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
@@ -32,9 +38,14 @@ public readonly record struct Epilogue
             throw new ArgumentOutOfRangeException(nameof(preActivation), preActivation, "A pre-activation slot is a workspace offset, or -1 for none.");
         if (!(dropoutRate >= 0f && dropoutRate < 1f))
             throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "The fused dropout rate must be in [0, 1).");
+        if (residual < -1)
+            throw new ArgumentOutOfRangeException(nameof(residual), residual, "A residual is a workspace offset, or -1 for none.");
+        if (residual >= 0 && (preActivation >= 0 || dropoutRate > 0f || activation == ActivationFunction.Softmax))
+            throw new ArgumentException("A residual is added in inference only: not with a pre-activation slot, a dropout or a softmax.", nameof(residual));
         Activation = activation;
         Alpha = alpha;
         _preActivationPlusOne = preActivation + 1;
+        _residualPlusOne = residual + 1;
         DropoutRate = dropoutRate;
         DropoutKey = dropoutKey;
     }
@@ -57,6 +68,12 @@ public readonly record struct Epilogue
     /// <summary>The dropout's mask key.</summary>
     public ulong DropoutKey { get; }
 
+    /// <summary>Workspace offset of the tensor added to z before the activation, or -1.</summary>
+    public int Residual => _residualPlusOne - 1;
+
+    /// <summary>Whether a residual tensor is added before the activation.</summary>
+    public bool HasResidual => _residualPlusOne > 0;
+
     /// <summary>Whether z is stored in a slot of its own.</summary>
     public bool StoresPreActivation => _preActivationPlusOne > 0;
 
@@ -69,6 +86,7 @@ public readonly record struct Epilogue
     /// </summary>
     public void CheckDropout()
     {
+        CheckNoResidual("This operation");
         if (!HasDropout) return;
         if (Activation == ActivationFunction.Softmax)
             throw new ArgumentException("A dropout cannot be fused with a softmax: run DropoutForward after it.", "epilogue");
@@ -77,15 +95,23 @@ public readonly record struct Epilogue
                 "epilogue");
     }
 
-    /// <summary>Throws for a dropout, which <paramref name="operation"/> does not fuse.</summary>
-    public void CheckNoDropout(string operation)
+    /// <summary>Throws for a dropout, which <paramref name="operation"/> does not fuse, and for a residual unless it adds one.</summary>
+    public void CheckNoDropout(string operation, bool addsResidual = false)
     {
+        if (!addsResidual) CheckNoResidual(operation);
         if (HasDropout)
             throw new ArgumentException($"{operation} does not fuse a dropout: run DropoutForward after it.", "epilogue");
+    }
+
+    /// <summary>Throws for a residual, which only a convolution's forward pass adds.</summary>
+    public void CheckNoResidual(string operation)
+    {
+        if (HasResidual)
+            throw new ArgumentException($"{operation} does not add a residual (only Conv2DForward does): run MergeForward after it.", "epilogue");
     }
 
     /// <summary>For the debugger and error messages, e.g. "Relu, z at 1024, dropout 0.5".</summary>
     public override string ToString() =>
         Activation + (Alpha != 0f ? $"({Alpha})" : "") + (StoresPreActivation ? $", z at {PreActivation}" : "") +
-        (HasDropout ? $", dropout {DropoutRate}" : "");
+        (HasDropout ? $", dropout {DropoutRate}" : "") + (HasResidual ? $", + residual at {Residual}" : "");
 }

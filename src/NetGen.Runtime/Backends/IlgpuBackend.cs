@@ -301,9 +301,11 @@ public sealed partial class IlgpuBackend : IBackend
         if (count == 0) return;
         bool softmax = activation == ActivationFunction.Softmax;
         var elementwise = softmax ? ActivationFunction.Linear : activation;
-        if (bias >= 0 || elementwise != ActivationFunction.Linear || z != y)
-            _k.For(elementwise).BiasActivation(count, V(z, count), VOrDummy(bias, cols), VOrDummy(preActivation, count), V(y, count),
-                new EpilogueParams(cols, bias >= 0, preActivation >= 0), alpha);
+        // The kernel's pre-activation view carries the residual instead when there is one (Epilogue allows never both).
+        int side = epilogue.HasResidual ? epilogue.Residual : preActivation;
+        if (bias >= 0 || elementwise != ActivationFunction.Linear || z != y || epilogue.HasResidual)
+            _k.For(elementwise).BiasActivation(count, V(z, count), VOrDummy(bias, cols), VOrDummy(side, count), V(y, count),
+                new EpilogueParams(cols, bias >= 0, preActivation >= 0, epilogue.HasResidual), alpha);
         if (softmax) _k.SoftmaxForward(rows, V(y, count), V(y, count), cols);
     }
 

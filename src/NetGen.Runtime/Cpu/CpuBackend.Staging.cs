@@ -137,6 +137,9 @@ public sealed unsafe partial class CpuBackend
         public Conv2DGeometry Conv;
         public Pool2DGeometry Pool;
         public int X, Y, Z, Dy, Dx, Bias, Kernel, Channels;
+
+        /// <summary>A forward convolution's residual (added before the activation; see <see cref="Epilogue.Residual"/>), or -1.</summary>
+        public int Residual = -1;
         public bool ActBackward, SumBias, SumKernel, Direct;
 
         /// <summary>col2im adds into dx instead of overwriting it (Conv2D's input gradient with accumulateDx).</summary>

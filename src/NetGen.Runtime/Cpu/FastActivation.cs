@@ -52,19 +52,41 @@ internal static unsafe class FastActivation
         f is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
 
     /// <summary>
-    /// Over <paramref name="rows"/> rows of <paramref name="cols"/> (row stride <paramref name="ld"/> for z and y):
-    /// z += b (per column; when b is not null, stored back to z when y is elsewhere) and y = act(z).
+    /// Over <paramref name="rows"/> rows of <paramref name="cols"/> (row stride <paramref name="ld"/> for z, y and the
+    /// residual): z += b (per column, when b is not null) and z += residual (when not null), stored back to z when y
+    /// is elsewhere, and y = act(z).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void BiasRows<TAct>(float alpha, float* z, float* y, nint ld, float* b, int rows, int cols) where TAct : struct, IFastAct
+    public static void BiasRows<TAct>(float alpha, float* z, float* y, nint ld, float* b, int rows, int cols, float* residual = null)
+        where TAct : struct, IFastAct
     {
         var va = Vector512.Create(alpha);
-        bool storeZ = b != null && z != y;
+        bool storeZ = (b != null || residual != null) && z != y;
         for (int r = 0; r < rows; r++)
         {
             float* zr = z + r * ld, yr = y + r * ld;
             int c = 0;
-            if (b != null)
+            if (residual != null)
+            {
+                float* rr = residual + r * ld;
+                for (; c <= cols - 16; c += 16)
+                {
+                    var v = Vector512.Load(zr + c);
+                    if (b != null) v += Vector512.Load(b + c);
+                    v += Vector512.Load(rr + c);
+                    if (storeZ) Vector512.Store(v, zr + c);
+                    Vector512.Store(TAct.Apply(v, va), yr + c);
+                }
+                for (; c < cols; c++)
+                {
+                    float v = zr[c];
+                    if (b != null) v += b[c];
+                    v += rr[c];
+                    if (storeZ) zr[c] = v;
+                    yr[c] = TAct.Apply(v, alpha);
+                }
+            }
+            else if (b != null)
             {
                 for (; c <= cols - 16; c += 16)
                 {
@@ -88,13 +110,13 @@ internal static unsafe class FastActivation
     }
 
     /// <summary><see cref="BiasRows{TAct}"/> for <paramref name="f"/>, which <see cref="Supports"/> must accept.</summary>
-    public static void BiasRows(ActivationFunction f, float alpha, float* z, float* y, nint ld, float* b, int rows, int cols)
+    public static void BiasRows(ActivationFunction f, float alpha, float* z, float* y, nint ld, float* b, int rows, int cols, float* residual = null)
     {
         switch (f)
         {
-            case ActivationFunction.Relu: BiasRows<ReluOp>(alpha, z, y, ld, b, rows, cols); break;
-            case ActivationFunction.LeakyRelu: BiasRows<LeakyOp>(alpha, z, y, ld, b, rows, cols); break;
-            default: BiasRows<LinearOp>(alpha, z, y, ld, b, rows, cols); break;
+            case ActivationFunction.Relu: BiasRows<ReluOp>(alpha, z, y, ld, b, rows, cols, residual); break;
+            case ActivationFunction.LeakyRelu: BiasRows<LeakyOp>(alpha, z, y, ld, b, rows, cols, residual); break;
+            default: BiasRows<LinearOp>(alpha, z, y, ld, b, rows, cols, residual); break;
         }
     }
 }
@@ -110,7 +132,8 @@ internal readonly unsafe struct GemmEpilogue
     /// <param name="alpha">Leaky ReLU's slope.</param>
     /// <param name="bias">Per column, or null.</param>
     /// <param name="y">Where act(z) goes: C itself, or a matrix laid out as C.</param>
-    public GemmEpilogue(ActivationFunction activation, float alpha, float* bias, float* y)
+    /// <param name="residual">A matrix laid out as C added before the activation (after the bias), or null.</param>
+    public GemmEpilogue(ActivationFunction activation, float alpha, float* bias, float* y, float* residual = null)
     {
         if (!FastActivation.Supports(activation))
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "A GEMM epilogue applies linear, ReLU or leaky ReLU only.");
@@ -119,12 +142,14 @@ internal readonly unsafe struct GemmEpilogue
         Alpha = alpha;
         Bias = bias;
         Y = y;
+        Residual = residual;
     }
 
     public ActivationFunction Activation { get; }
     public float Alpha { get; }
     public float* Bias { get; }
     public float* Y { get; }
+    public float* Residual { get; }
 
     /// <summary>Whether there is anything to do (false for the default).</summary>
     public bool Active => Y != null;
@@ -135,7 +160,7 @@ internal readonly unsafe struct GemmEpilogue
     {
         if (Y == null) return;
         nint o = i * ldc + j;
-        if (Bias == null && Y == c && Activation == ActivationFunction.Linear) return;
-        FastActivation.BiasRows(Activation, Alpha, c + o, Y + o, ldc, Bias == null ? null : Bias + j, rows, cols);
+        if (Bias == null && Residual == null && Y == c && Activation == ActivationFunction.Linear) return;
+        FastActivation.BiasRows(Activation, Alpha, c + o, Y + o, ldc, Bias == null ? null : Bias + j, rows, cols, Residual == null ? null : Residual + o);
     }
 }

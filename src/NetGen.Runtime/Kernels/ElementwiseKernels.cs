@@ -32,7 +32,7 @@ internal struct ScaleParams(int cols, int ld, float beta)
 }
 
 /// <summary>Parameters of <see cref="ElementwiseKernels.BiasActivation{TAct}"/>.</summary>
-internal struct EpilogueParams(int cols, bool hasBias, bool hasPreActivation)
+internal struct EpilogueParams(int cols, bool hasBias, bool hasPreActivation, bool hasResidual = false)
 {
     /// <summary>Length of the last axis (the bias length).</summary>
     public int Cols = cols;
@@ -40,6 +40,8 @@ internal struct EpilogueParams(int cols, bool hasBias, bool hasPreActivation)
     public int HasBias = hasBias ? 1 : 0;
     /// <summary>1 when z + bias is also stored into the pre-activation view.</summary>
     public int HasPreActivation = hasPreActivation ? 1 : 0;
+    /// <summary>1 when the pre-activation view instead holds a residual added after the bias (never both; <see cref="NetGen.Backends.Epilogue.Residual"/>).</summary>
+    public int HasResidual = hasResidual ? 1 : 0;
 }
 
 /// <summary>Element-wise and row-wise kernels: fill, scale, the fused bias + activation epilogue and its backward, softmax, dropout.</summary>
@@ -66,24 +68,26 @@ internal static class ElementwiseKernels
     }
 
     /// <summary>
-    /// The fused epilogue of a dense or convolution layer: v = z + bias[i % cols]; pre = v (when stored);
-    /// y = act(v). z may alias pre or y.
+    /// The fused epilogue of a dense or convolution layer: v = z + bias[i % cols] (+ residual[i]); pre = v (when
+    /// stored); y = act(v). z may alias pre or y; the residual may alias neither.
     /// </summary>
     /// <param name="index">Element index, [rows·cols].</param>
     /// <param name="z">The GEMM result [rows, cols].</param>
     /// <param name="bias">Bias [cols], or any view when absent.</param>
-    /// <param name="pre">Pre-activation output [rows, cols], or any view when absent.</param>
+    /// <param name="preOrResidual">Pre-activation output [rows, cols]; with <see cref="EpilogueParams.HasResidual"/>
+    /// the residual input [rows, cols] instead; any view when absent.</param>
     /// <param name="y">Activation output [rows, cols].</param>
     /// <param name="p">Row length and flags.</param>
     /// <param name="act">The activation functor.</param>
     internal static void BiasActivation<TAct>(Index1D index, ArrayView<float> z, ArrayView<float> bias,
-        ArrayView<float> pre, ArrayView<float> y, EpilogueParams p, TAct act)
+        ArrayView<float> preOrResidual, ArrayView<float> y, EpilogueParams p, TAct act)
         where TAct : struct, IActivation
     {
         int i = index.X;
         float v = z[i];
         if (p.HasBias != 0) v += bias[i % p.Cols];
-        if (p.HasPreActivation != 0) pre[i] = v;
+        if (p.HasResidual != 0) v += preOrResidual[i];
+        else if (p.HasPreActivation != 0) preOrResidual[i] = v;
         y[i] = act.Forward(v);
     }
 

@@ -23,6 +23,7 @@ public partial interface IBackend
     /// </summary>
     void BatchNormFrozenBackward(int rows, in BatchNormArguments a, in Epilogue epilogue, int y, int dy, int dx, bool accumulateDx = false)
     {
+        epilogue.CheckNoResidual(nameof(BatchNormFrozenBackward));
         int channels = a.Channels;
         if (dx < 0 || rows <= 0 || channels <= 0) return;
         int count = checked(rows * channels);

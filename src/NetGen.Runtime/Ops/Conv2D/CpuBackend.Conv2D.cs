@@ -44,13 +44,16 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void Conv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
-        epilogue.CheckNoDropout(nameof(Conv2DForward));
+        epilogue.CheckNoDropout(nameof(Conv2DForward), addsResidual: true);
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
         if (batch <= 0) return;
+        int residual = epilogue.Residual;
+        if (residual >= 0) CheckResidual(residual, y, (long)batch * g.OutSize);
         int z = preActivation >= 0 ? preActivation : y;
         var w = GetWork();
         w.Conv = g;
         w.X = x; w.Z = z; w.Y = y; w.Bias = bias; w.Kernel = kernel; w.Activation = activation; w.Alpha = alpha;
+        w.Residual = residual;
         int lines = batch * g.OutH;
         if (IsSmall(g))
         {
@@ -59,7 +62,7 @@ public sealed unsafe partial class CpuBackend
         }
         if (UsesWinograd(g, batch))
         {
-            WinogradConvolution(g, batch, activation, alpha, At(x), At(kernel), false, bias >= 0 ? At(bias) : null, z, y);
+            WinogradConvolution(g, batch, activation, alpha, At(x), At(kernel), false, bias >= 0 ? At(bias) : null, z, y, residual: residual);
             return;
         }
         w.Direct = IsDirect(g);
@@ -80,6 +83,14 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>The running Conv2DForward's kernel packed ahead (inference), or null.</summary>
     private PackedMatrix? _convForwardPacked;
+
+    /// <summary>Throws when a residual of <paramref name="count"/> floats overlaps the output it is added into.</summary>
+    internal static void CheckResidual(int residual, int y, long count)
+    {
+        if (residual < y + count && y < residual + count)
+            throw new ArgumentException(
+                $"The residual at {residual} overlaps the output at {y} ({count} floats each): the convolution would overwrite it before adding it.", "epilogue");
+    }
 
     /// <summary>
     /// How many sample ranges a convolution is cut into. With several threads and samples each range runs whole on
@@ -131,7 +142,7 @@ public sealed unsafe partial class CpuBackend
             var s = _slots[i];
             s.Conv = g;
             s.X = w.X; s.Z = w.Z; s.Y = w.Y; s.Dy = w.Dy; s.Dx = w.Dx; s.Bias = w.Bias; s.Kernel = w.Kernel;
-            s.Activation = w.Activation; s.Alpha = w.Alpha; s.Direct = direct;
+            s.Activation = w.Activation; s.Alpha = w.Alpha; s.Direct = direct; s.Residual = w.Residual;
             s.ActBackward = w.ActBackward; s.SumBias = w.SumBias; s.SumKernel = w.SumKernel; s.AccumulateDx = w.AccumulateDx;
             s.ChunkFloats = w.ChunkFloats; s.ChunkRows = w.ChunkRows;
             s.Cols = noCols ? null : scratch + i * slotFloats;
@@ -189,7 +200,10 @@ public sealed unsafe partial class CpuBackend
         ref readonly Conv2DGeometry g = ref w.Conv;
         int first = n0 * g.OutH, lines = (n1 - n0) * g.OutH;
         int per = LinesPerChunk(w, lines);
-        bool epilogue = w.Bias >= 0 || w.Activation != ActivationFunction.Linear || w.Z != w.Y;
+        bool epilogue = w.Bias >= 0 || w.Activation != ActivationFunction.Linear || w.Z != w.Y || w.Residual >= 0;
+        // A gathered product applies a fast epilogue to each C tile as it completes, on its thread (the rows are few
+        // there: as a stage of its own it would run on one thread).
+        bool inGemm = epilogue && w.Z == w.Y && FastActivation.Supports(w.Activation);
         for (int l0 = first; l0 < first + lines; l0 += per)
         {
             int nl = Math.Min(per, first + lines - l0);
@@ -198,9 +212,11 @@ public sealed unsafe partial class CpuBackend
             // A small product gathers its im2col rows block by block inside the GEMM, on both threads, in cache.
             if (!w.Direct && rows <= ConvGatherMaxRows && g.InC % 16 == 0
                 && Sgemm.MultiplyIm2Col(new Im2ColSource(At(w.X), g, row0), rows, g.OutC, g.Patch, At(w.Kernel), g.OutC,
-                    rows > 1 ? _convForwardPacked : null, At(w.Z) + row0 * g.OutC, g.OutC))
+                    rows > 1 ? _convForwardPacked : null, At(w.Z) + row0 * g.OutC, g.OutC,
+                    inGemm ? new GemmEpilogue(w.Activation, w.Alpha, w.Bias >= 0 ? At(w.Bias) : null, At(w.Y) + row0 * g.OutC,
+                        w.Residual >= 0 ? At(w.Residual) + row0 * g.OutC : null) : default))
             {
-                if (epilogue)
+                if (epilogue && !inGemm)
                 {
                     w.R0 = (int)row0;
                     Stage(w, WorkKind.ConvEpilogue, rows, g.OutC * 2L, parallel);
@@ -505,6 +521,7 @@ public sealed unsafe partial class CpuBackend
         int outC = g.OutC, inC = g.InC, outW = g.OutW, inW = g.InW, kwN = g.KernelW, sw = g.StrideW, dw = g.DilationW, pl = g.PadLeft;
         float* x = At(w.X), k = At(w.Kernel), z = At(w.Z), y = At(w.Y);
         float* b = w.Bias >= 0 ? At(w.Bias) : null;
+        float* r = w.Residual >= 0 ? At(w.Residual) : null;
         var act = w.Activation;
         bool fast = act is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
         bool storeZ = !fast || z != y;
@@ -554,14 +571,14 @@ public sealed unsafe partial class CpuBackend
                             }
                         }
                         long o = (rowBase + ow) * outC + cb;
-                        StoreOut(a0, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a1, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a2, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a3, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a4, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a5, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a6, z, y, o, storeZ, fast, act, va); o += outC;
-                        StoreOut(a7, z, y, o, storeZ, fast, act, va);
+                        StoreOut(a0, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a1, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a2, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a3, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a4, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a5, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a6, z, y, r, o, storeZ, fast, act, va); o += outC;
+                        StoreOut(a7, z, y, r, o, storeZ, fast, act, va);
                     }
                     ow += 8;
                 }
@@ -583,7 +600,7 @@ public sealed unsafe partial class CpuBackend
                                     a = Vector512.FusedMultiplyAdd(Vector512.Create(xp[ic]), Vector512.Load(wp), a);
                             }
                         }
-                        StoreOut(a, z, y, (rowBase + ow) * outC + cb, storeZ, fast, act, va);
+                        StoreOut(a, z, y, r, (rowBase + ow) * outC + cb, storeZ, fast, act, va);
                     }
                     ow++;
                 }
@@ -594,8 +611,10 @@ public sealed unsafe partial class CpuBackend
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreOut(Vector512<float> v, float* z, float* y, long o, bool storeZ, bool fast, ActivationFunction act, Vector512<float> alpha)
+    private static void StoreOut(Vector512<float> v, float* z, float* y, float* residual, long o, bool storeZ, bool fast, ActivationFunction act,
+        Vector512<float> alpha)
     {
+        if (residual != null) v += Vector512.Load(residual + o);
         if (storeZ) Vector512.Store(v, z + o);
         if (fast) Vector512.Store(FastAct(act, v, alpha), y + o);
     }
@@ -859,11 +878,17 @@ public sealed unsafe partial class CpuBackend
         float* z = At(w.Z) + r0 * outC;
         float* y = At(w.Y) + r0 * outC;
         float* b = w.Bias >= 0 ? At(w.Bias) : null;
-        if (!BiasActivationFast(w.Activation, w.Alpha, z, y, b, rows, outC))
+        float* res = w.Residual >= 0 ? At(w.Residual) + r0 * outC : null;
+        if (FastActivation.Supports(w.Activation))
         {
-            if (b != null)
-                for (int r = 0; r < rows; r++) AddTo(z + (long)r * outC, b, outC);
-            ActivationForward(w.Activation, w.Alpha, rows, outC, (int)(w.Z + r0 * outC), (int)(w.Y + r0 * outC));
+            FastActivation.BiasRows(w.Activation, w.Alpha, z, y, outC, b, rows, outC, res);
+            return;
         }
+        for (int r = 0; r < rows; r++)
+        {
+            if (b != null) AddTo(z + (long)r * outC, b, outC);
+            if (res != null) AddTo(z + (long)r * outC, res + (long)r * outC, outC);
+        }
+        ActivationForward(w.Activation, w.Alpha, rows, outC, (int)(w.Z + r0 * outC), (int)(w.Y + r0 * outC));
     }
 }

@@ -80,7 +80,7 @@ public sealed unsafe partial class CpuBackend
     /// <paramref name="accumulate"/> (a linear input gradient only, z = y) the result is added to what y holds.
     /// </summary>
     private void WinogradConvolution(in Conv2DGeometry g, int batch, ActivationFunction activation, float alpha,
-        float* x, float* kernel, bool inputGradient, float* bias, int z, int y, bool accumulate = false)
+        float* x, float* kernel, bool inputGradient, float* bias, int z, int y, bool accumulate = false, int residual = -1)
     {
         if (accumulate && (activation != ActivationFunction.Linear || z != y))
             throw new ArgumentException("Only a linear convolution without a kept pre-activation adds into its output.", nameof(accumulate));
@@ -119,6 +119,8 @@ public sealed unsafe partial class CpuBackend
         job.FastActivation = activation is ActivationFunction.Linear or ActivationFunction.Relu or ActivationFunction.LeakyRelu;
         job.SlotFloats = slotFloats;
         job.Accumulate = accumulate;
+        job.HasResidual = residual >= 0;
+        job.ResidualOffset = residual >= 0 ? residual - (long)z : 0;
         try
         {
             job.Run();
@@ -126,6 +128,7 @@ public sealed unsafe partial class CpuBackend
         finally
         {
             job.Accumulate = false;
+            job.HasResidual = false;
         }
 
         if (!job.FastActivation)
@@ -519,6 +522,10 @@ public sealed unsafe partial class CpuBackend
 
         /// <summary>The output transform adds to what the output holds (Conv2D's input gradient with accumulateDx).</summary>
         public bool Accumulate;
+
+        /// <summary>Whether a residual tensor laid out as the output is added before the activation, and its offset from Z in floats.</summary>
+        public bool HasResidual;
+        public long ResidualOffset;
         public ActivationFunction Activation;
         public float Alpha;
 
@@ -762,6 +769,8 @@ public sealed unsafe partial class CpuBackend
         {
             // Adding: linear and z = y only (WinogradConvolution checks), the same sum as Accumulate's y + x.
             if (Accumulate) value = Vector512.Load(z + yOffset) + value;
+            // A residual block's Add, fused in (inference): the same sum as the Add's, before the activation.
+            if (HasResidual) value += Vector512.Load(z + ResidualOffset);
             if (storeZ) Vector512.Store(value, z);
             if (FastActivation) Vector512.Store(Activate(value, alpha), z + yOffset);
         }

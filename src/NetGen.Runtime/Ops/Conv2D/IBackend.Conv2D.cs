@@ -6,7 +6,9 @@ public partial interface IBackend
     /// <summary>
     /// Fused convolution: y = act(conv(x, kernel) + bias), x [batch, InH, InW, InC], kernel HWIO, bias [OutC]
     /// (-1: no bias), y [batch, OutH, OutW, OutC], with the <paramref name="epilogue"/>'s activation (softmax over the
-    /// channels of each pixel), storing z in its pre-activation slot too when it has one. No dropout.
+    /// channels of each pixel), storing z in its pre-activation slot too when it has one. No dropout. With the
+    /// epilogue's residual, y = act(z + bias + residual) (inference: a residual block's Add fused in), where the
+    /// residual is shaped as y and must not overlap it.
     /// </summary>
     void Conv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y);
 

@@ -15,8 +15,9 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void Conv2DForward(in Conv2DGeometry g, int batch, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
-        epilogue.CheckNoDropout(nameof(Conv2DForward));
+        epilogue.CheckNoDropout(nameof(Conv2DForward), addsResidual: true);
         if (batch <= 0) return;
+        if (epilogue.HasResidual) CpuBackend.CheckResidual(epilogue.Residual, y, (long)batch * g.OutSize);
         var ck = _k.Convolution;
         int z = epilogue.StoresPreActivation ? epilogue.PreActivation : y;
         int rows = checked(batch * g.Pixels);
