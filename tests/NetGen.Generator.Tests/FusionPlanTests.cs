@@ -1,3 +1,4 @@
+using NetGen.Generator.Layers;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
 using Xunit;
@@ -205,5 +206,98 @@ public class FusionPlanTests
         Assert.Contains("kernel: p + P5_Kernel, bias: p + P5_Bias, gamma: p + P6_Gamma", code);
         Assert.Contains("b.Conv2DTransposeForward(G5, batch, new(global::NetGen.Backends.ActivationFunction.Linear),\n" +
             "                x: Slot(false, T4, I4, batch), kernel: p + F5, bias: p + F5 + 180,", code.ReplaceLineEndings("\n"));
+    }
+    private static LayerSpec Named(LayerSpec spec, string name, params string[] inputs) =>
+        spec with { Name = name, Inputs = inputs.Length == 0 ? default : new EquatableArray<string>(inputs) };
+
+    private static LayerSpec Add(string name, params string[] inputs) =>
+        new(LayerKind.Add, name, new MergeArgs(-1), Inputs: new EquatableArray<string>(inputs));
+
+    /// <summary>Index of the layer called <paramref name="name"/>.</summary>
+    private static int At(ResolvedNetwork net, string name) => net.Layers.AsSpan().ToArray().Single(l => l.Name == name).Index;
+
+    /// <summary>
+    /// A residual block: stem (conv + ReLU), then conv a + its batch norm and a projection conv p + its batch norm, added,
+    /// then a ReLU; then a head.
+    /// </summary>
+    private static ResolvedNetwork ProjectionBlock(LayerSpec? betweenBnAndAdd = null)
+    {
+        var layers = new List<LayerSpec>
+        {
+            Named(Specs.Conv2D(8, 3, same: true, activation: ActivationKind.Relu), "stem"),
+            Named(Specs.Conv2D(16, 3, strides: 2, same: true), "a", "stem"), Named(BatchNorm(), "a_bn", "a"),
+            Named(Specs.Conv2D(16, 1, strides: 2), "p", "stem"), Named(BatchNorm(), "p_bn", "p"),
+        };
+        if (betweenBnAndAdd is not null) layers.Add(Named(betweenBnAndAdd, "p_extra", "p_bn"));
+        layers.Add(Add("sum", "a_bn", betweenBnAndAdd is null ? "p_bn" : "p_extra"));
+        layers.Add(Named(Specs.Activation(ActivationKind.Relu), "out", "sum"));
+        layers.Add(Named(Layer(LayerKind.Flatten), "flat", "out"));
+        layers.Add(Named(Layer(LayerKind.Dense, 2), "head", "flat"));
+        return Plan(layers.ToArray());
+    }
+
+    [Fact]
+    public void A_residual_add_runs_in_the_epilogue_of_the_later_convolution_with_its_batch_norm_folded()
+    {
+        var net = ProjectionBlock();
+        int p = At(net, "p"), sum = At(net, "sum"), aBn = At(net, "a_bn");
+        Assert.Equal(sum, net.Layers[p].ResidualAdd);
+        Assert.Equal(p, net.Layers[sum].AddedInto);
+        Assert.Equal(-1, net.Layers[At(net, "a")].ResidualAdd);
+        Assert.Contains(new Fusion(FusionKind.ResidualAdd, p, sum), net.Fusions.AsSpan().ToArray());
+        Assert.Equal(ActivationKind.Relu, net.Layers[sum].Activation); // the ReLU after it is fused into the Add, and so runs in the epilogue
+        // The Add writes nothing of its own in inference; the residual (a_bn) lies apart from what the convolution writes.
+        Assert.Equal(net.Layers[p].InferOutput, net.Layers[sum].InferOutput);
+        int size = net.Layers[p].OutputSize, r = net.Layers[aBn].InferOutput, y = net.Layers[p].InferOutput;
+        Assert.True(r + size <= y || y + size <= r, $"residual [{r}, {r + size}) overlaps the output [{y}, {y + size})");
+        // Training keeps every tensor as declared.
+        Assert.NotEqual(net.Layers[p].TrainOutput, net.Layers[sum].TrainOutput);
+    }
+
+    [Fact]
+    public void A_plain_convolution_takes_the_add_and_so_does_the_input_as_a_residual()
+    {
+        var net = Plan(
+            Named(Specs.Conv2D(3, 3, same: true), "c"),
+            Add("sum", "c", "input"),
+            Named(Layer(LayerKind.Flatten), "flat", "sum"), Named(Layer(LayerKind.Dense, 2), "head", "flat"));
+        Assert.Equal(At(net, "sum"), net.Layers[At(net, "c")].ResidualAdd);
+        Assert.Equal(ActivationKind.Linear, net.Layers[At(net, "sum")].Activation);
+    }
+
+    [Theory]
+    [InlineData("an activation between", (int)LayerKind.ELU)]
+    [InlineData("a dropout between", (int)LayerKind.Dropout)]
+    public void A_layer_between_the_batch_norm_and_the_add_keeps_the_add_apart(string why, int kind)
+    {
+        var net = ProjectionBlock(Layer((LayerKind)kind, value: 0.5));
+        Assert.True(net.Layers[At(net, "sum")].AddedInto < 0, why);
+        Assert.DoesNotContain(net.Fusions.AsSpan().ToArray(), f => f.Kind == FusionKind.ResidualAdd);
+    }
+
+    [Fact]
+    public void No_residual_add_where_the_convolution_is_read_twice_is_activated_or_the_other_input_comes_later()
+    {
+        // The convolution's output is read by the Add and by the head as well.
+        var twice = Plan(
+            Named(Specs.Conv2D(3, 3, same: true), "c"), Add("sum", "c", "input"), Add("both", "sum", "c"),
+            Named(Layer(LayerKind.Flatten), "flat", "both"), Named(Layer(LayerKind.Dense, 2), "head", "flat"));
+        Assert.Equal(-1, twice.Layers[At(twice, "c")].ResidualAdd);
+        // Its own activation runs before the Add.
+        var activated = Plan(
+            Named(Specs.Conv2D(3, 3, same: true, activation: ActivationKind.Relu), "c"), Add("sum", "c", "input"),
+            Named(Layer(LayerKind.Flatten), "flat", "sum"), Named(Layer(LayerKind.Dense, 2), "head", "flat"));
+        Assert.Equal(-1, activated.Layers[At(activated, "c")].ResidualAdd);
+        // The other input (not a convolution's) is computed after the convolution: not ready when it runs.
+        var later = Plan(
+            Named(Specs.Conv2D(3, 1), "c"), Named(Specs.Activation(ActivationKind.Tanh), "t", "input"),
+            Add("sum", "c", "t"), Named(Layer(LayerKind.Flatten), "flat", "sum"), Named(Layer(LayerKind.Dense, 2), "head", "flat"));
+        Assert.True(later.Order.AsSpan().IndexOf(At(later, "t")) > later.Order.AsSpan().IndexOf(At(later, "c")));
+        Assert.DoesNotContain(later.Fusions.AsSpan().ToArray(), f => f.Kind == FusionKind.ResidualAdd);
+        // Behind a Flatten (an alias, not the convolution itself) neither.
+        var flattened = Plan(
+            Named(Specs.Conv2D(3, 1), "c"), Named(Layer(LayerKind.Flatten), "cf", "c"), Named(Layer(LayerKind.Flatten), "xf", "input"),
+            Add("sum", "cf", "xf"), Named(Layer(LayerKind.Dense, 2), "head", "sum"));
+        Assert.DoesNotContain(flattened.Fusions.AsSpan().ToArray(), f => f.Kind == FusionKind.ResidualAdd);
     }
 }

@@ -21,7 +21,7 @@ internal static partial class Emitter
             w.WriteLine("if (training) MarkWeightsChanged(); // batch statistics move the moving ones");
             w.WriteLine("else if (_foldedVersion != WeightsVersion) FoldBatchNorms();");
         }
-        if (folds || HasPooledActivations(net))
+        if (folds || HasPooledActivations(net) || HasResidualAdds(net))
             w.WriteLine("bool unfolded = training || Inspecting; // every layer as declared: in training, and when PredictLayers reads layer outputs");
         foreach (int index in net.Order)
         {
@@ -45,10 +45,35 @@ internal static partial class Emitter
                 folding.WriteForwardCall(w, l, Epilogue(Act(l), F(FusedAlpha(net, l)), "-1"), "Train(T" + prev + ", batch)", "Train(T" + n + ", batch)", null, null);
                 w.CloseBlock();
                 w.OpenBlock("else");
-                w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), with its activation.");
                 string foldedBias = "p + F" + n + " + " + I(Shapes.ShapeInference.FoldedKernelCount(l));
-                folding.WriteForwardCall(w, l, Epilogue(Act(bn), F(FusedAlpha(net, bn)), "-1"), "Slot(false, T" + prev + ", I" + prev + ", batch)",
-                    "Slot(false, T" + n + ", I" + n + ", batch)", "p + F" + n, foldedBias);
+                if (l.ResidualAdd >= 0)
+                {
+                    var add = net.Layers[l.ResidualAdd];
+                    w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), and [" +
+                        I(add.Index + 1) + "] " + OneLine(add.Name) + " added in the epilogue, with its activation.");
+                    folding.WriteForwardCall(w, l, ResidualEpilogue(net, add), "Slot(false, T" + prev + ", I" + prev + ", batch)",
+                        "Slot(false, T" + n + ", I" + n + ", batch)", "p + F" + n, foldedBias);
+                }
+                else
+                {
+                    w.WriteLine("// Inference: [" + I(bn.Index + 1) + "] " + OneLine(bn.Name) + " folded into the kernel and bias (F" + n + "), with its activation.");
+                    folding.WriteForwardCall(w, l, Epilogue(Act(bn), F(FusedAlpha(net, bn)), "-1"), "Slot(false, T" + prev + ", I" + prev + ", batch)",
+                        "Slot(false, T" + n + ", I" + n + ", batch)", "p + F" + n, foldedBias);
+                }
+                w.CloseBlock();
+                continue;
+            }
+            if (l.ResidualAdd >= 0)
+            {
+                // Training runs the convolution as declared; inference adds the Add's other input in its epilogue.
+                var add = net.Layers[l.ResidualAdd];
+                w.OpenBlock("if (unfolded)");
+                Layers.LayerRegistry.Of(l.Spec.Kind).WriteForward(w, net, l, y);
+                w.CloseBlock();
+                w.OpenBlock("else");
+                w.WriteLine("// Inference: [" + I(add.Index + 1) + "] " + OneLine(add.Name) + " added in the epilogue, with its activation.");
+                ((Layers.IFoldsBatchNorm)Layers.LayerRegistry.Of(l.Spec.Kind)).WriteForwardCall(w, l, ResidualEpilogue(net, add),
+                    "Slot(false, T" + prev + ", I" + prev + ", batch)", "Slot(false, T" + n + ", I" + n + ", batch)", null, null);
                 w.CloseBlock();
                 continue;
             }
@@ -62,8 +87,13 @@ internal static partial class Emitter
                 w.WriteLine("// In inference applied by [" + I(l.PooledBy + 1) + "] after its max pooling: I" + n + " aliases its input.");
                 w.OpenBlock("if (unfolded)");
             }
+            else if (l.AddedInto >= 0)
+            {
+                w.WriteLine("// In inference added by [" + I(l.AddedInto + 1) + "] in its epilogue: I" + n + " aliases its output.");
+                w.OpenBlock("if (unfolded)");
+            }
             Layers.LayerRegistry.Of(l.Spec.Kind).WriteForward(w, net, l, y);
-            if (l.FoldedInto >= 0 || l.PooledBy >= 0) w.CloseBlock();
+            if (l.FoldedInto >= 0 || l.PooledBy >= 0 || l.AddedInto >= 0) w.CloseBlock();
         }
         w.CloseBlock();
         if (folds) Layers.BatchNormalizationRule.WriteFolds(w, net, GeneratedCodeAttribute);
@@ -87,9 +117,10 @@ internal static partial class Emitter
     /// A call's <c>Epilogue</c> argument: the activation, then only what differs from the defaults, e.g.
     /// <c>new(global::NetGen.Backends.ActivationFunction.Relu, preActivation: Train(Z3, batch))</c>.
     /// </summary>
-    internal static string Epilogue(string activation, string alpha, string preActivation, string? dropoutRate = null, string? dropoutKey = null) =>
+    internal static string Epilogue(string activation, string alpha, string preActivation, string? dropoutRate = null, string? dropoutKey = null,
+        string? residual = null) =>
         "new(" + activation + (alpha == "0f" ? "" : ", alpha: " + alpha) + (preActivation == "-1" ? "" : ", preActivation: " + preActivation) +
-        (dropoutRate is null ? "" : ", dropoutRate: " + dropoutRate + ", dropoutKey: " + dropoutKey) + ")";
+        (dropoutRate is null ? "" : ", dropoutRate: " + dropoutRate + ", dropoutKey: " + dropoutKey) + (residual is null ? "" : ", residual: " + residual) + ")";
 
     /// <summary>A layer's forward epilogue: its (fused) activation and its pre-activation slot (<see cref="PreActivationSlot"/>).</summary>
     internal static string ForwardEpilogue(ResolvedNetwork net, ResolvedLayer l) => Epilogue(Act(l), F(FusedAlpha(net, l)), PreActivationSlot(net, l));
@@ -120,6 +151,23 @@ internal static partial class Emitter
         foreach (var l in net.Layers)
             if (l.PooledBy >= 0) return true;
         return false;
+    }
+
+    private static bool HasResidualAdds(ResolvedNetwork net)
+    {
+        foreach (var l in net.Layers)
+            if (l.ResidualAdd >= 0) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The epilogue of a convolution that computes <paramref name="add"/> in inference: the Add's activation, and its
+    /// other input as the residual.
+    /// </summary>
+    private static string ResidualEpilogue(ResolvedNetwork net, ResolvedLayer add)
+    {
+        string other = I(add.Inputs[1 - Shapes.ShapeInference.ConvolutionOperand(net.Layers.AsSpan().ToArray(), add)] + 1);
+        return Epilogue(Act(add), F(FusedAlpha(net, add)), "-1", residual: "Slot(false, T" + other + ", I" + other + ", batch)");
     }
 
     private static bool HasFolds(ResolvedNetwork net)

@@ -24,6 +24,8 @@ namespace NetGen.Generator.Layers;
 /// </summary>
 internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNorm
 {
+    public override bool AddsResidual => true;
+
     private const string GeometryType = "global::NetGen.Backends.Conv2DGeometry";
 
     public override string KerasName => "conv2d";

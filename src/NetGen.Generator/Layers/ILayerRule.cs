@@ -141,6 +141,18 @@ internal interface ILayerRule
     /// <summary>Whether, in inference, it folds into the layer before it when that one can take it (<see cref="IFoldsBatchNorm"/>).</summary>
     bool FoldsIntoPrevious { get; }
 
+    /// <summary>
+    /// Whether, in inference, a convolution that computes one of its two inputs may compute it in its epilogue, adding
+    /// the other input there (Add: a residual block's sum; <see cref="AddsResidual"/>).
+    /// </summary>
+    bool RunsInResidualEpilogue { get; }
+
+    /// <summary>
+    /// Whether its forward kernel can add a residual tensor before its activation (Conv2D: <c>Epilogue.Residual</c>);
+    /// the rule also implements <see cref="IFoldsBatchNorm"/>, whose forward call the emitter writes with that epilogue.
+    /// </summary>
+    bool AddsResidual { get; }
+
     /// <summary>The alpha an activation layer passes to the kernels (LeakyReLU's, ELU's, ReLU's negative slope); 0 otherwise.</summary>
     double ActivationAlpha(LayerSpec layer);
 
@@ -278,6 +290,10 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool BackwardKeepsOutputGradient(ResolvedLayer layer) => false;
 
     public virtual bool FoldsIntoPrevious => false;
+
+    public virtual bool RunsInResidualEpilogue => false;
+
+    public virtual bool AddsResidual => false;
 
     public virtual bool IsOutputActivation => false;
 

@@ -30,6 +30,8 @@ internal sealed partial class MergeRule(LayerKind layerKind, int minInputs, int 
     /// <summary>Add: each input's gradient is the output's.</summary>
     public override bool PassesGradientThrough => Kind == LayerKind.Add;
 
+    public override bool RunsInResidualEpilogue => Kind == LayerKind.Add;
+
     // A sum, difference, average or concatenation passes gradients on without reading the values it merged (a product,
     // maximum or minimum reads them).
     public override bool BackwardReadsInputs(ResolvedLayer layer) =>

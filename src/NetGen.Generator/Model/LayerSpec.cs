@@ -66,7 +66,9 @@ internal sealed record NetworkSpec(
 /// keeps no pre-activation in training, where PredictLayers has it write its own output (after the training arena).
 /// <c>InspectOutput</c>: for a layer whose output no backward pass reads (its training slot is reused once its forward
 /// readers have run), where its output goes while PredictLayers runs (after the training arena), so that it is still
-/// there when the pass ends. This type must be immutable and structurally equatable: the generator relies on it for caching.
+/// there when the pass ends. <c>ResidualAdd</c>: for a Conv2D, the Add whose sum (and fused activation) its epilogue
+/// computes in inference; <c>AddedInto</c>: for that Add, the convolution (its output then aliases the convolution's).
+/// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedLayer(
     int Index,
@@ -104,7 +106,9 @@ internal sealed record ResolvedLayer(
     int GradientTemp = -1,
     int InspectPreActivation = -1,
     EquatableArray<WeightSlot> RuleWeights = default,
-    int InspectOutput = -1)
+    int InspectOutput = -1,
+    int ResidualAdd = -1,
+    int AddedInto = -1)
 {
     public int ParamCount => KernelCount + StateCount;
     public int TrainableCount => KernelCount;
@@ -183,6 +187,13 @@ internal enum FusionKind
 
     /// <summary>In inference, an activation layer (<c>First</c>) runs after the max pooling that follows it (<c>Second</c>), on the pooled values.</summary>
     PoolFirst,
+
+    /// <summary>
+    /// In inference, an Add (<c>Second</c>) of a Conv2D's output (<c>First</c>, with its batch norm folded in) and a
+    /// tensor ready before it runs in that convolution's epilogue, with the Add's activation: its output aliases the
+    /// convolution's.
+    /// </summary>
+    ResidualAdd,
 }
 
 /// <summary>

@@ -90,6 +90,29 @@ internal static partial class ShapeInference
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
 
+        // A residual block's Add, in inference, decided here: an Add of two tensors, one of which a Conv2D computes
+        // (linear, with its batch norm folded in or none, the Add its only reader) after the other is ready, runs in that
+        // convolution's epilogue (Epilogue.Residual) with the activation fused into the Add; the Add's output aliases the
+        // convolution's, and its pass over the tensors disappears. Of two such convolutions the later one takes it (the
+        // other's output is then ready). Training runs the layers as declared.
+        var position = new int[layers.Count];
+        for (int k = 0; k < graph.Order.Length; k++) position[graph.Order[k]] = k;
+        foreach (int a in graph.Order)
+        {
+            var add = layers[a];
+            if (!add.Live || !Layers.LayerRegistry.Of(add.Spec.Kind).RunsInResidualEpilogue || add.Inputs.Length != 2 || add.Inputs[0] == add.Inputs[1] || isOutput[a] ||
+                HasActivityRegularizer(add.Spec)) continue;
+            int chosen = -1;
+            for (int k = 0; k < 2; k++)
+            {
+                int conv = ResidualConvolution(layers, readers, isOutput, add.Inputs[k]);
+                int other = add.Inputs[1 - k];
+                if (conv < 0 || (other >= 0 && position[other] > position[conv])) continue;
+                if (chosen < 0 || position[conv] > position[chosen]) chosen = conv;
+            }
+            if (chosen >= 0) Decide(new Fusion(FusionKind.ResidualAdd, chosen, a));
+        }
+
         // Pooling fused into the activation before it, in inference: max pooling commutes with a non-decreasing
         // activation (max f(x) = f(max x)), so an activation layer that no kernel before it could take runs on the
         // pooled values instead (a quarter of them for 2x2), in place, and its pass over the full tensor disappears.
@@ -106,6 +129,30 @@ internal static partial class ShapeInference
         }
 
         return (fusions, bufferCount);
+    }
+
+    /// <summary>
+    /// The Conv2D that computes <paramref name="source"/> alone and could add a residual in its epilogue: the source
+    /// itself (linear), or a batch norm without an activation folded into one; -1 otherwise. The source must have one
+    /// reader (the Add) and neither may be an output or regularized.
+    /// </summary>
+    private static int ResidualConvolution(List<ResolvedLayer> layers, List<int>[] readers, bool[] isOutput, int source)
+    {
+        if (source < 0 || isOutput[source] || readers[source].Count != 1) return -1;
+        var s = layers[source];
+        if (s.FoldedInto >= 0 && (s.Activation != ActivationKind.Linear || s.FusedWith >= 0 || s.FusedDropout >= 0)) return -1;
+        int conv = s.FoldedInto >= 0 ? s.FoldedInto : source;
+        var c = layers[conv];
+        if (Layers.LayerRegistry.Of(c.Spec.Kind) is not ({ AddsResidual: true } and Layers.IFoldsBatchNorm) || c.Activation != ActivationKind.Linear || c.FusedWith >= 0 || isOutput[conv] ||
+            HasActivityRegularizer(c.Spec) || (conv == source && c.FoldsBatchNorm >= 0)) return -1;
+        return conv;
+    }
+
+    /// <summary>Which input of an Add fused into a convolution (<see cref="FusionKind.ResidualAdd"/>) that convolution computes (0 or 1).</summary>
+    internal static int ConvolutionOperand(IReadOnlyList<ResolvedLayer> layers, ResolvedLayer add)
+    {
+        int s = add.Inputs[0];
+        return s >= 0 && (s == add.AddedInto || layers[s].FoldedInto == add.AddedInto) ? 0 : 1;
     }
 
     /// <summary>Marks the two layers of a fusion (their fields are the emitter's and the arena planner's view of it).</summary>
@@ -129,6 +176,10 @@ internal static partial class ShapeInference
             case FusionKind.PoolFirst:
                 layers[f.First] = first with { PooledBy = f.Second };
                 layers[f.Second] = second with { PoolsActivationOf = f.First };
+                break;
+            case FusionKind.ResidualAdd:
+                layers[f.First] = first with { ResidualAdd = f.Second };
+                layers[f.Second] = second with { AddedInto = f.First };
                 break;
         }
     }

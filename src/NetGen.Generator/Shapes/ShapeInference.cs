@@ -322,7 +322,9 @@ internal static partial class ShapeInference
             int inferCurrent = source < 0 ? 0 : inferSlot[source];
             int trainOut, inferOut, pre = -1;
             bool alias = l.IsAlias || Layers.LayerRegistry.Of(l.Spec.Kind).IsIdentity(l.Spec);
-            bool inferAlias = alias || AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0;
+            bool inferAlias = alias || AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0 || l.AddedInto >= 0;
+            // An Add computed by the convolution before it (in its epilogue) shares that convolution's output.
+            if (l.AddedInto >= 0) inferCurrent = inferSlot[l.Inputs[ConvolutionOperand(layers, l)]];
             if (alias)
             {
                 trainOut = trainCurrent;

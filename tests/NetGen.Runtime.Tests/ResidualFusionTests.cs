@@ -1,0 +1,106 @@
+using ILGPU.Runtime;
+using NetGen.Backends;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetGen.Tests;
+
+/// <summary>
+/// Two residual blocks whose Adds run, in inference, in the epilogue of the convolution before them: a Conv2D with its
+/// batch norm folded in (Winograd on the CPU) plus the stem, then the later of two plain convolutions (a 1x1 shortcut,
+/// gathered im2col) plus the other, each with the activation after the Add.
+/// </summary>
+[Network(10, 10, 3)]
+[Conv2D(16, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(16, 3, Padding = Padding.Same)]
+[BatchNormalization(Name = "bn_a")]
+[Add("stem", "bn_a")]
+[ReLU(Name = "block1")]
+[Conv2D(32, 3, Strides = 2, Padding = Padding.Same, Name = "main")]
+[Conv2D(32, 1, Strides = 2, Input = "block1", Name = "shortcut")]
+[Add("main", "shortcut")]
+[LeakyReLU(0.1)]
+[GlobalAveragePooling2D]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class ResidualFusedNet;
+
+/// <summary><see cref="ResidualFusedNet"/> with a Dropout(0) before each Add's convolution input: the same parameters, no Add fused.</summary>
+[Network(10, 10, 3)]
+[Conv2D(16, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(16, 3, Padding = Padding.Same)]
+[BatchNormalization]
+[Dropout(0, Name = "bn_a")]
+[Add("stem", "bn_a")]
+[ReLU(Name = "block1")]
+[Conv2D(32, 3, Strides = 2, Padding = Padding.Same)]
+[Dropout(0, Name = "main")]
+[Conv2D(32, 1, Strides = 2, Input = "block1")]
+[Dropout(0, Name = "shortcut")]
+[Add("main", "shortcut")]
+[LeakyReLU(0.1)]
+[GlobalAveragePooling2D]
+[Dense(4, Activation = Activation.Softmax)]
+public partial class ResidualApartNet;
+
+/// <summary>
+/// The fused Adds give the same inference outputs as the network with nothing fused (the same bits on the CPU, whose
+/// epilogue adds in the Add's order; within 1e-5 on ILGPU), after training has moved the batch norms' statistics and
+/// after new weights; PredictLayers, which runs the layers as declared, agrees; training is untouched.
+/// </summary>
+public class ResidualFusionTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void Adds_fused_into_convolutions_predict_what_the_declared_network_does(string backend)
+    {
+        using var fused = new ResidualFusedNet { Seed = 5 };
+        using var apart = new ResidualApartNet();
+        foreach (var m in new Model[] { fused, apart })
+        {
+            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        }
+        Assert.Equal(ResidualApartNet.ParameterCount, ResidualFusedNet.ParameterCount);
+        apart.SetWeights(fused.GetWeights());
+        const int n = 5;
+        var x = new Tensor(Num.Uniform(n * 300, 31, -1, 2), n, 10, 10, 3);
+        var y = new float[n * 4];
+        for (int i = 0; i < n; i++) y[i * 4 + i % 4] = 1;
+        var labels = new Tensor(y, n, 4);
+        for (int step = 0; step < 3; step++)
+            Assert.Equal(apart.TrainOnBatch(x, labels), fused.TrainOnBatch(x, labels)); // training runs the layers as declared
+        Assert.Equal(apart.GetWeights(), fused.GetWeights());
+
+        Same(backend, "after 3 steps", fused.Predict(x, n).Data, apart.Predict(x, n).Data);
+        Same(backend, "batch of 2", fused.Predict(x, 2).Data, apart.Predict(x, 2).Data);
+        var changed = fused.GetWeights();
+        for (int i = 0; i < changed.Length; i++) changed[i] *= i % 3 == 0 ? 1.25f : 0.9f; // positive: moving variances stay variances
+        fused.SetWeights(changed);
+        apart.SetWeights(changed);
+        Same(backend, "after SetWeights", fused.Predict(x, n).Data, apart.Predict(x, n).Data);
+
+        // PredictLayers runs every layer as declared: the Adds' outputs, activated, are what inference computed.
+        var layers = fused.PredictLayers(x, ["block1", "leaky_re_lu", "dense"], n);
+        var declared = apart.PredictLayers(x, ["block1", "leaky_re_lu", "dense"], n);
+        for (int k = 0; k < layers.Length; k++)
+            Same(backend, "PredictLayers " + k, layers[k].Data, declared[k].Data);
+        Same(backend, "PredictLayers against Predict", layers[2].Data, fused.Predict(x, n).Data);
+    }
+
+    private void Same(string backend, string when, float[] a, float[] b)
+    {
+        Assert.Equal(b.Length, a.Length);
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
+        output.WriteLine($"{backend}, {when}: max |fused - declared| = {worst:E2}");
+        if (backend == "cpu" && !when.StartsWith("PredictLayers against", StringComparison.Ordinal))
+            Assert.Equal(b, a);
+        else
+            Assert.True(worst < 1e-5, $"{when}: {worst}");
+    }
+}
