@@ -132,6 +132,12 @@ public sealed class ResidualEpilogueTests(IlgpuCpuFixture fixture) : IClassFixtu
         Assert.Contains("does not add a residual", e.Message);
         e = Assert.Throws<ArgumentException>(() => backend.MergeForward(MergeOperation.Add, 4, withResidual, 100, 0, 10));
         Assert.Contains("does not add a residual", e.Message);
+        var bn = new BatchNormArguments(4, gamma: 200, beta: 210, movingMean: 220, movingVariance: 230, savedMean: 240, savedInvStd: 250);
+        foreach (bool training in new[] { false, true })
+        {
+            e = Assert.Throws<ArgumentException>(() => backend.BatchNormForward(2, bn, training, withResidual, 0, 100));
+            Assert.Contains("does not add a residual", e.Message);
+        }
         Assert.Throws<ArgumentException>(() => new Epilogue(ActivationFunction.Relu, preActivation: 10, residual: 1000));
         Assert.Throws<ArgumentException>(() => new Epilogue(ActivationFunction.Linear, dropoutRate: 0.5f, residual: 1000));
         Assert.Throws<ArgumentException>(() => new Epilogue(ActivationFunction.Softmax, residual: 1000));

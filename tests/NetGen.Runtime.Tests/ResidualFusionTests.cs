@@ -46,6 +46,25 @@ public partial class ResidualFusedNet;
 [Dense(4, Activation = Activation.Softmax)]
 public partial class ResidualApartNet;
 
+/// <summary>A convolution whose own input is the residual it adds (x and the residual the same tensor): y = conv(x) + x.</summary>
+[Network(6, 6, 16)]
+[Conv2D(16, 3, Padding = Padding.Same, Name = "c")]
+[Add("c", "input")]
+[ReLU(Name = "sum")]
+[GlobalAveragePooling2D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class ResidualOfInputNet;
+
+/// <summary><see cref="ResidualOfInputNet"/> with the Add kept apart by a Dropout(0).</summary>
+[Network(6, 6, 16)]
+[Conv2D(16, 3, Padding = Padding.Same)]
+[Dropout(0, Name = "c")]
+[Add("c", "input")]
+[ReLU(Name = "sum")]
+[GlobalAveragePooling2D]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class ResidualOfInputApartNet;
+
 /// <summary>
 /// The fused Adds give the same inference outputs as the network with nothing fused (the same bits on the CPU, whose
 /// epilogue adds in the Add's order; within 1e-5 on ILGPU), after training has moved the batch norms' statistics and
@@ -90,6 +109,24 @@ public class ResidualFusionTests(ITestOutputHelper output)
         for (int k = 0; k < layers.Length; k++)
             Same(backend, "PredictLayers " + k, layers[k].Data, declared[k].Data);
         Same(backend, "PredictLayers against Predict", layers[2].Data, fused.Predict(x, n).Data);
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void A_convolution_adding_its_own_input_predicts_what_the_declared_network_does(string backend)
+    {
+        using var fused = new ResidualOfInputNet { Seed = 9 };
+        using var apart = new ResidualOfInputApartNet();
+        foreach (var m in new Model[] { fused, apart })
+        {
+            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        }
+        apart.SetWeights(fused.GetWeights());
+        var x = new Tensor(Num.Uniform(4 * 576, 41, -1, 1), 4, 6, 6, 16);
+        Same(backend, "x as its own residual", fused.Predict(x, 4).Data, apart.Predict(x, 4).Data);
+        Same(backend, "PredictLayers", fused.PredictLayers(x, ["sum"], 4)[0].Data, apart.PredictLayers(x, ["sum"], 4)[0].Data);
     }
 
     private void Same(string backend, string when, float[] a, float[] b)

@@ -44,6 +44,7 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void BatchNormForward(int rows, in BatchNormArguments a, bool training, in Epilogue epilogue, int x, int y)
     {
+        epilogue.CheckNoResidual(nameof(BatchNormForward));
         if (training) epilogue.CheckDropout();
         int channels = a.Channels;
         if (rows <= 0 || channels <= 0) return;

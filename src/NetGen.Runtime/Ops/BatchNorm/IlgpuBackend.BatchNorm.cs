@@ -15,6 +15,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void BatchNormForward(int rows, in BatchNormArguments a, bool training, in Epilogue epilogue, int x, int y)
     {
+        epilogue.CheckNoResidual(nameof(BatchNormForward));
         if (training) epilogue.CheckDropout();
         int channels = a.Channels;
         if (rows <= 0 || channels <= 0) return;

@@ -869,7 +869,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>Rows [R0 + u0, R0 + u1): z += bias, y = act(z).</summary>
+    /// <summary>Rows [R0 + u0, R0 + u1): z += bias, z += residual (when there is one), y = act(z).</summary>
     private void ConvEpilogue(Work w, int u0, int u1)
     {
         int outC = w.Conv.OutC;
