@@ -83,6 +83,18 @@ public partial class DeepReluNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class FrozenBnEluNet;
 
+// The layers that act in training only, each on its own (no batch norm to fuse a dropout into).
+[Network(6, 6, 2)]
+[Conv2D(4, 3, Padding = Padding.Same, Name = "conv")]
+[Dropout(0.5, Name = "drop")]
+[GaussianNoise(0.3, Name = "noise")]
+[GaussianDropout(0.3, Name = "gdrop")]
+[SpatialDropout2D(0.5, Name = "sdrop")]
+[Conv2D(4, 3, Padding = Padding.Same, Name = "conv2")]
+[Flatten(Name = "flat")]
+[Dense(3, Activation = Activation.Softmax, Name = "head")]
+public partial class TrainingOnlyInspectNet;
+
 /// <summary>Keras's layer API: model.Layers, GetLayer, per-layer weights, intermediate outputs, freezing, transfer.</summary>
 public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpuFixture>
 {
@@ -153,6 +165,20 @@ public sealed class LayerAccessTests(IlgpuCpuFixture fixture) : IClassFixture<Il
         plain.TrainOnBatch(x, y);
         Assert.Equal(plain.TrainOnBatch(x, y), m.TrainOnBatch(x, y));
         Assert.Equal(plain.GetWeights(), m.GetWeights());
+    }
+
+    [Fact]
+    public void PredictLayersPassesValuesThroughTheTrainingOnlyLayers()
+    {
+        // PredictLayers runs on the training slots: a dropout or noise layer there must be the identity, not leave the
+        // last training batch's masked values for the layers after it.
+        using var m = new TrainingOnlyInspectNet { Seed = 4 };
+        m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        for (int i = 0; i < 2; i++) m.TrainOnBatch(X(5, 8 + i), Y(5, 3));
+        var x = X(5, 20);
+        var outs = m.PredictLayers(x, ["conv", "drop", "noise", "gdrop", "sdrop", "head"], batchSize: 5);
+        for (int k = 1; k <= 4; k++) Assert.Equal(outs[0].Data, outs[k].Data);
+        Assert.Equal(m.Predict(x, 5).Data, outs[5].Data);
     }
 
     [Fact]

@@ -20,6 +20,7 @@ namespace NetGen.Generator.Layers;
 /// <code>
 ///   // In inference the layer is the identity: I3 aliases I2.
 ///   if (training) b.GaussianDropoutForward(batch * 12, 0.5f, DropoutKey(2), x: Train(T2, batch), y: Train(T3, batch));
+///   else if (Inspecting) b.Copy(Train(T2, batch), Train(T3, batch), batch * 12);
 ///   ...
 ///   b.GaussianDropoutBackward(batch * 12, 0.5f, DropoutKey(2), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
 /// </code>
@@ -86,25 +87,29 @@ internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKin
         string n = I(l.Index + 1), prev = I(l.InputLayer() + 1);
         string count = "batch * " + I(l.OutputSize), key = "DropoutKey(" + I(l.Index) + ")";
         string x = "x: Train(T" + prev + ", batch), y: Train(T" + n + ", batch)";
+        string call;
         switch (Kind)
         {
             case LayerKind.Dropout:
                 w.WriteLine("// In inference dropout is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.DropoutForward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", " + x + ");");
-                return;
+                call = "b.DropoutForward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", " + x + ");";
+                break;
             case LayerKind.GaussianNoise:
                 w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.GaussianNoiseForward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", " + x + ");");
-                return;
+                call = "b.GaussianNoiseForward(" + count + ", " + F(Amount(l.Spec)) + ", " + key + ", " + x + ");";
+                break;
             case LayerKind.GaussianDropout:
                 w.WriteLine("// In inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.GaussianDropoutForward(" + count + ", " + F(GaussianDropoutStddev(l)) + ", " + key + ", " + x + ");");
-                return;
+                call = "b.GaussianDropoutForward(" + count + ", " + F(GaussianDropoutStddev(l)) + ", " + key + ", " + x + ");";
+                break;
             default:
                 w.WriteLine("// One mask value per (sample, channel); in inference the layer is the identity: I" + n + " aliases I" + prev + ".");
-                w.WriteLine("if (training) b.SpatialDropout2DForward(batch, " + SpatialArguments(l) + ", " + key + ", " + x + ");");
-                return;
+                call = "b.SpatialDropout2DForward(batch, " + SpatialArguments(l) + ", " + key + ", " + x + ");";
+                break;
         }
+        w.WriteLine("if (training) " + call);
+        // PredictLayers runs on the training slots, where this layer's output has a slot of its own: the identity there.
+        w.WriteLine("else if (Inspecting) b.Copy(Train(T" + prev + ", batch), Train(T" + n + ", batch), " + count + ");");
     }
 
     /// <summary>In place on dy (the planner hands dy on as the input's gradient).</summary>
