@@ -146,9 +146,107 @@ public class GraphFuzzTests(ITestOutputHelper output)
         return sb.ToString();
     }
 
+    /// <summary>
+    /// A valid residual network on 6x6x4 images: same-padded convolutions (some with an activation), batch norms,
+    /// activations, dropouts and two-input Adds of tensors with the same channels, each reading any earlier tensor, so
+    /// that the fusion planner meets Adds of convolutions with and without batch norms, read once or more, either input
+    /// first, and Adds of Adds.
+    /// </summary>
+    private static string RandomResidualNetwork(int seed)
+    {
+        var rng = new Random(seed);
+        var sb = new StringBuilder("using NetGen;\n\n[Network(6, 6, 4)]\n");
+        var names = new List<(string Name, int Channels)> { ("input", 4) };
+        int count = rng.Next(3, 11);
+        for (int i = 0; i < count; i++)
+        {
+            string name = "l" + i.ToString(CultureInfo.InvariantCulture);
+            var from = rng.Next(3) == 0 ? names[rng.Next(names.Count)] : names[^1];
+            string input = from.Name == names[^1].Name ? "" : $", Input = \"{from.Name}\"";
+            int channels = from.Channels;
+            string attr;
+            switch (rng.Next(8))
+            {
+                case 0:
+                case 1:
+                case 2:
+                    channels = rng.Next(3) == 0 ? 8 : 4;
+                    string activation = rng.Next(4) == 0 ? ", Activation = Activation.Relu" : "";
+                    attr = $"Conv2D({channels}, {(rng.Next(3) == 0 ? 1 : 3)}, Padding = Padding.Same{activation}, Name = \"{name}\"{input})";
+                    break;
+                case 3:
+                    attr = $"BatchNormalization(Name = \"{name}\"{input})";
+                    break;
+                case 4:
+                    attr = new[] { "ReLU(", "LeakyReLU(0.1, ", "Activation(Activation.Tanh, ", "Dropout(0.2, " }[rng.Next(4)] + $"Name = \"{name}\"{input})";
+                    break;
+                default:
+                    var same = names.Where(n => n.Channels == from.Channels && n.Name != from.Name).ToList();
+                    if (same.Count == 0) goto case 3;
+                    var other = same[rng.Next(same.Count)];
+                    var (a, b) = rng.Next(2) == 0 ? (from.Name, other.Name) : (other.Name, from.Name);
+                    attr = $"Add(\"{a}\", \"{b}\", Name = \"{name}\")";
+                    break;
+            }
+            sb.Append('[').Append(attr).Append("]\n");
+            names.Add((name, channels));
+        }
+        sb.Append("[GlobalAveragePooling2D(Name = \"pool\")]\n[Dense(3, Activation = Activation.Softmax, Name = \"out\")]\npublic partial class Net;\n");
+        return sb.ToString();
+    }
+
     [Fact]
     public void RandomGraphsCompileOrGiveOnlyNetGenDiagnostics() =>
         CheckAll(Enumerable.Range(1, 600).Select(i => RandomNetwork(i)).Concat(Regressions).ToList(), 100);
+
+    [Fact]
+    public void RandomResidualGraphsCompileAndSomeRunTheirAddsInAConvolution()
+    {
+        int fused = 0, generated = 0;
+        double worst = 0;
+        for (int seed = 1; seed <= 150; seed++)
+        {
+            string source = RandomResidualNetwork(seed);
+            var result = GeneratorTest.Run([source], runtime: true, out var compilation);
+            // Warnings only (a branch nothing reads: NG0203).
+            var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            Assert.True(errors.Count == 0, $"seed {seed}: {string.Join("; ", errors.Take(3))}\n{source}");
+            var problems = compilation.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            Assert.True(problems.Count == 0, $"seed {seed}: {string.Join("; ", problems.Take(3))}\n{source}");
+            generated++;
+            if (!result.GeneratedTrees[0].ToString().Contains(", residual: ", StringComparison.Ordinal)) continue;
+            fused++;
+            worst = Math.Max(worst, FusedAgainstDeclared(compilation, seed, source));
+        }
+        output.WriteLine($"{generated} random residual graphs compile; {fused} run an Add in a convolution's epilogue in inference, " +
+            $"within {worst:E1} of the layers as declared");
+        Assert.True(fused >= 20, $"only {fused} of {generated} networks fuse an Add");
+    }
+
+    /// <summary>
+    /// Loads a generated network, trains it a step (the batch norms' statistics move), and compares Predict (folded, the
+    /// Adds in the convolutions) with PredictLayers of the output (every layer as declared); returns the largest difference.
+    /// </summary>
+    private static double FusedAgainstDeclared(Compilation compilation, int seed, string source)
+    {
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        Assert.True(emitted.Success, $"seed {seed}: {string.Join("; ", emitted.Diagnostics.Take(3))}");
+        var type = System.Reflection.Assembly.Load(image.ToArray()).GetType("Net")!;
+        using var model = (NetGen.Model)Activator.CreateInstance(type)!;
+        model.UseBackend(new NetGen.Backends.CpuBackend());
+        model.Compile(new NetGen.Adam(0.01f), NetGen.Loss.CategoricalCrossEntropy);
+        var random = new Random(seed);
+        var x = new NetGen.Tensor(Enumerable.Range(0, 3 * 144).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), 3, 6, 6, 4);
+        var y = new NetGen.Tensor([1, 0, 0, 0, 1, 0, 0, 0, 1], 3, 3);
+        model.TrainOnBatch(x, y);
+        var fused = model.Predict(x, 3).Data;
+        var declared = model.PredictLayers(x, ["out"], 3)[0].Data;
+        double worst = 0;
+        for (int i = 0; i < fused.Length; i++) worst = Math.Max(worst, Math.Abs(fused[i] - declared[i]));
+        Assert.True(worst < 1e-4, $"seed {seed}: Predict differs from the declared layers by {worst}\n{source}");
+        return worst;
+    }
 
     [Fact]
     public void RandomRecurrentStateGraphsCompileOrGiveOnlyNetGenDiagnostics() =>
