@@ -100,8 +100,8 @@ internal static partial class ShapeInference
         foreach (int a in graph.Order)
         {
             var add = layers[a];
-            if (!add.Live || !Layers.LayerRegistry.Of(add.Spec.Kind).RunsInResidualEpilogue || add.Inputs.Length != 2 || add.Inputs[0] == add.Inputs[1] || isOutput[a] ||
-                HasActivityRegularizer(add.Spec)) continue;
+            if (!add.Live || !Layers.LayerRegistry.Of(add.Spec.Kind).RunsInResidualEpilogue || add.Inputs.Length != 2 ||
+                add.Inputs[0] == add.Inputs[1] || isOutput[a] || HasActivityRegularizer(add.Spec)) continue;
             int chosen = -1;
             for (int k = 0; k < 2; k++)
             {
@@ -143,8 +143,8 @@ internal static partial class ShapeInference
         if (s.FoldedInto >= 0 && (s.Activation != ActivationKind.Linear || s.FusedWith >= 0 || s.FusedDropout >= 0)) return -1;
         int conv = s.FoldedInto >= 0 ? s.FoldedInto : source;
         var c = layers[conv];
-        if (Layers.LayerRegistry.Of(c.Spec.Kind) is not ({ AddsResidual: true } and Layers.IFoldsBatchNorm) || c.Activation != ActivationKind.Linear || c.FusedWith >= 0 || isOutput[conv] ||
-            HasActivityRegularizer(c.Spec) || (conv == source && c.FoldsBatchNorm >= 0)) return -1;
+        if (Layers.LayerRegistry.Of(c.Spec.Kind) is not ({ AddsResidual: true } and Layers.IFoldsBatchNorm) || c.Activation != ActivationKind.Linear ||
+            c.FusedWith >= 0 || isOutput[conv] || HasActivityRegularizer(c.Spec) || (conv == source && c.FoldsBatchNorm >= 0)) return -1;
         return conv;
     }
 
