@@ -265,6 +265,19 @@ public class FusionPlanTests
         Assert.Equal(ActivationKind.Linear, net.Layers[At(net, "sum")].Activation);
     }
 
+    [Fact]
+    public void A_dense_layer_with_its_batch_norm_takes_the_add_too()
+    {
+        var net = Plan(
+            Named(Layer(LayerKind.Flatten), "flat"), Named(Specs.Dense(16, ActivationKind.Relu), "d0", "flat"),
+            Named(Specs.Dense(16), "d1", "d0"), Named(BatchNorm(), "bn", "d1"), Add("sum", "d0", "bn"),
+            Named(Specs.Activation(ActivationKind.Relu), "out", "sum"), Named(Layer(LayerKind.Dense, 2), "head", "out"));
+        int d1 = At(net, "d1"), sum = At(net, "sum");
+        Assert.Equal(sum, net.Layers[d1].ResidualAdd);
+        Assert.Equal(d1, net.Layers[sum].AddedInto);
+        Assert.Equal(net.Layers[d1].InferOutput, net.Layers[sum].InferOutput);
+    }
+
     [Theory]
     [InlineData("an activation between", (int)LayerKind.ELU)]
     [InlineData("a dropout between", (int)LayerKind.Dropout)]

@@ -147,11 +147,13 @@ public class GraphFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A valid branching network on 6x6x4 images: same-padded convolutions (some with an activation), batch norms,
+    /// A valid branching network on 6x6x4 images: same-padded convolutions and per-pixel Dense layers (some with an
+    /// activation), batch norms,
     /// activation layers, dropout and noise layers, stride-1 poolings, and merges (Add, Subtract, Multiply of tensors
     /// with the same channels, Concatenate of any), each reading any earlier tensor, so that every fusion meets every
     /// neighbour: activations into convolutions, batch norms and merges, dropouts into batch norms, folds, activations
-    /// after poolings, Adds into convolutions (with and without batch norms, read once or more, either input first).
+    /// after poolings, Adds into convolutions and Dense layers (with and without batch norms, read once or more, either
+    /// input first).
     /// </summary>
     private static string RandomResidualNetwork(int seed)
     {
@@ -173,7 +175,9 @@ public class GraphFuzzTests(ITestOutputHelper output)
                 case 2:
                     channels = rng.Next(3) == 0 ? 8 : 4;
                     string activation = rng.Next(4) == 0 ? $", Activation = Activation.{new[] { "Relu", "Tanh", "Elu" }[rng.Next(3)]}" : "";
-                    attr = $"Conv2D({channels}, {(rng.Next(3) == 0 ? 1 : 3)}, Padding = Padding.Same{activation}, Name = \"{name}\"{input})";
+                    attr = rng.Next(4) == 0 // a Dense layer on each pixel's channels
+                        ? $"Dense({channels}{activation}, Name = \"{name}\"{input})"
+                        : $"Conv2D({channels}, {(rng.Next(3) == 0 ? 1 : 3)}, Padding = Padding.Same{activation}, Name = \"{name}\"{input})";
                     break;
                 case 3:
                     attr = $"BatchNormalization(Name = \"{name}\"{input})";

@@ -7,8 +7,8 @@ namespace NetGen.Tests;
 /// A residual added in a convolution's epilogue (<see cref="Epilogue.Residual"/>, the inference form of a residual
 /// block's Add + activation) gives the same bits as the convolution followed by the merge it replaces, on every CPU
 /// path (direct for few input channels, Winograd, im2col gathered inside the GEMM, written im2col, 1x1 read in place,
-/// sample-parallel ranges, a one-pixel output), for the fused activations and one that runs as its own pass; on ILGPU's
-/// CPU accelerator too. Bad arguments throw.
+/// sample-parallel ranges, a one-pixel output), for the fused activations and one that runs as its own pass; so does
+/// Dense's (inside the GEMM, packed or not, one row or many); on ILGPU's CPU accelerator too. Bad arguments throw.
 /// </summary>
 public sealed class ResidualEpilogueTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpuFixture>
 {
@@ -111,6 +111,65 @@ public sealed class ResidualEpilogueTests(IlgpuCpuFixture fixture) : IClassFixtu
         }
     }
 
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(7, false)]
+    [InlineData(7, true)] // the kernel packed once for inference
+    [InlineData(40, true)]
+    public void Cpu_dense_with_a_fused_residual_has_the_bits_of_the_dense_then_the_add(int rows, bool inference)
+    {
+        const int inputs = 37, units = 45;
+        var x = Num.Uniform(rows * inputs, 1);
+        var k = Num.Uniform(inputs * units, 2, -0.5, 0.5);
+        var b = Num.Uniform(units, 3);
+        var r = Num.Uniform(rows * units, 4, -2, 2);
+        foreach (var (f, alpha) in Activations)
+        foreach (bool withBias in new[] { true, false })
+        {
+            using var backend = new CpuBackend { InferenceWeightsVersion = inference ? 1 : -1 };
+            backend.EnsureCapacity(1 << 16, 0);
+            int px = 3, pk = px + x.Length + 5, pb = pk + k.Length + 5, pr = pb + b.Length + 5, fused = pr + r.Length + 5;
+            int dense = fused + r.Length + 5, composed = dense + r.Length + 5;
+            backend.Upload(x, px);
+            backend.Upload(k, pk);
+            backend.Upload(b, pb);
+            backend.Upload(r, pr);
+            int bias = withBias ? pb : -1;
+            backend.DenseForward(rows, inputs, units, new Epilogue(f, alpha, residual: pr), px, pk, bias, fused);
+            backend.DenseForward(rows, inputs, units, Epilogue.None, px, pk, bias, dense);
+            backend.MergeForward(MergeOperation.Add, rows * units, new Epilogue(f, alpha), composed, dense, pr);
+            var a = Download(backend, fused, rows * units);
+            var c = Download(backend, composed, rows * units);
+            Assert.DoesNotContain(a, float.IsNaN);
+            for (int i = 0; i < a.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(c[i]),
+                    $"{rows} rows, {f}, bias {withBias}: output {i} is {a[i]:R} fused, {c[i]:R} as Dense then Add");
+        }
+    }
+
+    [Fact]
+    public void Ilgpu_dense_with_a_fused_residual_matches_the_dense_then_the_add()
+    {
+        const int rows = 5, inputs = 19, units = 21;
+        using var gpu = new IlgpuBackend(fixture.Accelerator);
+        IBackend backend = gpu;
+        backend.EnsureCapacity(1 << 14, 0);
+        backend.Upload(Num.Uniform(rows * inputs, 5), 0);
+        backend.Upload(Num.Uniform(inputs * units, 6, -0.5, 0.5), 200);
+        backend.Upload(Num.Uniform(units, 7), 800);
+        backend.Upload(Num.Uniform(rows * units, 8, -2, 2), 900);
+        foreach (var (f, alpha) in Activations)
+        {
+            backend.DenseForward(rows, inputs, units, new Epilogue(f, alpha, residual: 900), 0, 200, 800, 1100);
+            backend.DenseForward(rows, inputs, units, Epilogue.None, 0, 200, 800, 1300);
+            backend.MergeForward(MergeOperation.Add, rows * units, new Epilogue(f, alpha), 1500, 1300, 900);
+            var a = Download(backend, 1100, rows * units);
+            var c = Download(backend, 1500, rows * units);
+            for (int i = 0; i < a.Length; i++)
+                Assert.True(Math.Abs(a[i] - c[i]) <= 1e-6 + 1e-6 * Math.Abs(c[i]), $"{f}: output {i} is {a[i]:R} fused, {c[i]:R} as Dense then Add");
+        }
+    }
+
     [Fact]
     public void A_residual_overlapping_the_output_throws()
     {
@@ -123,13 +182,15 @@ public sealed class ResidualEpilogueTests(IlgpuCpuFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public void Only_the_convolution_forward_takes_a_residual()
+    public void Only_the_forward_passes_of_conv2d_and_dense_take_a_residual()
     {
         using var backend = new CpuBackend();
         backend.EnsureCapacity(1 << 12, 0);
         var withResidual = new Epilogue(ActivationFunction.Relu, residual: 1000);
-        var e = Assert.Throws<ArgumentException>(() => backend.DenseForward(2, 3, 4, withResidual, 0, 10, -1, 100));
+        var e = Assert.Throws<ArgumentException>(() => backend.DenseBackward(2, 3, 4, withResidual, false, 0, 10, 100, 200, 300, 400, -1));
         Assert.Contains("does not add a residual", e.Message);
+        e = Assert.Throws<ArgumentException>(() => backend.DenseForward(2, 3, 4, withResidual, 0, 10, -1, 1002));
+        Assert.Contains("overlaps the output", e.Message);
         e = Assert.Throws<ArgumentException>(() => backend.MergeForward(MergeOperation.Add, 4, withResidual, 100, 0, 10));
         Assert.Contains("does not add a residual", e.Message);
         var bn = new BatchNormArguments(4, gamma: 200, beta: 210, movingMean: 220, movingVariance: 230, savedMean: 240, savedInvStd: 250);

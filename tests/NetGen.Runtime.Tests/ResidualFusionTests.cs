@@ -65,6 +65,34 @@ public partial class ResidualOfInputNet;
 [Dense(3, Activation = Activation.Softmax)]
 public partial class ResidualOfInputApartNet;
 
+/// <summary>A residual MLP: Dense + BatchNormalization + Add + ReLU, twice (the Adds in the Dense layers' epilogues).</summary>
+[Network(12)]
+[Dense(16, Activation = Activation.Relu, Name = "d0")]
+[Dense(16)]
+[BatchNormalization(Name = "bn1")]
+[Add("d0", "bn1")]
+[ReLU(Name = "block1")]
+[Dense(16, Name = "d2")]
+[Add("block1", "d2", Name = "sum2")]
+[LeakyReLU(0.1)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class ResidualMlpNet;
+
+/// <summary><see cref="ResidualMlpNet"/> with the Adds kept apart by Dropout(0) layers.</summary>
+[Network(12)]
+[Dense(16, Activation = Activation.Relu, Name = "d0")]
+[Dense(16)]
+[BatchNormalization]
+[Dropout(0, Name = "bn1")]
+[Add("d0", "bn1")]
+[ReLU(Name = "block1")]
+[Dense(16, Name = "d2_raw")]
+[Dropout(0, Name = "d2")]
+[Add("block1", "d2", Name = "sum2")]
+[LeakyReLU(0.1)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class ResidualMlpApartNet;
+
 /// <summary>
 /// The fused Adds give the same inference outputs as the network with nothing fused (the same bits on the CPU, whose
 /// epilogue adds in the Add's order; within 1e-5 on ILGPU), after training has moved the batch norms' statistics and
@@ -127,6 +155,28 @@ public class ResidualFusionTests(ITestOutputHelper output)
         var x = new Tensor(Num.Uniform(4 * 576, 41, -1, 1), 4, 6, 6, 16);
         Same(backend, "x as its own residual", fused.Predict(x, 4).Data, apart.Predict(x, 4).Data);
         Same(backend, "PredictLayers", fused.PredictLayers(x, ["sum"], 4)[0].Data, apart.PredictLayers(x, ["sum"], 4)[0].Data);
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void Adds_fused_into_dense_layers_predict_what_the_declared_network_does(string backend)
+    {
+        using var fused = new ResidualMlpNet { Seed = 12 };
+        using var apart = new ResidualMlpApartNet();
+        foreach (var m in new Model[] { fused, apart })
+        {
+            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        }
+        apart.SetWeights(fused.GetWeights());
+        var x = new Tensor(Num.Uniform(7 * 12, 51, -1, 1), 7, 12);
+        var y = new float[7 * 3];
+        for (int i = 0; i < 7; i++) y[i * 3 + i % 3] = 1;
+        for (int step = 0; step < 3; step++)
+            Assert.Equal(apart.TrainOnBatch(x, new Tensor(y, 7, 3)), fused.TrainOnBatch(x, new Tensor(y, 7, 3)));
+        Same(backend, "residual MLP", fused.Predict(x, 7).Data, apart.Predict(x, 7).Data);
+        Same(backend, "residual MLP, one sample a batch", fused.Predict(x, 1).Data, apart.Predict(x, 1).Data);
     }
 
     private void Same(string backend, string when, float[] a, float[] b)

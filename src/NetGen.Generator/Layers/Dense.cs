@@ -24,6 +24,7 @@ namespace NetGen.Generator.Layers;
 /// </summary>
 internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm
 {
+    public override bool AddsResidual => true;
 
     public override string KerasName => "dense";
 

@@ -148,7 +148,7 @@ internal interface ILayerRule
     bool RunsInResidualEpilogue { get; }
 
     /// <summary>
-    /// Whether its forward kernel can add a residual tensor before its activation (Conv2D: <c>Epilogue.Residual</c>);
+    /// Whether its forward kernel can add a residual tensor before its activation (Conv2D, Dense: <c>Epilogue.Residual</c>);
     /// the rule also implements <see cref="IFoldsBatchNorm"/>, whose forward call the emitter writes with that epilogue.
     /// </summary>
     bool AddsResidual { get; }

@@ -90,7 +90,7 @@ internal static partial class ShapeInference
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
 
-        // A residual block's Add, in inference, decided here: an Add of two tensors, one of which a Conv2D computes
+        // A residual block's Add, in inference, decided here: an Add of two tensors, one of which a Conv2D or Dense computes
         // (linear, with its batch norm folded in or none, the Add its only reader) after the other is ready, runs in that
         // convolution's epilogue (Epilogue.Residual) with the activation fused into the Add; the Add's output aliases the
         // convolution's, and its pass over the tensors disappears. Of two such convolutions the later one takes it (the
@@ -132,7 +132,7 @@ internal static partial class ShapeInference
     }
 
     /// <summary>
-    /// The Conv2D that computes <paramref name="source"/> alone and could add a residual in its epilogue: the source
+    /// The Conv2D or Dense layer that computes <paramref name="source"/> alone and could add a residual in its epilogue: the source
     /// itself (linear), or a batch norm without an activation folded into one; -1 otherwise. The source must have one
     /// reader (the Add) and neither may be an output or regularized.
     /// </summary>

@@ -102,13 +102,15 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
-        epilogue.CheckNoDropout(nameof(DenseForward));
+        epilogue.CheckNoDropout(nameof(DenseForward), addsResidual: true);
         var (activation, alpha, preActivation) = (epilogue.Activation, epilogue.Alpha, epilogue.PreActivation);
+        int residual = epilogue.Residual;
+        if (residual >= 0) CheckResidual(residual, y, (long)rows * units);
         int z = preActivation >= 0 ? preActivation : y;
-        // Bias and linear, ReLU or leaky ReLU on each tile of z as the GEMM completes it (no pass over z after it);
-        // other activations take their own pass.
+        // Bias (then the residual) and linear, ReLU or leaky ReLU on each tile of z as the GEMM completes it (no pass
+        // over z after it); other activations take their own pass.
         bool fused = DenseGemmEpilogue && FastActivation.Supports(activation);
-        var tile = fused ? new GemmEpilogue(activation, alpha, bias >= 0 ? At(bias) : null, At(y)) : default;
+        var tile = fused ? new GemmEpilogue(activation, alpha, bias >= 0 ? At(bias) : null, At(y), residual >= 0 ? At(residual) : null) : default;
         if (rows > 1 && PackedKernel(kernel, inputs, units) is { } packed)
             Sgemm.Multiply(rows, 1f, At(x), inputs, packed, 0f, At(z), units, tile);
         else Sgemm.Multiply(false, false, rows, units, inputs, 1f, At(x), inputs, At(kernel), units, 0f, At(z), units, tile);
@@ -122,6 +124,7 @@ public sealed unsafe partial class CpuBackend : IBackend
                 TensorPrimitives.Add(row, b, row);
             }
         }
+        if (residual >= 0) TensorPrimitives.Add(Span(z, rows * units), Span(residual, rows * units), Span(z, rows * units));
         if (activation != ActivationFunction.Linear || z != y)
             ActivationForward(activation, alpha, rows, units, z, y);
     }

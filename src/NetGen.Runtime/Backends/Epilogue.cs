@@ -3,7 +3,8 @@ namespace NetGen.Backends;
 /// <summary>
 /// What a layer's kernel does to its linear result z before writing its output y, in the same pass: an activation
 /// (with its alpha), the pre-activation z kept in a slot of its own for the backward pass, a dropout after the
-/// activation, and (a convolution's forward pass only, in inference) a residual tensor added before the activation. Dense, the convolutions and batch normalisation take one; their backward passes take the same value
+/// activation, and (the forward pass of a convolution or Dense layer, in inference) a residual tensor added before the
+/// activation. Dense, the convolutions and batch normalisation take one; their backward passes take the same value
 /// that their forward pass took, so a new fusion is a new field here, not a new parameter on every operation.
 /// <para>
 /// <c>default(Epilogue)</c> is <see cref="None"/>: linear, no pre-activation slot, no dropout. The constructor checks
@@ -25,8 +26,9 @@ public readonly record struct Epilogue
     /// <param name="dropoutKey">The dropout's counter-based mask key (one per layer and step).</param>
     /// <param name="residual">Workspace offset of a tensor shaped as y that is added to z (after the bias) before the
     /// activation, y = act(z + bias + residual): a residual block's Add fused into the convolution before it, in
-    /// inference (Keras's <c>Add</c> then <c>ReLU</c>); -1 for none. Only <see cref="IBackend.Conv2DForward"/> takes one,
-    /// without a pre-activation slot, a dropout or a softmax, and y must not overlap it.</param>
+    /// inference (Keras's <c>Add</c> then <c>ReLU</c>); -1 for none. Only <see cref="IBackend.Conv2DForward"/> and
+    /// <see cref="IBackend.DenseForward"/> take one, without a pre-activation slot, a dropout or a softmax, and y must not
+    /// overlap it.</param>
     public Epilogue(ActivationFunction activation, float alpha = 0f, int preActivation = -1, float dropoutRate = 0f, ulong dropoutKey = 0,
         int residual = -1)
     {
@@ -103,11 +105,11 @@ public readonly record struct Epilogue
             throw new ArgumentException($"{operation} does not fuse a dropout: run DropoutForward after it.", "epilogue");
     }
 
-    /// <summary>Throws for a residual, which only a convolution's forward pass adds.</summary>
+    /// <summary>Throws for a residual, which only the forward passes of Conv2D and Dense add.</summary>
     public void CheckNoResidual(string operation)
     {
         if (HasResidual)
-            throw new ArgumentException($"{operation} does not add a residual (only Conv2DForward does): run MergeForward after it.", "epilogue");
+            throw new ArgumentException($"{operation} does not add a residual (only Conv2DForward and DenseForward do): run MergeForward after it.", "epilogue");
     }
 
     /// <summary>For the debugger and error messages, e.g. "Relu, z at 1024, dropout 0.5".</summary>

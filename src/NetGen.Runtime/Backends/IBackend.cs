@@ -96,7 +96,8 @@ public partial interface IBackend : IDisposable
     /// <summary>
     /// Fused dense layer: y[rows, units] = act(x[rows, inputs] · kernel[inputs, units] + bias[units]) with the
     /// <paramref name="epilogue"/>'s activation, storing z in its pre-activation slot too when it has one; bias may be -1.
-    /// No dropout (see <see cref="Epilogue.CheckNoDropout"/>).
+    /// No dropout (see <see cref="Epilogue.CheckNoDropout"/>). With the epilogue's residual, y = act(z + bias + residual)
+    /// (inference: a residual block's Add fused in), the residual [rows, units] not overlapping y.
     /// </summary>
     void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y);
 

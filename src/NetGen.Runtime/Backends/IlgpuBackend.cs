@@ -284,7 +284,8 @@ public sealed partial class IlgpuBackend : IBackend
     /// <inheritdoc/>
     public void DenseForward(int rows, int inputs, int units, in Epilogue epilogue, int x, int kernel, int bias, int y)
     {
-        epilogue.CheckNoDropout(nameof(DenseForward));
+        epilogue.CheckNoDropout(nameof(DenseForward), addsResidual: true);
+        if (epilogue.HasResidual) CpuBackend.CheckResidual(epilogue.Residual, y, (long)rows * units);
         int z = epilogue.StoresPreActivation ? epilogue.PreActivation : y;
         Gemm(false, false, rows, units, inputs, 1f, x, inputs, kernel, units, 0f, z, units);
         ApplyEpilogue(rows, units, epilogue, z, bias, y);
