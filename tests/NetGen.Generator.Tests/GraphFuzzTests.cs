@@ -153,13 +153,13 @@ public class GraphFuzzTests(ITestOutputHelper output)
     /// with the same channels, Concatenate of any), each reading any earlier tensor, so that every fusion meets every
     /// neighbour: activations into convolutions, batch norms and merges, dropouts into batch norms, folds, activations
     /// after poolings, Adds into convolutions and Dense layers (with and without batch norms, read once or more, either
-    /// input first).
+    /// input first). <paramref name="flat"/>: on vectors of 12, Dense layers instead of convolutions, no poolings.
     /// </summary>
-    private static string RandomResidualNetwork(int seed)
+    private static string RandomResidualNetwork(int seed, bool flat)
     {
         var rng = new Random(seed);
-        var sb = new StringBuilder("using NetGen;\n\n[Network(6, 6, 4)]\n");
-        var names = new List<(string Name, int Channels)> { ("input", 4) };
+        var sb = new StringBuilder(flat ? "using NetGen;\n\n[Network(12)]\n" : "using NetGen;\n\n[Network(6, 6, 4)]\n");
+        var names = new List<(string Name, int Channels)> { ("input", flat ? 12 : 4) };
         int count = rng.Next(3, 12);
         for (int i = 0; i < count; i++)
         {
@@ -173,9 +173,9 @@ public class GraphFuzzTests(ITestOutputHelper output)
                 case 0:
                 case 1:
                 case 2:
-                    channels = rng.Next(3) == 0 ? 8 : 4;
+                    channels = flat ? (rng.Next(3) == 0 ? 16 : 12) : rng.Next(3) == 0 ? 8 : 4;
                     string activation = rng.Next(4) == 0 ? $", Activation = Activation.{new[] { "Relu", "Tanh", "Elu" }[rng.Next(3)]}" : "";
-                    attr = rng.Next(4) == 0 // a Dense layer on each pixel's channels
+                    attr = flat || rng.Next(4) == 0 // a Dense layer (on each pixel's channels)
                         ? $"Dense({channels}{activation}, Name = \"{name}\"{input})"
                         : $"Conv2D({channels}, {(rng.Next(3) == 0 ? 1 : 3)}, Padding = Padding.Same{activation}, Name = \"{name}\"{input})";
                     break;
@@ -184,8 +184,10 @@ public class GraphFuzzTests(ITestOutputHelper output)
                     break;
                 case 4:
                     attr = new[] { "ReLU(", "LeakyReLU(0.1, ", "Activation(Activation.Tanh, ", "ELU(1.0, ", "Dropout(0.2, ", "GaussianNoise(0.1, ",
-                        "SpatialDropout2D(0.3, " }[rng.Next(7)] + $"Name = \"{name}\"{input})";
+                        "SpatialDropout2D(0.3, " }[rng.Next(flat ? 6 : 7)] + $"Name = \"{name}\"{input})";
                     break;
+                case 5 when flat:
+                    goto case 3;
                 case 5:
                     attr = (rng.Next(2) == 0 ? "MaxPooling2D" : "AveragePooling2D") + $"(2, Strides = 1, Padding = Padding.Same, Name = \"{name}\"{input})";
                     break;
@@ -206,7 +208,8 @@ public class GraphFuzzTests(ITestOutputHelper output)
             sb.Append('[').Append(attr).Append("]\n");
             names.Add((name, channels));
         }
-        sb.Append("[GlobalAveragePooling2D(Name = \"pool\")]\n[Dense(3, Activation = Activation.Softmax, Name = \"out\")]\npublic partial class Net;\n");
+        sb.Append(flat ? "" : "[GlobalAveragePooling2D(Name = \"pool\")]\n")
+            .Append("[Dense(3, Activation = Activation.Softmax, Name = \"out\")]\npublic partial class Net;\n");
         return sb.ToString();
     }
 
@@ -214,14 +217,16 @@ public class GraphFuzzTests(ITestOutputHelper output)
     public void RandomGraphsCompileOrGiveOnlyNetGenDiagnostics() =>
         CheckAll(Enumerable.Range(1, 600).Select(i => RandomNetwork(i)).Concat(Regressions).ToList(), 100);
 
-    [Fact]
-    public void RandomBranchingNetworksPredictWhatTheirLayersAsDeclaredDo()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // vectors: Dense layers instead of convolutions and poolings
+    public void RandomBranchingNetworksPredictWhatTheirLayersAsDeclaredDo(bool flat)
     {
         int fused = 0, generated = 0;
         double worst = 0;
         for (int seed = 1; seed <= 150; seed++)
         {
-            string source = RandomResidualNetwork(seed);
+            string source = RandomResidualNetwork(seed, flat);
             var result = GeneratorTest.Run([source], runtime: true, out var compilation);
             // Warnings only (a branch nothing reads: NG0203).
             var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
@@ -230,10 +235,10 @@ public class GraphFuzzTests(ITestOutputHelper output)
             Assert.True(problems.Count == 0, $"seed {seed}: {string.Join("; ", problems.Take(3))}\n{source}");
             generated++;
             if (result.GeneratedTrees[0].ToString().Contains(", residual: ", StringComparison.Ordinal)) fused++;
-            worst = Math.Max(worst, FusedAgainstDeclared(compilation, seed, source));
+            worst = Math.Max(worst, FusedAgainstDeclared(compilation, seed, source, flat));
         }
-        output.WriteLine($"{generated} random branching networks compile and predict within {worst:E1} of their layers as declared; " +
-            $"{fused} run an Add in a convolution's epilogue in inference");
+        output.WriteLine($"{generated} random branching {(flat ? "vector" : "image")} networks compile and predict within {worst:E1} of their layers as declared; " +
+            $"{fused} run an Add in a convolution's or Dense layer's epilogue in inference");
         Assert.True(fused >= 15, $"only {fused} of {generated} networks fuse an Add");
     }
 
@@ -241,7 +246,7 @@ public class GraphFuzzTests(ITestOutputHelper output)
     /// Loads a generated network, trains it a step (the batch norms' statistics move), and compares Predict (folded, the
     /// Adds in the convolutions) with PredictLayers of the output (every layer as declared); returns the largest difference.
     /// </summary>
-    private static double FusedAgainstDeclared(Compilation compilation, int seed, string source)
+    private static double FusedAgainstDeclared(Compilation compilation, int seed, string source, bool flat)
     {
         using var image = new MemoryStream();
         var emitted = compilation.Emit(image);
@@ -251,7 +256,8 @@ public class GraphFuzzTests(ITestOutputHelper output)
         model.UseBackend(new NetGen.Backends.CpuBackend());
         model.Compile(new NetGen.Adam(0.01f), NetGen.Loss.CategoricalCrossEntropy);
         var random = new Random(seed);
-        var x = new NetGen.Tensor(Enumerable.Range(0, 3 * 144).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), 3, 6, 6, 4);
+        var values = Enumerable.Range(0, flat ? 3 * 12 : 3 * 144).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var x = flat ? new NetGen.Tensor(values, 3, 12) : new NetGen.Tensor(values, 3, 6, 6, 4);
         var y = new NetGen.Tensor([1, 0, 0, 0, 1, 0, 0, 0, 1], 3, 3);
         model.TrainOnBatch(x, y);
         var fused = model.Predict(x, 3).Data;
