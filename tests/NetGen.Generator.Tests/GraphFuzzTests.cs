@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ILGPU.Runtime.CPU;
 using Microsoft.CodeAnalysis;
 using Xunit;
 using Xunit.Abstractions;
@@ -243,22 +244,73 @@ public class GraphFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The first branching networks of each kind run on the ILGPU backend (ILGPU's CPU accelerator, one for all) with the
+    /// CPU backend's weights after a training step: the same predictions to float rounding, folds and fused Adds included.
+    /// </summary>
+    [Fact]
+    public void RandomBranchingNetworksPredictTheSameOnIlgpu()
+    {
+        using var context = ILGPU.Context.Create(b => b.CPU(new CPUDevice(4, 1, 1)));
+        using var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
+        double worst = 0;
+        int fused = 0;
+        foreach (bool flat in new[] { false, true })
+            for (int seed = 1; seed <= 12; seed++)
+            {
+                string source = RandomResidualNetwork(seed, flat);
+                var result = GeneratorTest.Run([source], runtime: true, out var compilation);
+                if (result.GeneratedTrees[0].ToString().Contains(", residual: ", StringComparison.Ordinal)) fused++;
+                var type = Load(compilation, seed);
+                using var cpu = (NetGen.Model)Activator.CreateInstance(type)!;
+                using var gpu = (NetGen.Model)Activator.CreateInstance(type)!;
+                cpu.UseBackend(new NetGen.Backends.CpuBackend());
+                gpu.UseBackend(new NetGen.Backends.IlgpuBackend(accelerator));
+                foreach (var m in new[] { cpu, gpu }) m.Compile(new NetGen.Adam(0.01f), NetGen.Loss.CategoricalCrossEntropy);
+                var (x, y) = Batch(seed, flat);
+                cpu.TrainOnBatch(x, y);
+                gpu.SetWeights(cpu.GetWeights());
+                var a = cpu.Predict(x, 3).Data;
+                var b = gpu.Predict(x, 3).Data;
+                var declared = gpu.PredictLayers(x, ["out"], 3)[0].Data;
+                for (int i = 0; i < a.Length; i++)
+                {
+                    double d = Math.Max(Math.Abs(a[i] - b[i]), Math.Abs(b[i] - declared[i]));
+                    Assert.True(d < 1e-4, $"seed {seed} ({(flat ? "vectors" : "images")}): ILGPU {b[i]}, its layers as declared {declared[i]}, CPU {a[i]}\n{source}");
+                    worst = Math.Max(worst, d);
+                }
+            }
+        output.WriteLine($"24 random branching networks on ILGPU's CPU accelerator ({fused} with a fused Add): within {worst:E1} of the CPU " +
+            "backend and of their layers as declared");
+        Assert.True(fused > 0, "no network with an Add in a layer's epilogue");
+    }
+
+    private static Type Load(Compilation compilation, int seed)
+    {
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        Assert.True(emitted.Success, $"seed {seed}: {string.Join("; ", emitted.Diagnostics.Take(3))}");
+        return System.Reflection.Assembly.Load(image.ToArray()).GetType("Net")!;
+    }
+
+    /// <summary>Three random samples of the network's input and one-hot labels of its 3 classes.</summary>
+    private static (NetGen.Tensor X, NetGen.Tensor Y) Batch(int seed, bool flat)
+    {
+        var random = new Random(seed);
+        var values = Enumerable.Range(0, flat ? 3 * 12 : 3 * 144).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var x = flat ? new NetGen.Tensor(values, 3, 12) : new NetGen.Tensor(values, 3, 6, 6, 4);
+        return (x, new NetGen.Tensor([1, 0, 0, 0, 1, 0, 0, 0, 1], 3, 3));
+    }
+
+    /// <summary>
     /// Loads a generated network, trains it a step (the batch norms' statistics move), and compares Predict (folded, the
     /// Adds in the convolutions) with PredictLayers of the output (every layer as declared); returns the largest difference.
     /// </summary>
     private static double FusedAgainstDeclared(Compilation compilation, int seed, string source, bool flat)
     {
-        using var image = new MemoryStream();
-        var emitted = compilation.Emit(image);
-        Assert.True(emitted.Success, $"seed {seed}: {string.Join("; ", emitted.Diagnostics.Take(3))}");
-        var type = System.Reflection.Assembly.Load(image.ToArray()).GetType("Net")!;
-        using var model = (NetGen.Model)Activator.CreateInstance(type)!;
+        using var model = (NetGen.Model)Activator.CreateInstance(Load(compilation, seed))!;
         model.UseBackend(new NetGen.Backends.CpuBackend());
         model.Compile(new NetGen.Adam(0.01f), NetGen.Loss.CategoricalCrossEntropy);
-        var random = new Random(seed);
-        var values = Enumerable.Range(0, flat ? 3 * 12 : 3 * 144).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        var x = flat ? new NetGen.Tensor(values, 3, 12) : new NetGen.Tensor(values, 3, 6, 6, 4);
-        var y = new NetGen.Tensor([1, 0, 0, 0, 1, 0, 0, 0, 1], 3, 3);
+        var (x, y) = Batch(seed, flat);
         model.TrainOnBatch(x, y);
         var fused = model.Predict(x, 3).Data;
         var declared = model.PredictLayers(x, ["out"], 3)[0].Data;
