@@ -324,6 +324,47 @@ public class GraphFuzzTests(ITestOutputHelper output)
     public void RandomRecurrentStateGraphsCompileOrGiveOnlyNetGenDiagnostics() =>
         CheckAll(Enumerable.Range(1, 300).Select(i => RandomSequenceNetwork(i)).ToList(), 30);
 
+    /// <summary>
+    /// The valid recurrent-state networks with one output, trained a step: Predict (inference kernels) and PredictLayers
+    /// (the layers as declared, on the training slots) give the same predictions.
+    /// </summary>
+    [Fact]
+    public void RandomRecurrentStateGraphsPredictWhatTheirLayersAsDeclaredDo()
+    {
+        int checkedCount = 0;
+        double worst = 0;
+        for (int seed = 1; seed <= 300 && checkedCount < 60; seed++)
+        {
+            string source = RandomSequenceNetwork(seed);
+            var result = GeneratorTest.Run([source], runtime: true, out var compilation);
+            if (result.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) || source.Contains("Outputs = ", StringComparison.Ordinal) ||
+                source.Contains("[Input(", StringComparison.Ordinal)) continue; // one input and one output
+            using var model = (NetGen.Model)Activator.CreateInstance(Load(compilation, seed))!;
+            model.UseBackend(new NetGen.Backends.CpuBackend());
+            model.Compile(new NetGen.Adam(0.01f), NetGen.Loss.CategoricalCrossEntropy);
+            var random = new Random(seed);
+            var x = new NetGen.Tensor(Enumerable.Range(0, 3 * 24).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), 3, 6, 4);
+            // One-hot labels shaped as the output (a class per sample, or per step of a sequence output).
+            var shape = model.Predict(x, 3).Shape;
+            int size = 1;
+            foreach (int d in shape) size *= d;
+            var labels = new float[size];
+            for (int r = 0; r < labels.Length / shape[^1]; r++) labels[r * shape[^1] + r % shape[^1]] = 1;
+            model.TrainOnBatch(x, new NetGen.Tensor(labels, [.. shape]));
+            var fused = model.Predict(x, 3).Data;
+            var declared = model.PredictLayers(x, ["out"], 3)[0].Data;
+            for (int i = 0; i < fused.Length; i++)
+            {
+                double d = Math.Abs(fused[i] - declared[i]);
+                Assert.True(d < 1e-4, $"seed {seed}: Predict {fused[i]}, the layers as declared {declared[i]}\n{source}");
+                worst = Math.Max(worst, d);
+            }
+            checkedCount++;
+        }
+        output.WriteLine($"{checkedCount} random recurrent-state networks predict within {worst:E1} of their layers as declared");
+        Assert.True(checkedCount >= 30, $"only {checkedCount} valid one-output networks");
+    }
+
     private void CheckAll(List<string> seeds, int atLeast)
     {
         int generated = 0, rejected = 0;
