@@ -161,12 +161,12 @@ internal static partial class Emitter
     }
 
     /// <summary>
-    /// The epilogue of a convolution that computes <paramref name="add"/> in inference: the Add's activation, and its
+    /// The epilogue of a layer (its rule AddsResidual) that computes <paramref name="add"/> in inference: the Add's activation, and its
     /// other input as the residual.
     /// </summary>
     private static string ResidualEpilogue(ResolvedNetwork net, ResolvedLayer add)
     {
-        string other = I(add.Inputs[1 - Shapes.ShapeInference.ConvolutionOperand(net.Layers.AsSpan().ToArray(), add)] + 1);
+        string other = I(add.Inputs[1 - Shapes.ShapeInference.ProducerOperand(add, k => net.Layers[k])] + 1);
         return Epilogue(Act(add), F(FusedAlpha(net, add)), "-1", residual: "Slot(false, T" + other + ", I" + other + ", batch)");
     }
 

@@ -66,7 +66,7 @@ internal sealed record NetworkSpec(
 /// keeps no pre-activation in training, where PredictLayers has it write its own output (after the training arena).
 /// <c>InspectOutput</c>: for a layer whose output no backward pass reads (its training slot is reused once its forward
 /// readers have run), where its output goes while PredictLayers runs (after the training arena), so that it is still
-/// there when the pass ends. <c>ResidualAdd</c>: for a Conv2D or Dense, the Add whose sum (and fused activation) its epilogue
+/// there when the pass ends. <c>ResidualAdd</c>: for a layer whose rule <c>AddsResidual</c>, the Add whose sum (and fused activation) its epilogue
 /// computes in inference; <c>AddedInto</c>: for that Add, the convolution (its output then aliases the convolution's).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
@@ -189,8 +189,8 @@ internal enum FusionKind
     PoolFirst,
 
     /// <summary>
-    /// In inference, an Add (<c>Second</c>) of a Conv2D's or Dense layer's output (<c>First</c>, with its batch norm
-    /// folded in) and a tensor ready before it runs in that layer's epilogue, with the Add's activation: its output
+    /// In inference, an Add (<c>Second</c>) of the output of a layer that can add a residual (<c>First</c>, its
+    /// rule <c>AddsResidual</c>; with its batch norm folded in) and a tensor ready before it runs in that layer's epilogue, with the Add's activation: its output
     /// aliases that layer's.
     /// </summary>
     ResidualAdd,

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using NetGen.Generator.Model;
 
@@ -90,11 +91,12 @@ internal static partial class ShapeInference
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
 
-        // A residual block's Add, in inference, decided here: an Add of two tensors, one of which a Conv2D or Dense computes
-        // (linear, with its batch norm folded in or none, the Add its only reader) after the other is ready, runs in that
-        // convolution's epilogue (Epilogue.Residual) with the activation fused into the Add; the Add's output aliases the
-        // convolution's, and its pass over the tensors disappears. Of two such convolutions the later one takes it (the
-        // other's output is then ready). Training runs the layers as declared.
+        // A residual block's Add, in inference, decided here: an Add of two tensors (its rule: RunsInResidualEpilogue), one
+        // of which a layer that can add a residual computes (its rule: AddsResidual; linear, with its batch norm folded in
+        // or none, the Add its only reader) after the other is ready, runs in that layer's epilogue (Epilogue.Residual)
+        // with the activation fused into the Add; the Add's output aliases the layer's, and its pass over the tensors
+        // disappears. Of two such layers the later one takes it (the other's output is then ready). Training runs the
+        // layers as declared.
         var position = new int[layers.Count];
         for (int k = 0; k < graph.Order.Length; k++) position[graph.Order[k]] = k;
         foreach (int a in graph.Order)
@@ -105,10 +107,10 @@ internal static partial class ShapeInference
             int chosen = -1;
             for (int k = 0; k < 2; k++)
             {
-                int conv = ResidualConvolution(layers, readers, isOutput, add.Inputs[k]);
+                int producer = ResidualProducer(layers, readers, isOutput, add.Inputs[k]);
                 int other = add.Inputs[1 - k];
-                if (conv < 0 || (other >= 0 && position[other] > position[conv])) continue;
-                if (chosen < 0 || position[conv] > position[chosen]) chosen = conv;
+                if (producer < 0 || (other >= 0 && position[other] > position[producer])) continue;
+                if (chosen < 0 || position[producer] > position[chosen]) chosen = producer;
             }
             if (chosen >= 0) Decide(new Fusion(FusionKind.ResidualAdd, chosen, a));
         }
@@ -132,11 +134,11 @@ internal static partial class ShapeInference
     }
 
     /// <summary>
-    /// The Conv2D or Dense layer that computes <paramref name="source"/> alone and could add a residual in its epilogue: the source
-    /// itself (linear), or a batch norm without an activation folded into one; -1 otherwise. The source must have one
-    /// reader (the Add) and neither may be an output or regularized.
+    /// The layer that computes <paramref name="source"/> alone and could add a residual in its epilogue (its rule:
+    /// <c>AddsResidual</c>): the source itself (linear), or a batch norm without an activation folded into one; -1
+    /// otherwise. The source must have one reader (the Add) and neither may be an output or regularized.
     /// </summary>
-    private static int ResidualConvolution(List<ResolvedLayer> layers, List<int>[] readers, bool[] isOutput, int source)
+    private static int ResidualProducer(List<ResolvedLayer> layers, List<int>[] readers, bool[] isOutput, int source)
     {
         if (source < 0 || isOutput[source] || readers[source].Count != 1) return -1;
         var s = layers[source];
@@ -148,11 +150,14 @@ internal static partial class ShapeInference
         return conv;
     }
 
-    /// <summary>Which input of an Add fused into a convolution (<see cref="FusionKind.ResidualAdd"/>) that convolution computes (0 or 1).</summary>
-    internal static int ConvolutionOperand(IReadOnlyList<ResolvedLayer> layers, ResolvedLayer add)
+    /// <summary>
+    /// Which input of an Add fused into the layer before it (<see cref="FusionKind.ResidualAdd"/>) that layer computes (0
+    /// or 1), given the layer of each index.
+    /// </summary>
+    internal static int ProducerOperand(ResolvedLayer add, Func<int, ResolvedLayer> layerAt)
     {
         int s = add.Inputs[0];
-        return s >= 0 && (s == add.AddedInto || layers[s].FoldedInto == add.AddedInto) ? 0 : 1;
+        return s >= 0 && (s == add.AddedInto || layerAt(s).FoldedInto == add.AddedInto) ? 0 : 1;
     }
 
     /// <summary>Marks the two layers of a fusion (their fields are the emitter's and the arena planner's view of it).</summary>

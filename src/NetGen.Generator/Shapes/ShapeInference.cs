@@ -324,7 +324,7 @@ internal static partial class ShapeInference
             bool alias = l.IsAlias || Layers.LayerRegistry.Of(l.Spec.Kind).IsIdentity(l.Spec);
             bool inferAlias = alias || AppliesInTrainingOnly(l.Spec.Kind) || l.FoldedInto >= 0 || l.PooledBy >= 0 || l.AddedInto >= 0;
             // An Add computed by the convolution before it (in its epilogue) shares that convolution's output.
-            if (l.AddedInto >= 0) inferCurrent = inferSlot[l.Inputs[ConvolutionOperand(layers, l)]];
+            if (l.AddedInto >= 0) inferCurrent = inferSlot[l.Inputs[ProducerOperand(l, k => layers[k])]];
             if (alias)
             {
                 trainOut = trainCurrent;
