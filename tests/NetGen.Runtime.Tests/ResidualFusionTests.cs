@@ -107,11 +107,7 @@ public class ResidualFusionTests(ITestOutputHelper output)
     {
         using var fused = new ResidualFusedNet { Seed = 5 };
         using var apart = new ResidualApartNet();
-        foreach (var m in new Model[] { fused, apart })
-        {
-            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
-            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
-        }
+        Prepare(backend, fused, apart);
         Assert.Equal(ResidualApartNet.ParameterCount, ResidualFusedNet.ParameterCount);
         apart.SetWeights(fused.GetWeights());
         const int n = 5;
@@ -146,11 +142,7 @@ public class ResidualFusionTests(ITestOutputHelper output)
     {
         using var fused = new ResidualOfInputNet { Seed = 9 };
         using var apart = new ResidualOfInputApartNet();
-        foreach (var m in new Model[] { fused, apart })
-        {
-            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
-            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
-        }
+        Prepare(backend, fused, apart);
         apart.SetWeights(fused.GetWeights());
         var x = new Tensor(Num.Uniform(4 * 576, 41, -1, 1), 4, 6, 6, 16);
         Same(backend, "x as its own residual", fused.Predict(x, 4).Data, apart.Predict(x, 4).Data);
@@ -164,11 +156,7 @@ public class ResidualFusionTests(ITestOutputHelper output)
     {
         using var fused = new ResidualMlpNet { Seed = 12 };
         using var apart = new ResidualMlpApartNet();
-        foreach (var m in new Model[] { fused, apart })
-        {
-            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
-            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
-        }
+        Prepare(backend, fused, apart);
         apart.SetWeights(fused.GetWeights());
         var x = new Tensor(Num.Uniform(7 * 12, 51, -1, 1), 7, 12);
         var y = new float[7 * 3];
@@ -177,6 +165,16 @@ public class ResidualFusionTests(ITestOutputHelper output)
             Assert.Equal(apart.TrainOnBatch(x, new Tensor(y, 7, 3)), fused.TrainOnBatch(x, new Tensor(y, 7, 3)));
         Same(backend, "residual MLP", fused.Predict(x, 7).Data, apart.Predict(x, 7).Data);
         Same(backend, "residual MLP, one sample a batch", fused.Predict(x, 1).Data, apart.Predict(x, 1).Data);
+    }
+
+    /// <summary>Puts each model on the backend (a new one each) and compiles it for training.</summary>
+    private static void Prepare(string backend, params Model[] models)
+    {
+        foreach (var m in models)
+        {
+            m.UseBackend(backend == "cpu" ? new CpuBackend() : IlgpuBackend.TryCreate(AcceleratorType.CPU)!);
+            m.Compile(new Adam(0.01f), Loss.CategoricalCrossEntropy);
+        }
     }
 
     private void Same(string backend, string when, float[] a, float[] b)
