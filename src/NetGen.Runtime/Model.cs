@@ -320,9 +320,20 @@ public abstract partial class Model : IDisposable
         _stateOffset = GradientsOffset + AlignUp(p);
         _labelsOffset = _stateOffset;
         Backend.EnsureCapacity(_stateOffset, 0);
-        var init = new float[Info.ParameterBufferSize];
-        InitializeParameters(init, Seed);
-        Backend.Upload(init, ParametersOffset);
+        if (Backend is CpuBackend cpu)
+        {
+            // In place: a copy of the parameters on the managed heap (the Fashion CNN's 108 MB) would stay resident
+            // until a full collection. The scratch after them (saved statistics, folded kernels) is written before read.
+            var parameters = cpu.HostSpan(ParametersOffset, Info.ParameterBufferSize);
+            parameters[..Info.ParameterCount].Clear();
+            InitializeParameters(parameters, Seed);
+        }
+        else
+        {
+            var init = new float[Info.ParameterBufferSize];
+            InitializeParameters(init, Seed);
+            Backend.Upload(init, ParametersOffset);
+        }
         Backend.Fill(GradientsOffset, p, 0f);
         MarkWeightsChanged();
         _built = true;

@@ -53,6 +53,15 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     private Span<float> Span(int offset, int count) => new(_memory + offset, count);
 
+    /// <summary>The workspace's floats [offset, offset + count) in place (valid until the workspace grows).</summary>
+    internal Span<float> HostSpan(int offset, int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || count < 0 || offset + (long)count > _capacity)
+            throw new ArgumentOutOfRangeException(nameof(count), $"[{offset}, {offset + (long)count}) is outside the workspace of {_capacity} floats.");
+        return Span(offset, count);
+    }
+
     /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> source, int offset)
     {
