@@ -77,6 +77,22 @@ public class FusionPlanTests
     private static LayerSpec BatchNorm() => Specs.BatchNorm();
 
     [Fact]
+    public void A_batch_norm_is_not_folded_into_a_kernel_larger_than_the_limit()
+    {
+        // 8x8x3 = 192 inputs: 21,845 units make 4,194,240 floats (at most 4M: folded), 21,846 make 4,194,432 (not).
+        var at = Plan(Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 21845), BatchNorm(), Layer(LayerKind.Dense, 2));
+        Assert.Equal(2, at.Layers[1].FoldsBatchNorm);
+        Assert.True(at.BufferCount - at.ParameterCount >= 192 * 21845 + 21845); // the folded kernel and bias
+
+        var over = Plan(Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 21846), BatchNorm(), Layer(LayerKind.Dense, 2));
+        Assert.Equal(-1, over.Layers[1].FoldsBatchNorm);
+        Assert.Equal(-1, over.Layers[2].FoldedInto);
+        Assert.DoesNotContain(over.Fusions.AsSpan().ToArray(), f => f.Kind == FusionKind.BatchNormFold);
+        Assert.True(over.BufferCount - over.ParameterCount < 192 * 21846);      // no copy of the kernel
+        Assert.NotEqual(over.Layers[1].InferOutput, over.Layers[2].InferOutput);        // the batch norm's own pass
+    }
+
+    [Fact]
     public void A_dropout_after_batch_norm_and_its_activation_is_fused_into_the_batch_norm()
     {
         var net = Plan(Layer(LayerKind.Conv2D, 4, kernel: 3), BatchNorm(), Layer(LayerKind.LeakyReLU, value: 0.1),

@@ -7,6 +7,9 @@ namespace NetGen.Generator.Shapes;
 // The fusion planner, the step between shape inference and arena planning: which layers run inside which kernels.
 internal static partial class ShapeInference
 {
+    /// <summary>The largest kernel (floats) a batch norm is folded into: 4M (16 MB), as the CPU backend's packed kernels.</summary>
+    internal const int MaxFoldedKernelFloats = 4 << 20;
+
     /// <summary>
     /// Decides every fusion and fold, in the order they are decided (each sees the ones before it), and returns them
     /// with the parameter buffer's new end (folded kernels take scratch after the parameters). Each decision is also
@@ -78,7 +81,9 @@ internal static partial class ShapeInference
         // Inference folding, decided here: a batch norm right after a layer that can take it (Layers.IFoldsBatchNorm;
         // a SeparableConv2D: its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
-        // lives in scratch after the parameters; training runs the layers as declared.
+        // lives in scratch after the parameters; training runs the layers as declared. A kernel of more than
+        // MaxFoldedKernelFloats is not copied: the batch norm then runs its own pass over the layer's output (for such a
+        // Dense, 1,024 values a sample against a second copy of its weights: the Fashion CNN's 25,088 x 1,024 is 103 MB).
         foreach (int i in graph.Order)
         {
             int next = Next(i);
@@ -86,7 +91,8 @@ internal static partial class ShapeInference
             var layer = layers[i];
             var bn = layers[next];
             if (Layers.LayerRegistry.Get(layer.Spec.Kind) is not Layers.IFoldsBatchNorm ||
-                layer.Activation != ActivationKind.Linear || Layers.LayerRegistry.Get(bn.Spec.Kind)?.FoldsIntoPrevious != true || HasActivityRegularizer(layer.Spec)) continue;
+                layer.Activation != ActivationKind.Linear || Layers.LayerRegistry.Get(bn.Spec.Kind)?.FoldsIntoPrevious != true || HasActivityRegularizer(layer.Spec) ||
+                FoldedKernelCount(layer) > MaxFoldedKernelFloats) continue;
             Decide(new Fusion(FusionKind.BatchNormFold, i, next, bufferCount));
             bufferCount += FoldedKernelCount(layers[i]) + layer.LastOutput;
         }
