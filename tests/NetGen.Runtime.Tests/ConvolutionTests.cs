@@ -657,14 +657,17 @@ public class ConvolutionTests
         Assert.Equal(Fresh(changed), after);
         Assert.NotEqual(first, after);
 
-        // More kernels than the cache keeps, through one offset and then the first one again.
+        // More kernels than the cache keeps, through one offset and then the first one again. A new kernel at an offset
+        // replaces that offset's transform (as every training step does): two entries, not one per kernel seen.
         foreach (var k in kernels)
         {
             be.Upload(k, sk);
             Assert.Equal(Fresh(k), Run(sk));
         }
+        Assert.Equal(2, be.WinogradKernelsKept);
         be.Upload(kernels[0], sk);
         Assert.Equal(first, Run(sk));
+        Assert.Equal(Fresh(kernels[1]), Run(sk2)); // the other offset's transform is still the right one
     }
 
     /// <summary>The Winograd path gives the same bits on every run (fixed tile blocks; dKernel's partial sums added in item order).</summary>

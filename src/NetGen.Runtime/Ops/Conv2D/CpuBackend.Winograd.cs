@@ -237,6 +237,9 @@ public sealed unsafe partial class CpuBackend
     internal static int WinogradCacheEntries = 32;
 
     private WinogradKernel[] _kernelCache = [];
+
+    /// <summary>How many kernel transforms are kept now (for tests).</summary>
+    internal int WinogradKernelsKept => _kernelCache.Length;
     private int _kernelCacheNext;
 
     /// <summary>A kept kernel transform: the kernel (bits) it was made from, and U.</summary>
@@ -276,9 +279,18 @@ public sealed unsafe partial class CpuBackend
                 (e.Source, e.Workspace, e.Version) = ((nint)kernel, (nint)_memory, version);
                 return e.U;
             }
-        if (_kernelCache.Length < WinogradCacheEntries) Array.Resize(ref _kernelCache, _kernelCache.Length + 1);
-        int slot = _kernelCacheNext++ % _kernelCache.Length;
-        var entry = _kernelCache[slot] ??= new WinogradKernel();
+        // A new transform of a kernel at an address an entry was made from (a training step changed that layer's kernel)
+        // replaces that entry: one entry per layer, not a cache full of a few layers' stale transforms (the residual
+        // net's training filled all 32 entries, 31 MB).
+        WinogradKernel? entry = null;
+        foreach (var e in _kernelCache)
+            if (e.Source == (nint)kernel && e.Workspace == (nint)_memory) { entry = e; break; }
+        if (entry == null)
+        {
+            if (_kernelCache.Length < WinogradCacheEntries) Array.Resize(ref _kernelCache, _kernelCache.Length + 1);
+            int slot = _kernelCacheNext++ % _kernelCache.Length;
+            entry = _kernelCache[slot] ??= new WinogradKernel();
+        }
         long floats = taps * 5; // the kernel, then its 36-tap transform
         if (entry.Capacity < floats)
         {
