@@ -63,7 +63,12 @@ for b in sorted({b for (b, _) in memory}):
     ng = memory.get((b, "netgen"))
     rss = memory.get((b, "netgen-rss"))
     pt = memory.get((b, "pytorch"))
-    if ng and pt:
-        m_ng, m_pt = statistics.median(ng), statistics.median(pt)
+    if (ng or rss) and pt:
+        # NaN where a run has no plan (ONLY_MEMORY) or no resident figure (no memory pass).
+        m_ng = statistics.median(ng) if ng else float("nan")
+        m_pt = statistics.median(pt)
         m_rss = statistics.median(rss) if rss else float("nan")
-        print(f"{b:<34} {'':<10} {m_ng / 1e6:>10,.1f}MB {m_rss / 1e6:>10,.1f}MB {m_pt / 1e6:>10,.1f}MB {m_ng / m_pt:>7.2f}x {m_rss / m_pt:>7.2f}x")
+        spread = f"  (RSS {min(rss) / 1e6:,.1f}-{max(rss) / 1e6:,.1f}, PyTorch {min(pt) / 1e6:,.1f}-{max(pt) / 1e6:,.1f})" if rss and len(rss) > 1 else ""
+        def mb(v): return f"{v / 1e6:>10,.1f}MB" if v == v else f"{'-':>12}"
+        def ratio(v): return f"{v / m_pt:>7.2f}x" if v == v else f"{'-':>8}"
+        print(f"{b:<34} {'':<10} {mb(m_ng)} {mb(m_rss)} {mb(m_pt)} {ratio(m_ng)} {ratio(m_rss)}{spread}")

@@ -9,6 +9,8 @@
 #                                   Runtime inference of their PyTorch exports)
 #   ALL=1 bench/run.sh 3           (every network above, in one table, and PyTorch's training memory of each network in
 #                                   a process of its own (MEMORY=1 alone adds that); about an hour for 3 rounds on 2 cores)
+#   ONLY_MEMORY=1 bench/run.sh 3   (training memory only, every network, each side in a process of its own per round;
+#                                   about 10 minutes a round)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -16,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-if [ -n "${ALL:-}" ]; then CNN=1 BNDROPOUT=1 RESNET=1 SEQ=1; fi
+if [ -n "${ALL:-}${ONLY_MEMORY:-}" ]; then CNN=1 BNDROPOUT=1 RESNET=1 SEQ=1; fi
 out=bench/results
 mkdir -p "$out"
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -30,6 +32,17 @@ jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
 # jemalloc keeps freed pages (page faults are slow on this VM; without this PyTorch CNNs run ~2x slower).
 reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1})
 
+if [ -n "${ONLY_MEMORY:-}" ]; then
+  for round in $(seq "$rounds"); do
+    echo "memory round $round/$rounds" >&2
+    for name in mlp-small mlp autoencoder mnist-cnn fashion-cnn bn-dropout-cnn resnet lstm gru conv1d; do
+      "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py --phase train "$name" 2>/dev/null | grep '"phase": "memory"' >>"$results" || true
+      NETGEN_THREADS=2 $netgen "train:$name" | grep '"phase":"rss"' >>"$results" || true
+    done
+  done
+  /usr/bin/python3 bench/compare.py "$results"
+  exit 0
+fi
 if [ -n "${CNN:-}" ]; then
   /usr/bin/python3 bench/export_onnx.py "$models" >&2
   dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
