@@ -334,7 +334,9 @@ public abstract partial class Model : IDisposable
             InitializeParameters(init, Seed);
             Backend.Upload(init, ParametersOffset);
         }
-        Backend.Fill(GradientsOffset, p, 0f);
+        // Zeroed on the CPU by handing the pages back: a model that only predicts never writes them.
+        if (Backend is CpuBackend fresh) fresh.Release(GradientsOffset, p);
+        else Backend.Fill(GradientsOffset, p, 0f);
         MarkWeightsChanged();
         _built = true;
         ApplyDeclaredTrainable();
@@ -433,7 +435,8 @@ public abstract partial class Model : IDisposable
             _labelsOffset = _stateOffset + slots * AlignUp(p);
             _capacity = 0;
             Backend.EnsureCapacity(_labelsOffset, _stateOffset);
-            if (slots > 0) Backend.Fill(_stateOffset, slots * AlignUp(p), optimizer.InitialState);
+            if (slots > 0 && optimizer.InitialState == 0 && Backend is CpuBackend cpu) cpu.Release(_stateOffset, slots * (long)AlignUp(p)); // as the gradients
+            else if (slots > 0) Backend.Fill(_stateOffset, slots * AlignUp(p), optimizer.InitialState);
             _iteration = 0;
         }
     }

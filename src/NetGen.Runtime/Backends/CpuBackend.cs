@@ -12,9 +12,11 @@ namespace NetGen.Backends;
 /// </summary>
 public sealed unsafe partial class CpuBackend : IBackend
 {
-    private float* _memory; // 64-byte aligned, inside _block
-    private void* _block;   // what NativeMemory.Realloc returned
+    private float* _memory; // 64-byte aligned: the mapping, or inside _block
+    private void* _block;   // what NativeMemory.Realloc returned (where the workspace is not mapped)
     private long _capacity;
+    private bool _mapped;   // the workspace is a VirtualMemory mapping of _mappedBytes
+    private long _mappedBytes;
 
     /// <inheritdoc/>
     public string Name => $"cpu ({(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "scalar")}, {WorkerPool.Shared.MaxThreads} threads)";
@@ -24,16 +26,36 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     /// <inheritdoc/>
     /// <remarks>
-    /// The workspace grows in place where the C library can (realloc: large blocks are remapped on Linux, not copied),
-    /// so that growing it for a larger batch does not hold the old and the new workspace at once: growing a 540 MB
-    /// workspace to 1.4 GB (the Fashion CNN's first training step) peaked at both before. Everything past the kept
-    /// floats reads 0 afterwards.
+    /// Everything past the kept floats reads 0 afterwards. On Linux the workspace is an anonymous mapping
+    /// (<see cref="VirtualMemory"/>): growing it remaps its pages rather than copying them, and a page costs memory
+    /// only once written, so what a run never writes (a model that only predicts: its gradients and optimizer slots)
+    /// stays free. Elsewhere it grows with realloc and is cleared.
     /// </remarks>
+    /// <exception cref="OutOfMemoryException">The system refused the memory; the workspace is then as it was.</exception>
     public void EnsureCapacity(long floats, long preserve)
     {
         if (floats <= _capacity) return;
         ObjectDisposedException.ThrowIf(_disposed, this);
         long keep = _memory == null ? 0 : Math.Min(preserve, _capacity);
+        if (_memory == null ? VirtualMemory.Supported : _mapped)
+        {
+            long bytes = floats * sizeof(float);
+            void* mapping = _memory == null ? VirtualMemory.Map(bytes) : VirtualMemory.Grow(_memory, _mappedBytes, bytes);
+            if (mapping != null)
+            {
+                // The floats past the kept ones read 0 again (their pages handed back); the new pages read 0 already.
+                if (_memory != null) VirtualMemory.Zero((float*)mapping + keep, (_capacity - keep) * sizeof(float));
+                HugePages.AdviseMapping(mapping, bytes);
+                _memory = (float*)mapping;
+                _mapped = true;
+                _mappedBytes = bytes;
+                _capacity = floats;
+                return;
+            }
+            if (_memory != null)
+                throw new OutOfMemoryException($"The system refused to grow the CPU backend's workspace from {_capacity * 4L:N0} to {bytes:N0} bytes; use a smaller batch.");
+            // The first mapping was refused: the realloc workspace below.
+        }
         long oldOffset = _memory == null ? 0 : (byte*)_memory - (byte*)_block;
         // 64 bytes more than asked, so that a 64-byte aligned workspace fits wherever realloc puts the block.
         var block = NativeMemory.Realloc(_block, (nuint)(floats * sizeof(float)) + 64);
@@ -52,6 +74,26 @@ public sealed unsafe partial class CpuBackend : IBackend
     private float* At(int offset) => _memory + offset;
 
     private Span<float> Span(int offset, int count) => new(_memory + offset, count);
+
+    /// <summary>
+    /// Sets the workspace's floats [offset, offset + count) to 0 (as <see cref="Fill"/> with 0), handing the whole pages
+    /// inside back where the workspace is mapped: for regions that may stay unused (gradients and optimizer slots of a
+    /// model that only predicts), never inside a step (the pages would be faulted in again).
+    /// </summary>
+    internal void Release(int offset, long count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || count < 0 || offset + count > _capacity)
+            throw new ArgumentOutOfRangeException(nameof(count), $"[{offset}, {offset + count}) is outside the workspace of {_capacity} floats.");
+        if (_mapped) VirtualMemory.Zero(_memory + offset, count * sizeof(float));
+        else NativeMemory.Clear(_memory + offset, (nuint)(count * sizeof(float)));
+    }
+
+    /// <summary>Where the workspace starts (for tests; it may move as it grows).</summary>
+    internal nint WorkspaceAddress => (nint)_memory;
+
+    /// <summary>Whether the workspace is a <see cref="VirtualMemory"/> mapping (for tests).</summary>
+    internal bool IsMapped => _mapped;
 
     /// <summary>The workspace's floats [offset, offset + count) in place (valid until the workspace grows).</summary>
     internal Span<float> HostSpan(int offset, int count)
@@ -317,7 +359,10 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     private void FreeNative()
     {
-        if (_block != null) NativeMemory.Free(_block);
+        if (_mapped) VirtualMemory.Unmap(_memory, _mappedBytes);
+        else if (_block != null) NativeMemory.Free(_block);
+        _mapped = false;
+        _mappedBytes = 0;
         FreeConvolutionBuffers();
         foreach (var (_, packed) in _packedKernels.Values) packed.Dispose(); // native memory only: safe from the finalizer
         _packedKernels.Clear();

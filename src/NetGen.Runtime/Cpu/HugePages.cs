@@ -38,6 +38,23 @@ internal static unsafe partial class HugePages
         }
     }
 
+    /// <summary>
+    /// Advises a whole mapping (<see cref="VirtualMemory"/>), exactly as mapped: advising only its 2 MB-aligned middle
+    /// would split it into three, and Linux cannot remap (grow) a range that spans several.
+    /// </summary>
+    public static void AdviseMapping(void* start, long bytes)
+    {
+        if (!Enabled || bytes < MinBytes || start == null) return;
+        try
+        {
+            _ = MAdvise((nint)start, (nuint)VirtualMemory.Rounded(bytes), MadvHugePage);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            Enabled = false;
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int MAdvise(nint address, nuint length, int advice);
 }
