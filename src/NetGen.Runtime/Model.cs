@@ -327,16 +327,15 @@ public abstract partial class Model : IDisposable
             var parameters = cpu.HostSpan(ParametersOffset, Info.ParameterBufferSize);
             parameters[..Info.ParameterCount].Clear();
             InitializeParameters(parameters, Seed);
+            cpu.Release(GradientsOffset, p); // zero, its pages handed back: a model that only predicts never writes them
         }
         else
         {
             var init = new float[Info.ParameterBufferSize];
             InitializeParameters(init, Seed);
             Backend.Upload(init, ParametersOffset);
+            Backend.Fill(GradientsOffset, p, 0f);
         }
-        // Zeroed on the CPU by handing the pages back: a model that only predicts never writes them.
-        if (Backend is CpuBackend fresh) fresh.Release(GradientsOffset, p);
-        else Backend.Fill(GradientsOffset, p, 0f);
         MarkWeightsChanged();
         _built = true;
         ApplyDeclaredTrainable();
