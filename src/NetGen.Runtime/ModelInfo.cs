@@ -40,7 +40,8 @@ public sealed class ModelInfo
             logitsSlot, logitsInferenceSlot, outputActivation, 0)];
         int labels = 0;
         foreach (var o in Outputs) labels += o.Size;
-        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, labels);
+        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, labels,
+            parameterBufferSize - parameterCount);
     }
 
     /// <summary>The weight and activity regularizers (Keras's kernel_, bias_ and activity_regularizer).</summary>
@@ -184,9 +185,10 @@ public sealed class OutputInfo(string name, int[] shape, int trainingSlot, int i
 /// </summary>
 public sealed class MemoryPlan
 {
-    internal MemoryPlan(int parameters, int trainable, int trainingPerSample, int inferencePerSample, int outputSize)
+    internal MemoryPlan(int parameters, int trainable, int trainingPerSample, int inferencePerSample, int outputSize, int scratch = 0)
     {
         Parameters = parameters;
+        ScratchFloats = scratch;
         TrainableParameters = trainable;
         TrainingFloatsPerSample = trainingPerSample;
         InferenceFloatsPerSample = inferencePerSample;
@@ -204,8 +206,16 @@ public sealed class MemoryPlan
     /// <summary>Label floats per sample.</summary>
     public int LabelFloatsPerSample { get; }
 
+    /// <summary>
+    /// Floats kept after the parameters that are not parameters: batch norms' batch statistics for the backward pass and
+    /// the kernels batch norms are folded into for inference.
+    /// </summary>
+    public int ScratchFloats { get; }
+
     /// <summary>Bytes of parameters.</summary>
     public long ParameterBytes => 4L * Parameters;
+    /// <summary>Bytes of the scratch after the parameters (<see cref="ScratchFloats"/>).</summary>
+    public long ScratchBytes => 4L * ScratchFloats;
     /// <summary>Bytes of gradients.</summary>
     public long GradientBytes => 4L * Parameters;
     /// <summary>Bytes of optimizer state for an optimizer (e.g. Adam keeps two slots).</summary>
@@ -218,12 +228,12 @@ public sealed class MemoryPlan
     public long InferenceActivationBytes(int batchSize) => 4L * batchSize * InferenceFloatsPerSample;
     /// <summary>Everything training needs at a batch size with an optimizer of <paramref name="optimizerSlots"/> slots.</summary>
     public long TrainingBytes(int batchSize, int optimizerSlots = 2) =>
-        ParameterBytes + GradientBytes + OptimizerStateBytes(optimizerSlots) + ActivationBytes(batchSize);
+        ParameterBytes + ScratchBytes + GradientBytes + OptimizerStateBytes(optimizerSlots) + ActivationBytes(batchSize);
 
     /// <summary>The largest training batch that fits in <paramref name="budgetBytes"/> (0 if none does).</summary>
     public int MaxBatchSize(long budgetBytes, int optimizerSlots = 2)
     {
-        long fixedBytes = ParameterBytes + GradientBytes + OptimizerStateBytes(optimizerSlots);
+        long fixedBytes = ParameterBytes + ScratchBytes + GradientBytes + OptimizerStateBytes(optimizerSlots);
         long perSample = 4L * (TrainingFloatsPerSample + LabelFloatsPerSample);
         if (budgetBytes <= fixedBytes) return 0;
         return (int)Math.Min(int.MaxValue, (budgetBytes - fixedBytes) / perSample);
@@ -231,7 +241,7 @@ public sealed class MemoryPlan
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"parameters {ParameterBytes:N0} B, gradients {GradientBytes:N0} B, activations {4L * (TrainingFloatsPerSample + LabelFloatsPerSample):N0} B per sample (training), {4L * InferenceFloatsPerSample:N0} B per sample (inference)";
+        $"parameters {ParameterBytes:N0} B, scratch {ScratchBytes:N0} B, gradients {GradientBytes:N0} B, activations {4L * (TrainingFloatsPerSample + LabelFloatsPerSample):N0} B per sample (training), {4L * InferenceFloatsPerSample:N0} B per sample (inference)";
 }
 
 /// <summary>What <c>Fit</c> returns: each metric's value per epoch, as Keras's <c>History.history</c>.</summary>
