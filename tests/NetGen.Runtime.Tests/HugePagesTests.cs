@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using NetGen.Backends;
 using NetGen.Cpu;
@@ -40,7 +39,7 @@ public sealed unsafe class HugePagesTests(ITestOutputHelper output)
         {
             HugePages.Advise(p, 16 << 20);
             long middle = (long)p + (8 << 20);
-            string? flags = MappingFlags(middle);
+            string? flags = Smaps.Field(middle, "VmFlags:");
             Assert.NotNull(flags);
             Assert.Contains("hg", flags!.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         }
@@ -48,22 +47,5 @@ public sealed unsafe class HugePagesTests(ITestOutputHelper output)
         {
             NativeMemory.AlignedFree(p);
         }
-    }
-
-    /// <summary>The VmFlags line of the mapping of /proc/self/smaps that contains <paramref name="address"/>.</summary>
-    private static string? MappingFlags(long address)
-    {
-        bool inside = false;
-        foreach (var line in File.ReadLines("/proc/self/smaps"))
-        {
-            int dash = line.IndexOf('-');
-            int space = line.IndexOf(' ');
-            if (dash > 0 && space > dash && long.TryParse(line.AsSpan(0, dash), NumberStyles.HexNumber, null, out long start) &&
-                long.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, null, out long end))
-                inside = address >= start && address < end;
-            else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal))
-                return line["VmFlags:".Length..];
-        }
-        return null;
     }
 }

@@ -36,7 +36,7 @@ public partial class TinyNet;
 // Four million parameters (16 MB): initialising them must not leave a managed copy behind.
 [Network(2000)]
 [Dense(2000)]
-[Dense(10)]
+[Dense(10, Activation = Activation.Softmax)]
 public partial class FourMillionWeights;
 
 // One wide layer: its inference arena (two ping-pong slots of 300) is larger than its training arena (300 + 4).

@@ -115,17 +115,7 @@ public sealed class WorkspaceMemoryTests(ITestOutputHelper output)
     {
         if (!OperatingSystem.IsLinux()) return 0;
         long address = b.WorkspaceAddress;
-        bool inside = false;
-        foreach (var line in File.ReadLines("/proc/self/smaps"))
-        {
-            int dash = line.IndexOf('-');
-            int space = line.IndexOf(' ');
-            if (dash > 0 && space > dash && long.TryParse(line.AsSpan(0, dash), NumberStyles.HexNumber, null, out long start) &&
-                long.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, null, out long end))
-                inside = address >= start && address < end;
-            else if (inside && line.StartsWith("Rss:", StringComparison.Ordinal))
-                return long.Parse(line["Rss:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        }
-        throw new InvalidOperationException($"No mapping in /proc/self/smaps holds the workspace at {address:x}.");
+        string rss = Smaps.Field(address, "Rss:") ?? throw new InvalidOperationException($"No mapping in /proc/self/smaps holds the workspace at {address:x}.");
+        return long.Parse(rss.Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
     }
 }

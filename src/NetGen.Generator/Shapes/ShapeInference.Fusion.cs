@@ -82,8 +82,8 @@ internal static partial class ShapeInference
         // a SeparableConv2D: its pointwise part) without an activation is folded into that layer's kernel and bias (refreshed when the weights change), so inference
         // runs one fused kernel for layer + batch norm + the activation fused into the batch norm. The folded copy
         // lives in scratch after the parameters; training runs the layers as declared. A kernel of more than
-        // MaxFoldedKernelFloats is not copied: the batch norm then runs its own pass over the layer's output (for such a
-        // Dense, 1,024 values a sample against a second copy of its weights: the Fashion CNN's 25,088 x 1,024 is 103 MB).
+        // MaxFoldedKernelFloats is not copied: the batch norm then runs its own pass over the layer's output (the Fashion
+        // CNN's 25,088 x 1,024 kernel: a pass over 1,024 values a sample instead of a second, 103 MB copy of its weights).
         foreach (int i in graph.Order)
         {
             int next = Next(i);
