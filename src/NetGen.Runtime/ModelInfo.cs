@@ -185,7 +185,7 @@ public sealed class OutputInfo(string name, int[] shape, int trainingSlot, int i
 /// </summary>
 public sealed class MemoryPlan
 {
-    internal MemoryPlan(int parameters, int trainable, int trainingPerSample, int inferencePerSample, int outputSize, int scratch = 0)
+    internal MemoryPlan(int parameters, int trainable, int trainingPerSample, int inferencePerSample, int outputSize, int scratch)
     {
         Parameters = parameters;
         ScratchFloats = scratch;
