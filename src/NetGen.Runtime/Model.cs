@@ -331,7 +331,8 @@ public abstract partial class Model : IDisposable
         }
         else
         {
-            var init = new float[Info.ParameterBufferSize];
+            // The parameters only: the scratch after them reads 0 in a new workspace and is written before read.
+            var init = new float[Info.ParameterCount];
             InitializeParameters(init, Seed);
             Backend.Upload(init, ParametersOffset);
             Backend.Fill(GradientsOffset, p, 0f);
