@@ -1209,25 +1209,68 @@ public abstract partial class Model : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             CheckInputs(x, nameof(x));
             if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
-            EnsureBuilt();
             int n = x[0].Count;
-            var outputs = Info.Outputs;
-            var results = outputs.Select(o => Tensor.Zeros([n, .. o.Shape])).ToArray();
-            if (n == 0) return results;
-            EnsureBatchCapacity(Math.Min(batchSize, n));
-            EnsureOrder(n);
-            for (int start = 0; start < n; start += batchSize)
-            {
-                int batch = Math.Min(batchSize, n - start);
-                LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
-                InferenceForward(batch);
-                for (int k = 0; k < outputs.Count; k++)
-                {
-                    int size = outputs[k].Size;
-                    Backend.Download(Slot(false, outputs[k].TrainingSlot, outputs[k].InferenceSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
-                }
-            }
+            var results = Info.Outputs.Select(o => Tensor.Zeros([n, .. o.Shape])).ToArray();
+            PredictInto(x, results, batchSize);
             return results;
+        }
+    }
+
+    /// <summary>
+    /// The network's outputs for <paramref name="x"/>, written into <paramref name="output"/>, a tensor the caller keeps
+    /// (shape: x's samples by the output shape): the values <see cref="Predict(Tensor, int)"/> returns, with no managed
+    /// allocation after the first call at a batch size, for a loop that serves one request after another.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="output"/>'s shape is not that (the message gives both).</exception>
+    public void Predict(Tensor x, Tensor output, int batchSize = 32)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Info.Outputs.Count > 1)
+                throw new InvalidOperationException($"{Info.Name} has {Info.Outputs.Count} outputs ({OutputNames}); use Predict(new[] {{ x }}), which returns one tensor per output.");
+            RequireSingleInput(x, nameof(x), nameof(Predict));
+            ArgumentNullException.ThrowIfNull(output);
+            _oneX[0] = x;
+            _oneY[0] = output;
+            try
+            {
+                CheckInputs(_oneX, nameof(x));
+                if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
+                var shape = Info.Outputs[0].Shape;
+                bool ok = output.Rank == shape.Count + 1 && output.Count == x.Count;
+                for (int i = 0; ok && i < shape.Count; i++) ok = output.Shape[i + 1] == shape[i];
+                if (!ok)
+                    throw new ArgumentException($"{nameof(output)} has shape {output.ShapeString} but {Info.Name} writes {x.Count} samples of {KerasShape(shape)}: " +
+                        $"make it Tensor.Zeros({x.Count}{string.Concat(shape.Select(d => ", " + d.ToString(CultureInfo.InvariantCulture)))}).", nameof(output));
+                PredictInto(_oneX, _oneY, batchSize);
+            }
+            finally
+            {
+                _oneX[0] = _oneY[0] = null!;
+            }
+        }
+    }
+
+    /// <summary>Inference of checked inputs into output tensors of the right shapes, <paramref name="batchSize"/> samples at a time.</summary>
+    private void PredictInto(Tensor[] x, Tensor[] results, int batchSize)
+    {
+        EnsureBuilt();
+        int n = x[0].Count;
+        if (n == 0) return;
+        var outputs = Info.Outputs;
+        EnsureBatchCapacity(Math.Min(batchSize, n));
+        EnsureOrder(n);
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int batch = Math.Min(batchSize, n - start);
+            LoadBatch(x, null, _order.AsSpan(start, batch), batch, training: false);
+            InferenceForward(batch);
+            for (int k = 0; k < outputs.Count; k++)
+            {
+                int size = outputs[k].Size;
+                Backend.Download(Slot(false, outputs[k].TrainingSlot, outputs[k].InferenceSlot, batch), results[k].Data.AsSpan(start * size, batch * size));
+            }
         }
     }
 

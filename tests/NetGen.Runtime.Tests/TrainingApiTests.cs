@@ -171,6 +171,32 @@ public class TrainingApiTests
         Assert.Contains(w, v => v != 0);
     }
 
+    /// <summary>Predict into a tensor the caller keeps: Predict's values, no allocation per call, a wrong shape named.</summary>
+    [Fact]
+    public void PredictIntoAKeptTensorGivesPredictsValuesAndAllocatesNothing()
+    {
+        using var m = new ApiMlp { Seed = 8 };
+        m.Compile(new Adam(1e-3f), Loss.CategoricalCrossEntropy);
+        var (x, y) = MlpBatch(7, 4);
+        m.TrainOnBatch(x, y);
+        var expected = m.Predict(x, 3);
+        var output = Tensor.Zeros(7, 4);
+        m.Predict(x, output, 3);
+        Assert.True(BitIdentical(expected.Data, output.Data));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 50; i++) m.Predict(x, output, 3);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(BitIdentical(expected.Data, output.Data));
+
+        var wide = Assert.Throws<ArgumentException>(() => m.Predict(x, Tensor.Zeros(7, 5)));
+        Assert.Contains("(7, 5)", wide.Message);
+        Assert.Contains("7 samples of (None, 4)", wide.Message);
+        Assert.Throws<ArgumentException>(() => m.Predict(x, Tensor.Zeros(6, 4)));
+        Assert.Throws<ArgumentException>(() => m.Predict(Tensor.Zeros(7, 21), output));
+        Assert.Throws<ArgumentNullException>(() => m.Predict(x, (Tensor)null!));
+        Assert.True(BitIdentical(expected.Data, output.Data)); // a refused call leaves the output as it was
+    }
+
     // ---- reproducibility ----------------------------------------------------------------------------------
 
     private static float[] TrainedWeights(ulong seed)
