@@ -332,9 +332,12 @@ public static class NetworkBench
     {
         var (created, x) = InferenceSetup(name, batch);
         using var model = created;
+        // NETGEN_BENCH_INTO=1: Predict(x, output) into one kept tensor (no allocation per call) instead of Predict(x).
+        var output = Environment.GetEnvironmentVariable("NETGEN_BENCH_INTO") == "1" ? Tensor.Zeros([batch, .. model.OutputShape]) : null;
         Report(name, "infer", batch, Measure(n =>
         {
-            for (int i = 0; i < n; i++) model.Predict(x, batch);
+            if (output is null) for (int i = 0; i < n; i++) model.Predict(x, batch);
+            else for (int i = 0; i < n; i++) model.Predict(x, output, batch);
         }, 3, 3, 20), model.Backend.Name);
     }
 
