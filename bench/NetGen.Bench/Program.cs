@@ -3,7 +3,7 @@
 // losses prints the residual net's first five training losses as float bits (compare two builds bit for bit).
 // alternate:SETTING trains the residual net with one CPU setting off and on in alternating rounds (AlternatingBench).
 // train:NAME runs only that network's training phase, infer:NAME:BATCH only its inference at that batch (what
-// bench/profile.sh samples).
+// bench/profile.sh samples; NETGEN_BENCH_INTO=1: through Predict(x, output), which allocates nothing per call).
 // bench/run.sh runs both sides in the same run and prints the ratios.
 using NetGen.Bench;
 
