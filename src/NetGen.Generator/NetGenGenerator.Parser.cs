@@ -114,23 +114,23 @@ public sealed partial class NetGenGenerator
     internal static readonly ImmutableHashSet<string> ReservedNames = ImmutableHashSet.Create(StringComparer.Ordinal,
         // generated members
         "InputSize", "OutputSize", "ParameterCount", "TrainableParameterCount", "ParameterBufferSize", "TrainingArenaPerSample",
-        "InferenceArenaPerSample", "GradientBufferPerSample", "SummaryText", "s_info", "Plan", "Info", "InitializeParameters",
+        "InferenceArenaPerSample", "SummaryText", "s_info", "Plan", "Info", "InitializeParameters",
         "Forward", "Backward", "TrainStep", "FoldBatchNorms", "_foldedVersion",
         // NetGen.Model members the generated code calls
-        "Backend", "ParametersOffset", "GradientsOffset", "Train", "Slot", "GradientBuffer", "DropoutKey", "LossUsesLogits",
+        "Backend", "ParametersOffset", "GradientsOffset", "Train", "Slot", "DropoutKey", "LossUsesLogits",
         "FromLogits", "LossAndGradient", "WeightsVersion", "MarkWeightsChanged", "ApplyOptimizer", "Inspecting", "Backprop",
         "LayerTrainable",
         // a type named like this would capture the generated code's `var`
         "var");
 
-    /// <summary>The per-layer constants of the generated code: P3_Kernel, S3, X3, F3, G3, T3, TX3, I3, Z3, ZI3, ZX3, M3, MI3.</summary>
+    /// <summary>The per-layer constants of the generated code: P3_Kernel, S3, X3, F3, G3, T3, TX3, I3, Z3, ZI3, ZX3, M3, MI3, and the gradient regions D0, D1, ...</summary>
     internal static bool IsGeneratedConstantName(string name)
     {
         int i = 0;
         if (name.StartsWith("ZI", StringComparison.Ordinal) || name.StartsWith("ZX", StringComparison.Ordinal) ||
             name.StartsWith("TX", StringComparison.Ordinal)) i = 2;
         else if (name.StartsWith("MI", StringComparison.Ordinal) || name.StartsWith("GB", StringComparison.Ordinal)) i = 2;
-        else if (name.Length > 0 && "PSXFGTIZM".IndexOf(name[0]) >= 0) i = 1;
+        else if (name.Length > 0 && "PSXFGTIZMD".IndexOf(name[0]) >= 0) i = 1;
         else return false;
         int digits = i;
         while (digits < name.Length && char.IsDigit(name[digits])) digits++;

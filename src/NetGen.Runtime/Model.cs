@@ -36,7 +36,7 @@ public abstract partial class Model : IDisposable
     private long _weightsVersion;
     private int _capacity;
     private bool _inspectable; // the workspace has room for PredictLayers at _capacity
-    private int _stateOffset, _labelsOffset, _arenaOffset, _gradientBuffersOffset;
+    private int _stateOffset, _labelsOffset, _arenaOffset;
     private int[] _labelPrefix = []; // per output, label floats per sample of the outputs before it
     private float[] _inputStaging = [];
     private float[] _labelStaging = [];
@@ -128,7 +128,6 @@ public abstract partial class Model : IDisposable
         _arenaOffset + (training || Inspecting ? trainingSlot : inferenceSlot) * batch;
 
     /// <summary>Workspace offset of a gradient buffer (0 holds the loss's gradient) for a batch size.</summary>
-    protected int GradientBuffer(int which, int batch) => _gradientBuffersOffset + which * Info.GradientBufferPerSample * batch;
 
     /// <summary>The counter-RNG key of a dropout layer at the current step.</summary>
     protected ulong DropoutKey(int layer) => CounterRng.Key(Seed, (ulong)layer, (ulong)_iteration);
@@ -170,12 +169,12 @@ public abstract partial class Model : IDisposable
             int prediction = Train(logits ? o.LogitsSlot : o.TrainingSlot, batch);
             if (_custom[k] is { } custom)
             {
-                _outputLosses[k] = (float)CustomLossOf(custom, o, prediction, LabelsOf(k), rows, o.GradientBuffer < 0 ? -1 : GradientBuffer(o.GradientBuffer, batch), _lossWeights[k]);
+                _outputLosses[k] = (float)CustomLossOf(custom, o, prediction, LabelsOf(k), rows, o.GradientSlot < 0 ? -1 : Train(o.GradientSlot, batch), _lossWeights[k]);
                 total += _lossWeights[k] * (double)_outputLosses[k];
                 continue;
             }
             double sum = Backend.Loss(_losses[k], logits ? LossInput.Logits : LossInput.Probabilities, rows, LastAxisOf(o),
-                prediction, LabelsOf(k), o.GradientBuffer < 0 ? -1 : GradientBuffer(o.GradientBuffer, batch), _lossWeights[k] / rows);
+                prediction, LabelsOf(k), o.GradientSlot < 0 ? -1 : Train(o.GradientSlot, batch), _lossWeights[k] / rows);
             _outputLosses[k] = (float)(sum / rows);
             total += _lossWeights[k] * (double)_outputLosses[k];
         }
@@ -352,18 +351,15 @@ public abstract partial class Model : IDisposable
         batch = Math.Max(batch, _capacity);
         inspecting |= _inspectable;
         var info = Info;
-        // Inference (Evaluate, Predict, validation) needs no gradients, so its arena overlays the training arena and the
-        // gradient buffers (it is 2 × the largest layer, never more than both together): the workspace is what
-        // Memory.TrainingBytes promises. PredictLayers' arena also overlays it, and is reserved only once it is called.
-        // Offsets are computed in long so that a huge batch cannot wrap around.
+        // Inference (Evaluate, Predict, validation) needs no gradients, so its arena overlays the training arena (kept
+        // tensors and gradients): the workspace is what Memory.TrainingBytes promises. PredictLayers' arena also overlays
+        // it, and is reserved only once it is called. Offsets are computed in long so that a huge batch cannot wrap around.
         long arena = AlignUp((long)_labelsOffset + (long)batch * info.Plan.LabelFloatsPerSample);
-        long gradientBuffers = AlignUp(arena + (long)info.TrainingArenaPerSample * batch);
-        long total = Math.Max(gradientBuffers + (long)info.GradientBufferCount * info.GradientBufferPerSample * batch,
-            arena + (long)(inspecting ? Math.Max(info.InferenceArenaPerSample, info.InspectionArenaPerSample) : info.InferenceArenaPerSample) * batch);
+        long total = arena + (long)Math.Max(info.TrainingArenaPerSample,
+            inspecting ? Math.Max(info.InferenceArenaPerSample, info.InspectionArenaPerSample) : info.InferenceArenaPerSample) * batch;
         if (total > int.MaxValue)
             throw new InvalidOperationException($"Batch size {batch} needs {total:N0} floats of workspace, more than one buffer can hold; use a smaller batch (Memory.MaxBatchSize tells the largest that fits a budget).");
         _arenaOffset = (int)arena;
-        _gradientBuffersOffset = (int)gradientBuffers;
         Backend.EnsureCapacity(total, _labelsOffset);
         _inputStaging = new float[batch * info.Inputs.Max(i => i.Size)];
         _labelStaging = new float[batch * info.Outputs.Max(o => o.Size)];

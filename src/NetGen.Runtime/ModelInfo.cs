@@ -8,13 +8,12 @@ public sealed class ModelInfo
     /// <summary>Created by generated code.</summary>
     public ModelInfo(string name, int[] inputShape, int[] outputShape, int parameterCount, int trainableParameterCount,
         int parameterBufferSize, int trainingArenaPerSample,
-        int inferenceArenaPerSample, int gradientBufferPerSample, int outputTrainingSlot, int outputInferenceSlot,
-        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", int gradientBufferCount = 2, LayerInfo[]? layers = null, int inspectionArenaPerSample = 0,
-        InputInfo[]? inputs = null, OutputInfo[]? outputs = null, int inputIndexLimit = 0, RegularizerInfo[]? regularizers = null)
+        int inferenceArenaPerSample, int outputTrainingSlot, int outputInferenceSlot,
+        int logitsSlot, int logitsInferenceSlot, ActivationFunction outputActivation, string summary, string weightShapes = "", LayerInfo[]? layers = null, int inspectionArenaPerSample = 0,
+        InputInfo[]? inputs = null, OutputInfo[]? outputs = null, int inputIndexLimit = 0, RegularizerInfo[]? regularizers = null, int outputGradientSlot = -1)
     {
         Regularizers = regularizers ?? [];
         WeightShapes = weightShapes;
-        GradientBufferCount = gradientBufferCount;
         Layers = layers ?? [];
         InspectionArenaPerSample = Math.Max(inspectionArenaPerSample, trainingArenaPerSample);
         Name = name;
@@ -27,7 +26,6 @@ public sealed class ModelInfo
         ParameterBufferSize = parameterBufferSize;
         TrainingArenaPerSample = trainingArenaPerSample;
         InferenceArenaPerSample = inferenceArenaPerSample;
-        GradientBufferPerSample = gradientBufferPerSample;
         OutputTrainingSlot = outputTrainingSlot;
         OutputInferenceSlot = outputInferenceSlot;
         LogitsSlot = logitsSlot;
@@ -37,10 +35,11 @@ public sealed class ModelInfo
         // The network's own input first (at slot 0 in both arenas), then the extra inputs; one output unless listed.
         Inputs = [new InputInfo("input_1", inputShape, 0, 0, inputIndexLimit), .. inputs ?? []];
         Outputs = outputs ?? [new OutputInfo(Layers.Count > 0 ? Layers[^1].Name : name, outputShape, outputTrainingSlot, outputInferenceSlot,
-            logitsSlot, logitsInferenceSlot, outputActivation, 0)];
+            logitsSlot, logitsInferenceSlot, outputActivation, outputGradientSlot)];
         int labels = 0;
         foreach (var o in Outputs) labels += o.Size;
-        Plan = new MemoryPlan(parameterCount, trainableParameterCount, trainingArenaPerSample + gradientBufferCount * gradientBufferPerSample, inferenceArenaPerSample, labels,
+        // Training's workspace also runs inference (validation), whose arena overlays the training arena.
+        Plan = new MemoryPlan(parameterCount, trainableParameterCount, Math.Max(trainingArenaPerSample, inferenceArenaPerSample), inferenceArenaPerSample, labels,
             parameterBufferSize - parameterCount);
     }
 
@@ -68,14 +67,13 @@ public sealed class ModelInfo
     public int TrainableParameterCount { get; }
     /// <summary>Floats of the parameter buffer: the parameters, then per-step scratch such as saved batch statistics.</summary>
     public int ParameterBufferSize { get; }
-    /// <summary>Training activation arena, floats per sample.</summary>
+    /// <summary>
+    /// Training arena, floats per sample: the tensors the backward pass reads and the gradients it passes on (which reuse
+    /// the memory of kept tensors once the backward pass is done with them).
+    /// </summary>
     public int TrainingArenaPerSample { get; }
     /// <summary>Inference activation arena, floats per sample.</summary>
     public int InferenceArenaPerSample { get; }
-    /// <summary>Each gradient buffer, floats per sample.</summary>
-    public int GradientBufferPerSample { get; }
-    /// <summary>How many gradient buffers the backward pass uses (two for a chain; more where branches overlap).</summary>
-    public int GradientBufferCount { get; }
     /// <summary>Arena slot of the output in training.</summary>
     public int OutputTrainingSlot { get; }
     /// <summary>Arena slot of the output in inference.</summary>
@@ -154,10 +152,10 @@ public sealed class InputInfo(string name, int[] shape, int trainingSlot, int in
 
 /// <summary>
 /// One output of a network: its layer's name and shape, its arena slots, where the loss reads its logits (-1: it reads
-/// the output), its activation, and the gradient buffer the loss writes its gradient into (-1: none needed).
+/// the output), its activation, and the training arena slot the loss writes its gradient into (-1: none needed).
 /// </summary>
 public sealed class OutputInfo(string name, int[] shape, int trainingSlot, int inferenceSlot, int logitsSlot, int logitsInferenceSlot,
-    ActivationFunction activation, int gradientBuffer)
+    ActivationFunction activation, int gradientSlot)
 {
     /// <summary>The output layer's name.</summary>
     public string Name { get; } = name;
@@ -175,8 +173,8 @@ public sealed class OutputInfo(string name, int[] shape, int trainingSlot, int i
     public int LogitsInferenceSlot { get; } = logitsInferenceSlot;
     /// <summary>The output layer's activation.</summary>
     public ActivationFunction Activation { get; } = activation;
-    /// <summary>The gradient buffer holding dL/d(this output) in the backward pass, or -1.</summary>
-    public int GradientBuffer { get; } = gradientBuffer;
+    /// <summary>Training arena slot of dL/d(this output) in the backward pass, or -1.</summary>
+    public int GradientSlot { get; } = gradientSlot;
 }
 
 /// <summary>

@@ -107,13 +107,13 @@ public class ConvLayerShapeTests
     }
 
     [Fact]
-    public void Separable_depthwise_output_has_its_own_slots_and_fits_the_gradient_buffers()
+    public void Separable_depthwise_output_has_its_own_slots_and_its_gradient_a_region_that_fits_it()
     {
         // 6x6x4 -> separable(2, 3, dm 3, same): the depthwise output is 6·6·12 = 432 floats, more than any layer output.
         var net = Resolve(Network([6, 6, 4], Separable(2, 3, same: true, dm: 3, activation: ActivationKind.Softmax)));
         var l = net.Layers[0];
         Assert.Equal(432, ShapeInference.MiddleSize(l));
-        Assert.True(net.GradientBufferPerSample >= 432, "the pointwise input gradient must fit a gradient buffer");
+        Assert.True(l.GradientTemp >= 0 && net.GradientRegions[l.GradientTemp].Size >= 432, "the pointwise input gradient must fit its region");
         // Training keeps input, depthwise output, logits and output apart.
         int[] starts = [0, l.TrainMiddle, l.TrainPreActivation, l.TrainOutput];
         int[] sizes = [144, 432, 72, 72];
@@ -122,7 +122,7 @@ public class ConvLayerShapeTests
                 Assert.True(starts[i] + sizes[i] <= starts[j] || starts[j] + sizes[j] <= starts[i], $"slots {i} and {j} overlap");
         Assert.True(net.TrainArenaPerSample >= l.TrainOutput + 72);
         // Inference: the depthwise output lies after the ping-pong slots and the logits.
-        Assert.True(l.InferMiddle >= 2 * net.GradientBufferPerSample);
+        Assert.True(l.InferMiddle >= 2 * 432);
         Assert.True(l.InferMiddle >= net.InferLogitsSlot + 72);
         Assert.Equal(l.InferMiddle + 432, net.InferArenaPerSample);
         Assert.Equal(l.TrainPreActivation, net.LogitsSlot);

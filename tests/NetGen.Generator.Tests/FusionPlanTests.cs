@@ -118,7 +118,7 @@ public class FusionPlanTests
             Layer(LayerKind.Flatten), Layer(LayerKind.Dense, 2));
         Assert.Equal(-1, apart.Layers[1].FusedDropout);
         Assert.Equal(-1, apart.Layers[3].FusedInto);
-        Assert.Equal(apart.TrainArenaPerSample - plain.Layers[1].OutputSize, plain.TrainArenaPerSample);
+        Assert.Equal(apart.KeptArenaPerSample - plain.Layers[1].OutputSize, plain.KeptArenaPerSample);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public class GraphFuzzTests(ITestOutputHelper output)
 {
     private static readonly string[] Regressions = [];
 
-    private static string RandomNetwork(int seed)
+    internal static string RandomNetwork(int seed)
     {
         var rng = new Random(seed);
         bool image = rng.Next(2) == 0;
@@ -96,7 +96,7 @@ public class GraphFuzzTests(ITestOutputHelper output)
     /// A network on (6, 4) sequences of recurrent layers that return their states and start from others' (maybe an
     /// LSTM's state_c given to a GRU, a missing ReturnState, wrong counts or units, with Bidirectional), merges and Dense.
     /// </summary>
-    private static string RandomSequenceNetwork(int seed)
+    internal static string RandomSequenceNetwork(int seed)
     {
         var rng = new Random(seed);
         var sb = new StringBuilder("using NetGen;\n\n");
@@ -156,7 +156,7 @@ public class GraphFuzzTests(ITestOutputHelper output)
     /// after poolings, Adds into convolutions and Dense layers (with and without batch norms, read once or more, either
     /// input first). <paramref name="flat"/>: on vectors of 12, Dense layers instead of convolutions, no poolings.
     /// </summary>
-    private static string RandomResidualNetwork(int seed, bool flat)
+    internal static string RandomResidualNetwork(int seed, bool flat)
     {
         var rng = new Random(seed);
         var sb = new StringBuilder(flat ? "using NetGen;\n\n[Network(12)]\n" : "using NetGen;\n\n[Network(6, 6, 4)]\n");

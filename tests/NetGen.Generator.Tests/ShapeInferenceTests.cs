@@ -185,7 +185,7 @@ public class ShapeInferenceTests
         }
 
         foreach (var s in slots)
-            Assert.True(s.Start >= 0 && s.Start + s.Size <= net.TrainArenaPerSample, $"{name}: {s.Tensor} [{s.Start}, {s.Start + s.Size}) is outside the arena of {net.TrainArenaPerSample}");
+            Assert.True(s.Start >= 0 && s.Start + s.Size <= net.KeptArenaPerSample, $"{name}: {s.Tensor} [{s.Start}, {s.Start + s.Size}) is outside the kept tensors' {net.KeptArenaPerSample}");
         for (int i = 0; i < slots.Count; i++)
         for (int j = i + 1; j < slots.Count; j++)
         {
@@ -193,7 +193,7 @@ public class ShapeInferenceTests
             Assert.False(a.Start < b.Start + b.Size && b.Start < a.Start + a.Size,
                 $"{name}: {a.Tensor} [{a.Start}, {a.Start + a.Size}) overlaps {b.Tensor} [{b.Start}, {b.Start + b.Size})");
         }
-        Assert.Equal(slots.Sum(s => s.Size), net.TrainArenaPerSample); // and nothing is wasted
+        Assert.Equal(slots.Sum(s => s.Size), net.KeptArenaPerSample); // and nothing is wasted
     }
 
     /// <summary>The pre-activation is kept exactly where the backward pass or the fused loss needs it.</summary>
@@ -229,7 +229,7 @@ public class ShapeInferenceTests
     {
         var spec = s_networks[name];
         var net = Resolve(spec);
-        int half = net.GradientBufferPerSample; // each ping-pong slot holds the largest tensor
+        int half = net.Layers.Max(l => Math.Max(l.InputSize, l.OutputSize)); // each ping-pong slot holds the largest tensor
         int logits = net.Layers[^1].Spec.Kind == LayerKind.Dense && net.InferLogitsSlot >= 0 ? net.Layers[^1].OutputSize : 0;
         Assert.Equal(2 * half + logits, net.InferArenaPerSample);
 
@@ -243,7 +243,6 @@ public class ShapeInferenceTests
             Assert.Equal(computes, l.InferOutput != l.InferInput);
             current = l.InferOutput;
         }
-        Assert.Equal(net.Layers.Max(l => Math.Max(l.InputSize, l.OutputSize)), net.GradientBufferPerSample);
     }
 
     [Theory]

@@ -332,9 +332,7 @@ public class FusionTests(ITestOutputHelper output)
         for (int i = 0; i < p.Length; i++) worst = Math.Max(worst, Math.Abs(p[i] - q[i]));
         output.WriteLine($"{backend}: max |fused - apart| in inference = {worst:E2}");
         Assert.True(worst < 1e-5, $"{worst}");
-        // The dropouts' three tensors are not kept for the backward pass (9·8·6 + 4·3·5 + 12 floats per sample), but the two
-        // batch norms that apply an activation before their dropout keep its pre-activation (their output is masked),
-        // where the apart network's take the LeakyReLU's and ELU's derivatives from their outputs (9·8·6 + 12).
-        Assert.Equal(apart.Memory.TrainingFloatsPerSample - (9 * 8 * 6 + 4 * 3 * 5 + 12) + (9 * 8 * 6 + 12), fused.Memory.TrainingFloatsPerSample);
+        // (Which tensors each keeps for the backward pass: FusionPlanTests. Their training arenas also hold the gradients,
+        // placed over kept tensors the backward pass is done with, so they differ by more than the kept tensors.)
     }
 }

@@ -257,7 +257,7 @@ internal static partial class Emitter
         : ");";
 
     /// <summary>A gradient buffer as generated code reads it.</summary>
-    internal static string Gradient(int buffer) => "GradientBuffer(" + I(buffer) + ", batch)";
+    internal static string Gradient(int region) => "Train(D" + I(region) + ", batch)";
 
     /// <summary>
     /// Where another reader of this layer's input already wrote that input's gradient, adds the gradient this layer

@@ -134,8 +134,7 @@ internal static partial class Emitter
         }
         w.WriteLine("private const int TrainingArenaPerSample = " + I(net.TrainArenaPerSample) + ";");
         w.WriteLine("private const int InferenceArenaPerSample = " + I(net.InferArenaPerSample) + ";");
-        w.WriteLine("private const int GradientBufferPerSample = " + I(net.GradientBufferPerSample) + "; // " +
-            (net.GradientBufferCount == 2 ? "two such buffers" : I(net.GradientBufferCount) + " such buffers"));
+        WriteGradientRegions(w, net);
         w.WriteLine();
         w.WriteLine("/// <summary>The Keras-style summary table.</summary>");
         w.WriteLine("public const string SummaryText =");
@@ -156,11 +155,10 @@ internal static partial class Emitter
         w.WriteLine("parameterBufferSize: ParameterBufferSize,");
         w.WriteLine("trainingArenaPerSample: TrainingArenaPerSample,");
         w.WriteLine("inferenceArenaPerSample: InferenceArenaPerSample,");
-        w.WriteLine("gradientBufferPerSample: GradientBufferPerSample,");
         if (net.InspectionArenaPerSample > net.TrainArenaPerSample)
             w.WriteLine("inspectionArenaPerSample: " + I(net.InspectionArenaPerSample) + ", // the training arena and the fused layers' own outputs (PredictLayers)");
-        if (net.GradientBufferCount != 2) w.WriteLine("gradientBufferCount: " + I(net.GradientBufferCount) + ",");
         string outN = I(output.Index + 1);
+        if (!net.IsMultiIO && output.GradientOut >= 0) w.WriteLine("outputGradientSlot: D" + I(output.GradientOut) + ",");
         w.WriteLine("outputTrainingSlot: T" + outN + ",");
         w.WriteLine("outputInferenceSlot: I" + outN + ",");
         w.WriteLine("logitsSlot: " + LogitsSlotName(net.Outputs[0], output) + "," + (net.LogitsSlot < 0 ? "" : " // the logits (softmax or sigmoid input) that cross-entropy reads"));
@@ -180,6 +178,21 @@ internal static partial class Emitter
         w.WriteLine();
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("protected override " + ModelInfoType + " Info => s_info;");
+    }
+
+    /// <summary>
+    /// The backward pass's gradient regions, <c>D0</c>, <c>D1</c>, ...: offsets in the training arena (floats per sample)
+    /// where each gradient lives from its first writer until its producer has read it.
+    /// </summary>
+    private static void WriteGradientRegions(SourceWriter w, ResolvedNetwork net)
+    {
+        for (int k = 0; k < net.GradientRegions.Length; k++)
+        {
+            var r = net.GradientRegions[k];
+            string what = r.Tensor >= 0 ? OneLine(net.Layers[r.Tensor].Name) + " output's gradient" : "a layer's gradient scratch";
+            string where = r.Offset < net.KeptArenaPerSample ? ", over kept tensors the backward pass is done with" : "";
+            w.WriteLine("private const int D" + I(k) + " = " + I(r.Offset) + "; // " + what + ", " + I(r.Size) + " floats" + where);
+        }
     }
 
     private static string LogitsSlotName(OutputPlan plan, ResolvedLayer output) =>
@@ -212,7 +225,7 @@ internal static partial class Emitter
             w.WriteLine("new(" + Literal(l.Name) + ", new int[] { " + Join(l.OutputShape) + " }, trainingSlot: T" + I(l.Index + 1) +
                 ", inferenceSlot: I" + I(l.Index + 1) + ", logitsSlot: " + LogitsSlotName(plan, l) + ", logitsInferenceSlot: " +
                 InferLogitsSlotName(plan, l) + ", " + ActivationFunctionType + "." + ActivationNames[(int)plan.Activation] +
-                ", gradientBuffer: " + I(l.GradientOut) + "),");
+                ", gradientSlot: " + (l.GradientOut < 0 ? "-1" : "D" + I(l.GradientOut)) + "),");
         }
         w.Unindent();
         w.WriteLine("},");

@@ -20,7 +20,7 @@ namespace NetGen.Generator.Layers;
 ///   b.ActivationForward(ActivationFunction.LeakyRelu, 0.1f, batch, 128, x: Slot(training, T1, I1, batch), y: Slot(training, T2, I2, batch));
 ///   b.ActivationBackward(ActivationFunction.LeakyRelu, 0.1f, batch, 128, x: Train(T1, batch), y: Train(T2, batch), dy: ..., dx: ...);
 ///   b.ReluForward(batch * 12, 6f, 0f, 0f, x: Slot(training, T1, I1, batch), y: Slot(training, T2, I2, batch));
-///   b.ReluBackward(batch * 12, 6f, 0f, 0f, x: Train(T1, batch), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
+///   b.ReluBackward(batch * 12, 6f, 0f, 0f, x: Train(T1, batch), dy: Train(D0, batch), dx: Train(D0, batch));
 /// </code>
 /// </summary>
 internal sealed class ActivationLayerRule(LayerKind kind) : LayerRule(kind)

@@ -19,7 +19,7 @@ namespace NetGen.Generator.Layers;
 ///   private static readonly global::NetGen.Backends.Conv2DGeometry G1 = new(28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0);
 ///   b.Conv2DForward(G1, batch, new(ActivationFunction.Relu), x: ..., kernel: p + P1_Kernel, bias: p + P1_Bias, y: ...);
 ///   b.Conv2DBackward(G1, batch, new(ActivationFunction.Relu), false, x: ..., kernel: p + P1_Kernel, y: ...,
-///       dy: GradientBuffer(0, batch), dx: ..., dKernel: g + P1_Kernel, dBias: g + P1_Bias);
+///       dy: Train(D0, batch), dx: ..., dKernel: g + P1_Kernel, dBias: g + P1_Bias);
 /// </code>
 /// </summary>
 internal sealed class Conv2DRule() : LayerRule(LayerKind.Conv2D), IFoldsBatchNorm

@@ -36,8 +36,8 @@ namespace NetGen.Generator.Layers;
 ///   b.Conv2DForward(GP1, batch, new(ActivationFunction.Relu), x: Slot(training, M1, MI1, batch), kernel: p + P1_Pointwise, ...);
 ///
 ///   // backward: the pointwise gradient into the other buffer, then the depthwise one back into this buffer
-///   b.Conv2DBackward(GP1, ..., x: Train(M1, batch), ..., dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch), ...);
-///   b.DepthwiseConv2DBackward(G1, ..., dy: GradientBuffer(1, batch), dx: GradientBuffer(0, batch) or -1, ...);
+///   b.Conv2DBackward(GP1, ..., x: Train(M1, batch), ..., dy: Train(D0, batch), dx: Train(D1, batch), ...);
+///   b.DepthwiseConv2DBackward(G1, ..., dy: Train(D1, batch), dx: Train(D0, batch) or -1, ...);
 /// </code>
 /// </summary>
 internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), IFoldsBatchNorm
@@ -287,7 +287,7 @@ internal sealed class ConvolutionFamilyRule(LayerKind kind) : LayerRule(kind), I
         string fromLogits = FromLogitsFlag(net, l.Index) ?? "false";
         if (Separable)
         {
-            string other = "GradientBuffer(" + I(l.GradientTemp) + ", batch)";
+            string other = Gradient(l.GradientTemp);
             w.WriteLine("// The pointwise gradient into the other buffer (its dx is the depthwise output's gradient), then the depthwise one back into this one.");
             w.WriteLine("b.Conv2DBackward(GP" + n + ", batch, " + epilogue + ", " + fromLogits + ",");
             w.Indent();

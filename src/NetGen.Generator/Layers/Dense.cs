@@ -19,7 +19,7 @@ namespace NetGen.Generator.Layers;
 ///   b.DenseForward(batch, 784, 512, new(ActivationFunction.Relu),
 ///       x: Slot(training, T0, I0, batch), kernel: p + P1_Kernel, bias: p + P1_Bias, y: Slot(training, T1, I1, batch));
 ///   b.DenseBackward(batch, 784, 512, new(ActivationFunction.Relu), false, x: Train(T0, batch), kernel: p + P1_Kernel,
-///       y: Train(T1, batch), dy: GradientBuffer(0, batch), dx: -1, dKernel: g + P1_Kernel, dBias: g + P1_Bias);
+///       y: Train(T1, batch), dy: Train(D0, batch), dx: -1, dKernel: g + P1_Kernel, dBias: g + P1_Bias);
 /// </code>
 /// </summary>
 internal sealed class DenseRule() : LayerRule(LayerKind.Dense), IFoldsBatchNorm

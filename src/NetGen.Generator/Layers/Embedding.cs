@@ -17,7 +17,7 @@ namespace NetGen.Generator.Layers;
 /// <c>Units</c>. What it writes, e.g. for Embedding(1000, 64) on (20,):
 /// <code>
 ///   b.EmbeddingForward(batch * 20, 64, 1000, x: Slot(training, T0, I0, batch), table: p + P1_Embeddings, y: ...);
-///   b.EmbeddingBackward(batch * 20, 64, 1000, x: Train(T0, batch), dy: GradientBuffer(0, batch), dTable: g + P1_Embeddings);
+///   b.EmbeddingBackward(batch * 20, 64, 1000, x: Train(T0, batch), dy: Train(D0, batch), dTable: g + P1_Embeddings);
 /// </code>
 /// </summary>
 internal sealed class EmbeddingRule() : LayerRule(LayerKind.Embedding)

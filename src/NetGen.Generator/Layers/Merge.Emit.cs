@@ -16,9 +16,9 @@ namespace NetGen.Generator.Layers;
 //
 //   // backward: Add hands dy on as one input's gradient (same buffer, nothing runs) and copies or adds it for the
 //   // others; the other merges compute each input's gradient, adding it where another reader wrote one already
-//   b.MergeBackward(MergeOperation.Multiply, batch * 784, 0, y: Train(T6, batch), dy: GradientBuffer(0, batch),
-//       dx: GradientBuffer(1, batch), accumulate: false, Train(T2, batch), Train(T5, batch));
-//   b.ConcatenateBackward(batch * 196, 16, 48, 0, dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch), accumulate: true);
+//   b.MergeBackward(MergeOperation.Multiply, batch * 784, 0, y: Train(T6, batch), dy: Train(D0, batch),
+//       dx: Train(D1, batch), accumulate: false, Train(T2, batch), Train(T5, batch));
+//   b.ConcatenateBackward(batch * 196, 16, 48, 0, dy: Train(D0, batch), dx: Train(D1, batch), accumulate: true);
 internal sealed partial class MergeRule
 {
     private const string MergeOperationType = "global::NetGen.Backends.MergeOperation";

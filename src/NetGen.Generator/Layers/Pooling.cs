@@ -17,7 +17,7 @@ namespace NetGen.Generator.Layers;
 /// <code>
 ///   private static readonly global::NetGen.Backends.Pool2DGeometry G4 = new(28, 28, 32, 14, 14, 2, 2, 2, 2, 0, 0);
 ///   b.MaxPool2DForward(G4, batch, x: Slot(training, T3, I3, batch), y: Slot(training, T4, I4, batch));
-///   b.MaxPool2DBackward(G4, batch, x: Train(T3, batch), y: Train(T4, batch), dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch));
+///   b.MaxPool2DBackward(G4, batch, x: Train(T3, batch), y: Train(T4, batch), dy: Train(D0, batch), dx: Train(D1, batch));
 /// </code>
 /// A max pooling after a non-decreasing activation layer applies that activation to the pooled values in inference
 /// (the fusion planner decides it; max commutes with the activation). The 1-D kinds (MaxPooling1D, AveragePooling1D

@@ -18,7 +18,7 @@ namespace NetGen.Generator.Layers;
 /// <code>
 ///   private static readonly global::NetGen.Backends.Pad2DGeometry G2 = new(7, 5, 3, 9, 9, 1, 2);
 ///   b.Pad2DForward(G2, batch, x: Slot(training, T1, I1, batch), y: Slot(training, T2, I2, batch));
-///   b.Pad2DBackward(G2, batch, dy: GradientBuffer(0, batch), dx: GradientBuffer(1, batch));
+///   b.Pad2DBackward(G2, batch, dy: Train(D0, batch), dx: Train(D1, batch));
 /// </code>
 /// Cropping2D uses the same geometry with negative offsets (the rows and columns it removes at the top and left).
 /// The 1-D kinds (ZeroPadding1D, Cropping1D, UpSampling1D) act on (steps, channels) samples as on (steps, 1, channels).

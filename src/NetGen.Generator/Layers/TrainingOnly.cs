@@ -22,7 +22,7 @@ namespace NetGen.Generator.Layers;
 ///   if (training) b.GaussianDropoutForward(batch * 12, 0.5f, DropoutKey(2), x: Train(T2, batch), y: Train(T3, batch));
 ///   else if (Inspecting) b.Copy(Train(T2, batch), Train(T3, batch), batch * 12);
 ///   ...
-///   b.GaussianDropoutBackward(batch * 12, 0.5f, DropoutKey(2), dy: GradientBuffer(0, batch), dx: GradientBuffer(0, batch));
+///   b.GaussianDropoutBackward(batch * 12, 0.5f, DropoutKey(2), dy: Train(D0, batch), dx: Train(D0, batch));
 /// </code>
 /// </summary>
 internal sealed class TrainingOnlyRule(LayerKind layerKind) : LayerRule(layerKind)

@@ -59,8 +59,8 @@ internal sealed record NetworkSpec(
 /// Arena slots are offsets in floats per sample; -1 means "none". <c>TrainMiddle</c>/<c>InferMiddle</c> are a layer's
 /// training cache and inference scratch (an LSTM's gates, a separable convolution's depthwise output). <c>Inputs</c> are the layers it reads by
 /// declaration index (-1: the network's input); <c>Live</c> is false for a layer the output does not depend on (never
-/// run). The backward plan: <c>GradientOut</c> is the gradient buffer holding dL/d(output); per input,
-/// <c>GradientIn</c> is the buffer its gradient goes to (-1: none needed) and <c>GradientAccumulate</c> is 1 where
+/// run). The backward plan (indices into the network's <c>GradientRegions</c>): <c>GradientOut</c> is the region holding
+/// dL/d(output); per input, <c>GradientIn</c> is the region its gradient goes to (-1: none needed) and <c>GradientAccumulate</c> is 1 where
 /// another consumer already wrote that gradient (then it is added, through <c>GradientTemp</c> where the operation
 /// cannot add by itself). <c>InspectPreActivation</c>: for a layer whose activation layer was fused into it and that
 /// keeps no pre-activation in training, where PredictLayers has it write its own output (after the training arena).
@@ -127,6 +127,8 @@ internal sealed record ResolvedLayer(
 /// The network ready to emit. <c>Order</c> is the order the live layers run in (topological, declaration order among
 /// ready layers, the output last); <c>IsGraph</c> is true when some layer names its inputs (the summary then shows
 /// Keras's functional table); <c>Fusions</c> are the fusion planner's decisions, in the order it made them.
+/// <c>TrainArenaPerSample</c> covers the tensors training keeps and the <c>GradientRegions</c> (which reuse the blocks of
+/// kept tensors the backward pass is done with, then lie above them).
 /// This type must be immutable and structurally equatable: the generator relies on it for caching.
 /// </summary>
 internal sealed record ResolvedNetwork(
@@ -137,16 +139,16 @@ internal sealed record ResolvedNetwork(
     int BufferCount,
     int TrainArenaPerSample,
     int InferArenaPerSample,
-    int GradientBufferPerSample,
+    EquatableArray<Shapes.GradientRegion> GradientRegions,
     int LogitsSlot,
     int InferLogitsSlot,
     ActivationKind OutputActivation,
     EquatableArray<int> Order = default,
-    int GradientBufferCount = 2,
     bool IsGraph = false,
     int InspectionArenaPerSample = 0,
     EquatableArray<OutputPlan> Outputs = default,
-    EquatableArray<Fusion> Fusions = default)
+    EquatableArray<Fusion> Fusions = default,
+    int KeptArenaPerSample = 0)
 {
     /// <summary>The first output layer (the last declared, unless <c>Outputs</c> names others).</summary>
     public ResolvedLayer Output => Layers[Outputs[0].Layer];

@@ -291,6 +291,8 @@ internal static partial class ShapeInference
         var shortLived = PlanShortLived(graph, layers, isOutput, out int shortLivedSize);
         int shortLivedBase = (int)trainTop;
         trainTop += shortLivedSize;
+        // The kept tensors' blocks, and the layer after whose backward pass each is free for gradients (GradientPlanner).
+        var kept = new List<KeptRegion> { new(shortLivedBase, shortLivedSize, -2) };
         // A state a recurrent layer returns is written by that layer's kernel: its slots are placed when that layer runs.
         var stateSlot = new Dictionary<int, (int Train, int Infer)>();
         foreach (int i in graph.Order)
@@ -338,22 +340,27 @@ internal static partial class ShapeInference
                 bool bnKeepsPreActivation = bnWithActivation && (l.FusedDropout >= 0 ||
                     Layers.LayerRegistry.Of(layers[l.FusedWith].Spec.Kind).ActivationAlpha(layers[l.FusedWith].Spec) < 0);
                 bool computesActivation = OwnsActivation(l.Spec.Kind) || bnWithActivation;
+                // An output stays (the metrics read it after the step), and so does a tensor whose activity is regularized.
+                int owner = last || HasActivityRegularizer(l.Spec) ? -1 : i;
                 if (MiddleSize(l) > 0)
                 {
                     // A SeparableConv2D's depthwise output (the pointwise convolution's input, which its backward reads),
                     // or a rule's training cache (an LSTM's gates and states).
                     l = l with { TrainMiddle = (int)trainTop };
+                    kept.Add(new((int)trainTop, MiddleSize(l), owner));
                     trainTop += MiddleSize(l);
                 }
                 if (computesActivation && (NeedsPreActivation(l.Activation) || bnKeepsPreActivation || (lossLogits && IsLogitActivation(l.Activation))))
                 {
                     pre = (int)trainTop;
+                    kept.Add(new(pre, l.OutputSize, owner));
                     trainTop += l.OutputSize;
                 }
                 if (shortLived.TryGetValue(i, out int shared)) trainOut = shortLivedBase + shared;
                 else
                 {
                     trainOut = (int)trainTop;
+                    kept.Add(new(trainOut, l.OutputSize, owner));
                     trainTop += l.OutputSize;
                 }
                 if (trainTop > Limits.ArenaFloats)
@@ -386,6 +393,7 @@ internal static partial class ShapeInference
             foreach (var s in Layers.RecurrentStateRule.StatesOf(layers, i))
             {
                 stateSlot[s.Index] = ((int)trainTop, arena.Allocate(s.OutputSize, isOutput[s.Index] ? int.MaxValue / 2 : CountReaders(s.Index, layers, graph)));
+                kept.Add(new((int)trainTop, s.OutputSize, last || isOutput[s.Index] ? -1 : i));
                 trainTop += s.OutputSize;
             }
             layers[i] = l with
@@ -416,7 +424,22 @@ internal static partial class ShapeInference
             outputPlans[k] = new OutputPlan(output.Index, logits, inferLogits, activation);
         }
         inferTop = PlanInferenceMiddles(layers, inferTop);
-        int gradientBuffers = GradientPlanner.Plan(layers, graph, graph.Outputs);
+        // Two placements of the gradients, the smaller kept: exact sizes (more reuse where the large tensors come first)
+        // and regions all of the largest tensor's size (never worse than two ping-pong buffers above the kept tensors).
+        var exact = new List<ResolvedLayer>(layers);
+        var exactRegions = GradientPlanner.Plan(exact, graph, graph.Outputs, kept, (int)trainTop, 0, out long exactTop);
+        var gradientRegions = GradientPlanner.Plan(layers, graph, graph.Outputs, kept, (int)trainTop, max, out long gradientTop);
+        if (exactTop < gradientTop)
+        {
+            layers.Clear();
+            layers.AddRange(exact);
+            (gradientRegions, gradientTop) = (exactRegions, exactTop);
+        }
+        if (gradientTop > Limits.ArenaFloats)
+        {
+            errors.Add(new ShapeError(-1, Descriptors.TooLargeId, new[] { "Network", "0", Thousands(gradientTop), "floats of activations and gradients per sample in training" }));
+            return null;
+        }
         // PredictLayers reads each layer's own output: a layer with a fused activation layer writes its pre-activation
         // too, into its training pre-activation slot or, where it keeps none, into a slot after the training arena.
         long inspectTop = trainTop;
@@ -444,9 +467,9 @@ internal static partial class ShapeInference
         foreach (int i in graph.Order)
             if (layers[i].Live) order.Add(i);
         return new ResolvedNetwork(spec, new EquatableArray<ResolvedLayer>(layers.ToArray()), parameterCount, trainableCount, bufferCount,
-            (int)trainTop, inferTop, max, outputPlans[0].LogitsSlot, outputPlans[0].InferLogitsSlot, outputPlans[0].Activation,
-            new EquatableArray<int>(order.ToArray()), gradientBuffers, !graph.IsChain, (int)inspectTop, new EquatableArray<OutputPlan>(outputPlans),
-            new EquatableArray<Fusion>(fusions.ToArray()));
+            (int)gradientTop, inferTop, new EquatableArray<GradientRegion>(gradientRegions), outputPlans[0].LogitsSlot, outputPlans[0].InferLogitsSlot,
+            outputPlans[0].Activation, new EquatableArray<int>(order.ToArray()), !graph.IsChain, (int)inspectTop, new EquatableArray<OutputPlan>(outputPlans),
+            new EquatableArray<Fusion>(fusions.ToArray()), (int)trainTop);
     }
 
     /// <summary>
