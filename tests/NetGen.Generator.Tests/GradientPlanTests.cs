@@ -1,3 +1,4 @@
+using NetGen.Generator.Layers;
 using Microsoft.CodeAnalysis;
 using NetGen.Generator.Model;
 using NetGen.Generator.Shapes;
@@ -184,6 +185,57 @@ public class GradientPlanTests(ITestOutputHelper output)
         var regions = net.GradientRegions.AsSpan().ToArray();
         Assert.Equal([(108, 4), (112, 64), (176, 16), (40, 16)], regions.Select(r => (r.Offset, r.Size)).ToArray());
         Assert.Equal(192, net.TrainArenaPerSample); // two blocks of the largest tensor would make it 108 + 128 = 236
+    }
+
+    private static ResolvedNetwork Plan(int[] input, params LayerSpec[] layers)
+    {
+        var (network, errors) = ShapeInference.Run(new NetworkSpec(null, "Net", "net", new EquatableArray<int>(input), layers.ToEquatableArray()));
+        Assert.DoesNotContain(errors, e => !ShapeInference.IsWarning(e.Id));
+        Check(network!, "network");
+        return network!;
+    }
+
+    private static ResolvedLayer Named(ResolvedNetwork net, string name) => net.Layers.AsSpan().ToArray().Single(l => l.Name == name);
+
+    /// <summary>
+    /// A batch norm writes its input's gradient over its output's (one region for both) where that region holds nothing
+    /// else and its frozen call does not use dx as scratch: with a ReLU (derivative from the output) or linear, not with a
+    /// fused dropout (the pre-activation is kept, and the frozen call computes act' through dx).
+    /// </summary>
+    [Fact]
+    public void A_batch_norm_writes_its_input_gradient_over_its_output_gradient_where_nothing_else_needs_it()
+    {
+        var relu = Plan([6, 6, 2], Specs.Conv2D(4, 3, same: true) with { Name = "conv" }, Specs.BatchNorm() with { Name = "bn" },
+            Specs.Activation(ActivationKind.Relu), Specs.Conv2D(4, 3, same: true), Specs.Flatten(), Specs.Dense(2, ActivationKind.Softmax));
+        var bn = Named(relu, "bn");
+        Assert.Equal(bn.GradientOut, bn.GradientIn[0]);
+
+        var dropout = Plan([6, 6, 2], Specs.Conv2D(4, 3, same: true), Specs.BatchNorm() with { Name = "bn" },
+            Specs.Activation(ActivationKind.Relu), Specs.Dropout(0.3), Specs.Conv2D(4, 3, same: true), Specs.Flatten(), Specs.Dense(2, ActivationKind.Softmax));
+        bn = Named(dropout, "bn");
+        Assert.True(bn.FusedDropout >= 0 && bn.TrainPreActivation >= 0);
+        Assert.NotEqual(bn.GradientOut, bn.GradientIn[0]);
+    }
+
+    /// <summary>
+    /// A residual block's Add hands its output gradient to both inputs at once (the shortcut and the batch norm, whose
+    /// backward only reads it): that batch norm must not write its input's gradient there while the shortcut's is still
+    /// to be read.
+    /// </summary>
+    [Fact]
+    public void A_batch_norm_sharing_its_output_gradient_with_a_shortcut_writes_its_input_gradient_elsewhere()
+    {
+        LayerSpec Dense(int units, string name, string input) => Specs.Dense(units) with { Name = name, Inputs = new EquatableArray<string>([input]) };
+        var net = Plan([8],
+            Dense(8, "x", "input"),
+            Dense(8, "d", "x"), Specs.BatchNorm() with { Name = "bn", Inputs = new EquatableArray<string>(["d"]) },
+            new LayerSpec(LayerKind.Add, "sum", new MergeArgs(-1), Inputs: new EquatableArray<string>(["x", "bn"])),
+            Dense(2, "out", "sum"));
+        var sum = Named(net, "sum");
+        var bn = Named(net, "bn");
+        Assert.Equal(sum.GradientOut, bn.GradientOut); // the Add hands dy to the batch norm
+        Assert.Equal(sum.GradientOut, sum.GradientIn[0]); // and to the shortcut, at the same time
+        Assert.NotEqual(bn.GradientOut, bn.GradientIn[0]);
     }
 
     /// <summary>The checker itself finds a gradient put on a tensor its layer's backward pass still reads.</summary>

@@ -32,6 +32,12 @@ internal sealed class BatchNormalizationRule() : LayerRule(LayerKind.BatchNormal
     /// <summary>Linear and without a dropout, its backward calls (training and frozen) only read dy.</summary>
     public override bool BackwardKeepsOutputGradient(ResolvedLayer layer) => layer.Activation == ActivationKind.Linear && layer.FusedDropout < 0;
 
+    /// <summary>
+    /// dx = a·(dz − b − (x − mean)·c) per element, after the sums over dz: dx may be dz's region, except where the frozen
+    /// call computes the activation's derivative through dx (a non-linear activation from the kept pre-activation).
+    /// </summary>
+    public override bool BackwardWritesDxOverDy(ResolvedLayer layer) => layer.Activation == ActivationKind.Linear || layer.TrainPreActivation < 0;
+
     // Its backward reads its output only for the derivative of an activation it took (from y), and with a fused dropout
     // (kept out of caution: that path reads the pre-activation).
     public override bool BackwardReadsOutput(ResolvedLayer layer) => layer.Activation != ActivationKind.Linear || layer.FusedDropout >= 0;

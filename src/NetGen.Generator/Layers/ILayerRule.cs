@@ -135,6 +135,14 @@ internal interface ILayerRule
     /// </summary>
     bool BackwardKeepsOutputGradient(ResolvedLayer layer);
 
+    /// <summary>
+    /// Whether its backward pass (every call the rule writes, trainable or frozen) may get dx and dy as the same region,
+    /// each element of dx written only after the element of dy it depends on was read: then a layer of the
+    /// <see cref="BackwardStyle.Separate"/> style writes its input's gradient over its output's where that region holds
+    /// nothing else (false unless the rule knows better).
+    /// </summary>
+    bool BackwardWritesDxOverDy(ResolvedLayer layer);
+
     /// <summary>Whether its kernel applies a dropout after it (and after the activation it took) as it writes its output (<see cref="FusesAsDropout"/>).</summary>
     bool TakesDropout { get; }
 
@@ -288,6 +296,8 @@ internal abstract class LayerRule(LayerKind kind) : ILayerRule
     public virtual bool AddsIntoInputGradient => false;
 
     public virtual bool BackwardKeepsOutputGradient(ResolvedLayer layer) => false;
+
+    public virtual bool BackwardWritesDxOverDy(ResolvedLayer layer) => false;
 
     public virtual bool FoldsIntoPrevious => false;
 

@@ -264,6 +264,13 @@ internal static class GradientPlanner
                     Hold(s, dy);
                     dyGiven = true;
                 }
+                else if (style == BackwardStyle.Separate && !dyGiven && dy >= 0 && holders[dy] == 1 && regions[dy].Size >= need[s] &&
+                    Layers.LayerRegistry.Of(l.Spec.Kind).BackwardWritesDxOverDy(l))
+                {
+                    // dy's region holds this gradient alone (no Add's other input still reading it): dx goes over it.
+                    Hold(s, dy);
+                    dyGiven = true;
+                }
                 else Hold(s, Take(need[s], s));
                 gin[k] = slotOf[s];
             }
