@@ -10,7 +10,7 @@
 #   ALL=1 bench/run.sh 3           (every network above, in one table, and PyTorch's training memory of each network in
 #                                   a process of its own (MEMORY=1 alone adds that); about an hour for 3 rounds on 2 cores)
 #   ONLY_MEMORY=1 bench/run.sh 3   (training memory only, every network, each side in a process of its own per round;
-#                                   about 10 minutes a round)
+#                                   about 10 minutes a round; MEMORY_NETS="resnet fashion-cnn" picks networks)
 # Needs Debian's python3-torch, libopenblas0-pthread and libjemalloc2 for the reference side:
 #   apt-get install python3-torch libopenblas0-pthread libjemalloc2
 # The reference runs in its best configuration here: 2 threads, OpenBLAS's SkylakeX kernels
@@ -35,7 +35,7 @@ reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_P
 if [ -n "${ONLY_MEMORY:-}" ]; then
   for round in $(seq "$rounds"); do
     echo "memory round $round/$rounds" >&2
-    for name in mlp-small mlp autoencoder mnist-cnn fashion-cnn bn-dropout-cnn resnet lstm gru conv1d; do
+    for name in ${MEMORY_NETS:-mlp-small mlp autoencoder mnist-cnn fashion-cnn bn-dropout-cnn resnet lstm gru conv1d}; do
       "${reference_env[@]}" /usr/bin/python3 bench/torch_bench.py --phase train "$name" 2>/dev/null | grep '"phase": "memory"' >>"$results" || true
       NETGEN_THREADS=2 $netgen "train:$name" | grep '"phase":"rss"' >>"$results" || true
     done

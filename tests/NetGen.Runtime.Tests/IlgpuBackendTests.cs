@@ -935,6 +935,32 @@ public sealed class IlgpuBackendTests(IlgpuCpuFixture fixture, ITestOutputHelper
         }
     }
 
+    /// <summary>
+    /// The automatic choice asks the drivers directly before it starts ILGPU (which a CPU-only process then never loads):
+    /// wherever ILGPU finds a CUDA or OpenCL device, that direct probe finds one too, so no GPU is passed over.
+    /// </summary>
+    [Fact]
+    public void Ilgpu_TheDriverProbeSeesEveryDeviceIlgpuFinds()
+    {
+        using var cuda = IlgpuBackend.TryCreate(AcceleratorType.Cuda);
+        using var openCl = IlgpuBackend.TryCreate(AcceleratorType.OpenCL);
+        bool present = BackendSelector.GpuPresent();
+        output.WriteLine($"ILGPU: CUDA {(cuda is null ? "none" : cuda.Name)}, OpenCL {(openCl is null ? "none" : openCl.Name)}; the driver probe: {(present ? "a device" : "none")}");
+        if (cuda is not null || openCl is not null) Assert.True(present, "the probe missed a device ILGPU uses");
+        if (present) return; // a GPU machine: the automatic choice goes on to ILGPU (Ilgpu_BackendSelectorHonoursTheEnvironment)
+        string? saved = Environment.GetEnvironmentVariable(BackendSelector.EnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(BackendSelector.EnvironmentVariable, null);
+            using var chosen = BackendSelector.Default();
+            Assert.IsType<CpuBackend>(chosen);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(BackendSelector.EnvironmentVariable, saved);
+        }
+    }
+
     /// <summary>On a machine with CUDA, the same parity on the real GPU; elsewhere it prints why it did nothing.</summary>
     [Fact]
     public void Ilgpu_CudaParity_SkippedWithoutCudaDevice()
