@@ -122,15 +122,36 @@ public class GradientPlanTests(ITestOutputHelper output)
     }
 
     /// <summary>The resolved network of the class <c>Net</c> in a compilation, as the generator plans it.</summary>
-    internal static ResolvedNetwork? Resolve(Compilation compilation)
+    internal static ResolvedNetwork? Resolve(Compilation compilation) =>
+        compilation.GetTypeByMetadataName("Net") is { } symbol ? Resolve(symbol) : null;
+
+    private static ResolvedNetwork? Resolve(INamedTypeSymbol symbol)
     {
-        var symbol = compilation.GetTypeByMetadataName("Net");
-        var network = symbol?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "NetGen.NetworkAttribute");
-        if (symbol is null || network is null) return null;
+        var network = symbol.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "NetGen.NetworkAttribute");
+        if (network is null) return null;
         var attributes = NetGenGenerator.LayerAttributesOf(symbol, default);
         if (attributes is null) return null;
         var spec = NetGenGenerator.SpecOf(symbol, network, attributes, default);
         return spec is null ? null : ShapeInference.Run(spec).Network;
+    }
+
+    /// <summary>Every sample declaration the other generator tests use (every layer kind, blocks, several inputs and outputs, recurrent stacks).</summary>
+    [Fact]
+    public void Sample_networks_never_put_a_gradient_on_a_tensor_still_read()
+    {
+        int count = 0;
+        foreach (var field in typeof(Samples).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(string)))
+        {
+            var compilation = GeneratorTest.Compilation([(string)field.GetRawConstantValue()!]);
+            foreach (var symbol in compilation.GetSymbolsWithName(_ => true, SymbolFilter.Type).OfType<INamedTypeSymbol>())
+                if (Resolve(symbol) is { } net)
+                {
+                    Check(net, field.Name + "." + symbol.Name);
+                    count++;
+                }
+        }
+        output.WriteLine($"{count} sample networks' gradient plans checked");
+        Assert.True(count >= 10, $"only {count} sample networks resolved");
     }
 
     private static void Check(ResolvedNetwork net, string what)
