@@ -94,6 +94,7 @@ internal static class GradientPlanner
         }
 
         // The arena's free blocks (sorted, merged): kept tensors' blocks join them as their last backward reader is done.
+        // Free blocks, not live ones as ArenaPlanner tracks: memory nobody listed (the inputs, the outputs) is never free.
         var gaps = new List<(int Offset, int Size)>();
         long end = keptTop;
         int Place(int size)
