@@ -223,6 +223,44 @@ public unsafe class SgemmTests
     }
 
     /// <summary>
+    /// A vector times a matrix split over the threads: each thread takes the half of B's rows of its own slot when it is
+    /// free (so that half stays in its core's cache), whichever thread claims first, and a free half otherwise; the
+    /// result is the first half's partial row plus the second's, every call, to the bit (200 calls, some after a pause).
+    /// </summary>
+    [Fact]
+    public void A_vector_times_a_matrix_on_the_threads_is_its_halves_added_in_order_every_call()
+    {
+        int n = 512, k = 784, half = k / 2;
+        float[] a = Random(k, 41), b = Random(k * n, 42);
+        float[] first = new float[n], second = new float[n], c = new float[n];
+        int saved = Sgemm.MaxThreadsOverride;
+        fixed (float* pa = a, pb = b, p0 = first, p1 = second, pc = c)
+        {
+            try
+            {
+                Sgemm.MaxThreadsOverride = 1;
+                Sgemm.Multiply(false, false, 1, n, half, 1f, pa, k, pb, n, 0f, p0, n);
+                Sgemm.Multiply(false, false, 1, n, k - half, 1f, pa + half, k, pb + (long)half * n, n, 0f, p1, n);
+            }
+            finally
+            {
+                Sgemm.MaxThreadsOverride = saved;
+            }
+            Assert.True(WorkerPool.Shared.MaxThreads >= 2, "the test needs two threads");
+            for (int call = 0; call < 200; call++)
+            {
+                // Now and then after a pause, when the worker sleeps and the calling thread may run both halves itself.
+                if (call % 50 == 0) Thread.Sleep(120);
+                Array.Fill(c, float.NaN);
+                Sgemm.Multiply(false, false, 1, n, k, 1f, pa, k, pb, n, 0f, pc, n);
+                for (int j = 0; j < n; j++)
+                    Assert.True(BitConverter.SingleToInt32Bits(first[j] + second[j]) == BitConverter.SingleToInt32Bits(c[j]),
+                        $"call {call}, column {j}: {c[j]} instead of {first[j]} + {second[j]}");
+            }
+        }
+    }
+
+    /// <summary>
     /// A product with an epilogue (Dense's bias and activation, applied to each tile as it completes) gives the bits of
     /// the plain product followed by z = c + b, y = act(z): every kernel family, A transposed or not, B packed ahead,
     /// one row, k in several blocks, both threads, y in C or elsewhere; a NaN in A stays NaN through the ReLU; C's and

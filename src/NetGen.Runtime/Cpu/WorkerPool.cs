@@ -56,6 +56,7 @@ internal sealed class WorkerPool
     private static WorkerPool? s_shared;
 
     [ThreadStatic] private static bool t_isWorker;
+    [ThreadStatic] private static int t_slot; // a worker's index + 1 (0 on any other thread)
     // The calling thread runs items too; a nested Run from one of them must not re-enter (Monitor is reentrant).
     [ThreadStatic] private static bool t_inRun;
 
@@ -98,6 +99,13 @@ internal sealed class WorkerPool
 
     /// <summary>Whether the current thread is one of a pool's worker threads.</summary>
     public static bool IsWorkerThread => t_isWorker;
+
+    /// <summary>
+    /// The current thread's place in a job: 0 for the calling thread (any thread that is not a worker), k + 1 for worker
+    /// k. Items are claimed in whatever order the threads get to them; a job whose items are interchangeable can use
+    /// this to give each thread the same share of the data every call, so that it stays in that core's cache.
+    /// </summary>
+    public static int ThreadSlot => t_isWorker ? t_slot : 0;
 
     /// <summary>
     /// Whether the current thread is running a work item (as a worker, or as the caller of <see cref="Run"/>):
@@ -267,9 +275,12 @@ internal sealed class WorkerPool
         private volatile bool _stop;
         private volatile bool _sleeping;
 
+        private readonly int _index;
+
         public Worker(WorkerPool pool, int index)
         {
             _pool = pool;
+            _index = index;
             var thread = new Thread(Loop)
             {
                 IsBackground = true,
@@ -292,6 +303,7 @@ internal sealed class WorkerPool
         private void Loop()
         {
             t_isWorker = true;
+            t_slot = _index + 1;
             WorkerPool pool = _pool;
             long seenGen = Volatile.Read(ref pool._state) >> GenShift;
             while (!_stop)
