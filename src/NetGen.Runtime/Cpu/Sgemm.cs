@@ -462,8 +462,7 @@ public static unsafe class Sgemm
         (job.N, job.K, job.Alpha, job.AStride, job.Ldb, job.Parts) = (n, k, alpha, aStride, ldb, threads);
         job.A = a;
         job.B = b;
-        if (job.Taken.Length < threads) job.Taken = new int[threads];
-        Array.Clear(job.Taken, 0, threads);
+        job.Claims.Reset(threads, WorkerPool.Shared.MaxThreads);
         WorkerPool.Shared.Run(job, threads, wakeSleepers: true);
         var result = new Span<float>(c, n);
         if (beta == 0f) new ReadOnlySpan<float>(job.Partials, n).CopyTo(result);
@@ -481,16 +480,13 @@ public static unsafe class Sgemm
         public float* A, B, Partials;
         public long Capacity;
 
-        public int[] Taken = [];
+        public readonly PartClaims Claims = new();
 
         public void Execute(int index)
         {
-            // The parts are interchangeable items: each thread takes the part of its slot when it is free, so that the
-            // same rows of B go to the same core every call (half of a 2.7 MB weight matrix stays in each core's L2);
-            // otherwise the first part nobody took. The partial rows are added in part order whoever ran them.
-            int part = WorkerPool.ThreadSlot;
-            if (part >= Parts || Interlocked.Exchange(ref Taken[part], 1) != 0)
-                for (part = 0; Interlocked.Exchange(ref Taken[part], 1) != 0; part++) { }
+            // Each thread takes the same rows of B every call where it can (half of the MLP's 2.7 MB of weights then stays
+            // in each core's L2); the partial rows are added in part order whoever ran them.
+            int part = Claims.Claim();
             int k0 = (int)((long)K * part / Parts), k1 = (int)((long)K * (part + 1) / Parts);
             RowTimesMatrixRange(0, N, k1 - k0, Alpha, A + (long)k0 * AStride, AStride, B + (long)k0 * Ldb, Ldb, 0f, Partials + (long)part * N);
         }
