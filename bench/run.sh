@@ -33,6 +33,7 @@ jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
 reference_env=(env OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 ${jemalloc:+LD_PRELOAD=$jemalloc MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1})
 
 if [ -n "${ONLY_MEMORY:-}" ]; then
+  dotnet build-server shutdown >/dev/null 2>&1 || true
   for round in $(seq "$rounds"); do
     echo "memory round $round/$rounds" >&2
     for name in ${MEMORY_NETS:-mlp-small mlp autoencoder mnist-cnn fashion-cnn bn-dropout-cnn resnet lstm gru conv1d}; do
@@ -55,6 +56,8 @@ fi
 # ONNX Runtime runs NetGen's own exports of the networks PyTorch has none of here (fresh weights; the same layers).
 $netgen "export-onnx:$models:mlp-small,mlp${BNDROPOUT:+,bn-dropout-cnn}${RESNET:+,resnet}" >&2
 dotnet build bench/OrtBench -c Release -v q -nologo >/dev/null
+# A build server left running takes CPU time in bursts (batch-1 figures fell to one thread's for minutes).
+dotnet build-server shutdown >/dev/null 2>&1 || true
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
